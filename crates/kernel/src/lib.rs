@@ -1,0 +1,1 @@
+//! Shared foundation of every area: time, ids, database access, principal, errors, audit.

@@ -1,0 +1,3 @@
+//! Air and water quality indicators as the national standards define them (HJ 633, GB 3095, HJ 663, GB 3838).
+//!
+//! Pure: no I/O, no async, no database.
