@@ -1,1 +1,34 @@
-fn main() {}
+//! `qingshan`: the one binary of the platform. Each subcommand lives in `cmd/<name>.rs` with its own
+//! `clap::Args` struct and a `run` function; this file only parses the command line and dispatches.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// 青山 Qingshan — the district eco-environment bureau platform.
+///
+/// Runs the web platform and the HJ 212 gateway, administers users, and computes the official air and water
+/// indicators from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "qingshan", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result: anyhow::Result<ExitCode> = match cli.command {};
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("错误 error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
