@@ -1,0 +1,679 @@
+//! The data segment: an unordered key/value header (QN, ST, CN, PW, MN, Flag, PNUM, PNO, RF) and the CP data
+//! area (`name=value`, `,` within a subject, `;` between subjects). Parsing borrows from the segment.
+//!
+//! Tolerated: any field order, missing QN/Flag, `FLAG` spelling, `,` between header fields, a missing `;`
+//! before `CP`, spaces around items and `=`, empty items (`,,`, `;&&`), a bare `Flag=` after a value,
+//! 13-digit QNs, any MN. Whatever is odd is kept and reported as a warning, never dropped silently.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::codes;
+use crate::time::{parse_cst, parse_qn};
+use crate::version::{FLAG_ACK, FLAG_SUBPACKET, ProtocolVersion};
+
+/// Why a data segment could not be read as a packet at all.
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize)]
+#[serde(tag = "error", rename_all = "snake_case")]
+pub enum PacketError {
+    #[error(
+        "data segment is not UTF-8 (first bad byte at {valid_up_to}); encrypted without a key?"
+    )]
+    NotUtf8 { valid_up_to: usize },
+    #[error("no `CP=&&` data area")]
+    MissingCp,
+    #[error("no CN command code")]
+    MissingCn,
+    #[error("CN `{0}` is not a number")]
+    BadCn(String),
+}
+
+/// Something odd that was tolerated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "warning", content = "text", rename_all = "snake_case")]
+pub enum PacketWarning<'a> {
+    /// A header item that is not `KEY=value`.
+    MalformedHeaderItem(&'a str),
+    /// A header key given twice; the first value is kept.
+    DuplicateHeaderField(&'a str),
+    /// A header key the standard does not define (kept in `extra_header`).
+    UnknownHeaderField(&'a str),
+    /// `Flag`, `PNUM` or `PNO` that is not a number in range.
+    BadNumber(&'a str),
+    /// CP item without `=`.
+    MalformedCpItem(&'a str),
+    /// The data area does not end with `&&`.
+    CpNotClosed,
+    /// `Flag=X` with no code, attached to the value just before it (e.g. `a34001-Rtd=92;Flag=N`).
+    BareFlagAttached(&'a str),
+}
+
+/// The part after `-` in `code-Suffix`, or the implied kind of a key without suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Suffix<'a> {
+    Rtd,
+    Min,
+    Avg,
+    Max,
+    Cou,
+    ZsRtd,
+    ZsMin,
+    ZsAvg,
+    ZsMax,
+    Flag,
+    EFlag,
+    ZsFlag,
+    SampleTime,
+    Info,
+    Sn,
+    /// Treatment facility state `SBxxx-RS` (0 off, 1 run, 2 calibration, 3 maintenance, 4 alarm, 5 blowback).
+    Rs,
+    /// Treatment facility daily run hours `SBxxx-RT`.
+    Rt,
+    /// Noise.
+    Data,
+    DayData,
+    NightData,
+    /// Any other suffix, as sent (`ValidNum`, `Ala`, `SampleRd`, ...).
+    Other(&'a str),
+}
+
+impl<'a> Suffix<'a> {
+    fn parse(text: &'a str) -> Suffix<'a> {
+        const KNOWN: &[(&str, Suffix<'static>)] = &[
+            ("Rtd", Suffix::Rtd),
+            ("Flag", Suffix::Flag),
+            ("Avg", Suffix::Avg),
+            ("Min", Suffix::Min),
+            ("Max", Suffix::Max),
+            ("Cou", Suffix::Cou),
+            ("ZsRtd", Suffix::ZsRtd),
+            ("ZsMin", Suffix::ZsMin),
+            ("ZsAvg", Suffix::ZsAvg),
+            ("ZsMax", Suffix::ZsMax),
+            ("EFlag", Suffix::EFlag),
+            ("ZsFlag", Suffix::ZsFlag),
+            ("SampleTime", Suffix::SampleTime),
+            ("Info", Suffix::Info),
+            ("SN", Suffix::Sn),
+            ("RS", Suffix::Rs),
+            ("RT", Suffix::Rt),
+            ("Data", Suffix::Data),
+            ("DayData", Suffix::DayData),
+            ("NightData", Suffix::NightData),
+        ];
+        KNOWN
+            .iter()
+            .find(|(name, _)| *name == text)
+            .or_else(|| {
+                KNOWN
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(text))
+            })
+            .map_or(Suffix::Other(text), |(_, suffix)| *suffix)
+    }
+
+    /// The suffix as written by the standard.
+    pub fn as_str(&self) -> &'a str {
+        match self {
+            Suffix::Rtd => "Rtd",
+            Suffix::Min => "Min",
+            Suffix::Avg => "Avg",
+            Suffix::Max => "Max",
+            Suffix::Cou => "Cou",
+            Suffix::ZsRtd => "ZsRtd",
+            Suffix::ZsMin => "ZsMin",
+            Suffix::ZsAvg => "ZsAvg",
+            Suffix::ZsMax => "ZsMax",
+            Suffix::Flag => "Flag",
+            Suffix::EFlag => "EFlag",
+            Suffix::ZsFlag => "ZsFlag",
+            Suffix::SampleTime => "SampleTime",
+            Suffix::Info => "Info",
+            Suffix::Sn => "SN",
+            Suffix::Rs => "RS",
+            Suffix::Rt => "RT",
+            Suffix::Data => "Data",
+            Suffix::DayData => "DayData",
+            Suffix::NightData => "NightData",
+            Suffix::Other(text) => text,
+        }
+    }
+
+    /// Whether the value is a measurement (as opposed to a flag, a time, an id or text).
+    pub fn is_measurement(&self) -> bool {
+        matches!(
+            self,
+            Suffix::Rtd
+                | Suffix::Min
+                | Suffix::Avg
+                | Suffix::Max
+                | Suffix::Cou
+                | Suffix::ZsRtd
+                | Suffix::ZsMin
+                | Suffix::ZsAvg
+                | Suffix::ZsMax
+                | Suffix::Rs
+                | Suffix::Rt
+                | Suffix::Data
+                | Suffix::DayData
+                | Suffix::NightData
+        )
+    }
+}
+
+/// A CP key: a parameter such as `DataTime`, or `code-Suffix`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Key<'a> {
+    Param { name: &'a str },
+    Measure { code: &'a str, suffix: Suffix<'a> },
+}
+
+/// One `key=value` of the data area; `group` counts the `;`-separated subjects from 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CpItem<'a> {
+    pub key: Key<'a>,
+    pub value: &'a str,
+    pub group: u16,
+}
+
+/// Data flags (HJ 212-2017 Table 8). Lower-case letters seen in the field are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum DataFlag {
+    /// N 正常
+    Normal,
+    /// F 停运
+    Stopped,
+    /// M 维护
+    Maintenance,
+    /// S 手工输入的设定值
+    ManualSet,
+    /// D 故障
+    Fault,
+    /// C 校准
+    Calibration,
+    /// T 超测量上限 (above the instrument's range, not an emission limit)
+    AboveRange,
+    /// B 通讯异常
+    CommunicationFault,
+}
+
+impl DataFlag {
+    pub fn parse(text: &str) -> Option<DataFlag> {
+        let [letter] = text.as_bytes() else {
+            return None;
+        };
+        Some(match letter.to_ascii_uppercase() {
+            b'N' => DataFlag::Normal,
+            b'F' => DataFlag::Stopped,
+            b'M' => DataFlag::Maintenance,
+            b'S' => DataFlag::ManualSet,
+            b'D' => DataFlag::Fault,
+            b'C' => DataFlag::Calibration,
+            b'T' => DataFlag::AboveRange,
+            b'B' => DataFlag::CommunicationFault,
+            _ => return None,
+        })
+    }
+
+    pub fn letter(self) -> char {
+        match self {
+            DataFlag::Normal => 'N',
+            DataFlag::Stopped => 'F',
+            DataFlag::Maintenance => 'M',
+            DataFlag::ManualSet => 'S',
+            DataFlag::Fault => 'D',
+            DataFlag::Calibration => 'C',
+            DataFlag::AboveRange => 'T',
+            DataFlag::CommunicationFault => 'B',
+        }
+    }
+}
+
+/// Which period a data upload covers, from its CN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodKind {
+    /// 2011: DataTime is the sampling moment.
+    RealTime,
+    /// 2051: DataTime is the start of the minute period.
+    Minute,
+    /// 2061: DataTime is the start of the hour.
+    Hour,
+    /// 2031: DataTime is the start of the day.
+    Day,
+}
+
+impl PeriodKind {
+    pub fn from_cn(cn: u16) -> Option<PeriodKind> {
+        match cn {
+            2011 => Some(PeriodKind::RealTime),
+            2051 => Some(PeriodKind::Minute),
+            2061 => Some(PeriodKind::Hour),
+            2031 => Some(PeriodKind::Day),
+            _ => None,
+        }
+    }
+}
+
+/// The data area.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cp<'a> {
+    /// The text between `CP=&&` and the closing `&&`.
+    pub raw: &'a str,
+    pub items: Vec<CpItem<'a>>,
+}
+
+impl<'a> Cp<'a> {
+    /// Parses a data area (without `CP=&&` and the closing `&&`), appending oddities to `warnings`.
+    pub fn parse(raw: &'a str, warnings: &mut Vec<PacketWarning<'a>>) -> Cp<'a> {
+        let bytes = raw.as_bytes();
+        // ~24 bytes per item in real packets; one allocation per packet.
+        let mut items = Vec::with_capacity(bytes.len() / 20 + 1);
+        let mut group: u16 = 0;
+        let mut item_start = 0;
+        for index in 0..=bytes.len() {
+            let separator = bytes.get(index).copied();
+            if !matches!(separator, None | Some(b';' | b',')) {
+                continue;
+            }
+            let item = raw[item_start..index].trim();
+            item_start = index + 1;
+            if !item.is_empty() {
+                push_cp_item(&mut items, item, group, warnings);
+            }
+            if separator == Some(b';') {
+                group = group.saturating_add(1);
+            }
+        }
+        Cp { raw, items }
+    }
+
+    /// The first value of a parameter (`DataTime`, `QnRtn`, ...).
+    pub fn param(&self, name: &str) -> Option<&'a str> {
+        self.items.iter().find_map(|item| match item.key {
+            Key::Param { name: key } if key == name => Some(item.value),
+            _ => None,
+        })
+    }
+
+    /// The value of `code-suffix`.
+    pub fn measure(&self, code: &str, suffix: Suffix<'_>) -> Option<&'a str> {
+        self.items.iter().find_map(|item| match item.key {
+            Key::Measure {
+                code: key,
+                suffix: key_suffix,
+            } if key == code && key_suffix == suffix => Some(item.value),
+            _ => None,
+        })
+    }
+
+    /// `DataTime` as UTC.
+    pub fn data_time(&self) -> Option<DateTime<Utc>> {
+        self.param("DataTime").and_then(parse_cst)
+    }
+}
+
+fn push_cp_item<'a>(
+    items: &mut Vec<CpItem<'a>>,
+    item: &'a str,
+    group: u16,
+    warnings: &mut Vec<PacketWarning<'a>>,
+) {
+    let Some((key, value)) = item.split_once('=') else {
+        warnings.push(PacketWarning::MalformedCpItem(item));
+        return;
+    };
+    let (key, value) = (key.trim_end(), value.trim_start());
+    let key = match key.split_once('-') {
+        Some((code, suffix)) if !code.is_empty() => Key::Measure {
+            code,
+            suffix: Suffix::parse(suffix),
+        },
+        _ if key == "Flag" => match items.last() {
+            Some(CpItem {
+                key: Key::Measure { code, .. },
+                ..
+            }) => {
+                warnings.push(PacketWarning::BareFlagAttached(item));
+                Key::Measure {
+                    code,
+                    suffix: Suffix::Flag,
+                }
+            }
+            _ => Key::Param { name: key },
+        },
+        // 2025 writes facility state as `SB1=1` instead of `SB1-RS=1`.
+        _ if key.len() > 2
+            && key.starts_with("SB")
+            && key[2..].bytes().all(|byte| byte.is_ascii_digit()) =>
+        {
+            Key::Measure {
+                code: key,
+                suffix: Suffix::Rs,
+            }
+        }
+        _ => Key::Param { name: key },
+    };
+    items.push(CpItem { key, value, group });
+}
+
+/// A parsed packet, borrowing from its data segment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Packet<'a> {
+    pub qn: Option<&'a str>,
+    pub st: Option<&'a str>,
+    pub cn: u16,
+    pub pw: Option<&'a str>,
+    pub mn: Option<&'a str>,
+    pub flag: Option<u8>,
+    pub pnum: Option<u32>,
+    pub pno: Option<u32>,
+    /// `RF=1` (HJ 212-2025): a backfilled (resent) packet.
+    pub backfill: bool,
+    /// Header fields the standard does not define, in order.
+    pub extra_header: Vec<(&'a str, &'a str)>,
+    pub cp: Cp<'a>,
+    pub warnings: Vec<PacketWarning<'a>>,
+}
+
+const CP_MARKER: &str = "CP=&&";
+
+fn set_once<'a, T>(
+    slot: &mut Option<T>,
+    value: T,
+    key: &'a str,
+    warnings: &mut Vec<PacketWarning<'a>>,
+) {
+    if slot.is_some() {
+        warnings.push(PacketWarning::DuplicateHeaderField(key));
+    } else {
+        *slot = Some(value);
+    }
+}
+
+fn parse_number<'a, T: std::str::FromStr>(
+    value: &'a str,
+    warnings: &mut Vec<PacketWarning<'a>>,
+) -> Option<T> {
+    let parsed = value.parse().ok();
+    if parsed.is_none() {
+        warnings.push(PacketWarning::BadNumber(value));
+    }
+    parsed
+}
+
+impl<'a> Packet<'a> {
+    /// Parses a data segment (as cut by the frame decoder, after decryption for 2025 packets).
+    pub fn parse(segment: &'a [u8]) -> Result<Packet<'a>, PacketError> {
+        let text = std::str::from_utf8(segment).map_err(|error| PacketError::NotUtf8 {
+            valid_up_to: error.valid_up_to(),
+        })?;
+        Packet::parse_str(text)
+    }
+
+    pub fn parse_str(text: &'a str) -> Result<Packet<'a>, PacketError> {
+        let marker = text.find(CP_MARKER).ok_or(PacketError::MissingCp)?;
+        let mut warnings = Vec::new();
+        let body = &text[marker + CP_MARKER.len()..];
+        let cp_raw = match body.strip_suffix("&&") {
+            Some(inner) => inner,
+            None => {
+                warnings.push(PacketWarning::CpNotClosed);
+                body
+            }
+        };
+
+        let mut packet = Packet {
+            qn: None,
+            st: None,
+            cn: 0,
+            pw: None,
+            mn: None,
+            flag: None,
+            pnum: None,
+            pno: None,
+            backfill: false,
+            extra_header: Vec::new(),
+            cp: Cp {
+                raw: cp_raw,
+                items: Vec::new(),
+            },
+            warnings: Vec::new(),
+        };
+        let mut cn_text = None;
+        for item in text[..marker].split([';', ',']) {
+            let item = item.trim();
+            if item.is_empty() {
+                continue;
+            }
+            let Some((key, value)) = item.split_once('=') else {
+                warnings.push(PacketWarning::MalformedHeaderItem(item));
+                continue;
+            };
+            let (key, value) = (key.trim_end(), value.trim_start());
+            match key.to_ascii_uppercase().as_str() {
+                "QN" => set_once(&mut packet.qn, value, key, &mut warnings),
+                "ST" => set_once(&mut packet.st, value, key, &mut warnings),
+                "CN" => set_once(&mut cn_text, value, key, &mut warnings),
+                "PW" => set_once(&mut packet.pw, value, key, &mut warnings),
+                "MN" => set_once(&mut packet.mn, value, key, &mut warnings),
+                "FLAG" => {
+                    if let Some(flag) = parse_number(value, &mut warnings) {
+                        set_once(&mut packet.flag, flag, key, &mut warnings);
+                    }
+                }
+                "PNUM" => {
+                    if let Some(pnum) = parse_number(value, &mut warnings) {
+                        set_once(&mut packet.pnum, pnum, key, &mut warnings);
+                    }
+                }
+                "PNO" => {
+                    if let Some(pno) = parse_number(value, &mut warnings) {
+                        set_once(&mut packet.pno, pno, key, &mut warnings);
+                    }
+                }
+                "RF" => packet.backfill = value == "1",
+                _ => {
+                    warnings.push(PacketWarning::UnknownHeaderField(key));
+                    packet.extra_header.push((key, value));
+                }
+            }
+        }
+        let cn_text = cn_text.ok_or(PacketError::MissingCn)?;
+        packet.cn = cn_text
+            .parse()
+            .map_err(|_| PacketError::BadCn(cn_text.to_owned()))?;
+        packet.cp = Cp::parse(cp_raw, &mut warnings);
+        packet.warnings = warnings;
+        Ok(packet)
+    }
+
+    pub fn version(&self) -> ProtocolVersion {
+        ProtocolVersion::from_flag(self.flag)
+    }
+
+    /// The A bit: the sender asks for a reply.
+    pub fn ack_requested(&self) -> bool {
+        self.flag.is_some_and(|flag| flag & FLAG_ACK != 0)
+    }
+
+    /// Part of a split upload: the D bit, or PNUM/PNO present without it (seen in the field).
+    pub fn is_subpacket(&self) -> bool {
+        self.flag.is_some_and(|flag| flag & FLAG_SUBPACKET != 0)
+            || (self.pnum.is_some() && self.pno.is_some())
+    }
+
+    /// The QN a reply must echo: the header QN, or (2005 replies) the QN inside CP.
+    pub fn request_qn(&self) -> Option<&'a str> {
+        self.qn.or_else(|| self.cp.param("QN"))
+    }
+
+    /// QN as a time (17-digit CST or 13-digit epoch milliseconds).
+    pub fn qn_time(&self) -> Option<DateTime<Utc>> {
+        self.qn.and_then(parse_qn)
+    }
+
+    pub fn data_time(&self) -> Option<DateTime<Utc>> {
+        self.cp.data_time()
+    }
+
+    pub fn period(&self) -> Option<PeriodKind> {
+        PeriodKind::from_cn(self.cn)
+    }
+
+    /// Every measurement of the packet with its flag, ready to be stored as readings.
+    pub fn readings(&self) -> Vec<Reading<'a>> {
+        let mn = self.mn.unwrap_or("");
+        let period = self.period();
+        let data_time = self.data_time();
+        let items = &self.cp.items;
+        let mut readings = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            let Key::Measure { code, suffix } = item.key else {
+                continue;
+            };
+            if !suffix.is_measurement() {
+                continue;
+            }
+            // Flags normally follow their values in the same subject; search there first.
+            let flag_text = items[index + 1..]
+                .iter()
+                .chain(items[..index].iter().rev())
+                .find_map(|other| match other.key {
+                    Key::Measure {
+                        code: other_code,
+                        suffix: Suffix::Flag,
+                    } if other_code == code => Some(other.value),
+                    _ => None,
+                });
+            readings.push(Reading {
+                mn,
+                code,
+                factor: codes::normalized_code(code),
+                suffix,
+                period,
+                data_time,
+                raw_value: item.value,
+                value: item.value.parse().ok(),
+                flag: flag_text.and_then(DataFlag::parse),
+                flag_text,
+            });
+        }
+        readings
+    }
+}
+
+/// One measurement as the gateway stores it: point by MN, factor, time, period, value, flag.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Reading<'a> {
+    pub mn: &'a str,
+    /// The code as sent.
+    pub code: &'a str,
+    /// The HJ 212-2017 code (2005 codes mapped).
+    pub factor: &'a str,
+    pub suffix: Suffix<'a>,
+    pub period: Option<PeriodKind>,
+    pub data_time: Option<DateTime<Utc>>,
+    pub raw_value: &'a str,
+    /// `None` when the value is not a number.
+    pub value: Option<f64>,
+    pub flag: Option<DataFlag>,
+    /// The flag as sent, also when it is not one of N F M S D C T B.
+    pub flag_text: Option<&'a str>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_in_any_order_with_odd_spellings() {
+        let packet = Packet::parse_str(
+            "ST=32;CN=2051;QN=20190424002721168;PW=123456;,MN=23040281003022; FLAG = 5CP=&&DataTime=20190416003000&&",
+        )
+        .unwrap();
+        assert_eq!(packet.qn, Some("20190424002721168"));
+        assert_eq!(packet.st, Some("32"));
+        assert_eq!(packet.cn, 2051);
+        assert_eq!(packet.mn, Some("23040281003022"));
+        assert_eq!(packet.flag, Some(5));
+        assert_eq!(packet.version(), ProtocolVersion::Hj2017);
+        assert!(packet.ack_requested());
+        assert_eq!(packet.cp.param("DataTime"), Some("20190416003000"));
+        assert!(packet.warnings.is_empty(), "{:?}", packet.warnings);
+    }
+
+    #[test]
+    fn missing_cn_and_cp_are_errors() {
+        assert_eq!(
+            Packet::parse_str("ST=32;CP=&&&&"),
+            Err(PacketError::MissingCn)
+        );
+        assert_eq!(
+            Packet::parse_str("ST=32;CN=x1;CP=&&&&"),
+            Err(PacketError::BadCn("x1".into()))
+        );
+        assert_eq!(
+            Packet::parse_str("ST=32;CN=2011"),
+            Err(PacketError::MissingCp)
+        );
+        assert_eq!(
+            Packet::parse(b"CN=2011;CP=&&\xff&&"),
+            Err(PacketError::NotUtf8 { valid_up_to: 13 })
+        );
+    }
+
+    #[test]
+    fn backfill_and_unknown_header_fields() {
+        let packet = Packet::parse_str(
+            "QN=1;ST=31;CN=2051;PW=1;MN=2;Flag=9;RF=1;XX=3;CP=&&DataTime=20240601084000",
+        )
+        .unwrap();
+        assert!(packet.backfill);
+        assert_eq!(packet.extra_header, vec![("XX", "3")]);
+        assert_eq!(
+            packet.warnings,
+            vec![
+                PacketWarning::CpNotClosed,
+                PacketWarning::UnknownHeaderField("XX")
+            ]
+        );
+        assert_eq!(packet.version(), ProtocolVersion::Hj2025);
+    }
+
+    #[test]
+    fn cp_grammar() {
+        let mut warnings = Vec::new();
+        let cp = Cp::parse(
+            "DataTime=20160801084000;w01018-Cou=10.5 , w01018-Min = 40.1,,w01018-Flag=N;SB1-RS=1;SB2=0;a34001-Rtd=92;Flag=N;junk;",
+            &mut warnings,
+        );
+        assert_eq!(cp.param("DataTime"), Some("20160801084000"));
+        assert_eq!(cp.measure("w01018", Suffix::Min), Some("40.1"));
+        assert_eq!(cp.measure("w01018", Suffix::Cou), Some("10.5"));
+        assert_eq!(cp.measure("SB1", Suffix::Rs), Some("1"));
+        assert_eq!(cp.measure("SB2", Suffix::Rs), Some("0"));
+        assert_eq!(cp.measure("a34001", Suffix::Flag), Some("N"));
+        assert_eq!(
+            warnings,
+            vec![
+                PacketWarning::BareFlagAttached("Flag=N"),
+                PacketWarning::MalformedCpItem("junk")
+            ]
+        );
+        let groups: Vec<u16> = cp.items.iter().map(|item| item.group).collect();
+        assert_eq!(groups, vec![0, 1, 1, 1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn flags() {
+        assert_eq!(DataFlag::parse("N"), Some(DataFlag::Normal));
+        assert_eq!(DataFlag::parse("d"), Some(DataFlag::Fault));
+        assert_eq!(DataFlag::parse("T"), Some(DataFlag::AboveRange));
+        assert_eq!(DataFlag::parse("X"), None);
+        assert_eq!(DataFlag::parse("NN"), None);
+    }
+}
