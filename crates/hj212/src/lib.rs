@@ -6,14 +6,19 @@
 
 pub mod codes;
 pub mod crc;
+pub mod encode;
 pub mod frame;
+pub mod keys;
 pub mod packet;
+pub mod reassembly;
+pub mod sm4;
 pub mod time;
 pub mod version;
 
 pub use crc::{CrcMode, CrcVerdict};
 pub use frame::{Frame, FrameDecoder, FrameError, FrameWarning};
 pub use packet::{
-    Cp, CpItem, DataFlag, Key, Packet, PacketError, PacketWarning, PeriodKind, Reading, Suffix,
+    Cp, CpItem, DataFlag, HardwareIds, Key, Packet, PacketError, PacketWarning, PeriodKind,
+    Reading, Suffix,
 };
 pub use version::ProtocolVersion;

@@ -566,6 +566,34 @@ impl<'a> Packet<'a> {
     }
 }
 
+/// Logger hardware identifiers a 2025 device sends with CN 1001 before it has an MN (onboarding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct HardwareIds<'a> {
+    /// `i23005-Info`: the logger id that 1002 addresses when assigning the MN.
+    pub logger_id: &'a str,
+    /// `i23006-Info`
+    pub cpu_id: Option<&'a str>,
+    /// `i23007-Info`, `i23008-Info`
+    pub macs: [Option<&'a str>; 2],
+}
+
+impl<'a> Packet<'a> {
+    /// The hardware ids of a 1001 onboarding notification.
+    pub fn hardware_ids(&self) -> Option<HardwareIds<'a>> {
+        if self.cn != 1001 {
+            return None;
+        }
+        Some(HardwareIds {
+            logger_id: self.cp.measure("i23005", Suffix::Info)?,
+            cpu_id: self.cp.measure("i23006", Suffix::Info),
+            macs: [
+                self.cp.measure("i23007", Suffix::Info),
+                self.cp.measure("i23008", Suffix::Info),
+            ],
+        })
+    }
+}
+
 /// One measurement as the gateway stores it: point by MN, factor, time, period, value, flag.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Reading<'a> {
