@@ -1,3 +1,7 @@
 //! Air and water quality indicators as the national standards define them (HJ 633, GB 3095, HJ 663, GB 3838).
 //!
-//! Pure: no I/O, no async, no database.
+//! Pure: no I/O, no async, no database. Every result names the standard and edition that produced it.
+
+pub mod aqi;
+pub mod exact;
+pub mod pollutant;
