@@ -2,6 +2,11 @@
 //!
 //! Pure: no I/O, no async, no database. Every result names the standard and edition that produced it.
 
+pub mod aggregate;
 pub mod aqi;
+pub mod assessment;
+pub mod composite;
 pub mod exact;
+pub mod limits;
 pub mod pollutant;
+pub mod settings;
