@@ -97,6 +97,9 @@ impl Gb3095 {
 mod tests {
     use super::*;
 
+    /// (annual, daily) per pollutant in `Pollutant::ALL` order.
+    type LimitRows = [(Option<i64>, i64); 6];
+
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
     }
@@ -118,7 +121,7 @@ mod tests {
     /// standards.md §2.1 and §2.2, Class 2, row by row: (annual, daily) for SO2, NO2, PM10, PM2.5, CO, O3.
     #[test]
     fn class_2_tables() {
-        let expected: [(Gb3095, [(Option<i64>, i64); 6]); 3] = [
+        let expected: [(Gb3095, LimitRows); 3] = [
             (
                 Gb3095::Edition2012,
                 [
@@ -171,7 +174,7 @@ mod tests {
 
     #[test]
     fn class_1_tables() {
-        let expected: [(Gb3095, [(Option<i64>, i64); 6]); 3] = [
+        let expected: [(Gb3095, LimitRows); 3] = [
             (
                 Gb3095::Edition2012,
                 [
