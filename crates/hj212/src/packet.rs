@@ -174,6 +174,8 @@ pub enum Key<'a> {
 /// One `key=value` of the data area; `group` counts the `;`-separated subjects from 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct CpItem<'a> {
+    /// The key as sent (suffixes are matched case-insensitively in `key`, kept verbatim here).
+    pub name: &'a str,
     pub key: Key<'a>,
     pub value: &'a str,
     pub group: u16,
@@ -326,13 +328,13 @@ fn push_cp_item<'a>(
         warnings.push(PacketWarning::MalformedCpItem(item));
         return;
     };
-    let (key, value) = (key.trim_end(), value.trim_start());
-    let key = match key.split_once('-') {
+    let (name, value) = (key.trim_end(), value.trim_start());
+    let key = match name.split_once('-') {
         Some((code, suffix)) if !code.is_empty() => Key::Measure {
             code,
             suffix: Suffix::parse(suffix),
         },
-        _ if key == "Flag" => match items.last() {
+        _ if name == "Flag" => match items.last() {
             Some(CpItem {
                 key: Key::Measure { code, .. },
                 ..
@@ -343,21 +345,26 @@ fn push_cp_item<'a>(
                     suffix: Suffix::Flag,
                 }
             }
-            _ => Key::Param { name: key },
+            _ => Key::Param { name },
         },
         // 2025 writes facility state as `SB1=1` instead of `SB1-RS=1`.
-        _ if key.len() > 2
-            && key.starts_with("SB")
-            && key[2..].bytes().all(|byte| byte.is_ascii_digit()) =>
+        _ if name.len() > 2
+            && name.starts_with("SB")
+            && name[2..].bytes().all(|byte| byte.is_ascii_digit()) =>
         {
             Key::Measure {
-                code: key,
+                code: name,
                 suffix: Suffix::Rs,
             }
         }
-        _ => Key::Param { name: key },
+        _ => Key::Param { name },
     };
-    items.push(CpItem { key, value, group });
+    items.push(CpItem {
+        name,
+        key,
+        value,
+        group,
+    });
 }
 
 /// A parsed packet, borrowing from its data segment.
@@ -551,6 +558,7 @@ impl<'a> Packet<'a> {
                 });
             readings.push(Reading {
                 mn,
+                name: item.name,
                 code,
                 factor: codes::normalized_code(code),
                 suffix,
@@ -598,6 +606,8 @@ impl<'a> Packet<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Reading<'a> {
     pub mn: &'a str,
+    /// The CP key as sent (`w01018-Rtd`).
+    pub name: &'a str,
     /// The code as sent.
     pub code: &'a str,
     /// The HJ 212-2017 code (2005 codes mapped).

@@ -19,11 +19,16 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// HJ 212 protocol tools: decode packets.
+    Hj212(cmd::hj212::Hj212Args),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<ExitCode> = match cli.command {};
+    let result: anyhow::Result<ExitCode> = match cli.command {
+        Command::Hj212(args) => cmd::hj212::run(args),
+    };
     match result {
         Ok(code) => code,
         Err(err) => {
