@@ -1,0 +1,275 @@
+//! Database access for both backends through one portable SQL dialect.
+//!
+//! Workflow data goes through `sqlx::AnyPool` with these rules, so that every query runs unchanged on SQLite
+//! and PostgreSQL: placeholders are `$n`; timestamps are `i64` Unix seconds (UTC); flags are `BIGINT` 0/1
+//! (the Any driver cannot decode a SQLite `BOOLEAN` column; see [`flag`]);
+//! JSON is `TEXT`; every aggregate is `CAST` to `BIGINT` or `DOUBLE PRECISION` (PostgreSQL would otherwise
+//! return `NUMERIC`, which `Any` cannot decode). Only this module and the readings store know which backend
+//! is underneath.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyArguments, AnyPoolOptions};
+use sqlx::{AnyPool, Arguments, AssertSqlSafe, Encode, Executor, Type};
+
+/// Which engine a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            anyhow::bail!("unsupported database URL {url:?}: expected sqlite:… or postgres://…")
+        }
+    }
+}
+
+/// The connection pool every repository takes. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+impl Db {
+    /// Connects to `url`. A SQLite file (and its directory) is created when missing.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let url = match backend {
+            Backend::Sqlite => sqlite_url_creating_file(url)?,
+            Backend::Postgres => url.to_string(),
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(match backend {
+                // One writer at a time anyway; a few readers beside it under WAL.
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(30));
+        let options = if backend == Backend::Sqlite {
+            options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // WAL lets pages read while the gateway writes; NORMAL is durable across process crashes
+                    // under WAL (only an OS crash can lose the last transactions).
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    Ok(())
+                })
+            })
+        } else {
+            options
+        };
+        let pool = options
+            .connect(&url)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", redact(&url)))?;
+        Ok(Db { pool, backend })
+    }
+
+    /// Applies the embedded schema migrations of this backend.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+        Ok(())
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Hides the password of a database URL in messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn sqlite_url_creating_file(url: &str) -> anyhow::Result<String> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" {
+        anyhow::bail!("an in-memory SQLite database cannot be shared by a pool; give a file path");
+    }
+    if let Some(dir) = Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create directory {}: {e}", dir.display()))?;
+    }
+    let mode = if query.contains("mode=") { "" } else { "mode=rwc" };
+    let sep = if query.is_empty() || mode.is_empty() { "" } else { "&" };
+    Ok(format!("sqlite://{path}?{query}{sep}{mode}"))
+}
+
+/// The SQLite URL of a file in a data directory.
+pub fn sqlite_url_for_dir(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("qingshan.db").display())
+}
+
+/// Builds SQL with `$n` placeholders and its arguments together, for lists with optional filters.
+/// (`sqlx::QueryBuilder<Any>` writes `?`, which PostgreSQL rejects.)
+#[derive(Default)]
+pub struct SqlBuilder {
+    sql: String,
+    args: AnyArguments,
+    count: usize,
+}
+
+impl SqlBuilder {
+    pub fn new(sql: &str) -> Self {
+        SqlBuilder {
+            sql: sql.to_string(),
+            ..Default::default()
+        }
+    }
+
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Appends `$n` and binds `value` to it.
+    pub fn push_bind<T>(&mut self, value: T) -> &mut Self
+    where
+        T: for<'q> Encode<'q, sqlx::Any> + Type<sqlx::Any>,
+    {
+        self.count += 1;
+        self.sql.push('$');
+        self.sql.push_str(&self.count.to_string());
+        // Encoding into the Any buffer only fails for types Any does not know, which `T: Type<Any>` excludes.
+        let _ = self.args.add(value);
+        self
+    }
+
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    pub fn build(self) -> sqlx::query::Query<'static, sqlx::Any, AnyArguments> {
+        sqlx::query_with(AssertSqlSafe(self.sql), self.args)
+    }
+
+    pub fn build_as<O>(self) -> sqlx::query::QueryAs<'static, sqlx::Any, O, AnyArguments>
+    where
+        O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        sqlx::query_as_with(AssertSqlSafe(self.sql), self.args)
+    }
+
+    pub fn build_scalar<O>(self) -> sqlx::query::QueryScalar<'static, sqlx::Any, O, AnyArguments>
+    where
+        O: Type<sqlx::Any> + for<'r> sqlx::Decode<'r, sqlx::Any> + Send + Unpin,
+    {
+        sqlx::query_scalar_with(AssertSqlSafe(self.sql), self.args)
+    }
+}
+
+/// A boolean as stored: `BIGINT` 0/1 on both backends.
+pub fn flag(value: bool) -> i64 {
+    i64::from(value)
+}
+
+/// Whether an error is a unique-constraint violation (on either backend).
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation()
+                || db.code().is_some_and(|c| c == "23505" || c == "2067" || c == "1555")
+        }
+        _ => false,
+    }
+}
+
+/// Whether an error is a foreign-key violation (on either backend).
+pub fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.is_foreign_key_violation() || db.code().is_some_and(|c| c == "23503" || c == "787")
+        }
+        _ => false,
+    }
+}
+
+impl FromStr for Backend {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Backend::from_url(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_numbers_placeholders() {
+        let mut b = SqlBuilder::new("SELECT * FROM t WHERE 1=1");
+        b.push(" AND a = ").push_bind(1_i64);
+        b.push(" AND b = ").push_bind("x".to_string());
+        assert_eq!(b.sql(), "SELECT * FROM t WHERE 1=1 AND a = $1 AND b = $2");
+    }
+
+    #[test]
+    fn redacts_password() {
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(
+            redact("postgres://u@h:5432/db"),
+            "postgres://u@h:5432/db"
+        );
+    }
+
+    #[test]
+    fn sqlite_urls_create_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x/y.db");
+        let url = sqlite_url_creating_file(&format!("sqlite://{}", path.display())).unwrap();
+        assert!(url.ends_with("y.db?mode=rwc"));
+        assert!(path.parent().unwrap().is_dir());
+        assert!(sqlite_url_creating_file("sqlite::memory:").is_err());
+    }
+}

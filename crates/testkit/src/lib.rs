@@ -1,0 +1,125 @@
+//! Test support shared by every crate's tests.
+//!
+//! Storage tests run on SQLite always and on PostgreSQL when `QINGSHAN_TEST_POSTGRES_URL` is set (`.ci/run`
+//! sets it to the local server). Each test gets its own database: a temporary SQLite file, or a fresh schema
+//! on the PostgreSQL server, dropped afterwards. Write such tests with [`db_test!`], which generates one test
+//! per backend.
+
+use kernel::Db;
+use rand::Rng;
+
+pub const POSTGRES_URL_VAR: &str = "QINGSHAN_TEST_POSTGRES_URL";
+
+/// A migrated, empty database that cleans up after itself.
+pub struct TestDb {
+    pub db: Db,
+    _dir: Option<tempfile::TempDir>,
+    pg_schema: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// A fresh SQLite file in a temporary directory.
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = kernel::db::sqlite_url_for_dir(dir.path());
+        let db = Db::connect(&url).await.expect("open SQLite");
+        db.migrate().await.expect("migrate SQLite");
+        TestDb {
+            db,
+            _dir: Some(dir),
+            pg_schema: None,
+        }
+    }
+
+    /// A fresh schema on the PostgreSQL server named by `QINGSHAN_TEST_POSTGRES_URL`, or `None` (with a
+    /// message saying so) when the variable is unset.
+    pub async fn postgres() -> Option<TestDb> {
+        let Ok(base) = std::env::var(POSTGRES_URL_VAR) else {
+            eprintln!(
+                "skipped on PostgreSQL: set {POSTGRES_URL_VAR} (e.g. postgres://postgres@127.0.0.1:5432/test) to run it"
+            );
+            return None;
+        };
+        let schema = format!("qs_test_{:016x}", rand::thread_rng().r#gen::<u64>());
+        sqlx::any::install_default_drivers();
+        let admin = sqlx::AnyPool::connect(&base)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {base}: {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&admin)
+            .await
+            .expect("create test schema");
+        admin.close().await;
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+        let db = Db::connect(&url).await.expect("open PostgreSQL");
+        db.migrate().await.expect("migrate PostgreSQL");
+        Some(TestDb {
+            db,
+            _dir: None,
+            pg_schema: Some((base, schema)),
+        })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((base, schema)) = self.pg_schema.take() else {
+            return;
+        };
+        // Drop cannot await, and the test's runtime may be the one blocked here: a short-lived runtime on its
+        // own thread removes the schema over a connection of its own. The test's idle connections hold no locks.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                runtime.block_on(async move {
+                    if let Ok(admin) = sqlx::AnyPool::connect(&base).await {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP SCHEMA IF EXISTS {schema} CASCADE"
+                        )))
+                        .execute(&admin)
+                        .await;
+                        admin.close().await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
+
+/// Defines a storage test that runs once per backend: `mod $name { fn sqlite(); fn postgres(); }`.
+///
+/// ```ignore
+/// testkit::db_test!(creates_enterprise, |db| {
+///     let id = registry::repo::insert(&db, …).await.unwrap();
+///     assert!(id > 0);
+/// });
+/// ```
+#[macro_export]
+macro_rules! db_test {
+    ($name:ident, |$db:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let test_db = $crate::TestDb::sqlite().await;
+                let $db: kernel::Db = test_db.db.clone();
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(test_db) = $crate::TestDb::postgres().await else {
+                    return;
+                };
+                let $db: kernel::Db = test_db.db.clone();
+                $body
+            }
+        }
+    };
+}
