@@ -124,3 +124,119 @@ struct ErrorPage {
 pub fn opt_num(value: Option<f64>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
+
+/// `Json<T>` whose rejections (not JSON, wrong content type, missing or mistyped field) are
+/// `application/problem+json` 4xx answers naming what is wrong, like every other API error.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::rejection::JsonRejection;
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(JsonRejection::JsonDataError(e)) => Err(json_field_error(&e.body_text())),
+            Err(JsonRejection::JsonSyntaxError(e)) => {
+                Err(AppError::BadRequest(format!("body is not valid JSON: {}", e.body_text())))
+            }
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::BadRequest(
+                "expected a JSON body with Content-Type: application/json".to_string(),
+            )),
+            Err(other) => Err(AppError::BadRequest(other.body_text())),
+        }
+    }
+}
+
+impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// serde's message for a data error reads "Failed to deserialize the JSON body into the target type: name:
+/// missing field `x` at line 1 column 2"; pull out the field so the problem body can name it.
+fn json_field_error(text: &str) -> AppError {
+    let detail = text
+        .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+        .unwrap_or(text);
+    let field = if let Some(start) = detail.find("missing field `") {
+        detail[start + 15..].split('`').next().unwrap_or("body").to_string()
+    } else if let Some((path, _)) = detail.split_once(": ")
+        && !path.contains(' ')
+    {
+        path.to_string()
+    } else {
+        "body".to_string()
+    };
+    AppError::Validation {
+        field,
+        message: detail.to_string(),
+    }
+}
+
+/// `Query<T>` whose rejections are problem+json 400s.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| ApiQuery(value))
+            .map_err(|e| AppError::BadRequest(format!("bad query string: {}", e.body_text())))
+    }
+}
+
+/// `Path<T>` whose rejections are problem+json 400s (e.g. `/enterprises/abc`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for ApiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| ApiPath(value))
+            .map_err(|e| AppError::BadRequest(format!("bad path: {}", e.body_text())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_missing_field() {
+        let err = json_field_error(
+            "Failed to deserialize the JSON body into the target type: missing field `uscc` at line 1 column 2",
+        );
+        assert!(matches!(err, AppError::Validation { ref field, .. } if field == "uscc"));
+        let err = json_field_error(
+            "Failed to deserialize the JSON body into the target type: lon: invalid type: string \"x\", expected f64 at line 1 column 10",
+        );
+        assert!(matches!(err, AppError::Validation { ref field, .. } if field == "lon"));
+    }
+}
