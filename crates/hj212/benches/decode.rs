@@ -110,3 +110,23 @@ fn decode_crc_parse_readings(bencher: Bencher) {
             })
         });
 }
+
+/// Parsing alone, on segments framed beforehand.
+#[divan::bench]
+fn parse_only(bencher: Bencher) {
+    let (stream, packets) = corpus();
+    let mut decoder = FrameDecoder::new();
+    decoder.push(&stream);
+    let frames: Vec<hj212::Frame> = std::iter::from_fn(|| decoder.next_frame())
+        .filter_map(Result::ok)
+        .collect();
+    bencher.counter(ItemsCount::new(packets)).bench(|| {
+        frames
+            .iter()
+            .map(|frame| {
+                Packet::parse(divan::black_box(frame.segment()))
+                    .map_or(0, |packet| packet.cp.items.len())
+            })
+            .sum::<usize>()
+    });
+}

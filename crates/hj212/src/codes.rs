@@ -272,6 +272,10 @@ pub fn pollutant_code(code: &str) -> Option<&'static PollutantCode> {
 
 /// The HJ 212-2017 code for a 2005 code, if the standard maps it (e.g. `011` → `w01018`, `S01` → `a19001`).
 pub fn map_2005_code(code: &str) -> Option<&'static str> {
+    // 2005 codes have 2 or 3 characters; 2017 codes never do, so most lookups end here.
+    if !(2..=3).contains(&code.len()) {
+        return None;
+    }
     POLLUTANT_CODES
         .iter()
         .find(|entry| entry.code_2005 == Some(code))

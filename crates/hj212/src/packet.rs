@@ -80,38 +80,44 @@ pub enum Suffix<'a> {
 }
 
 impl<'a> Suffix<'a> {
+    const KNOWN: [Suffix<'static>; 20] = [
+        Suffix::Rtd,
+        Suffix::Min,
+        Suffix::Avg,
+        Suffix::Max,
+        Suffix::Cou,
+        Suffix::ZsRtd,
+        Suffix::ZsMin,
+        Suffix::ZsAvg,
+        Suffix::ZsMax,
+        Suffix::Flag,
+        Suffix::EFlag,
+        Suffix::ZsFlag,
+        Suffix::SampleTime,
+        Suffix::Info,
+        Suffix::Sn,
+        Suffix::Rs,
+        Suffix::Rt,
+        Suffix::Data,
+        Suffix::DayData,
+        Suffix::NightData,
+    ];
+
     fn parse(text: &'a str) -> Suffix<'a> {
-        const KNOWN: &[(&str, Suffix<'static>)] = &[
-            ("Rtd", Suffix::Rtd),
-            ("Flag", Suffix::Flag),
-            ("Avg", Suffix::Avg),
-            ("Min", Suffix::Min),
-            ("Max", Suffix::Max),
-            ("Cou", Suffix::Cou),
-            ("ZsRtd", Suffix::ZsRtd),
-            ("ZsMin", Suffix::ZsMin),
-            ("ZsAvg", Suffix::ZsAvg),
-            ("ZsMax", Suffix::ZsMax),
-            ("EFlag", Suffix::EFlag),
-            ("ZsFlag", Suffix::ZsFlag),
-            ("SampleTime", Suffix::SampleTime),
-            ("Info", Suffix::Info),
-            ("SN", Suffix::Sn),
-            ("RS", Suffix::Rs),
-            ("RT", Suffix::Rt),
-            ("Data", Suffix::Data),
-            ("DayData", Suffix::DayData),
-            ("NightData", Suffix::NightData),
-        ];
-        KNOWN
-            .iter()
-            .find(|(name, _)| *name == text)
-            .or_else(|| {
-                KNOWN
-                    .iter()
-                    .find(|(name, _)| name.eq_ignore_ascii_case(text))
-            })
-            .map_or(Suffix::Other(text), |(_, suffix)| *suffix)
+        // The common suffixes first, as byte patterns the compiler checks inline (no memcmp calls).
+        match text.as_bytes() {
+            [b'R', b't', b'd'] => Suffix::Rtd,
+            [b'F', b'l', b'a', b'g'] => Suffix::Flag,
+            [b'A', b'v', b'g'] => Suffix::Avg,
+            [b'M', b'i', b'n'] => Suffix::Min,
+            [b'M', b'a', b'x'] => Suffix::Max,
+            [b'C', b'o', b'u'] => Suffix::Cou,
+            [b'Z', b's', b'R', b't', b'd'] => Suffix::ZsRtd,
+            _ => Suffix::KNOWN
+                .into_iter()
+                .find(|suffix| suffix.as_str().eq_ignore_ascii_case(text))
+                .unwrap_or(Suffix::Other(text)),
+        }
     }
 
     /// The suffix as written by the standard.
@@ -271,25 +277,11 @@ pub struct Cp<'a> {
 impl<'a> Cp<'a> {
     /// Parses a data area (without `CP=&&` and the closing `&&`), appending oddities to `warnings`.
     pub fn parse(raw: &'a str, warnings: &mut Vec<PacketWarning<'a>>) -> Cp<'a> {
-        let bytes = raw.as_bytes();
         // ~24 bytes per item in real packets; one allocation per packet.
-        let mut items = Vec::with_capacity(bytes.len() / 20 + 1);
-        let mut group: u16 = 0;
-        let mut item_start = 0;
-        for index in 0..=bytes.len() {
-            let separator = bytes.get(index).copied();
-            if !matches!(separator, None | Some(b';' | b',')) {
-                continue;
-            }
-            let item = raw[item_start..index].trim();
-            item_start = index + 1;
-            if !item.is_empty() {
-                push_cp_item(&mut items, item, group, warnings);
-            }
-            if separator == Some(b';') {
-                group = group.saturating_add(1);
-            }
-        }
+        let mut items = Vec::with_capacity(raw.len() / 20 + 1);
+        for_each_item(raw, |item, group| {
+            push_cp_item(&mut items, item, group, warnings)
+        });
         Cp { raw, items }
     }
 
@@ -318,28 +310,131 @@ impl<'a> Cp<'a> {
     }
 }
 
+/// A `key=value` item: the whole item (for warnings) and its key and value if it has `=`, all trimmed.
+type Item<'a> = (&'a str, Option<(&'a str, &'a str)>);
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+const LOW_BITS: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+
+/// High bit set in every byte of `word` equal to `byte` (exact: no carries cross bytes).
+fn bytes_equal(word: u64, byte: u8) -> u64 {
+    let diff = word ^ (ONES * u64::from(byte));
+    !(((diff & LOW_BITS).wrapping_add(LOW_BITS)) | diff) & HIGH_BITS
+}
+
+/// Calls `each(item, subject)` for every non-empty item separated by `;` or `,`; `subject` counts the `;`
+/// before the item. Separators and `=` are found eight bytes at a time: this scan is most of the parse.
+fn for_each_item<'a, F: FnMut(Item<'a>, u16)>(text: &'a str, mut each: F) {
+    let bytes = text.as_bytes();
+    let mut scanner = ItemScanner {
+        text,
+        subject: 0,
+        start: 0,
+        equals: None,
+    };
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let Ok(word_bytes) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let word = u64::from_le_bytes(word_bytes);
+        let mut mask = bytes_equal(word, b';') | bytes_equal(word, b',') | bytes_equal(word, b'=');
+        while mask != 0 {
+            let offset = mask.trailing_zeros() as usize / 8;
+            scanner.structural(base + offset, chunk[offset], &mut each);
+            mask &= mask - 1;
+        }
+        base += 8;
+    }
+    for (offset, &byte) in chunks.remainder().iter().enumerate() {
+        if matches!(byte, b';' | b',' | b'=') {
+            scanner.structural(base + offset, byte, &mut each);
+        }
+    }
+    scanner.emit(bytes.len(), &mut each);
+}
+
+struct ItemScanner<'a> {
+    text: &'a str,
+    subject: u16,
+    start: usize,
+    equals: Option<usize>,
+}
+
+impl<'a> ItemScanner<'a> {
+    fn structural<F: FnMut(Item<'a>, u16)>(&mut self, position: usize, byte: u8, each: &mut F) {
+        if byte == b'=' {
+            self.equals.get_or_insert(position);
+            return;
+        }
+        self.emit(position, each);
+        if byte == b';' {
+            self.subject = self.subject.saturating_add(1);
+        }
+        self.start = position + 1;
+        self.equals = None;
+    }
+
+    fn emit<F: FnMut(Item<'a>, u16)>(&self, end: usize, each: &mut F) {
+        let text = self.text;
+        let item = match self.equals {
+            Some(equals) => {
+                let key_value = (
+                    text[self.start..equals].trim_ascii(),
+                    text[equals + 1..end].trim_ascii(),
+                );
+                // The whole item only serves warnings; trimmed there.
+                (&text[self.start..end], Some(key_value))
+            }
+            None => {
+                let whole = text[self.start..end].trim_ascii();
+                if whole.is_empty() {
+                    return;
+                }
+                (whole, None)
+            }
+        };
+        each(item, self.subject);
+    }
+}
+
+/// Where `CP=&&` starts: found from the first `&`, which in practice belongs to it.
+fn find_cp_marker(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(offset) = bytes[from..].iter().position(|&byte| byte == b'&') {
+        let amp = from + offset;
+        if amp >= 3 && &bytes[amp - 3..amp] == b"CP=" && bytes.get(amp + 1) == Some(&b'&') {
+            return Some(amp - 3);
+        }
+        from = amp + 1;
+    }
+    None
+}
+
 fn push_cp_item<'a>(
     items: &mut Vec<CpItem<'a>>,
-    item: &'a str,
+    (item, key_value): Item<'a>,
     group: u16,
     warnings: &mut Vec<PacketWarning<'a>>,
 ) {
-    let Some((key, value)) = item.split_once('=') else {
-        warnings.push(PacketWarning::MalformedCpItem(item));
+    let Some((name, value)) = key_value else {
+        warnings.push(PacketWarning::MalformedCpItem(item.trim_ascii()));
         return;
     };
-    let (name, value) = (key.trim_end(), value.trim_start());
-    let key = match name.split_once('-') {
-        Some((code, suffix)) if !code.is_empty() => Key::Measure {
-            code,
-            suffix: Suffix::parse(suffix),
+    let key = match name.bytes().position(|byte| byte == b'-') {
+        Some(dash) if dash > 0 => Key::Measure {
+            code: &name[..dash],
+            suffix: Suffix::parse(&name[dash + 1..]),
         },
         _ if name == "Flag" => match items.last() {
             Some(CpItem {
                 key: Key::Measure { code, .. },
                 ..
             }) => {
-                warnings.push(PacketWarning::BareFlagAttached(item));
+                warnings.push(PacketWarning::BareFlagAttached(item.trim_ascii()));
                 Key::Measure {
                     code,
                     suffix: Suffix::Flag,
@@ -422,7 +517,7 @@ impl<'a> Packet<'a> {
     }
 
     pub fn parse_str(text: &'a str) -> Result<Packet<'a>, PacketError> {
-        let marker = text.find(CP_MARKER).ok_or(PacketError::MissingCp)?;
+        let marker = find_cp_marker(text).ok_or(PacketError::MissingCp)?;
         let mut warnings = Vec::new();
         let body = &text[marker + CP_MARKER.len()..];
         let cp_raw = match body.strip_suffix("&&") {
@@ -451,44 +546,49 @@ impl<'a> Packet<'a> {
             warnings: Vec::new(),
         };
         let mut cn_text = None;
-        for item in text[..marker].split([';', ',']) {
-            let item = item.trim();
-            if item.is_empty() {
-                continue;
-            }
-            let Some((key, value)) = item.split_once('=') else {
-                warnings.push(PacketWarning::MalformedHeaderItem(item));
-                continue;
+        for_each_item(&text[..marker], |(item, key_value), _| {
+            let Some((key, value)) = key_value else {
+                warnings.push(PacketWarning::MalformedHeaderItem(item.trim_ascii()));
+                return;
             };
-            let (key, value) = (key.trim_end(), value.trim_start());
-            match key.to_ascii_uppercase().as_str() {
-                "QN" => set_once(&mut packet.qn, value, key, &mut warnings),
-                "ST" => set_once(&mut packet.st, value, key, &mut warnings),
-                "CN" => set_once(&mut cn_text, value, key, &mut warnings),
-                "PW" => set_once(&mut packet.pw, value, key, &mut warnings),
-                "MN" => set_once(&mut packet.mn, value, key, &mut warnings),
-                "FLAG" => {
+            // Header keys are at most 4 letters; upper-case them on the stack (`FLAG` is seen in the field).
+            let mut upper = [0u8; 4];
+            let upper = match upper.get_mut(..key.len()) {
+                Some(slot) => {
+                    slot.copy_from_slice(key.as_bytes());
+                    slot.make_ascii_uppercase();
+                    &*slot
+                }
+                None => &[],
+            };
+            match upper {
+                b"QN" => set_once(&mut packet.qn, value, key, &mut warnings),
+                b"ST" => set_once(&mut packet.st, value, key, &mut warnings),
+                b"CN" => set_once(&mut cn_text, value, key, &mut warnings),
+                b"PW" => set_once(&mut packet.pw, value, key, &mut warnings),
+                b"MN" => set_once(&mut packet.mn, value, key, &mut warnings),
+                b"FLAG" => {
                     if let Some(flag) = parse_number(value, &mut warnings) {
                         set_once(&mut packet.flag, flag, key, &mut warnings);
                     }
                 }
-                "PNUM" => {
+                b"PNUM" => {
                     if let Some(pnum) = parse_number(value, &mut warnings) {
                         set_once(&mut packet.pnum, pnum, key, &mut warnings);
                     }
                 }
-                "PNO" => {
+                b"PNO" => {
                     if let Some(pno) = parse_number(value, &mut warnings) {
                         set_once(&mut packet.pno, pno, key, &mut warnings);
                     }
                 }
-                "RF" => packet.backfill = value == "1",
+                b"RF" => packet.backfill = value == "1",
                 _ => {
                     warnings.push(PacketWarning::UnknownHeaderField(key));
                     packet.extra_header.push((key, value));
                 }
             }
-        }
+        });
         let cn_text = cn_text.ok_or(PacketError::MissingCn)?;
         packet.cn = cn_text
             .parse()
@@ -538,6 +638,15 @@ impl<'a> Packet<'a> {
         let data_time = self.data_time();
         let items = &self.cp.items;
         let mut readings = Vec::with_capacity(items.len());
+        let any_flag = items.iter().any(|item| {
+            matches!(
+                item.key,
+                Key::Measure {
+                    suffix: Suffix::Flag,
+                    ..
+                }
+            )
+        });
         for (index, item) in items.iter().enumerate() {
             let Key::Measure { code, suffix } = item.key else {
                 continue;
@@ -545,17 +654,11 @@ impl<'a> Packet<'a> {
             if !suffix.is_measurement() {
                 continue;
             }
-            // Flags normally follow their values in the same subject; search there first.
-            let flag_text = items[index + 1..]
-                .iter()
-                .chain(items[..index].iter().rev())
-                .find_map(|other| match other.key {
-                    Key::Measure {
-                        code: other_code,
-                        suffix: Suffix::Flag,
-                    } if other_code == code => Some(other.value),
-                    _ => None,
-                });
+            let flag_text = if any_flag {
+                find_flag(items, index, code)
+            } else {
+                None
+            };
             readings.push(Reading {
                 mn,
                 name: item.name,
@@ -572,6 +675,32 @@ impl<'a> Packet<'a> {
         }
         readings
     }
+}
+
+/// The `-Flag` of `code` for the value at `index`: in the same subject (after, then before the value), else
+/// anywhere in the data area.
+fn find_flag<'a>(items: &[CpItem<'a>], index: usize, code: &str) -> Option<&'a str> {
+    let group = items[index].group;
+    let is_flag_of = |item: &CpItem<'a>| match item.key {
+        Key::Measure {
+            code: other,
+            suffix: Suffix::Flag,
+        } if other == code => Some(item.value),
+        _ => None,
+    };
+    let after = items[index + 1..]
+        .iter()
+        .take_while(|item| item.group == group);
+    let before = items[..index]
+        .iter()
+        .rev()
+        .take_while(|item| item.group == group);
+    after.chain(before).find_map(is_flag_of).or_else(|| {
+        items
+            .iter()
+            .filter(|item| item.group != group)
+            .find_map(is_flag_of)
+    })
 }
 
 /// Logger hardware identifiers a 2025 device sends with CN 1001 before it has an MN (onboarding).
@@ -704,6 +833,26 @@ mod tests {
         );
         let groups: Vec<u16> = cp.items.iter().map(|item| item.group).collect();
         assert_eq!(groups, vec![0, 1, 1, 1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn word_scan_finds_exactly_the_matching_bytes() {
+        for target in [b';', b',', b'='] {
+            for pattern in [
+                [target, 0, 0x80, target, 0xFF, target ^ 1, target, 0x3C],
+                [0; 8],
+                [target; 8],
+            ] {
+                let mask = bytes_equal(u64::from_le_bytes(pattern), target);
+                for (index, byte) in pattern.iter().enumerate() {
+                    assert_eq!(
+                        mask >> (index * 8 + 7) & 1 == 1,
+                        *byte == target,
+                        "{pattern:?} at {index}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
