@@ -22,12 +22,18 @@ struct Cli {
 enum Command {
     /// HJ 212 protocol tools: decode packets.
     Hj212(cmd::hj212::Hj212Args),
+    /// Air Quality Index of one day or hour (HJ 633-2012 / HJ 633-2026 by date).
+    Aqi(cmd::aqi::AqiArgs),
+    /// Assessment reports: air (stations → area) and water (sections).
+    Assess(cmd::assess::AssessArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Hj212(args) => cmd::hj212::run(args),
+        Command::Aqi(args) => cmd::aqi::run(args),
+        Command::Assess(args) => cmd::assess::run(args),
     };
     match result {
         Ok(code) => code,

@@ -10,3 +10,4 @@ pub mod exact;
 pub mod limits;
 pub mod pollutant;
 pub mod settings;
+pub mod water;

@@ -1,0 +1,314 @@
+//! The area assessment report: the stations given form the area; each day the valid stations' daily values
+//! are averaged and the AQI is computed from the averages (standards.md §2.6). Period and monthly figures
+//! come from `standards::assessment`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use standards::aggregate::{DailyValues, DayHours, area_daily_values, station_daily_values};
+use standards::assessment::{PeriodAssessment, assess_period, calendar_months};
+use standards::settings::AirSettings;
+
+use crate::station_files::{HourlyRecord, StationFileError, open_station_file};
+
+/// Hourly data of several stations, by station and date, limited to a date range.
+#[derive(Debug, Default)]
+pub struct StationHours {
+    pub stations: BTreeMap<String, BTreeMap<NaiveDate, DayHours>>,
+}
+
+impl StationHours {
+    /// Adds one record; later records for the same station-hour replace earlier ones.
+    pub fn insert(&mut self, record: &HourlyRecord) {
+        let days = self.stations.entry(record.station.clone()).or_default();
+        let day = days
+            .entry(record.date)
+            .or_insert_with(|| DayHours::empty(record.date));
+        for (pollutant_hours, value) in day.hours.iter_mut().zip(record.values) {
+            pollutant_hours[usize::from(record.hour)] =
+                value.unwrap_or(standards::aggregate::MISSING_HOUR);
+        }
+    }
+
+    /// Registers a station that has no rows in the range, so that it still counts as part of the area.
+    pub fn declare_station(&mut self, station: &str) {
+        self.stations.entry(station.to_string()).or_default();
+    }
+}
+
+/// Why an assessment could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum AirAssessmentError {
+    #[error(transparent)]
+    File(#[from] StationFileError),
+    #[error("unknown station {station:?}: the input files contain {known}")]
+    UnknownStation { station: String, known: String },
+    #[error("no station data in the input files between {from} and {to}")]
+    NoData { from: NaiveDate, to: NaiveDate },
+    #[error("--from {from} is after --to {to}")]
+    EmptyPeriod { from: NaiveDate, to: NaiveDate },
+}
+
+/// Reads the files, keeping the hours in `from..=to`. Stations are all those seen in the files.
+pub fn read_station_hours(
+    inputs: &[PathBuf],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<StationHours, AirAssessmentError> {
+    let mut hours = StationHours::default();
+    for input in inputs {
+        let reader = open_station_file(input)?;
+        for station in reader.header_stations() {
+            hours.declare_station(&station);
+        }
+        for record in reader {
+            let record = record?;
+            if record.date < from || record.date > to {
+                hours.declare_station(&record.station);
+                continue;
+            }
+            hours.insert(&record);
+        }
+    }
+    Ok(hours)
+}
+
+/// Assessment of one station or of the area, for the period and per calendar month.
+#[derive(Clone, Debug, Serialize)]
+pub struct AssessedUnit {
+    pub name: String,
+    pub stations: Vec<String>,
+    pub period: PeriodAssessment,
+    pub months: Vec<PeriodAssessment>,
+}
+
+/// The full air assessment report.
+#[derive(Clone, Debug, Serialize)]
+pub struct AirReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// How the area value is formed.
+    pub method: &'static str,
+    pub settings: AirSettings,
+    pub area: AssessedUnit,
+    pub per_station: Option<Vec<AssessedUnit>>,
+}
+
+fn assess_unit(
+    name: String,
+    stations: Vec<String>,
+    days: &[DailyValues],
+    from: NaiveDate,
+    to: NaiveDate,
+    settings: &AirSettings,
+) -> AssessedUnit {
+    let period = assess_period(days, from, to, settings);
+    let months = calendar_months(from, to)
+        .into_iter()
+        .map(|(start, end)| assess_period(days, start, end, settings))
+        .collect();
+    AssessedUnit {
+        name,
+        stations,
+        period,
+        months,
+    }
+}
+
+/// Builds the report for the area formed by `selected` stations (all stations when `None`).
+pub fn build_air_report(
+    hours: &StationHours,
+    selected: Option<&[String]>,
+    from: NaiveDate,
+    to: NaiveDate,
+    per_station: bool,
+    settings: &AirSettings,
+) -> Result<AirReport, AirAssessmentError> {
+    if from > to {
+        return Err(AirAssessmentError::EmptyPeriod { from, to });
+    }
+    let known: BTreeSet<&String> = hours.stations.keys().collect();
+    let stations: Vec<String> = match selected {
+        Some(list) => {
+            for station in list {
+                if !known.contains(station) {
+                    let known = known
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    return Err(AirAssessmentError::UnknownStation {
+                        station: station.clone(),
+                        known,
+                    });
+                }
+            }
+            let unique: BTreeSet<&String> = list.iter().collect();
+            unique.into_iter().cloned().collect()
+        }
+        None => known.into_iter().cloned().collect(),
+    };
+    let has_data = stations
+        .iter()
+        .any(|s| hours.stations.get(s).is_some_and(|days| !days.is_empty()));
+    if !has_data {
+        return Err(AirAssessmentError::NoData { from, to });
+    }
+
+    let station_days: Vec<(String, BTreeMap<NaiveDate, DailyValues>)> = stations
+        .iter()
+        .map(|station| {
+            let days = hours.stations.get(station).map(|days| {
+                days.iter()
+                    .map(|(date, day)| (*date, station_daily_values(day, settings)))
+                    .collect()
+            });
+            (station.clone(), days.unwrap_or_default())
+        })
+        .collect();
+
+    let empty_days: BTreeMap<NaiveDate, DailyValues> = from
+        .iter_days()
+        .take_while(|d| *d <= to)
+        .map(|d| (d, station_daily_values(&DayHours::empty(d), settings)))
+        .collect();
+    let area_days: Vec<DailyValues> = empty_days
+        .iter()
+        .map(|(date, empty)| {
+            let per_station: Vec<&DailyValues> = station_days
+                .iter()
+                .map(|(_, days)| days.get(date).unwrap_or(empty))
+                .collect();
+            area_daily_values(*date, &per_station, settings)
+        })
+        .collect();
+    let area_name = format!("area of {} station(s)", stations.len());
+    let area = assess_unit(area_name, stations.clone(), &area_days, from, to, settings);
+
+    let per_station = per_station.then(|| {
+        station_days
+            .iter()
+            .map(|(station, days)| {
+                let days: Vec<DailyValues> = days.values().cloned().collect();
+                assess_unit(
+                    station.clone(),
+                    vec![station.clone()],
+                    &days,
+                    from,
+                    to,
+                    settings,
+                )
+            })
+            .collect()
+    });
+    Ok(AirReport {
+        from,
+        to,
+        method: "station daily values (≥ 20 h; O3 daily max 8-h from ≥ 14 of 17 windows) averaged over the valid stations each day, then the AQI and period statistics of the averages (HJ 663, HJ 633 §4.2.2)",
+        settings: settings.clone(),
+        area,
+        per_station,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use standards::aggregate::HOURLY_UNIT;
+    use standards::exact::Exact;
+    use standards::pollutant::Pollutant;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn full_day(hours: &mut StationHours, station: &str, on: NaiveDate, pm25: i64) {
+        for hour in 0..24 {
+            let mut values = [Some(10 * HOURLY_UNIT as i32); 6];
+            values[Pollutant::Co.index()] = Some(HOURLY_UNIT as i32 / 2);
+            values[Pollutant::Pm25.index()] = Some((pm25 * HOURLY_UNIT) as i32);
+            hours.insert(&HourlyRecord {
+                station: station.into(),
+                date: on,
+                hour,
+                values,
+            });
+        }
+    }
+
+    #[test]
+    fn area_averages_concentrations_before_the_aqi() {
+        let mut hours = StationHours::default();
+        // Station A PM2.5 20 (IAQI 29), B 130 (IAQI 172): the area mean 75 gives IAQI 100 — not the mean of the
+        // IAQIs (100.5) nor the worst station.
+        full_day(&mut hours, "A", date(2016, 1, 1), 20);
+        full_day(&mut hours, "B", date(2016, 1, 1), 130);
+        let report = build_air_report(
+            &hours,
+            None,
+            date(2016, 1, 1),
+            date(2016, 1, 1),
+            true,
+            &AirSettings::default(),
+        )
+        .unwrap();
+        let area = &report.area.period;
+        let pm25 = area
+            .pollutants
+            .iter()
+            .find(|p| p.pollutant == Pollutant::Pm25)
+            .unwrap();
+        assert_eq!(pm25.mean, Some(Exact::from_int(75)));
+        assert_eq!((area.good_days, area.days_per_level[1]), (1, 1));
+        let per_station = report.per_station.unwrap();
+        assert_eq!(
+            per_station[1].period.days_per_level[3], 1,
+            "station B alone is 中度污染"
+        );
+        assert_eq!(report.area.months.len(), 1);
+    }
+
+    #[test]
+    fn unknown_stations_and_empty_periods_are_errors() {
+        let mut hours = StationHours::default();
+        full_day(&mut hours, "A", date(2016, 1, 1), 20);
+        let unknown = build_air_report(
+            &hours,
+            Some(&["Z".into()]),
+            date(2016, 1, 1),
+            date(2016, 1, 1),
+            false,
+            &AirSettings::default(),
+        );
+        assert!(
+            unknown
+                .unwrap_err()
+                .to_string()
+                .contains("unknown station \"Z\"")
+        );
+        let reversed = build_air_report(
+            &hours,
+            None,
+            date(2016, 1, 2),
+            date(2016, 1, 1),
+            false,
+            &AirSettings::default(),
+        );
+        assert!(matches!(
+            reversed,
+            Err(AirAssessmentError::EmptyPeriod { .. })
+        ));
+        hours.declare_station("B");
+        let none = build_air_report(
+            &hours,
+            Some(&["B".into()]),
+            date(2016, 1, 1),
+            date(2016, 1, 1),
+            false,
+            &AirSettings::default(),
+        );
+        assert!(matches!(none, Err(AirAssessmentError::NoData { .. })));
+    }
+}

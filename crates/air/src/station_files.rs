@@ -1,0 +1,505 @@
+//! Readers for hourly station data files, as streaming iterators of typed hourly records.
+//!
+//! Two formats (standards.md §7.3):
+//! - **UCI Beijing** (`No,year,month,day,hour,PM2.5,PM10,SO2,NO2,CO,O3,…,station`): one row per station-hour,
+//!   every pollutant in µg/m³ *including CO*, which is converted here to mg/m³; `NA` is missing.
+//! - **CNEMC long** (`date,hour,type,<station codes…>`): one row per hour and type, one column per station;
+//!   `date` is `YYYYMMDD` (or `YYYY-MM-DD`), types other than the six 1-h pollutants (AQI, `_24h`, `O3_8h`…)
+//!   are skipped; an empty cell is missing. CO in mg/m³, the others µg/m³. The hour label is taken as given
+//!   (0–23 of that date) [M: CNEMC's end-of-hour labelling is not verified].
+//!
+//! Values are held as fixed-point integers in ten-thousandths of the unit (`standards::aggregate`), so
+//! nothing is rounded on reading; a value that cannot be held exactly is an error naming file, line, column.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use standards::aggregate::{HOURLY_DECIMALS, HOURLY_UNIT};
+use standards::exact::Exact;
+use standards::pollutant::Pollutant;
+
+/// One station-hour: values in ten-thousandths of µg/m³ (CO: of mg/m³), `None` when missing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HourlyRecord {
+    pub station: String,
+    pub date: NaiveDate,
+    /// Hour-beginning label 0–23.
+    pub hour: u8,
+    pub values: [Option<i32>; 6],
+}
+
+/// A problem in a data file, located as precisely as possible.
+#[derive(Debug, thiserror::Error)]
+pub enum StationFileError {
+    #[error("{file}: cannot open: {source}")]
+    Open {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file}, line {line}: {message}")]
+    Line {
+        file: PathBuf,
+        line: u64,
+        message: String,
+    },
+    #[error("{file}, line {line}, column {column} ({column_name}): {message}")]
+    Cell {
+        file: PathBuf,
+        line: u64,
+        column: usize,
+        column_name: String,
+        message: String,
+    },
+    #[error(
+        "{file}: unrecognised header; expected the UCI Beijing columns (No,year,month,day,hour,PM2.5,PM10,SO2,NO2,CO,O3,…,station) or the CNEMC long format (date,hour,type,<station codes…>)"
+    )]
+    UnknownFormat { file: PathBuf },
+}
+
+/// The recognised file layouts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileFormat {
+    UciBeijing,
+    CnemcLong,
+}
+
+/// Parses a decimal text into fixed-point ten-thousandths after multiplying by `factor` (unit conversion).
+fn to_fixed_point(text: &str, factor: Exact) -> Result<i32, String> {
+    let value = Exact::parse_decimal(text).map_err(|e| format!("{text:?}: {e}"))?;
+    if value.is_negative() {
+        return Err(format!("{text:?}: negative concentration"));
+    }
+    let scaled = value * factor * Exact::from_int(HOURLY_UNIT);
+    if scaled.denominator() != 1 {
+        return Err(format!(
+            "{text:?}: more than {HOURLY_DECIMALS} decimal places after unit conversion"
+        ));
+    }
+    i32::try_from(scaled.numerator()).map_err(|_| format!("{text:?}: value too large"))
+}
+
+struct Located<'a> {
+    file: &'a Path,
+    line: u64,
+    headers: &'a csv::StringRecord,
+}
+
+impl Located<'_> {
+    fn cell(&self, column: usize, message: impl Into<String>) -> StationFileError {
+        StationFileError::Cell {
+            file: self.file.to_path_buf(),
+            line: self.line,
+            column: column + 1,
+            column_name: self.headers.get(column).unwrap_or("").to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+fn parse_int<T: std::str::FromStr>(
+    at: &Located,
+    record: &csv::StringRecord,
+    column: usize,
+) -> Result<T, StationFileError> {
+    let text = record.get(column).unwrap_or("").trim();
+    text.parse()
+        .map_err(|_| at.cell(column, format!("{text:?} is not an integer")))
+}
+
+fn parse_date(text: &str) -> Option<NaiveDate> {
+    let text = text.trim();
+    NaiveDate::parse_from_str(text, "%Y%m%d")
+        .or_else(|_| NaiveDate::parse_from_str(text, "%Y-%m-%d"))
+        .ok()
+}
+
+/// A streaming reader over one station data file.
+pub struct StationFileReader<R: Read> {
+    file: PathBuf,
+    reader: csv::Reader<R>,
+    headers: csv::StringRecord,
+    format: FileFormat,
+    /// UCI: column index per pollutant, and of `station`.
+    uci_columns: Option<([usize; 6], usize)>,
+    /// CNEMC: records of the hour being assembled, and ready records.
+    pending: Option<(NaiveDate, u8, Vec<HourlyRecord>)>,
+    ready: VecDeque<HourlyRecord>,
+    record: csv::StringRecord,
+    finished: bool,
+}
+
+/// Opens a station data file and detects its format from the header.
+pub fn open_station_file(path: &Path) -> Result<StationFileReader<File>, StationFileError> {
+    let file = File::open(path).map_err(|source| StationFileError::Open {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    StationFileReader::new(path, file)
+}
+
+impl<R: Read> StationFileReader<R> {
+    /// Reads from any source; `name` is used in error messages.
+    pub fn new(name: &Path, source: R) -> Result<Self, StationFileError> {
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(source);
+        let headers = reader
+            .headers()
+            .map_err(|e| StationFileError::Line {
+                file: name.to_path_buf(),
+                line: 1,
+                message: e.to_string(),
+            })?
+            .clone();
+        let names: Vec<String> = headers
+            .iter()
+            .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
+            .collect();
+        let find = |wanted: &str| names.iter().position(|n| n.eq_ignore_ascii_case(wanted));
+        let (format, uci_columns) = if names
+            .first()
+            .is_some_and(|n| n.eq_ignore_ascii_case("date"))
+            && find("hour") == Some(1)
+            && find("type") == Some(2)
+        {
+            (FileFormat::CnemcLong, None)
+        } else if let (Some(_), Some(station)) = (find("year"), find("station")) {
+            let mut columns = [0usize; 6];
+            for pollutant in Pollutant::ALL {
+                columns[pollutant.index()] =
+                    find(pollutant.code()).ok_or_else(|| StationFileError::UnknownFormat {
+                        file: name.to_path_buf(),
+                    })?;
+            }
+            (FileFormat::UciBeijing, Some((columns, station)))
+        } else {
+            return Err(StationFileError::UnknownFormat {
+                file: name.to_path_buf(),
+            });
+        };
+        if format == FileFormat::UciBeijing {
+            for required in ["year", "month", "day", "hour"] {
+                find(required).ok_or_else(|| StationFileError::UnknownFormat {
+                    file: name.to_path_buf(),
+                })?;
+            }
+        }
+        Ok(StationFileReader {
+            file: name.to_path_buf(),
+            reader,
+            headers: csv::StringRecord::from(names),
+            format,
+            uci_columns,
+            pending: None,
+            ready: VecDeque::new(),
+            record: csv::StringRecord::new(),
+            finished: false,
+        })
+    }
+
+    pub fn format(&self) -> FileFormat {
+        self.format
+    }
+
+    /// Station names (UCI) or codes (CNEMC) declared by the header; UCI names are only known from the rows.
+    pub fn header_stations(&self) -> Vec<String> {
+        match self.format {
+            FileFormat::CnemcLong => self.headers.iter().skip(3).map(str::to_string).collect(),
+            FileFormat::UciBeijing => Vec::new(),
+        }
+    }
+
+    fn read_record(&mut self) -> Option<Result<u64, StationFileError>> {
+        match self.reader.read_record(&mut self.record) {
+            Ok(true) => Some(Ok(self.record.position().map_or(0, |p| p.line()))),
+            Ok(false) => None,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                Some(Err(StationFileError::Line {
+                    file: self.file.clone(),
+                    line,
+                    message: e.to_string(),
+                }))
+            }
+        }
+    }
+
+    fn next_uci(&mut self) -> Option<Result<HourlyRecord, StationFileError>> {
+        let line = match self.read_record()? {
+            Ok(line) => line,
+            Err(e) => return Some(Err(e)),
+        };
+        let (columns, station_column) = self.uci_columns.expect("UCI columns detected");
+        let at = Located {
+            file: &self.file,
+            line,
+            headers: &self.headers,
+        };
+        let record = &self.record;
+        let parse = || -> Result<HourlyRecord, StationFileError> {
+            let column = |name: &str| {
+                self.headers
+                    .iter()
+                    .position(|h| h.eq_ignore_ascii_case(name))
+                    .unwrap_or(0)
+            };
+            let (year, month, day) = (
+                parse_int::<i32>(&at, record, column("year"))?,
+                parse_int::<u32>(&at, record, column("month"))?,
+                parse_int::<u32>(&at, record, column("day"))?,
+            );
+            let date = NaiveDate::from_ymd_opt(year, month, day).ok_or_else(|| {
+                at.cell(column("day"), format!("{year}-{month}-{day} is not a date"))
+            })?;
+            let hour: u8 = parse_int(&at, record, column("hour"))?;
+            if hour > 23 {
+                return Err(at.cell(column("hour"), format!("hour {hour} is outside 0–23")));
+            }
+            let mut values = [None; 6];
+            for pollutant in Pollutant::ALL {
+                let index = columns[pollutant.index()];
+                let text = record.get(index).unwrap_or("").trim();
+                if text.is_empty() || text.eq_ignore_ascii_case("NA") {
+                    continue;
+                }
+                // UCI gives CO in µg/m³; the standards use mg/m³.
+                let factor = if pollutant == Pollutant::Co {
+                    Exact::new(1, 1000)
+                } else {
+                    Exact::ONE
+                };
+                values[pollutant.index()] =
+                    Some(to_fixed_point(text, factor).map_err(|m| at.cell(index, m))?);
+            }
+            let station = record.get(station_column).unwrap_or("").trim().to_string();
+            if station.is_empty() {
+                return Err(at.cell(station_column, "empty station name"));
+            }
+            Ok(HourlyRecord {
+                station,
+                date,
+                hour,
+                values,
+            })
+        };
+        Some(parse())
+    }
+
+    fn next_cnemc(&mut self) -> Option<Result<HourlyRecord, StationFileError>> {
+        loop {
+            if let Some(record) = self.ready.pop_front() {
+                return Some(Ok(record));
+            }
+            if self.finished {
+                return None;
+            }
+            let line = match self.read_record() {
+                Some(Ok(line)) => line,
+                Some(Err(e)) => return Some(Err(e)),
+                None => {
+                    self.finished = true;
+                    if let Some((_, _, records)) = self.pending.take() {
+                        self.ready.extend(records);
+                    }
+                    continue;
+                }
+            };
+            if let Err(e) = self.absorb_cnemc_row(line) {
+                return Some(Err(e));
+            }
+        }
+    }
+
+    fn absorb_cnemc_row(&mut self, line: u64) -> Result<(), StationFileError> {
+        let at = Located {
+            file: &self.file,
+            line,
+            headers: &self.headers,
+        };
+        let record = &self.record;
+        let date_text = record.get(0).unwrap_or("");
+        let date = parse_date(date_text)
+            .ok_or_else(|| at.cell(0, format!("{date_text:?} is not a date (YYYYMMDD)")))?;
+        let hour: u8 = parse_int(&at, record, 1)?;
+        if hour > 23 {
+            return Err(at.cell(1, format!("hour {hour} is outside 0–23")));
+        }
+        let kind = record.get(2).unwrap_or("").trim();
+        let Some(pollutant) = Pollutant::from_code(kind) else {
+            return Ok(()); // AQI, *_24h, O3_8h …: derived values, recomputed by the engine.
+        };
+        if record.len() != self.headers.len() {
+            return Err(StationFileError::Line {
+                file: self.file.clone(),
+                line,
+                message: format!(
+                    "{} fields, but the header has {}",
+                    record.len(),
+                    self.headers.len()
+                ),
+            });
+        }
+        let same_hour = self
+            .pending
+            .as_ref()
+            .is_some_and(|(d, h, _)| *d == date && *h == hour);
+        if !same_hour {
+            if let Some((_, _, records)) = self.pending.take() {
+                self.ready.extend(records);
+            }
+            let stations = self.headers.iter().skip(3);
+            let records = stations
+                .map(|s| HourlyRecord {
+                    station: s.to_string(),
+                    date,
+                    hour,
+                    values: [None; 6],
+                })
+                .collect();
+            self.pending = Some((date, hour, records));
+        }
+        let (_, _, records) = self.pending.as_mut().expect("pending hour set above");
+        for (offset, target) in records.iter_mut().enumerate() {
+            let column = offset + 3;
+            let text = record.get(column).unwrap_or("").trim();
+            if text.is_empty() || text.eq_ignore_ascii_case("NA") {
+                continue;
+            }
+            let value = to_fixed_point(text, Exact::ONE).map_err(|m| at.cell(column, m))?;
+            target.values[pollutant.index()] = Some(value);
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Iterator for StationFileReader<R> {
+    type Item = Result<HourlyRecord, StationFileError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.format {
+            FileFormat::UciBeijing => self.next_uci(),
+            FileFormat::CnemcLong => self.next_cnemc(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Vec<HourlyRecord>, StationFileError> {
+        StationFileReader::new(Path::new("test.csv"), text.as_bytes())?.collect()
+    }
+
+    const UCI_HEADER: &str = "\"No\",\"year\",\"month\",\"day\",\"hour\",\"PM2.5\",\"PM10\",\"SO2\",\"NO2\",\"CO\",\"O3\",\"TEMP\",\"PRES\",\"DEWP\",\"RAIN\",\"wd\",\"WSPM\",\"station\"\n";
+
+    #[test]
+    fn reads_uci_rows_and_converts_co_to_mg() {
+        let text = format!(
+            "{UCI_HEADER}1,2013,3,1,0,9,9,3,17,300,89,-0.5,1024.5,-21.4,0,\"NNW\",5.7,\"Dongsi\"\n2,2013,3,1,1,NA,4,1.7136,16,NA,88,-0.7,1025.1,-22.1,0,\"NW\",3.9,\"Dongsi\"\n"
+        );
+        let records = read(&text).unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].station, "Dongsi");
+        assert_eq!(
+            records[0].date,
+            NaiveDate::from_ymd_opt(2013, 3, 1).unwrap()
+        );
+        // CO 300 µg/m³ = 0.3 mg/m³ = 3000 ten-thousandths.
+        assert_eq!(
+            records[0].values,
+            [
+                Some(30_000),
+                Some(170_000),
+                Some(90_000),
+                Some(90_000),
+                Some(3_000),
+                Some(890_000)
+            ]
+        );
+        assert_eq!(
+            (records[1].hour, records[1].values[Pollutant::Pm25.index()]),
+            (1, None)
+        );
+        assert_eq!(records[1].values[Pollutant::So2.index()], Some(17_136));
+        assert_eq!(records[1].values[Pollutant::Co.index()], None);
+    }
+
+    #[test]
+    fn uci_errors_name_file_line_and_column() {
+        let text =
+            format!("{UCI_HEADER}1,2013,3,1,0,9,abc,3,17,300,89,0,0,0,0,\"N\",1,\"Dongsi\"\n");
+        let message = read(&text).unwrap_err().to_string();
+        assert!(
+            message.contains("test.csv, line 2, column 7 (PM10)"),
+            "{message}"
+        );
+        let text =
+            format!("{UCI_HEADER}1,2013,2,30,0,9,9,3,17,300,89,0,0,0,0,\"N\",1,\"Dongsi\"\n");
+        assert!(read(&text).unwrap_err().to_string().contains("not a date"));
+        let text =
+            format!("{UCI_HEADER}1,2013,2,3,24,9,9,3,17,300,89,0,0,0,0,\"N\",1,\"Dongsi\"\n");
+        assert!(
+            read(&text)
+                .unwrap_err()
+                .to_string()
+                .contains("column 5 (hour)")
+        );
+        let text =
+            format!("{UCI_HEADER}1,2013,2,3,1,9,-9,3,17,300,89,0,0,0,0,\"N\",1,\"Dongsi\"\n");
+        assert!(read(&text).unwrap_err().to_string().contains("negative"));
+        let text =
+            format!("{UCI_HEADER}1,2013,2,3,1,9.12345,9,3,17,300,89,0,0,0,0,\"N\",1,\"Dongsi\"\n");
+        assert!(
+            read(&text)
+                .unwrap_err()
+                .to_string()
+                .contains("decimal places")
+        );
+    }
+
+    #[test]
+    fn reads_cnemc_long_format_and_skips_derived_types() {
+        let text = "date,hour,type,1021A,1015A\n\
+            20240101,0,AQI,80,90\n\
+            20240101,0,PM2.5,45,50\n\
+            20240101,0,PM2.5_24h,40,41\n\
+            20240101,0,CO,0.85,\n\
+            20240101,1,PM2.5,47,\n";
+        let records = read(text).unwrap();
+        assert_eq!(records.len(), 4);
+        let first = &records[0];
+        assert_eq!((first.station.as_str(), first.hour), ("1021A", 0));
+        assert_eq!(first.values[Pollutant::Pm25.index()], Some(450_000));
+        assert_eq!(first.values[Pollutant::Co.index()], Some(8_500));
+        assert_eq!(records[1].values[Pollutant::Co.index()], None);
+        assert_eq!(
+            (records[2].hour, records[2].values[Pollutant::Pm25.index()]),
+            (1, Some(470_000))
+        );
+        assert_eq!(records[3].values[Pollutant::Pm25.index()], None);
+    }
+
+    #[test]
+    fn cnemc_errors_name_file_line_and_column() {
+        let text = "date,hour,type,1021A,1015A\n20240101,0,PM10,45,x5\n";
+        let message = read(text).unwrap_err().to_string();
+        assert!(message.contains("line 2, column 5 (1015A)"), "{message}");
+        let text = "date,hour,type,1021A\n2024-13-01,0,PM10,45\n";
+        assert!(
+            read(text)
+                .unwrap_err()
+                .to_string()
+                .contains("column 1 (date)")
+        );
+        let text = "date,hour,type,1021A,1015A\n20240101,0,PM10,45\n";
+        assert!(read(text).unwrap_err().to_string().contains("fields"));
+    }
+
+    #[test]
+    fn unknown_header_is_rejected() {
+        let message = read("a,b,c\n1,2,3\n").err().unwrap().to_string();
+        assert!(message.contains("unrecognised header"), "{message}");
+    }
+}

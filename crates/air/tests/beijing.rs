@@ -1,0 +1,140 @@
+//! The whole air assessment on a full year of the real Beijing data (UCI, 12 national-control stations).
+//! Reads `/work/shared/data/beijing-multisite` located relative to the workspace; skipped when absent.
+
+use std::path::PathBuf;
+
+use air::assessment::{build_air_report, read_station_hours};
+use chrono::NaiveDate;
+use standards::exact::Exact;
+use standards::pollutant::Pollutant;
+use standards::settings::AirSettings;
+
+fn data_dir() -> Option<PathBuf> {
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/beijing-multisite");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        println!("skipped: {} not found", dir.display());
+        None
+    }
+}
+
+fn all_files(dir: &PathBuf) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+#[test]
+fn beijing_2016_area_of_twelve_stations() {
+    let Some(dir) = data_dir() else { return };
+    let files = all_files(&dir);
+    assert_eq!(files.len(), 12);
+    let (from, to) = (date(2016, 1, 1), date(2016, 12, 31));
+    let hours = read_station_hours(&files, from, to).unwrap();
+    assert_eq!(hours.stations.len(), 12);
+    let report = build_air_report(&hours, None, from, to, true, &AirSettings::default()).unwrap();
+    let area = &report.area.period;
+
+    // Internal consistency.
+    assert_eq!(area.days_in_period, 366);
+    assert_eq!(area.days_per_level.iter().sum::<u32>(), area.valid_days);
+    assert!(
+        area.valid_days >= 324,
+        "the area has a valid AQI on most days: {}",
+        area.valid_days
+    );
+    assert_eq!(report.area.months.len(), 12);
+    assert_eq!(
+        report.area.months.iter().map(|m| m.valid_days).sum::<u32>(),
+        area.valid_days
+    );
+    assert_eq!(report.per_station.as_ref().unwrap().len(), 12);
+    for p in &area.pollutants {
+        assert!(p.statistics_valid.unwrap_or(true), "{:?}", p.pollutant);
+    }
+
+    // Against the published Beijing 2016 figures (municipal bulletin, 35 stations; these 12 are the national
+    // stations, so agreement is close, not exact): PM2.5 73, PM10 92, NO2 48, SO2 10 µg/m³; 198 good days.
+    let mean = |pollutant: Pollutant| area.pollutants[pollutant.index()].mean.unwrap();
+    let near = |value: Exact, published: i64, tolerance: i64| {
+        (value - Exact::from_int(published)).to_f64().abs() <= tolerance as f64
+    };
+    assert!(
+        near(mean(Pollutant::Pm25), 73, 6),
+        "PM2.5 {}",
+        mean(Pollutant::Pm25)
+    );
+    assert!(
+        near(mean(Pollutant::Pm10), 92, 10),
+        "PM10 {}",
+        mean(Pollutant::Pm10)
+    );
+    assert!(
+        near(mean(Pollutant::No2), 48, 6),
+        "NO2 {}",
+        mean(Pollutant::No2)
+    );
+    assert!(
+        near(mean(Pollutant::So2), 10, 4),
+        "SO2 {}",
+        mean(Pollutant::So2)
+    );
+    assert!(
+        (185..=215).contains(&area.good_days),
+        "good days {}",
+        area.good_days
+    );
+    assert_eq!(
+        area.attains_all,
+        Some(false),
+        "Beijing 2016 did not attain PM2.5"
+    );
+}
+
+#[test]
+fn one_station_whole_year_2015_and_unknown_station() {
+    let Some(dir) = data_dir() else { return };
+    let file = dir.join("PRSA_Data_Dongsi_20130301-20170228.csv");
+    let (from, to) = (date(2015, 1, 1), date(2015, 12, 31));
+    let hours = read_station_hours(std::slice::from_ref(&file), from, to).unwrap();
+    let report = build_air_report(
+        &hours,
+        Some(&["Dongsi".to_string()]),
+        from,
+        to,
+        false,
+        &AirSettings::default(),
+    )
+    .unwrap();
+    let period = &report.area.period;
+    assert_eq!(
+        period.validity_rule,
+        Some("calendar year: ≥ 324 daily values")
+    );
+    assert!(period.valid_days > 300 && period.good_days < period.valid_days);
+    assert!(period.composite_index.is_some());
+    let error = build_air_report(
+        &hours,
+        Some(&["Dongli".to_string()]),
+        from,
+        to,
+        false,
+        &AirSettings::default(),
+    );
+    assert!(
+        error
+            .unwrap_err()
+            .to_string()
+            .contains("unknown station \"Dongli\"")
+    );
+}

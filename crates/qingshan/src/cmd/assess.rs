@@ -1,0 +1,278 @@
+//! `qingshan assess air|water`: assessment reports from data files.
+
+use std::fmt::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use air::assessment::{AirReport, AssessedUnit, build_air_report, read_station_hours};
+use chrono::NaiveDate;
+use clap::{Args, Subcommand, ValueEnum};
+use standards::assessment::PeriodAssessment;
+use standards::exact::Exact;
+use standards::settings::{AirSettings, CompositeIndexVariant, DayValidity, SandDustConvention};
+
+#[derive(Debug, Args)]
+pub struct AssessArgs {
+    #[command(subcommand)]
+    pub target: AssessTarget,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AssessTarget {
+    /// Air: the area formed by the stations — valid days, good days, levels, heavy-pollution days, period
+    /// means, percentiles, attainment, composite index, for the period and per month.
+    Air(AssessAirArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SandDustArg {
+    None,
+    ExcludeFromDenominator,
+    ReevaluateWithoutPm,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DayValidityArg {
+    AllSixPollutants,
+    PublishableAqi,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum CompositeArg {
+    Ranking2018,
+    WeightedUnverified2026,
+}
+
+#[derive(Debug, Args)]
+pub struct AssessAirArgs {
+    /// Hourly station data files (UCI Beijing or CNEMC long format).
+    #[arg(long, required = true, num_args = 1..)]
+    pub input: Vec<PathBuf>,
+    /// First day of the period (YYYY-MM-DD).
+    #[arg(long)]
+    pub from: NaiveDate,
+    /// Last day of the period (YYYY-MM-DD), inclusive.
+    #[arg(long)]
+    pub to: NaiveDate,
+    /// Stations forming the area (names or codes as in the files); default: every station in the files.
+    #[arg(long, value_delimiter = ',')]
+    pub stations: Option<Vec<String>>,
+    /// Also report each station on its own.
+    #[arg(long)]
+    pub per_station: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Sand-and-dust deduction convention (standards.md §2.7); needs --sand-dust-dates.
+    #[arg(long, value_enum, default_value = "none")]
+    pub sand_dust: SandDustArg,
+    /// Dates of sand-and-dust days, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub sand_dust_dates: Vec<NaiveDate>,
+    /// Which days count as valid for the good-day ratio.
+    #[arg(long, value_enum, default_value = "all-six-pollutants")]
+    pub day_validity: DayValidityArg,
+    /// Composite index variant (the weighted 2026 variant is unverified).
+    #[arg(long, value_enum, default_value = "ranking2018")]
+    pub composite: CompositeArg,
+}
+
+pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
+    match args.target {
+        AssessTarget::Air(air_args) => run_air(air_args),
+    }
+}
+
+fn air_settings(args: &AssessAirArgs) -> AirSettings {
+    AirSettings {
+        sand_dust: match args.sand_dust {
+            SandDustArg::None => SandDustConvention::None,
+            SandDustArg::ExcludeFromDenominator => SandDustConvention::ExcludeFromDenominator,
+            SandDustArg::ReevaluateWithoutPm => SandDustConvention::ReevaluateWithoutPm,
+        },
+        sand_dust_dates: args.sand_dust_dates.clone(),
+        day_validity: match args.day_validity {
+            DayValidityArg::AllSixPollutants => DayValidity::AllSixPollutants,
+            DayValidityArg::PublishableAqi => DayValidity::PublishableAqi,
+        },
+        composite: match args.composite {
+            CompositeArg::Ranking2018 => CompositeIndexVariant::Ranking2018,
+            CompositeArg::WeightedUnverified2026 => CompositeIndexVariant::WeightedUnverified2026,
+        },
+        ..AirSettings::default()
+    }
+}
+
+fn run_air(args: AssessAirArgs) -> anyhow::Result<ExitCode> {
+    if args.from > args.to {
+        anyhow::bail!("--from {} is after --to {}", args.from, args.to);
+    }
+    let settings = air_settings(&args);
+    let hours = read_station_hours(&args.input, args.from, args.to)?;
+    let report = build_air_report(
+        &hours,
+        args.stations.as_deref(),
+        args.from,
+        args.to,
+        args.per_station,
+        &settings,
+    )?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render_air(&report));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(value: Option<Exact>, decimals: u32) -> String {
+    value.map_or("—".to_string(), |v| v.to_decimal_string(decimals))
+}
+
+fn yes_no(value: Option<bool>) -> &'static str {
+    match value {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "—",
+    }
+}
+
+fn render_air(report: &AirReport) -> String {
+    let mut out = String::new();
+    render_unit(&mut out, &report.area);
+    for station in report.per_station.iter().flatten() {
+        out.push('\n');
+        render_unit(&mut out, station);
+    }
+    out
+}
+
+fn render_unit(out: &mut String, unit: &AssessedUnit) {
+    let _ = writeln!(out, "== {} — {}", unit.name, unit.stations.join(", "));
+    render_period(out, &unit.period);
+    let _ = writeln!(out, "\nper month:");
+    let _ = writeln!(
+        out,
+        "{:<8} {:>5} {:>5} {:>6} {:>5} {:>4} {:>4} {:>5} {:>5} {:>6} {:>6} {:>9}",
+        "month",
+        "valid",
+        "good",
+        "good%",
+        "heavy",
+        "SO2",
+        "NO2",
+        "PM10",
+        "PM2.5",
+        "CO-P95",
+        "O3-P90",
+        "composite"
+    );
+    for month in &unit.months {
+        let stat = |i: usize, mean: bool| {
+            let p = &month.pollutants[i];
+            show(
+                if mean { p.mean } else { p.percentile_value },
+                p.pollutant.reporting_decimals(),
+            )
+        };
+        let _ = writeln!(
+            out,
+            "{:<8} {:>5} {:>5} {:>6} {:>5} {:>4} {:>4} {:>5} {:>5} {:>6} {:>6} {:>9}",
+            month.from.format("%Y-%m"),
+            month.valid_days,
+            month.good_days,
+            show(month.good_day_ratio_percent, 1),
+            month.heavy_pollution_days,
+            stat(0, true),
+            stat(1, true),
+            stat(2, true),
+            stat(3, true),
+            stat(4, false),
+            stat(5, false),
+            show(month.composite_index.as_ref().map(|c| c.value), 2),
+        );
+    }
+}
+
+fn render_period(out: &mut String, period: &PeriodAssessment) {
+    let standards: Vec<&str> = period.aqi_standards.iter().map(|s| s.code()).collect();
+    let _ = writeln!(
+        out,
+        "period {} … {} ({} days); AQI {}; limits {} (Class 2 by default); validity rule: {}",
+        period.from,
+        period.to,
+        period.days_in_period,
+        standards.join(" + "),
+        period.limits.code(),
+        period.validity_rule.unwrap_or("none for this period")
+    );
+    let _ = writeln!(
+        out,
+        "valid days {}; good days 优良天数 {} ({} %); heavy-pollution days 重污染天数 {} ({} %)",
+        period.valid_days,
+        period.good_days,
+        show(period.good_day_ratio_percent, 1),
+        period.heavy_pollution_days,
+        show(period.heavy_pollution_ratio_percent, 1)
+    );
+    let levels: Vec<String> = standards::aqi::AqiLevel::ALL
+        .iter()
+        .zip(period.days_per_level)
+        .map(|(level, days)| format!("{} {} {days}", level.name(), level.category()))
+        .collect();
+    let _ = writeln!(out, "days per level: {}", levels.join(" | "));
+    if period.sand_dust_days > 0 {
+        let _ = writeln!(
+            out,
+            "sand-dust days {} ({:?}: {} adjusted)",
+            period.sand_dust_days, period.sand_dust_convention, period.sand_dust_days_adjusted
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:<6} {:<6} {:>5} {:>6} {:>6} {:>9} {:>8} {:>6} {:>7}  exceedance ×",
+        "", "unit", "days", "mean", "limit", "pctl", "value", "limit", "attains"
+    );
+    for p in &period.pollutants {
+        let decimals = p.pollutant.reporting_decimals();
+        let multiples: Vec<String> = [p.mean_exceedance_multiple, p.percentile_exceedance_multiple]
+            .iter()
+            .flatten()
+            .map(|m| m.to_decimal_string(2))
+            .collect();
+        let _ = writeln!(
+            out,
+            "{:<6} {:<6} {:>5} {:>6} {:>6} {:>9} {:>8} {:>6} {:>7}  {}",
+            p.pollutant.code(),
+            p.unit,
+            p.valid_days,
+            show(p.mean, decimals),
+            show(p.annual_limit, 0),
+            format!("P{}", p.percentile),
+            show(p.percentile_value, decimals),
+            p.daily_limit.to_string(),
+            yes_no(p.attains),
+            multiples.join(" / ")
+        );
+    }
+    let _ = writeln!(out, "all six attain: {}", yes_no(period.attains_all));
+    match &period.composite_index {
+        Some(index) => {
+            let worst: Vec<&str> = index
+                .max_index_pollutants
+                .iter()
+                .map(|p| p.code())
+                .collect();
+            let _ = writeln!(
+                out,
+                "composite index 综合指数 {} ({:?}; largest single index: {})",
+                index.value.to_decimal_string(2),
+                index.variant,
+                worst.join(", ")
+            );
+        }
+        None => {
+            let _ = writeln!(out, "composite index: — (a statistic is missing)");
+        }
+    }
+}
