@@ -32,22 +32,25 @@ const fn build_shift8_table() -> [u16; 256] {
     table
 }
 
+/// Bytes folded per step of [`hj212_crc`].
+const FOLD: usize = 16;
+
 /// `HIGH_POWERS[k - 1][x]`: the register's high byte after `k` steps fed with `x` then `k - 1` zero bytes.
 ///
 /// After `r = (r >> 8) ^ b` the register fits in one byte, so only the high byte of the register carries from
-/// one byte to the next: the state is 8 bits and each step is linear over GF(2). Eight bytes can therefore be
-/// folded with eight independent lookups instead of a chain of eight dependent ones.
-const HIGH_POWERS: [[u8; 256]; 8] = build_high_powers();
+/// one byte to the next: the state is 8 bits and each step is linear over GF(2). Sixteen bytes can therefore be
+/// folded with independent lookups instead of a chain of dependent ones.
+const HIGH_POWERS: [[u8; 256]; FOLD] = build_high_powers();
 
-const fn build_high_powers() -> [[u8; 256]; 8] {
-    let mut powers = [[0u8; 256]; 8];
+const fn build_high_powers() -> [[u8; 256]; FOLD] {
+    let mut powers = [[0u8; 256]; FOLD];
     let mut value = 0;
     while value < 256 {
         powers[0][value] = (SHIFT8[value] >> 8) as u8;
         value += 1;
     }
     let mut power = 1;
-    while power < 8 {
+    while power < FOLD {
         let mut value = 0;
         while value < 256 {
             powers[power][value] = powers[0][powers[power - 1][value] as usize];
@@ -65,16 +68,13 @@ pub fn hj212_crc(data: &[u8]) -> u16 {
     };
     // High byte of the initial register 0xFFFF.
     let mut state: u8 = 0xFF;
-    let mut blocks = body.chunks_exact(8);
+    let mut blocks = body.chunks_exact(FOLD);
     for block in &mut blocks {
-        state = HIGH_POWERS[7][usize::from(state ^ block[0])]
-            ^ HIGH_POWERS[6][usize::from(block[1])]
-            ^ HIGH_POWERS[5][usize::from(block[2])]
-            ^ HIGH_POWERS[4][usize::from(block[3])]
-            ^ HIGH_POWERS[3][usize::from(block[4])]
-            ^ HIGH_POWERS[2][usize::from(block[5])]
-            ^ HIGH_POWERS[1][usize::from(block[6])]
-            ^ HIGH_POWERS[0][usize::from(block[7])];
+        let mut next = HIGH_POWERS[FOLD - 1][usize::from(state ^ block[0])];
+        for (index, &byte) in block.iter().enumerate().skip(1) {
+            next ^= HIGH_POWERS[FOLD - 1 - index][usize::from(byte)];
+        }
+        state = next;
     }
     for &byte in blocks.remainder() {
         state = HIGH_POWERS[0][usize::from(state ^ byte)];

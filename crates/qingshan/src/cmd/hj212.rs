@@ -117,8 +117,9 @@ struct ValueReport {
     factor: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'static str>,
+    /// The unit of the HJ 212 code table (flue gas / wastewater); ambient air stations report gases in µg/m³.
     #[serde(skip_serializing_if = "Option::is_none")]
-    unit: Option<&'static str>,
+    default_unit: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     flag: Option<String>,
 }
@@ -260,7 +261,7 @@ fn fill_packet(report: &mut PacketReport<'_>, packet: &Packet<'_>) {
             value: reading.raw_value.to_owned(),
             factor: Some(reading.factor.to_owned()),
             name: known.map(|entry| entry.name),
-            unit: known.map(|entry| entry.unit),
+            default_unit: known.map(|entry| entry.unit),
             flag: reading.flag_text.map(str::to_owned),
         });
     }
@@ -280,7 +281,7 @@ fn fill_packet(report: &mut PacketReport<'_>, packet: &Packet<'_>) {
             value: item.value.to_owned(),
             factor: None,
             name: None,
-            unit: None,
+            default_unit: None,
             flag: None,
         });
     }
@@ -337,9 +338,7 @@ fn write_text(report: &PacketReport<'_>, out: &mut impl Write) -> std::io::Resul
             write!(out, " [{flag}]")?;
         }
         match (&value.factor, value.name) {
-            (Some(factor), Some(name)) => {
-                write!(out, "  ({factor} {name} {})", value.unit.unwrap_or(""))?
-            }
+            (Some(factor), Some(name)) => write!(out, "  ({factor} {name})")?,
             (Some(factor), None) if !value.key.starts_with(factor.as_str()) => {
                 write!(out, "  ({factor})")?
             }
