@@ -9,7 +9,11 @@ use chrono::NaiveDate;
 use clap::{Args, Subcommand, ValueEnum};
 use standards::assessment::PeriodAssessment;
 use standards::exact::Exact;
-use standards::settings::{AirSettings, CompositeIndexVariant, DayValidity, SandDustConvention};
+use standards::settings::{
+    AirSettings, CompositeIndexVariant, DayValidity, SandDustConvention, WaterSettings,
+};
+use water::assessment::{PeriodReport, WaterReport, build_water_report};
+use water::samples::read_samples_file;
 
 #[derive(Debug, Args)]
 pub struct AssessArgs {
@@ -22,6 +26,19 @@ pub enum AssessTarget {
     /// Air: the area formed by the stations — valid days, good days, levels, heavy-pollution days, period
     /// means, percentiles, attainment, composite index, for the period and per month.
     Air(AssessAirArgs),
+    /// Water: section classes (GB 3838 single-factor), main pollutants, class shares and CWQI, for the whole
+    /// file and per month.
+    Water(AssessWaterArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AssessWaterArgs {
+    /// Section sample CSV with the header section,water_body,date,item,value (see docs/standards-engine.md).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -80,6 +97,7 @@ pub struct AssessAirArgs {
 pub fn run(args: AssessArgs) -> anyhow::Result<ExitCode> {
     match args.target {
         AssessTarget::Air(air_args) => run_air(air_args),
+        AssessTarget::Water(water_args) => run_water(water_args),
     }
 }
 
@@ -275,4 +293,104 @@ fn render_period(out: &mut String, period: &PeriodAssessment) {
             let _ = writeln!(out, "composite index: — (a statistic is missing)");
         }
     }
+}
+
+fn run_water(args: AssessWaterArgs) -> anyhow::Result<ExitCode> {
+    let samples = read_samples_file(&args.input)?;
+    let report = build_water_report(&samples, &WaterSettings::default())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.input.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render_water(&report));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn render_water(report: &WaterReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "水质评价 water assessment — {}", report.standard);
+    render_water_period(&mut out, &report.whole);
+    for month in &report.months {
+        out.push('\n');
+        render_water_period(&mut out, month);
+    }
+    out
+}
+
+fn render_water_period(out: &mut String, period: &PeriodReport) {
+    let _ = writeln!(
+        out,
+        "== {} ({} … {}), {} section(s)",
+        period.period,
+        period.from,
+        period.to,
+        period.sections.len()
+    );
+    let _ = writeln!(
+        out,
+        "{:<20} {:<6} {:>7} {:<5} {:<8} {:>7}  main pollutants (× over III)",
+        "section", "body", "values", "class", "level", "CWQI"
+    );
+    for section in &period.sections {
+        let a = &section.assessment;
+        let main: Vec<String> = a
+            .main_pollutants
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} {} ({})",
+                    m.item.code(),
+                    m.class.label(),
+                    m.exceedance_multiple.to_decimal_string(2)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "{:<20} {:<6} {:>7} {:<5} {:<8} {:>7}  {}",
+            section.section,
+            format!("{:?}", a.body).to_lowercase(),
+            section.measurements,
+            a.class.map_or("—", |c| c.label()),
+            a.quality.map_or("—", |q| q.name()),
+            show(a.cwqi, 2),
+            main.join(", ")
+        );
+        if !a.missing_items.is_empty() {
+            let _ = writeln!(
+                out,
+                "{:<20} assessed on {} of 21 items",
+                "",
+                21 - a.missing_items.len()
+            );
+        }
+    }
+    let shares = &period.shares;
+    let _ = writeln!(
+        out,
+        "I–III share {} %, 劣V share {} %; per class I/II/III/IV/V/劣V: {:?}",
+        show(shares.good_share_percent, 1),
+        show(shares.worse_than_v_share_percent, 1),
+        shares.per_class
+    );
+    let _ = writeln!(
+        out,
+        "level ({}): {}",
+        period.level_method,
+        period.level.map_or("—", |l| l.name())
+    );
+    let _ = writeln!(
+        out,
+        "CWQI rivers {}, lakes {}, area {}",
+        show(period.river_cwqi, 2),
+        show(period.lake_cwqi, 2),
+        show(period.area_cwqi, 2)
+    );
+    let ranking: Vec<String> = period
+        .cwqi_ranking
+        .iter()
+        .map(|r| format!("{}. {} {}", r.rank, r.section, r.cwqi.to_decimal_string(2)))
+        .collect();
+    let _ = writeln!(out, "CWQI ranking: {}", ranking.join("; "));
 }

@@ -1,0 +1,207 @@
+//! Reader for section sample files: a CSV with the header `section,water_body,date,item,value`.
+//!
+//! - `section`: the section (断面) name or code;
+//! - `water_body`: `river` (河流) or `lake` (湖库; also `reservoir`) — lakes use the lake TP limits;
+//! - `date`: `YYYY-MM-DD`;
+//! - `item`: a GB 3838 item by code (`pH`, `DO`, `CODMn`, `COD`, `BOD5`, `NH3-N`, `TP`, `TN`, `Cu`, `Zn`, `F`,
+//!   `Se`, `As`, `Hg`, `Cd`, `Cr6`, `Pb`, `CN`, `phenol`, `petroleum`, `LAS`, `sulfide`, `fecal_coliform`,
+//!   `water_temperature`), Chinese name (氨氮) or HJ 212 factor code (w21003);
+//! - `value`: a plain decimal in mg/L (pH dimensionless, fecal coliform 个/L, temperature ℃). Values below the
+//!   detection limit ("<0.01", "ND") are rejected: the rule for them is unverified (standards.md §4.2).
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use standards::exact::Exact;
+use standards::water::{WaterBody, WaterItem};
+
+/// One measured value of one item at one section on one date.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    pub section: String,
+    pub body: WaterBody,
+    pub date: NaiveDate,
+    pub item: WaterItem,
+    pub value: Exact,
+}
+
+/// A problem in a sample file, located by file, line and column.
+#[derive(Debug, thiserror::Error)]
+pub enum SampleFileError {
+    #[error("{file}: cannot open: {source}")]
+    Open {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file}, line {line}: {message}")]
+    Line {
+        file: PathBuf,
+        line: u64,
+        message: String,
+    },
+    #[error("{file}, line {line}, column {column} ({column_name}): {message}")]
+    Cell {
+        file: PathBuf,
+        line: u64,
+        column: usize,
+        column_name: &'static str,
+        message: String,
+    },
+}
+
+pub const COLUMNS: [&str; 5] = ["section", "water_body", "date", "item", "value"];
+
+fn parse_body(text: &str) -> Option<WaterBody> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "river" | "河流" | "河" => Some(WaterBody::River),
+        "lake" | "reservoir" | "湖库" | "湖泊" | "水库" | "湖" => Some(WaterBody::Lake),
+        _ => None,
+    }
+}
+
+/// Reads every sample of a file.
+pub fn read_samples_file(path: &Path) -> Result<Vec<Sample>, SampleFileError> {
+    let file = File::open(path).map_err(|source| SampleFileError::Open {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    read_samples(path, file)
+}
+
+/// Reads samples from any source; `name` is used in error messages.
+pub fn read_samples(name: &Path, source: impl Read) -> Result<Vec<Sample>, SampleFileError> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(source);
+    let line_error = |line: u64, message: String| SampleFileError::Line {
+        file: name.to_path_buf(),
+        line,
+        message,
+    };
+    let headers = reader
+        .headers()
+        .map_err(|e| line_error(1, e.to_string()))?
+        .clone();
+    let names: Vec<String> = headers
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .collect();
+    if names != COLUMNS {
+        return Err(line_error(
+            1,
+            format!(
+                "expected the header {:?}, found {:?}",
+                COLUMNS.join(","),
+                names.join(",")
+            ),
+        ));
+    }
+    let mut samples = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                return Err(line_error(
+                    e.position().map_or(0, |p| p.line()),
+                    e.to_string(),
+                ));
+            }
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() != COLUMNS.len() {
+            return Err(line_error(
+                line,
+                format!("{} fields, expected {}", record.len(), COLUMNS.len()),
+            ));
+        }
+        let cell = |column: usize, message: String| SampleFileError::Cell {
+            file: name.to_path_buf(),
+            line,
+            column: column + 1,
+            column_name: COLUMNS[column],
+            message,
+        };
+        let text = |column: usize| record.get(column).unwrap_or("").trim();
+        let section = text(0).to_string();
+        if section.is_empty() {
+            return Err(cell(0, "empty section".into()));
+        }
+        let body = parse_body(text(1))
+            .ok_or_else(|| cell(1, format!("{:?} is neither river nor lake", text(1))))?;
+        let date = NaiveDate::parse_from_str(text(2), "%Y-%m-%d")
+            .map_err(|_| cell(2, format!("{:?} is not a date (YYYY-MM-DD)", text(2))))?;
+        let item = WaterItem::from_name(text(3))
+            .ok_or_else(|| cell(3, format!("{:?} is not a GB 3838 Table 1 item", text(3))))?;
+        let value = Exact::parse_decimal(text(4)).map_err(|e| {
+            let below_detection = text(4).starts_with('<') || text(4).eq_ignore_ascii_case("ND");
+            if below_detection {
+                cell(4, format!("{:?}: below-detection values are not accepted (the rule is unverified); give a number", text(4)))
+            } else {
+                cell(4, format!("{:?}: {e}", text(4)))
+            }
+        })?;
+        if value.is_negative() {
+            return Err(cell(4, format!("{:?}: negative value", text(4))));
+        }
+        samples.push(Sample {
+            section,
+            body,
+            date,
+            item,
+            value,
+        });
+    }
+    Ok(samples)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Vec<Sample>, SampleFileError> {
+        read_samples(Path::new("w.csv"), text.as_bytes())
+    }
+
+    #[test]
+    fn reads_samples_with_item_aliases() {
+        let samples = read("section,water_body,date,item,value\nA,river,2024-01-05,NH3-N,0.52\nL,湖库,2024-01-05,w21011,0.04\n").unwrap();
+        assert_eq!(samples.len(), 2);
+        assert_eq!(
+            (samples[0].item, samples[0].body),
+            (WaterItem::Ammonia, WaterBody::River)
+        );
+        assert_eq!(
+            (samples[1].item, samples[1].body),
+            (WaterItem::TotalPhosphorus, WaterBody::Lake)
+        );
+        assert_eq!(samples[1].value, Exact::parse_decimal("0.04").unwrap());
+    }
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        let header = "section,water_body,date,item,value\n";
+        let cases = [
+            ("A,sea,2024-01-05,COD,1\n", "line 2, column 2 (water_body)"),
+            ("A,river,2024-02-30,COD,1\n", "line 2, column 3 (date)"),
+            (
+                "A,river,2024-01-05,chlorophyll,1\n",
+                "line 2, column 4 (item)",
+            ),
+            ("A,river,2024-01-05,COD,1.2.3\n", "line 2, column 5 (value)"),
+            ("A,river,2024-01-05,COD,<0.5\n", "below-detection"),
+            ("A,river,2024-01-05,COD\n", "line 2: 4 fields"),
+        ];
+        for (row, expected) in cases {
+            let message = read(&format!("{header}{row}")).unwrap_err().to_string();
+            assert!(message.contains(expected), "{message}");
+        }
+        assert!(
+            read("a,b\n")
+                .unwrap_err()
+                .to_string()
+                .contains("expected the header")
+        );
+    }
+}
