@@ -276,6 +276,15 @@ pub struct FrameDecoder {
     cap: usize,
     at_eof: bool,
     pending_overflow: usize,
+    waiting: Option<Waiting>,
+}
+
+/// A packet start seen but incomplete: what was already examined, so a client trickling bytes does not make
+/// every push rescan the whole partial packet. Offsets are relative to the packet start.
+#[derive(Debug, Clone, Copy)]
+struct Waiting {
+    examined: usize,
+    declared_end: usize,
 }
 
 impl Default for FrameDecoder {
@@ -297,6 +306,7 @@ impl FrameDecoder {
             cap: cap.max(MAX_FRAME_LEN),
             at_eof: false,
             pending_overflow: 0,
+            waiting: None,
         }
     }
 
@@ -318,6 +328,7 @@ impl FrameDecoder {
             self.buffer.drain(..from_buffer);
             let from_input = excess - from_buffer;
             self.pending_overflow += excess;
+            self.waiting = None;
             self.buffer.extend_from_slice(&bytes[from_input..]);
         } else {
             self.buffer.extend_from_slice(bytes);
@@ -349,6 +360,7 @@ impl FrameDecoder {
             Some(0) => {}
             Some(offset) => {
                 self.start += offset;
+                self.waiting = None;
                 return Some(Err(FrameError::Garbage { skipped: offset }));
             }
             None => {
@@ -359,11 +371,39 @@ impl FrameDecoder {
                     return None;
                 }
                 self.start += skipped;
+                self.waiting = None;
                 return Some(Err(FrameError::Garbage { skipped }));
             }
         }
-        match scan(&self.buffer[self.start..], self.at_eof) {
-            Scan::NeedMore => None,
+        let available = &self.buffer[self.start..];
+        if let Some(waiting) = self.waiting
+            && !self.at_eof
+        {
+            // Nothing can end the packet until its declared end arrives, a line ends or a new `##` starts.
+            let fresh = available.get(waiting.examined..).unwrap_or_default();
+            if available.len() < waiting.declared_end
+                && !fresh.iter().any(|&byte| byte == b'\n' || byte == b'#')
+            {
+                self.waiting = Some(Waiting {
+                    examined: available.len(),
+                    ..waiting
+                });
+                return None;
+            }
+        }
+        self.waiting = None;
+        match scan(available, self.at_eof) {
+            Scan::NeedMore => {
+                let declared_end = available
+                    .get(2..HEADER_LEN)
+                    .and_then(parse_length)
+                    .map_or(HEADER_LEN, |declared| HEADER_LEN + declared + 6);
+                self.waiting = Some(Waiting {
+                    examined: available.len(),
+                    declared_end,
+                });
+                None
+            }
             Scan::Complete(frame, consumed) => {
                 self.start += consumed;
                 Some(Ok(frame))
@@ -418,6 +458,27 @@ mod tests {
         assert_eq!(frame.crc_verdict(), CrcVerdict::Ok);
         assert!(frame.warnings().is_empty());
         assert_eq!(decoder.buffered(), 0);
+    }
+
+    #[test]
+    fn an_oversize_packet_trickled_byte_by_byte_frames() {
+        let segment = format!("ST=31;CN=2011;PW=1;MN=2;CP=&&{}&&", "a-Rtd=1;".repeat(1200));
+        let wire = crate::encode::frame_segment(segment.as_bytes()).unwrap();
+        let mut decoder = FrameDecoder::new();
+        let mut frames = Vec::new();
+        for &byte in &wire {
+            decoder.push(&[byte]);
+            frames.extend(std::iter::from_fn(|| decoder.next_frame()));
+        }
+        assert_eq!(frames.len(), 1);
+        let frame = frames.remove(0).unwrap();
+        assert_eq!(frame.raw(), wire.as_slice());
+        assert_eq!(
+            frame.warnings(),
+            &[FrameWarning::Oversize {
+                declared: segment.len()
+            }]
+        );
     }
 
     #[test]
