@@ -51,7 +51,7 @@ pub enum PacketWarning<'a> {
 
 /// The part after `-` in `code-Suffix`, or the implied kind of a key without suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum Suffix<'a> {
+pub enum Suffix {
     Rtd,
     Min,
     Avg,
@@ -75,12 +75,12 @@ pub enum Suffix<'a> {
     Data,
     DayData,
     NightData,
-    /// Any other suffix, as sent (`ValidNum`, `Ala`, `SampleRd`, ...).
-    Other(&'a str),
+    /// Any other suffix (`ValidNum`, `Ala`, `SampleRd`, ...); the text is in [`CpItem::name`].
+    Other,
 }
 
-impl<'a> Suffix<'a> {
-    const KNOWN: [Suffix<'static>; 20] = [
+impl Suffix {
+    const KNOWN: [Suffix; 20] = [
         Suffix::Rtd,
         Suffix::Min,
         Suffix::Avg,
@@ -103,7 +103,7 @@ impl<'a> Suffix<'a> {
         Suffix::NightData,
     ];
 
-    fn parse(text: &'a str) -> Suffix<'a> {
+    fn parse(text: &str) -> Suffix {
         // The common suffixes first, as byte patterns the compiler checks inline (no memcmp calls).
         match text.as_bytes() {
             [b'R', b't', b'd'] => Suffix::Rtd,
@@ -116,12 +116,12 @@ impl<'a> Suffix<'a> {
             _ => Suffix::KNOWN
                 .into_iter()
                 .find(|suffix| suffix.as_str().eq_ignore_ascii_case(text))
-                .unwrap_or(Suffix::Other(text)),
+                .unwrap_or(Suffix::Other),
         }
     }
 
-    /// The suffix as written by the standard.
-    pub fn as_str(&self) -> &'a str {
+    /// The suffix as written by the standard; empty for [`Suffix::Other`] (its text is in [`CpItem::name`]).
+    pub fn as_str(&self) -> &'static str {
         match self {
             Suffix::Rtd => "Rtd",
             Suffix::Min => "Min",
@@ -143,7 +143,7 @@ impl<'a> Suffix<'a> {
             Suffix::Data => "Data",
             Suffix::DayData => "DayData",
             Suffix::NightData => "NightData",
-            Suffix::Other(text) => text,
+            Suffix::Other => "",
         }
     }
 
@@ -174,7 +174,7 @@ impl<'a> Suffix<'a> {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Key<'a> {
     Param { name: &'a str },
-    Measure { code: &'a str, suffix: Suffix<'a> },
+    Measure { code: &'a str, suffix: Suffix },
 }
 
 /// One `key=value` of the data area; `group` counts the `;`-separated subjects from 0.
@@ -293,8 +293,16 @@ impl<'a> Cp<'a> {
         })
     }
 
+    /// The first value of a key exactly as sent (`w01018-CompleteTime`).
+    pub fn value(&self, name: &str) -> Option<&'a str> {
+        self.items
+            .iter()
+            .find(|item| item.name == name)
+            .map(|item| item.value)
+    }
+
     /// The value of `code-suffix`.
-    pub fn measure(&self, code: &str, suffix: Suffix<'_>) -> Option<&'a str> {
+    pub fn measure(&self, code: &str, suffix: Suffix) -> Option<&'a str> {
         self.items.iter().find_map(|item| match item.key {
             Key::Measure {
                 code: key,
@@ -741,7 +749,7 @@ pub struct Reading<'a> {
     pub code: &'a str,
     /// The HJ 212-2017 code (2005 codes mapped).
     pub factor: &'a str,
-    pub suffix: Suffix<'a>,
+    pub suffix: Suffix,
     pub period: Option<PeriodKind>,
     pub data_time: Option<DateTime<Utc>>,
     pub raw_value: &'a str,

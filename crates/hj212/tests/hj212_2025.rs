@@ -87,7 +87,7 @@ fn onboarding_heartbeat_key_request_and_backfill() {
     let (frame, _) = parse(REFERENCE_2025[7]);
     let raw_data = Packet::parse(frame.segment()).unwrap();
     assert_eq!(
-        raw_data.cp.measure("w01018", Suffix::Other("CompleteTime")),
+        raw_data.cp.value("w01018-CompleteTime"),
         Some("20240601094200")
     );
     assert_eq!(
