@@ -130,3 +130,26 @@ fn parse_only(bencher: Bencher) {
             .sum::<usize>()
     });
 }
+
+/// Building the 9014 acknowledgement a gateway sends for each upload that asks for one.
+#[divan::bench]
+fn encode_data_ack(bencher: Bencher) {
+    let (stream, _) = corpus();
+    let mut decoder = FrameDecoder::new();
+    decoder.push(&stream);
+    let frames: Vec<hj212::Frame> = std::iter::from_fn(|| decoder.next_frame())
+        .filter_map(Result::ok)
+        .collect();
+    let packets: Vec<Packet<'_>> = frames
+        .iter()
+        .filter_map(|frame| Packet::parse(frame.segment()).ok())
+        .collect();
+    bencher.counter(ItemsCount::new(packets.len())).bench(|| {
+        packets
+            .iter()
+            .map(|packet| {
+                hj212::encode::data_response(divan::black_box(packet)).map_or(0, |wire| wire.len())
+            })
+            .sum::<usize>()
+    });
+}

@@ -180,7 +180,7 @@ fn find_terminator(buf: &[u8]) -> Option<usize> {
 
 /// Whether a frame that ends exactly at the declared length can be cut here (`buf` starts with `##`).
 fn complete_by_length(buf: &[u8], at_eof: bool) -> Option<(usize, usize)> {
-    let declared = parse_length(&buf[2..HEADER_LEN])?;
+    let declared = parse_length(buf.get(2..HEADER_LEN)?)?;
     let crc_at = HEADER_LEN + declared;
     let end = crc_at + 4;
     if buf.len() < end || !is_hex(&buf[crc_at..end]) {
@@ -534,6 +534,19 @@ mod tests {
         let frame = decoder.next_frame().unwrap().unwrap();
         assert_eq!(frame.warnings(), &[FrameWarning::MissingCrlf]);
         assert_eq!(frame.crc_verdict(), CrcVerdict::Ok);
+    }
+
+    #[test]
+    fn a_second_start_too_short_for_a_length_is_reported_at_end_of_stream() {
+        let mut decoder = FrameDecoder::new();
+        let mut got = Vec::new();
+        for &byte in b"##0000##" {
+            decoder.push(&[byte]);
+            got.extend(frames(&mut decoder));
+        }
+        decoder.finish();
+        got.extend(frames(&mut decoder));
+        assert_eq!(got, vec![Err(FrameError::Truncated { buffered: 8 })]);
     }
 
     #[test]
