@@ -406,6 +406,18 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_file_fails_the_command() {
+        let args = Hj212Args {
+            command: Hj212Command::Decode(DecodeArgs {
+                json: true,
+                crc_mode: CrcMode::Strict,
+                files: vec![PathBuf::from("/nonexistent/hj212-packets.txt")],
+            }),
+        };
+        assert_eq!(run(args).unwrap(), ExitCode::FAILURE);
+    }
+
+    #[test]
     fn garbage_is_reported_not_fatal() {
         let reports = decode("hello", CrcMode::Strict);
         assert_eq!(reports.len(), 1);
