@@ -239,33 +239,26 @@ mod tests {
 
     #[test]
     fn table_matches_the_bitwise_algorithm_of_the_standard() {
-        fn bitwise(data: &[u8]) -> u16 {
-            let mut register: u16 = 0xFFFF;
-            for &byte in data {
-                register = (register >> 8) ^ u16::from(byte);
-                for _ in 0..8 {
-                    let lsb = register & 1;
-                    register >>= 1;
-                    if lsb == 1 {
-                        register ^= 0xA001;
-                    }
+        fn shift8(mut register: u16) -> u16 {
+            for _ in 0..8 {
+                let lsb = register & 1;
+                register >>= 1;
+                if lsb == 1 {
+                    register ^= 0xA001;
                 }
             }
             register
         }
+        // The standard's prose: XOR the byte into the register's high byte shifted down.
+        fn bitwise(data: &[u8]) -> u16 {
+            data.iter().fold(0xFFFF, |register, &byte| {
+                shift8((register >> 8) ^ u16::from(byte))
+            })
+        }
+        // Modbus: XOR the byte into the low byte.
         fn modbus_bytewise(data: &[u8]) -> u16 {
-            let mut register: u16 = 0xFFFF;
-            for &byte in data {
-                register ^= u16::from(byte);
-                for _ in 0..8 {
-                    let lsb = register & 1;
-                    register >>= 1;
-                    if lsb == 1 {
-                        register ^= 0xA001;
-                    }
-                }
-            }
-            register
+            data.iter()
+                .fold(0xFFFF, |register, &byte| shift8(register ^ u16::from(byte)))
         }
         let data: Vec<u8> = (0..=255u8)
             .chain(b"##0101QN=2016".iter().copied())
