@@ -140,17 +140,24 @@ fn sum_valid(hours: &[i32]) -> (i64, u32) {
 
 /// The O3 daily max 8-h mean over the 17 same-day windows with ≥ 6 valid hours, and how many windows were valid.
 pub fn o3_daily_max_8h(hours: &[i32; 24]) -> (Option<Exact>, u32) {
-    let mut best: Option<Exact> = None;
+    // Compare window means sum/count by cross-multiplication in i64; build one fraction for the maximum.
+    let mut best: Option<(i64, u32)> = None;
     let mut valid_windows = 0;
     for start in 0..O3_WINDOWS_PER_DAY {
         let (sum, count) = sum_valid(&hours[start..start + 8]);
         if count >= MIN_HOURS_PER_O3_WINDOW {
             valid_windows += 1;
-            let mean = Exact::new(sum.into(), i128::from(count) * i128::from(HOURLY_UNIT));
-            best = Some(best.map_or(mean, |b| b.max(mean)));
+            let larger = best.is_none_or(|(best_sum, best_count)| {
+                sum * i64::from(best_count) > best_sum * i64::from(count)
+            });
+            if larger {
+                best = Some((sum, count));
+            }
         }
     }
-    (best, valid_windows)
+    let mean = best
+        .map(|(sum, count)| Exact::new(sum.into(), i128::from(count) * i128::from(HOURLY_UNIT)));
+    (mean, valid_windows)
 }
 
 /// An area's daily values: per pollutant the mean of the valid stations' values, then the AQI is computed

@@ -222,11 +222,17 @@ pub fn iaqi_from_column(column: &[i64], concentration: Exact) -> Option<u32> {
     if upper == 0 {
         return Some(0);
     }
-    let (bp_lo, bp_hi) = (column[upper - 1], column[upper]);
-    let (iaqi_lo, iaqi_hi) = (IAQI_ROWS[upper - 1], IAQI_ROWS[upper]);
-    let fraction = (concentration - Exact::from_int(bp_lo)) / Exact::from_int(bp_hi - bp_lo);
-    let value = Exact::from_int(iaqi_lo) + Exact::from_int(iaqi_hi - iaqi_lo) * fraction;
-    u32::try_from(value.ceil()).ok()
+    let (bp_lo, bp_hi) = (i128::from(column[upper - 1]), i128::from(column[upper]));
+    let (iaqi_lo, iaqi_hi) = (
+        i128::from(IAQI_ROWS[upper - 1]),
+        i128::from(IAQI_ROWS[upper]),
+    );
+    // IAQI − IAQI_Lo = ΔIAQI·(p − BP_Lo·q) / (ΔBP·q) ≥ 0: its ceiling by integer division, no fraction built.
+    let (p, q) = (concentration.numerator(), concentration.denominator());
+    let numerator = (iaqi_hi - iaqi_lo) * (p - bp_lo * q);
+    let denominator = (bp_hi - bp_lo) * q;
+    let above_lo = crate::exact::exact_div(numerator + denominator - 1, denominator);
+    u32::try_from(iaqi_lo + above_lo).ok()
 }
 
 /// Why a sub-index has a note: a special rule applied, or no value could be given.

@@ -37,15 +37,42 @@ impl fmt::Display for DecimalParseError {
 
 impl std::error::Error for DecimalParseError {}
 
-const fn gcd(mut a: i128, mut b: i128) -> i128 {
-    a = a.abs();
-    b = b.abs();
-    while b != 0 {
-        let t = a % b;
-        a = b;
-        b = t;
+/// Greatest common divisor of |a| and |b|. Binary GCD on u64 when both fit (the usual case: i128 division
+/// is a slow library call), Euclid on i128 otherwise.
+fn gcd(a: i128, b: i128) -> i128 {
+    let (a, b) = (a.unsigned_abs(), b.unsigned_abs());
+    if let (Ok(mut x), Ok(mut y)) = (u64::try_from(a), u64::try_from(b)) {
+        if x == 0 || y == 0 {
+            return (x | y) as i128;
+        }
+        let shift = (x | y).trailing_zeros();
+        x >>= x.trailing_zeros();
+        loop {
+            y >>= y.trailing_zeros();
+            if x > y {
+                std::mem::swap(&mut x, &mut y);
+            }
+            y -= x;
+            if y == 0 {
+                return (x << shift) as i128;
+            }
+        }
     }
-    a
+    let (mut x, mut y) = (a, b);
+    while y != 0 {
+        let t = x % y;
+        x = y;
+        y = t;
+    }
+    x as i128
+}
+
+/// `a.div_euclid(b)` for b > 0, on i64 when both fit.
+fn floor_div(a: i128, b: i128) -> i128 {
+    match (i64::try_from(a), i64::try_from(b)) {
+        (Ok(x), Ok(y)) => i128::from(x.div_euclid(y)),
+        _ => a.div_euclid(b),
+    }
 }
 
 impl Exact {
@@ -126,26 +153,26 @@ impl Exact {
 
     /// Largest integer ≤ self.
     pub fn floor(self) -> i128 {
-        self.num.div_euclid(self.den)
+        floor_div(self.num, self.den)
     }
 
     /// Smallest integer ≥ self: the "全部进位取整数" of HJ 633.
     pub fn ceil(self) -> i128 {
-        -((-self.num).div_euclid(self.den))
+        -floor_div(-self.num, self.den)
     }
 
     /// Rounds to `decimals` places, half to even (GB/T 8170 "四舍六入五成双").
     pub fn round_half_even(self, decimals: u32) -> Exact {
         let scale = 10i128.pow(decimals);
-        let scaled = self * Exact::from_int(scale as i64);
-        let floor = scaled.floor();
-        let remainder = scaled - Exact::new(floor, 1);
-        let half = Exact::new(1, 2);
-        let rounded = match remainder.cmp(&half) {
-            Ordering::Less => floor,
-            Ordering::Greater => floor + 1,
-            Ordering::Equal if floor % 2 == 0 => floor,
-            Ordering::Equal => floor + 1,
+        // self·scale = quotient + remainder/den with 0 ≤ remainder < den.
+        let scaled = self.num * scale;
+        let quotient = floor_div(scaled, self.den);
+        let twice_remainder = 2 * (scaled - quotient * self.den);
+        let rounded = match twice_remainder.cmp(&self.den) {
+            Ordering::Less => quotient,
+            Ordering::Greater => quotient + 1,
+            Ordering::Equal if quotient & 1 == 0 => quotient,
+            Ordering::Equal => quotient + 1,
         };
         Exact::new(rounded, scale)
     }
@@ -243,9 +270,17 @@ impl Mul for Exact {
         let g1 = gcd(self.num, rhs.den).max(1);
         let g2 = gcd(rhs.num, self.den).max(1);
         Exact::new(
-            (self.num / g1) * (rhs.num / g2),
-            (self.den / g2) * (rhs.den / g1),
+            exact_div(self.num, g1) * exact_div(rhs.num, g2),
+            exact_div(self.den, g2) * exact_div(rhs.den, g1),
         )
+    }
+}
+
+/// `a / b` (truncating) on i64 when both fit (i128 division is a slow library call).
+pub(crate) fn exact_div(a: i128, b: i128) -> i128 {
+    match (i64::try_from(a), i64::try_from(b)) {
+        (Ok(x), Ok(y)) => i128::from(x / y),
+        _ => a / b,
     }
 }
 
