@@ -20,6 +20,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Runs the platform: web pages, the /api/v1 API and the HJ 212 gateway.
+    Serve(cmd::serve::ServeArgs),
+    /// Creates (or reopens) the simulated Dongli District demo and serves it.
+    Demo(cmd::serve::DemoArgs),
+    /// Applies the embedded schema migrations to a database (required before `serve` on PostgreSQL).
+    Migrate(cmd::serve::MigrateArgs),
+    /// Administers users: add, list, passwd.
+    User(cmd::admin::UserArgs),
+    /// Issues API tokens for machine clients.
+    Token(cmd::admin::TokenArgs),
     /// HJ 212 protocol tools: decode packets.
     Hj212(cmd::hj212::Hj212Args),
     /// Air Quality Index of one day or hour (HJ 633-2012 / HJ 633-2026 by date).
@@ -31,6 +41,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<ExitCode> = match cli.command {
+        Command::Serve(args) => cmd::serve::run_serve(args),
+        Command::Demo(args) => cmd::serve::run_demo(args),
+        Command::Migrate(args) => cmd::serve::run_migrate(args),
+        Command::User(args) => cmd::admin::run_user(args),
+        Command::Token(args) => cmd::admin::run_token(args),
         Command::Hj212(args) => cmd::hj212::run(args),
         Command::Aqi(args) => cmd::aqi::run(args),
         Command::Assess(args) => cmd::assess::run(args),

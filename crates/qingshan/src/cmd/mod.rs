@@ -1,5 +1,7 @@
 //! One module per subcommand.
 
+pub mod admin;
 pub mod aqi;
 pub mod assess;
 pub mod hj212;
+pub mod serve;

@@ -1,0 +1,527 @@
+//! Login and logout pages, user administration and the audit log (pages and `/api/v1` JSON).
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use kernel::audit::{AuditFilter, AuditRecord};
+use kernel::auth::MaybePrincipal;
+use kernel::web::{ApiJson, ApiPath, ApiQuery, Chrome, PageResult, render};
+use kernel::{Action, AppError, AppResult, AppState, Page, PageQuery, Principal, Resource, Role};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ApiToken, IssuedToken, NewToken, NewUser, User, UserUpdate};
+use crate::service::{self, Actor};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "qs_session";
+/// Set at logout in demo mode, so that the next visit shows the login page instead of logging in again.
+pub const DEMO_LOGGED_OUT_COOKIE: &str = "qs_demo_out";
+
+/// Demo accounts shown on the demo's login page (the README lists the same).
+pub const DEMO_PASSWORD: &str = "qingshan-demo";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_page).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/admin/users", get(users_page).post(users_create))
+        .route("/admin/users/{id}", post(users_update))
+        .route("/admin/audit", get(audit_page))
+        .route("/api/v1/me", get(api_me))
+        .route("/api/v1/users", get(api_list_users).post(api_create_user))
+        .route("/api/v1/users/{id}", get(api_get_user).put(api_update_user))
+        .route("/api/v1/tokens", get(api_list_tokens).post(api_create_token))
+        .route("/api/v1/tokens/{id}", axum::routing::delete(api_revoke_token))
+        .route("/api/v1/audit", get(api_audit))
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(api_me, api_list_users, api_create_user, api_get_user, api_update_user, api_list_tokens, api_create_token,
+          api_revoke_token, api_audit),
+    components(schemas(User, NewUser, UserUpdate, ApiToken, IssuedToken, NewToken, Me, AuditRecord, kernel::error::Problem)),
+    tags((name = "accounts", description = "用户、令牌与审计日志 Users, tokens and the audit log"))
+)]
+pub struct ApiDoc;
+
+/// The client's address for login throttling (absent in in-process tests).
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let addr = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string())
+            .unwrap_or_else(|| "local".to_string());
+        Ok(ClientAddr(addr))
+    }
+}
+
+pub fn session_cookie(value: &str, max_age: i64, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// Reads one cookie from the request headers.
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Only same-site paths may be a post-login destination.
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        _ => "/",
+    }
+}
+
+// --- login ----------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    next: String,
+    username: String,
+    error: Option<String>,
+    demo: bool,
+    demo_users: Vec<(&'static str, &'static str, &'static str)>,
+    demo_password: &'static str,
+}
+
+/// (username, display name, role label) of the demo's users; the demo generator creates exactly these.
+pub const DEMO_USERS: &[(&str, &str, Role, Option<&str>)] = &[
+    ("admin", "系统管理员", Role::Admin, None),
+    ("leader", "王局长", Role::Leader, None),
+    ("monitor", "李监测", Role::Monitoring, None),
+    ("enforcer", "张执法", Role::Enforcement, None),
+    ("waste", "赵固废", Role::SolidWaste, None),
+    ("petition", "刘信访", Role::Petition, None),
+    ("street-zgz", "陈干事（张贵庄街道）", Role::StreetOfficer, Some("张贵庄街道")),
+    ("street-hm", "周干事（华明街道）", Role::StreetOfficer, Some("华明街道")),
+    ("public", "公众访客", Role::Public, None),
+];
+
+fn login_page_for(state: &AppState, next: &str, username: &str, error: Option<String>) -> LoginPage {
+    LoginPage {
+        next: next.to_string(),
+        username: username.to_string(),
+        error,
+        demo: state.config.demo,
+        demo_users: DEMO_USERS
+            .iter()
+            .map(|(u, name, role, _)| (*u, *name, role.label()))
+            .collect(),
+        demo_password: DEMO_PASSWORD,
+    }
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn login_page(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<NextQuery>,
+) -> PageResult {
+    render(&login_page_for(&state, safe_next(q.next.as_deref()), "", None))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    next: Option<String>,
+}
+
+async fn login_submit(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    Form(form): Form<LoginForm>,
+) -> PageResult {
+    let next = safe_next(form.next.as_deref()).to_string();
+    match service::login(&state, &form.username, &form.password, &client).await {
+        Ok(session) => {
+            let cookie = session_cookie(
+                &session.cookie_value,
+                state.config.session_idle_seconds,
+                state.config.secure_cookies,
+            );
+            let clear_demo = format!("{DEMO_LOGGED_OUT_COOKIE}=; Path=/; Max-Age=0");
+            let mut response = Redirect::to(&next).into_response();
+            let headers = response.headers_mut();
+            for value in [cookie, clear_demo] {
+                if let Ok(v) = value.parse() {
+                    headers.append(header::SET_COOKIE, v);
+                }
+            }
+            Ok(response)
+        }
+        Err(err @ (AppError::Unauthorized | AppError::TooManyRequests { .. })) => {
+            let (status, message) = match &err {
+                AppError::TooManyRequests { retry_after_seconds } => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("登录失败次数过多，请 {} 分钟后再试", retry_after_seconds.div_ceil(60)),
+                ),
+                _ => (StatusCode::UNAUTHORIZED, "用户名或密码错误，或账号已停用".to_string()),
+            };
+            let page = login_page_for(&state, &next, &form.username, Some(message));
+            Ok((status, render(&page)?).into_response())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    MaybePrincipal(principal): MaybePrincipal,
+    headers: HeaderMap,
+) -> PageResult {
+    if let Some(value) = cookie_value(&headers, SESSION_COOKIE) {
+        service::logout(&state, value, principal.as_ref()).await?;
+    }
+    let mut response = Redirect::to("/login").into_response();
+    let mut cookies = vec![format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")];
+    if state.config.demo {
+        cookies.push(format!("{DEMO_LOGGED_OUT_COOKIE}=1; Path=/; SameSite=Lax; Max-Age=86400"));
+    }
+    for value in cookies {
+        if let Ok(v) = value.parse() {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(response)
+}
+
+// --- user administration (pages) ------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    chrome: Chrome,
+    users: Vec<UserView>,
+    streets: Vec<(i64, String)>,
+    roles: Vec<(&'static str, &'static str)>,
+    message: Option<String>,
+    error: Option<String>,
+}
+
+struct UserView {
+    user: User,
+    role_label: &'static str,
+    street: String,
+}
+
+impl UserView {
+    fn has_street(&self, id: &i64) -> bool {
+        self.user.street_id == Some(*id)
+    }
+}
+
+async fn streets(state: &AppState) -> AppResult<Vec<(i64, String)>> {
+    Ok(sqlx::query_as::<_, (i64, String)>("SELECT id, name FROM streets ORDER BY id")
+        .fetch_all(state.db.pool())
+        .await?)
+}
+
+async fn users_page_with(
+    state: &AppState,
+    principal: &Principal,
+    message: Option<String>,
+    error: Option<String>,
+) -> PageResult {
+    let users = service::list_users(&state.db, principal).await?;
+    let streets = streets(state).await?;
+    let street_name = |id: Option<i64>| {
+        id.and_then(|id| streets.iter().find(|(s, _)| *s == id))
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default()
+    };
+    let users = users
+        .into_iter()
+        .map(|user| UserView {
+            role_label: user.role.label(),
+            street: street_name(user.street_id),
+            user,
+        })
+        .collect();
+    let page = UsersPage {
+        chrome: Chrome::new(principal, "/admin/users", state.config.demo),
+        users,
+        streets,
+        roles: Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
+        message,
+        error,
+    };
+    let status = if page.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    Ok((status, render(&page)?).into_response())
+}
+
+async fn users_page(State(state): State<AppState>, principal: Principal) -> PageResult {
+    users_page_with(&state, &principal, None, None).await
+}
+
+#[derive(Deserialize)]
+struct UserForm {
+    username: Option<String>,
+    display_name: Option<String>,
+    password: Option<String>,
+    role: Option<String>,
+    street_id: Option<String>,
+    active: Option<String>,
+}
+
+fn form_role(value: Option<&str>) -> AppResult<Option<Role>> {
+    match value.filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => Role::parse(v)
+            .map(Some)
+            .ok_or_else(|| AppError::validation("role", format!("unknown role {v:?}"))),
+    }
+}
+
+async fn users_create(State(state): State<AppState>, principal: Principal, Form(form): Form<UserForm>) -> PageResult {
+    let result = async {
+        let new = NewUser {
+            username: form.username.clone().unwrap_or_default(),
+            display_name: form.display_name.clone().unwrap_or_default(),
+            password: form.password.clone().unwrap_or_default(),
+            role: form_role(form.role.as_deref())?.ok_or_else(|| AppError::validation("role", "is required"))?,
+            street_id: kernel::validate::form_i64("street_id", form.street_id.as_deref())?,
+            department_id: None,
+        };
+        service::create_user(&state.db, Actor::Principal(&principal), new).await
+    }
+    .await;
+    match result {
+        Ok(user) => users_page_with(&state, &principal, Some(format!("已创建用户 {}", user.username)), None).await,
+        Err(AppError::Validation { field, message }) => {
+            users_page_with(&state, &principal, None, Some(format!("{field}: {message}"))).await
+        }
+        Err(AppError::Conflict(message)) => users_page_with(&state, &principal, None, Some(message)).await,
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn users_update(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<i64>,
+    Form(form): Form<UserForm>,
+) -> PageResult {
+    let result = async {
+        let street_id = kernel::validate::form_i64("street_id", form.street_id.as_deref())?;
+        let change = UserUpdate {
+            display_name: form.display_name.clone().filter(|s| !s.trim().is_empty()),
+            role: form_role(form.role.as_deref())?,
+            street_id,
+            clear_street: street_id.is_none() && form.street_id.is_some(),
+            department_id: None,
+            active: form.active.as_deref().map(|v| v == "1"),
+            password: form.password.clone().filter(|p| !p.is_empty()),
+        };
+        service::update_user(&state.db, Actor::Principal(&principal), id, change).await
+    }
+    .await;
+    match result {
+        Ok(user) => users_page_with(&state, &principal, Some(format!("已更新用户 {}", user.username)), None).await,
+        Err(AppError::Validation { field, message }) => {
+            users_page_with(&state, &principal, None, Some(format!("{field}: {message}"))).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+// --- audit log (page) -----------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    chrome: Chrome,
+    filter: AuditFilterForm,
+    records: Page<AuditRecord>,
+    pager_base: String,
+    page: u32,
+    pages: u32,
+    total: i64,
+}
+
+#[derive(Deserialize, Serialize, Default)]
+struct AuditFilterForm {
+    actor: Option<String>,
+    action: Option<String>,
+    entity: Option<String>,
+    entity_id: Option<String>,
+    q: Option<String>,
+    /// CST dates, as typed into the form.
+    from: Option<String>,
+    to: Option<String>,
+}
+
+impl AuditFilterForm {
+    fn to_filter(&self) -> AppResult<AuditFilter> {
+        let day = |field: &str, value: &Option<String>| -> AppResult<Option<i64>> {
+            match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(v) => kernel::time::parse_date(v)
+                    .map(|d| Some(kernel::time::cst_day_start(d)))
+                    .ok_or_else(|| AppError::validation(field, "must be a date YYYY-MM-DD")),
+            }
+        };
+        Ok(AuditFilter {
+            actor: self.actor.clone(),
+            action: self.action.clone(),
+            entity: self.entity.clone(),
+            entity_id: self.entity_id.clone(),
+            q: self.q.clone(),
+            from: day("from", &self.from)?,
+            to: day("to", &self.to)?.map(|t| t + kernel::time::DAY_SECONDS),
+        })
+    }
+
+    fn value(&self, field: &Option<String>) -> String {
+        field.clone().unwrap_or_default()
+    }
+}
+
+async fn audit_page(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(form): ApiQuery<AuditFilterForm>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> PageResult {
+    principal.require(Resource::AuditLog, Action::Read)?;
+    let records = kernel::audit::search(&state.db, &form.to_filter()?, &page).await?;
+    let query = serde_urlencoded::to_string(&form).unwrap_or_default();
+    let page = AuditPage {
+        chrome: Chrome::new(&principal, "/admin/audit", state.config.demo),
+        pager_base: format!("/admin/audit?{query}&"),
+        page: records.page,
+        pages: records.pages().max(1),
+        total: records.total,
+        filter: form,
+        records,
+    };
+    render(&page)
+}
+
+// --- API ------------------------------------------------------------------------------------------------
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct Me {
+    user_id: i64,
+    username: String,
+    display_name: String,
+    role: Role,
+    street_id: Option<i64>,
+    /// Present for browser sessions: send it as `X-CSRF-Token` on unsafe requests.
+    csrf_token: Option<String>,
+}
+
+/// The caller.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", responses((status = 200, body = Me), (status = 401, body = kernel::error::Problem)))]
+async fn api_me(principal: Principal) -> ApiJson<Me> {
+    ApiJson(Me {
+        user_id: principal.user_id,
+        username: principal.username.clone(),
+        display_name: principal.display_name.clone(),
+        role: principal.role,
+        street_id: principal.street_id,
+        csrf_token: principal.csrf_token().map(str::to_string),
+    })
+}
+
+/// All users (admin).
+#[utoipa::path(get, path = "/api/v1/users", tag = "accounts", responses((status = 200, body = [User]), (status = 403, body = kernel::error::Problem)))]
+async fn api_list_users(State(state): State<AppState>, principal: Principal) -> AppResult<ApiJson<Vec<User>>> {
+    Ok(ApiJson(service::list_users(&state.db, &principal).await?))
+}
+
+/// Creates a user (admin).
+#[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = NewUser,
+    responses((status = 201, body = User), (status = 409, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem)))]
+async fn api_create_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(new): ApiJson<NewUser>,
+) -> AppResult<Response> {
+    let user = service::create_user(&state.db, Actor::Principal(&principal), new).await?;
+    let location = format!("/api/v1/users/{}", user.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], ApiJson(user)).into_response())
+}
+
+/// One user (admin).
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "accounts", params(("id" = i64, Path)), responses((status = 200, body = User), (status = 404, body = kernel::error::Problem)))]
+async fn api_get_user(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<i64>) -> AppResult<ApiJson<User>> {
+    Ok(ApiJson(service::get_user(&state.db, &principal, id).await?))
+}
+
+/// Changes a user (admin): name, role, street, active, password.
+#[utoipa::path(put, path = "/api/v1/users/{id}", tag = "accounts", params(("id" = i64, Path)), request_body = UserUpdate,
+    responses((status = 200, body = User), (status = 404, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem)))]
+async fn api_update_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(change): ApiJson<UserUpdate>,
+) -> AppResult<ApiJson<User>> {
+    Ok(ApiJson(service::update_user(&state.db, Actor::Principal(&principal), id, change).await?))
+}
+
+/// The caller's API tokens (never the secrets).
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "accounts", responses((status = 200, body = [ApiToken])))]
+async fn api_list_tokens(State(state): State<AppState>, principal: Principal) -> AppResult<ApiJson<Vec<ApiToken>>> {
+    Ok(ApiJson(service::tokens_of(&state.db, &principal).await?))
+}
+
+/// Issues an API token for the caller; the secret is shown only in this response.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "accounts", request_body = NewToken, responses((status = 201, body = IssuedToken)))]
+async fn api_create_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(new): ApiJson<NewToken>,
+) -> AppResult<Response> {
+    if principal.is_public() {
+        return Err(AppError::forbidden("the public role cannot hold API tokens"));
+    }
+    let issued = service::create_token(&state.db, Actor::Principal(&principal), &principal.username, &new.name, new.days).await?;
+    Ok((StatusCode::CREATED, ApiJson(issued)).into_response())
+}
+
+/// Revokes a token (one's own, or any as admin).
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "accounts", params(("id" = i64, Path)), responses((status = 204), (status = 404, body = kernel::error::Problem)))]
+async fn api_revoke_token(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<i64>) -> AppResult<StatusCode> {
+    service::revoke_token(&state.db, &principal, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Searches the audit log (admin).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "accounts", params(AuditFilter, PageQuery),
+    responses((status = 200, body = Page<AuditRecord>), (status = 403, body = kernel::error::Problem)))]
+async fn api_audit(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(filter): ApiQuery<AuditFilter>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> AppResult<ApiJson<Page<AuditRecord>>> {
+    principal.require(Resource::AuditLog, Action::Read)?;
+    Ok(ApiJson(kernel::audit::search(&state.db, &filter, &page).await?))
+}

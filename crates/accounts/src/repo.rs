@@ -1,0 +1,356 @@
+//! The only SQL of the accounts area (portable: `$n`, i64 seconds, 0/1 flags).
+
+use kernel::db::{Db, flag};
+use kernel::Role;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
+
+use crate::model::{ApiToken, User};
+
+const USER_COLUMNS: &str =
+    "id, username, display_name, role, street_id, department_id, active, created_at, updated_at";
+
+fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
+    let role: String = row.try_get("role")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role:?}").into()))?,
+        street_id: row.try_get("street_id")?,
+        department_id: row.try_get("department_id")?,
+        active: row.try_get::<i64, _>("active")? != 0,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub street_id: Option<i64>,
+    pub department_id: Option<i64>,
+    pub active: bool,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_user<'e, E: Executor<'e, Database = Any>>(
+    exec: E,
+    username: &str,
+    display_name: &str,
+    password_hash: &str,
+    role: Role,
+    street_id: Option<i64>,
+    department_id: Option<i64>,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO users (username, display_name, password_hash, role, street_id, department_id, active, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) RETURNING id",
+    )
+    .bind(username)
+    .bind(display_name)
+    .bind(password_hash)
+    .bind(role.as_str())
+    .bind(street_id)
+    .bind(department_id)
+    .bind(now)
+    .fetch_one(exec)
+    .await
+}
+
+pub async fn user_by_id(db: &Db, id: i64) -> Result<Option<User>, sqlx::Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+pub async fn user_by_username(db: &Db, username: &str) -> Result<Option<User>, sqlx::Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE username = $1"
+    )))
+    .bind(username)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+pub async fn credentials(db: &Db, username: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, username, display_name, password_hash, role, street_id, department_id, active FROM users WHERE username = $1",
+    )
+    .bind(username)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|row| {
+        let role: String = row.try_get("role")?;
+        Ok(UserRow {
+            id: row.try_get("id")?,
+            username: row.try_get("username")?,
+            display_name: row.try_get("display_name")?,
+            password_hash: row.try_get("password_hash")?,
+            role: Role::parse(&role).unwrap_or(Role::Public),
+            street_id: row.try_get("street_id")?,
+            department_id: row.try_get("department_id")?,
+            active: row.try_get::<i64, _>("active")? != 0,
+        })
+    })
+    .transpose()
+}
+
+pub async fn list_users(db: &Db) -> Result<Vec<User>, sqlx::Error> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM users ORDER BY id"
+    )))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(user_from_row).collect()
+}
+
+pub async fn update_user<'e, E: Executor<'e, Database = Any>>(exec: E, user: &User, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE users SET display_name = $1, role = $2, street_id = $3, department_id = $4, active = $5, updated_at = $6 WHERE id = $7",
+    )
+    .bind(&user.display_name)
+    .bind(user.role.as_str())
+    .bind(user.street_id)
+    .bind(user.department_id)
+    .bind(flag(user.active))
+    .bind(now)
+    .bind(user.id)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_password_hash<'e, E: Executor<'e, Database = Any>>(
+    exec: E,
+    user_id: i64,
+    hash: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        .bind(hash)
+        .bind(now)
+        .bind(user_id)
+        .execute(exec)
+        .await?;
+    Ok(())
+}
+
+pub async fn street_exists(db: &Db, street_id: i64) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM streets WHERE id = $1")
+        .bind(street_id)
+        .fetch_one(db.pool())
+        .await?;
+    Ok(n > 0)
+}
+
+// --- sessions -------------------------------------------------------------------------------------------
+
+pub async fn insert_session(
+    db: &Db,
+    id_digest: &str,
+    user_id: i64,
+    csrf_token: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sessions (id_digest, user_id, csrf_token, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $4, $5)",
+    )
+    .bind(id_digest)
+    .bind(user_id)
+    .bind(csrf_token)
+    .bind(now)
+    .bind(expires_at)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+pub struct SessionRow {
+    pub user_id: i64,
+    pub csrf_token: String,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+}
+
+pub async fn session(db: &Db, id_digest: &str) -> Result<Option<SessionRow>, sqlx::Error> {
+    let row = sqlx::query("SELECT user_id, csrf_token, last_seen_at, expires_at FROM sessions WHERE id_digest = $1")
+        .bind(id_digest)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|row| {
+        Ok(SessionRow {
+            user_id: row.try_get("user_id")?,
+            csrf_token: row.try_get("csrf_token")?,
+            last_seen_at: row.try_get("last_seen_at")?,
+            expires_at: row.try_get("expires_at")?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn touch_session(db: &Db, id_digest: &str, now: i64, expires_at: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE id_digest = $3")
+        .bind(now)
+        .bind(expires_at)
+        .bind(id_digest)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_session(db: &Db, id_digest: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE id_digest = $1")
+        .bind(id_digest)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_user_sessions<'e, E: Executor<'e, Database = Any>>(exec: E, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(exec)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_expired_sessions(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+        .bind(now)
+        .execute(db.pool())
+        .await?
+        .rows_affected())
+}
+
+// --- tokens ---------------------------------------------------------------------------------------------
+
+fn token_from_row(row: &AnyRow) -> Result<ApiToken, sqlx::Error> {
+    Ok(ApiToken {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+pub async fn insert_token<'e, E: Executor<'e, Database = Any>>(
+    exec: E,
+    user_id: i64,
+    name: &str,
+    digest: &str,
+    now: i64,
+    expires_at: Option<i64>,
+) -> Result<ApiToken, sqlx::Error> {
+    let row = sqlx::query(
+        "INSERT INTO api_tokens (user_id, name, token_digest, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
+         RETURNING id, user_id, name, created_at, expires_at, last_used_at, revoked_at",
+    )
+    .bind(user_id)
+    .bind(name)
+    .bind(digest)
+    .bind(now)
+    .bind(expires_at)
+    .fetch_one(exec)
+    .await?;
+    token_from_row(&row)
+}
+
+pub async fn token_by_digest(db: &Db, digest: &str) -> Result<Option<ApiToken>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, user_id, name, created_at, expires_at, last_used_at, revoked_at FROM api_tokens WHERE token_digest = $1",
+    )
+    .bind(digest)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(token_from_row).transpose()
+}
+
+pub async fn tokens_of(db: &Db, user_id: i64) -> Result<Vec<ApiToken>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, user_id, name, created_at, expires_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY id",
+    )
+    .bind(user_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(token_from_row).collect()
+}
+
+pub async fn touch_token(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+pub async fn revoke_token<'e, E: Executor<'e, Database = Any>>(exec: E, id: i64, now: i64) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(exec)
+        .await?
+        .rows_affected())
+}
+
+// --- login throttling -----------------------------------------------------------------------------------
+
+pub async fn record_login_failure(db: &Db, username: &str, client: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO login_failures (username, client, at) VALUES ($1, $2, $3)")
+        .bind(username)
+        .bind(client)
+        .bind(now)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Failures since `since` for this username, and for this client address.
+pub async fn recent_failures(db: &Db, username: &str, client: &str, since: i64) -> Result<(i64, i64), sqlx::Error> {
+    let by_user: i64 = sqlx::query_scalar(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM login_failures WHERE username = $1 AND at >= $2",
+    )
+    .bind(username)
+    .bind(since)
+    .fetch_one(db.pool())
+    .await?;
+    let by_client: i64 = sqlx::query_scalar(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM login_failures WHERE client = $1 AND at >= $2",
+    )
+    .bind(client)
+    .bind(since)
+    .fetch_one(db.pool())
+    .await?;
+    Ok((by_user, by_client))
+}
+
+pub async fn oldest_failure_since(db: &Db, username: &str, client: &str, since: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT MIN(at) FROM login_failures WHERE (username = $1 OR client = $2) AND at >= $3",
+    )
+    .bind(username)
+    .bind(client)
+    .bind(since)
+    .fetch_one(db.pool())
+    .await
+}
+
+pub async fn clear_login_failures(db: &Db, username: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM login_failures WHERE username = $1")
+        .bind(username)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,445 @@
+//! Account rules: who may create users, password policy, login with throttling, sessions and tokens.
+//! No HTTP types here: the web layer passes in strings and gets back principals.
+
+use kernel::audit::{self, AuditEntry};
+use kernel::auth::AuthMethod;
+use kernel::password::{
+    check_password_policy, constant_time_eq, dummy_hash, hash_password, random_secret, secret_digest,
+    verify_password,
+};
+use kernel::time::{DAY_SECONDS, now_ts};
+use kernel::validate;
+use kernel::{Action, AppError, AppResult, AppState, Db, Principal, Resource, Role};
+
+use crate::model::{ApiToken, IssuedToken, NewUser, User, UserUpdate};
+use crate::repo;
+
+/// Who performs an administrative change: a logged-in principal or the command line.
+pub enum Actor<'a> {
+    Principal(&'a Principal),
+    Cli,
+}
+
+impl Actor<'_> {
+    fn entry(&self, action: &str, entity: &str, id: impl ToString) -> AuditEntry {
+        match self {
+            Actor::Principal(p) => AuditEntry::by(p, action, entity, id),
+            Actor::Cli => AuditEntry::system("cli", action, entity, id),
+        }
+    }
+
+    fn require(&self, action: Action) -> AppResult<()> {
+        match self {
+            Actor::Principal(p) => p.require(Resource::User, action),
+            Actor::Cli => Ok(()),
+        }
+    }
+}
+
+fn validate_username(username: &str) -> AppResult<String> {
+    let username = validate::required("username", username, 64)?;
+    if !username
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(AppError::validation(
+            "username",
+            "may contain only ASCII letters, digits, '-', '_' and '.'",
+        ));
+    }
+    Ok(username)
+}
+
+async fn check_street_for_role(db: &Db, role: Role, street_id: Option<i64>) -> AppResult<()> {
+    match (role, street_id) {
+        (Role::StreetOfficer, None) => Err(AppError::validation(
+            "street_id",
+            "a street officer must belong to a street",
+        )),
+        (_, Some(id)) if !repo::street_exists(db, id).await? => {
+            Err(AppError::validation("street_id", format!("no street with id {id}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+pub async fn create_user(db: &Db, actor: Actor<'_>, new: NewUser) -> AppResult<User> {
+    actor.require(Action::Create)?;
+    let username = validate_username(&new.username)?;
+    let display_name = validate::required("display_name", &new.display_name, 64)?;
+    check_password_policy(&new.password).map_err(|m| AppError::validation("password", m))?;
+    check_street_for_role(db, new.role, new.street_id).await?;
+    let hash = hash_password(&new.password)?;
+    let now = now_ts();
+    let mut tx = db.pool().begin().await?;
+    let id = repo::insert_user(
+        &mut *tx,
+        &username,
+        &display_name,
+        &hash,
+        new.role,
+        new.street_id,
+        new.department_id,
+        now,
+    )
+    .await
+    .map_err(|e| {
+        if kernel::db::is_unique_violation(&e) {
+            AppError::Conflict(format!("username {username:?} is taken"))
+        } else {
+            e.into()
+        }
+    })?;
+    let user = User {
+        id,
+        username,
+        display_name,
+        role: new.role,
+        street_id: new.street_id,
+        department_id: new.department_id,
+        active: true,
+        created_at: now,
+        updated_at: now,
+    };
+    audit::record(
+        &mut *tx,
+        &actor
+            .entry("create", "user", id)
+            .summary(format!("created user {} ({})", user.username, user.role.as_str()))
+            .after(&user),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+pub async fn update_user(db: &Db, actor: Actor<'_>, id: i64, change: UserUpdate) -> AppResult<User> {
+    actor.require(Action::Update)?;
+    let before = repo::user_by_id(db, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("user {id} not found")))?;
+    let mut after = before.clone();
+    if let Some(name) = &change.display_name {
+        after.display_name = validate::required("display_name", name, 64)?;
+    }
+    if let Some(role) = change.role {
+        after.role = role;
+    }
+    if change.clear_street {
+        after.street_id = None;
+    } else if change.street_id.is_some() {
+        after.street_id = change.street_id;
+    }
+    if change.department_id.is_some() {
+        after.department_id = change.department_id;
+    }
+    if let Some(active) = change.active {
+        after.active = active;
+    }
+    check_street_for_role(db, after.role, after.street_id).await?;
+    let new_hash = match &change.password {
+        Some(password) => {
+            check_password_policy(password).map_err(|m| AppError::validation("password", m))?;
+            Some(hash_password(password)?)
+        }
+        None => None,
+    };
+    let now = now_ts();
+    after.updated_at = now;
+    let mut tx = db.pool().begin().await?;
+    repo::update_user(&mut *tx, &after, now).await?;
+    if let Some(hash) = &new_hash {
+        repo::set_password_hash(&mut *tx, id, hash, now).await?;
+    }
+    // A changed role, street, password or deactivation must take effect now, not at the next login.
+    if new_hash.is_some() || before.role != after.role || before.street_id != after.street_id || !after.active {
+        repo::delete_user_sessions(&mut *tx, id).await?;
+    }
+    let mut summary = format!("updated user {}", after.username);
+    if new_hash.is_some() {
+        summary.push_str(" (password changed)");
+    }
+    audit::record(
+        &mut *tx,
+        &actor
+            .entry("update", "user", id)
+            .summary(summary)
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub async fn set_password(db: &Db, actor: Actor<'_>, username: &str, password: &str) -> AppResult<()> {
+    let user = repo::user_by_username(db, username)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no user {username:?}")))?;
+    update_user(
+        db,
+        actor,
+        user.id,
+        UserUpdate {
+            password: Some(password.to_string()),
+            ..Default::default()
+        },
+    )
+    .await
+    .map(|_| ())
+}
+
+pub async fn list_users(db: &Db, principal: &Principal) -> AppResult<Vec<User>> {
+    principal.require(Resource::User, Action::Read)?;
+    Ok(repo::list_users(db).await?)
+}
+
+pub async fn get_user(db: &Db, principal: &Principal, id: i64) -> AppResult<User> {
+    principal.require(Resource::User, Action::Read)?;
+    repo::user_by_id(db, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("user {id} not found")))
+}
+
+/// A browser session handed out at login: the cookie value (secret) and the principal.
+pub struct NewSession {
+    pub cookie_value: String,
+    pub principal: Principal,
+}
+
+/// Checks a username and password, throttled per username and per client address.
+pub async fn login(state: &AppState, username: &str, password: &str, client: &str) -> AppResult<NewSession> {
+    let db = &state.db;
+    let config = &state.config;
+    let username = username.trim();
+    let now = now_ts();
+    let since = now - config.login_window_seconds;
+    let (by_user, by_client) = repo::recent_failures(db, username, client, since).await?;
+    let max = i64::from(config.login_max_failures);
+    if by_user >= max || by_client >= max * 4 {
+        let oldest = repo::oldest_failure_since(db, username, client, since)
+            .await?
+            .unwrap_or(now);
+        let retry_after = (oldest + config.login_window_seconds - now).max(1);
+        return Err(AppError::TooManyRequests {
+            retry_after_seconds: u64::try_from(retry_after).unwrap_or(1),
+        });
+    }
+    let row = repo::credentials(db, username).await?;
+    // Verify against a dummy hash when the user does not exist, so timing does not reveal usernames.
+    let stored = row.as_ref().map_or(dummy_hash(), |r| r.password_hash.as_str());
+    let password_ok = verify_password(password, stored);
+    let Some(row) = row.filter(|r| password_ok && r.active) else {
+        repo::record_login_failure(db, username, client, now).await?;
+        audit::record(
+            db.pool(),
+            &AuditEntry::system(username, "login_failed", "user", username)
+                .summary(format!("failed login from {client}")),
+        )
+        .await?;
+        return Err(AppError::Unauthorized);
+    };
+    repo::clear_login_failures(db, username).await?;
+    let secret = random_secret();
+    let csrf_token = random_secret();
+    repo::insert_session(
+        db,
+        &secret_digest(&secret),
+        row.id,
+        &csrf_token,
+        now,
+        now + config.session_idle_seconds,
+    )
+    .await?;
+    let principal = Principal {
+        user_id: row.id,
+        username: row.username,
+        display_name: row.display_name,
+        role: row.role,
+        street_id: row.street_id,
+        department_id: row.department_id,
+        method: AuthMethod::Session { csrf_token },
+    };
+    audit::record(
+        db.pool(),
+        &AuditEntry::by(&principal, "login", "user", principal.user_id).summary(format!("login from {client}")),
+    )
+    .await?;
+    Ok(NewSession {
+        cookie_value: secret,
+        principal,
+    })
+}
+
+/// Starts a session for a user without a password: the demo's first visit only.
+pub async fn demo_session(state: &AppState, username: &str) -> AppResult<NewSession> {
+    if !state.config.demo {
+        return Err(AppError::forbidden("not a demo"));
+    }
+    let row = repo::credentials(&state.db, username)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no demo user {username:?}")))?;
+    let now = now_ts();
+    let secret = random_secret();
+    let csrf_token = random_secret();
+    repo::insert_session(
+        &state.db,
+        &secret_digest(&secret),
+        row.id,
+        &csrf_token,
+        now,
+        now + state.config.session_idle_seconds,
+    )
+    .await?;
+    Ok(NewSession {
+        cookie_value: secret,
+        principal: Principal {
+            user_id: row.id,
+            username: row.username,
+            display_name: row.display_name,
+            role: row.role,
+            street_id: row.street_id,
+            department_id: row.department_id,
+            method: AuthMethod::Session { csrf_token },
+        },
+    })
+}
+
+async fn principal_for(db: &Db, user_id: i64, method: AuthMethod) -> AppResult<Option<Principal>> {
+    let Some(user) = repo::user_by_id(db, user_id).await? else {
+        return Ok(None);
+    };
+    if !user.active {
+        return Ok(None);
+    }
+    Ok(Some(Principal {
+        user_id: user.id,
+        username: user.username,
+        display_name: user.display_name,
+        role: user.role,
+        street_id: user.street_id,
+        department_id: user.department_id,
+        method,
+    }))
+}
+
+/// The principal of a session cookie, or `None` for an unknown or expired session. Extends the session
+/// while it is used (written at most once a minute).
+pub async fn authenticate_session(state: &AppState, cookie_value: &str) -> AppResult<Option<Principal>> {
+    let digest = secret_digest(cookie_value);
+    let Some(session) = repo::session(&state.db, &digest).await? else {
+        return Ok(None);
+    };
+    let now = now_ts();
+    if session.expires_at <= now {
+        repo::delete_session(&state.db, &digest).await?;
+        return Ok(None);
+    }
+    if now - session.last_seen_at >= 60 {
+        repo::touch_session(&state.db, &digest, now, now + state.config.session_idle_seconds).await?;
+    }
+    principal_for(
+        &state.db,
+        session.user_id,
+        AuthMethod::Session {
+            csrf_token: session.csrf_token,
+        },
+    )
+    .await
+}
+
+pub async fn logout(state: &AppState, cookie_value: &str, principal: Option<&Principal>) -> AppResult<()> {
+    repo::delete_session(&state.db, &secret_digest(cookie_value)).await?;
+    if let Some(p) = principal {
+        audit::record(state.db.pool(), &AuditEntry::by(p, "logout", "user", p.user_id)).await?;
+    }
+    Ok(())
+}
+
+/// The principal of a bearer token; `None` for unknown, revoked or expired tokens.
+pub async fn authenticate_token(db: &Db, token: &str) -> AppResult<Option<Principal>> {
+    let Some(info) = repo::token_by_digest(db, &secret_digest(token)).await? else {
+        return Ok(None);
+    };
+    let now = now_ts();
+    if info.revoked_at.is_some() || info.expires_at.is_some_and(|at| at <= now) {
+        return Ok(None);
+    }
+    if info.last_used_at.is_none_or(|at| now - at >= 60) {
+        repo::touch_token(db, info.id, now).await?;
+    }
+    principal_for(db, info.user_id, AuthMethod::Token).await
+}
+
+/// Issues an API token for `username`: an admin may issue for anyone, others only for themselves.
+pub async fn create_token(
+    db: &Db,
+    actor: Actor<'_>,
+    username: &str,
+    name: &str,
+    days: Option<i64>,
+) -> AppResult<IssuedToken> {
+    let user = repo::user_by_username(db, username)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no user {username:?}")))?;
+    if let Actor::Principal(p) = &actor
+        && p.user_id != user.id
+    {
+        p.require(Resource::User, Action::Update)?;
+    }
+    let name = validate::required("name", name, 100)?;
+    if let Some(d) = days
+        && !(1..=3650).contains(&d)
+    {
+        return Err(AppError::validation("days", "must be between 1 and 3650"));
+    }
+    let token = format!("qs_{}", random_secret());
+    let now = now_ts();
+    let mut tx = db.pool().begin().await?;
+    let info = repo::insert_token(
+        &mut *tx,
+        user.id,
+        &name,
+        &secret_digest(&token),
+        now,
+        days.map(|d| now + d * DAY_SECONDS),
+    )
+    .await?;
+    audit::record(
+        &mut *tx,
+        &actor
+            .entry("token_create", "api_token", info.id)
+            .summary(format!("token {:?} for {}", info.name, user.username))
+            .after(&info),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(IssuedToken { token, info })
+}
+
+pub async fn tokens_of(db: &Db, principal: &Principal) -> AppResult<Vec<ApiToken>> {
+    Ok(repo::tokens_of(db, principal.user_id).await?)
+}
+
+pub async fn revoke_token(db: &Db, principal: &Principal, id: i64) -> AppResult<()> {
+    let own = repo::tokens_of(db, principal.user_id).await?;
+    if !own.iter().any(|t| t.id == id) {
+        principal.require(Resource::User, Action::Update)?;
+    }
+    let mut tx = db.pool().begin().await?;
+    if repo::revoke_token(&mut *tx, id, now_ts()).await? == 0 {
+        return Err(AppError::not_found(format!("no active token {id}")));
+    }
+    audit::record(&mut *tx, &AuditEntry::by(principal, "token_revoke", "api_token", id)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Whether a submitted CSRF token matches the session's.
+pub fn csrf_ok(principal: &Principal, submitted: Option<&str>) -> bool {
+    match (&principal.method, submitted) {
+        (AuthMethod::Token, _) => true,
+        (AuthMethod::Session { csrf_token }, Some(s)) => constant_time_eq(csrf_token, s),
+        (AuthMethod::Session { .. }, None) => false,
+    }
+}

@@ -1,0 +1,69 @@
+//! The simulated Dongli District (东丽区) demo: generated deterministically from a seed, loaded through the
+//! same services the platform uses, and flagged `simulated` everywhere it lands.
+
+pub mod district;
+pub mod generate;
+mod repo;
+pub mod rng;
+
+use accounts::http::{DEMO_PASSWORD, DEMO_USERS};
+use accounts::service::Actor;
+use kernel::Db;
+
+/// The seed of the published demo.
+pub const DEFAULT_SEED: u64 = 20240101;
+/// Enterprises in the demo district.
+pub const ENTERPRISES: usize = 300;
+const DISTRICT_CODE: &str = "120110";
+
+/// Creates the demo district in an empty database, or leaves an existing one as it is. Returns a summary.
+pub async fn ensure(db: &Db, seed: u64) -> anyhow::Result<String> {
+    let created = if repo::district_exists(db, DISTRICT_CODE).await? {
+        false
+    } else {
+        load(db, seed).await?;
+        true
+    };
+    let counts = repo::counts(db).await?;
+    let summary = counts
+        .iter()
+        .map(|(label, n)| format!("{n} {label}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(format!(
+        "{} the simulated Dongli District demo (seed {seed}): {summary}. Demo users: {}; password {DEMO_PASSWORD}",
+        if created { "created" } else { "reopened" },
+        DEMO_USERS.iter().map(|u| u.0).collect::<Vec<_>>().join(", "),
+    ))
+}
+
+async fn load(db: &Db, seed: u64) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let district = generate::generate(seed, ENTERPRISES);
+    let mut tx = db.pool().begin().await?;
+    repo::insert_district(&mut *tx, DISTRICT_CODE, "东丽区", "天津市", (117.313967, 39.087764)).await?;
+    tx.commit().await?;
+    let streets = registry_load::streets_and_departments(db).await?;
+    registry_load::enterprises_and_points(db, &district, &streets).await?;
+    for (username, name, role, street) in DEMO_USERS {
+        let street_id = street.and_then(|s| streets.iter().find(|(_, n, _)| n == s)).map(|(id, ..)| *id);
+        accounts::service::create_user(
+            db,
+            Actor::Cli,
+            accounts::NewUser {
+                username: (*username).to_string(),
+                display_name: (*name).to_string(),
+                password: DEMO_PASSWORD.to_string(),
+                role: *role,
+                street_id,
+                department_id: None,
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo user {username}: {}", e.public_message()))?;
+    }
+    tracing::info!("demo district loaded in {:?}", started.elapsed());
+    Ok(())
+}
+
+mod registry_load;

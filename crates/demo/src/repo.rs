@@ -1,0 +1,47 @@
+//! The demo's own SQL: the district row and the question "is the demo already here?".
+
+use kernel::Db;
+
+pub async fn district_exists(db: &Db, code: &str) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM district WHERE code = $1")
+        .bind(code)
+        .fetch_one(db.pool())
+        .await?;
+    Ok(n > 0)
+}
+
+pub async fn insert_district<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    exec: E,
+    code: &str,
+    name: &str,
+    city: &str,
+    center: (f64, f64),
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO district (code, name, city, center_lon, center_lat, simulated) VALUES ($1, $2, $3, $4, $5, 1)",
+    )
+    .bind(code)
+    .bind(name)
+    .bind(city)
+    .bind(center.0)
+    .bind(center.1)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+/// (table, rows) counts for the summary printed at start.
+pub async fn counts(db: &Db) -> Result<Vec<(&'static str, i64)>, sqlx::Error> {
+    let mut out = Vec::new();
+    for (label, sql) in [
+        ("streets", "SELECT CAST(COUNT(*) AS BIGINT) FROM streets"),
+        ("enterprises", "SELECT CAST(COUNT(*) AS BIGINT) FROM enterprises"),
+        ("monitoring points", "SELECT CAST(COUNT(*) AS BIGINT) FROM monitoring_points"),
+        ("devices", "SELECT CAST(COUNT(*) AS BIGINT) FROM devices"),
+        ("users", "SELECT CAST(COUNT(*) AS BIGINT) FROM users"),
+    ] {
+        let n: i64 = sqlx::query_scalar(sql).fetch_one(db.pool()).await?;
+        out.push((label, n));
+    }
+    Ok(out)
+}

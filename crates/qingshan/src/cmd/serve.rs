@@ -1,0 +1,165 @@
+//! `qingshan serve`, `qingshan migrate` and `qingshan demo`: open the database, run the platform.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use kernel::state::AppConfig;
+use kernel::{AppState, Backend, Db};
+
+/// Where the data lives: a PostgreSQL URL, or (the default) an SQLite file in the data directory.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Database URL: postgres://user@host/db, or sqlite://path/to/file.db. Default: an SQLite file
+    /// qingshan.db in the data directory.
+    #[arg(long, env = "QINGSHAN_DATABASE_URL")]
+    pub database: Option<String>,
+    /// Data directory (SQLite file, uploads).
+    #[arg(long, env = "QINGSHAN_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+}
+
+impl DatabaseArgs {
+    pub fn url(&self) -> String {
+        self.database
+            .clone()
+            .unwrap_or_else(|| kernel::db::sqlite_url_for_dir(&self.data_dir))
+    }
+
+    /// Opens the database. SQLite is created and migrated on first use; PostgreSQL must have been migrated
+    /// with `qingshan migrate` (servers do not change a shared schema on their own).
+    pub async fn open(&self) -> anyhow::Result<Db> {
+        let db = Db::connect(&self.url()).await?;
+        match db.backend() {
+            Backend::Sqlite => db.migrate().await?,
+            Backend::Postgres => {
+                let pending = db.pending_migrations().await?;
+                if !pending.is_empty() {
+                    anyhow::bail!(
+                        "the PostgreSQL schema is not up to date ({} migration(s) pending): run `qingshan migrate --database {}` first",
+                        pending.len(),
+                        kernel::db::redact(&self.url())
+                    );
+                }
+            }
+        }
+        Ok(db)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Address of the web platform and API.
+    #[arg(long, env = "QINGSHAN_HTTP", default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
+    /// Address of the HJ 212 gateway for monitoring devices.
+    #[arg(long, env = "QINGSHAN_HJ212", default_value = "127.0.0.1:9212")]
+    pub hj212: SocketAddr,
+    /// Mark cookies Secure (when served behind HTTPS).
+    #[arg(long, env = "QINGSHAN_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Data directory of the demo database (created on first start, reopened after).
+    #[arg(long, default_value = "data/demo")]
+    pub data_dir: PathBuf,
+    /// Run the demo on this database instead (e.g. postgres://…; migrated and filled if empty).
+    #[arg(long)]
+    pub database: Option<String>,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
+    #[arg(long, default_value = "127.0.0.1:9212")]
+    pub hj212: SocketAddr,
+    /// Seed of the simulated district (the same seed always gives the same district).
+    #[arg(long, default_value_t = demo::DEFAULT_SEED)]
+    pub seed: u64,
+}
+
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("QINGSHAN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+pub fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    init_logging();
+    runtime()?.block_on(async {
+        let db = args.db.open().await?;
+        let config = AppConfig {
+            secure_cookies: args.secure_cookies,
+            data_dir: args.db.data_dir.clone(),
+            ..AppConfig::default()
+        };
+        serve(db, config, args.http, args.hj212).await
+    })
+}
+
+pub fn run_migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
+    init_logging();
+    runtime()?.block_on(async {
+        let db = Db::connect(&args.db.url()).await?;
+        let pending = db.pending_migrations().await?;
+        db.migrate().await?;
+        println!(
+            "schema up to date on {} ({} migration(s) applied now)",
+            kernel::db::redact(&args.db.url()),
+            pending.len()
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+pub fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    init_logging();
+    runtime()?.block_on(async {
+        let url = args
+            .database
+            .clone()
+            .unwrap_or_else(|| kernel::db::sqlite_url_for_dir(&args.data_dir));
+        let db = Db::connect(&url).await?;
+        db.migrate().await?;
+        let report = demo::ensure(&db, args.seed).await?;
+        println!("{report}");
+        let config = AppConfig {
+            demo: true,
+            data_dir: args.data_dir.clone(),
+            ..AppConfig::default()
+        };
+        serve(db, config, args.http, args.hj212).await
+    })
+}
+
+async fn serve(db: Db, config: AppConfig, http: SocketAddr, hj212: SocketAddr) -> anyhow::Result<ExitCode> {
+    let state = AppState::new(db.clone(), config);
+    let listener = tokio::net::TcpListener::bind(http)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {http}: {e}"))?;
+    tracing::info!("web platform on http://{http}");
+    println!("青山 Qingshan is running: open http://{http} (Ctrl-C to stop)");
+    tracing::warn!(
+        "the HJ 212 gateway ({hj212}) is not part of this build yet; devices cannot connect"
+    );
+    web::serve(state, listener, shutdown_signal()).await?;
+    db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,64 @@
+//! The HTTP face of the platform. Assembles every area's routes into one router, authenticates each request
+//! (session cookie for pages, bearer token for machines), checks CSRF on unsafe browser requests, serves the
+//! static assets, the OpenAPI document and the overview page.
+//!
+//! Areas never depend on this crate: they expose `routes()` and an `ApiDoc`, and this crate merges them.
+
+mod assets;
+mod home;
+mod middleware;
+pub mod openapi;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use kernel::AppState;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+/// Largest request body accepted (evidence uploads have their own, larger limit in their area).
+const BODY_LIMIT_BYTES: usize = 8 * 1024 * 1024;
+
+/// The whole application as one router (no socket: tests call it in-process).
+pub fn app(state: AppState) -> Router {
+    let routes = Router::new()
+        .merge(home::routes())
+        .merge(accounts::http::routes())
+        .merge(openapi::routes())
+        .fallback(middleware::not_found);
+    routes
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate))
+        .merge(assets::routes())
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves the application on `addr` until `shutdown` resolves.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = app(state.clone());
+    let sweeper = tokio::spawn(sweep_sessions(state));
+    let result = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await;
+    sweeper.abort();
+    result.map_err(|e| anyhow::anyhow!("HTTP server failed: {e}"))
+}
+
+/// Removes expired sessions every hour.
+async fn sweep_sessions(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = accounts::repo::delete_expired_sessions(&state.db, kernel::time::now_ts()).await {
+            tracing::warn!("session sweep failed: {e}");
+        }
+    }
+}

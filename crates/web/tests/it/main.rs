@@ -1,0 +1,5 @@
+//! The whole application in-process (no socket), on SQLite and on PostgreSQL.
+
+mod app;
+mod auth;
+mod errors;
