@@ -16,7 +16,8 @@ const VENDORED: &[(&str, &str)] = &[
 ];
 
 fn main() {
-    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest_dir =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let web_assets = manifest_dir.join("../../web-assets");
     let lockfile = web_assets.join("package-lock.json");
     let vendor = manifest_dir.join("assets/vendor");
@@ -28,14 +29,21 @@ fn main() {
         return;
     }
     let node_modules = web_assets.join("node_modules");
-    if !VENDORED.iter().all(|(src, _)| node_modules.join(src).is_file()) || !is_fresh(&node_modules, &lockfile) {
+    if !VENDORED
+        .iter()
+        .all(|(src, _)| node_modules.join(src).is_file())
+        || !is_fresh(&node_modules, &lockfile)
+    {
         let status = Command::new("npm")
             .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
             .current_dir(&web_assets)
             .status();
         match status {
             Ok(s) if s.success() => {}
-            Ok(s) => panic!("`npm ci` in {} failed ({s}); the web assets (htmx, ECharts) come from npm", web_assets.display()),
+            Ok(s) => panic!(
+                "`npm ci` in {} failed ({s}); the web assets (htmx, ECharts) come from npm",
+                web_assets.display()
+            ),
             Err(e) => panic!(
                 "cannot run `npm` ({e}): Node.js and npm are needed once to fetch the web assets (htmx, ECharts) listed in {}",
                 lockfile.display()
@@ -47,7 +55,11 @@ fn main() {
         std::fs::copy(node_modules.join(src), vendor.join(dst))
             .unwrap_or_else(|e| panic!("copy {src} into assets/vendor: {e}"));
     }
-    std::fs::write(&stamp, "copied from web-assets/node_modules by crates/web/build.rs\n").expect("write stamp");
+    std::fs::write(
+        &stamp,
+        "copied from web-assets/node_modules by crates/web/build.rs\n",
+    )
+    .expect("write stamp");
 }
 
 /// Whether `path` exists and is newer than `than`.

@@ -36,8 +36,14 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/me", get(api_me))
         .route("/api/v1/users", get(api_list_users).post(api_create_user))
         .route("/api/v1/users/{id}", get(api_get_user).put(api_update_user))
-        .route("/api/v1/tokens", get(api_list_tokens).post(api_create_token))
-        .route("/api/v1/tokens/{id}", axum::routing::delete(api_revoke_token))
+        .route(
+            "/api/v1/tokens",
+            get(api_list_tokens).post(api_create_token),
+        )
+        .route(
+            "/api/v1/tokens/{id}",
+            axum::routing::delete(api_revoke_token),
+        )
         .route("/api/v1/audit", get(api_audit))
 }
 
@@ -114,12 +120,27 @@ pub const DEMO_USERS: &[(&str, &str, Role, Option<&str>)] = &[
     ("enforcer", "张执法", Role::Enforcement, None),
     ("waste", "赵固废", Role::SolidWaste, None),
     ("petition", "刘信访", Role::Petition, None),
-    ("street-zgz", "陈干事（张贵庄街道）", Role::StreetOfficer, Some("张贵庄街道")),
-    ("street-hm", "周干事（华明街道）", Role::StreetOfficer, Some("华明街道")),
+    (
+        "street-zgz",
+        "陈干事（张贵庄街道）",
+        Role::StreetOfficer,
+        Some("张贵庄街道"),
+    ),
+    (
+        "street-hm",
+        "周干事（华明街道）",
+        Role::StreetOfficer,
+        Some("华明街道"),
+    ),
     ("public", "公众访客", Role::Public, None),
 ];
 
-fn login_page_for(state: &AppState, next: &str, username: &str, error: Option<String>) -> LoginPage {
+fn login_page_for(
+    state: &AppState,
+    next: &str,
+    username: &str,
+    error: Option<String>,
+) -> LoginPage {
     LoginPage {
         next: next.to_string(),
         username: username.to_string(),
@@ -142,7 +163,12 @@ async fn login_page(
     State(state): State<AppState>,
     axum::extract::Query(q): axum::extract::Query<NextQuery>,
 ) -> PageResult {
-    render(&login_page_for(&state, safe_next(q.next.as_deref()), "", None))
+    render(&login_page_for(
+        &state,
+        safe_next(q.next.as_deref()),
+        "",
+        None,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -177,11 +203,19 @@ async fn login_submit(
         }
         Err(err @ (AppError::Unauthorized | AppError::TooManyRequests { .. })) => {
             let (status, message) = match &err {
-                AppError::TooManyRequests { retry_after_seconds } => (
+                AppError::TooManyRequests {
+                    retry_after_seconds,
+                } => (
                     StatusCode::TOO_MANY_REQUESTS,
-                    format!("登录失败次数过多，请 {} 分钟后再试", retry_after_seconds.div_ceil(60)),
+                    format!(
+                        "登录失败次数过多，请 {} 分钟后再试",
+                        retry_after_seconds.div_ceil(60)
+                    ),
                 ),
-                _ => (StatusCode::UNAUTHORIZED, "用户名或密码错误，或账号已停用".to_string()),
+                _ => (
+                    StatusCode::UNAUTHORIZED,
+                    "用户名或密码错误，或账号已停用".to_string(),
+                ),
             };
             let page = login_page_for(&state, &next, &form.username, Some(message));
             Ok((status, render(&page)?).into_response())
@@ -199,9 +233,13 @@ async fn logout(
         service::logout(&state, value, principal.as_ref()).await?;
     }
     let mut response = Redirect::to("/login").into_response();
-    let mut cookies = vec![format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")];
+    let mut cookies = vec![format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+    )];
     if state.config.demo {
-        cookies.push(format!("{DEMO_LOGGED_OUT_COOKIE}=1; Path=/; SameSite=Lax; Max-Age=86400"));
+        cookies.push(format!(
+            "{DEMO_LOGGED_OUT_COOKIE}=1; Path=/; SameSite=Lax; Max-Age=86400"
+        ));
     }
     for value in cookies {
         if let Ok(v) = value.parse() {
@@ -237,9 +275,11 @@ impl UserView {
 }
 
 async fn streets(state: &AppState) -> AppResult<Vec<(i64, String)>> {
-    Ok(sqlx::query_as::<_, (i64, String)>("SELECT id, name FROM streets ORDER BY id")
-        .fetch_all(state.db.pool())
-        .await?)
+    Ok(
+        sqlx::query_as::<_, (i64, String)>("SELECT id, name FROM streets ORDER BY id")
+            .fetch_all(state.db.pool())
+            .await?,
+    )
 }
 
 async fn users_page_with(
@@ -271,7 +311,11 @@ async fn users_page_with(
         message,
         error,
     };
-    let status = if page.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if page.error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     Ok((status, render(&page)?).into_response())
 }
 
@@ -298,13 +342,18 @@ fn form_role(value: Option<&str>) -> AppResult<Option<Role>> {
     }
 }
 
-async fn users_create(State(state): State<AppState>, principal: Principal, Form(form): Form<UserForm>) -> PageResult {
+async fn users_create(
+    State(state): State<AppState>,
+    principal: Principal,
+    Form(form): Form<UserForm>,
+) -> PageResult {
     let result = async {
         let new = NewUser {
             username: form.username.clone().unwrap_or_default(),
             display_name: form.display_name.clone().unwrap_or_default(),
             password: form.password.clone().unwrap_or_default(),
-            role: form_role(form.role.as_deref())?.ok_or_else(|| AppError::validation("role", "is required"))?,
+            role: form_role(form.role.as_deref())?
+                .ok_or_else(|| AppError::validation("role", "is required"))?,
             street_id: kernel::validate::form_i64("street_id", form.street_id.as_deref())?,
             department_id: None,
         };
@@ -312,11 +361,27 @@ async fn users_create(State(state): State<AppState>, principal: Principal, Form(
     }
     .await;
     match result {
-        Ok(user) => users_page_with(&state, &principal, Some(format!("已创建用户 {}", user.username)), None).await,
-        Err(AppError::Validation { field, message }) => {
-            users_page_with(&state, &principal, None, Some(format!("{field}: {message}"))).await
+        Ok(user) => {
+            users_page_with(
+                &state,
+                &principal,
+                Some(format!("已创建用户 {}", user.username)),
+                None,
+            )
+            .await
         }
-        Err(AppError::Conflict(message)) => users_page_with(&state, &principal, None, Some(message)).await,
+        Err(AppError::Validation { field, message }) => {
+            users_page_with(
+                &state,
+                &principal,
+                None,
+                Some(format!("{field}: {message}")),
+            )
+            .await
+        }
+        Err(AppError::Conflict(message)) => {
+            users_page_with(&state, &principal, None, Some(message)).await
+        }
         Err(other) => Err(other.into()),
     }
 }
@@ -342,9 +407,23 @@ async fn users_update(
     }
     .await;
     match result {
-        Ok(user) => users_page_with(&state, &principal, Some(format!("已更新用户 {}", user.username)), None).await,
+        Ok(user) => {
+            users_page_with(
+                &state,
+                &principal,
+                Some(format!("已更新用户 {}", user.username)),
+                None,
+            )
+            .await
+        }
         Err(AppError::Validation { field, message }) => {
-            users_page_with(&state, &principal, None, Some(format!("{field}: {message}"))).await
+            users_page_with(
+                &state,
+                &principal,
+                None,
+                Some(format!("{field}: {message}")),
+            )
+            .await
         }
         Err(other) => Err(other.into()),
     }
@@ -451,7 +530,10 @@ async fn api_me(principal: Principal) -> ApiJson<Me> {
 
 /// All users (admin).
 #[utoipa::path(get, path = "/api/v1/users", tag = "accounts", responses((status = 200, body = [User]), (status = 403, body = kernel::error::Problem)))]
-async fn api_list_users(State(state): State<AppState>, principal: Principal) -> AppResult<ApiJson<Vec<User>>> {
+async fn api_list_users(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> AppResult<ApiJson<Vec<User>>> {
     Ok(ApiJson(service::list_users(&state.db, &principal).await?))
 }
 
@@ -465,12 +547,21 @@ async fn api_create_user(
 ) -> AppResult<Response> {
     let user = service::create_user(&state.db, Actor::Principal(&principal), new).await?;
     let location = format!("/api/v1/users/{}", user.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], ApiJson(user)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        ApiJson(user),
+    )
+        .into_response())
 }
 
 /// One user (admin).
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "accounts", params(("id" = i64, Path)), responses((status = 200, body = User), (status = 404, body = kernel::error::Problem)))]
-async fn api_get_user(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<i64>) -> AppResult<ApiJson<User>> {
+async fn api_get_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<ApiJson<User>> {
     Ok(ApiJson(service::get_user(&state.db, &principal, id).await?))
 }
 
@@ -483,12 +574,17 @@ async fn api_update_user(
     ApiPath(id): ApiPath<i64>,
     ApiJson(change): ApiJson<UserUpdate>,
 ) -> AppResult<ApiJson<User>> {
-    Ok(ApiJson(service::update_user(&state.db, Actor::Principal(&principal), id, change).await?))
+    Ok(ApiJson(
+        service::update_user(&state.db, Actor::Principal(&principal), id, change).await?,
+    ))
 }
 
 /// The caller's API tokens (never the secrets).
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "accounts", responses((status = 200, body = [ApiToken])))]
-async fn api_list_tokens(State(state): State<AppState>, principal: Principal) -> AppResult<ApiJson<Vec<ApiToken>>> {
+async fn api_list_tokens(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> AppResult<ApiJson<Vec<ApiToken>>> {
     Ok(ApiJson(service::tokens_of(&state.db, &principal).await?))
 }
 
@@ -500,15 +596,28 @@ async fn api_create_token(
     ApiJson(new): ApiJson<NewToken>,
 ) -> AppResult<Response> {
     if principal.is_public() {
-        return Err(AppError::forbidden("the public role cannot hold API tokens"));
+        return Err(AppError::forbidden(
+            "the public role cannot hold API tokens",
+        ));
     }
-    let issued = service::create_token(&state.db, Actor::Principal(&principal), &principal.username, &new.name, new.days).await?;
+    let issued = service::create_token(
+        &state.db,
+        Actor::Principal(&principal),
+        &principal.username,
+        &new.name,
+        new.days,
+    )
+    .await?;
     Ok((StatusCode::CREATED, ApiJson(issued)).into_response())
 }
 
 /// Revokes a token (one's own, or any as admin).
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "accounts", params(("id" = i64, Path)), responses((status = 204), (status = 404, body = kernel::error::Problem)))]
-async fn api_revoke_token(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<i64>) -> AppResult<StatusCode> {
+async fn api_revoke_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<StatusCode> {
     service::revoke_token(&state.db, &principal, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -523,5 +632,7 @@ async fn api_audit(
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> AppResult<ApiJson<Page<AuditRecord>>> {
     principal.require(Resource::AuditLog, Action::Read)?;
-    Ok(ApiJson(kernel::audit::search(&state.db, &filter, &page).await?))
+    Ok(ApiJson(
+        kernel::audit::search(&state.db, &filter, &page).await?,
+    ))
 }

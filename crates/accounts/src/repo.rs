@@ -1,7 +1,7 @@
 //! The only SQL of the accounts area (portable: `$n`, i64 seconds, 0/1 flags).
 
-use kernel::db::{Db, flag};
 use kernel::Role;
+use kernel::db::{Db, flag};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
@@ -16,7 +16,8 @@ fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
         id: row.try_get("id")?,
         username: row.try_get("username")?,
         display_name: row.try_get("display_name")?,
-        role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role:?}").into()))?,
+        role: Role::parse(&role)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role:?}").into()))?,
         street_id: row.try_get("street_id")?,
         department_id: row.try_get("department_id")?,
         active: row.try_get::<i64, _>("active")? != 0,
@@ -63,10 +64,12 @@ pub async fn insert_user<'e, E: Executor<'e, Database = Any>>(
 }
 
 pub async fn user_by_id(db: &Db, id: i64) -> Result<Option<User>, sqlx::Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
     row.as_ref().map(user_from_row).transpose()
 }
 
@@ -112,7 +115,11 @@ pub async fn list_users(db: &Db) -> Result<Vec<User>, sqlx::Error> {
     rows.iter().map(user_from_row).collect()
 }
 
-pub async fn update_user<'e, E: Executor<'e, Database = Any>>(exec: E, user: &User, now: i64) -> Result<(), sqlx::Error> {
+pub async fn update_user<'e, E: Executor<'e, Database = Any>>(
+    exec: E,
+    user: &User,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE users SET display_name = $1, role = $2, street_id = $3, department_id = $4, active = $5, updated_at = $6 WHERE id = $7",
     )
@@ -182,10 +189,12 @@ pub struct SessionRow {
 }
 
 pub async fn session(db: &Db, id_digest: &str) -> Result<Option<SessionRow>, sqlx::Error> {
-    let row = sqlx::query("SELECT user_id, csrf_token, last_seen_at, expires_at FROM sessions WHERE id_digest = $1")
-        .bind(id_digest)
-        .fetch_optional(db.pool())
-        .await?;
+    let row = sqlx::query(
+        "SELECT user_id, csrf_token, last_seen_at, expires_at FROM sessions WHERE id_digest = $1",
+    )
+    .bind(id_digest)
+    .fetch_optional(db.pool())
+    .await?;
     row.map(|row| {
         Ok(SessionRow {
             user_id: row.try_get("user_id")?,
@@ -197,7 +206,12 @@ pub async fn session(db: &Db, id_digest: &str) -> Result<Option<SessionRow>, sql
     .transpose()
 }
 
-pub async fn touch_session(db: &Db, id_digest: &str, now: i64, expires_at: i64) -> Result<(), sqlx::Error> {
+pub async fn touch_session(
+    db: &Db,
+    id_digest: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE id_digest = $3")
         .bind(now)
         .bind(expires_at)
@@ -215,7 +229,10 @@ pub async fn delete_session(db: &Db, id_digest: &str) -> Result<(), sqlx::Error>
     Ok(())
 }
 
-pub async fn delete_user_sessions<'e, E: Executor<'e, Database = Any>>(exec: E, user_id: i64) -> Result<(), sqlx::Error> {
+pub async fn delete_user_sessions<'e, E: Executor<'e, Database = Any>>(
+    exec: E,
+    user_id: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(user_id)
         .execute(exec)
@@ -296,18 +313,29 @@ pub async fn touch_token(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Error> 
     Ok(())
 }
 
-pub async fn revoke_token<'e, E: Executor<'e, Database = Any>>(exec: E, id: i64, now: i64) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-        .bind(now)
-        .bind(id)
-        .execute(exec)
-        .await?
-        .rows_affected())
+pub async fn revoke_token<'e, E: Executor<'e, Database = Any>>(
+    exec: E,
+    id: i64,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(exec)
+            .await?
+            .rows_affected(),
+    )
 }
 
 // --- login throttling -----------------------------------------------------------------------------------
 
-pub async fn record_login_failure(db: &Db, username: &str, client: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn record_login_failure(
+    db: &Db,
+    username: &str,
+    client: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO login_failures (username, client, at) VALUES ($1, $2, $3)")
         .bind(username)
         .bind(client)
@@ -318,7 +346,12 @@ pub async fn record_login_failure(db: &Db, username: &str, client: &str, now: i6
 }
 
 /// Failures since `since` for this username, and for this client address.
-pub async fn recent_failures(db: &Db, username: &str, client: &str, since: i64) -> Result<(i64, i64), sqlx::Error> {
+pub async fn recent_failures(
+    db: &Db,
+    username: &str,
+    client: &str,
+    since: i64,
+) -> Result<(i64, i64), sqlx::Error> {
     let by_user: i64 = sqlx::query_scalar(
         "SELECT CAST(COUNT(*) AS BIGINT) FROM login_failures WHERE username = $1 AND at >= $2",
     )
@@ -336,7 +369,12 @@ pub async fn recent_failures(db: &Db, username: &str, client: &str, since: i64) 
     Ok((by_user, by_client))
 }
 
-pub async fn oldest_failure_since(db: &Db, username: &str, client: &str, since: i64) -> Result<Option<i64>, sqlx::Error> {
+pub async fn oldest_failure_since(
+    db: &Db,
+    username: &str,
+    client: &str,
+    since: i64,
+) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT MIN(at) FROM login_failures WHERE (username = $1 OR client = $2) AND at >= $3",
     )

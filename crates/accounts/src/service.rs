@@ -4,8 +4,8 @@
 use kernel::audit::{self, AuditEntry};
 use kernel::auth::AuthMethod;
 use kernel::password::{
-    check_password_policy, constant_time_eq, dummy_hash, hash_password, random_secret, secret_digest,
-    verify_password,
+    check_password_policy, constant_time_eq, dummy_hash, hash_password, random_secret,
+    secret_digest, verify_password,
 };
 use kernel::time::{DAY_SECONDS, now_ts};
 use kernel::validate;
@@ -56,9 +56,10 @@ async fn check_street_for_role(db: &Db, role: Role, street_id: Option<i64>) -> A
             "street_id",
             "a street officer must belong to a street",
         )),
-        (_, Some(id)) if !repo::street_exists(db, id).await? => {
-            Err(AppError::validation("street_id", format!("no street with id {id}")))
-        }
+        (_, Some(id)) if !repo::street_exists(db, id).await? => Err(AppError::validation(
+            "street_id",
+            format!("no street with id {id}"),
+        )),
         _ => Ok(()),
     }
 }
@@ -105,7 +106,11 @@ pub async fn create_user(db: &Db, actor: Actor<'_>, new: NewUser) -> AppResult<U
         &mut *tx,
         &actor
             .entry("create", "user", id)
-            .summary(format!("created user {} ({})", user.username, user.role.as_str()))
+            .summary(format!(
+                "created user {} ({})",
+                user.username,
+                user.role.as_str()
+            ))
             .after(&user),
     )
     .await?;
@@ -113,7 +118,12 @@ pub async fn create_user(db: &Db, actor: Actor<'_>, new: NewUser) -> AppResult<U
     Ok(user)
 }
 
-pub async fn update_user(db: &Db, actor: Actor<'_>, id: i64, change: UserUpdate) -> AppResult<User> {
+pub async fn update_user(
+    db: &Db,
+    actor: Actor<'_>,
+    id: i64,
+    change: UserUpdate,
+) -> AppResult<User> {
     actor.require(Action::Update)?;
     let before = repo::user_by_id(db, id)
         .await?
@@ -152,7 +162,11 @@ pub async fn update_user(db: &Db, actor: Actor<'_>, id: i64, change: UserUpdate)
         repo::set_password_hash(&mut *tx, id, hash, now).await?;
     }
     // A changed role, street, password or deactivation must take effect now, not at the next login.
-    if new_hash.is_some() || before.role != after.role || before.street_id != after.street_id || !after.active {
+    if new_hash.is_some()
+        || before.role != after.role
+        || before.street_id != after.street_id
+        || !after.active
+    {
         repo::delete_user_sessions(&mut *tx, id).await?;
     }
     let mut summary = format!("updated user {}", after.username);
@@ -172,7 +186,12 @@ pub async fn update_user(db: &Db, actor: Actor<'_>, id: i64, change: UserUpdate)
     Ok(after)
 }
 
-pub async fn set_password(db: &Db, actor: Actor<'_>, username: &str, password: &str) -> AppResult<()> {
+pub async fn set_password(
+    db: &Db,
+    actor: Actor<'_>,
+    username: &str,
+    password: &str,
+) -> AppResult<()> {
     let user = repo::user_by_username(db, username)
         .await?
         .ok_or_else(|| AppError::not_found(format!("no user {username:?}")))?;
@@ -208,7 +227,12 @@ pub struct NewSession {
 }
 
 /// Checks a username and password, throttled per username and per client address.
-pub async fn login(state: &AppState, username: &str, password: &str, client: &str) -> AppResult<NewSession> {
+pub async fn login(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    client: &str,
+) -> AppResult<NewSession> {
     let db = &state.db;
     let config = &state.config;
     let username = username.trim();
@@ -227,7 +251,9 @@ pub async fn login(state: &AppState, username: &str, password: &str, client: &st
     }
     let row = repo::credentials(db, username).await?;
     // Verify against a dummy hash when the user does not exist, so timing does not reveal usernames.
-    let stored = row.as_ref().map_or(dummy_hash(), |r| r.password_hash.as_str());
+    let stored = row
+        .as_ref()
+        .map_or(dummy_hash(), |r| r.password_hash.as_str());
     let password_ok = verify_password(password, stored);
     let Some(row) = row.filter(|r| password_ok && r.active) else {
         repo::record_login_failure(db, username, client, now).await?;
@@ -262,7 +288,8 @@ pub async fn login(state: &AppState, username: &str, password: &str, client: &st
     };
     audit::record(
         db.pool(),
-        &AuditEntry::by(&principal, "login", "user", principal.user_id).summary(format!("login from {client}")),
+        &AuditEntry::by(&principal, "login", "user", principal.user_id)
+            .summary(format!("login from {client}")),
     )
     .await?;
     Ok(NewSession {
@@ -325,7 +352,10 @@ async fn principal_for(db: &Db, user_id: i64, method: AuthMethod) -> AppResult<O
 
 /// The principal of a session cookie, or `None` for an unknown or expired session. Extends the session
 /// while it is used (written at most once a minute).
-pub async fn authenticate_session(state: &AppState, cookie_value: &str) -> AppResult<Option<Principal>> {
+pub async fn authenticate_session(
+    state: &AppState,
+    cookie_value: &str,
+) -> AppResult<Option<Principal>> {
     let digest = secret_digest(cookie_value);
     let Some(session) = repo::session(&state.db, &digest).await? else {
         return Ok(None);
@@ -336,7 +366,13 @@ pub async fn authenticate_session(state: &AppState, cookie_value: &str) -> AppRe
         return Ok(None);
     }
     if now - session.last_seen_at >= 60 {
-        repo::touch_session(&state.db, &digest, now, now + state.config.session_idle_seconds).await?;
+        repo::touch_session(
+            &state.db,
+            &digest,
+            now,
+            now + state.config.session_idle_seconds,
+        )
+        .await?;
     }
     principal_for(
         &state.db,
@@ -348,10 +384,18 @@ pub async fn authenticate_session(state: &AppState, cookie_value: &str) -> AppRe
     .await
 }
 
-pub async fn logout(state: &AppState, cookie_value: &str, principal: Option<&Principal>) -> AppResult<()> {
+pub async fn logout(
+    state: &AppState,
+    cookie_value: &str,
+    principal: Option<&Principal>,
+) -> AppResult<()> {
     repo::delete_session(&state.db, &secret_digest(cookie_value)).await?;
     if let Some(p) = principal {
-        audit::record(state.db.pool(), &AuditEntry::by(p, "logout", "user", p.user_id)).await?;
+        audit::record(
+            state.db.pool(),
+            &AuditEntry::by(p, "logout", "user", p.user_id),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -430,7 +474,11 @@ pub async fn revoke_token(db: &Db, principal: &Principal, id: i64) -> AppResult<
     if repo::revoke_token(&mut *tx, id, now_ts()).await? == 0 {
         return Err(AppError::not_found(format!("no active token {id}")));
     }
-    audit::record(&mut *tx, &AuditEntry::by(principal, "token_revoke", "api_token", id)).await?;
+    audit::record(
+        &mut *tx,
+        &AuditEntry::by(principal, "token_revoke", "api_token", id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

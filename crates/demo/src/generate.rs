@@ -83,12 +83,31 @@ const INDUSTRIES: &[(&str, &str, bool, bool, f64, u32)] = &[
 ];
 
 const BRANDS: &[&str] = &[
-    "津东", "丽华", "金桥", "海畅", "东润", "华骏", "新港", "鑫隆", "恒盛", "宏达", "瑞丰", "正泰", "泰和", "嘉禾", "永利", "昌盛",
-    "远航", "博远", "精诚", "德润", "兴业", "万通", "安泰", "汇丰", "中捷", "海林", "宝成", "聚源", "天朗", "明远",
+    "津东", "丽华", "金桥", "海畅", "东润", "华骏", "新港", "鑫隆", "恒盛", "宏达", "瑞丰", "正泰",
+    "泰和", "嘉禾", "永利", "昌盛", "远航", "博远", "精诚", "德润", "兴业", "万通", "安泰", "汇丰",
+    "中捷", "海林", "宝成", "聚源", "天朗", "明远",
 ];
-const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭"];
-const GIVEN: &[&str] = &["建国", "志强", "海燕", "丽娟", "伟", "磊", "静", "敏", "军", "洋", "勇", "艳", "杰", "娜", "涛", "明"];
-const ROADS: &[&str] = &["津塘公路", "跃进路", "成林道", "先锋东路", "程永路", "东金路", "驯海路", "华明大道", "杨北公路", "津汉公路", "津北公路", "登州南路"];
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭",
+];
+const GIVEN: &[&str] = &[
+    "建国", "志强", "海燕", "丽娟", "伟", "磊", "静", "敏", "军", "洋", "勇", "艳", "杰", "娜",
+    "涛", "明",
+];
+const ROADS: &[&str] = &[
+    "津塘公路",
+    "跃进路",
+    "成林道",
+    "先锋东路",
+    "程永路",
+    "东金路",
+    "驯海路",
+    "华明大道",
+    "杨北公路",
+    "津汉公路",
+    "津北公路",
+    "登州南路",
+];
 
 /// GB/T 4754 industry nouns for company names.
 fn company_noun(industry: &str) -> &'static str {
@@ -235,7 +254,8 @@ pub fn generate(seed: u64, enterprise_count: usize) -> DemoDistrict {
             _ => "operating",
         };
         let uscc = uscc(&mut rng);
-        let permit_number = (key || rng.chance(0.4)).then(|| format!("{uscc}{:03}P", 1 + rng.below(3)));
+        let permit_number =
+            (key || rng.chance(0.4)).then(|| format!("{uscc}{:03}P", 1 + rng.below(3)));
         let mut outlets = Vec::new();
         let mut new_device = |rng: &mut Rng| {
             device_seq += 1;
@@ -247,25 +267,36 @@ pub fn generate(seed: u64, enterprise_count: usize) -> DemoDistrict {
                     2 => "2025",
                     _ => "2017",
                 },
-                crc_mode: if rng.chance(0.1) { "accept_variant" } else { "strict" },
+                crc_mode: if rng.chance(0.1) {
+                    "accept_variant"
+                } else {
+                    "strict"
+                },
             }
         };
         if gas {
-            let stacks = if matches!(code, "C3110" | "C3120" | "C2521") { 3 } else { 1 };
+            let stacks = if matches!(code, "C3110" | "C3120" | "C2521") {
+                3
+            } else {
+                1
+            };
             for i in 1..=stacks {
                 let main = key && i == 1;
                 outlets.push(DemoOutlet {
                     code: format!("DA{i:03}"),
                     name: match code {
                         "C2521" => ["焦炉烟囱", "装煤地面站", "推焦地面站"][i - 1].to_string(),
-                        "C3110" | "C3120" => ["烧结机头", "高炉出铁场", "转炉二次除尘"][i - 1].to_string(),
+                        "C3110" | "C3120" => {
+                            ["烧结机头", "高炉出铁场", "转炉二次除尘"][i - 1].to_string()
+                        }
                         "D4430" => "燃气锅炉烟囱".to_string(),
                         "H6210" => "油烟排放口".to_string(),
                         _ => format!("{i}号废气排放口"),
                     },
                     medium: "gas",
                     kind: if main { "main" } else { "general" },
-                    online: (key && (main || matches!(code, "C3110" | "C3120" | "C2521"))).then(|| new_device(&mut rng)),
+                    online: (key && (main || matches!(code, "C3110" | "C3120" | "C2521")))
+                        .then(|| new_device(&mut rng)),
                 });
             }
         }
@@ -278,7 +309,11 @@ pub fn generate(seed: u64, enterprise_count: usize) -> DemoDistrict {
                 online: key.then(|| new_device(&mut rng)),
             });
         }
-        let street_name = STREETS.iter().find(|s| s.0 == street).map(|s| s.1).unwrap_or("");
+        let street_name = STREETS
+            .iter()
+            .find(|s| s.0 == street)
+            .map(|s| s.1)
+            .unwrap_or("");
         enterprises.push(DemoEnterprise {
             address: format!(
                 "天津市东丽区{}{}{}号",
@@ -310,7 +345,12 @@ pub fn generate(seed: u64, enterprise_count: usize) -> DemoDistrict {
 
 fn points(rng: &mut Rng) -> Vec<DemoPoint> {
     let mut points = Vec::new();
-    let air = |code: String, name: String, level: &'static str, street: &'static str, rng: &mut Rng, owner: &'static str| {
+    let air = |code: String,
+               name: String,
+               level: &'static str,
+               street: &'static str,
+               rng: &mut Rng,
+               owner: &'static str| {
         let (lon, lat) = near(rng, street, 0.01);
         DemoPoint {
             code,
@@ -326,9 +366,31 @@ fn points(rng: &mut Rng) -> Vec<DemoPoint> {
             target_class: None,
         }
     };
-    points.push(air("1021A".into(), "跃进路".into(), "national", "wx", rng, "中国环境监测总站"));
-    for (i, (street, name)) in [("dlh", "东丽湖"), ("jlc", "军粮城"), ("hm", "华明"), ("jz", "金钟")].iter().enumerate() {
-        points.push(air(format!("DL-SK{:02}", i + 1), format!("{name}（市控）"), "municipal", street, rng, "天津市生态环境监测中心"));
+    points.push(air(
+        "1021A".into(),
+        "跃进路".into(),
+        "national",
+        "wx",
+        rng,
+        "中国环境监测总站",
+    ));
+    for (i, (street, name)) in [
+        ("dlh", "东丽湖"),
+        ("jlc", "军粮城"),
+        ("hm", "华明"),
+        ("jz", "金钟"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        points.push(air(
+            format!("DL-SK{:02}", i + 1),
+            format!("{name}（市控）"),
+            "municipal",
+            street,
+            rng,
+            "天津市生态环境监测中心",
+        ));
     }
     for i in 0..40 {
         let street = street_code(i);
@@ -345,15 +407,87 @@ fn points(rng: &mut Rng) -> Vec<DemoPoint> {
     // (code, name, water body, river/lake, level, street, target class). One section in nine is the
     // 11.1 % "class III or better" of the year's target.
     const SECTIONS: &[(&str, &str, &str, &str, &str, &str, i64)] = &[
-        ("DL-GK01", "海河东丽段", "海河", "river", "national", "jq", 4),
-        ("DL-GK02", "北塘排水河出境", "北塘排水河", "river", "national", "hm", 5),
-        ("DL-SK-W01", "新地河军粮城", "新地河", "river", "municipal", "jlc", 5),
-        ("DL-SK-W02", "袁家河金钟", "袁家河", "river", "municipal", "jz", 5),
-        ("DL-SK-W03", "东减河新立", "东减河", "river", "municipal", "xl", 4),
-        ("DL-SK-W04", "西减河无瑕", "西减河", "river", "municipal", "wuxia", 4),
-        ("DL-SK-W05", "黑猪河华明", "黑猪河", "river", "municipal", "hm", 5),
-        ("DL-SK-W06", "月牙河万新", "月牙河", "river", "municipal", "wx", 4),
-        ("DL-SK-W07", "东丽湖湖心", "东丽湖", "lake", "municipal", "dlh", 3),
+        (
+            "DL-GK01",
+            "海河东丽段",
+            "海河",
+            "river",
+            "national",
+            "jq",
+            4,
+        ),
+        (
+            "DL-GK02",
+            "北塘排水河出境",
+            "北塘排水河",
+            "river",
+            "national",
+            "hm",
+            5,
+        ),
+        (
+            "DL-SK-W01",
+            "新地河军粮城",
+            "新地河",
+            "river",
+            "municipal",
+            "jlc",
+            5,
+        ),
+        (
+            "DL-SK-W02",
+            "袁家河金钟",
+            "袁家河",
+            "river",
+            "municipal",
+            "jz",
+            5,
+        ),
+        (
+            "DL-SK-W03",
+            "东减河新立",
+            "东减河",
+            "river",
+            "municipal",
+            "xl",
+            4,
+        ),
+        (
+            "DL-SK-W04",
+            "西减河无瑕",
+            "西减河",
+            "river",
+            "municipal",
+            "wuxia",
+            4,
+        ),
+        (
+            "DL-SK-W05",
+            "黑猪河华明",
+            "黑猪河",
+            "river",
+            "municipal",
+            "hm",
+            5,
+        ),
+        (
+            "DL-SK-W06",
+            "月牙河万新",
+            "月牙河",
+            "river",
+            "municipal",
+            "wx",
+            4,
+        ),
+        (
+            "DL-SK-W07",
+            "东丽湖湖心",
+            "东丽湖",
+            "lake",
+            "municipal",
+            "dlh",
+            3,
+        ),
     ];
     for (code, name, body, kind, level, street, target) in SECTIONS {
         let (lon, lat) = near(rng, street, 0.008);
@@ -365,7 +499,11 @@ fn points(rng: &mut Rng) -> Vec<DemoPoint> {
             street_code: street,
             lon,
             lat,
-            owner: if *level == "national" { "中国环境监测总站" } else { "天津市生态环境监测中心" },
+            owner: if *level == "national" {
+                "中国环境监测总站"
+            } else {
+                "天津市生态环境监测中心"
+            },
             water_body: Some(body),
             water_kind: Some(kind),
             target_class: Some(*target),
@@ -383,7 +521,12 @@ mod tests {
         let a = generate(42, 50);
         let b = generate(42, 50);
         let c = generate(43, 50);
-        let names = |d: &DemoDistrict| d.enterprises.iter().map(|e| e.name.clone()).collect::<Vec<_>>();
+        let names = |d: &DemoDistrict| {
+            d.enterprises
+                .iter()
+                .map(|e| e.name.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(names(&a), names(&b));
         assert_ne!(names(&a), names(&c));
     }
@@ -393,12 +536,25 @@ mod tests {
         let d = generate(crate::DEFAULT_SEED, 300);
         assert_eq!(d.enterprises.len(), 300);
         let air = d.points.iter().filter(|p| p.kind == "air_station").count();
-        let water = d.points.iter().filter(|p| p.kind == "water_section").count();
+        let water = d
+            .points
+            .iter()
+            .filter(|p| p.kind == "water_section")
+            .count();
         assert_eq!((air, water), (45, 9));
-        assert!(d.points.iter().any(|p| p.code == "1021A" && p.name == "跃进路" && p.level == "national"));
+        assert!(
+            d.points
+                .iter()
+                .any(|p| p.code == "1021A" && p.name == "跃进路" && p.level == "national")
+        );
         assert!(d.enterprises.iter().any(|e| e.industry_code == "C2521"));
         assert!(d.enterprises.iter().any(|e| e.industry_code == "C3110"));
-        let devices = d.enterprises.iter().flat_map(|e| &e.outlets).filter(|o| o.online.is_some()).count();
+        let devices = d
+            .enterprises
+            .iter()
+            .flat_map(|e| &e.outlets)
+            .filter(|o| o.online.is_some())
+            .count();
         assert!(devices > 30, "{devices} devices");
         let mut usccs: Vec<_> = d.enterprises.iter().map(|e| e.uscc.clone()).collect();
         usccs.sort();
@@ -406,8 +562,16 @@ mod tests {
         assert_eq!(usccs.len(), 300);
         // Every street has enterprises and micro-stations.
         for (code, ..) in STREETS {
-            assert!(d.enterprises.iter().any(|e| e.street_code == *code), "{code}");
-            assert!(d.points.iter().any(|p| p.street_code == *code && p.level == "micro"), "{code}");
+            assert!(
+                d.enterprises.iter().any(|e| e.street_code == *code),
+                "{code}"
+            );
+            assert!(
+                d.points
+                    .iter()
+                    .any(|p| p.street_code == *code && p.level == "micro"),
+                "{code}"
+            );
         }
     }
 
@@ -419,7 +583,10 @@ mod tests {
         let sum: usize = body
             .bytes()
             .enumerate()
-            .map(|(i, b)| USCC_CHARS.iter().position(|c| *c == b).unwrap() * (0..i).fold(1usize, |w, _| w * 3 % 31))
+            .map(|(i, b)| {
+                USCC_CHARS.iter().position(|c| *c == b).unwrap()
+                    * (0..i).fold(1usize, |w, _| w * 3 % 31)
+            })
             .sum();
         assert_eq!(USCC_CHARS[(31 - sum % 31) % 31] as char, '3');
     }

@@ -33,7 +33,11 @@ pub async fn ensure(db: &Db, seed: u64) -> anyhow::Result<String> {
     Ok(format!(
         "{} the simulated Dongli District demo (seed {seed}): {summary}. Demo users: {}; password {DEMO_PASSWORD}",
         if created { "created" } else { "reopened" },
-        DEMO_USERS.iter().map(|u| u.0).collect::<Vec<_>>().join(", "),
+        DEMO_USERS
+            .iter()
+            .map(|u| u.0)
+            .collect::<Vec<_>>()
+            .join(", "),
     ))
 }
 
@@ -41,12 +45,21 @@ async fn load(db: &Db, seed: u64) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let district = generate::generate(seed, ENTERPRISES);
     let mut tx = db.pool().begin().await?;
-    repo::insert_district(&mut *tx, DISTRICT_CODE, "东丽区", "天津市", (117.313967, 39.087764)).await?;
+    repo::insert_district(
+        &mut *tx,
+        DISTRICT_CODE,
+        "东丽区",
+        "天津市",
+        (117.313967, 39.087764),
+    )
+    .await?;
     tx.commit().await?;
     let streets = registry_load::streets_and_departments(db).await?;
     registry_load::enterprises_and_points(db, &district, &streets).await?;
     for (username, name, role, street) in DEMO_USERS {
-        let street_id = street.and_then(|s| streets.iter().find(|(_, n, _)| n == s)).map(|(id, ..)| *id);
+        let street_id = street
+            .and_then(|s| streets.iter().find(|(_, n, _)| n == s))
+            .map(|(id, ..)| *id);
         accounts::service::create_user(
             db,
             Actor::Cli,

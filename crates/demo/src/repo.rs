@@ -3,10 +3,11 @@
 use kernel::Db;
 
 pub async fn district_exists(db: &Db, code: &str) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM district WHERE code = $1")
-        .bind(code)
-        .fetch_one(db.pool())
-        .await?;
+    let n: i64 =
+        sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM district WHERE code = $1")
+            .bind(code)
+            .fetch_one(db.pool())
+            .await?;
     Ok(n > 0)
 }
 
@@ -35,8 +36,14 @@ pub async fn counts(db: &Db) -> Result<Vec<(&'static str, i64)>, sqlx::Error> {
     let mut out = Vec::new();
     for (label, sql) in [
         ("streets", "SELECT CAST(COUNT(*) AS BIGINT) FROM streets"),
-        ("enterprises", "SELECT CAST(COUNT(*) AS BIGINT) FROM enterprises"),
-        ("monitoring points", "SELECT CAST(COUNT(*) AS BIGINT) FROM monitoring_points"),
+        (
+            "enterprises",
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM enterprises",
+        ),
+        (
+            "monitoring points",
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM monitoring_points",
+        ),
         ("devices", "SELECT CAST(COUNT(*) AS BIGINT) FROM devices"),
         ("users", "SELECT CAST(COUNT(*) AS BIGINT) FROM users"),
     ] {

@@ -132,7 +132,11 @@ fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-pub async fn search(db: &Db, filter: &AuditFilter, page: &PageQuery) -> Result<Page<AuditRecord>, sqlx::Error> {
+pub async fn search(
+    db: &Db,
+    filter: &AuditFilter,
+    page: &PageQuery,
+) -> Result<Page<AuditRecord>, sqlx::Error> {
     let build = |select: &str| {
         let mut b = SqlBuilder::new(select);
         b.push(" FROM audit_log WHERE 1=1");
@@ -151,8 +155,10 @@ pub async fn search(db: &Db, filter: &AuditFilter, page: &PageQuery) -> Result<P
         if let Some(q) = non_empty(&filter.q) {
             let pattern = format!("%{}%", q.replace('%', "").replace('_', ""));
             b.push(" AND (summary LIKE ").push_bind(pattern.clone());
-            b.push(" OR COALESCE(before_json, '') LIKE ").push_bind(pattern.clone());
-            b.push(" OR COALESCE(after_json, '') LIKE ").push_bind(pattern);
+            b.push(" OR COALESCE(before_json, '') LIKE ")
+                .push_bind(pattern.clone());
+            b.push(" OR COALESCE(after_json, '') LIKE ")
+                .push_bind(pattern);
             b.push(")");
         }
         if let Some(from) = filter.from {
@@ -170,7 +176,8 @@ pub async fn search(db: &Db, filter: &AuditFilter, page: &PageQuery) -> Result<P
     let mut list = build(
         "SELECT id, at, actor_id, actor, action, entity, entity_id, summary, before_json, after_json",
     );
-    list.push(" ORDER BY id DESC LIMIT ").push_bind(page.limit());
+    list.push(" ORDER BY id DESC LIMIT ")
+        .push_bind(page.limit());
     list.push(" OFFSET ").push_bind(page.offset());
     let rows = list.build().fetch_all(db.pool()).await?;
     let items = rows

@@ -242,8 +242,14 @@ mod tests {
     fn only_admin_touches_users_and_audit() {
         for role in Role::ALL {
             for action in Action::ALL {
-                assert_eq!(role_allows(role, Resource::User, action), role == Role::Admin);
-                assert_eq!(role_allows(role, Resource::AuditLog, action), role == Role::Admin);
+                assert_eq!(
+                    role_allows(role, Resource::User, action),
+                    role == Role::Admin
+                );
+                assert_eq!(
+                    role_allows(role, Resource::AuditLog, action),
+                    role == Role::Admin
+                );
             }
         }
     }
@@ -256,7 +262,11 @@ mod tests {
                 assert!(!role_allows(Role::Leader, resource, action));
             }
         }
-        assert!(!role_allows(Role::Public, Resource::Enterprise, Action::Read));
+        assert!(!role_allows(
+            Role::Public,
+            Resource::Enterprise,
+            Action::Read
+        ));
         assert!(!role_allows(Role::Public, Resource::Device, Action::Read));
     }
 

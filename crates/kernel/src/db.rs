@@ -162,8 +162,16 @@ fn sqlite_url_creating_file(url: &str) -> anyhow::Result<String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("cannot create directory {}: {e}", dir.display()))?;
     }
-    let mode = if query.contains("mode=") { "" } else { "mode=rwc" };
-    let sep = if query.is_empty() || mode.is_empty() { "" } else { "&" };
+    let mode = if query.contains("mode=") {
+        ""
+    } else {
+        "mode=rwc"
+    };
+    let sep = if query.is_empty() || mode.is_empty() {
+        ""
+    } else {
+        "&"
+    };
     Ok(format!("sqlite://{path}?{query}{sep}{mode}"))
 }
 
@@ -240,7 +248,9 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Database(db) => {
             db.is_unique_violation()
-                || db.code().is_some_and(|c| c == "23505" || c == "2067" || c == "1555")
+                || db
+                    .code()
+                    .is_some_and(|c| c == "23505" || c == "2067" || c == "1555")
         }
         _ => false,
     }
@@ -281,10 +291,7 @@ mod tests {
             redact("postgres://u:secret@h:5432/db"),
             "postgres://u:***@h:5432/db"
         );
-        assert_eq!(
-            redact("postgres://u@h:5432/db"),
-            "postgres://u@h:5432/db"
-        );
+        assert_eq!(redact("postgres://u@h:5432/db"), "postgres://u@h:5432/db");
     }
 
     #[test]

@@ -138,7 +138,8 @@ impl From<sqlx::Error> for AppError {
         if crate::db::is_foreign_key_violation(&err) {
             return AppError::Validation {
                 field: "reference".to_string(),
-                message: "refers to a record that does not exist or is still referenced".to_string(),
+                message: "refers to a record that does not exist or is still referenced"
+                    .to_string(),
             };
         }
         if matches!(err, sqlx::Error::RowNotFound) {

@@ -1,8 +1,8 @@
 //! Password hashing with argon2id (the crate's defaults: 19 MiB, 2 iterations), and random secrets for
 //! sessions and API tokens, stored only as SHA-256 digests.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};

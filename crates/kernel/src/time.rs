@@ -77,9 +77,18 @@ mod tests {
     #[test]
     fn cst_day_boundary_is_16_utc() {
         // 2024-01-01 15:59:59 UTC is 23:59:59 CST on 2024-01-01; one second later is 2024-01-02 in CST.
-        let before = Utc.with_ymd_and_hms(2024, 1, 1, 15, 59, 59).unwrap().timestamp();
-        assert_eq!(cst_day(before), NaiveDate::from_ymd_opt(2024, 1, 1).unwrap());
-        assert_eq!(cst_day(before + 1), NaiveDate::from_ymd_opt(2024, 1, 2).unwrap());
+        let before = Utc
+            .with_ymd_and_hms(2024, 1, 1, 15, 59, 59)
+            .unwrap()
+            .timestamp();
+        assert_eq!(
+            cst_day(before),
+            NaiveDate::from_ymd_opt(2024, 1, 1).unwrap()
+        );
+        assert_eq!(
+            cst_day(before + 1),
+            NaiveDate::from_ymd_opt(2024, 1, 2).unwrap()
+        );
         assert_eq!(cst_day_number(before) + 1, cst_day_number(before + 1));
     }
 

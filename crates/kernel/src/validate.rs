@@ -19,7 +19,11 @@ pub fn required(field: &str, value: &str, max_chars: usize) -> Result<String, Ap
 }
 
 /// An optional text field: empty becomes `None`.
-pub fn optional(field: &str, value: Option<&str>, max_chars: usize) -> Result<Option<String>, AppError> {
+pub fn optional(
+    field: &str,
+    value: Option<&str>,
+    max_chars: usize,
+) -> Result<Option<String>, AppError> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => required(field, v, max_chars).map(Some),
@@ -32,10 +36,16 @@ pub fn coordinates(lon: Option<f64>, lat: Option<f64>) -> Result<(), AppError> {
         (None, None) => Ok(()),
         (Some(lon), Some(lat)) => {
             if !(73.0..=136.0).contains(&lon) || !lon.is_finite() {
-                return Err(AppError::validation("lon", "must be a longitude between 73 and 136"));
+                return Err(AppError::validation(
+                    "lon",
+                    "must be a longitude between 73 and 136",
+                ));
             }
             if !(3.0..=54.0).contains(&lat) || !lat.is_finite() {
-                return Err(AppError::validation("lat", "must be a latitude between 3 and 54"));
+                return Err(AppError::validation(
+                    "lat",
+                    "must be a latitude between 3 and 54",
+                ));
             }
             Ok(())
         }

@@ -17,13 +17,41 @@ pub struct NavItem {
 
 /// The navigation, in the order a bureau user works. Areas add their entry here.
 pub const NAV: &[NavItem] = &[
-    NavItem { path: "/", label: "总览", resource: None },
-    NavItem { path: "/registry/enterprises", label: "企业", resource: Some(Resource::Enterprise) },
-    NavItem { path: "/registry/points", label: "监测点位", resource: Some(Resource::MonitoringPoint) },
-    NavItem { path: "/registry/devices", label: "监测设备", resource: Some(Resource::Device) },
-    NavItem { path: "/registry/organisation", label: "街道与部门", resource: Some(Resource::Organisation) },
-    NavItem { path: "/admin/users", label: "用户", resource: Some(Resource::User) },
-    NavItem { path: "/admin/audit", label: "审计日志", resource: Some(Resource::AuditLog) },
+    NavItem {
+        path: "/",
+        label: "总览",
+        resource: None,
+    },
+    NavItem {
+        path: "/registry/enterprises",
+        label: "企业",
+        resource: Some(Resource::Enterprise),
+    },
+    NavItem {
+        path: "/registry/points",
+        label: "监测点位",
+        resource: Some(Resource::MonitoringPoint),
+    },
+    NavItem {
+        path: "/registry/devices",
+        label: "监测设备",
+        resource: Some(Resource::Device),
+    },
+    NavItem {
+        path: "/registry/organisation",
+        label: "街道与部门",
+        resource: Some(Resource::Organisation),
+    },
+    NavItem {
+        path: "/admin/users",
+        label: "用户",
+        resource: Some(Resource::User),
+    },
+    NavItem {
+        path: "/admin/audit",
+        label: "审计日志",
+        resource: Some(Resource::AuditLog),
+    },
 ];
 
 /// The layout's context, passed to every page template as `chrome`.
@@ -142,9 +170,10 @@ where
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(JsonRejection::JsonDataError(e)) => Err(json_field_error(&e.body_text())),
-            Err(JsonRejection::JsonSyntaxError(e)) => {
-                Err(AppError::BadRequest(format!("body is not valid JSON: {}", e.body_text())))
-            }
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(AppError::BadRequest(format!(
+                "body is not valid JSON: {}",
+                e.body_text()
+            ))),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::BadRequest(
                 "expected a JSON body with Content-Type: application/json".to_string(),
             )),
@@ -166,7 +195,11 @@ fn json_field_error(text: &str) -> AppError {
         .strip_prefix("Failed to deserialize the JSON body into the target type: ")
         .unwrap_or(text);
     let field = if let Some(start) = detail.find("missing field `") {
-        detail[start + 15..].split('`').next().unwrap_or("body").to_string()
+        detail[start + 15..]
+            .split('`')
+            .next()
+            .unwrap_or("body")
+            .to_string()
     } else if let Some((path, _)) = detail.split_once(": ")
         && !path.contains(' ')
     {

@@ -50,7 +50,9 @@ async fn postgres_columns(db: &kernel::Db) -> Columns {
         let table: String = r.get("t");
         let column: String = r.get("c");
         let nullable: String = r.get("n");
-        out.entry(table).or_default().insert(column, nullable == "NO");
+        out.entry(table)
+            .or_default()
+            .insert(column, nullable == "NO");
     }
     out
 }
@@ -68,7 +70,11 @@ async fn schemas_agree() {
     let tables_b: Vec<_> = b.keys().collect();
     assert_eq!(tables_a, tables_b, "same tables");
     for (table, columns) in &a {
-        assert_eq!(Some(columns), b.get(table), "columns and nullability of {table}");
+        assert_eq!(
+            Some(columns),
+            b.get(table),
+            "columns and nullability of {table}"
+        );
     }
 }
 
@@ -84,11 +90,12 @@ testkit::db_test!(portable_sql_rules_hold, |db| {
         .execute(db.pool())
         .await
         .unwrap();
-    let row = sqlx::query("SELECT name, center_lon, center_lat, simulated FROM district WHERE code = $1")
-        .bind("120110")
-        .fetch_one(db.pool())
-        .await
-        .unwrap();
+    let row =
+        sqlx::query("SELECT name, center_lon, center_lat, simulated FROM district WHERE code = $1")
+            .bind("120110")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
     assert_eq!(row.get::<String, _>("name"), "东丽区");
     assert_eq!(row.get::<f64, _>("center_lon"), 117.31);
     assert_eq!(row.get::<Option<f64>, _>("center_lat"), None);
@@ -111,22 +118,26 @@ testkit::db_test!(portable_sql_rules_hold, |db| {
     .await
     .unwrap();
     assert_eq!((count, avg), (1, 1_700_000_000.0));
-    let dup = sqlx::query("INSERT INTO streets (code, name, district_code, created_at) VALUES ($1, $2, $3, $4)")
-        .bind("s1")
-        .bind("另一个")
-        .bind("120110")
-        .bind(0_i64)
-        .execute(db.pool())
-        .await
-        .unwrap_err();
+    let dup = sqlx::query(
+        "INSERT INTO streets (code, name, district_code, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind("s1")
+    .bind("另一个")
+    .bind("120110")
+    .bind(0_i64)
+    .execute(db.pool())
+    .await
+    .unwrap_err();
     assert!(kernel::db::is_unique_violation(&dup));
-    let fk = sqlx::query("INSERT INTO streets (code, name, district_code, created_at) VALUES ($1, $2, $3, $4)")
-        .bind("s2")
-        .bind("无区")
-        .bind("999999")
-        .bind(0_i64)
-        .execute(db.pool())
-        .await
-        .unwrap_err();
+    let fk = sqlx::query(
+        "INSERT INTO streets (code, name, district_code, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind("s2")
+    .bind("无区")
+    .bind("999999")
+    .bind(0_i64)
+    .execute(db.pool())
+    .await
+    .unwrap_err();
     assert!(kernel::db::is_foreign_key_violation(&fk));
 });

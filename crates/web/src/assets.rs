@@ -31,7 +31,11 @@ async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
         return StatusCode::NOT_MODIFIED.into_response();
     }
     let mime = mime_guess::from_path(&path).first_or_octet_stream();
-    let cache = if path.starts_with("vendor/") { "public, max-age=86400" } else { "no-cache" };
+    let cache = if path.starts_with("vendor/") {
+        "public, max-age=86400"
+    } else {
+        "no-cache"
+    };
     let mut response = file.data.into_owned().into_response();
     let h = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(mime.as_ref()) {

@@ -10,7 +10,9 @@ use kernel::{AppResult, AppState, Db, Principal};
 use sqlx::Row;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/", get(overview)).route("/healthz", get(healthz))
+    Router::new()
+        .route("/", get(overview))
+        .route("/healthz", get(healthz))
 }
 
 async fn healthz(State(state): State<AppState>) -> AppResult<&'static str> {
@@ -43,9 +45,10 @@ struct OverviewPage {
 
 /// Counts, restricted to one street for a street officer. The only SQL of this crate.
 async fn counts(db: &Db, principal: &Principal) -> AppResult<(String, Vec<StreetRow>, i64)> {
-    let district: Option<String> = sqlx::query_scalar("SELECT name FROM district ORDER BY code LIMIT 1")
-        .fetch_optional(db.pool())
-        .await?;
+    let district: Option<String> =
+        sqlx::query_scalar("SELECT name FROM district ORDER BY code LIMIT 1")
+            .fetch_optional(db.pool())
+            .await?;
     let scope = principal.street_scope();
     let sees_enterprises = principal.can(kernel::Resource::Enterprise, kernel::Action::Read);
     let rows = sqlx::query(
@@ -73,19 +76,26 @@ async fn counts(db: &Db, principal: &Principal) -> AppResult<(String, Vec<Street
             water_sections: row.try_get("water_sections")?,
         });
     }
-    let devices: i64 = if principal.can(kernel::Resource::Device, kernel::Action::Read) && scope.is_none() {
-        sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM devices")
-            .fetch_one(db.pool())
-            .await?
-    } else {
-        0
-    };
-    Ok((district.unwrap_or_else(|| "（未配置区县）".to_string()), streets, devices))
+    let devices: i64 =
+        if principal.can(kernel::Resource::Device, kernel::Action::Read) && scope.is_none() {
+            sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM devices")
+                .fetch_one(db.pool())
+                .await?
+        } else {
+            0
+        };
+    Ok((
+        district.unwrap_or_else(|| "（未配置区县）".to_string()),
+        streets,
+        devices,
+    ))
 }
 
 async fn overview(State(state): State<AppState>, principal: Principal) -> PageResult {
     let (district, streets, devices) = counts(&state.db, &principal).await?;
-    let outlets: i64 = if principal.can(kernel::Resource::Enterprise, kernel::Action::Read) && principal.street_scope().is_none() {
+    let outlets: i64 = if principal.can(kernel::Resource::Enterprise, kernel::Action::Read)
+        && principal.street_scope().is_none()
+    {
         sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM outlets")
             .fetch_one(state.db.pool())
             .await

@@ -29,7 +29,10 @@ pub fn app(state: AppState) -> Router {
         .merge(openapi::routes())
         .fallback(middleware::not_found);
     routes
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::authenticate,
+        ))
         .merge(assets::routes())
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .layer(CompressionLayer::new())
@@ -45,9 +48,12 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let app = app(state.clone());
     let sweeper = tokio::spawn(sweep_sessions(state));
-    let result = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     sweeper.abort();
     result.map_err(|e| anyhow::anyhow!("HTTP server failed: {e}"))
 }
@@ -57,7 +63,9 @@ async fn sweep_sessions(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        if let Err(e) = accounts::repo::delete_expired_sessions(&state.db, kernel::time::now_ts()).await {
+        if let Err(e) =
+            accounts::repo::delete_expired_sessions(&state.db, kernel::time::now_ts()).await
+        {
             tracing::warn!("session sweep failed: {e}");
         }
     }

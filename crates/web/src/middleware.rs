@@ -19,7 +19,11 @@ use accounts::http::{DEMO_LOGGED_OUT_COOKIE, SESSION_COOKIE, cookie_value, sessi
 const FORM_BUFFER_LIMIT: usize = 1024 * 1024;
 const DEMO_FIRST_USER: &str = "leader";
 
-pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let headers = request.headers();
     let bearer = headers
         .get(header::AUTHORIZATION)
@@ -73,7 +77,11 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
 
     // Pages answer an anonymous visitor with the login page; the API keeps its 401 problem.
     let anonymous_page = principal.is_none() && !request.uri().path().starts_with("/api/");
-    let path_and_query = request.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
 
     if let Some(p) = &principal {
         if is_unsafe(request.method()) && p.csrf_token().is_some() {
@@ -82,8 +90,10 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
                 Err(response) => return response,
             };
             if !checked {
-                return AppError::forbidden("missing or wrong CSRF token (send X-CSRF-Token or the form's _csrf field)")
-                    .into_response();
+                return AppError::forbidden(
+                    "missing or wrong CSRF token (send X-CSRF-Token or the form's _csrf field)",
+                )
+                .into_response();
             }
             request = rebuilt;
         }
@@ -97,7 +107,8 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes() == b"application/problem+json");
     if anonymous_page && is_problem && response.status() == axum::http::StatusCode::UNAUTHORIZED {
-        let next = serde_urlencoded::to_string([("next", path_and_query.as_str())]).unwrap_or_default();
+        let next =
+            serde_urlencoded::to_string([("next", path_and_query.as_str())]).unwrap_or_default();
         return axum::response::Redirect::to(&format!("/login?{next}")).into_response();
     }
     if let Some(cookie) = set_cookie
@@ -152,11 +163,17 @@ async fn check_csrf(principal: &Principal, request: Request) -> Result<(bool, Re
     }
     let (parts, body) = request.into_parts();
     let bytes = to_bytes(body, FORM_BUFFER_LIMIT).await.map_err(|_| {
-        AppError::BadRequest(format!("form body larger than {FORM_BUFFER_LIMIT} bytes")).into_response()
+        AppError::BadRequest(format!("form body larger than {FORM_BUFFER_LIMIT} bytes"))
+            .into_response()
     })?;
     let token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
         .ok()
-        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v));
+        .and_then(|pairs| {
+            pairs
+                .into_iter()
+                .find(|(k, _)| k == "_csrf")
+                .map(|(_, v)| v)
+        });
     let ok = accounts::service::csrf_ok(principal, token.as_deref());
     Ok((ok, Request::from_parts(parts, Body::from(bytes))))
 }

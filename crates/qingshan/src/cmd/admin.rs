@@ -80,8 +80,9 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
         }
         return Ok(password);
     }
-    std::env::var("QINGSHAN_PASSWORD")
-        .map_err(|_| anyhow::anyhow!("give the password with --password-stdin or in QINGSHAN_PASSWORD"))
+    std::env::var("QINGSHAN_PASSWORD").map_err(|_| {
+        anyhow::anyhow!("give the password with --password-stdin or in QINGSHAN_PASSWORD")
+    })
 }
 
 fn explain(err: AppError) -> anyhow::Error {
@@ -103,7 +104,13 @@ pub fn run_user(args: UserArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let db = args.db.open().await?;
         match args.command {
-            UserCommand::Add { username, name, role, street, password_stdin } => {
+            UserCommand::Add {
+                username,
+                name,
+                role,
+                street,
+                password_stdin,
+            } => {
                 let role = Role::parse(&role).ok_or_else(|| {
                     anyhow::anyhow!(
                         "unknown role {role:?}; one of {}",
@@ -129,11 +136,19 @@ pub fn run_user(args: UserArgs) -> anyhow::Result<ExitCode> {
                 )
                 .await
                 .map_err(explain)?;
-                println!("created user {} (id {}, {})", user.username, user.id, user.role.label());
+                println!(
+                    "created user {} (id {}, {})",
+                    user.username,
+                    user.id,
+                    user.role.label()
+                );
             }
             UserCommand::List => {
                 let users = accounts::repo::list_users(&db).await?;
-                println!("{:<6} {:<20} {:<24} {:<16} {:<8} active", "id", "username", "name", "role", "street");
+                println!(
+                    "{:<6} {:<20} {:<24} {:<16} {:<8} active",
+                    "id", "username", "name", "role", "street"
+                );
                 for u in users {
                     println!(
                         "{:<6} {:<20} {:<24} {:<16} {:<8} {}",
@@ -146,7 +161,10 @@ pub fn run_user(args: UserArgs) -> anyhow::Result<ExitCode> {
                     );
                 }
             }
-            UserCommand::Passwd { username, password_stdin } => {
+            UserCommand::Passwd {
+                username,
+                password_stdin,
+            } => {
                 let password = read_password(password_stdin)?;
                 service::set_password(&db, Actor::Cli, &username, &password)
                     .await
@@ -166,7 +184,10 @@ pub fn run_token(args: TokenArgs) -> anyhow::Result<ExitCode> {
                 let issued = service::create_token(&db, Actor::Cli, &user, &name, days)
                     .await
                     .map_err(explain)?;
-                eprintln!("token {:?} for {user} (id {}); it is shown only now:", issued.info.name, issued.info.id);
+                eprintln!(
+                    "token {:?} for {user} (id {}); it is shown only now:",
+                    issued.info.name, issued.info.id
+                );
                 println!("{}", issued.token);
             }
         }

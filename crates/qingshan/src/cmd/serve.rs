@@ -93,7 +93,9 @@ pub fn init_logging() {
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 pub fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -144,7 +146,12 @@ pub fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn serve(db: Db, config: AppConfig, http: SocketAddr, hj212: SocketAddr) -> anyhow::Result<ExitCode> {
+async fn serve(
+    db: Db,
+    config: AppConfig,
+    http: SocketAddr,
+    hj212: SocketAddr,
+) -> anyhow::Result<ExitCode> {
     let state = AppState::new(db.clone(), config);
     let listener = tokio::net::TcpListener::bind(http)
         .await

@@ -100,7 +100,9 @@ impl TestApp {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = to_bytes(response.into_body(), 16 * 1024 * 1024).await.unwrap();
+        let bytes = to_bytes(response.into_body(), 16 * 1024 * 1024)
+            .await
+            .unwrap();
         Reply {
             status,
             headers,
@@ -109,7 +111,12 @@ impl TestApp {
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Reply {
-        let body = serde_urlencoded::to_string([("username", username), ("password", password), ("next", "/")]).unwrap();
+        let body = serde_urlencoded::to_string([
+            ("username", username),
+            ("password", password),
+            ("next", "/"),
+        ])
+        .unwrap();
         self.send(
             Request::post("/login")
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -121,7 +128,12 @@ impl TestApp {
 
     pub async fn session(&self, role: Role) -> Session {
         let reply = self.login(&Self::username(role), PASSWORD).await;
-        assert_eq!(reply.status, StatusCode::SEE_OTHER, "login of {role:?}: {}", reply.body);
+        assert_eq!(
+            reply.status,
+            StatusCode::SEE_OTHER,
+            "login of {role:?}: {}",
+            reply.body
+        );
         let cookie = reply
             .headers
             .get_all(header::SET_COOKIE)
@@ -132,17 +144,28 @@ impl TestApp {
             .unwrap()
             .to_string();
         let me = self
-            .send(Request::get("/api/v1/me").header(header::COOKIE, &cookie).body(Body::empty()).unwrap())
+            .send(
+                Request::get("/api/v1/me")
+                    .header(header::COOKIE, &cookie)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
             .await;
         let csrf = me.json()["csrf_token"].as_str().unwrap().to_string();
         Session { cookie, csrf }
     }
 
     pub async fn token(&self, role: Role) -> String {
-        accounts::service::create_token(&self.state.db, Actor::Cli, &Self::username(role), "test", None)
-            .await
-            .unwrap()
-            .token
+        accounts::service::create_token(
+            &self.state.db,
+            Actor::Cli,
+            &Self::username(role),
+            "test",
+            None,
+        )
+        .await
+        .unwrap()
+        .token
     }
 
     pub async fn get_with_token(&self, path: &str, token: &str) -> Reply {
@@ -155,7 +178,13 @@ impl TestApp {
         .await
     }
 
-    pub async fn json_with_token(&self, method: &str, path: &str, token: &str, body: &str) -> Reply {
+    pub async fn json_with_token(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: &str,
+    ) -> Reply {
         self.send(
             Request::builder()
                 .method(method)

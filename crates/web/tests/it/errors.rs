@@ -11,16 +11,46 @@ testkit::db_test!(bad_bodies_are_problems_naming_the_field, |db| {
     let admin = app.token(Role::Admin).await;
     let cases = [
         ("not json", StatusCode::BAD_REQUEST, None),
-        (r#"{"display_name":"x","password":"longenough1","role":"public"}"#, StatusCode::UNPROCESSABLE_ENTITY, Some("username")),
-        (r#"{"username":"a b","display_name":"x","password":"longenough1","role":"public"}"#, StatusCode::UNPROCESSABLE_ENTITY, Some("username")),
-        (r#"{"username":"ok","display_name":"x","password":"short","role":"public"}"#, StatusCode::UNPROCESSABLE_ENTITY, Some("password")),
-        (r#"{"username":"ok","display_name":"x","password":"longenough1","role":"king"}"#, StatusCode::UNPROCESSABLE_ENTITY, Some("role")),
-        (r#"{"username":"ok","display_name":"x","password":"longenough1","role":"street_officer"}"#, StatusCode::UNPROCESSABLE_ENTITY, Some("street_id")),
-        (r#"{"username":"ok","display_name":"x","password":"longenough1","role":"public","street_id":999}"#, StatusCode::UNPROCESSABLE_ENTITY, Some("street_id")),
-        (r#"{"username":"admin","display_name":"x","password":"longenough1","role":"public"}"#, StatusCode::CONFLICT, None),
+        (
+            r#"{"display_name":"x","password":"longenough1","role":"public"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("username"),
+        ),
+        (
+            r#"{"username":"a b","display_name":"x","password":"longenough1","role":"public"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("username"),
+        ),
+        (
+            r#"{"username":"ok","display_name":"x","password":"short","role":"public"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("password"),
+        ),
+        (
+            r#"{"username":"ok","display_name":"x","password":"longenough1","role":"king"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("role"),
+        ),
+        (
+            r#"{"username":"ok","display_name":"x","password":"longenough1","role":"street_officer"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("street_id"),
+        ),
+        (
+            r#"{"username":"ok","display_name":"x","password":"longenough1","role":"public","street_id":999}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("street_id"),
+        ),
+        (
+            r#"{"username":"admin","display_name":"x","password":"longenough1","role":"public"}"#,
+            StatusCode::CONFLICT,
+            None,
+        ),
     ];
     for (body, status, field) in cases {
-        let reply = app.json_with_token("POST", "/api/v1/users", &admin, body).await;
+        let reply = app
+            .json_with_token("POST", "/api/v1/users", &admin, body)
+            .await;
         assert_eq!(reply.status, status, "{body}: {}", reply.body);
         assert_eq!(reply.content_type(), "application/problem+json", "{body}");
         let problem = reply.json();
@@ -42,7 +72,9 @@ testkit::db_test!(unknown_paths_and_anonymous_api_calls, |db| {
     let missing = app.get_with_token("/api/v1/nothing-here", &token).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert_eq!(missing.content_type(), "application/problem+json");
-    let anonymous = app.send(Request::get("/api/v1/users").body(Body::empty()).unwrap()).await;
+    let anonymous = app
+        .send(Request::get("/api/v1/users").body(Body::empty()).unwrap())
+        .await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
     assert_eq!(anonymous.content_type(), "application/problem+json");
     let page = app.get_with_token("/no/such/page", &token).await;
@@ -52,19 +84,40 @@ testkit::db_test!(unknown_paths_and_anonymous_api_calls, |db| {
 
 testkit::db_test!(openapi_and_assets_are_served, |db| {
     let app = TestApp::new(db).await;
-    let doc = app.send(Request::get("/api/v1/openapi.json").body(Body::empty()).unwrap()).await;
+    let doc = app
+        .send(
+            Request::get("/api/v1/openapi.json")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
     assert_eq!(doc.status, StatusCode::OK);
     let doc = doc.json();
     assert!(doc["paths"]["/api/v1/users"]["post"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
-    for asset in ["/assets/app.css", "/assets/vendor/htmx.min.js", "/assets/vendor/echarts.min.js"] {
+    for asset in [
+        "/assets/app.css",
+        "/assets/vendor/htmx.min.js",
+        "/assets/vendor/echarts.min.js",
+    ] {
         let reply = app
-            .send(Request::get(asset).header(header::ACCEPT_ENCODING, "gzip").body(Body::empty()).unwrap())
+            .send(
+                Request::get(asset)
+                    .header(header::ACCEPT_ENCODING, "gzip")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{asset}");
         assert!(reply.headers.get(header::ETAG).is_some(), "{asset}");
     }
-    let health = app.send(Request::get("/healthz").body(Body::empty()).unwrap()).await;
-    assert_eq!(health.status, StatusCode::OK, "load balancers probe /healthz without logging in");
+    let health = app
+        .send(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(
+        health.status,
+        StatusCode::OK,
+        "load balancers probe /healthz without logging in"
+    );
     assert_eq!(health.body, "ok");
 });
