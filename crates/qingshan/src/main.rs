@@ -33,7 +33,7 @@ enum Command {
     /// HJ 212 protocol tools: decode packets.
     Hj212(cmd::hj212::Hj212Args),
     /// Air Quality Index of one day or hour (HJ 633-2012 / HJ 633-2026 by date).
-    Aqi(cmd::aqi::AqiArgs),
+    Aqi(Box<cmd::aqi::AqiArgs>),
     /// Assessment reports: air (stations → area) and water (sections).
     Assess(cmd::assess::AssessArgs),
 }
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
         Command::User(args) => cmd::admin::run_user(args),
         Command::Token(args) => cmd::admin::run_token(args),
         Command::Hj212(args) => cmd::hj212::run(args),
-        Command::Aqi(args) => cmd::aqi::run(args),
+        Command::Aqi(args) => cmd::aqi::run(*args),
         Command::Assess(args) => cmd::assess::run(args),
     };
     match result {

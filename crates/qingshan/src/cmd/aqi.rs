@@ -222,3 +222,93 @@ fn render_text(date: NaiveDate, result: &AqiResult) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Harness {
+        #[command(flatten)]
+        args: AqiArgs,
+    }
+
+    fn args(line: &str) -> AqiArgs {
+        Harness::try_parse_from(std::iter::once("aqi").chain(line.split_whitespace()))
+            .unwrap()
+            .args
+    }
+
+    fn result(line: &str) -> AqiResult {
+        let a = args(line);
+        let standard = AqiStandard::for_date(a.date);
+        let report = if a.hourly {
+            ReportKind::Hourly
+        } else {
+            ReportKind::Daily
+        };
+        compute_aqi(standard, report, &indicators(&a, standard).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn daily_report_by_date() {
+        let r = result("--date 2016-01-01 --pm25 4.9 --co 2.2");
+        assert_eq!((r.standard, r.aqi), (AqiStandard::Hj633_2012, Some(55)));
+        assert_eq!(r.primary_pollutants, vec![Indicator::CoDaily]);
+        let r = result("--date 2026-03-01 --pm25 75");
+        assert_eq!((r.standard, r.aqi), (AqiStandard::Hj633_2026, Some(114)));
+        let text = render_text(NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(), &r);
+        assert!(
+            text.contains("AQI 114 — 三级 轻度污染 橙色 #FF7E00"),
+            "{text}"
+        );
+        assert!(text.contains("HJ 633-2026"));
+    }
+
+    #[test]
+    fn hourly_so2_maps_to_1h_or_24h() {
+        // --so2 alone is the 1-h value.
+        let r = result("--date 2016-01-01 --hourly --so2 900");
+        assert_eq!(r.sub_indices[0].indicator, Indicator::So2Hourly);
+        assert_eq!(r.aqi, None, "2012: SO2 1-h > 800 needs the 24-h value");
+        // With --so2-1h, --so2 is the 24-h value that HJ 633-2012 reports instead.
+        let r = result("--date 2016-01-01 --hourly --so2-1h 900 --so2 200");
+        assert_eq!(r.aqi, Some(108));
+        let r = result("--date 2026-06-01 --hourly --so2-1h 900 --so2 200");
+        assert_eq!(
+            (r.aqi, r.not_used.clone()),
+            (Some(200), vec![Indicator::So2Daily])
+        );
+        // PM in the real-time report: 2026 1-h on the daily column; 2012 the 24-h moving average.
+        assert_eq!(
+            result("--date 2026-06-01 --hourly --pm25 60").sub_indices[0].indicator,
+            Indicator::Pm25Hourly
+        );
+        assert_eq!(
+            result("--date 2016-06-01 --hourly --pm25 60").sub_indices[0].indicator,
+            Indicator::Pm25Daily
+        );
+    }
+
+    #[test]
+    fn bad_input_is_rejected() {
+        let parse = |line: &str| {
+            Harness::try_parse_from(std::iter::once("aqi").chain(line.split_whitespace()))
+                .map(|_| ())
+        };
+        assert!(parse("--date 2016-01-01 --pm25 -3").is_err());
+        assert!(parse("--date 2016-13-01 --pm25 3").is_err());
+        assert!(parse("--date 2016-01-01 --pm25 1e3").is_err());
+        let a = args("--date 2016-01-01");
+        assert!(indicators(&a, AqiStandard::Hj633_2012).is_err());
+    }
+
+    #[test]
+    fn beyond_the_table_is_reported_not_invented() {
+        let r = result("--date 2016-01-01 --pm25 600");
+        let text = render_text(NaiveDate::from_ymd_opt(2016, 1, 1).unwrap(), &r);
+        assert!(text.contains("beyond the table"), "{text}");
+    }
+}
