@@ -153,7 +153,7 @@ pub async fn search(
             b.push(" AND entity_id = ").push_bind(entity_id.to_string());
         }
         if let Some(q) = non_empty(&filter.q) {
-            let pattern = format!("%{}%", q.replace('%', "").replace('_', ""));
+            let pattern = format!("%{}%", q.replace(['%', '_'], ""));
             b.push(" AND (summary LIKE ").push_bind(pattern.clone());
             b.push(" OR COALESCE(before_json, '') LIKE ")
                 .push_bind(pattern.clone());
