@@ -95,11 +95,12 @@ pub fn station_daily_values(day: &DayHours, settings: &AirSettings) -> DailyValu
         if count == 0 {
             continue;
         }
-        let mean = finish(
-            Exact::new(sum.into(), i128::from(count) * i128::from(HOURLY_UNIT)),
-            pollutant,
-            settings,
-        );
+        let (num, den) = (i128::from(sum), i128::from(count) * i128::from(HOURLY_UNIT));
+        let mean = if settings.round_daily_values {
+            Exact::round_fraction_half_even(num, den, pollutant.reporting_decimals())
+        } else {
+            Exact::new(num, den)
+        };
         let exceeds = || mean > limits.daily_limit(pollutant, settings.zone_class);
         if count >= MIN_HOURS_PER_DAY || (settings.daily_mean_exceedance_exception && exceeds()) {
             values[pollutant.index()] = Some(mean);
@@ -132,10 +133,14 @@ pub fn station_daily_values(day: &DayHours, settings: &AirSettings) -> DailyValu
 }
 
 fn sum_valid(hours: &[i32]) -> (i64, u32) {
-    hours
-        .iter()
-        .filter(|&&h| h != MISSING_HOUR)
-        .fold((0i64, 0u32), |(s, n), &h| (s + i64::from(h), n + 1))
+    // Branch-free so that the loop vectorises.
+    hours.iter().fold((0i64, 0u32), |(sum, count), &h| {
+        let valid = h != MISSING_HOUR;
+        (
+            sum + if valid { i64::from(h) } else { 0 },
+            count + u32::from(valid),
+        )
+    })
 }
 
 /// The O3 daily max 8-h mean over the 17 same-day windows with ≥ 6 valid hours, and how many windows were valid.
@@ -201,6 +206,27 @@ pub fn area_daily_values(
     }
 }
 
+/// Sorts exact values ascending. Values with power-of-ten denominators up to 10⁴ (every rounded or fixed-point
+/// value) are sorted as scaled integers, which is much faster than comparing fractions.
+pub fn sort_exact(values: &mut [Exact]) {
+    const SCALE: i128 = 10_000;
+    let fits = values
+        .iter()
+        .all(|v| SCALE % v.denominator() == 0 && i64::try_from(v.numerator() * SCALE).is_ok());
+    if fits {
+        let mut keys: Vec<i64> = values
+            .iter()
+            .map(|v| (v.numerator() * (SCALE / v.denominator())) as i64)
+            .collect();
+        keys.sort_unstable();
+        for (value, key) in values.iter_mut().zip(keys) {
+            *value = Exact::new(key.into(), SCALE);
+        }
+    } else {
+        values.sort_unstable();
+    }
+}
+
 /// Percentile by HJ 663 Appendix A: k = 1 + (n − 1)·p/100, linear interpolation between the order statistics
 /// (numpy "linear", Excel PERCENTILE.INC). `sorted` must be ascending; `None` when empty.
 pub fn percentile(sorted: &[Exact], percent: u32) -> Option<Exact> {
@@ -248,6 +274,21 @@ mod tests {
         assert_eq!(percentile(&days, 0), Some(d("1")));
         assert_eq!(percentile(&[d("7")], 98), Some(d("7")));
         assert_eq!(percentile(&[], 98), None);
+    }
+
+    #[test]
+    fn sorting_exact_values_matches_fraction_order() {
+        let mut fast: Vec<Exact> = ["3.5", "0.0001", "12", "-1.25", "7", "3.49"]
+            .iter()
+            .map(|t| d(t))
+            .collect();
+        let mut slow = fast.clone();
+        sort_exact(&mut fast);
+        slow.sort();
+        assert_eq!(fast, slow);
+        let mut thirds = vec![Exact::new(2, 3), Exact::new(1, 3), d("0.5")];
+        sort_exact(&mut thirds);
+        assert_eq!(thirds, vec![Exact::new(1, 3), d("0.5"), Exact::new(2, 3)]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
-use crate::aggregate::{DailyValues, percentile};
+use crate::aggregate::{DailyValues, percentile, sort_exact};
 use crate::aqi::{
     AqiInputError, AqiLevel, AqiResult, AqiStandard, Indicator, ReportKind, compute_aqi,
 };
@@ -248,7 +248,7 @@ pub fn assess_period(
     for pollutant in Pollutant::ALL {
         sorted.clear();
         sorted.extend(in_period.iter().filter_map(|d| d.value(pollutant)));
-        sorted.sort_unstable();
+        sort_exact(&mut sorted);
         let valid = sorted.len() as u32;
         let daily_limit = limits.daily_limit(pollutant, settings.zone_class);
         let annual_limit = limits.annual_limit(pollutant, settings.zone_class);

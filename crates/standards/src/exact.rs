@@ -82,6 +82,9 @@ impl Exact {
     /// `num / den`, reduced. Panics only on a zero denominator, which is a programming error here.
     pub fn new(num: i128, den: i128) -> Self {
         assert!(den != 0, "Exact::new with a zero denominator");
+        if den == 1 {
+            return Exact { num, den };
+        }
         let sign = if den < 0 { -1 } else { 1 };
         let g = gcd(num, den).max(1);
         Exact {
@@ -163,12 +166,18 @@ impl Exact {
 
     /// Rounds to `decimals` places, half to even (GB/T 8170 "四舍六入五成双").
     pub fn round_half_even(self, decimals: u32) -> Exact {
+        Self::round_fraction_half_even(self.num, self.den, decimals)
+    }
+
+    /// `num / den` (den > 0) rounded half to even to `decimals` places, without reducing the fraction first.
+    pub fn round_fraction_half_even(num: i128, den: i128, decimals: u32) -> Exact {
+        debug_assert!(den > 0);
         let scale = 10i128.pow(decimals);
-        // self·scale = quotient + remainder/den with 0 ≤ remainder < den.
-        let scaled = self.num * scale;
-        let quotient = floor_div(scaled, self.den);
-        let twice_remainder = 2 * (scaled - quotient * self.den);
-        let rounded = match twice_remainder.cmp(&self.den) {
+        // num·scale/den = quotient + remainder/den with 0 ≤ remainder < den.
+        let scaled = num * scale;
+        let quotient = floor_div(scaled, den);
+        let twice_remainder = 2 * (scaled - quotient * den);
+        let rounded = match twice_remainder.cmp(&den) {
             Ordering::Less => quotient,
             Ordering::Greater => quotient + 1,
             Ordering::Equal if quotient & 1 == 0 => quotient,
