@@ -237,15 +237,16 @@ pub fn generate(seed: u64, enterprise_count: usize) -> DemoDistrict {
         let (lon, lat) = near(&mut rng, street, 0.015);
         let key = rng.chance(key_share);
         let mut key_categories = Vec::new();
+        // Key-discharger categories as the registry spells them (air, water, soil, noise, risk).
         if key && gas {
-            key_categories.push("大气");
+            key_categories.push("air");
         }
         if key && water {
-            key_categories.push("水");
+            key_categories.push("water");
         }
         if key && matches!(code, "C3110" | "C3120" | "C2521" | "C2614" | "C3360") {
-            key_categories.push("土壤");
-            key_categories.push("环境风险");
+            key_categories.push("soil");
+            key_categories.push("risk");
         }
         let status = match rng.below(40) {
             0 => "suspended",

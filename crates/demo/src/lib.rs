@@ -44,17 +44,7 @@ pub async fn ensure(db: &Db, seed: u64) -> anyhow::Result<String> {
 async fn load(db: &Db, seed: u64) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let district = generate::generate(seed, ENTERPRISES);
-    let mut tx = db.pool().begin().await?;
-    repo::insert_district(
-        &mut *tx,
-        DISTRICT_CODE,
-        "东丽区",
-        "天津市",
-        (117.313967, 39.087764),
-    )
-    .await?;
-    tx.commit().await?;
-    let streets = registry_load::streets_and_departments(db).await?;
+    let streets = registry_load::organisation(db, DISTRICT_CODE).await?;
     registry_load::enterprises_and_points(db, &district, &streets).await?;
     for (username, name, role, street) in DEMO_USERS {
         let street_id = street

@@ -11,26 +11,6 @@ pub async fn district_exists(db: &Db, code: &str) -> Result<bool, sqlx::Error> {
     Ok(n > 0)
 }
 
-pub async fn insert_district<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
-    exec: E,
-    code: &str,
-    name: &str,
-    city: &str,
-    center: (f64, f64),
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO district (code, name, city, center_lon, center_lat, simulated) VALUES ($1, $2, $3, $4, $5, 1)",
-    )
-    .bind(code)
-    .bind(name)
-    .bind(city)
-    .bind(center.0)
-    .bind(center.1)
-    .execute(exec)
-    .await?;
-    Ok(())
-}
-
 /// (table, rows) counts for the summary printed at start.
 pub async fn counts(db: &Db) -> Result<Vec<(&'static str, i64)>, sqlx::Error> {
     let mut out = Vec::new();

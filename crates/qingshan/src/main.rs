@@ -20,7 +20,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Runs the platform: web pages, the /api/v1 API and the HJ 212 gateway.
+    /// Runs the platform: web pages and the /api/v1 API (the HJ 212 gateway is not in this build yet).
     Serve(cmd::serve::ServeArgs),
     /// Creates (or reopens) the simulated Dongli District demo and serves it.
     Demo(cmd::serve::DemoArgs),

@@ -13,10 +13,10 @@ use kernel::{AppState, Backend, Db};
 pub struct DatabaseArgs {
     /// Database URL: postgres://user@host/db, or sqlite://path/to/file.db. Default: an SQLite file
     /// qingshan.db in the data directory.
-    #[arg(long, env = "QINGSHAN_DATABASE_URL")]
+    #[arg(long, env = "QINGSHAN_DATABASE_URL", global = true)]
     pub database: Option<String>,
     /// Data directory (SQLite file, uploads).
-    #[arg(long, env = "QINGSHAN_DATA_DIR", default_value = "data")]
+    #[arg(long, env = "QINGSHAN_DATA_DIR", default_value = "data", global = true)]
     pub data_dir: PathBuf,
 }
 

@@ -1,0 +1,77 @@
+//! The demo district loads through the registry's checks on both backends, and reopens unchanged.
+
+use sqlx::Row;
+
+testkit::db_test!(loads_and_reopens, |db| {
+    let first = demo::ensure(&db, demo::DEFAULT_SEED).await.unwrap();
+    assert!(first.starts_with("created"), "{first}");
+    let second = demo::ensure(&db, demo::DEFAULT_SEED).await.unwrap();
+    assert!(second.starts_with("reopened"), "{second}");
+
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(db.pool())
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        count("SELECT CAST(COUNT(*) AS BIGINT) FROM streets").await,
+        11
+    );
+    assert_eq!(
+        count("SELECT CAST(COUNT(*) AS BIGINT) FROM enterprises").await,
+        demo::ENTERPRISES as i64
+    );
+    assert_eq!(
+        count(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM monitoring_points WHERE kind = 'water_section'"
+        )
+        .await,
+        9
+    );
+    assert_eq!(
+        count("SELECT CAST(COUNT(*) AS BIGINT) FROM monitoring_points WHERE kind = 'air_station' AND level = 'micro'").await,
+        40
+    );
+    let devices = count("SELECT CAST(COUNT(*) AS BIGINT) FROM devices").await;
+    let outlet_points =
+        count("SELECT CAST(COUNT(*) AS BIGINT) FROM monitoring_points WHERE kind = 'outlet'").await;
+    assert_eq!(devices, outlet_points);
+    assert!(devices > 30);
+    // Everything generated is flagged simulated.
+    assert_eq!(
+        count("SELECT CAST(COUNT(*) AS BIGINT) FROM enterprises WHERE simulated = 0").await,
+        0
+    );
+    assert_eq!(
+        count("SELECT CAST(COUNT(*) AS BIGINT) FROM monitoring_points WHERE simulated = 0").await,
+        0
+    );
+    let row = sqlx::query("SELECT name, simulated FROM district")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(row.get::<String, _>("name"), "东丽区");
+    assert_eq!(row.get::<i64, _>("simulated"), 1);
+    // Every demo user can log in with the documented password.
+    for (username, ..) in accounts::http::DEMO_USERS {
+        let stored = accounts::repo::credentials(&db, username)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(kernel::password::verify_password(
+            accounts::http::DEMO_PASSWORD,
+            &stored.password_hash
+        ));
+    }
+    // The national station is there, in its street.
+    let station = sqlx::query("SELECT p.name, s.name AS street FROM monitoring_points p JOIN streets s ON s.id = p.street_id WHERE p.code = '1021A'")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(station.get::<String, _>("name"), "跃进路");
+    assert_eq!(station.get::<String, _>("street"), "万新街道");
+});
