@@ -5,10 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use standards::aggregate::{DailyValues, DayHours, area_daily_values, station_daily_values};
 use standards::assessment::{PeriodAssessment, assess_period, calendar_months};
+use standards::composite::{change_percent, rank_ascending};
+use standards::exact::Exact;
+use standards::pollutant::Pollutant;
 use standards::settings::AirSettings;
 
 use crate::station_files::{HourlyRecord, StationFileError, open_station_file};
@@ -82,6 +85,98 @@ pub struct AssessedUnit {
     pub stations: Vec<String>,
     pub period: PeriodAssessment,
     pub months: Vec<PeriodAssessment>,
+    /// The same period a year earlier, when the input files cover it.
+    pub same_period_last_year: Option<YearOnYear>,
+}
+
+/// The same period one year earlier (29 February becomes 28 February).
+pub fn same_period_last_year(from: NaiveDate, to: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let back = |date: NaiveDate| {
+        date.with_year(date.year() - 1)
+            .or_else(|| date.pred_opt().and_then(|d| d.with_year(d.year() - 1)))
+            .unwrap_or(date)
+    };
+    (back(from), back(to))
+}
+
+/// Comparison with the same period a year earlier (改善率 / 变化率, standards.md §3).
+#[derive(Clone, Debug, Serialize)]
+pub struct YearOnYear {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub valid_days: u32,
+    pub composite_index: Option<Exact>,
+    pub pm25_mean: Option<Exact>,
+    pub good_day_ratio_percent: Option<Exact>,
+    /// (now − before)/before × 100 %, 1 decimal; negative means improved.
+    pub composite_change_percent: Option<Exact>,
+    pub pm25_change_percent: Option<Exact>,
+    /// Difference of the good-day ratios, percentage points.
+    pub good_day_ratio_change_points: Option<Exact>,
+}
+
+fn year_on_year(now: &PeriodAssessment, before: &PeriodAssessment) -> Option<YearOnYear> {
+    if before.valid_days == 0 {
+        return None;
+    }
+    let pm25 = |p: &PeriodAssessment| p.pollutants[Pollutant::Pm25.index()].mean;
+    let composite = |p: &PeriodAssessment| p.composite_index.as_ref().map(|c| c.value);
+    let change =
+        |a: Option<Exact>, b: Option<Exact>| a.zip(b).and_then(|(a, b)| change_percent(a, b));
+    Some(YearOnYear {
+        from: before.from,
+        to: before.to,
+        valid_days: before.valid_days,
+        composite_index: composite(before),
+        pm25_mean: pm25(before),
+        good_day_ratio_percent: before.good_day_ratio_percent,
+        composite_change_percent: change(composite(now), composite(before)),
+        pm25_change_percent: change(pm25(now), pm25(before)),
+        good_day_ratio_change_points: now
+            .good_day_ratio_percent
+            .zip(before.good_day_ratio_percent)
+            .map(|(a, b)| a - b),
+    })
+}
+
+/// A station's place among the stations of the report (ascending: smaller is better; ties share a rank).
+#[derive(Clone, Debug, Serialize)]
+pub struct StationRank {
+    pub station: String,
+    pub composite_index: Exact,
+    pub rank: usize,
+    pub composite_change_percent: Option<Exact>,
+    pub change_rank: Option<usize>,
+}
+
+fn rank_stations(units: &[AssessedUnit]) -> Vec<StationRank> {
+    let indices: Vec<(String, Exact)> = units
+        .iter()
+        .filter_map(|u| Some((u.name.clone(), u.period.composite_index.as_ref()?.value)))
+        .collect();
+    let changes: Vec<(String, Exact)> = units
+        .iter()
+        .filter_map(|u| {
+            Some((
+                u.name.clone(),
+                u.same_period_last_year.as_ref()?.composite_change_percent?,
+            ))
+        })
+        .collect();
+    let change_ranks = rank_ascending(&changes);
+    rank_ascending(&indices)
+        .into_iter()
+        .map(|(station, rank, composite_index)| {
+            let change = change_ranks.iter().find(|(s, _, _)| *s == station);
+            StationRank {
+                composite_change_percent: change.map(|c| c.2),
+                change_rank: change.map(|c| c.1),
+                station,
+                composite_index,
+                rank,
+            }
+        })
+        .collect()
 }
 
 /// The full air assessment report.
@@ -94,6 +189,8 @@ pub struct AirReport {
     pub settings: AirSettings,
     pub area: AssessedUnit,
     pub per_station: Option<Vec<AssessedUnit>>,
+    /// With `per_station`: stations ranked by composite index and by its change on the year before.
+    pub station_ranking: Option<Vec<StationRank>>,
 }
 
 fn assess_unit(
@@ -109,9 +206,12 @@ fn assess_unit(
         .into_iter()
         .map(|(start, end)| assess_period(days, start, end, settings))
         .collect();
+    let (before_from, before_to) = same_period_last_year(from, to);
+    let before = assess_period(days, before_from, before_to, settings);
     AssessedUnit {
         name,
         stations,
+        same_period_last_year: year_on_year(&period, &before),
         period,
         months,
     }
@@ -150,9 +250,12 @@ pub fn build_air_report(
         }
         None => known.into_iter().cloned().collect(),
     };
-    let has_data = stations
-        .iter()
-        .any(|s| hours.stations.get(s).is_some_and(|days| !days.is_empty()));
+    let has_data = stations.iter().any(|s| {
+        hours
+            .stations
+            .get(s)
+            .is_some_and(|days| days.range(from..=to).next().is_some())
+    });
     if !has_data {
         return Err(AirAssessmentError::NoData { from, to });
     }
@@ -169,7 +272,9 @@ pub fn build_air_report(
         })
         .collect();
 
-    let empty_days: BTreeMap<NaiveDate, DailyValues> = from
+    // The area's days cover the year before too, for the year-on-year comparison.
+    let (before_from, _) = same_period_last_year(from, to);
+    let empty_days: BTreeMap<NaiveDate, DailyValues> = before_from
         .iter_days()
         .take_while(|d| *d <= to)
         .map(|d| (d, station_daily_values(&DayHours::empty(d), settings)))
@@ -201,8 +306,9 @@ pub fn build_air_report(
                     settings,
                 )
             })
-            .collect()
+            .collect::<Vec<_>>()
     });
+    let station_ranking = per_station.as_deref().map(rank_stations);
     Ok(AirReport {
         from,
         to,
@@ -210,6 +316,7 @@ pub fn build_air_report(
         settings: settings.clone(),
         area,
         per_station,
+        station_ranking,
     })
 }
 
@@ -268,6 +375,41 @@ mod tests {
             "station B alone is 中度污染"
         );
         assert_eq!(report.area.months.len(), 1);
+    }
+
+    #[test]
+    fn year_on_year_change_and_station_ranking() {
+        let mut hours = StationHours::default();
+        full_day(&mut hours, "A", date(2015, 1, 1), 40);
+        full_day(&mut hours, "A", date(2016, 1, 1), 30);
+        full_day(&mut hours, "B", date(2015, 1, 1), 40);
+        full_day(&mut hours, "B", date(2016, 1, 1), 50);
+        let report = build_air_report(
+            &hours,
+            None,
+            date(2016, 1, 1),
+            date(2016, 1, 1),
+            true,
+            &AirSettings::default(),
+        )
+        .unwrap();
+        let area = report.area.same_period_last_year.as_ref().unwrap();
+        // Area PM2.5 40 both years: no change.
+        assert_eq!(
+            (area.from, area.pm25_mean),
+            (date(2015, 1, 1), Some(Exact::from_int(40)))
+        );
+        assert_eq!(area.pm25_change_percent, Some(Exact::ZERO));
+        let ranking = report.station_ranking.unwrap();
+        assert_eq!((ranking[0].station.as_str(), ranking[0].rank), ("A", 1));
+        // A improved (PM2.5 30 vs 40), B worsened: A leads the change ranking too.
+        assert_eq!(ranking[0].change_rank, Some(1));
+        assert!(ranking[0].composite_change_percent.unwrap().is_negative());
+        assert_eq!(ranking[1].change_rank, Some(2));
+        assert_eq!(
+            same_period_last_year(date(2016, 2, 29), date(2016, 3, 31)),
+            (date(2015, 2, 28), date(2015, 3, 31))
+        );
     }
 
     #[test]

@@ -4,7 +4,9 @@ use std::fmt::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use air::assessment::{AirReport, AssessedUnit, build_air_report, read_station_hours};
+use air::assessment::{
+    AirReport, AssessedUnit, build_air_report, read_station_hours, same_period_last_year,
+};
 use chrono::NaiveDate;
 use clap::{Args, Subcommand, ValueEnum};
 use standards::assessment::PeriodAssessment;
@@ -126,7 +128,9 @@ fn run_air(args: AssessAirArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--from {} is after --to {}", args.from, args.to);
     }
     let settings = air_settings(&args);
-    let hours = read_station_hours(&args.input, args.from, args.to)?;
+    // The year before is read too, for the year-on-year comparison.
+    let (before_from, _) = same_period_last_year(args.from, args.to);
+    let hours = read_station_hours(&args.input, before_from, args.to)?;
     let report = build_air_report(
         &hours,
         args.stations.as_deref(),
@@ -162,12 +166,43 @@ fn render_air(report: &AirReport) -> String {
         out.push('\n');
         render_unit(&mut out, station);
     }
+    if let Some(ranking) = &report.station_ranking {
+        let _ = writeln!(
+            out,
+            "\nstation ranking by composite index (ascending) and by its change on the year before:"
+        );
+        for r in ranking {
+            let change_rank = r.change_rank.map_or("—".to_string(), |n| n.to_string());
+            let _ = writeln!(
+                out,
+                "{:>3}. {:<16} {:>6}   change {:>6} %  (change rank {change_rank})",
+                r.rank,
+                r.station,
+                r.composite_index.to_decimal_string(2),
+                show(r.composite_change_percent, 1),
+            );
+        }
+    }
     out
 }
 
 fn render_unit(out: &mut String, unit: &AssessedUnit) {
     let _ = writeln!(out, "== {} — {}", unit.name, unit.stations.join(", "));
     render_period(out, &unit.period);
+    if let Some(before) = &unit.same_period_last_year {
+        let _ = writeln!(
+            out,
+            "same period last year ({} … {}): composite {} (change {} %), PM2.5 {} (change {} %), good-day ratio {} % ({} points)",
+            before.from,
+            before.to,
+            show(before.composite_index, 2),
+            show(before.composite_change_percent, 1),
+            show(before.pm25_mean, 0),
+            show(before.pm25_change_percent, 1),
+            show(before.good_day_ratio_percent, 1),
+            show(before.good_day_ratio_change_points, 1),
+        );
+    }
     let _ = writeln!(out, "\nper month:");
     let _ = writeln!(
         out,
