@@ -10,11 +10,12 @@ use standards::composite::rank_ascending;
 use standards::exact::Exact;
 use standards::settings::WaterSettings;
 use standards::water::{
-    ClassShares, QualityLevel, SectionAssessment, WATER_STANDARDS, WaterBody, WaterItem,
-    assess_section, class_shares, mean_of_samples, proportion_method_level,
+    ClassShares, QualityLevel, SectionAssessment, TrophicState, WATER_STANDARDS, WaterBody,
+    WaterItem, assess_section, class_shares, mean_of_samples, proportion_method_level,
+    trophic_state,
 };
 
-use crate::samples::Sample;
+use crate::samples::{Sample, SampleItem};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WaterAssessmentError {
@@ -31,6 +32,8 @@ pub struct SectionPeriod {
     /// Measured values read for this section in the period (all items).
     pub measurements: usize,
     pub assessment: SectionAssessment,
+    /// Lake trophic state TLI(Σ), when chla, TP, TN, SD and CODMn were all measured [M].
+    pub trophic_state: Option<TrophicState>,
 }
 
 /// Rank of a section by CWQI (ascending: smaller is better; ties share a rank).
@@ -69,12 +72,48 @@ pub struct WaterReport {
     pub months: Vec<PeriodReport>,
 }
 
-type SectionMeans = BTreeMap<String, (WaterBody, usize, Vec<(WaterItem, Exact)>)>;
-type ValuesByItem = BTreeMap<WaterItem, Vec<Exact>>;
+/// One section's period means.
+struct SectionMeans {
+    body: WaterBody,
+    measurements: usize,
+    items: Vec<(WaterItem, Exact)>,
+    chlorophyll: Option<Exact>,
+    transparency: Option<Exact>,
+}
 
-fn section_means(samples: &[&Sample], settings: &WaterSettings) -> SectionMeans {
-    let mut grouped: BTreeMap<&str, (WaterBody, usize, ValuesByItem)> =
-        BTreeMap::new();
+impl SectionMeans {
+    fn item(&self, wanted: WaterItem) -> Option<Exact> {
+        self.items
+            .iter()
+            .find(|(item, _)| *item == wanted)
+            .map(|(_, v)| *v)
+    }
+
+    /// TLI(Σ) when the lake section has all five parameters.
+    fn trophic_state(&self) -> Option<TrophicState> {
+        if self.body != WaterBody::Lake {
+            return None;
+        }
+        trophic_state(
+            self.chlorophyll?.to_f64(),
+            self.item(WaterItem::TotalPhosphorus)?.to_f64(),
+            self.item(WaterItem::TotalNitrogen)?.to_f64(),
+            self.transparency?.to_f64(),
+            self.item(WaterItem::PermanganateIndex)?.to_f64(),
+        )
+    }
+}
+
+fn arithmetic_mean(values: &[Exact]) -> Option<Exact> {
+    (!values.is_empty())
+        .then(|| values.iter().copied().sum::<Exact>() / Exact::from_int(values.len() as i64))
+}
+
+/// Raw values of one section: water body, number of measurements, values per item.
+type SectionValues = (WaterBody, usize, BTreeMap<SampleItem, Vec<Exact>>);
+
+fn section_means(samples: &[&Sample], settings: &WaterSettings) -> BTreeMap<String, SectionMeans> {
+    let mut grouped: BTreeMap<&str, SectionValues> = BTreeMap::new();
     for sample in samples {
         let entry = grouped
             .entry(&sample.section)
@@ -84,12 +123,26 @@ fn section_means(samples: &[&Sample], settings: &WaterSettings) -> SectionMeans 
     }
     grouped
         .into_iter()
-        .map(|(section, (body, count, items))| {
-            let means = items
-                .into_iter()
-                .filter_map(|(item, v)| Some((item, mean_of_samples(item, &v, settings)?)))
+        .map(|(section, (body, measurements, values))| {
+            let items = values
+                .iter()
+                .filter_map(|(item, v)| match item {
+                    SampleItem::Standard(item) => {
+                        Some((*item, mean_of_samples(*item, v, settings)?))
+                    }
+                    _ => None,
+                })
                 .collect();
-            (section.to_string(), (body, count, means))
+            let parameter =
+                |wanted: SampleItem| values.get(&wanted).and_then(|v| arithmetic_mean(v));
+            let means = SectionMeans {
+                body,
+                measurements,
+                items,
+                chlorophyll: parameter(SampleItem::Chlorophyll),
+                transparency: parameter(SampleItem::Transparency),
+            };
+            (section.to_string(), means)
         })
         .collect()
 }
@@ -121,10 +174,11 @@ fn period_report(
     let means = section_means(samples, settings);
     let sections: Vec<SectionPeriod> = means
         .iter()
-        .map(|(section, (body, count, values))| SectionPeriod {
+        .map(|(section, means)| SectionPeriod {
             section: section.clone(),
-            measurements: *count,
-            assessment: assess_section(values, *body),
+            measurements: means.measurements,
+            assessment: assess_section(&means.items, means.body),
+            trophic_state: means.trophic_state(),
         })
         .collect();
     let classes: Vec<_> = sections.iter().filter_map(|s| s.assessment.class).collect();
@@ -133,8 +187,8 @@ fn period_report(
     let body_cwqi = |body: WaterBody| {
         let group: Vec<&Vec<(WaterItem, Exact)>> = means
             .values()
-            .filter(|(b, _, _)| *b == body)
-            .map(|(_, _, v)| v)
+            .filter(|m| m.body == body)
+            .map(|m| &m.items)
             .collect();
         let count = group.len();
         let averaged = averaged_over_sections(group.into_iter(), settings);
@@ -317,6 +371,26 @@ L,lake,2024-01-12,NH3-N,0.3
             ["2024-01", "2024-02"]
         );
         assert_eq!(report.months[1].sections.len(), 1);
+    }
+
+    #[test]
+    fn lake_trophic_state_needs_all_five_parameters() {
+        let text = "section,water_body,date,item,value
+L,lake,2024-07-01,chla,10
+L,lake,2024-07-01,TP,0.05
+L,lake,2024-07-01,TN,1.0
+L,lake,2024-07-01,SD,1.0
+L,lake,2024-07-01,CODMn,5
+R,river,2024-07-01,TP,0.05
+";
+        let samples = read_samples(std::path::Path::new("t.csv"), text.as_bytes()).unwrap();
+        let report = build_water_report(&samples, &WaterSettings::default()).unwrap();
+        let lake = &report.whole.sections[0];
+        let state = lake.trophic_state.as_ref().unwrap();
+        // Partial indices 50.0, 45.7, 54.5, 51.2, 43.9 weighted by r²: TLI ≈ 49.11 (independent Python check) → 中营养.
+        assert!((state.tli - 49.107).abs() < 0.001, "{}", state.tli);
+        assert_eq!(state.state, "中营养");
+        assert!(report.whole.sections[1].trophic_state.is_none());
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! - `date`: `YYYY-MM-DD`;
 //! - `item`: a GB 3838 item by code (`pH`, `DO`, `CODMn`, `COD`, `BOD5`, `NH3-N`, `TP`, `TN`, `Cu`, `Zn`, `F`,
 //!   `Se`, `As`, `Hg`, `Cd`, `Cr6`, `Pb`, `CN`, `phenol`, `petroleum`, `LAS`, `sulfide`, `fecal_coliform`,
-//!   `water_temperature`), Chinese name (氨氮) or HJ 212 factor code (w21003);
+//!   `water_temperature`), Chinese name (氨氮) or HJ 212 factor code (w21003); for lakes also the trophic state
+//!   parameters `chla` (叶绿素a, mg/m³) and `SD` (透明度, m);
 //! - `value`: a plain decimal in mg/L (pH dimensionless, fecal coliform 个/L, temperature ℃). Values below the
 //!   detection limit ("<0.01", "ND") are rejected: the rule for them is unverified (standards.md §4.2).
 
@@ -17,13 +18,37 @@ use chrono::NaiveDate;
 use standards::exact::Exact;
 use standards::water::{WaterBody, WaterItem};
 
+/// What a sample measures: a GB 3838 item, or a trophic state parameter of a lake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SampleItem {
+    Standard(WaterItem),
+    /// Chlorophyll a, mg/m³.
+    Chlorophyll,
+    /// Secchi depth (transparency), m.
+    Transparency,
+}
+
+impl SampleItem {
+    pub fn from_name(name: &str) -> Option<SampleItem> {
+        if let Some(item) = WaterItem::from_name(name) {
+            return Some(SampleItem::Standard(item));
+        }
+        let name = name.trim();
+        match name.to_ascii_lowercase().as_str() {
+            "chla" | "chl-a" | "chlorophyll_a" | "叶绿素a" => Some(SampleItem::Chlorophyll),
+            "sd" | "transparency" | "透明度" => Some(SampleItem::Transparency),
+            _ => None,
+        }
+    }
+}
+
 /// One measured value of one item at one section on one date.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sample {
     pub section: String,
     pub body: WaterBody,
     pub date: NaiveDate,
-    pub item: WaterItem,
+    pub item: SampleItem,
     pub value: Exact,
 }
 
@@ -132,8 +157,15 @@ pub fn read_samples(name: &Path, source: impl Read) -> Result<Vec<Sample>, Sampl
             .ok_or_else(|| cell(1, format!("{:?} is neither river nor lake", text(1))))?;
         let date = NaiveDate::parse_from_str(text(2), "%Y-%m-%d")
             .map_err(|_| cell(2, format!("{:?} is not a date (YYYY-MM-DD)", text(2))))?;
-        let item = WaterItem::from_name(text(3))
-            .ok_or_else(|| cell(3, format!("{:?} is not a GB 3838 Table 1 item", text(3))))?;
+        let item = SampleItem::from_name(text(3)).ok_or_else(|| {
+            cell(
+                3,
+                format!(
+                    "{:?} is neither a GB 3838 Table 1 item nor chla/SD",
+                    text(3)
+                ),
+            )
+        })?;
         let value = Exact::parse_decimal(text(4)).map_err(|e| {
             let below_detection = text(4).starts_with('<') || text(4).eq_ignore_ascii_case("ND");
             if below_detection {
@@ -170,11 +202,14 @@ mod tests {
         assert_eq!(samples.len(), 2);
         assert_eq!(
             (samples[0].item, samples[0].body),
-            (WaterItem::Ammonia, WaterBody::River)
+            (SampleItem::Standard(WaterItem::Ammonia), WaterBody::River)
         );
         assert_eq!(
             (samples[1].item, samples[1].body),
-            (WaterItem::TotalPhosphorus, WaterBody::Lake)
+            (
+                SampleItem::Standard(WaterItem::TotalPhosphorus),
+                WaterBody::Lake
+            )
         );
         assert_eq!(samples[1].value, Exact::parse_decimal("0.04").unwrap());
     }

@@ -392,6 +392,13 @@ fn render_water_period(out: &mut String, period: &PeriodReport) {
             show(a.cwqi, 2),
             main.join(", ")
         );
+        if let Some(trophic) = &section.trophic_state {
+            let _ = writeln!(
+                out,
+                "{:<20} trophic state TLI(Σ) {:.1} {}",
+                "", trophic.tli, trophic.state
+            );
+        }
         if !a.missing_items.is_empty() {
             let _ = writeln!(
                 out,
