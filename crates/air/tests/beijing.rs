@@ -141,3 +141,69 @@ fn one_station_whole_year_2015_and_unknown_station() {
             .contains("unknown station \"Dongli\"")
     );
 }
+
+/// The same hours written in the CNEMC long format (`date,hour,type,<stations…>`, CO in mg/m³) give the same
+/// report as the UCI files: both readers, the unit conversion and the area assessment agree end to end.
+#[test]
+fn cnemc_long_format_of_the_same_hours_gives_the_same_report() {
+    let Some(dir) = data_dir() else { return };
+    let files = [
+        dir.join("PRSA_Data_Dongsi_20130301-20170228.csv"),
+        dir.join("PRSA_Data_Tiantan_20130301-20170228.csv"),
+    ];
+    let (from, to) = (date(2014, 1, 1), date(2014, 2, 28));
+    let hours = read_station_hours(&files, from, to).unwrap();
+    let uci = build_air_report(&hours, None, from, to, true, &AirSettings::default()).unwrap();
+
+    let stations: Vec<&String> = hours.stations.keys().collect();
+    let mut text = format!(
+        "date,hour,type,{}\n",
+        stations
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    for day in from.iter_days().take_while(|d| *d <= to) {
+        for hour in 0..24 {
+            for pollutant in Pollutant::ALL {
+                let cells: Vec<String> = stations
+                    .iter()
+                    .map(|s| {
+                        let value = hours.stations[*s]
+                            .get(&day)
+                            .map(|d| d.hours[pollutant.index()][hour]);
+                        match value {
+                            Some(v) if v != standards::aggregate::MISSING_HOUR => {
+                                Exact::from_scaled(v.into(), standards::aggregate::HOURLY_DECIMALS)
+                                    .to_string()
+                            }
+                            _ => String::new(),
+                        }
+                    })
+                    .collect();
+                text.push_str(&format!(
+                    "{},{hour},{},{}\n",
+                    day.format("%Y%m%d"),
+                    pollutant.code(),
+                    cells.join(",")
+                ));
+            }
+            // A derived row, which the reader must skip.
+            text.push_str(&format!(
+                "{},{hour},AQI,{}\n",
+                day.format("%Y%m%d"),
+                vec!["999"; stations.len()].join(",")
+            ));
+        }
+    }
+    let path = std::env::temp_dir().join(format!("qingshan-cnemc-{}.csv", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    let hours = read_station_hours(std::slice::from_ref(&path), from, to).unwrap();
+    let cnemc = build_air_report(&hours, None, from, to, true, &AirSettings::default()).unwrap();
+    std::fs::remove_file(&path).unwrap();
+
+    let json = |report| serde_json::to_value(report).unwrap();
+    assert_eq!(json(&uci), json(&cnemc));
+    assert_eq!(uci.area.period.valid_days, 50);
+}
