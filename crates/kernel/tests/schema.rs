@@ -37,10 +37,12 @@ async fn sqlite_columns(db: &kernel::Db) -> Columns {
     out
 }
 
+/// Partitions (e.g. of `readings`) are storage detail of their parent table, not tables of the schema.
 async fn postgres_columns(db: &kernel::Db) -> Columns {
     let rows = sqlx::query(
         "SELECT table_name::text AS t, column_name::text AS c, is_nullable::text AS n FROM information_schema.columns \
-         WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations'",
+         WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations' \
+         AND table_name::text NOT IN (SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid)",
     )
     .fetch_all(db.pool())
     .await

@@ -1,0 +1,114 @@
+//! The factor catalogue: every HJ 212 factor code that has a column of its own in the `readings` table.
+//!
+//! Codes are HJ 212-2017 Appendix B / the ambient-air list (reference hj212.md §3.5). A code not listed here
+//! is still stored, in the row's `extra` JSON. Adding a factor = a migration `ALTER TABLE readings ADD COLUMN
+//! <code> DOUBLE PRECISION` on both backends + one line below (the column is named after the code).
+
+/// One catalogued factor.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Factor {
+    /// HJ 212-2017 code, e.g. `a34004`.
+    pub code: &'static str,
+    /// Its column in `readings` (the code itself).
+    pub column: &'static str,
+    /// 中文 name.
+    pub name: &'static str,
+    /// Unit as carried by the devices; ambient gases are µg/m³ (CO mg/m³), flue gas mg/m³.
+    pub unit: &'static str,
+    /// Plausible range: a value outside it is kept but never counted valid in roll-ups.
+    pub min: f64,
+    pub max: f64,
+}
+
+const fn factor(
+    code: &'static str,
+    name: &'static str,
+    unit: &'static str,
+    min: f64,
+    max: f64,
+) -> Factor {
+    Factor {
+        code,
+        column: code,
+        name,
+        unit,
+        min,
+        max,
+    }
+}
+
+/// The catalogue, in column order of the migration `20261201000003_readings.sql`.
+pub const CATALOGUE: &[Factor] = &[
+    // Ambient air (ST=22).
+    factor("a34004", "PM2.5", "µg/m³", 0.0, 2000.0),
+    factor("a34002", "PM10", "µg/m³", 0.0, 5000.0),
+    factor("a21026", "二氧化硫 SO2", "µg/m³ (废气 mg/m³)", 0.0, 20000.0),
+    factor("a21004", "二氧化氮 NO2", "µg/m³", 0.0, 5000.0),
+    factor("a21005", "一氧化碳 CO", "mg/m³", 0.0, 5000.0),
+    factor("a05024", "臭氧 O3", "µg/m³", 0.0, 2000.0),
+    factor("a01007", "风速", "m/s", 0.0, 75.0),
+    factor("a01008", "风向", "°", 0.0, 360.0),
+    factor("a01001", "温度", "°C", -60.0, 60.0),
+    factor("a01002", "湿度", "%", 0.0, 100.0),
+    factor("a01006", "气压", "hPa", 500.0, 1100.0),
+    // Flue gas outlets (ST=31).
+    factor("a21002", "氮氧化物 NOx", "mg/m³", 0.0, 20000.0),
+    factor("a34013", "烟尘 颗粒物", "mg/m³", 0.0, 10000.0),
+    factor("a19001", "氧含量 O2", "%", 0.0, 25.0),
+    factor("a01012", "烟气温度", "°C", -40.0, 1200.0),
+    factor("a01011", "烟气流速", "m/s", 0.0, 100.0),
+    factor("a00000", "废气流量", "m³/s", 0.0, 100000.0),
+    // Wastewater outlets and sections (ST=32).
+    factor("w01018", "化学需氧量 COD", "mg/L", 0.0, 100000.0),
+    factor("w21003", "氨氮 NH3-N", "mg/L", 0.0, 10000.0),
+    factor("w21011", "总磷 TP", "mg/L", 0.0, 1000.0),
+    factor("w21001", "总氮 TN", "mg/L", 0.0, 10000.0),
+    factor("w01001", "pH", "无量纲", 0.0, 14.0),
+    factor("w00000", "污水流量", "L/s", 0.0, 100000.0),
+];
+
+/// A factor's index in [`CATALOGUE`] (its column slot).
+pub fn index_of(code: &str) -> Option<usize> {
+    CATALOGUE.iter().position(|f| f.code == code)
+}
+
+pub fn by_code(code: &str) -> Option<&'static Factor> {
+    CATALOGUE.iter().find(|f| f.code == code)
+}
+
+/// Whether `code` looks like an HJ 212 factor code (letter + digits/letters, ≤ 12 chars), so that it can be
+/// stored as a key of `extra` and named in flags without escaping.
+pub fn is_plausible_code(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= 12
+        && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Wind direction is averaged as a vector, not arithmetically.
+pub const WIND_DIRECTION: &str = "a01008";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_codes_are_unique_and_match_the_migration() {
+        let mut codes: Vec<_> = CATALOGUE.iter().map(|f| f.code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), CATALOGUE.len());
+        let migration = include_str!("../../../migrations/sqlite/20261201000003_readings.sql");
+        for f in CATALOGUE {
+            assert!(
+                migration.contains(&format!("    {} DOUBLE PRECISION", f.column)),
+                "{} has no column",
+                f.code
+            );
+            assert!(f.min < f.max);
+        }
+        let pg = include_str!("../../../migrations/postgres/20261201000003_readings.sql");
+        for f in CATALOGUE {
+            assert!(pg.contains(&format!("    {} DOUBLE PRECISION", f.column)));
+        }
+    }
+}

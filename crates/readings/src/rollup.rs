@@ -1,0 +1,403 @@
+//! Roll-ups computed by the platform from the audited tier, the same code on both backends.
+//!
+//! Rules, per kind of input (GB 3095-2012/2026 Table 4, reference standards.md §2.3):
+//! - **Hour from minute data**: expected 60 minute values; the hour is valid with ≥ 45 valid minutes
+//!   ("≥ 45 min sampling per hour"). Stored as `period = 'hour'` roll-ups.
+//! - **Hour reported by the device or file** (`period = 'hour'` readings): the audited hourly value itself (it
+//!   is not copied into the roll-up table); valid when its flag is N (or it was corrected) and it lies in the
+//!   factor's plausible range. A reported hour wins over one derived from minutes.
+//! - **Day** (CST calendar day, 00:00–24:00 UTC+8) from the 24 hourly values: expected 24, observed = hours with
+//!   a value, valid with ≥ 20 valid hours (GB 3095 daily rule; applied to every factor alike). Mean, min and max
+//!   are over the valid hours; wind direction (a01008) is averaged as a unit vector.
+//! - Real-time (`rtd`) values are not rolled up; daily values reported by devices are kept as reported, for
+//!   comparison, and do not replace the platform's own.
+//!
+//! Coverage = n_valid / expected.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kernel::Db;
+use kernel::db::SqlBuilder;
+use kernel::time::DAY_SECONDS;
+use serde::Serialize;
+
+use crate::audit::{self, Corrections};
+use crate::factors::WIND_DIRECTION;
+use crate::model::Period;
+use crate::store::{self, DirtyDay, Row};
+
+/// Minimum valid minutes for a valid hour.
+pub const MIN_MINUTES_PER_HOUR: i64 = 45;
+/// Minimum valid hours for a valid day.
+pub const MIN_HOURS_PER_DAY: i64 = 20;
+const HOUR: i64 = 3600;
+
+/// One roll-up value.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Rollup {
+    pub point_id: i64,
+    pub factor: String,
+    /// `hour` or `day`.
+    pub period: Period,
+    /// Unix seconds (UTC) of the period's start (a day starts at 00:00 CST).
+    pub ts: i64,
+    /// Values observed.
+    pub n: i64,
+    /// Valid values among them.
+    pub n_valid: i64,
+    /// Values expected (60 minutes, 24 hours).
+    pub expected: i64,
+    pub mean: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub valid: bool,
+}
+
+#[derive(Default, Clone, Copy)]
+struct Acc {
+    n: i64,
+    n_valid: i64,
+    sum: f64,
+    sin: f64,
+    cos: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Acc {
+    fn observe(&mut self, value: Option<f64>, valid: bool) {
+        self.n += 1;
+        if let (true, Some(v)) = (valid, value) {
+            if self.n_valid == 0 {
+                self.min = v;
+                self.max = v;
+            } else {
+                self.min = self.min.min(v);
+                self.max = self.max.max(v);
+            }
+            self.n_valid += 1;
+            self.sum += v;
+            let r = v.to_radians();
+            self.sin += r.sin();
+            self.cos += r.cos();
+        }
+    }
+
+    fn mean(&self, factor: &str) -> Option<f64> {
+        if self.n_valid == 0 {
+            return None;
+        }
+        if factor == WIND_DIRECTION {
+            if self.sin.abs() < 1e-12 && self.cos.abs() < 1e-12 {
+                return None; // opposite winds cancel: no prevailing direction
+            }
+            return Some(self.sin.atan2(self.cos).to_degrees().rem_euclid(360.0));
+        }
+        Some(self.sum / self.n_valid as f64)
+    }
+
+    fn rollup(&self, point_id: i64, factor: &str, period: Period, ts: i64) -> Rollup {
+        let (expected, needed) = match period {
+            Period::Day => (24, MIN_HOURS_PER_DAY),
+            _ => (60, MIN_MINUTES_PER_HOUR),
+        };
+        Rollup {
+            point_id,
+            factor: factor.to_string(),
+            period,
+            ts,
+            n: self.n,
+            n_valid: self.n_valid,
+            expected,
+            mean: self.mean(factor),
+            min: (self.n_valid > 0).then_some(self.min),
+            max: (self.n_valid > 0).then_some(self.max),
+            valid: self.n_valid >= needed,
+        }
+    }
+}
+
+/// Roll-ups of one point and CST day from its minute and hour rows of that day (raw rows; `corrections`
+/// turns them into the audited view). Returns the derived hours and the days.
+pub fn compute_day(
+    point_id: i64,
+    day: i64,
+    rows: &[Row],
+    corrections: &Corrections,
+) -> Vec<Rollup> {
+    let day_start = day * DAY_SECONDS - 8 * HOUR;
+    // (factor, hour start) → (observed, valid, value) of the hourly value.
+    let mut hours: BTreeMap<(String, i64), (Option<f64>, bool)> = BTreeMap::new();
+    let mut minutes: BTreeMap<(String, i64), Acc> = BTreeMap::new();
+    let mut out = Vec::new();
+    for row in rows {
+        if row.ts < day_start || row.ts >= day_start + DAY_SECONDS {
+            continue;
+        }
+        let hour = row.ts - (row.ts - day_start).rem_euclid(HOUR);
+        match row.period {
+            Period::Minute => {
+                for (code, cell) in row.iter() {
+                    let a = corrections.apply(row.period, row.ts, code, cell);
+                    minutes
+                        .entry((code.to_string(), hour))
+                        .or_default()
+                        .observe(a.value, a.valid);
+                }
+            }
+            Period::Hour => {
+                for (code, cell) in row.iter() {
+                    let a = corrections.apply(row.period, row.ts, code, cell);
+                    hours.insert((code.to_string(), hour), (a.value, a.valid));
+                }
+            }
+            Period::Rtd | Period::Day => {}
+        }
+    }
+    for ((code, hour), acc) in &minutes {
+        let rollup = acc.rollup(point_id, code, Period::Hour, *hour);
+        hours
+            .entry((code.clone(), *hour))
+            .or_insert((rollup.mean, rollup.valid));
+        out.push(rollup);
+    }
+    let mut days: BTreeMap<&str, Acc> = BTreeMap::new();
+    for ((code, _), (value, valid)) in &hours {
+        days.entry(code.as_str())
+            .or_default()
+            .observe(*value, *valid);
+    }
+    for (code, acc) in days {
+        out.push(acc.rollup(point_id, code, Period::Day, day_start));
+    }
+    out
+}
+
+/// Recomputes the roll-ups of exactly these (point, day) pairs (days of a point closer than a week apart are
+/// recomputed as one span, which gives the same values for the days between). Returns the roll-ups written.
+pub async fn recompute(db: &Db, dirty: &BTreeSet<DirtyDay>) -> anyhow::Result<u64> {
+    let mut written = 0;
+    let mut by_point: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for d in dirty {
+        by_point.entry(d.point_id).or_default().push(d.day);
+    }
+    for (point_id, days) in by_point {
+        let mut run_start = days[0];
+        let mut run_end = days[0];
+        for &day in days.iter().skip(1).chain(std::iter::once(&i64::MAX)) {
+            if day != i64::MAX && day - run_end <= 7 {
+                run_end = day;
+                continue;
+            }
+            written += recompute_span(db, point_id, run_start, run_end).await?;
+            run_start = day;
+            run_end = day;
+        }
+    }
+    Ok(written)
+}
+
+/// Days `first..=last` of one point.
+async fn recompute_span(db: &Db, point_id: i64, first: i64, last: i64) -> anyhow::Result<u64> {
+    let from = first * DAY_SECONDS - 8 * HOUR;
+    let to = (last + 1) * DAY_SECONDS - 8 * HOUR;
+    let rows = store::rows(db, point_id, &[Period::Minute, Period::Hour], from, to).await?;
+    let corrections = audit::latest_corrections(db, point_id, from, to).await?;
+    let mut by_day: BTreeMap<i64, Vec<Row>> = BTreeMap::new();
+    for row in rows {
+        by_day
+            .entry(kernel::time::cst_day_number(row.ts))
+            .or_default()
+            .push(row);
+    }
+    let mut rollups = Vec::new();
+    for (day, rows) in &by_day {
+        rollups.extend(compute_day(point_id, *day, rows, &corrections));
+    }
+    let mut tx = db.pool().begin().await?;
+    sqlx::query("DELETE FROM reading_rollups WHERE point_id = $1 AND ts >= $2 AND ts < $3")
+        .bind(point_id)
+        .bind(from)
+        .bind(to)
+        .execute(&mut *tx)
+        .await?;
+    insert(&mut tx, &rollups).await?;
+    tx.commit().await?;
+    Ok(rollups.len() as u64)
+}
+
+/// Inserts roll-ups (the caller has removed the ones they replace).
+pub async fn insert(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    rollups: &[Rollup],
+) -> Result<(), sqlx::Error> {
+    let now = kernel::time::now_ts();
+    for chunk in rollups.chunks(2_000) {
+        let mut b = SqlBuilder::new(
+            "INSERT INTO reading_rollups (point_id, factor, period, ts, n, n_valid, expected, mean, min, max, valid, computed_at) VALUES ",
+        );
+        for (i, r) in chunk.iter().enumerate() {
+            b.push(if i == 0 { "(" } else { ", (" });
+            b.push_bind(r.point_id).push(", ");
+            b.push_bind(r.factor.clone()).push(", ");
+            b.push_bind(r.period.as_str().to_string()).push(", ");
+            b.push_bind(r.ts).push(", ");
+            b.push_bind(r.n).push(", ");
+            b.push_bind(r.n_valid).push(", ");
+            b.push_bind(r.expected).push(", ");
+            b.push_bind(r.mean).push(", ");
+            b.push_bind(r.min).push(", ");
+            b.push_bind(r.max).push(", ");
+            b.push_bind(kernel::db::flag(r.valid)).push(", ");
+            b.push_bind(now).push(")");
+        }
+        b.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Stored roll-ups of one point (optionally one factor) and period in `[from, to)`, ordered by factor, time.
+pub async fn stored(
+    db: &Db,
+    point_id: i64,
+    factor: Option<&str>,
+    period: Period,
+    from: i64,
+    to: i64,
+) -> Result<Vec<Rollup>, sqlx::Error> {
+    use sqlx::Row as _;
+    let mut b = SqlBuilder::new(
+        "SELECT point_id, factor, period, ts, n, n_valid, expected, mean, min, max, valid FROM reading_rollups WHERE point_id = ",
+    );
+    b.push_bind(point_id);
+    b.push(" AND period = ")
+        .push_bind(period.as_str().to_string());
+    if let Some(factor) = factor {
+        b.push(" AND factor = ").push_bind(factor.to_string());
+    }
+    b.push(" AND ts >= ").push_bind(from);
+    b.push(" AND ts < ").push_bind(to);
+    b.push(" ORDER BY factor, ts");
+    let rows = b.build().fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|r| {
+            let valid: i64 = r.try_get("valid")?;
+            Ok(Rollup {
+                point_id: r.try_get("point_id")?,
+                factor: r.try_get("factor")?,
+                period,
+                ts: r.try_get("ts")?,
+                n: r.try_get("n")?,
+                n_valid: r.try_get("n_valid")?,
+                expected: r.try_get("expected")?,
+                mean: r.try_get("mean")?,
+                min: r.try_get("min")?,
+                max: r.try_get("max")?,
+                valid: valid == 1,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Cell, DataFlag};
+
+    fn hour_row(ts: i64, pm25: Option<f64>, flag: DataFlag) -> Row {
+        let mut row = Row::new(1, Period::Hour, ts);
+        row.set("a34004", Cell { value: pm25, flag });
+        row
+    }
+
+    #[test]
+    fn day_needs_twenty_valid_hours() {
+        let day = kernel::time::cst_day_number(1_704_067_200); // 2024-01-01 08:00 CST
+        let start = day * DAY_SECONDS - 8 * HOUR;
+        let rows: Vec<Row> = (0..24)
+            .map(|h| {
+                let flag = if h < 5 { DataFlag::D } else { DataFlag::N };
+                hour_row(start + h * HOUR, Some(h as f64), flag)
+            })
+            .collect();
+        let out = compute_day(1, day, &rows, &Corrections::default());
+        assert_eq!(out.len(), 1);
+        let d = &out[0];
+        assert_eq!((d.n, d.n_valid, d.expected, d.valid), (24, 19, 24, false));
+        assert_eq!(d.mean, Some((5..24).sum::<i64>() as f64 / 19.0));
+        assert_eq!((d.min, d.max), (Some(5.0), Some(23.0)));
+        let rows: Vec<Row> = (0..20)
+            .map(|h| hour_row(start + h * HOUR, Some(10.0), DataFlag::N))
+            .collect();
+        assert!(compute_day(1, day, &rows, &Corrections::default())[0].valid);
+    }
+
+    #[test]
+    fn minutes_make_hours_with_45_valid_minutes() {
+        let day = 19_723;
+        let start = day * DAY_SECONDS - 8 * HOUR;
+        let mut rows = Vec::new();
+        for m in 0..60 {
+            let mut row = Row::new(1, Period::Minute, start + m * 60);
+            let flag = if m < 16 { DataFlag::C } else { DataFlag::N };
+            row.set(
+                "a21026",
+                Cell {
+                    value: Some(2.0),
+                    flag,
+                },
+            );
+            rows.push(row);
+        }
+        for m in 0..45 {
+            let mut row = Row::new(1, Period::Minute, start + HOUR + m * 60);
+            row.set(
+                "a21026",
+                Cell {
+                    value: Some(4.0),
+                    flag: DataFlag::N,
+                },
+            );
+            rows.push(row);
+        }
+        let out = compute_day(1, day, &rows, &Corrections::default());
+        let hours: Vec<_> = out.iter().filter(|r| r.period == Period::Hour).collect();
+        assert_eq!(hours.len(), 2);
+        assert_eq!(
+            (hours[0].n, hours[0].n_valid, hours[0].valid),
+            (60, 44, false)
+        );
+        assert_eq!(
+            (hours[1].n_valid, hours[1].valid, hours[1].mean),
+            (45, true, Some(4.0))
+        );
+        let day_rollup = out.iter().find(|r| r.period == Period::Day).unwrap();
+        assert_eq!(
+            (day_rollup.n, day_rollup.n_valid, day_rollup.valid),
+            (2, 1, false)
+        );
+    }
+
+    #[test]
+    fn wind_direction_is_a_vector_mean() {
+        let start = 19_723 * DAY_SECONDS - 8 * HOUR;
+        let rows: Vec<Row> = [350.0, 10.0]
+            .iter()
+            .enumerate()
+            .map(|(h, d)| {
+                let mut row = Row::new(1, Period::Hour, start + h as i64 * HOUR);
+                row.set(
+                    "a01008",
+                    Cell {
+                        value: Some(*d),
+                        flag: DataFlag::N,
+                    },
+                );
+                row
+            })
+            .collect();
+        let out = compute_day(1, 19_723, &rows, &Corrections::default());
+        let mean = out[0].mean.unwrap();
+        assert!(mean < 1e-9 || (360.0 - mean) < 1e-9, "{mean}");
+    }
+}

@@ -1,0 +1,616 @@
+//! The readings store: wide sparse rows on SQLite and PostgreSQL (see the migration's header).
+//!
+//! Writes never overwrite: a value already stored for (point, period, ts, factor) is kept, an equal value sent
+//! again changes nothing, a different one is counted as a conflict. Every write returns the (point, CST day)
+//! pairs it changed, so that exactly those roll-ups are recomputed.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use kernel::db::SqlBuilder;
+use kernel::{Backend, Db};
+use serde::Serialize;
+use sqlx::Row as _;
+use sqlx::any::AnyRow;
+
+use crate::factors::{self, CATALOGUE};
+use crate::model::{Cell, DataFlag, Period, Reading};
+
+/// SQLite's limit of bound parameters per statement (32,766) with room to spare; PostgreSQL allows 65,535.
+const MAX_PARAMETERS: usize = 30_000;
+/// Rows per transaction: large enough to amortise the commit, small enough to keep a batch's memory modest.
+const ROWS_PER_TRANSACTION: usize = 8_000;
+/// Conflicts listed in a write's result (all are counted).
+const CONFLICT_SAMPLES: usize = 100;
+
+/// Writes are serialised inside the process: SQLite has one writer anyway, and on PostgreSQL it keeps the
+/// read-compare-write of a batch free of lost updates between our own writers.
+static WRITE_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// One stored row: every cell of one point, period and instant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub point_id: i64,
+    pub period: Period,
+    pub ts: i64,
+    /// One slot per catalogued factor, in [`CATALOGUE`] order.
+    pub cells: Vec<Option<Cell>>,
+    /// Factors not in the catalogue, by code.
+    pub extra: BTreeMap<String, Cell>,
+}
+
+impl Row {
+    pub fn new(point_id: i64, period: Period, ts: i64) -> Row {
+        Row {
+            point_id,
+            period,
+            ts,
+            cells: vec![None; CATALOGUE.len()],
+            extra: BTreeMap::new(),
+        }
+    }
+
+    /// Sets a factor's cell (catalogued or extra).
+    pub fn set(&mut self, factor: &str, cell: Cell) {
+        match factors::index_of(factor) {
+            Some(i) => self.cells[i] = Some(cell),
+            None => {
+                self.extra.insert(factor.to_string(), cell);
+            }
+        }
+    }
+
+    pub fn get(&self, factor: &str) -> Option<Cell> {
+        match factors::index_of(factor) {
+            Some(i) => self.cells[i],
+            None => self.extra.get(factor).copied(),
+        }
+    }
+
+    /// Every present cell as (factor code, cell).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Cell)> {
+        CATALOGUE
+            .iter()
+            .zip(&self.cells)
+            .filter_map(|(f, c)| c.filter(Cell::is_present).map(|c| (f.code, c)))
+            .chain(
+                self.extra
+                    .iter()
+                    .filter(|(_, c)| c.is_present())
+                    .map(|(k, c)| (k.as_str(), *c)),
+            )
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+
+    /// `a34004=D;a21026=C`, or `None` when every flag is N.
+    fn flags_text(&self) -> Option<String> {
+        let text = self
+            .iter()
+            .filter(|(_, c)| !c.flag.is_normal())
+            .map(|(code, c)| format!("{code}={}", c.flag.as_char()))
+            .collect::<Vec<_>>()
+            .join(";");
+        (!text.is_empty()).then_some(text)
+    }
+
+    fn extra_json(&self) -> Option<String> {
+        let present: serde_json::Map<String, serde_json::Value> = self
+            .extra
+            .iter()
+            .filter(|(_, c)| c.is_present())
+            .map(|(k, c)| (k.clone(), serde_json::json!(c.value)))
+            .collect();
+        (!present.is_empty()).then(|| serde_json::Value::Object(present).to_string())
+    }
+}
+
+/// A (point, CST day) whose roll-ups must be recomputed. `day` is [`kernel::time::cst_day_number`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, utoipa::ToSchema)]
+pub struct DirtyDay {
+    pub point_id: i64,
+    pub day: i64,
+}
+
+/// A value that differs from the one already stored; the stored one was kept.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Conflict {
+    pub point_id: i64,
+    pub period: Period,
+    pub ts: i64,
+    pub factor: String,
+    pub stored_value: Option<f64>,
+    pub stored_flag: DataFlag,
+    pub sent_value: Option<f64>,
+    pub sent_flag: DataFlag,
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct WriteOutcome {
+    /// New rows (point, period, instant).
+    pub rows_inserted: u64,
+    /// Existing rows that received new factors.
+    pub rows_updated: u64,
+    /// Values (cells) stored by this write.
+    pub values_written: u64,
+    /// Values already stored with the same value and flag.
+    pub values_unchanged: u64,
+    /// Values that differ from the stored ones (kept; never silently rewritten).
+    pub conflicts: u64,
+    /// The first conflicts, for the report.
+    pub conflict_samples: Vec<Conflict>,
+    /// The (point, CST day) pairs whose roll-ups are stale.
+    #[serde(skip)]
+    pub dirty: BTreeSet<DirtyDay>,
+}
+
+impl WriteOutcome {
+    pub fn absorb(&mut self, other: WriteOutcome) {
+        self.rows_inserted += other.rows_inserted;
+        self.rows_updated += other.rows_updated;
+        self.values_written += other.values_written;
+        self.values_unchanged += other.values_unchanged;
+        self.conflicts += other.conflicts;
+        for c in other.conflict_samples {
+            if self.conflict_samples.len() < CONFLICT_SAMPLES {
+                self.conflict_samples.push(c);
+            }
+        }
+        self.dirty.extend(other.dirty);
+    }
+}
+
+/// Where a batch of readings came from (`reading_sources`).
+#[derive(Debug, Clone)]
+pub struct NewSource {
+    /// `file`, `packet`, `api` or `simulation`.
+    pub kind: &'static str,
+    pub name: String,
+    pub checksum: Option<String>,
+    pub received_by: String,
+    pub idempotency_key: Option<String>,
+}
+
+pub async fn create_source(db: &Db, source: &NewSource) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO reading_sources (kind, name, checksum, received_at, received_by, idempotency_key) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(source.kind)
+    .bind(&source.name)
+    .bind(&source.checksum)
+    .bind(kernel::time::now_ts())
+    .bind(&source.received_by)
+    .bind(&source.idempotency_key)
+    .fetch_one(db.pool())
+    .await
+}
+
+/// Narrow readings → wide rows (a later reading of the same cell in the input wins over an earlier one).
+pub fn rows_from_readings(readings: &[Reading]) -> Vec<Row> {
+    let mut rows: BTreeMap<(i64, Period, i64), Row> = BTreeMap::new();
+    for r in readings {
+        rows.entry((r.point_id, r.period, r.ts))
+            .or_insert_with(|| Row::new(r.point_id, r.period, r.ts))
+            .set(
+                &r.factor,
+                Cell {
+                    value: r.value,
+                    flag: r.flag,
+                },
+            );
+    }
+    rows.into_values().collect()
+}
+
+/// Checks what the database cannot hold: non-finite values and factor codes that are not codes.
+pub fn check_rows(rows: &[Row]) -> Result<(), String> {
+    for row in rows {
+        for (code, cell) in row.iter() {
+            if !factors::is_plausible_code(code) {
+                return Err(format!("factor {code:?} is not an HJ 212 factor code"));
+            }
+            if cell.value.is_some_and(|v| !v.is_finite()) {
+                return Err(format!(
+                    "point {}, {} at {}: value is not a finite number",
+                    row.point_id, code, row.ts
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes rows (merging with what is stored) with `source_id` as their source. Rows with the same key in the
+/// input are merged, the later cell winning.
+pub async fn write_rows(
+    db: &Db,
+    source_id: i64,
+    mut rows: Vec<Row>,
+) -> anyhow::Result<WriteOutcome> {
+    check_rows(&rows).map_err(anyhow::Error::msg)?;
+    rows.sort_by_key(|r| (r.point_id, r.period, r.ts));
+    rows.dedup_by(|later, earlier| {
+        if (later.point_id, later.period, later.ts)
+            == (earlier.point_id, earlier.period, earlier.ts)
+        {
+            for (code, cell) in later.iter().map(|(c, cell)| (c.to_string(), cell)) {
+                earlier.set(&code, cell);
+            }
+            true
+        } else {
+            false
+        }
+    });
+    let _guard = WRITE_LOCK.lock().await;
+    if db.backend() == Backend::Postgres {
+        ensure_partitions(db, &rows).await?;
+    }
+    let mut outcome = WriteOutcome::default();
+    for batch in rows.chunks(ROWS_PER_TRANSACTION) {
+        outcome.absorb(write_batch(db, source_id, batch).await?);
+    }
+    Ok(outcome)
+}
+
+/// Writes narrow readings.
+pub async fn write(db: &Db, source_id: i64, readings: &[Reading]) -> anyhow::Result<WriteOutcome> {
+    write_rows(db, source_id, rows_from_readings(readings)).await
+}
+
+/// Yearly partitions are `[Jan 1 00:00 UTC, next Jan 1)`; years outside this span stay in the DEFAULT one.
+const PARTITION_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+fn utc_year(ts: i64) -> i32 {
+    use chrono::Datelike;
+    chrono::DateTime::from_timestamp(ts, 0).map_or(0, |t| t.year())
+}
+
+fn year_start(year: i32) -> i64 {
+    chrono::NaiveDate::from_ymd_opt(year, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(0, |t| t.and_utc().timestamp())
+}
+
+/// Creates the yearly partitions the rows need (PostgreSQL), before anything is written to those years, so
+/// that the DEFAULT partition never holds a row of a year that later gets a partition of its own.
+async fn ensure_partitions(db: &Db, rows: &[Row]) -> anyhow::Result<()> {
+    let years: BTreeSet<i32> = rows
+        .iter()
+        .map(|r| utc_year(r.ts))
+        .filter(|y| PARTITION_YEARS.contains(y))
+        .collect();
+    for year in years {
+        let name = format!("readings_y{year}");
+        let exists: i64 = sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relname = $1 AND n.nspname = current_schema()",
+        )
+        .bind(&name)
+        .fetch_one(db.pool())
+        .await?;
+        if exists == 0 {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "CREATE TABLE IF NOT EXISTS {name} PARTITION OF readings FOR VALUES FROM ({}) TO ({})",
+                year_start(year),
+                year_start(year + 1)
+            )))
+            .execute(db.pool())
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The SELECT list of every stored column, in the order [`decode_row`] reads them.
+fn select_list() -> String {
+    let mut s = String::from("point_id, period, ts");
+    for f in CATALOGUE {
+        s.push_str(", ");
+        s.push_str(f.column);
+    }
+    s.push_str(", flags, extra");
+    s
+}
+
+fn parse_flags(text: Option<&str>) -> HashMap<&str, DataFlag> {
+    text.unwrap_or("")
+        .split(';')
+        .filter_map(|pair| pair.split_once('='))
+        .filter_map(|(code, flag)| Some((code, DataFlag::parse(flag)?)))
+        .collect()
+}
+
+fn decode_row(row: &AnyRow) -> Result<Row, sqlx::Error> {
+    let period_text: String = row.try_get(1)?;
+    let period = Period::parse(&period_text).ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: "period".into(),
+        source: format!("unknown period {period_text:?}").into(),
+    })?;
+    let mut out = Row::new(row.try_get(0)?, period, row.try_get(2)?);
+    let flags_text: Option<String> = row.try_get(3 + CATALOGUE.len())?;
+    let flags = parse_flags(flags_text.as_deref());
+    for (i, f) in CATALOGUE.iter().enumerate() {
+        let value: Option<f64> = row.try_get(3 + i)?;
+        let flag = flags.get(f.code).copied().unwrap_or_default();
+        let cell = Cell { value, flag };
+        if cell.is_present() {
+            out.cells[i] = Some(cell);
+        }
+    }
+    let extra_text: Option<String> = row.try_get(4 + CATALOGUE.len())?;
+    if let Some(text) = extra_text
+        && let Ok(serde_json::Value::Object(map)) = serde_json::from_str(&text)
+    {
+        for (code, value) in map {
+            let flag = flags.get(code.as_str()).copied().unwrap_or_default();
+            out.extra.insert(
+                code,
+                Cell {
+                    value: value.as_f64(),
+                    flag,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+async fn write_batch(db: &Db, source_id: i64, batch: &[Row]) -> anyhow::Result<WriteOutcome> {
+    let mut outcome = WriteOutcome::default();
+    let mut tx = match db.backend() {
+        // Take the write lock up front: a read-then-write transaction could otherwise fail with
+        // SQLITE_BUSY_SNAPSHOT when another process (an import beside the server) wrote in between.
+        Backend::Sqlite => db.pool().begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => db.pool().begin().await?,
+    };
+    // What is stored already, per (point, period) over the batch's time span.
+    let mut stored: HashMap<(i64, Period, i64), Row> = HashMap::new();
+    let mut start = 0;
+    while start < batch.len() {
+        let (point, period) = (batch[start].point_id, batch[start].period);
+        let end = start
+            + batch[start..]
+                .iter()
+                .take_while(|r| r.point_id == point && r.period == period)
+                .count();
+        let sql = format!(
+            "SELECT {} FROM readings WHERE point_id = $1 AND period = $2 AND ts >= $3 AND ts <= $4",
+            select_list()
+        );
+        let existing = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(point)
+            .bind(period.as_str())
+            .bind(batch[start].ts)
+            .bind(batch[end - 1].ts)
+            .fetch_all(&mut *tx)
+            .await?;
+        for row in &existing {
+            let row = decode_row(row)?;
+            stored.insert((row.point_id, row.period, row.ts), row);
+        }
+        start = end;
+    }
+    let mut to_write: Vec<Row> = Vec::with_capacity(batch.len());
+    for new in batch {
+        let key = (new.point_id, new.period, new.ts);
+        let mut merged = stored
+            .remove(&key)
+            .unwrap_or_else(|| Row::new(new.point_id, new.period, new.ts));
+        let was_stored = !merged.is_empty();
+        let mut changed = false;
+        for (code, cell) in new.iter() {
+            match merged.get(code).filter(Cell::is_present) {
+                None => {
+                    merged.set(code, cell);
+                    outcome.values_written += 1;
+                    changed = true;
+                }
+                Some(old) if old.same_as(&cell) => outcome.values_unchanged += 1,
+                Some(old) => {
+                    outcome.conflicts += 1;
+                    if outcome.conflict_samples.len() < CONFLICT_SAMPLES {
+                        outcome.conflict_samples.push(Conflict {
+                            point_id: new.point_id,
+                            period: new.period,
+                            ts: new.ts,
+                            factor: code.to_string(),
+                            stored_value: old.value,
+                            stored_flag: old.flag,
+                            sent_value: cell.value,
+                            sent_flag: cell.flag,
+                        });
+                    }
+                }
+            }
+        }
+        if changed {
+            if was_stored {
+                outcome.rows_updated += 1;
+            } else {
+                outcome.rows_inserted += 1;
+            }
+            outcome.dirty.insert(DirtyDay {
+                point_id: new.point_id,
+                day: kernel::time::cst_day_number(new.ts),
+            });
+            to_write.push(merged);
+        }
+    }
+    upsert(&mut tx, source_id, &to_write).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Multi-row upserts of complete (merged) rows; only the columns some row uses are named.
+async fn upsert(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    source_id: i64,
+    rows: &[Row],
+) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let used: Vec<usize> = (0..CATALOGUE.len())
+        .filter(|&i| {
+            rows.iter()
+                .any(|r| r.cells[i].is_some_and(|c| c.is_present()))
+        })
+        .collect();
+    let per_row = 6 + used.len();
+    let rows_per_statement = (MAX_PARAMETERS / per_row).max(1);
+    for chunk in rows.chunks(rows_per_statement) {
+        let mut b = SqlBuilder::new("INSERT INTO readings (point_id, period, ts");
+        for &i in &used {
+            b.push(", ").push(CATALOGUE[i].column);
+        }
+        b.push(", flags, extra, source_id) VALUES ");
+        for (n, row) in chunk.iter().enumerate() {
+            b.push(if n == 0 { "(" } else { ", (" });
+            b.push_bind(row.point_id)
+                .push(", ")
+                .push_bind(row.period.as_str().to_string())
+                .push(", ")
+                .push_bind(row.ts);
+            for &i in &used {
+                b.push(", ").push_bind(row.cells[i].and_then(|c| c.value));
+            }
+            b.push(", ")
+                .push_bind(row.flags_text())
+                .push(", ")
+                .push_bind(row.extra_json())
+                .push(", ")
+                .push_bind(source_id)
+                .push(")");
+        }
+        b.push(" ON CONFLICT (point_id, period, ts) DO UPDATE SET flags = excluded.flags, extra = excluded.extra");
+        for &i in &used {
+            let c = CATALOGUE[i].column;
+            // COALESCE: even a concurrent writer outside this process cannot replace a stored value.
+            b.push(&format!(", {c} = COALESCE(readings.{c}, excluded.{c})"));
+        }
+        b.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Stored rows of one point in `[from, to)`, for the given periods, ordered by period then time.
+pub async fn rows(
+    db: &Db,
+    point_id: i64,
+    periods: &[Period],
+    from: i64,
+    to: i64,
+) -> Result<Vec<Row>, sqlx::Error> {
+    let mut out = Vec::new();
+    for period in periods {
+        let sql = format!(
+            "SELECT {} FROM readings WHERE point_id = $1 AND period = $2 AND ts >= $3 AND ts < $4 ORDER BY ts",
+            select_list()
+        );
+        let fetched = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(point_id)
+            .bind(period.as_str())
+            .bind(from)
+            .bind(to)
+            .fetch_all(db.pool())
+            .await?;
+        for row in &fetched {
+            out.push(decode_row(row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The latest row of a point for a period, if any.
+pub async fn latest_row(
+    db: &Db,
+    point_id: i64,
+    period: Period,
+) -> Result<Option<Row>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {} FROM readings WHERE point_id = $1 AND period = $2 ORDER BY ts DESC LIMIT 1",
+        select_list()
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(point_id)
+        .bind(period.as_str())
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(decode_row).transpose()
+}
+
+/// Points that have readings in `[from, to)` (any period).
+pub async fn points_with_data(db: &Db, from: i64, to: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT point_id FROM readings WHERE ts >= $1 AND ts < $2 ORDER BY point_id",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(db.pool())
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_and_extra_round_trip_as_text() {
+        let mut row = Row::new(1, Period::Hour, 0);
+        row.set(
+            "a34004",
+            Cell {
+                value: Some(12.0),
+                flag: DataFlag::D,
+            },
+        );
+        row.set(
+            "a21026",
+            Cell {
+                value: Some(3.0),
+                flag: DataFlag::N,
+            },
+        );
+        row.set(
+            "x99999",
+            Cell {
+                value: None,
+                flag: DataFlag::C,
+            },
+        );
+        assert_eq!(row.flags_text().as_deref(), Some("a34004=D;x99999=C"));
+        assert_eq!(row.extra_json().as_deref(), Some("{\"x99999\":null}"));
+        let flags = parse_flags(Some("a34004=D;x99999=C"));
+        assert_eq!(flags.get("a34004"), Some(&DataFlag::D));
+        let empty = Row::new(1, Period::Hour, 0);
+        assert_eq!(empty.flags_text(), None);
+        assert!(empty.is_empty());
+    }
+
+    #[test]
+    fn readings_merge_into_rows() {
+        let r = |factor: &str, ts: i64, v: f64| Reading {
+            point_id: 7,
+            factor: factor.into(),
+            ts,
+            period: Period::Hour,
+            value: Some(v),
+            flag: DataFlag::N,
+        };
+        let rows = rows_from_readings(&[
+            r("a34004", 0, 1.0),
+            r("a34002", 0, 2.0),
+            r("a34004", 3600, 3.0),
+        ]);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].iter().count(), 2);
+        assert!(check_rows(&rows).is_ok());
+        let bad = rows_from_readings(&[r("a34004", 0, f64::NAN)]);
+        assert!(check_rows(&bad).is_err());
+        let bad = rows_from_readings(&[r("drop table", 0, 1.0)]);
+        assert!(check_rows(&bad).is_err());
+    }
+}

@@ -1,0 +1,4 @@
+//! Readings: storage on SQLite and PostgreSQL (`testkit::db_test!`), imports, the HTTP API.
+
+mod store;
+mod support;
