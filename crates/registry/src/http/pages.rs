@@ -1,0 +1,6 @@
+use axum::Router;
+use kernel::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

@@ -1,0 +1,967 @@
+//! The registry's SQL, and the only place it lives. Portable across SQLite and PostgreSQL: `$n` placeholders,
+//! flags as BIGINT 0/1, aggregates cast, times as Unix seconds. Every function takes a connection, so the
+//! service can run several of them (and the audit entry) in one transaction.
+
+use std::str::FromStr;
+
+use kernel::db::{SqlBuilder, flag};
+use kernel::{Page, PageQuery};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::model::*;
+
+type Conn = AnyConnection;
+type SqlResult<T> = Result<T, sqlx::Error>;
+
+/// Decodes a text column into one of the closed lists; an unknown value is a decoding error, not a panic.
+fn text_enum<T: FromStr>(row: &AnyRow, column: &str) -> SqlResult<T> {
+    let text: String = row.try_get(column)?;
+    text.parse().map_err(|_| sqlx::Error::ColumnDecode {
+        index: column.to_string(),
+        source: format!("unexpected value {text:?}").into(),
+    })
+}
+
+fn opt_text_enum<T: FromStr>(row: &AnyRow, column: &str) -> SqlResult<Option<T>> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| {
+        t.parse().map_err(|_| sqlx::Error::ColumnDecode {
+            index: column.to_string(),
+            source: format!("unexpected value {t:?}").into(),
+        })
+    })
+    .transpose()
+}
+
+fn boolean(row: &AnyRow, column: &str) -> SqlResult<bool> {
+    Ok(row.try_get::<i64, _>(column)? != 0)
+}
+
+/// `%text%` for LIKE, without the caller's wildcards.
+fn contains_pattern(text: &str) -> String {
+    format!("%{}%", text.trim().replace(['%', '_'], ""))
+}
+
+fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// District, streets, departments
+// ---------------------------------------------------------------------------------------------------------------
+
+pub async fn upsert_district(conn: &mut Conn, d: &District) -> SqlResult<()> {
+    sqlx::query(
+        "INSERT INTO district (code, name, city, center_lon, center_lat, simulated) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name, city = excluded.city, \
+         center_lon = excluded.center_lon, center_lat = excluded.center_lat, simulated = excluded.simulated",
+    )
+    .bind(&d.code)
+    .bind(&d.name)
+    .bind(&d.city)
+    .bind(d.center_lon)
+    .bind(d.center_lat)
+    .bind(flag(d.simulated))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn district_codes(conn: &mut Conn) -> SqlResult<Vec<String>> {
+    sqlx::query_scalar("SELECT code FROM district ORDER BY code")
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn district(conn: &mut Conn) -> SqlResult<Option<District>> {
+    let row = sqlx::query(
+        "SELECT code, name, city, center_lon, center_lat, simulated FROM district ORDER BY code LIMIT 1",
+    )
+    .fetch_optional(conn)
+    .await?;
+    row.map(|row| {
+        Ok(District {
+            code: row.try_get("code")?,
+            name: row.try_get("name")?,
+            city: row.try_get("city")?,
+            center_lon: row.try_get("center_lon")?,
+            center_lat: row.try_get("center_lat")?,
+            simulated: boolean(&row, "simulated")?,
+        })
+    })
+    .transpose()
+}
+
+const STREET_COLUMNS: &str = "id, code, name, district_code, center_lon, center_lat, created_at";
+
+fn street_from_row(row: &AnyRow) -> SqlResult<Street> {
+    Ok(Street {
+        id: row.try_get("id")?,
+        code: row.try_get("code")?,
+        name: row.try_get("name")?,
+        district_code: row.try_get("district_code")?,
+        center_lon: row.try_get("center_lon")?,
+        center_lat: row.try_get("center_lat")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub async fn list_streets(conn: &mut Conn) -> SqlResult<Vec<Street>> {
+    let sql = format!("SELECT {STREET_COLUMNS} FROM streets ORDER BY code");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(street_from_row).collect()
+}
+
+pub async fn get_street(conn: &mut Conn, id: i64) -> SqlResult<Option<Street>> {
+    let sql = format!("SELECT {STREET_COLUMNS} FROM streets WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(street_from_row).transpose()
+}
+
+pub async fn insert_street(
+    conn: &mut Conn,
+    s: &StreetInput,
+    district_code: &str,
+    now: i64,
+) -> SqlResult<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO streets (code, name, district_code, center_lon, center_lat, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(&s.code)
+    .bind(&s.name)
+    .bind(district_code)
+    .bind(s.center_lon)
+    .bind(s.center_lat)
+    .bind(now)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn update_street(
+    conn: &mut Conn,
+    id: i64,
+    s: &StreetInput,
+    district_code: &str,
+) -> SqlResult<u64> {
+    let done = sqlx::query(
+        "UPDATE streets SET code = $1, name = $2, district_code = $3, center_lon = $4, center_lat = $5 WHERE id = $6",
+    )
+    .bind(&s.code)
+    .bind(&s.name)
+    .bind(district_code)
+    .bind(s.center_lon)
+    .bind(s.center_lat)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+fn department_from_row(row: &AnyRow) -> SqlResult<Department> {
+    Ok(Department {
+        id: row.try_get("id")?,
+        code: row.try_get("code")?,
+        name: row.try_get("name")?,
+        kind: text_enum(row, "kind")?,
+        duties: row.try_get("duties")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub async fn list_departments(conn: &mut Conn) -> SqlResult<Vec<Department>> {
+    let rows = sqlx::query(
+        "SELECT id, code, name, kind, duties, created_at FROM departments ORDER BY kind, code",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(department_from_row).collect()
+}
+
+pub async fn get_department(conn: &mut Conn, id: i64) -> SqlResult<Option<Department>> {
+    let row = sqlx::query(
+        "SELECT id, code, name, kind, duties, created_at FROM departments WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(department_from_row).transpose()
+}
+
+pub async fn insert_department(conn: &mut Conn, d: &DepartmentInput, now: i64) -> SqlResult<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO departments (code, name, kind, duties, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(&d.code)
+    .bind(&d.name)
+    .bind(d.kind.as_str())
+    .bind(&d.duties)
+    .bind(now)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn update_department(conn: &mut Conn, id: i64, d: &DepartmentInput) -> SqlResult<u64> {
+    let done = sqlx::query(
+        "UPDATE departments SET code = $1, name = $2, kind = $3, duties = $4 WHERE id = $5",
+    )
+    .bind(&d.code)
+    .bind(&d.name)
+    .bind(d.kind.as_str())
+    .bind(&d.duties)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Enterprises
+// ---------------------------------------------------------------------------------------------------------------
+
+const ENTERPRISE_SELECT: &str = "SELECT e.id, e.uscc, e.name, e.industry_code, e.industry_name, e.street_id, \
+     s.name AS street_name, e.address, e.lon, e.lat, e.legal_representative, e.contact_phone, e.key_discharger, \
+     e.key_categories, e.status, e.simulated, e.version, e.created_at, e.updated_at";
+
+fn enterprise_from_row(row: &AnyRow) -> SqlResult<Enterprise> {
+    let categories: String = row.try_get("key_categories")?;
+    Ok(Enterprise {
+        id: row.try_get("id")?,
+        uscc: row.try_get("uscc")?,
+        name: row.try_get("name")?,
+        industry_code: row.try_get("industry_code")?,
+        industry_name: row.try_get("industry_name")?,
+        street_id: row.try_get("street_id")?,
+        street_name: row.try_get("street_name")?,
+        address: row.try_get("address")?,
+        lon: row.try_get("lon")?,
+        lat: row.try_get("lat")?,
+        legal_representative: row.try_get("legal_representative")?,
+        contact_phone: row.try_get("contact_phone")?,
+        key_discharger: boolean(row, "key_discharger")?,
+        key_categories: categories
+            .split(',')
+            .filter_map(|c| c.trim().parse().ok())
+            .collect(),
+        status: text_enum(row, "status")?,
+        simulated: boolean(row, "simulated")?,
+        version: row.try_get("version")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn categories_text(categories: &[KeyCategory]) -> String {
+    categories
+        .iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Lists enterprises; `scope` restricts to one street (street officers).
+pub async fn list_enterprises(
+    conn: &mut Conn,
+    filter: &EnterpriseFilter,
+    scope: Option<i64>,
+    page: &PageQuery,
+) -> SqlResult<Page<Enterprise>> {
+    let build = |select: &str| {
+        let mut b = SqlBuilder::new(select);
+        b.push(" FROM enterprises e JOIN streets s ON s.id = e.street_id WHERE 1=1");
+        if let Some(street) = scope {
+            b.push(" AND e.street_id = ").push_bind(street);
+        }
+        if let Some(street) = filter.street_id {
+            b.push(" AND e.street_id = ").push_bind(street);
+        }
+        if let Some(code) = non_empty(&filter.industry_code) {
+            b.push(" AND e.industry_code LIKE ").push_bind(format!(
+                "{}%",
+                code.to_ascii_uppercase().replace(['%', '_'], "")
+            ));
+        }
+        if let Some(key) = filter.key_discharger {
+            b.push(" AND e.key_discharger = ").push_bind(flag(key));
+        }
+        if let Some(status) = filter.status {
+            b.push(" AND e.status = ")
+                .push_bind(status.as_str().to_string());
+        }
+        if let Some(q) = non_empty(&filter.q) {
+            let pattern = contains_pattern(q);
+            b.push(" AND (e.name LIKE ").push_bind(pattern.clone());
+            b.push(" OR e.uscc LIKE ")
+                .push_bind(pattern.to_ascii_uppercase());
+            b.push(")");
+        }
+        b
+    };
+    let total: i64 = build("SELECT CAST(COUNT(*) AS BIGINT)")
+        .build_scalar()
+        .fetch_one(&mut *conn)
+        .await?;
+    let mut list = build(ENTERPRISE_SELECT);
+    list.push(" ORDER BY e.id LIMIT ").push_bind(page.limit());
+    list.push(" OFFSET ").push_bind(page.offset());
+    let rows = list.build().fetch_all(&mut *conn).await?;
+    let items = rows
+        .iter()
+        .map(enterprise_from_row)
+        .collect::<SqlResult<Vec<_>>>()?;
+    Ok(Page::new(items, page, total))
+}
+
+pub async fn get_enterprise(conn: &mut Conn, id: i64) -> SqlResult<Option<Enterprise>> {
+    let sql = format!(
+        "{ENTERPRISE_SELECT} FROM enterprises e JOIN streets s ON s.id = e.street_id WHERE e.id = $1"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(enterprise_from_row).transpose()
+}
+
+pub async fn find_enterprise_by_uscc(conn: &mut Conn, uscc: &str) -> SqlResult<Option<i64>> {
+    sqlx::query_scalar("SELECT id FROM enterprises WHERE uscc = $1")
+        .bind(uscc)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn insert_enterprise(
+    conn: &mut Conn,
+    e: &EnterpriseDraft,
+    status: EnterpriseStatus,
+    simulated: bool,
+    now: i64,
+) -> SqlResult<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO enterprises (uscc, name, industry_code, industry_name, street_id, address, lon, lat, \
+         legal_representative, contact_phone, key_discharger, key_categories, status, simulated, version, \
+         created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15) RETURNING id",
+    )
+    .bind(e.uscc.as_str())
+    .bind(&e.name)
+    .bind(e.industry_code.as_str())
+    .bind(&e.industry_name)
+    .bind(e.street_id)
+    .bind(&e.address)
+    .bind(e.lon)
+    .bind(e.lat)
+    .bind(&e.legal_representative)
+    .bind(&e.contact_phone)
+    .bind(flag(e.key_discharger))
+    .bind(categories_text(&e.key_categories))
+    .bind(status.as_str())
+    .bind(flag(simulated))
+    .bind(now)
+    .fetch_one(conn)
+    .await
+}
+
+/// Updates the editable fields if the stored version is `version`; returns whether a row changed.
+pub async fn update_enterprise(
+    conn: &mut Conn,
+    id: i64,
+    version: i64,
+    e: &EnterpriseDraft,
+    now: i64,
+) -> SqlResult<bool> {
+    let done = sqlx::query(
+        "UPDATE enterprises SET uscc = $1, name = $2, industry_code = $3, industry_name = $4, street_id = $5, \
+         address = $6, lon = $7, lat = $8, legal_representative = $9, contact_phone = $10, key_discharger = $11, \
+         key_categories = $12, version = version + 1, updated_at = $13 WHERE id = $14 AND version = $15",
+    )
+    .bind(e.uscc.as_str())
+    .bind(&e.name)
+    .bind(e.industry_code.as_str())
+    .bind(&e.industry_name)
+    .bind(e.street_id)
+    .bind(&e.address)
+    .bind(e.lon)
+    .bind(e.lat)
+    .bind(&e.legal_representative)
+    .bind(&e.contact_phone)
+    .bind(flag(e.key_discharger))
+    .bind(categories_text(&e.key_categories))
+    .bind(now)
+    .bind(id)
+    .bind(version)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_enterprise_status(
+    conn: &mut Conn,
+    id: i64,
+    version: i64,
+    status: EnterpriseStatus,
+    now: i64,
+) -> SqlResult<bool> {
+    let done = sqlx::query(
+        "UPDATE enterprises SET status = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND version = $4",
+    )
+    .bind(status.as_str())
+    .bind(now)
+    .bind(id)
+    .bind(version)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn insert_status(
+    conn: &mut Conn,
+    enterprise_id: i64,
+    status: EnterpriseStatus,
+    effective_date: &str,
+    note: &str,
+    changed_by: &str,
+    now: i64,
+) -> SqlResult<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO enterprise_status_history (enterprise_id, status, effective_date, note, changed_by, changed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(enterprise_id)
+    .bind(status.as_str())
+    .bind(effective_date)
+    .bind(note)
+    .bind(changed_by)
+    .bind(now)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn status_history(conn: &mut Conn, enterprise_id: i64) -> SqlResult<Vec<StatusRecord>> {
+    let rows = sqlx::query(
+        "SELECT id, enterprise_id, status, effective_date, note, changed_by, changed_at \
+         FROM enterprise_status_history WHERE enterprise_id = $1 ORDER BY id DESC",
+    )
+    .bind(enterprise_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(StatusRecord {
+                id: row.try_get("id")?,
+                enterprise_id: row.try_get("enterprise_id")?,
+                status: text_enum(row, "status")?,
+                effective_date: row.try_get("effective_date")?,
+                note: row.try_get("note")?,
+                changed_by: row.try_get("changed_by")?,
+                changed_at: row.try_get("changed_at")?,
+            })
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Identifiers, sites, outlets
+// ---------------------------------------------------------------------------------------------------------------
+
+fn identifier_from_row(row: &AnyRow) -> SqlResult<Identifier> {
+    Ok(Identifier {
+        id: row.try_get("id")?,
+        enterprise_id: row.try_get("enterprise_id")?,
+        program: text_enum(row, "program")?,
+        identifier: row.try_get("identifier")?,
+        note: row.try_get("note")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub async fn identifiers(conn: &mut Conn, enterprise_id: i64) -> SqlResult<Vec<Identifier>> {
+    let rows = sqlx::query(
+        "SELECT id, enterprise_id, program, identifier, note, created_at FROM enterprise_identifiers \
+         WHERE enterprise_id = $1 ORDER BY program, identifier",
+    )
+    .bind(enterprise_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(identifier_from_row).collect()
+}
+
+pub async fn insert_identifier(
+    conn: &mut Conn,
+    enterprise_id: i64,
+    i: &IdentifierInput,
+    now: i64,
+) -> SqlResult<Identifier> {
+    let row = sqlx::query(
+        "INSERT INTO enterprise_identifiers (enterprise_id, program, identifier, note, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id, enterprise_id, program, identifier, note, created_at",
+    )
+    .bind(enterprise_id)
+    .bind(i.program.as_str())
+    .bind(&i.identifier)
+    .bind(&i.note)
+    .bind(now)
+    .fetch_one(conn)
+    .await?;
+    identifier_from_row(&row)
+}
+
+/// The enterprise holding `identifier` in `program`.
+pub async fn enterprise_by_identifier(
+    conn: &mut Conn,
+    program: Program,
+    identifier: &str,
+) -> SqlResult<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT enterprise_id FROM enterprise_identifiers WHERE program = $1 AND identifier = $2",
+    )
+    .bind(program.as_str())
+    .bind(identifier)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The enterprise whose outlet is monitored by the device `mn`.
+pub async fn enterprise_by_device_mn(conn: &mut Conn, mn: &str) -> SqlResult<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT o.enterprise_id FROM devices d JOIN monitoring_points p ON p.id = d.point_id \
+         JOIN outlets o ON o.id = p.outlet_id WHERE d.mn = $1",
+    )
+    .bind(mn)
+    .fetch_optional(conn)
+    .await
+}
+
+fn site_from_row(row: &AnyRow) -> SqlResult<Site> {
+    Ok(Site {
+        id: row.try_get("id")?,
+        enterprise_id: row.try_get("enterprise_id")?,
+        name: row.try_get("name")?,
+        address: row.try_get("address")?,
+        street_id: row.try_get("street_id")?,
+        lon: row.try_get("lon")?,
+        lat: row.try_get("lat")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub async fn sites(conn: &mut Conn, enterprise_id: i64) -> SqlResult<Vec<Site>> {
+    let rows = sqlx::query(
+        "SELECT id, enterprise_id, name, address, street_id, lon, lat, created_at FROM sites \
+         WHERE enterprise_id = $1 ORDER BY id",
+    )
+    .bind(enterprise_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(site_from_row).collect()
+}
+
+pub async fn insert_site(
+    conn: &mut Conn,
+    enterprise_id: i64,
+    s: &SiteInput,
+    street_id: i64,
+    now: i64,
+) -> SqlResult<Site> {
+    let row = sqlx::query(
+        "INSERT INTO sites (enterprise_id, name, address, street_id, lon, lat, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         RETURNING id, enterprise_id, name, address, street_id, lon, lat, created_at",
+    )
+    .bind(enterprise_id)
+    .bind(&s.name)
+    .bind(&s.address)
+    .bind(street_id)
+    .bind(s.lon)
+    .bind(s.lat)
+    .bind(now)
+    .fetch_one(conn)
+    .await?;
+    site_from_row(&row)
+}
+
+const OUTLET_COLUMNS: &str =
+    "id, enterprise_id, site_id, code, name, medium, kind, lon, lat, online_monitored, created_at";
+
+fn outlet_from_row(row: &AnyRow) -> SqlResult<Outlet> {
+    Ok(Outlet {
+        id: row.try_get("id")?,
+        enterprise_id: row.try_get("enterprise_id")?,
+        site_id: row.try_get("site_id")?,
+        code: row.try_get("code")?,
+        name: row.try_get("name")?,
+        medium: text_enum(row, "medium")?,
+        kind: text_enum(row, "kind")?,
+        lon: row.try_get("lon")?,
+        lat: row.try_get("lat")?,
+        online_monitored: boolean(row, "online_monitored")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub async fn outlets(conn: &mut Conn, enterprise_id: i64) -> SqlResult<Vec<Outlet>> {
+    let sql =
+        format!("SELECT {OUTLET_COLUMNS} FROM outlets WHERE enterprise_id = $1 ORDER BY code");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(enterprise_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(outlet_from_row).collect()
+}
+
+pub async fn get_outlet(conn: &mut Conn, id: i64) -> SqlResult<Option<Outlet>> {
+    let sql = format!("SELECT {OUTLET_COLUMNS} FROM outlets WHERE id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(outlet_from_row).transpose()
+}
+
+pub async fn insert_outlet(
+    conn: &mut Conn,
+    enterprise_id: i64,
+    o: &OutletInput,
+    now: i64,
+) -> SqlResult<Outlet> {
+    let sql = format!(
+        "INSERT INTO outlets (enterprise_id, site_id, code, name, medium, kind, lon, lat, online_monitored, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {OUTLET_COLUMNS}"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(enterprise_id)
+        .bind(o.site_id)
+        .bind(&o.code)
+        .bind(&o.name)
+        .bind(o.medium.as_str())
+        .bind(o.kind.as_str())
+        .bind(o.lon)
+        .bind(o.lat)
+        .bind(flag(o.online_monitored))
+        .bind(now)
+        .fetch_one(conn)
+        .await?;
+    outlet_from_row(&row)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Monitoring points
+// ---------------------------------------------------------------------------------------------------------------
+
+const POINT_SELECT: &str = "SELECT p.id, p.code, p.name, p.kind, p.level, p.street_id, s.name AS street_name, \
+     p.lon, p.lat, p.owner, p.water_body, p.water_kind, p.target_class, p.outlet_id, o.enterprise_id, p.active, \
+     p.simulated, p.version, p.created_at, p.updated_at";
+const POINT_FROM: &str = " FROM monitoring_points p LEFT JOIN streets s ON s.id = p.street_id LEFT JOIN outlets o ON o.id = p.outlet_id";
+
+fn point_from_row(row: &AnyRow) -> SqlResult<MonitoringPoint> {
+    Ok(MonitoringPoint {
+        id: row.try_get("id")?,
+        code: row.try_get("code")?,
+        name: row.try_get("name")?,
+        kind: text_enum(row, "kind")?,
+        level: text_enum(row, "level")?,
+        street_id: row.try_get("street_id")?,
+        street_name: row.try_get("street_name")?,
+        lon: row.try_get("lon")?,
+        lat: row.try_get("lat")?,
+        owner: row.try_get("owner")?,
+        water_body: row.try_get("water_body")?,
+        water_kind: opt_text_enum(row, "water_kind")?,
+        target_class: row.try_get("target_class")?,
+        outlet_id: row.try_get("outlet_id")?,
+        enterprise_id: row.try_get("enterprise_id")?,
+        active: boolean(row, "active")?,
+        simulated: boolean(row, "simulated")?,
+        version: row.try_get("version")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// Who may see which points: everything, only the public kinds, or the public kinds plus one street's outlets.
+#[derive(Debug, Clone, Copy)]
+pub enum PointVisibility {
+    All,
+    PublicKinds,
+    PublicKindsAndStreet(i64),
+}
+
+fn push_point_visibility(b: &mut SqlBuilder, visibility: PointVisibility) {
+    match visibility {
+        PointVisibility::All => {}
+        PointVisibility::PublicKinds => {
+            b.push(" AND p.kind IN ('air_station', 'water_section')");
+        }
+        PointVisibility::PublicKindsAndStreet(street) => {
+            b.push(" AND (p.kind IN ('air_station', 'water_section') OR p.street_id = ")
+                .push_bind(street)
+                .push(")");
+        }
+    }
+}
+
+pub async fn list_points(
+    conn: &mut Conn,
+    filter: &PointFilter,
+    visibility: PointVisibility,
+    page: &PageQuery,
+) -> SqlResult<Page<MonitoringPoint>> {
+    let build = |select: &str| {
+        let mut b = SqlBuilder::new(select);
+        b.push(POINT_FROM).push(" WHERE 1=1");
+        push_point_visibility(&mut b, visibility);
+        if let Some(kind) = filter.kind {
+            b.push(" AND p.kind = ")
+                .push_bind(kind.as_str().to_string());
+        }
+        if let Some(level) = filter.level {
+            b.push(" AND p.level = ")
+                .push_bind(level.as_str().to_string());
+        }
+        if let Some(street) = filter.street_id {
+            b.push(" AND p.street_id = ").push_bind(street);
+        }
+        if let Some(q) = non_empty(&filter.q) {
+            let pattern = contains_pattern(q);
+            b.push(" AND (p.name LIKE ").push_bind(pattern.clone());
+            b.push(" OR p.code LIKE ").push_bind(pattern);
+            b.push(")");
+        }
+        b
+    };
+    let total: i64 = build("SELECT CAST(COUNT(*) AS BIGINT)")
+        .build_scalar()
+        .fetch_one(&mut *conn)
+        .await?;
+    let mut list = build(POINT_SELECT);
+    list.push(" ORDER BY p.kind, p.code LIMIT ")
+        .push_bind(page.limit());
+    list.push(" OFFSET ").push_bind(page.offset());
+    let rows = list.build().fetch_all(&mut *conn).await?;
+    let items = rows
+        .iter()
+        .map(point_from_row)
+        .collect::<SqlResult<Vec<_>>>()?;
+    Ok(Page::new(items, page, total))
+}
+
+pub async fn get_point(conn: &mut Conn, id: i64) -> SqlResult<Option<MonitoringPoint>> {
+    let sql = format!("{POINT_SELECT}{POINT_FROM} WHERE p.id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(point_from_row).transpose()
+}
+
+/// The points monitoring an enterprise's outlets.
+pub async fn points_of_enterprise(
+    conn: &mut Conn,
+    enterprise_id: i64,
+) -> SqlResult<Vec<MonitoringPoint>> {
+    let sql = format!("{POINT_SELECT}{POINT_FROM} WHERE o.enterprise_id = $1 ORDER BY p.code");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(enterprise_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(point_from_row).collect()
+}
+
+pub async fn insert_point(
+    conn: &mut Conn,
+    p: &PointInput,
+    simulated: bool,
+    now: i64,
+) -> SqlResult<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO monitoring_points (code, name, kind, level, street_id, lon, lat, owner, water_body, water_kind, \
+         target_class, outlet_id, active, simulated, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15) RETURNING id",
+    )
+    .bind(&p.code)
+    .bind(&p.name)
+    .bind(p.kind.as_str())
+    .bind(p.level.as_str())
+    .bind(p.street_id)
+    .bind(p.lon)
+    .bind(p.lat)
+    .bind(&p.owner)
+    .bind(&p.water_body)
+    .bind(p.water_kind.map(|k| k.as_str()))
+    .bind(p.target_class)
+    .bind(p.outlet_id)
+    .bind(flag(p.active.unwrap_or(true)))
+    .bind(flag(simulated))
+    .bind(now)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn update_point(
+    conn: &mut Conn,
+    id: i64,
+    version: i64,
+    p: &PointInput,
+    now: i64,
+) -> SqlResult<bool> {
+    let done = sqlx::query(
+        "UPDATE monitoring_points SET code = $1, name = $2, kind = $3, level = $4, street_id = $5, lon = $6, \
+         lat = $7, owner = $8, water_body = $9, water_kind = $10, target_class = $11, outlet_id = $12, active = $13, \
+         version = version + 1, updated_at = $14 WHERE id = $15 AND version = $16",
+    )
+    .bind(&p.code)
+    .bind(&p.name)
+    .bind(p.kind.as_str())
+    .bind(p.level.as_str())
+    .bind(p.street_id)
+    .bind(p.lon)
+    .bind(p.lat)
+    .bind(&p.owner)
+    .bind(&p.water_body)
+    .bind(p.water_kind.map(|k| k.as_str()))
+    .bind(p.target_class)
+    .bind(p.outlet_id)
+    .bind(flag(p.active.unwrap_or(true)))
+    .bind(now)
+    .bind(id)
+    .bind(version)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Devices
+// ---------------------------------------------------------------------------------------------------------------
+
+const DEVICE_SELECT: &str = "SELECT d.id, d.mn, d.password, d.protocol, d.crc_mode, d.point_id, p.name AS point_name, \
+     d.model, d.active, d.version, d.created_at, d.updated_at FROM devices d JOIN monitoring_points p ON p.id = d.point_id";
+
+fn device_from_row(row: &AnyRow) -> SqlResult<Device> {
+    Ok(Device {
+        id: row.try_get("id")?,
+        mn: row.try_get("mn")?,
+        password: row.try_get("password")?,
+        protocol: text_enum(row, "protocol")?,
+        crc_mode: text_enum(row, "crc_mode")?,
+        point_id: row.try_get("point_id")?,
+        point_name: row.try_get("point_name")?,
+        model: row.try_get("model")?,
+        active: boolean(row, "active")?,
+        version: row.try_get("version")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub async fn list_devices(
+    conn: &mut Conn,
+    filter: &DeviceFilter,
+    page: &PageQuery,
+) -> SqlResult<Page<Device>> {
+    let build = |select: &str| {
+        let mut b = SqlBuilder::new(select);
+        b.push(" WHERE 1=1");
+        if let Some(point) = filter.point_id {
+            b.push(" AND d.point_id = ").push_bind(point);
+        }
+        if let Some(q) = non_empty(&filter.q) {
+            let pattern = contains_pattern(q);
+            b.push(" AND (d.mn LIKE ").push_bind(pattern.clone());
+            b.push(" OR d.model LIKE ").push_bind(pattern);
+            b.push(")");
+        }
+        b
+    };
+    let total: i64 = build(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM devices d JOIN monitoring_points p ON p.id = d.point_id",
+    )
+    .build_scalar()
+    .fetch_one(&mut *conn)
+    .await?;
+    let mut list = build(DEVICE_SELECT);
+    list.push(" ORDER BY d.mn LIMIT ").push_bind(page.limit());
+    list.push(" OFFSET ").push_bind(page.offset());
+    let rows = list.build().fetch_all(&mut *conn).await?;
+    let items = rows
+        .iter()
+        .map(device_from_row)
+        .collect::<SqlResult<Vec<_>>>()?;
+    Ok(Page::new(items, page, total))
+}
+
+pub async fn get_device(conn: &mut Conn, id: i64) -> SqlResult<Option<Device>> {
+    let sql = format!("{DEVICE_SELECT} WHERE d.id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(device_from_row).transpose()
+}
+
+/// The devices feeding the points of an enterprise's outlets.
+pub async fn devices_of_enterprise(conn: &mut Conn, enterprise_id: i64) -> SqlResult<Vec<Device>> {
+    let sql = format!(
+        "{DEVICE_SELECT} JOIN outlets o ON o.id = p.outlet_id WHERE o.enterprise_id = $1 ORDER BY d.mn"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(enterprise_id)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(device_from_row).collect()
+}
+
+pub async fn insert_device(
+    conn: &mut Conn,
+    d: &DeviceDraft,
+    password: &str,
+    now: i64,
+) -> SqlResult<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO devices (mn, password, protocol, crc_mode, point_id, model, active, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8) RETURNING id",
+    )
+    .bind(&d.mn)
+    .bind(password)
+    .bind(d.protocol.as_str())
+    .bind(d.crc_mode.as_str())
+    .bind(d.point_id)
+    .bind(&d.model)
+    .bind(flag(d.active))
+    .bind(now)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn update_device(
+    conn: &mut Conn,
+    id: i64,
+    version: i64,
+    d: &DeviceDraft,
+    password: &str,
+    now: i64,
+) -> SqlResult<bool> {
+    let done = sqlx::query(
+        "UPDATE devices SET mn = $1, password = $2, protocol = $3, crc_mode = $4, point_id = $5, model = $6, \
+         active = $7, version = version + 1, updated_at = $8 WHERE id = $9 AND version = $10",
+    )
+    .bind(&d.mn)
+    .bind(password)
+    .bind(d.protocol.as_str())
+    .bind(d.crc_mode.as_str())
+    .bind(d.point_id)
+    .bind(&d.model)
+    .bind(flag(d.active))
+    .bind(now)
+    .bind(id)
+    .bind(version)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,1175 @@
+//! The registry's rules: who may read and change what (the role matrix plus street scoping), what a valid record
+//! is, optimistic concurrency, and an audit entry (before → after) in the same transaction as every change.
+//! No HTTP types here; the `seed_*` functions at the end let the demo generator create a district in bulk.
+
+use kernel::audit::{self, AuditEntry};
+use kernel::time::{cst_day, now_ts};
+use kernel::{Action, AppError, AppResult, Db, Page, PageQuery, Principal, Resource, Role};
+use serde::Serialize;
+use sqlx::AnyConnection;
+
+use crate::model::*;
+use crate::repo::{self, PointVisibility};
+
+async fn conn(db: &Db) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
+    Ok(db.pool().acquire().await?)
+}
+
+fn today_cst() -> String {
+    cst_day(now_ts()).format("%Y-%m-%d").to_string()
+}
+
+/// 409 when the client sent a version and it is not the stored one.
+fn check_version(sent: Option<i64>, stored: i64) -> AppResult<i64> {
+    match sent {
+        Some(v) if v != stored => Err(AppError::Conflict(format!(
+            "version: the record has changed (now version {stored}, you sent {v}); reload and try again"
+        ))),
+        _ => Ok(stored),
+    }
+}
+
+fn stale() -> AppError {
+    AppError::Conflict(
+        "version: the record was changed by someone else meanwhile; reload and try again".into(),
+    )
+}
+
+/// Whether the caller may see device passwords (they configure the gateway and the loggers).
+pub fn sees_device_passwords(principal: &Principal) -> bool {
+    matches!(principal.role, Role::Admin | Role::Monitoring)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Streets and departments
+// ---------------------------------------------------------------------------------------------------------------
+
+pub async fn district(db: &Db, principal: &Principal) -> AppResult<Option<District>> {
+    principal.require(Resource::Organisation, Action::Read)?;
+    Ok(repo::district(&mut *conn(db).await?).await?)
+}
+
+pub async fn list_streets(db: &Db, principal: &Principal) -> AppResult<Vec<Street>> {
+    principal.require(Resource::Organisation, Action::Read)?;
+    Ok(repo::list_streets(&mut *conn(db).await?).await?)
+}
+
+pub async fn get_street(db: &Db, principal: &Principal, id: i64) -> AppResult<Street> {
+    principal.require(Resource::Organisation, Action::Read)?;
+    repo::get_street(&mut *conn(db).await?, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("street not found"))
+}
+
+/// The district a street belongs to: the one named, or the only one there is.
+async fn street_district(conn: &mut AnyConnection, named: Option<&str>) -> AppResult<String> {
+    let codes = repo::district_codes(conn).await?;
+    match named {
+        Some(code) if codes.iter().any(|c| c == code) => Ok(code.to_string()),
+        Some(_) => Err(AppError::validation("district_code", "no such district")),
+        None => codes
+            .into_iter()
+            .next()
+            .ok_or_else(|| AppError::validation("district_code", "no district is configured yet")),
+    }
+}
+
+pub async fn create_street(
+    db: &Db,
+    principal: &Principal,
+    input: &StreetInput,
+) -> AppResult<Street> {
+    principal.require(Resource::Organisation, Action::Create)?;
+    let street = input.parse()?;
+    let mut tx = db.pool().begin().await?;
+    let district = street_district(&mut tx, street.district_code.as_deref()).await?;
+    let id = repo::insert_street(&mut tx, &street, &district, now_ts())
+        .await
+        .map_err(|e| duplicate(e, "code", "a street with this code or name already exists"))?;
+    let created = repo::get_street(&mut tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("street"))?;
+    audit::record(
+        &mut *tx,
+        &AuditEntry::by(principal, "create", "street", id)
+            .summary(format!("新增街道 {}", created.name))
+            .after(&created),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+pub async fn update_street(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    input: &StreetInput,
+) -> AppResult<Street> {
+    principal.require(Resource::Organisation, Action::Update)?;
+    let street = input.parse()?;
+    let mut tx = db.pool().begin().await?;
+    let before = repo::get_street(&mut tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("street not found"))?;
+    let district = street_district(
+        &mut tx,
+        street
+            .district_code
+            .as_deref()
+            .or(Some(&before.district_code)),
+    )
+    .await?;
+    repo::update_street(&mut tx, id, &street, &district)
+        .await
+        .map_err(|e| duplicate(e, "code", "a street with this code or name already exists"))?;
+    let after = repo::get_street(&mut tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("street"))?;
+    audit::record(
+        &mut *tx,
+        &AuditEntry::by(principal, "update", "street", id)
+            .summary(format!("修改街道 {}", after.name))
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub async fn list_departments(db: &Db, principal: &Principal) -> AppResult<Vec<Department>> {
+    principal.require(Resource::Organisation, Action::Read)?;
+    Ok(repo::list_departments(&mut *conn(db).await?).await?)
+}
+
+pub async fn get_department(db: &Db, principal: &Principal, id: i64) -> AppResult<Department> {
+    principal.require(Resource::Organisation, Action::Read)?;
+    repo::get_department(&mut *conn(db).await?, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("department not found"))
+}
+
+pub async fn create_department(
+    db: &Db,
+    principal: &Principal,
+    input: &DepartmentInput,
+) -> AppResult<Department> {
+    principal.require(Resource::Organisation, Action::Create)?;
+    let department = input.parse()?;
+    let mut tx = db.pool().begin().await?;
+    let id = repo::insert_department(&mut tx, &department, now_ts())
+        .await
+        .map_err(|e| duplicate(e, "code", "a department with this code already exists"))?;
+    let created = repo::get_department(&mut tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("department"))?;
+    audit::record(
+        &mut *tx,
+        &AuditEntry::by(principal, "create", "department", id)
+            .summary(format!("新增部门 {}", created.name))
+            .after(&created),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+pub async fn update_department(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    input: &DepartmentInput,
+) -> AppResult<Department> {
+    principal.require(Resource::Organisation, Action::Update)?;
+    let department = input.parse()?;
+    let mut tx = db.pool().begin().await?;
+    let before = repo::get_department(&mut tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("department not found"))?;
+    repo::update_department(&mut tx, id, &department)
+        .await
+        .map_err(|e| duplicate(e, "code", "a department with this code already exists"))?;
+    let after = repo::get_department(&mut tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("department"))?;
+    audit::record(
+        &mut *tx,
+        &AuditEntry::by(principal, "update", "department", id)
+            .summary(format!("修改部门 {}", after.name))
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// A unique violation becomes a 409 that names the field; anything else converts as usual.
+fn duplicate(err: sqlx::Error, field: &str, message: &str) -> AppError {
+    if kernel::db::is_unique_violation(&err) {
+        AppError::Conflict(format!("{field}: {message}"))
+    } else {
+        err.into()
+    }
+}
+
+async fn require_street_exists(
+    conn: &mut AnyConnection,
+    field: &str,
+    street_id: i64,
+) -> AppResult<()> {
+    match repo::get_street(conn, street_id).await? {
+        Some(_) => Ok(()),
+        None => Err(AppError::validation(
+            field,
+            format!("no street with id {street_id}"),
+        )),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Enterprises
+// ---------------------------------------------------------------------------------------------------------------
+
+pub async fn list_enterprises(
+    db: &Db,
+    principal: &Principal,
+    filter: &EnterpriseFilter,
+    page: &PageQuery,
+) -> AppResult<Page<Enterprise>> {
+    principal.require(Resource::Enterprise, Action::Read)?;
+    Ok(repo::list_enterprises(
+        &mut *conn(db).await?,
+        filter,
+        principal.street_scope(),
+        page,
+    )
+    .await?)
+}
+
+/// The enterprise if it exists and lies in the caller's street; 404 otherwise (never revealing which).
+async fn visible_enterprise(
+    conn: &mut AnyConnection,
+    principal: &Principal,
+    id: i64,
+) -> AppResult<Enterprise> {
+    let enterprise = repo::get_enterprise(conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("enterprise not found"))?;
+    principal.require_street(Some(enterprise.street_id), "enterprise")?;
+    Ok(enterprise)
+}
+
+pub async fn get_enterprise(db: &Db, principal: &Principal, id: i64) -> AppResult<Enterprise> {
+    principal.require(Resource::Enterprise, Action::Read)?;
+    visible_enterprise(&mut *conn(db).await?, principal, id).await
+}
+
+/// A street officer may place a record only in their own street.
+fn require_own_street(principal: &Principal, street_id: i64) -> AppResult<()> {
+    match principal.street_scope() {
+        Some(own) if own != street_id => Err(AppError::forbidden(
+            "street_id: a street officer may only register records of their own street",
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub async fn create_enterprise(
+    db: &Db,
+    principal: &Principal,
+    input: &EnterpriseInput,
+) -> AppResult<Enterprise> {
+    principal.require(Resource::Enterprise, Action::Create)?;
+    let draft = input.parse()?;
+    require_own_street(principal, draft.street_id)?;
+    let mut tx = db.pool().begin().await?;
+    let created = insert_enterprise(&mut tx, &draft, false, &principal.username).await?;
+    audit::record(
+        &mut *tx,
+        &AuditEntry::by(principal, "create", "enterprise", created.id)
+            .summary(format!("新增企业 {} ({})", created.name, created.uscc))
+            .after(&created),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Checks the street and the USCC's uniqueness, stores the enterprise and its first status entry.
+async fn insert_enterprise(
+    conn: &mut AnyConnection,
+    draft: &EnterpriseDraft,
+    simulated: bool,
+    actor: &str,
+) -> AppResult<Enterprise> {
+    require_street_exists(conn, "street_id", draft.street_id).await?;
+    if repo::find_enterprise_by_uscc(conn, draft.uscc.as_str())
+        .await?
+        .is_some()
+    {
+        return Err(AppError::Conflict(
+            "uscc: an enterprise with this unified social credit code is already registered".into(),
+        ));
+    }
+    let now = now_ts();
+    let status = draft.status.unwrap_or(EnterpriseStatus::Operating);
+    let id = repo::insert_enterprise(conn, draft, status, simulated, now).await?;
+    repo::insert_status(conn, id, status, &today_cst(), "登记", actor, now).await?;
+    repo::get_enterprise(conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("enterprise"))
+}
+
+pub async fn update_enterprise(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    input: &EnterpriseInput,
+) -> AppResult<Enterprise> {
+    principal.require(Resource::Enterprise, Action::Update)?;
+    let mut tx = db.pool().begin().await?;
+    let before = visible_enterprise(&mut tx, principal, id).await?;
+    let draft = input.parse()?;
+    require_own_street(principal, draft.street_id)?;
+    if let Some(status) = draft.status
+        && status != before.status
+    {
+        return Err(AppError::validation(
+            "status",
+            "change the status with POST /api/v1/enterprises/{id}/status, which keeps the history",
+        ));
+    }
+    let version = check_version(input.version, before.version)?;
+    require_street_exists(&mut tx, "street_id", draft.street_id).await?;
+    if let Some(other) = repo::find_enterprise_by_uscc(&mut tx, draft.uscc.as_str()).await?
+        && other != id
+    {
+        return Err(AppError::Conflict(
+            "uscc: another enterprise is registered with this unified social credit code".into(),
+        ));
+    }
+    if !repo::update_enterprise(&mut tx, id, version, &draft, now_ts()).await? {
+        return Err(stale());
+    }
+    let after = repo::get_enterprise(&mut tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("enterprise"))?;
+    audit::record(
+        &mut *tx,
+        &AuditEntry::by(principal, "update", "enterprise", id)
+            .summary(format!("修改企业 {}", after.name))
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub async fn change_status(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    change: &StatusChange,
+) -> AppResult<Enterprise> {
+    principal.require(Resource::Enterprise, Action::Update)?;
+    let (effective_date, note) = change.parse()?;
+    let mut tx = db.pool().begin().await?;
+    let before = visible_enterprise(&mut tx, principal, id).await?;
+    let version = check_version(change.version, before.version)?;
+    let now = now_ts();
+    if !repo::set_enterprise_status(&mut tx, id, version, change.status, now).await? {
+        return Err(stale());
+    }
+    repo::insert_status(
+        &mut tx,
+        id,
+        change.status,
+        &effective_date,
+        &note,
+        &principal.username,
+        now,
+    )
+    .await?;
+    let after = repo::get_enterprise(&mut tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("enterprise"))?;
+    audit::record(
+        &mut *tx,
+        &AuditEntry::by(principal, "status", "enterprise", id)
+            .summary(format!(
+                "企业 {} 状态 {} → {}（{} 起）",
+                after.name,
+                before.status.label(),
+                after.status.label(),
+                effective_date
+            ))
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub async fn status_history(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+) -> AppResult<Vec<StatusRecord>> {
+    principal.require(Resource::Enterprise, Action::Read)?;
+    let mut conn = conn(db).await?;
+    visible_enterprise(&mut conn, principal, id).await?;
+    Ok(repo::status_history(&mut conn, id).await?)
+}
+
+pub async fn list_identifiers(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+) -> AppResult<Vec<Identifier>> {
+    principal.require(Resource::Enterprise, Action::Read)?;
+    let mut conn = conn(db).await?;
+    visible_enterprise(&mut conn, principal, id).await?;
+    Ok(repo::identifiers(&mut conn, id).await?)
+}
+
+pub async fn add_identifier(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    input: &IdentifierInput,
+) -> AppResult<Identifier> {
+    principal.require(Resource::Enterprise, Action::Update)?;
+    let identifier = input.parse()?;
+    let mut tx = db.pool().begin().await?;
+    let enterprise = visible_enterprise(&mut tx, principal, id).await?;
+    let created = insert_identifier(&mut tx, id, &identifier).await?;
+    audit::record(
+        &mut *tx,
+        &AuditEntry::by(principal, "create", "enterprise_identifier", created.id)
+            .summary(format!(
+                "企业 {} 登记{} {}",
+                enterprise.name,
+                created.program.label(),
+                created.identifier
+            ))
+            .after(&created),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+async fn insert_identifier(
+    conn: &mut AnyConnection,
+    enterprise_id: i64,
+    identifier: &IdentifierInput,
+) -> AppResult<Identifier> {
+    repo::insert_identifier(conn, enterprise_id, identifier, now_ts())
+        .await
+        .map_err(|e| {
+            duplicate(
+                e,
+                "identifier",
+                "this identifier is already registered for an enterprise in this program",
+            )
+        })
+}
+
+/// The program names [`lookup`] accepts besides [`Program`]'s.
+pub const LOOKUP_USCC: &str = "uscc";
+pub const LOOKUP_DEVICE_MN: &str = "device_mn";
+
+/// Finds the enterprise holding `identifier` in `program` (`uscc`, `device_mn` or a [`Program`]).
+pub async fn lookup(
+    db: &Db,
+    principal: &Principal,
+    program: &str,
+    identifier: &str,
+) -> AppResult<Enterprise> {
+    principal.require(Resource::Enterprise, Action::Read)?;
+    let identifier = identifier.trim();
+    if identifier.is_empty() {
+        return Err(AppError::validation("identifier", "is required"));
+    }
+    let mut conn = conn(db).await?;
+    let found = match program.trim() {
+        LOOKUP_USCC => {
+            repo::find_enterprise_by_uscc(&mut conn, &identifier.to_ascii_uppercase()).await?
+        }
+        LOOKUP_DEVICE_MN => repo::enterprise_by_device_mn(&mut conn, identifier).await?,
+        other => {
+            let program = other.parse::<Program>().map_err(|_| {
+                AppError::validation(
+                    "program",
+                    format!(
+                        "must be one of {LOOKUP_USCC}, {LOOKUP_DEVICE_MN}, {}",
+                        Program::texts().join(", ")
+                    ),
+                )
+            })?;
+            repo::enterprise_by_identifier(&mut conn, program, &identifier.to_ascii_uppercase())
+                .await?
+        }
+    };
+    let id = found.ok_or_else(|| AppError::not_found("no enterprise holds this identifier"))?;
+    visible_enterprise(&mut conn, principal, id).await
+}
+
+pub async fn list_sites(db: &Db, principal: &Principal, id: i64) -> AppResult<Vec<Site>> {
+    principal.require(Resource::Enterprise, Action::Read)?;
+    let mut conn = conn(db).await?;
+    visible_enterprise(&mut conn, principal, id).await?;
+    Ok(repo::sites(&mut conn, id).await?)
+}
+
+pub async fn add_site(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    input: &SiteInput,
+) -> AppResult<Site> {
+    principal.require(Resource::Enterprise, Action::Update)?;
+    let site = input.parse()?;
+    let mut tx = db.pool().begin().await?;
+    let enterprise = visible_enterprise(&mut tx, principal, id).await?;
+    let street_id = site.street_id.unwrap_or(enterprise.street_id);
+    require_own_street(principal, street_id)?;
+    require_street_exists(&mut tx, "street_id", street_id).await?;
+    let created = repo::insert_site(&mut tx, id, &site, street_id, now_ts()).await?;
+    audit::record(
+        &mut *tx,
+        &AuditEntry::by(principal, "create", "site", created.id)
+            .summary(format!(
+                "企业 {} 新增厂区 {}",
+                enterprise.name, created.name
+            ))
+            .after(&created),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+pub async fn list_outlets(db: &Db, principal: &Principal, id: i64) -> AppResult<Vec<Outlet>> {
+    principal.require(Resource::Enterprise, Action::Read)?;
+    let mut conn = conn(db).await?;
+    visible_enterprise(&mut conn, principal, id).await?;
+    Ok(repo::outlets(&mut conn, id).await?)
+}
+
+pub async fn add_outlet(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    input: &OutletInput,
+) -> AppResult<Outlet> {
+    principal.require(Resource::Enterprise, Action::Update)?;
+    let outlet = input.parse()?;
+    let mut tx = db.pool().begin().await?;
+    let enterprise = visible_enterprise(&mut tx, principal, id).await?;
+    let created = insert_outlet(&mut tx, id, &outlet).await?;
+    audit::record(
+        &mut *tx,
+        &AuditEntry::by(principal, "create", "outlet", created.id)
+            .summary(format!(
+                "企业 {} 新增排放口 {}",
+                enterprise.name, created.code
+            ))
+            .after(&created),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+async fn insert_outlet(
+    conn: &mut AnyConnection,
+    enterprise_id: i64,
+    outlet: &OutletInput,
+) -> AppResult<Outlet> {
+    if let Some(site_id) = outlet.site_id
+        && !repo::sites(conn, enterprise_id)
+            .await?
+            .iter()
+            .any(|s| s.id == site_id)
+    {
+        return Err(AppError::validation(
+            "site_id",
+            "is not a site of this enterprise",
+        ));
+    }
+    repo::insert_outlet(conn, enterprise_id, outlet, now_ts())
+        .await
+        .map_err(|e| {
+            duplicate(
+                e,
+                "code",
+                "this enterprise already has an outlet with this code",
+            )
+        })
+}
+
+/// The ECHO-style profile: the enterprise and every record and identifier that links to it.
+pub async fn profile(db: &Db, principal: &Principal, id: i64) -> AppResult<EnterpriseProfile> {
+    principal.require(Resource::Enterprise, Action::Read)?;
+    let mut conn = conn(db).await?;
+    let enterprise = visible_enterprise(&mut conn, principal, id).await?;
+    let street = repo::get_street(&mut conn, enterprise.street_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("street"))?;
+    let registered = repo::identifiers(&mut conn, id).await?;
+    let devices = repo::devices_of_enterprise(&mut conn, id).await?;
+    let mut identifiers: Vec<ProgramIdentifier> = vec![ProgramIdentifier {
+        program: LOOKUP_USCC.to_string(),
+        program_label: "统一社会信用代码".to_string(),
+        identifier: enterprise.uscc.clone(),
+        note: String::new(),
+        source: "registered".to_string(),
+    }];
+    identifiers.extend(registered.into_iter().map(|i| ProgramIdentifier {
+        program: i.program.as_str().to_string(),
+        program_label: i.program.label().to_string(),
+        identifier: i.identifier,
+        note: i.note,
+        source: "registered".to_string(),
+    }));
+    identifiers.extend(devices.iter().map(|d| ProgramIdentifier {
+        program: LOOKUP_DEVICE_MN.to_string(),
+        program_label: "在线监测设备 MN".to_string(),
+        identifier: d.mn.clone(),
+        note: d.point_name.clone(),
+        source: "derived".to_string(),
+    }));
+    let devices = if principal.can(Resource::Device, Action::Read) {
+        devices.into_iter().map(Device::masked).collect()
+    } else {
+        Vec::new()
+    };
+    Ok(EnterpriseProfile {
+        street,
+        status_history: repo::status_history(&mut conn, id).await?,
+        identifiers,
+        sites: repo::sites(&mut conn, id).await?,
+        outlets: repo::outlets(&mut conn, id).await?,
+        points: repo::points_of_enterprise(&mut conn, id).await?,
+        devices,
+        enterprise,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Monitoring points
+// ---------------------------------------------------------------------------------------------------------------
+
+fn point_visibility(principal: &Principal) -> PointVisibility {
+    if principal.is_public() {
+        PointVisibility::PublicKinds
+    } else if let Some(street) = principal.street_scope() {
+        PointVisibility::PublicKindsAndStreet(street)
+    } else {
+        PointVisibility::All
+    }
+}
+
+/// Air stations and water sections are public; outlet points are enterprise data and follow street scoping.
+fn sees_point(principal: &Principal, point: &MonitoringPoint) -> bool {
+    match point_visibility(principal) {
+        PointVisibility::All => true,
+        PointVisibility::PublicKinds => point.kind.is_public(),
+        PointVisibility::PublicKindsAndStreet(street) => {
+            point.kind.is_public() || point.street_id == Some(street)
+        }
+    }
+}
+
+pub async fn list_points(
+    db: &Db,
+    principal: &Principal,
+    filter: &PointFilter,
+    page: &PageQuery,
+) -> AppResult<Page<MonitoringPoint>> {
+    principal.require(Resource::MonitoringPoint, Action::Read)?;
+    Ok(repo::list_points(
+        &mut *conn(db).await?,
+        filter,
+        point_visibility(principal),
+        page,
+    )
+    .await?)
+}
+
+async fn visible_point(
+    conn: &mut AnyConnection,
+    principal: &Principal,
+    id: i64,
+) -> AppResult<MonitoringPoint> {
+    repo::get_point(conn, id)
+        .await?
+        .filter(|p| sees_point(principal, p))
+        .ok_or_else(|| AppError::not_found("monitoring point not found"))
+}
+
+pub async fn get_point(db: &Db, principal: &Principal, id: i64) -> AppResult<MonitoringPoint> {
+    principal.require(Resource::MonitoringPoint, Action::Read)?;
+    visible_point(&mut *conn(db).await?, principal, id).await
+}
+
+/// Checks the references of a parsed point; an outlet point takes its enterprise's street.
+async fn resolve_point(conn: &mut AnyConnection, mut point: PointInput) -> AppResult<PointInput> {
+    if let Some(outlet_id) = point.outlet_id {
+        let outlet = repo::get_outlet(conn, outlet_id).await?.ok_or_else(|| {
+            AppError::validation("outlet_id", format!("no outlet with id {outlet_id}"))
+        })?;
+        let enterprise = repo::get_enterprise(conn, outlet.enterprise_id)
+            .await?
+            .ok_or_else(|| {
+                AppError::validation("outlet_id", "the outlet's enterprise is missing")
+            })?;
+        point.street_id = Some(enterprise.street_id);
+    } else if let Some(street_id) = point.street_id {
+        require_street_exists(conn, "street_id", street_id).await?;
+    }
+    Ok(point)
+}
+
+pub async fn create_point(
+    db: &Db,
+    principal: &Principal,
+    input: &PointInput,
+) -> AppResult<MonitoringPoint> {
+    principal.require(Resource::MonitoringPoint, Action::Create)?;
+    let point = input.parse()?;
+    let mut tx = db.pool().begin().await?;
+    let created = insert_point(&mut tx, point, false).await?;
+    audit::record(
+        &mut *tx,
+        &AuditEntry::by(principal, "create", "monitoring_point", created.id)
+            .summary(format!("新增监测点位 {} {}", created.code, created.name))
+            .after(&created),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+async fn insert_point(
+    conn: &mut AnyConnection,
+    point: PointInput,
+    simulated: bool,
+) -> AppResult<MonitoringPoint> {
+    let point = resolve_point(conn, point).await?;
+    let id = repo::insert_point(conn, &point, simulated, now_ts())
+        .await
+        .map_err(|e| {
+            duplicate(
+                e,
+                "code",
+                "a monitoring point with this code already exists",
+            )
+        })?;
+    repo::get_point(conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("monitoring point"))
+}
+
+pub async fn update_point(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    input: &PointInput,
+) -> AppResult<MonitoringPoint> {
+    principal.require(Resource::MonitoringPoint, Action::Update)?;
+    let point = input.parse()?;
+    let mut tx = db.pool().begin().await?;
+    let before = visible_point(&mut tx, principal, id).await?;
+    let version = check_version(input.version, before.version)?;
+    let point = resolve_point(&mut tx, point).await?;
+    let changed = repo::update_point(&mut tx, id, version, &point, now_ts())
+        .await
+        .map_err(|e| {
+            duplicate(
+                e,
+                "code",
+                "a monitoring point with this code already exists",
+            )
+        })?;
+    if !changed {
+        return Err(stale());
+    }
+    let after = repo::get_point(&mut tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("monitoring point"))?;
+    audit::record(
+        &mut *tx,
+        &AuditEntry::by(principal, "update", "monitoring_point", id)
+            .summary(format!("修改监测点位 {} {}", after.code, after.name))
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Devices
+// ---------------------------------------------------------------------------------------------------------------
+
+fn shown(principal: &Principal, device: Device) -> Device {
+    if sees_device_passwords(principal) {
+        device
+    } else {
+        device.masked()
+    }
+}
+
+pub async fn list_devices(
+    db: &Db,
+    principal: &Principal,
+    filter: &DeviceFilter,
+    page: &PageQuery,
+) -> AppResult<Page<Device>> {
+    principal.require(Resource::Device, Action::Read)?;
+    let page = repo::list_devices(&mut *conn(db).await?, filter, page).await?;
+    Ok(page.map(|d| shown(principal, d)))
+}
+
+pub async fn get_device(db: &Db, principal: &Principal, id: i64) -> AppResult<Device> {
+    principal.require(Resource::Device, Action::Read)?;
+    let device = repo::get_device(&mut *conn(db).await?, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("device not found"))?;
+    Ok(shown(principal, device))
+}
+
+pub async fn create_device(
+    db: &Db,
+    principal: &Principal,
+    input: &DeviceInput,
+) -> AppResult<Device> {
+    principal.require(Resource::Device, Action::Create)?;
+    let draft = input.parse()?;
+    let mut tx = db.pool().begin().await?;
+    let created = insert_device(&mut tx, &draft).await?;
+    audit::record(
+        &mut *tx,
+        &AuditEntry::by(principal, "create", "device", created.id)
+            .summary(format!(
+                "新增设备 MN {}（点位 {}）",
+                created.mn, created.point_name
+            ))
+            // Passwords stay out of the audit log.
+            .after(&created.clone().masked()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(shown(principal, created))
+}
+
+async fn insert_device(conn: &mut AnyConnection, draft: &DeviceDraft) -> AppResult<Device> {
+    let password = draft
+        .password
+        .as_deref()
+        .ok_or_else(|| AppError::validation("password", "is required for a new device"))?;
+    if repo::get_point(conn, draft.point_id).await?.is_none() {
+        return Err(AppError::validation(
+            "point_id",
+            format!("no monitoring point with id {}", draft.point_id),
+        ));
+    }
+    let id = repo::insert_device(conn, draft, password, now_ts())
+        .await
+        .map_err(|e| duplicate(e, "mn", "a device with this MN is already registered"))?;
+    repo::get_device(conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("device"))
+}
+
+pub async fn update_device(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    input: &DeviceInput,
+) -> AppResult<Device> {
+    principal.require(Resource::Device, Action::Update)?;
+    let draft = input.parse()?;
+    let mut tx = db.pool().begin().await?;
+    let before = repo::get_device(&mut tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("device not found"))?;
+    let version = check_version(input.version, before.version)?;
+    if repo::get_point(&mut tx, draft.point_id).await?.is_none() {
+        return Err(AppError::validation(
+            "point_id",
+            format!("no monitoring point with id {}", draft.point_id),
+        ));
+    }
+    let password = draft
+        .password
+        .clone()
+        .unwrap_or_else(|| before.password.clone());
+    let changed = repo::update_device(&mut tx, id, version, &draft, &password, now_ts())
+        .await
+        .map_err(|e| duplicate(e, "mn", "a device with this MN is already registered"))?;
+    if !changed {
+        return Err(stale());
+    }
+    let after = repo::get_device(&mut tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("device"))?;
+    let password_note = if after.password != before.password {
+        "，已更换密码"
+    } else {
+        ""
+    };
+    audit::record(
+        &mut *tx,
+        &AuditEntry::by(principal, "update", "device", id)
+            .summary(format!("修改设备 MN {}{password_note}", after.mn))
+            .before(&before.clone().masked())
+            .after(&after.clone().masked()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(shown(principal, after))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Bulk creation for the demo generator (and future importers)
+// ---------------------------------------------------------------------------------------------------------------
+
+/// An enterprise with everything that hangs off it, for [`seed_enterprises`].
+#[derive(Debug, Clone, Default)]
+pub struct SeedEnterprise {
+    pub enterprise: EnterpriseInput,
+    pub identifiers: Vec<IdentifierInput>,
+    pub sites: Vec<SiteInput>,
+    /// Outlets; `site_index` points into `sites` (their ids are not known before the call).
+    pub outlets: Vec<SeedOutlet>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SeedOutlet {
+    pub site_index: Option<usize>,
+    pub outlet: OutletInput,
+}
+
+/// The ids [`seed_enterprises`] created for one enterprise, in the order of the input.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeededEnterprise {
+    pub id: i64,
+    pub site_ids: Vec<i64>,
+    pub outlet_ids: Vec<i64>,
+}
+
+/// Prefixes a field error with the position of the record in a batch, e.g. `enterprises[3].uscc`.
+fn in_batch(kind: &'static str, index: usize) -> impl Fn(AppError) -> AppError {
+    move |err| match err {
+        AppError::Validation { field, message } => AppError::Validation {
+            field: format!("{kind}[{index}].{field}"),
+            message,
+        },
+        AppError::Conflict(message) => AppError::Conflict(format!("{kind}[{index}].{message}")),
+        other => other,
+    }
+}
+
+async fn record_batch(
+    conn: &mut AnyConnection,
+    actor: &str,
+    entity: &str,
+    ids: &[i64],
+    summary: String,
+) -> AppResult<()> {
+    let entry = AuditEntry::system(actor, "create", entity, "batch")
+        .summary(summary)
+        .after(&serde_json::json!({ "count": ids.len(), "ids": ids }));
+    audit::record(conn, &entry).await?;
+    Ok(())
+}
+
+/// Creates or replaces the district (there is one per installation).
+pub async fn seed_district(
+    conn: &mut AnyConnection,
+    actor: &str,
+    district: &District,
+) -> AppResult<()> {
+    repo::upsert_district(conn, district).await?;
+    let entry = AuditEntry::system(actor, "create", "district", &district.code)
+        .summary(format!("设置辖区 {}", district.name))
+        .after(district);
+    audit::record(conn, &entry).await?;
+    Ok(())
+}
+
+/// Creates streets (after [`seed_district`]); returns their ids in input order.
+pub async fn seed_streets(
+    conn: &mut AnyConnection,
+    actor: &str,
+    streets: &[StreetInput],
+) -> AppResult<Vec<i64>> {
+    let now = now_ts();
+    let mut ids = Vec::with_capacity(streets.len());
+    for (index, input) in streets.iter().enumerate() {
+        let street = input.parse().map_err(in_batch("streets", index))?;
+        let district = street_district(conn, street.district_code.as_deref())
+            .await
+            .map_err(in_batch("streets", index))?;
+        let id = repo::insert_street(conn, &street, &district, now)
+            .await
+            .map_err(|e| in_batch("streets", index)(duplicate(e, "code", "duplicate street")))?;
+        ids.push(id);
+    }
+    record_batch(
+        conn,
+        actor,
+        "street",
+        &ids,
+        format!("批量新增街道 {} 个", ids.len()),
+    )
+    .await?;
+    Ok(ids)
+}
+
+pub async fn seed_departments(
+    conn: &mut AnyConnection,
+    actor: &str,
+    departments: &[DepartmentInput],
+) -> AppResult<Vec<i64>> {
+    let now = now_ts();
+    let mut ids = Vec::with_capacity(departments.len());
+    for (index, input) in departments.iter().enumerate() {
+        let department = input.parse().map_err(in_batch("departments", index))?;
+        let id = repo::insert_department(conn, &department, now)
+            .await
+            .map_err(|e| {
+                in_batch("departments", index)(duplicate(e, "code", "duplicate department"))
+            })?;
+        ids.push(id);
+    }
+    record_batch(
+        conn,
+        actor,
+        "department",
+        &ids,
+        format!("批量新增部门 {} 个", ids.len()),
+    )
+    .await?;
+    Ok(ids)
+}
+
+/// Creates enterprises with their identifiers, sites and outlets, checked as the API checks them.
+/// `simulated` marks generated demo data.
+pub async fn seed_enterprises(
+    conn: &mut AnyConnection,
+    actor: &str,
+    simulated: bool,
+    batch: &[SeedEnterprise],
+) -> AppResult<Vec<SeededEnterprise>> {
+    let now = now_ts();
+    let mut out = Vec::with_capacity(batch.len());
+    for (index, seed) in batch.iter().enumerate() {
+        let at = in_batch("enterprises", index);
+        let draft = seed.enterprise.parse().map_err(&at)?;
+        let enterprise = insert_enterprise(conn, &draft, simulated, actor)
+            .await
+            .map_err(&at)?;
+        for identifier in &seed.identifiers {
+            let identifier = identifier.parse().map_err(&at)?;
+            insert_identifier(conn, enterprise.id, &identifier)
+                .await
+                .map_err(&at)?;
+        }
+        let mut site_ids = Vec::with_capacity(seed.sites.len());
+        for site in &seed.sites {
+            let site = site.parse().map_err(&at)?;
+            let street_id = site.street_id.unwrap_or(enterprise.street_id);
+            site_ids.push(
+                repo::insert_site(conn, enterprise.id, &site, street_id, now)
+                    .await?
+                    .id,
+            );
+        }
+        let mut outlet_ids = Vec::with_capacity(seed.outlets.len());
+        for seed_outlet in &seed.outlets {
+            let mut outlet = seed_outlet.outlet.parse().map_err(&at)?;
+            outlet.site_id = match seed_outlet.site_index {
+                None => None,
+                Some(i) => Some(*site_ids.get(i).ok_or_else(|| {
+                    at(AppError::validation("site_index", "points past the sites"))
+                })?),
+            };
+            outlet_ids.push(
+                insert_outlet(conn, enterprise.id, &outlet)
+                    .await
+                    .map_err(&at)?
+                    .id,
+            );
+        }
+        out.push(SeededEnterprise {
+            id: enterprise.id,
+            site_ids,
+            outlet_ids,
+        });
+    }
+    let ids: Vec<i64> = out.iter().map(|e| e.id).collect();
+    record_batch(
+        conn,
+        actor,
+        "enterprise",
+        &ids,
+        format!("批量新增企业 {} 家", ids.len()),
+    )
+    .await?;
+    Ok(out)
+}
+
+/// Creates monitoring points; an outlet point names its outlet by `outlet_id` (from [`seed_enterprises`]).
+pub async fn seed_points(
+    conn: &mut AnyConnection,
+    actor: &str,
+    simulated: bool,
+    points: &[PointInput],
+) -> AppResult<Vec<i64>> {
+    let mut ids = Vec::with_capacity(points.len());
+    for (index, input) in points.iter().enumerate() {
+        let at = in_batch("points", index);
+        let point = input.parse().map_err(&at)?;
+        ids.push(insert_point(conn, point, simulated).await.map_err(&at)?.id);
+    }
+    record_batch(
+        conn,
+        actor,
+        "monitoring_point",
+        &ids,
+        format!("批量新增监测点位 {} 个", ids.len()),
+    )
+    .await?;
+    Ok(ids)
+}
+
+pub async fn seed_devices(
+    conn: &mut AnyConnection,
+    actor: &str,
+    devices: &[DeviceInput],
+) -> AppResult<Vec<i64>> {
+    let mut ids = Vec::with_capacity(devices.len());
+    for (index, input) in devices.iter().enumerate() {
+        let at = in_batch("devices", index);
+        let draft = input.parse().map_err(&at)?;
+        ids.push(insert_device(conn, &draft).await.map_err(&at)?.id);
+    }
+    record_batch(
+        conn,
+        actor,
+        "device",
+        &ids,
+        format!("批量新增监测设备 {} 台", ids.len()),
+    )
+    .await?;
+    Ok(ids)
+}

@@ -1,0 +1,8 @@
+//! The registry's tests: one binary. Storage and HTTP tests run on SQLite and, with
+//! `QINGSHAN_TEST_POSTGRES_URL` set, on PostgreSQL (`testkit::db_test!`).
+
+mod api;
+mod bulk;
+mod permissions;
+mod support;
+mod uscc;
