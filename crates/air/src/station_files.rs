@@ -34,7 +34,7 @@ pub struct HourlyRecord {
 /// A problem in a data file, located as precisely as possible.
 #[derive(Debug, thiserror::Error)]
 pub enum StationFileError {
-    #[error("{file}: cannot open: {source}")]
+    #[error("{file}: cannot open")]
     Open {
         file: PathBuf,
         source: std::io::Error,
@@ -208,6 +208,14 @@ impl<R: Read> StationFileReader<R> {
             FileFormat::CnemcLong => self.headers.iter().skip(3).map(str::to_string).collect(),
             FileFormat::UciBeijing => Vec::new(),
         }
+    }
+
+    /// The line number and the (header, raw cell) pairs of the row read last: for callers that want the
+    /// columns this reader does not interpret, such as the UCI weather columns (TEMP, PRES, DEWP, RAIN, wd,
+    /// WSPM). For UCI files each record returned by the iterator is the row read last.
+    pub fn last_row(&self) -> (u64, impl Iterator<Item = (&str, &str)>) {
+        let line = self.record.position().map_or(0, |p| p.line());
+        (line, self.headers.iter().zip(self.record.iter()))
     }
 
     fn read_record(&mut self) -> Option<Result<u64, StationFileError>> {

@@ -255,6 +255,29 @@ pub enum SubIndexNote {
     O3EightHourAbove800Is300,
 }
 
+impl SubIndexNote {
+    /// What the note means, for people.
+    pub const fn description(self) -> &'static str {
+        match self {
+            Self::AboveTable => "above the top of the table: no IAQI defined",
+            Self::So2HourlyAbove800UsesDaily => {
+                "SO2 1-h > 800: the SO2 24-h IAQI is reported (HJ 633-2012)"
+            }
+            Self::So2HourlyAbove800DailyMissing => {
+                "SO2 1-h > 800: report the 24-h IAQI, but no 24-h value was given"
+            }
+            Self::So2HourlyAbove800Is200 => "SO2 1-h > 800: IAQI counts as 200 (HJ 633-2026)",
+            Self::O3EightHourAbove800UsesHourly => {
+                "O3 8-h > 800: the O3 1-h IAQI is reported (HJ 633-2012)"
+            }
+            Self::O3EightHourAbove800HourlyMissing => {
+                "O3 8-h > 800: report the 1-h IAQI, but no 1-h value was given"
+            }
+            Self::O3EightHourAbove800Is300 => "O3 8-h > 800: IAQI counts as 300 (HJ 633-2026)",
+        }
+    }
+}
+
 /// The sub-index of one indicator.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SubIndex {

@@ -30,12 +30,16 @@ impl fmt::Display for DecimalParseError {
             Self::NotADecimal => {
                 "not a decimal number (expected digits with an optional sign and decimal point)"
             }
-            Self::TooManyDigits => "too many digits (at most 30 significant digits are accepted)",
+            Self::TooManyDigits => "too many digits (at most 18 digits and 9 decimal places are accepted)",
         })
     }
 }
 
 impl std::error::Error for DecimalParseError {}
+
+/// Limits of `Exact::parse_decimal`: far beyond any measurement, and safe for exact arithmetic.
+const MAX_DIGITS: usize = 18;
+const MAX_DECIMALS: usize = 9;
 
 /// Greatest common divisor of |a| and |b|. Binary GCD on u64 when both fit (the usual case: i128 division
 /// is a slow library call), Euclid on i128 otherwise.
@@ -143,7 +147,8 @@ impl Exact {
             return Err(DecimalParseError::NotADecimal);
         }
         let digits = int_part.trim_start_matches('0').len() + frac_part.len();
-        if digits > 30 || frac_part.len() > 30 {
+        // Bounded so that products of two values (cross-multiplied comparisons) stay far inside i128.
+        if digits > MAX_DIGITS || frac_part.len() > MAX_DECIMALS {
             return Err(DecimalParseError::TooManyDigits);
         }
         let mut num: i128 = 0;

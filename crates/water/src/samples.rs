@@ -55,7 +55,7 @@ pub struct Sample {
 /// A problem in a sample file, located by file, line and column.
 #[derive(Debug, thiserror::Error)]
 pub enum SampleFileError {
-    #[error("{file}: cannot open: {source}")]
+    #[error("{file}: cannot open")]
     Open {
         file: PathBuf,
         source: std::io::Error,
@@ -177,6 +177,9 @@ pub fn read_samples(name: &Path, source: impl Read) -> Result<Vec<Sample>, Sampl
         if value.is_negative() {
             return Err(cell(4, format!("{:?}: negative value", text(4))));
         }
+        if item == SampleItem::Standard(WaterItem::Ph) && value > Exact::from_int(14) {
+            return Err(cell(4, format!("{:?}: pH outside 0–14", text(4))));
+        }
         samples.push(Sample {
             section,
             body,
@@ -226,6 +229,7 @@ mod tests {
             ),
             ("A,river,2024-01-05,COD,1.2.3\n", "line 2, column 5 (value)"),
             ("A,river,2024-01-05,COD,<0.5\n", "below-detection"),
+            ("A,river,2024-01-05,pH,15\n", "pH outside 0–14"),
             ("A,river,2024-01-05,COD\n", "line 2: 4 fields"),
         ];
         for (row, expected) in cases {

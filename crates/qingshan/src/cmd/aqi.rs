@@ -156,7 +156,7 @@ fn render_text(date: NaiveDate, result: &AqiResult) -> String {
     for sub in &result.sub_indices {
         let unit = sub.indicator.pollutant().unit();
         let iaqi = sub.iaqi.map_or("—".to_string(), |v| v.to_string());
-        let note = sub.note.map_or(String::new(), |n| format!("{n:?}"));
+        let note = sub.note.map_or("", |n| n.description());
         let concentration = format!("{} {unit}", sub.concentration);
         let _ = writeln!(
             out,
