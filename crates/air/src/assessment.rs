@@ -345,6 +345,19 @@ mod tests {
         }
     }
 
+    /// The report of 2016-01-01 for all stations, with per-station figures.
+    fn one_day_report(hours: &StationHours) -> AirReport {
+        build_air_report(
+            hours,
+            None,
+            date(2016, 1, 1),
+            date(2016, 1, 1),
+            true,
+            &AirSettings::default(),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn area_averages_concentrations_before_the_aqi() {
         let mut hours = StationHours::default();
@@ -352,15 +365,7 @@ mod tests {
         // IAQIs (100.5) nor the worst station.
         full_day(&mut hours, "A", date(2016, 1, 1), 20);
         full_day(&mut hours, "B", date(2016, 1, 1), 130);
-        let report = build_air_report(
-            &hours,
-            None,
-            date(2016, 1, 1),
-            date(2016, 1, 1),
-            true,
-            &AirSettings::default(),
-        )
-        .unwrap();
+        let report = one_day_report(&hours);
         let area = &report.area.period;
         let pm25 = area
             .pollutants
@@ -384,15 +389,7 @@ mod tests {
         full_day(&mut hours, "A", date(2016, 1, 1), 30);
         full_day(&mut hours, "B", date(2015, 1, 1), 40);
         full_day(&mut hours, "B", date(2016, 1, 1), 50);
-        let report = build_air_report(
-            &hours,
-            None,
-            date(2016, 1, 1),
-            date(2016, 1, 1),
-            true,
-            &AirSettings::default(),
-        )
-        .unwrap();
+        let report = one_day_report(&hours);
         let area = report.area.same_period_last_year.as_ref().unwrap();
         // Area PM2.5 40 both years: no change.
         assert_eq!(

@@ -118,6 +118,24 @@ mod tests {
         assert_eq!(Gb3095::for_date(date(2031, 1, 1)), Gb3095::Edition2026Final);
     }
 
+    fn check_tables(class: ZoneClass, expected: [(Gb3095, LimitRows); 3]) {
+        for (edition, rows) in expected {
+            for (pollutant, (annual, daily)) in Pollutant::ALL.into_iter().zip(rows) {
+                let context = format!("{edition:?} {class:?} {pollutant:?}");
+                assert_eq!(
+                    edition.annual_limit(pollutant, class),
+                    annual.map(Exact::from_int),
+                    "{context}"
+                );
+                assert_eq!(
+                    edition.daily_limit(pollutant, class),
+                    Exact::from_int(daily),
+                    "{context}"
+                );
+            }
+        }
+    }
+
     /// standards.md §2.1 and §2.2, Class 2, row by row: (annual, daily) for SO2, NO2, PM10, PM2.5, CO, O3.
     #[test]
     fn class_2_tables() {
@@ -156,20 +174,7 @@ mod tests {
                 ],
             ),
         ];
-        for (edition, rows) in expected {
-            for (pollutant, (annual, daily)) in Pollutant::ALL.into_iter().zip(rows) {
-                assert_eq!(
-                    edition.annual_limit(pollutant, ZoneClass::Class2),
-                    annual.map(Exact::from_int),
-                    "{edition:?} {pollutant:?}"
-                );
-                assert_eq!(
-                    edition.daily_limit(pollutant, ZoneClass::Class2),
-                    Exact::from_int(daily),
-                    "{edition:?} {pollutant:?}"
-                );
-            }
-        }
+        check_tables(ZoneClass::Class2, expected);
     }
 
     #[test]
@@ -209,19 +214,6 @@ mod tests {
                 ],
             ),
         ];
-        for (edition, rows) in expected {
-            for (pollutant, (annual, daily)) in Pollutant::ALL.into_iter().zip(rows) {
-                assert_eq!(
-                    edition.annual_limit(pollutant, ZoneClass::Class1),
-                    annual.map(Exact::from_int),
-                    "{edition:?} {pollutant:?}"
-                );
-                assert_eq!(
-                    edition.daily_limit(pollutant, ZoneClass::Class1),
-                    Exact::from_int(daily),
-                    "{edition:?} {pollutant:?}"
-                );
-            }
-        }
+        check_tables(ZoneClass::Class1, expected);
     }
 }
