@@ -1,17 +1,18 @@
 //! Thin HTTP handlers: the JSON API under `/api/v1` (documented by [`ApiDoc`]) and the Chinese pages under
 //! `/registry` (in [`pages`]). Each extracts, calls the service, and answers; rules live in the service.
 //!
-//! The extractors here turn every malformed request (bad JSON, a wrong query parameter, a non-numeric id) into an
-//! `application/problem+json` 4xx naming the field, instead of axum's plain-text rejections.
+//! Bodies come through `kernel::web::ApiJson`; the extractors here do the same for query strings (naming the
+//! parameter, ignoring the empty ones HTML filter forms send) and ids, so every malformed request is an
+//! `application/problem+json` 4xx instead of axum's plain-text rejections.
 
-use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use kernel::error::Problem;
+use kernel::web::ApiJson;
 use kernel::{AppError, AppResult, AppState, Page, PageQuery, Principal};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -24,73 +25,6 @@ mod pages;
 // ---------------------------------------------------------------------------------------------------------------
 // Extractors
 // ---------------------------------------------------------------------------------------------------------------
-
-/// A JSON body whose rejections are problem+json: 400 for a body that is not JSON, 422 naming the field for a
-/// missing or mistyped one.
-pub struct ApiJson<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
-    type Rejection = AppError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            })
-            .is_some_and(|mime| mime == "application/json" || mime.ends_with("+json"));
-        if !is_json {
-            return Err(AppError::BadRequest(
-                "body: expected JSON with Content-Type: application/json".into(),
-            ));
-        }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| AppError::BadRequest(format!("body: {e}")))?;
-        parse_json(&bytes).map(ApiJson)
-    }
-}
-
-/// Parses JSON, naming the offending field in the error.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize::<_, T>(&mut deserializer).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        let message = without_position(&inner.to_string());
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let field = if path.is_empty() || path == "." {
-                    missing_field_name(&message).unwrap_or_else(|| "body".to_string())
-                } else {
-                    path
-                };
-                AppError::validation(field, message)
-            }
-            _ => AppError::BadRequest(format!("body: not valid JSON: {message}")),
-        }
-    })?;
-    deserializer.end().map_err(|e| {
-        AppError::BadRequest(format!(
-            "body: trailing characters after the JSON value: {e}"
-        ))
-    })?;
-    Ok(value)
-}
-
-/// serde's messages end in " at line 1 column 7", which means nothing to a form user.
-fn without_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(at) => message[..at].to_string(),
-        None => message.to_string(),
-    }
-}
 
 /// `missing field `name`` → `name`.
 fn missing_field_name(message: &str) -> Option<String> {
