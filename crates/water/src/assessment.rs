@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
-use standards::composite::rank_ascending;
+use standards::composite::{change_percent, rank_ascending};
 use standards::exact::Exact;
 use standards::settings::WaterSettings;
 use standards::water::{
     ClassShares, QualityLevel, SectionAssessment, TrophicState, WATER_STANDARDS, WaterBody,
-    WaterItem, assess_section, class_shares, mean_of_samples, proportion_method_level,
+    WaterClass, WaterItem, assess_section, class_shares, mean_of_samples, proportion_method_level,
     trophic_state,
 };
 
@@ -62,6 +62,59 @@ pub struct PeriodReport {
     pub lake_cwqi: Option<Exact>,
     pub area_cwqi: Option<Exact>,
     pub cwqi_ranking: Vec<CwqiRank>,
+    /// For a month: the change on the same month a year earlier, when the file has it.
+    pub change_on_last_year: Option<CwqiChange>,
+}
+
+/// ΔCWQI = (now − base)/base × 100 %, 1 decimal; negative means improved (standards.md §5).
+#[derive(Clone, Debug, Serialize)]
+pub struct CwqiChange {
+    /// The base period ("YYYY-MM").
+    pub base_period: String,
+    pub area_change_percent: Option<Exact>,
+    /// Sections ranked ascending by ΔCWQI; sections of class I–II in both periods are left out [V2].
+    pub section_ranking: Vec<SectionChange>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SectionChange {
+    pub section: String,
+    pub rank: usize,
+    pub change_percent: Exact,
+}
+
+fn cwqi_change(now: &PeriodReport, base: &PeriodReport) -> CwqiChange {
+    let good = |class: Option<WaterClass>| class.is_some_and(|c| c <= WaterClass::II);
+    let changes: Vec<(String, Exact)> = now
+        .sections
+        .iter()
+        .filter_map(|section| {
+            let before = base
+                .sections
+                .iter()
+                .find(|b| b.section == section.section)?;
+            if good(section.assessment.class) && good(before.assessment.class) {
+                return None;
+            }
+            let change = change_percent(section.assessment.cwqi?, before.assessment.cwqi?)?;
+            Some((section.section.clone(), change))
+        })
+        .collect();
+    CwqiChange {
+        base_period: base.period.clone(),
+        area_change_percent: now
+            .area_cwqi
+            .zip(base.area_cwqi)
+            .and_then(|(a, b)| change_percent(a, b)),
+        section_ranking: rank_ascending(&changes)
+            .into_iter()
+            .map(|(section, rank, change_percent)| SectionChange {
+                section,
+                rank,
+                change_percent,
+            })
+            .collect(),
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -258,6 +311,7 @@ fn period_report(
         lake_cwqi,
         area_cwqi,
         cwqi_ranking,
+        change_on_last_year: None,
     }
 }
 
@@ -306,6 +360,22 @@ pub fn build_water_report(
                 settings,
             )
         })
+        .collect::<Vec<PeriodReport>>();
+    let base_of = |report: &PeriodReport| {
+        let (year, month) = (report.from.year(), report.from.month());
+        months
+            .iter()
+            .find(|m| m.from.year() == year - 1 && m.from.month() == month)
+            .map(|base| cwqi_change(report, base))
+    };
+    let changes: Vec<Option<CwqiChange>> = months.iter().map(base_of).collect();
+    let months = months
+        .into_iter()
+        .zip(changes)
+        .map(|(report, change)| PeriodReport {
+            change_on_last_year: change,
+            ..report
+        })
         .collect();
     Ok(WaterReport {
         standard: WATER_STANDARDS,
@@ -319,7 +389,6 @@ pub fn build_water_report(
 mod tests {
     use super::*;
     use crate::samples::read_samples;
-    use standards::water::WaterClass;
 
     fn x(t: &str) -> Exact {
         Exact::parse_decimal(t).unwrap()
@@ -391,6 +460,33 @@ R,river,2024-07-01,TP,0.05
         assert!((state.tli - 49.107).abs() < 0.001, "{}", state.tli);
         assert_eq!(state.state, "中营养");
         assert!(report.whole.sections[1].trophic_state.is_none());
+    }
+
+    #[test]
+    fn month_change_on_last_year_and_ranking() {
+        let text = "section,water_body,date,item,value
+A,river,2023-05-10,COD,20
+A,river,2024-05-10,COD,30
+B,river,2023-05-10,COD,40
+B,river,2024-05-10,COD,30
+C,river,2023-05-10,COD,10
+C,river,2024-05-10,COD,12
+";
+        let samples = read_samples(std::path::Path::new("t.csv"), text.as_bytes()).unwrap();
+        let report = build_water_report(&samples, &WaterSettings::default()).unwrap();
+        assert!(report.months[0].change_on_last_year.is_none());
+        let change = report.months[1].change_on_last_year.as_ref().unwrap();
+        assert_eq!(change.base_period, "2023-05");
+        // A: 1.5 vs 1.0 → +50.0 %; B: 1.5 vs 2.0 → −25.0 %; C is class I in both years and is left out.
+        let ranking: Vec<_> = change
+            .section_ranking
+            .iter()
+            .map(|c| (c.section.as_str(), c.rank, c.change_percent))
+            .collect();
+        assert_eq!(ranking, vec![("B", 1, x("-25.0")), ("A", 2, x("50.0"))]);
+        // Area (rivers averaged): COD 24 vs 23.3 (reported to 1 decimal) → CWQI 1.20 vs 1.165 → 1.16 (half to
+        // even) → (1.20 − 1.16)/1.16 = +3.4 %.
+        assert_eq!(change.area_change_percent, Some(x("3.4")));
     }
 
     #[test]

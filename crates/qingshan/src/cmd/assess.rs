@@ -435,4 +435,25 @@ fn render_water_period(out: &mut String, period: &PeriodReport) {
         .map(|r| format!("{}. {} {}", r.rank, r.section, r.cwqi.to_decimal_string(2)))
         .collect();
     let _ = writeln!(out, "CWQI ranking: {}", ranking.join("; "));
+    if let Some(change) = &period.change_on_last_year {
+        let ranking: Vec<String> = change
+            .section_ranking
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}. {} {} %",
+                    r.rank,
+                    r.section,
+                    r.change_percent.to_decimal_string(1)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "ΔCWQI on {}: area {} %; sections: {}",
+            change.base_period,
+            show(change.area_change_percent, 1),
+            ranking.join("; ")
+        );
+    }
 }
