@@ -1,4 +1,5 @@
 //! Readings: storage on SQLite and PostgreSQL (`testkit::db_test!`), imports, the HTTP API.
 
+mod import;
 mod store;
 mod support;

@@ -1,0 +1,790 @@
+//! File imports: UCI Beijing, CNEMC long and the generic readings CSV (docs/readings.md), in two passes.
+//!
+//! Pass 1 reads every file, names every bad row and every station; nothing is written if a row is bad (unless
+//! `skip_bad`), or, with `strict`, if a station is unknown. Pass 2 reads the files again and writes them in
+//! batches; one `reading_sources` row per file, found again by checksum, so re-importing a file changes
+//! nothing. Afterwards the roll-ups of exactly the (point, day) pairs that changed are recomputed.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use air::station_files::{StationFileError, open_station_file};
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use kernel::Db;
+use sha2::Digest;
+use standards::pollutant::Pollutant;
+
+use crate::model::{Cell, DataFlag, Period};
+use crate::points::{self, NewPoint};
+use crate::store::{self, NewSource, Row, WriteOutcome};
+use crate::{factors, rollup};
+
+/// The file layouts `qingshan import readings --format` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// UCI Beijing multi-site (`No,year,month,day,hour,PM2.5,…,station`), hours in CST.
+    Uci,
+    /// CNEMC long (`date,hour,type,<station codes…>`), hours in CST.
+    Cnemc,
+    /// The generic readings CSV: `point,factor,time,period,value,flag`.
+    Csv,
+}
+
+impl Format {
+    pub fn parse(text: &str) -> Option<Format> {
+        match text {
+            "uci" => Some(Format::Uci),
+            "cnemc" => Some(Format::Cnemc),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// A row that cannot be imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRow {
+    pub file: PathBuf,
+    pub line: u64,
+    /// 1-based column and its header, when the problem is in one cell.
+    pub column: Option<(usize, String)>,
+    pub why: String,
+}
+
+impl fmt::Display for BadRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}, line {}", self.file.display(), self.line)?;
+        if let Some((n, name)) = &self.column {
+            write!(f, ", column {n} ({name})")?;
+        }
+        write!(f, ": {}", self.why)
+    }
+}
+
+/// One parsed record: a station (or point code) and a wide row without its point id yet.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub station: String,
+    pub row: Row,
+}
+
+/// How stations of the files map to points (`--points-map`): CSV with header
+/// `station,code,name,level,kind,street` (every column but `station` optional).
+#[derive(Debug, Clone, Default)]
+pub struct PointsMap(HashMap<String, MappedPoint>);
+
+#[derive(Debug, Clone, Default)]
+pub struct MappedPoint {
+    pub code: Option<String>,
+    pub name: Option<String>,
+    pub level: Option<String>,
+    pub kind: Option<String>,
+    pub street: Option<String>,
+}
+
+/// The level given to a station the registry does not know and the points map does not describe:
+/// `district` (区控), the lowest fixed-station tier, which the monitoring department can raise afterwards.
+pub const DEFAULT_LEVEL: &str = "district";
+const LEVELS: [&str; 5] = ["national", "municipal", "district", "micro", "enterprise"];
+const KINDS: [&str; 3] = ["air_station", "water_section", "outlet"];
+
+impl PointsMap {
+    pub fn read(path: &Path) -> anyhow::Result<PointsMap> {
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_path(path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let headers = reader.headers()?.clone();
+        let find = |name: &str| {
+            headers
+                .iter()
+                .position(|h| h.trim().eq_ignore_ascii_case(name))
+        };
+        let station = find("station").ok_or_else(|| {
+            anyhow::anyhow!("{}: the header needs a `station` column", path.display())
+        })?;
+        let mut map = HashMap::new();
+        for (i, record) in reader.records().enumerate() {
+            let record = record.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let cell = |name: &str| {
+                find(name)
+                    .and_then(|c| record.get(c))
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+            };
+            let mapped = MappedPoint {
+                code: cell("code"),
+                name: cell("name"),
+                level: cell("level"),
+                kind: cell("kind"),
+                street: cell("street"),
+            };
+            if let Some(level) = &mapped.level
+                && !LEVELS.contains(&level.as_str())
+            {
+                anyhow::bail!(
+                    "{}, line {}: level {level:?} is not one of {}",
+                    path.display(),
+                    i + 2,
+                    LEVELS.join(", ")
+                );
+            }
+            if let Some(kind) = &mapped.kind
+                && !KINDS.contains(&kind.as_str())
+            {
+                anyhow::bail!(
+                    "{}, line {}: kind {kind:?} is not one of {}",
+                    path.display(),
+                    i + 2,
+                    KINDS.join(", ")
+                );
+            }
+            let key = record.get(station).unwrap_or("").trim().to_string();
+            map.insert(key, mapped);
+        }
+        Ok(PointsMap(map))
+    }
+}
+
+/// What an import is asked to do.
+#[derive(Debug, Clone)]
+pub struct ImportRequest {
+    pub files: Vec<PathBuf>,
+    pub format: Format,
+    pub points_map: PointsMap,
+    pub skip_bad: bool,
+    pub strict: bool,
+    /// Who runs it (recorded with each source).
+    pub actor: String,
+}
+
+/// Why an import wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{} bad row(s); nothing imported (use --skip-bad to import the good rows):\n{}", .0.len(), list(.0))]
+    BadRows(Vec<BadRow>),
+    #[error("{} station(s) unknown to the registry; nothing imported (--strict): {}", .0.len(), .0.join(", "))]
+    UnknownStations(Vec<String>),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+fn list(rows: &[BadRow]) -> String {
+    rows.iter()
+        .map(|r| format!("  {r}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// What an import did.
+#[derive(Debug, Default)]
+pub struct ImportSummary {
+    pub files: usize,
+    /// Files whose checksum had been imported before (their rows were compared, not re-attributed).
+    pub files_seen_before: usize,
+    pub records: u64,
+    pub outcome: WriteOutcome,
+    /// Bad rows skipped (`skip_bad`).
+    pub skipped: Vec<BadRow>,
+    /// Points registered for stations the registry did not know: (code, name).
+    pub new_points: Vec<(String, String)>,
+    pub rollups: u64,
+}
+
+impl fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let o = &self.outcome;
+        writeln!(
+            f,
+            "{} file(s) ({} imported before), {} record(s): {} row(s) new, {} row(s) completed, {} value(s) written, {} unchanged, {} conflict(s) (stored values kept)",
+            self.files,
+            self.files_seen_before,
+            self.records,
+            o.rows_inserted,
+            o.rows_updated,
+            o.values_written,
+            o.values_unchanged,
+            o.conflicts
+        )?;
+        for c in &o.conflict_samples {
+            writeln!(
+                f,
+                "  conflict: point {} {} {} {}: stored {:?} {:?}, file {:?} {:?}",
+                c.point_id,
+                c.factor,
+                c.period.as_str(),
+                kernel::time::format_cst(c.ts),
+                c.stored_value,
+                c.stored_flag,
+                c.sent_value,
+                c.sent_flag
+            )?;
+        }
+        writeln!(
+            f,
+            "{} roll-up value(s) recomputed for {} point-day(s)",
+            self.rollups,
+            o.dirty.len()
+        )?;
+        if !self.new_points.is_empty() {
+            writeln!(
+                f,
+                "{} new monitoring point(s) registered:",
+                self.new_points.len()
+            )?;
+            for (code, name) in &self.new_points {
+                writeln!(f, "  {code} {name}")?;
+            }
+        }
+        if !self.skipped.is_empty() {
+            writeln!(f, "{} bad row(s) skipped:", self.skipped.len())?;
+            for row in &self.skipped {
+                writeln!(f, "  {row}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads every record of one file, calling `each` with a record or a bad row.
+pub fn read_file(
+    path: &Path,
+    format: Format,
+    each: &mut dyn FnMut(Result<Record, BadRow>),
+) -> Result<(), BadRow> {
+    match format {
+        Format::Uci | Format::Cnemc => read_station_file(path, format, each),
+        Format::Csv => read_generic_csv(path, each),
+    }
+}
+
+fn station_error(err: StationFileError) -> BadRow {
+    match err {
+        StationFileError::Open { file, source } => BadRow {
+            file,
+            line: 0,
+            column: None,
+            why: format!("cannot open: {source}"),
+        },
+        StationFileError::Line {
+            file,
+            line,
+            message,
+        } => BadRow {
+            file,
+            line,
+            column: None,
+            why: message,
+        },
+        StationFileError::Cell {
+            file,
+            line,
+            column,
+            column_name,
+            message,
+        } => BadRow {
+            file,
+            line,
+            column: Some((column, column_name)),
+            why: message,
+        },
+        StationFileError::UnknownFormat { file } => BadRow {
+            file,
+            line: 1,
+            column: None,
+            why: "unrecognised header for this format".to_string(),
+        },
+    }
+}
+
+fn pollutant_code(p: Pollutant) -> &'static str {
+    match p {
+        Pollutant::So2 => "a21026",
+        Pollutant::No2 => "a21004",
+        Pollutant::Pm10 => "a34002",
+        Pollutant::Pm25 => "a34004",
+        Pollutant::Co => "a21005",
+        Pollutant::O3 => "a05024",
+    }
+}
+
+/// UCI's 16-point compass → degrees; `cv` (calm and variable) has no direction.
+fn compass_degrees(text: &str) -> Option<Option<f64>> {
+    const POINTS: [&str; 16] = [
+        "N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE", "S", "SSW", "SW", "WSW", "W", "WNW",
+        "NW", "NNW",
+    ];
+    if text.eq_ignore_ascii_case("cv") {
+        return Some(None);
+    }
+    POINTS
+        .iter()
+        .position(|p| p.eq_ignore_ascii_case(text))
+        .map(|i| Some(i as f64 * 22.5))
+}
+
+/// UCI weather columns: (header, factor code or extra key).
+const UCI_WEATHER: [(&str, &str); 5] = [
+    ("TEMP", "a01001"),
+    ("PRES", "a01006"),
+    ("WSPM", "a01007"),
+    ("DEWP", "dewp"),
+    ("RAIN", "rain"),
+];
+
+fn read_station_file(
+    path: &Path,
+    format: Format,
+    each: &mut dyn FnMut(Result<Record, BadRow>),
+) -> Result<(), BadRow> {
+    let mut reader = open_station_file(path).map_err(station_error)?;
+    let detected = match reader.format() {
+        air::station_files::FileFormat::UciBeijing => Format::Uci,
+        air::station_files::FileFormat::CnemcLong => Format::Cnemc,
+    };
+    if detected != format {
+        return Err(BadRow {
+            file: path.to_path_buf(),
+            line: 1,
+            column: None,
+            why: format!("the header is that of the {detected:?} format, not {format:?}"),
+        });
+    }
+    while let Some(next) = reader.next() {
+        let record = match next {
+            Ok(record) => record,
+            Err(e) => {
+                each(Err(station_error(e)));
+                continue;
+            }
+        };
+        let Some(local) = record.date.and_hms_opt(u32::from(record.hour), 0, 0) else {
+            continue;
+        };
+        let mut row = Row::new(0, Period::Hour, kernel::time::cst_local_to_ts(local));
+        for p in Pollutant::ALL {
+            if let Some(v) = record.values[p.index()] {
+                row.set(
+                    pollutant_code(p),
+                    Cell {
+                        value: Some(f64::from(v) / 10_000.0),
+                        flag: DataFlag::N,
+                    },
+                );
+            }
+        }
+        if format == Format::Uci {
+            let (line, cells) = reader.last_row();
+            let mut bad = None;
+            for (column, (header, text)) in cells.enumerate() {
+                let text = text.trim();
+                if text.is_empty() || text.eq_ignore_ascii_case("NA") {
+                    continue;
+                }
+                let located = |why: String| BadRow {
+                    file: path.to_path_buf(),
+                    line,
+                    column: Some((column + 1, header.to_string())),
+                    why,
+                };
+                if header.eq_ignore_ascii_case("wd") {
+                    match compass_degrees(text) {
+                        Some(Some(deg)) => row.set(
+                            "a01008",
+                            Cell {
+                                value: Some(deg),
+                                flag: DataFlag::N,
+                            },
+                        ),
+                        Some(None) => {}
+                        None => bad = Some(located(format!("{text:?} is not a compass direction"))),
+                    }
+                } else if let Some((_, code)) = UCI_WEATHER
+                    .iter()
+                    .find(|(h, _)| h.eq_ignore_ascii_case(header))
+                {
+                    match text.parse::<f64>() {
+                        Ok(v) if v.is_finite() => row.set(
+                            code,
+                            Cell {
+                                value: Some(v),
+                                flag: DataFlag::N,
+                            },
+                        ),
+                        _ => bad = Some(located(format!("{text:?} is not a number"))),
+                    }
+                }
+            }
+            if let Some(bad) = bad {
+                each(Err(bad));
+                continue;
+            }
+        }
+        each(Ok(Record {
+            station: record.station,
+            row,
+        }));
+    }
+    Ok(())
+}
+
+/// Parses the generic CSV's time: RFC 3339 with an offset (`2024-01-01T08:00:00+08:00`, `…Z`), or a local
+/// time without offset (`2024-01-01 08:00`, `2024-01-01T08:00:00`), which is China Standard Time.
+pub fn parse_time(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.timestamp());
+    }
+    for format in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(local) = NaiveDateTime::parse_from_str(text, format) {
+            return Some(kernel::time::cst_local_to_ts(local));
+        }
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .map(kernel::time::cst_day_start)
+}
+
+/// The generic CSV's columns, in the order `qingshan import` documents (others may follow and are ignored).
+pub const CSV_COLUMNS: [&str; 6] = ["point", "factor", "time", "period", "value", "flag"];
+
+fn read_generic_csv(
+    path: &Path,
+    each: &mut dyn FnMut(Result<Record, BadRow>),
+) -> Result<(), BadRow> {
+    let file = std::fs::File::open(path).map_err(|e| BadRow {
+        file: path.to_path_buf(),
+        line: 0,
+        column: None,
+        why: format!("cannot open: {e}"),
+    })?;
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
+    let headers = reader
+        .headers()
+        .map_err(|e| BadRow {
+            file: path.to_path_buf(),
+            line: 1,
+            column: None,
+            why: e.to_string(),
+        })?
+        .clone();
+    let mut columns = [0usize; 6];
+    for (i, name) in CSV_COLUMNS.iter().enumerate() {
+        columns[i] = headers
+            .iter()
+            .position(|h| {
+                h.trim()
+                    .trim_start_matches('\u{feff}')
+                    .eq_ignore_ascii_case(name)
+            })
+            .or(if *name == "flag" {
+                Some(usize::MAX)
+            } else {
+                None
+            })
+            .ok_or_else(|| BadRow {
+                file: path.to_path_buf(),
+                line: 1,
+                column: None,
+                why: format!(
+                    "the header has no `{name}` column (expected {})",
+                    CSV_COLUMNS.join(",")
+                ),
+            })?;
+    }
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                each(Err(BadRow {
+                    file: path.to_path_buf(),
+                    line: e.position().map_or(0, |p| p.line()),
+                    column: None,
+                    why: e.to_string(),
+                }));
+                continue;
+            }
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        let cell = |i: usize| record.get(columns[i]).unwrap_or("").trim();
+        let bad = |i: usize, why: String| BadRow {
+            file: path.to_path_buf(),
+            line,
+            column: Some((columns[i] + 1, CSV_COLUMNS[i].to_string())),
+            why,
+        };
+        let parsed = (|| {
+            let point = cell(0);
+            if point.is_empty() {
+                return Err(bad(0, "empty point code".into()));
+            }
+            let factor = cell(1);
+            if !factors::is_plausible_code(factor) {
+                return Err(bad(1, format!("{factor:?} is not an HJ 212 factor code")));
+            }
+            let ts = parse_time(cell(2)).ok_or_else(|| {
+                bad(
+                    2,
+                    format!(
+                        "{:?} is not a time (2024-01-01T08:00:00+08:00, or CST 2024-01-01 08:00)",
+                        cell(2)
+                    ),
+                )
+            })?;
+            let period = Period::parse(cell(3)).ok_or_else(|| {
+                bad(
+                    3,
+                    format!("{:?} is not a period (rtd, minute, hour, day)", cell(3)),
+                )
+            })?;
+            let value = match cell(4) {
+                "" => None,
+                text => Some(
+                    text.parse::<f64>()
+                        .ok()
+                        .filter(|v| v.is_finite())
+                        .ok_or_else(|| bad(4, format!("{text:?} is not a number")))?,
+                ),
+            };
+            let flag = match cell(5) {
+                "" => DataFlag::N,
+                text => DataFlag::parse(text).ok_or_else(|| {
+                    bad(
+                        5,
+                        format!("{text:?} is not an HJ 212 flag (N F M S D C T B)"),
+                    )
+                })?,
+            };
+            if value.is_none() && flag.is_normal() {
+                return Err(bad(4, "empty value with flag N: nothing to store".into()));
+            }
+            let mut row = Row::new(0, period, ts);
+            row.set(factor, Cell { value, flag });
+            Ok(Record {
+                station: point.to_string(),
+                row,
+            })
+        })();
+        each(parsed);
+    }
+    Ok(())
+}
+
+fn checksum(path: &Path) -> anyhow::Result<String> {
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot open: {e}", path.display()))?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Rows written per store call (each call is its own transactions and dirty set).
+const IMPORT_BATCH: usize = 8_000;
+
+/// Runs an import. `progress` is called with the number of records written so far (pass 2) and the total.
+pub async fn run(
+    db: &Db,
+    request: &ImportRequest,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<ImportSummary, ImportError> {
+    // Pass 1: every bad row, every station, the record count.
+    let mut bad: Vec<BadRow> = Vec::new();
+    let mut stations: BTreeSet<String> = BTreeSet::new();
+    let mut total = 0u64;
+    for file in &request.files {
+        read_file(file, request.format, &mut |r| match r {
+            Ok(record) => {
+                total += 1;
+                if !stations.contains(&record.station) {
+                    stations.insert(record.station);
+                }
+            }
+            Err(b) => bad.push(b),
+        })
+        .map_err(|b| ImportError::BadRows(vec![b]))?;
+    }
+    if !bad.is_empty() && !request.skip_bad {
+        return Err(ImportError::BadRows(bad));
+    }
+    // Stations → points.
+    let mut ids: HashMap<String, i64> = HashMap::new();
+    let mut unknown = Vec::new();
+    for station in &stations {
+        let mapped = request
+            .points_map
+            .0
+            .get(station)
+            .cloned()
+            .unwrap_or_default();
+        let code = mapped.code.clone().unwrap_or_else(|| station.clone());
+        match points::by_code(db, &code)
+            .await
+            .map_err(anyhow::Error::from)?
+        {
+            Some(point) => {
+                ids.insert(station.clone(), point.id);
+            }
+            None => unknown.push((station.clone(), code, mapped)),
+        }
+    }
+    if request.strict && !unknown.is_empty() {
+        return Err(ImportError::UnknownStations(
+            unknown.into_iter().map(|(s, ..)| s).collect(),
+        ));
+    }
+    let mut summary = ImportSummary {
+        files: request.files.len(),
+        skipped: bad,
+        ..ImportSummary::default()
+    };
+    for (station, code, mapped) in unknown {
+        let street_id = match &mapped.street {
+            Some(street) => Some(
+                sqlx::query_scalar::<_, i64>("SELECT id FROM streets WHERE name = $1 OR code = $1")
+                    .bind(street)
+                    .fetch_optional(db.pool())
+                    .await
+                    .map_err(anyhow::Error::from)?
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("points map: street {street:?} of {station} is unknown")
+                    })?,
+            ),
+            None => None,
+        };
+        let name = mapped.name.clone().unwrap_or_else(|| station.clone());
+        let id = points::register(
+            db,
+            &NewPoint {
+                code: code.clone(),
+                name: name.clone(),
+                kind: match mapped.kind.as_deref() {
+                    Some("water_section") => "water_section",
+                    Some("outlet") => "outlet",
+                    _ => "air_station",
+                },
+                level: mapped
+                    .level
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_LEVEL.to_string()),
+                street_id,
+                lon: None,
+                lat: None,
+                owner: format!("导入 imported by {}", request.actor),
+            },
+        )
+        .await
+        .map_err(anyhow::Error::from)?;
+        ids.insert(station, id);
+        summary.new_points.push((code, name));
+    }
+    // Pass 2: write, file by file, in batches.
+    let mut done = 0u64;
+    for file in &request.files {
+        let sum = checksum(file)?;
+        let existing: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM reading_sources WHERE kind = 'file' AND checksum = $1 ORDER BY id LIMIT 1",
+        )
+        .bind(&sum)
+        .fetch_optional(db.pool())
+        .await
+        .map_err(anyhow::Error::from)?;
+        let source_id = match existing {
+            Some(id) => {
+                summary.files_seen_before += 1;
+                id
+            }
+            None => store::create_source(
+                db,
+                &NewSource {
+                    kind: "file",
+                    name: file.display().to_string(),
+                    checksum: Some(sum),
+                    received_by: request.actor.clone(),
+                    idempotency_key: None,
+                },
+            )
+            .await
+            .map_err(anyhow::Error::from)?,
+        };
+        // The reader is synchronous: it runs on a blocking thread and hands batches over a bounded channel,
+        // so memory holds a few batches, never the file.
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<Row>>(4);
+        let reader_ids = ids.clone();
+        let (path, format) = (file.clone(), request.format);
+        let reader = tokio::task::spawn_blocking(move || {
+            let mut batch: Vec<Row> = Vec::with_capacity(IMPORT_BATCH);
+            let mut closed = false;
+            let result = read_file(&path, format, &mut |r| {
+                // Bad rows were counted in pass 1 (and are skipped here); so were the stations.
+                if let Ok(mut record) = r
+                    && let Some(&id) = reader_ids.get(&record.station)
+                {
+                    record.row.point_id = id;
+                    batch.push(record.row);
+                    if batch.len() >= IMPORT_BATCH && !closed {
+                        closed = sender.blocking_send(std::mem::take(&mut batch)).is_err();
+                    }
+                }
+            });
+            if !batch.is_empty() && !closed {
+                let _ = sender.blocking_send(batch);
+            }
+            result
+        });
+        while let Some(rows) = receiver.recv().await {
+            let n = rows.len() as u64;
+            summary
+                .outcome
+                .absorb(store::write_rows(db, source_id, rows).await?);
+            done += n;
+            summary.records += n;
+            progress(done, total);
+        }
+        reader
+            .await
+            .map_err(|e| anyhow::anyhow!("file reader failed: {e}"))?
+            .map_err(|b| ImportError::BadRows(vec![b]))?;
+    }
+    summary.rollups = rollup::recompute(db, &summary.outcome.dirty).await?;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_with_offset_or_cst() {
+        assert_eq!(parse_time("2024-01-01T00:00:00Z"), Some(1_704_067_200));
+        assert_eq!(parse_time("2024-01-01T08:00:00+08:00"), Some(1_704_067_200));
+        assert_eq!(parse_time("2024-01-01 08:00"), Some(1_704_067_200));
+        assert_eq!(parse_time("2024-01-01T08:00:00"), Some(1_704_067_200));
+        assert_eq!(parse_time("2024-01-01"), Some(1_704_038_400));
+        assert_eq!(parse_time("01/01/2024"), None);
+    }
+
+    #[test]
+    fn compass() {
+        assert_eq!(compass_degrees("N"), Some(Some(0.0)));
+        assert_eq!(compass_degrees("wsw"), Some(Some(247.5)));
+        assert_eq!(compass_degrees("cv"), Some(None));
+        assert_eq!(compass_degrees("X"), None);
+    }
+}

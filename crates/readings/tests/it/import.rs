@@ -1,0 +1,249 @@
+//! Imports: a real Beijing excerpt against an independent computation, idempotent re-import, bad files refused
+//! whole, --strict, the generic CSV.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use kernel::Db;
+use readings::import::{self, Format, ImportError, ImportRequest, PointsMap};
+use readings::model::Period;
+use readings::{points, rollup};
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/PRSA_Data_Dongsi_excerpt_20130723-20130815.csv")
+}
+
+fn request(files: Vec<PathBuf>, format: Format) -> ImportRequest {
+    ImportRequest {
+        files,
+        format,
+        points_map: PointsMap::default(),
+        skip_bad: false,
+        strict: false,
+        actor: "test".into(),
+    }
+}
+
+/// Daily PM2.5 (count of hours, mean) per CST date, computed straight from the file with the csv crate.
+fn independent_daily_pm25(path: &Path) -> BTreeMap<chrono::NaiveDate, (i64, f64)> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
+    let (y, m, d, pm) = (col("year"), col("month"), col("day"), col("PM2.5"));
+    let mut sums: BTreeMap<chrono::NaiveDate, (i64, f64)> = BTreeMap::new();
+    for record in reader.records() {
+        let r = record.unwrap();
+        let date = chrono::NaiveDate::from_ymd_opt(
+            r[y].parse().unwrap(),
+            r[m].parse().unwrap(),
+            r[d].parse().unwrap(),
+        )
+        .unwrap();
+        let entry = sums.entry(date).or_default();
+        if let Ok(v) = r[pm].parse::<f64>() {
+            entry.0 += 1;
+            entry.1 += v;
+        }
+    }
+    sums.into_iter()
+        .map(|(date, (n, sum))| (date, (n, if n > 0 { sum / n as f64 } else { f64::NAN })))
+        .collect()
+}
+
+async fn count_readings(db: &Db) -> i64 {
+    sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM readings")
+        .fetch_one(db.pool())
+        .await
+        .unwrap()
+}
+
+testkit::db_test!(
+    beijing_excerpt_daily_values_match_an_independent_computation,
+    |db| {
+        let summary = import::run(&db, &request(vec![fixture()], Format::Uci), &mut |_, _| {})
+            .await
+            .unwrap();
+        assert_eq!(summary.records, 576);
+        assert_eq!(
+            summary.new_points,
+            vec![("Dongsi".to_string(), "Dongsi".to_string())]
+        );
+        let point = points::by_code(&db, "Dongsi").await.unwrap().unwrap();
+        assert_eq!(point.kind, "air_station");
+        let expected = independent_daily_pm25(&fixture());
+        assert_eq!(expected.len(), 24);
+        let from = kernel::time::cst_day_start(*expected.keys().next().unwrap());
+        let days = rollup::stored(
+            &db,
+            point.id,
+            Some("a34004"),
+            Period::Day,
+            from,
+            from + 24 * 86_400,
+        )
+        .await
+        .unwrap();
+        let by_date: BTreeMap<_, _> = days
+            .iter()
+            .map(|r| (kernel::time::cst_day(r.ts), r))
+            .collect();
+        let mut checked_invalid = 0;
+        for (date, (n, mean)) in &expected {
+            match by_date.get(date) {
+                None => assert_eq!(*n, 0, "{date}: no roll-up although {n} hours"),
+                Some(r) => {
+                    assert_eq!((r.n, r.n_valid, r.expected), (*n, *n, 24), "{date}");
+                    assert_eq!(r.valid, *n >= 20, "{date}: GB 3095 needs 20 valid hours");
+                    assert!(
+                        (r.mean.unwrap() - mean).abs() < 1e-9,
+                        "{date}: {:?} vs {mean}",
+                        r.mean
+                    );
+                    if !r.valid {
+                        checked_invalid += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            checked_invalid, 3,
+            "days of 18, 12 and 10 hours are invalid"
+        );
+        // Weather columns came along: wind direction and speed, temperature, pressure, and DEWP/RAIN as extras.
+        let rows = readings::store::rows(&db, point.id, &[Period::Hour], from, from + 3600)
+            .await
+            .unwrap();
+        let row = &rows[0];
+        assert_eq!(row.get("a01008").and_then(|c| c.value), Some(202.5)); // SSW
+        assert_eq!(row.get("a01007").and_then(|c| c.value), Some(1.9));
+        assert_eq!(row.get("a21005"), None, "CO NA at this hour");
+        assert_eq!(row.get("a34002").and_then(|c| c.value), Some(150.0));
+        assert_eq!(row.get("dewp").and_then(|c| c.value), Some(17.6));
+
+        // Re-import: nothing changes.
+        let before = count_readings(&db).await;
+        let again = import::run(&db, &request(vec![fixture()], Format::Uci), &mut |_, _| {})
+            .await
+            .unwrap();
+        assert_eq!(again.files_seen_before, 1);
+        assert_eq!(
+            (
+                again.outcome.rows_inserted,
+                again.outcome.values_written,
+                again.outcome.conflicts
+            ),
+            (0, 0, 0)
+        );
+        assert!(again.new_points.is_empty());
+        assert_eq!(again.rollups, 0);
+        assert_eq!(count_readings(&db).await, before);
+        let sources: i64 =
+            sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM reading_sources")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(sources, 1);
+    }
+);
+
+const UCI_HEADER: &str = "\"No\",\"year\",\"month\",\"day\",\"hour\",\"PM2.5\",\"PM10\",\"SO2\",\"NO2\",\"CO\",\"O3\",\"TEMP\",\"PRES\",\"DEWP\",\"RAIN\",\"wd\",\"WSPM\",\"station\"\n";
+
+testkit::db_test!(a_file_with_bad_rows_is_refused_whole, |db| {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.csv");
+    let text = format!(
+        "{UCI_HEADER}1,2024,1,1,0,9,9,3,17,300,89,-0.5,1024.5,-21.4,0,\"NNW\",5.7,\"Alpha\"\n\
+         2,2024,1,1,1,abc,9,3,17,300,89,-0.5,1024.5,-21.4,0,\"NNW\",5.7,\"Alpha\"\n\
+         3,2024,1,1,2,9,9,3,17,300,89,-0.5,1024.5,-21.4,0,\"XYZ\",5.7,\"Alpha\"\n\
+         4,2024,1,1,3,9,9,3,17,300,89,-0.5,1024.5,-21.4,0,\"N\",5.7,\"Alpha\"\n"
+    );
+    std::fs::write(&path, text).unwrap();
+    let err = import::run(
+        &db,
+        &request(vec![path.clone()], Format::Uci),
+        &mut |_, _| {},
+    )
+    .await
+    .unwrap_err();
+    let ImportError::BadRows(bad) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(bad.len(), 2);
+    assert_eq!(
+        (bad[0].line, bad[0].column.clone()),
+        (3, Some((6, "PM2.5".to_string())))
+    );
+    assert_eq!(
+        (bad[1].line, bad[1].column.clone()),
+        (4, Some((16, "wd".to_string())))
+    );
+    assert!(
+        err.to_string().contains("bad.csv, line 4, column 16 (wd)"),
+        "{err}"
+    );
+    assert_eq!(count_readings(&db).await, 0, "nothing imported");
+    assert!(
+        points::by_code(&db, "Alpha").await.unwrap().is_none(),
+        "no point registered"
+    );
+
+    let mut skipping = request(vec![path.clone()], Format::Uci);
+    skipping.skip_bad = true;
+    let summary = import::run(&db, &skipping, &mut |_, _| {}).await.unwrap();
+    assert_eq!((summary.records, summary.skipped.len()), (2, 2));
+    assert_eq!(count_readings(&db).await, 2);
+
+    // --strict refuses unknown stations.
+    let other = dir.path().join("other.csv");
+    std::fs::write(
+        &other,
+        format!("{UCI_HEADER}1,2024,1,1,0,9,9,3,17,300,89,-0.5,1024.5,-21.4,0,\"N\",1,\"Beta\"\n"),
+    )
+    .unwrap();
+    let mut strict = request(vec![other], Format::Uci);
+    strict.strict = true;
+    let err = import::run(&db, &strict, &mut |_, _| {}).await.unwrap_err();
+    assert!(
+        matches!(err, ImportError::UnknownStations(ref s) if s == &vec!["Beta".to_string()]),
+        "{err}"
+    );
+});
+
+testkit::db_test!(generic_csv_imports_with_offsets_and_flags, |db| {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("generic.csv");
+    std::fs::write(
+        &path,
+        "point,factor,time,period,value,flag\n\
+         OUT-1,a21026,2024-03-01T00:00:00Z,minute,35.2,N\n\
+         OUT-1,a21026,2024-03-01 08:01,minute,36.0,\n\
+         OUT-1,a19001,2024-03-01T08:01:00+08:00,minute,,D\n\
+         OUT-1,w99999,2024-03-01T08:01:00+08:00,minute,1.5,N\n",
+    )
+    .unwrap();
+    let map = dir.path().join("map.csv");
+    std::fs::write(
+        &map,
+        "station,code,name,level,kind\nOUT-1,OUT-1,一号排口,enterprise,outlet\n",
+    )
+    .unwrap();
+    let mut req = request(vec![path], Format::Csv);
+    req.points_map = PointsMap::read(&map).unwrap();
+    let summary = import::run(&db, &req, &mut |_, _| {}).await.unwrap();
+    assert_eq!((summary.records, summary.outcome.rows_inserted), (4, 2));
+    let point = points::by_code(&db, "OUT-1").await.unwrap().unwrap();
+    assert_eq!(
+        (point.kind.as_str(), point.name.as_str()),
+        ("outlet", "一号排口")
+    );
+    let rows = readings::store::rows(&db, point.id, &[Period::Minute], 0, i64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        rows[1].get("a19001").map(|c| (c.value, c.flag)),
+        Some((None, readings::DataFlag::D))
+    );
+    assert_eq!(rows[1].get("w99999").and_then(|c| c.value), Some(1.5));
+});
