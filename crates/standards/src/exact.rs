@@ -30,7 +30,9 @@ impl fmt::Display for DecimalParseError {
             Self::NotADecimal => {
                 "not a decimal number (expected digits with an optional sign and decimal point)"
             }
-            Self::TooManyDigits => "too many digits (at most 18 digits and 9 decimal places are accepted)",
+            Self::TooManyDigits => {
+                "too many digits (at most 18 digits and 9 decimal places are accepted)"
+            }
         })
     }
 }
