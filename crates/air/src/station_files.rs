@@ -218,14 +218,6 @@ impl<R: Read> StationFileReader<R> {
         (line, self.headers.iter().zip(self.record.iter()))
     }
 
-    /// The line number and the (header, raw cell) pairs of the row read last: for callers that want the
-    /// columns this reader does not interpret, such as the UCI weather columns (TEMP, PRES, DEWP, RAIN, wd,
-    /// WSPM). For UCI files each record returned by the iterator is the row read last.
-    pub fn last_row(&self) -> (u64, impl Iterator<Item = (&str, &str)>) {
-        let line = self.record.position().map_or(0, |p| p.line());
-        (line, self.headers.iter().zip(self.record.iter()))
-    }
-
     fn read_record(&mut self) -> Option<Result<u64, StationFileError>> {
         match self.reader.read_record(&mut self.record) {
             Ok(true) => Some(Ok(self.record.position().map_or(0, |p| p.line()))),
