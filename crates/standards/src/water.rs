@@ -652,8 +652,15 @@ pub fn proportion_method_level(
     shares: &ClassShares,
     settings: &WaterSettings,
 ) -> Option<QualityLevel> {
-    let good = shares.good_share_percent?;
-    let worst = shares.worse_than_v_share_percent?;
+    // Compared on the exact shares, not the 1-decimal figures (89.96 % is not ≥ 90 %).
+    if shares.sections == 0 {
+        return None;
+    }
+    let share = |count: usize| {
+        Exact::from_int(count as i64 * 100) / Exact::from_int(shares.sections as i64)
+    };
+    let good = share(shares.per_class[..3].iter().sum());
+    let worst = share(shares.per_class[5]);
     let pct = |v: i64| Exact::from_int(v);
     let severe_good_below = match settings.severe_pollution_threshold {
         SeverePollutionThreshold::Below75Percent => pct(75),

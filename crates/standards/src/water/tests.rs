@@ -191,6 +191,15 @@ fn shares_and_proportion_method() {
         level(&[I, WorseThanV, WorseThanV, IV, V]),
         QualityLevel::SeverelyPolluted
     );
+    // 2249 of 2500 sections good = 89.96 %, shown as 90.0 %, but below 90 %: 良好.
+    let mut many = vec![II; 2249];
+    many.extend([IV; 251]);
+    let shares = class_shares(&many);
+    assert_eq!(shares.good_share_percent, Some(x("90.0")));
+    assert_eq!(
+        proportion_method_level(&shares, &settings),
+        Some(QualityLevel::Good)
+    );
     let lenient = WaterSettings {
         severe_pollution_threshold: SeverePollutionThreshold::Below60Percent,
         ..settings
