@@ -14,6 +14,9 @@ use crate::limits::Gb3095;
 use crate::pollutant::Pollutant;
 use crate::settings::{AirSettings, DayValidity, LimitsSelection, SandDustConvention};
 
+/// HJ 663-2026 could not be read (standards.md §9.1); its statistics are assumed unchanged from HJ 663-2013.
+pub const ASSESSMENT_METHOD: &str = "HJ 663-2013 (HJ 663-2026 assumed identical) / GB 3095 Table 4";
+
 /// The percentile of the period statistic (HJ 663-2013 Table 1; standards.md §2.4).
 pub const fn assessment_percentile(pollutant: Pollutant) -> u32 {
     match pollutant {
@@ -146,6 +149,8 @@ pub struct PeriodAssessment {
     pub aqi_standards: Vec<AqiStandard>,
     /// The GB 3095 limits the period is judged against.
     pub limits: Gb3095,
+    /// The assessment method: statistics, validity and percentiles of HJ 663.
+    pub method_standard: &'static str,
     /// The validity rule applied to the period statistics, if the period is a calendar year or month.
     pub validity_rule: Option<&'static str>,
     /// Days with a valid daily AQI (per the `day_validity` setting), after any sand-dust exclusion.
@@ -314,6 +319,7 @@ pub fn assess_period(
         days_in_period,
         aqi_standards,
         limits,
+        method_standard: ASSESSMENT_METHOD,
         validity_rule: validity.map(|(rule, _)| rule),
         valid_days,
         good_days,
