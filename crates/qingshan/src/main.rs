@@ -36,6 +36,8 @@ enum Command {
     Aqi(Box<cmd::aqi::AqiArgs>),
     /// Assessment reports: air (stations → area) and water (sections).
     Assess(cmd::assess::AssessArgs),
+    /// Imports data files: `import readings --file … --format uci|cnemc|csv`.
+    Import(cmd::import::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::Hj212(args) => cmd::hj212::run(args),
         Command::Aqi(args) => cmd::aqi::run(*args),
         Command::Assess(args) => cmd::assess::run(args),
+        Command::Import(args) => cmd::import::run(args),
     };
     match result {
         Ok(code) => code,

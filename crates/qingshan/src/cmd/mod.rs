@@ -4,4 +4,5 @@ pub mod admin;
 pub mod aqi;
 pub mod assess;
 pub mod hj212;
+pub mod import;
 pub mod serve;
