@@ -340,6 +340,7 @@ fn for_each_item<'a, F: FnMut(Item<'a>, u16)>(text: &'a str, mut each: F) {
         subject: 0,
         start: 0,
         equals: None,
+        quoted_until: 0,
     };
     let mut chunks = bytes.chunks_exact(8);
     let mut base = 0;
@@ -369,12 +370,20 @@ struct ItemScanner<'a> {
     subject: u16,
     start: usize,
     equals: Option<usize>,
+    /// Inside a `//…//` log value (`i11001-Info=//…//`), separators belong to the text.
+    quoted_until: usize,
 }
 
 impl<'a> ItemScanner<'a> {
     fn structural<F: FnMut(Item<'a>, u16)>(&mut self, position: usize, byte: u8, each: &mut F) {
+        if position < self.quoted_until {
+            return;
+        }
         if byte == b'=' {
-            self.equals.get_or_insert(position);
+            if self.equals.is_none() {
+                self.equals = Some(position);
+                self.quoted_until = quoted_value_end(self.text.as_bytes(), position + 1);
+            }
             return;
         }
         self.emit(position, each);
@@ -406,6 +415,37 @@ impl<'a> ItemScanner<'a> {
         };
         each(item, self.subject);
     }
+}
+
+/// If the value at `from` is a `//…//` log, the position just after its closing `//` (which must end the item);
+/// otherwise 0.
+fn quoted_value_end(bytes: &[u8], from: usize) -> usize {
+    if !bytes[from..].starts_with(b"//") {
+        return 0;
+    }
+    let mut search = from + 2;
+    while let Some(offset) = bytes
+        .get(search..)
+        .and_then(|rest| rest.windows(2).position(|pair| pair == b"//"))
+    {
+        let close = search + offset + 2;
+        // A `/` run: the closing pair is the last two.
+        let close = close
+            + bytes[close..]
+                .iter()
+                .take_while(|&&byte| byte == b'/')
+                .count();
+        if matches!(
+            bytes
+                .get(close..)
+                .and_then(|rest| rest.trim_ascii_start().first()),
+            None | Some(b';' | b',')
+        ) {
+            return close;
+        }
+        search = close;
+    }
+    0
 }
 
 /// Where `CP=&&` starts: found from the first `&`, which in practice belongs to it.
@@ -861,6 +901,29 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn log_values_between_slashes_keep_their_separators() {
+        let mut warnings = Vec::new();
+        let cp = Cp::parse(
+            "DataTime=20240601080000;i11001-Info=//2024-06-01 08:00 pump=on; flow, low//;i12001-Info=0,i12002-Info=//x//",
+            &mut warnings,
+        );
+        assert_eq!(
+            cp.measure("i11001", Suffix::Info),
+            Some("//2024-06-01 08:00 pump=on; flow, low//")
+        );
+        assert_eq!(cp.measure("i12001", Suffix::Info), Some("0"));
+        assert_eq!(cp.measure("i12002", Suffix::Info), Some("//x//"));
+        assert_eq!(
+            cp.items.iter().map(|item| item.group).collect::<Vec<_>>(),
+            vec![0, 1, 2, 2]
+        );
+        assert!(warnings.is_empty());
+        // An unclosed `//` is not a log: separators split as usual.
+        let cp = Cp::parse("a-Info=//x;b-Rtd=1", &mut warnings);
+        assert_eq!(cp.measure("b", Suffix::Rtd), Some("1"));
     }
 
     #[test]

@@ -56,9 +56,10 @@ struct GeneratedPacket {
 }
 
 fn generated_packet() -> impl Strategy<Value = GeneratedPacket> {
+    // A value starting with `//` is a log quoted up to its closing `//`, so generated values do not.
     let item = (
         "[a-z][a-z0-9]{0,6}(-[A-Z][a-zA-Z]{0,8})?",
-        "[0-9A-Za-z.+_:/-]{1,12}",
+        "[0-9A-Za-z.+_:-][0-9A-Za-z.+_:/-]{0,11}",
     );
     (
         (
