@@ -5,7 +5,7 @@
 //! XOR, printed as four hex digits high byte first. Check value over `"123456789"` is 0x2F80.
 //!
 //! Some devices instead send standard Modbus CRC-16 printed low byte first; [`check`] recognises it and
-//! reports it as [`CrcVerdict::ModbusVariant`], and [`CrcMode`] decides per device whether that is accepted.
+//! reports it as [`CrcVerdict::Variant`], and [`CrcMode`] decides per device whether that is accepted.
 
 use serde::Serialize;
 
