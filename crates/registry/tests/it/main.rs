@@ -3,6 +3,7 @@
 
 mod api;
 mod bulk;
+mod pages;
 mod permissions;
 mod support;
 mod uscc;

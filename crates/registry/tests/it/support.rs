@@ -314,3 +314,27 @@ pub async fn call(
 pub async fn get(db: &Db, who: &Principal, uri: &str) -> Reply {
     call(db, who, Method::GET, uri, None).await
 }
+
+/// A browser session principal (pages render its CSRF token into forms).
+pub fn session(role: Role, street_id: Option<i64>) -> Principal {
+    Principal {
+        method: AuthMethod::Session {
+            csrf_token: "csrf-test-token".into(),
+        },
+        ..principal(role, street_id)
+    }
+}
+
+/// Posts a form as a browser would.
+pub async fn post_form(db: &Db, who: &Principal, uri: &str, form: &[(&str, &str)]) -> Reply {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    send(app(db, Some(who.clone())), request).await
+}
