@@ -131,9 +131,15 @@ fn run_air(args: AssessAirArgs) -> anyhow::Result<ExitCode> {
     // The year before is read too, for the year-on-year comparison.
     let (before_from, _) = same_period_last_year(args.from, args.to);
     let hours = read_station_hours(&args.input, before_from, args.to)?;
+    let stations: Option<Vec<String>> = args.stations.as_ref().map(|list| {
+        list.iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    });
     let report = build_air_report(
         &hours,
-        args.stations.as_deref(),
+        stations.as_deref(),
         args.from,
         args.to,
         args.per_station,
