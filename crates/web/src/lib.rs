@@ -26,6 +26,7 @@ pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .merge(home::routes())
         .merge(accounts::http::routes())
+        .merge(registry::http::routes())
         .merge(openapi::routes())
         .fallback(middleware::not_found);
     routes

@@ -18,6 +18,7 @@ struct RootDoc;
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = RootDoc::openapi();
     doc.merge(accounts::http::ApiDoc::openapi());
+    doc.merge(registry::http::ApiDoc::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",
