@@ -463,3 +463,79 @@ fn render_water_period(out: &mut String, period: &PeriodReport) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use air::assessment::StationHours;
+    use air::station_files::HourlyRecord;
+    use clap::Parser;
+    use standards::aggregate::HOURLY_UNIT;
+    use water::samples::read_samples;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Harness {
+        #[command(subcommand)]
+        target: AssessTarget,
+    }
+
+    fn air_args(line: &str) -> AssessAirArgs {
+        let words = ["assess", "air"].into_iter().chain(line.split_whitespace());
+        match Harness::try_parse_from(words).unwrap().target {
+            AssessTarget::Air(args) => args,
+            AssessTarget::Water(_) => unreachable!("parsed an air command"),
+        }
+    }
+
+    #[test]
+    fn settings_flags_map_to_engine_settings() {
+        let args = air_args(
+            "--input x.csv --from 2016-01-01 --to 2016-12-31 --sand-dust reevaluate-without-pm \
+             --sand-dust-dates 2016-03-04,2016-04-05 --day-validity publishable-aqi --composite weighted-unverified2026",
+        );
+        let settings = air_settings(&args);
+        assert_eq!(settings.sand_dust, SandDustConvention::ReevaluateWithoutPm);
+        assert_eq!(settings.sand_dust_dates.len(), 2);
+        assert_eq!(settings.day_validity, DayValidity::PublishableAqi);
+        assert_eq!(
+            settings.composite,
+            CompositeIndexVariant::WeightedUnverified2026
+        );
+        let defaults = air_settings(&air_args("--input x.csv --from 2016-01-01 --to 2016-01-31"));
+        assert_eq!(defaults, AirSettings::default());
+    }
+
+    #[test]
+    fn air_text_report_shows_missing_statistics_as_dashes() {
+        // One station, one day with PM2.5 only: most statistics are missing and must render, not panic.
+        let mut hours = StationHours::default();
+        let date = NaiveDate::from_ymd_opt(2016, 1, 1).unwrap();
+        for hour in 0..24 {
+            let mut values = [None; 6];
+            values[3] = Some(80 * HOURLY_UNIT as i32);
+            hours.insert(&HourlyRecord {
+                station: "S".into(),
+                date,
+                hour,
+                values,
+            });
+        }
+        let report =
+            build_air_report(&hours, None, date, date, true, &AirSettings::default()).unwrap();
+        let text = render_air(&report);
+        assert!(text.contains("valid days 0"), "{text}");
+        assert!(text.contains("composite index: —"), "{text}");
+        assert!(text.contains("2016-01"), "{text}");
+    }
+
+    #[test]
+    fn water_text_report() {
+        let csv = "section,water_body,date,item,value\nA,river,2024-01-10,NH3-N,2.5\nA,river,2024-01-10,pH,7\n";
+        let samples = read_samples(std::path::Path::new("t.csv"), csv.as_bytes()).unwrap();
+        let report = build_water_report(&samples, &WaterSettings::default()).unwrap();
+        let text = render_water(&report);
+        assert!(text.contains("劣V"), "{text}");
+        assert!(text.contains("NH3-N 劣V (1.50)"), "{text}");
+    }
+}
