@@ -38,7 +38,9 @@ pub fn daily_aqi(values: &DailyValues) -> AqiResult {
 
 fn daily_aqi_without(values: &DailyValues, left_out: &[Pollutant]) -> AqiResult {
     let standard = AqiStandard::for_date(values.date);
-    let mut concentrations = Vec::with_capacity(7);
+    // At most 7 indicators: a fixed array avoids an allocation per day.
+    let mut concentrations = [(Indicator::So2Daily, Exact::ZERO); 7];
+    let mut given = 0;
     let indicator = |p: Pollutant| match p {
         Pollutant::So2 => Indicator::So2Daily,
         Pollutant::No2 => Indicator::No2Daily,
@@ -52,15 +54,17 @@ fn daily_aqi_without(values: &DailyValues, left_out: &[Pollutant]) -> AqiResult 
             .value(pollutant)
             .filter(|_| !left_out.contains(&pollutant))
         {
-            concentrations.push((indicator(pollutant), value));
+            concentrations[given] = (indicator(pollutant), value);
+            given += 1;
         }
     }
     if standard == AqiStandard::Hj633_2012
         && let Some(max_1h) = values.o3_max_1h
     {
-        concentrations.push((Indicator::O3Hourly, max_1h));
+        concentrations[given] = (Indicator::O3Hourly, max_1h);
+        given += 1;
     }
-    match compute_aqi(standard, ReportKind::Daily, &concentrations) {
+    match compute_aqi(standard, ReportKind::Daily, &concentrations[..given]) {
         Ok(result) => result,
         // Daily values come from validated non-negative hours; a negative one is a caller bug, reported as no AQI.
         Err(AqiInputError::Negative(_)) => {
