@@ -13,6 +13,8 @@ use standards::pollutant::Pollutant;
 use standards::settings::AirSettings;
 
 const STATION_YEARS: usize = 1_000;
+/// Without `--bench` (`cargo test --all-targets` runs each benchmark once, unoptimised) a small set suffices.
+const STATION_YEARS_WHEN_TESTED: usize = 5;
 const DAYS: usize = 365;
 
 fn main() {
@@ -32,7 +34,13 @@ fn station_years() -> &'static Vec<Vec<DayHours>> {
         };
         let start = NaiveDate::from_ymd_opt(2015, 1, 1).expect("valid date");
         let typical = [12.0, 40.0, 90.0, 60.0, 1.0, 80.0];
-        (0..STATION_YEARS)
+        let benchmarking = std::env::args().any(|arg| arg == "--bench");
+        let count = if benchmarking {
+            STATION_YEARS
+        } else {
+            STATION_YEARS_WHEN_TESTED
+        };
+        (0..count)
             .map(|_| {
                 start
                     .iter_days()
