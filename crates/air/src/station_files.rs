@@ -116,6 +116,17 @@ fn parse_date(text: &str) -> Option<NaiveDate> {
         .ok()
 }
 
+/// Column positions of a UCI Beijing file, found once from the header.
+#[derive(Clone, Copy, Debug)]
+struct UciColumns {
+    pollutants: [usize; 6],
+    station: usize,
+    year: usize,
+    month: usize,
+    day: usize,
+    hour: usize,
+}
+
 /// A streaming reader over one station data file.
 pub struct StationFileReader<R: Read> {
     file: PathBuf,
@@ -123,7 +134,7 @@ pub struct StationFileReader<R: Read> {
     headers: csv::StringRecord,
     format: FileFormat,
     /// UCI: column index per pollutant, and of `station`.
-    uci_columns: Option<([usize; 6], usize)>,
+    uci_columns: Option<UciColumns>,
     /// CNEMC: records of the hour being assembled, and ready records.
     pending: Option<(NaiveDate, u8, Vec<HourlyRecord>)>,
     ready: VecDeque<HourlyRecord>,
@@ -165,26 +176,27 @@ impl<R: Read> StationFileReader<R> {
         {
             (FileFormat::CnemcLong, None)
         } else if let (Some(_), Some(station)) = (find("year"), find("station")) {
-            let mut columns = [0usize; 6];
+            let unknown = || StationFileError::UnknownFormat {
+                file: name.to_path_buf(),
+            };
+            let mut pollutants = [0usize; 6];
             for pollutant in Pollutant::ALL {
-                columns[pollutant.index()] =
-                    find(pollutant.code()).ok_or_else(|| StationFileError::UnknownFormat {
-                        file: name.to_path_buf(),
-                    })?;
+                pollutants[pollutant.index()] = find(pollutant.code()).ok_or_else(unknown)?;
             }
-            (FileFormat::UciBeijing, Some((columns, station)))
+            let columns = UciColumns {
+                pollutants,
+                station,
+                year: find("year").ok_or_else(unknown)?,
+                month: find("month").ok_or_else(unknown)?,
+                day: find("day").ok_or_else(unknown)?,
+                hour: find("hour").ok_or_else(unknown)?,
+            };
+            (FileFormat::UciBeijing, Some(columns))
         } else {
             return Err(StationFileError::UnknownFormat {
                 file: name.to_path_buf(),
             });
         };
-        if format == FileFormat::UciBeijing {
-            for required in ["year", "month", "day", "hour"] {
-                find(required).ok_or_else(|| StationFileError::UnknownFormat {
-                    file: name.to_path_buf(),
-                })?;
-            }
-        }
         Ok(StationFileReader {
             file: name.to_path_buf(),
             reader,
@@ -238,7 +250,7 @@ impl<R: Read> StationFileReader<R> {
             Ok(line) => line,
             Err(e) => return Some(Err(e)),
         };
-        let (columns, station_column) = self.uci_columns.expect("UCI columns detected");
+        let columns = self.uci_columns?;
         let at = Located {
             file: &self.file,
             line,
@@ -246,27 +258,21 @@ impl<R: Read> StationFileReader<R> {
         };
         let record = &self.record;
         let parse = || -> Result<HourlyRecord, StationFileError> {
-            let column = |name: &str| {
-                self.headers
-                    .iter()
-                    .position(|h| h.eq_ignore_ascii_case(name))
-                    .unwrap_or(0)
-            };
             let (year, month, day) = (
-                parse_int::<i32>(&at, record, column("year"))?,
-                parse_int::<u32>(&at, record, column("month"))?,
-                parse_int::<u32>(&at, record, column("day"))?,
+                parse_int::<i32>(&at, record, columns.year)?,
+                parse_int::<u32>(&at, record, columns.month)?,
+                parse_int::<u32>(&at, record, columns.day)?,
             );
             let date = NaiveDate::from_ymd_opt(year, month, day).ok_or_else(|| {
-                at.cell(column("day"), format!("{year}-{month}-{day} is not a date"))
+                at.cell(columns.day, format!("{year}-{month}-{day} is not a date"))
             })?;
-            let hour: u8 = parse_int(&at, record, column("hour"))?;
+            let hour: u8 = parse_int(&at, record, columns.hour)?;
             if hour > 23 {
-                return Err(at.cell(column("hour"), format!("hour {hour} is outside 0–23")));
+                return Err(at.cell(columns.hour, format!("hour {hour} is outside 0–23")));
             }
             let mut values = [None; 6];
             for pollutant in Pollutant::ALL {
-                let index = columns[pollutant.index()];
+                let index = columns.pollutants[pollutant.index()];
                 let text = record.get(index).unwrap_or("").trim();
                 if text.is_empty() || text.eq_ignore_ascii_case("NA") {
                     continue;
@@ -280,9 +286,9 @@ impl<R: Read> StationFileReader<R> {
                 values[pollutant.index()] =
                     Some(to_fixed_point(text, factor).map_err(|m| at.cell(index, m))?);
             }
-            let station = record.get(station_column).unwrap_or("").trim().to_string();
+            let station = record.get(columns.station).unwrap_or("").trim().to_string();
             if station.is_empty() {
-                return Err(at.cell(station_column, "empty station name"));
+                return Err(at.cell(columns.station, "empty station name"));
             }
             Ok(HourlyRecord {
                 station,
