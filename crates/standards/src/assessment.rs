@@ -135,6 +135,8 @@ pub struct PollutantStatistics {
     pub daily_limit: Exact,
     /// Days whose daily value exceeds the 24-h (O3: 8-h) limit.
     pub days_over_daily_limit: u32,
+    /// 达标率: days within the 24-h (O3: 8-h) limit / valid days × 100 %, 1 decimal [M].
+    pub daily_attainment_rate_percent: Option<Exact>,
     /// (C − S)/S, 2 decimals, only when the mean exceeds the annual limit.
     pub mean_exceedance_multiple: Option<Exact>,
     /// (C − S)/S, 2 decimals, only when the percentile exceeds the 24-h limit.
@@ -301,6 +303,7 @@ pub fn assess_period(
             annual_limit,
             daily_limit,
             days_over_daily_limit: days_over,
+            daily_attainment_rate_percent: ratio_percent(valid - days_over, valid),
             mean_exceedance_multiple: mean
                 .zip(annual_limit)
                 .and_then(|(m, s)| exceedance_multiple(m, s)),

@@ -200,6 +200,8 @@ fn attainment_and_exceedance_multiples() {
     // P95: k = 1 + 29·0.95 = 28.55 → X(28) + 0.55·(X(29) − X(28)) = 40.
     assert_eq!(pm25.percentile_value, Some(x("40")));
     assert_eq!((pm25.attains, pm25.days_over_daily_limit), (Some(false), 1));
+    // 29 of 30 days within 75: 96.7 %.
+    assert_eq!(pm25.daily_attainment_rate_percent, Some(x("96.7")));
     assert_eq!(pm25.statistics_valid, Some(true));
     let o3 = stats(Pollutant::O3);
     // P90: k = 1 + 29·0.9 = 27.1 → X(27) + 0.1·(X(28) − X(27)) = 162 (sorted: 26 × 100, 4 × 162).
