@@ -83,16 +83,22 @@ pub enum Resource {
     Device,
     User,
     AuditLog,
+    /// Monitoring data (readings, roll-ups, exports); the point's kind and street narrow it further.
+    Reading,
+    /// 数据审核: corrections of readings and month confirmation.
+    DataAudit,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 6] = [
+    pub const ALL: [Resource; 8] = [
         Resource::Organisation,
         Resource::Enterprise,
         Resource::MonitoringPoint,
         Resource::Device,
         Resource::User,
         Resource::AuditLog,
+        Resource::Reading,
+        Resource::DataAudit,
     ];
 }
 
@@ -119,9 +125,16 @@ pub fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
         (Admin, _) => true,
         (_, User) | (_, AuditLog) => false,
         (Public, Organisation | MonitoringPoint) => action == Read,
+        // The public reads air-station and water-section data only (the readings area checks the kind).
+        (Public, Reading) => action == Read,
         (Public, _) => false,
         (_, Organisation) => action == Read,
         (Leader, _) => action == Read,
+        // Monitoring data: the monitoring department pushes, corrects and confirms; the other bureau roles read
+        // (street officers only their street's points); nobody deletes readings.
+        (Monitoring, Reading | DataAudit) => action != Delete,
+        (_, Reading) => action == Read,
+        (_, DataAudit) => false,
         (Monitoring, MonitoringPoint | Device) => action != Delete,
         (Monitoring, Enterprise) => action == Read,
         (Enforcement | SolidWaste, Enterprise) => action != Delete,
@@ -268,6 +281,31 @@ mod tests {
             Action::Read
         ));
         assert!(!role_allows(Role::Public, Resource::Device, Action::Read));
+    }
+
+    #[test]
+    fn readings_matrix() {
+        use Action::*;
+        for action in [Read, Create, Update] {
+            assert!(role_allows(Role::Monitoring, Resource::Reading, action));
+            assert!(role_allows(Role::Monitoring, Resource::DataAudit, action));
+            assert!(role_allows(Role::Admin, Resource::DataAudit, action));
+        }
+        for role in [
+            Role::Leader,
+            Role::Enforcement,
+            Role::Petition,
+            Role::StreetOfficer,
+            Role::Public,
+        ] {
+            assert!(role_allows(role, Resource::Reading, Read), "{role:?}");
+            assert!(!role_allows(role, Resource::Reading, Create), "{role:?}");
+            assert!(!role_allows(role, Resource::DataAudit, Update), "{role:?}");
+        }
+        assert!(role_allows(Role::Leader, Resource::DataAudit, Read));
+        assert!(!role_allows(Role::Public, Resource::DataAudit, Read));
+        assert!(!role_allows(Role::StreetOfficer, Resource::DataAudit, Read));
+        assert!(!role_allows(Role::Monitoring, Resource::Reading, Delete));
     }
 
     #[test]

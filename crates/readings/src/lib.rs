@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod factors;
+pub mod http;
 pub mod import;
 pub mod model;
 pub mod points;

@@ -524,6 +524,61 @@ pub async fn rows(
     Ok(out)
 }
 
+/// One page of the rows of a point that carry `factor` (a value or a flag), in `[from, to)`, ordered by time
+/// then period, with the total count.
+#[allow(clippy::too_many_arguments)]
+pub async fn factor_rows(
+    db: &Db,
+    point_id: i64,
+    factor: &str,
+    periods: &[Period],
+    from: i64,
+    to: i64,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Row>, i64), sqlx::Error> {
+    let build = |select: &str| {
+        let mut b = SqlBuilder::new(select);
+        b.push(" FROM readings WHERE point_id = ")
+            .push_bind(point_id);
+        b.push(" AND period IN (");
+        for (i, p) in periods.iter().enumerate() {
+            if i > 0 {
+                b.push(", ");
+            }
+            b.push_bind(p.as_str().to_string());
+        }
+        b.push(") AND ts >= ").push_bind(from);
+        b.push(" AND ts < ").push_bind(to);
+        // The code is checked by the caller (is_plausible_code): no quote or wildcard can reach the pattern.
+        match factors::by_code(factor) {
+            Some(f) => {
+                b.push(&format!(" AND ({} IS NOT NULL OR flags LIKE ", f.column))
+                    .push_bind(format!("%{factor}=%"))
+                    .push(")");
+            }
+            None => {
+                b.push(" AND extra LIKE ")
+                    .push_bind(format!("%\"{factor}\"%"));
+            }
+        }
+        b
+    };
+    let total: i64 = build("SELECT CAST(COUNT(*) AS BIGINT)")
+        .build_scalar()
+        .fetch_one(db.pool())
+        .await?;
+    let mut b = build(&format!("SELECT {}", select_list()));
+    b.push(" ORDER BY ts, period LIMIT ").push_bind(limit);
+    b.push(" OFFSET ").push_bind(offset);
+    let fetched = b.build().fetch_all(db.pool()).await?;
+    let rows = fetched
+        .iter()
+        .map(decode_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((rows, total))
+}
+
 /// The latest row of a point for a period, if any.
 pub async fn latest_row(
     db: &Db,

@@ -27,6 +27,7 @@ pub fn app(state: AppState) -> Router {
         .merge(home::routes())
         .merge(accounts::http::routes())
         .merge(registry::http::routes())
+        .merge(readings::http::routes())
         .merge(openapi::routes())
         .fallback(middleware::not_found);
     routes

@@ -1,5 +1,6 @@
 //! Readings: storage on SQLite and PostgreSQL (`testkit::db_test!`), imports, the HTTP API.
 
+mod api;
 mod import;
 mod store;
 mod support;
