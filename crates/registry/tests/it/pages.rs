@@ -130,7 +130,7 @@ testkit::db_test!(forms_create_edit_and_show_errors_by_the_field, |db| {
         rejected.text
     );
     assert!(rejected.text.contains("field-error"));
-    assert!(rejected.text.contains("check character"));
+    assert!(rejected.text.contains("校验码（第 18 位）"));
     assert!(
         rejected.text.contains("value=\"表单测试企业\""),
         "typed values are kept"
@@ -181,7 +181,7 @@ testkit::db_test!(forms_create_edit_and_show_errors_by_the_field, |db| {
     )
     .await;
     assert_eq!(stale.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(stale.text.contains("version"), "{}", stale.text);
+    assert!(stale.text.contains("记录已被他人修改"), "{}", stale.text);
 
     // The profile's small forms.
     let bad_date = post_form(
@@ -192,7 +192,7 @@ testkit::db_test!(forms_create_edit_and_show_errors_by_the_field, |db| {
     )
     .await;
     assert_eq!(bad_date.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(bad_date.text.contains("must be a date"));
+    assert!(bad_date.text.contains("日期格式应为"));
     let status = post_form(
         &db,
         &enforcement,
@@ -287,11 +287,7 @@ testkit::db_test!(point_device_and_organisation_forms, |db| {
     )
     .await;
     assert_eq!(missing_water.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        missing_water
-            .text
-            .contains("is required for a water section")
-    );
+    assert!(missing_water.text.contains("水质断面必填"));
     let created = post_form(
         &db,
         &monitoring,
@@ -339,7 +335,7 @@ testkit::db_test!(point_device_and_organisation_forms, |db| {
     )
     .await;
     assert_eq!(duplicate.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(duplicate.text.contains("already registered"));
+    assert!(duplicate.text.contains("该 MN 已登记"));
     let device = post_form(
         &db,
         &monitoring,
@@ -402,7 +398,7 @@ testkit::db_test!(point_device_and_organisation_forms, |db| {
     )
     .await;
     assert_eq!(duplicate.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(duplicate.text.contains("already exists"));
+    assert!(duplicate.text.contains("已有相同代码或名称的街道"));
     let street = post_form(
         &db,
         &admin_page,
