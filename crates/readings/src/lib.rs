@@ -12,6 +12,7 @@ pub mod import;
 pub mod model;
 pub mod points;
 pub mod rollup;
+pub mod simulate;
 pub mod store;
 
 pub use model::{Cell, DataFlag, Period, Reading};
