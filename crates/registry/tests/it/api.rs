@@ -667,3 +667,53 @@ fn openapi_lists_the_registry_paths() {
     }
     assert!(json["components"]["schemas"]["Enterprise"].is_object());
 }
+
+testkit::db_test!(concurrent_writers_do_not_fail, |db| {
+    let f = seed(&db).await;
+    let admin = principal(Role::Admin, None);
+    let mut tasks = Vec::new();
+    for n in 0..12_u32 {
+        let db = db.clone();
+        let admin = admin.clone();
+        let street = f.street_a;
+        let steel = f.steel_a;
+        tasks.push(tokio::spawn(async move {
+            if n % 2 == 0 {
+                call(
+                    &db,
+                    &admin,
+                    Method::POST,
+                    "/api/v1/enterprises",
+                    Some(serde_json::to_value(enterprise_input(500 + n, street)).unwrap()),
+                )
+                .await
+                .status
+            } else {
+                let mut input = enterprise_input(1, street);
+                input.name = format!("并发修改{n}");
+                call(
+                    &db,
+                    &admin,
+                    Method::PUT,
+                    &format!("/api/v1/enterprises/{steel}"),
+                    Some(serde_json::to_value(input).unwrap()),
+                )
+                .await
+                .status
+            }
+        }));
+    }
+    for task in tasks {
+        let status = task.await.unwrap();
+        assert!(
+            status == StatusCode::CREATED
+                || status == StatusCode::OK
+                || status == StatusCode::CONFLICT,
+            "{status}"
+        );
+    }
+    let stored = get(&db, &admin, &format!("/api/v1/enterprises/{}", f.steel_a))
+        .await
+        .json();
+    assert!(stored["name"].as_str().unwrap().starts_with("并发修改"));
+});

@@ -272,19 +272,18 @@ impl Reply {
 
 pub async fn send(app: Router, request: Request<Body>) -> Reply {
     let response = app.oneshot(request).await.unwrap();
-    let status = response.status();
+    let (parts, body) = response.into_parts();
     let header_text = |name| {
-        response
-            .headers()
+        parts
+            .headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
+    let status = parts.status;
     let content_type = header_text(header::CONTENT_TYPE).unwrap_or_default();
     let location = header_text(header::LOCATION);
-    let bytes = axum::body::to_bytes(response.into_body(), 16 * 1024 * 1024)
-        .await
-        .unwrap();
+    let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024).await.unwrap();
     Reply {
         status,
         content_type,
