@@ -406,6 +406,45 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_corpus_accepts_good_and_variant_crcs_only() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/data/hj212/samples.txt"
+        );
+        let Ok(file) = std::fs::File::open(path) else {
+            println!("skipped: {path} not found");
+            return;
+        };
+        let args = DecodeArgs {
+            json: true,
+            crc_mode: CrcMode::AcceptVariant,
+            files: Vec::new(),
+        };
+        let mut out = Vec::new();
+        decode_stream("samples", file, &args, &mut out).unwrap();
+        let reports: Vec<serde_json::Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(reports.len(), 69);
+        let accepted = reports
+            .iter()
+            .filter(|report| report["accepted"] == true)
+            .count();
+        assert_eq!(accepted, 51 + 5);
+        let variants = reports
+            .iter()
+            .filter(|report| report["crc"] == "variant")
+            .count();
+        assert_eq!(variants, 5);
+        assert!(
+            reports.iter().all(|report| report["cn"].is_u64()),
+            "every packet parses"
+        );
+    }
+
+    #[test]
     fn an_unreadable_file_fails_the_command() {
         let args = Hj212Args {
             command: Hj212Command::Decode(DecodeArgs {
