@@ -131,6 +131,10 @@ pub fn routes() -> Router<AppState> {
             get(list_identifiers).post(add_identifier),
         )
         .route(
+            "/api/v1/enterprises/{id}/identifiers/{identifier_id}",
+            axum::routing::delete(remove_identifier),
+        )
+        .route(
             "/api/v1/enterprises/{id}/sites",
             get(list_sites).post(add_site),
         )
@@ -152,7 +156,7 @@ pub fn routes() -> Router<AppState> {
         list_streets, create_street, get_street, update_street,
         list_departments, create_department, get_department, update_department,
         list_enterprises, create_enterprise, lookup_enterprise, get_enterprise, update_enterprise,
-        enterprise_profile, status_history, change_status, list_identifiers, add_identifier,
+        enterprise_profile, status_history, change_status, list_identifiers, add_identifier, remove_identifier,
         list_sites, add_site, list_outlets, add_outlet,
         list_points, create_point, get_point, update_point,
         list_devices, create_device, get_device, update_device,
@@ -414,6 +418,20 @@ async fn add_identifier(
         format!("/api/v1/enterprises/{id}/identifiers"),
         &identifier,
     ))
+}
+
+/// Removes an identifier registered by mistake.
+#[utoipa::path(delete, path = "/api/v1/enterprises/{id}/identifiers/{identifier_id}", tag = "registry",
+    params(("id" = i64, Path), ("identifier_id" = i64, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn remove_identifier(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, identifier_id)): Path<(String, String)>,
+) -> AppResult<StatusCode> {
+    let (id, identifier_id) = (parse_id(&id)?, parse_id(&identifier_id)?);
+    service::remove_identifier(&state.db, &principal, id, identifier_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/api/v1/enterprises/{id}/sites", tag = "registry", params(("id" = i64, Path)),

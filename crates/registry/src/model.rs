@@ -714,6 +714,8 @@ impl OutletInput {
 /// One identifier on the enterprise profile: registered in a program, or derived (device MNs).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ProgramIdentifier {
+    /// The stored identifier's id (to remove it); `None` for the USCC and for derived identifiers.
+    pub id: Option<i64>,
     /// A [`Program`] name, or `device_mn` for identifiers derived from devices.
     pub program: String,
     pub program_label: String,

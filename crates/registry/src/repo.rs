@@ -524,6 +524,23 @@ pub async fn insert_identifier(
     identifier_from_row(&row)
 }
 
+/// Removes one identifier of an enterprise; `None` when the enterprise has no such identifier.
+pub async fn delete_identifier(
+    conn: &mut Conn,
+    enterprise_id: i64,
+    id: i64,
+) -> SqlResult<Option<Identifier>> {
+    let row = sqlx::query(
+        "DELETE FROM enterprise_identifiers WHERE id = $1 AND enterprise_id = $2 \
+         RETURNING id, enterprise_id, program, identifier, note, created_at",
+    )
+    .bind(id)
+    .bind(enterprise_id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(identifier_from_row).transpose()
+}
+
 /// The enterprise holding `identifier` in `program`.
 pub async fn enterprise_by_identifier(
     conn: &mut Conn,

@@ -463,6 +463,36 @@ pub async fn add_identifier(
     Ok(created)
 }
 
+/// Removes an identifier registered by mistake (it would otherwise block the right enterprise from it).
+/// Changing an enterprise's links is an update of the enterprise, so the update right suffices.
+pub async fn remove_identifier(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    identifier_id: i64,
+) -> AppResult<Identifier> {
+    principal.require(Resource::Enterprise, Action::Update)?;
+    let mut tx = repo::begin_write(db).await?;
+    let enterprise = visible_enterprise(&mut tx, principal, id).await?;
+    let removed = repo::delete_identifier(&mut tx, id, identifier_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("identifier not found"))?;
+    audit::record(
+        &mut *tx,
+        &AuditEntry::by(principal, "delete", "enterprise_identifier", removed.id)
+            .summary(format!(
+                "企业 {} 删除{} {}",
+                enterprise.name,
+                removed.program.label(),
+                removed.identifier
+            ))
+            .before(&removed),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(removed)
+}
+
 async fn insert_identifier(
     conn: &mut AnyConnection,
     enterprise_id: i64,
@@ -624,6 +654,7 @@ pub async fn profile(db: &Db, principal: &Principal, id: i64) -> AppResult<Enter
     let registered = repo::identifiers(&mut conn, id).await?;
     let devices = repo::devices_of_enterprise(&mut conn, id).await?;
     let mut identifiers: Vec<ProgramIdentifier> = vec![ProgramIdentifier {
+        id: None,
         program: LOOKUP_USCC.to_string(),
         program_label: "统一社会信用代码".to_string(),
         identifier: enterprise.uscc.clone(),
@@ -631,6 +662,7 @@ pub async fn profile(db: &Db, principal: &Principal, id: i64) -> AppResult<Enter
         source: "registered".to_string(),
     }];
     identifiers.extend(registered.into_iter().map(|i| ProgramIdentifier {
+        id: Some(i.id),
         program: i.program.as_str().to_string(),
         program_label: i.program.label().to_string(),
         identifier: i.identifier,
@@ -638,6 +670,7 @@ pub async fn profile(db: &Db, principal: &Principal, id: i64) -> AppResult<Enter
         source: "registered".to_string(),
     }));
     identifiers.extend(devices.iter().map(|d| ProgramIdentifier {
+        id: None,
         program: LOOKUP_DEVICE_MN.to_string(),
         program_label: "在线监测设备 MN".to_string(),
         identifier: d.mn.clone(),

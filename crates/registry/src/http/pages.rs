@@ -39,6 +39,10 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(add_identifier),
         )
         .route(
+            "/registry/enterprises/{id}/identifiers/{identifier_id}/delete",
+            axum::routing::post(remove_identifier),
+        )
+        .route(
             "/registry/enterprises/{id}/sites",
             axum::routing::post(add_site),
         )
@@ -677,6 +681,19 @@ async fn add_identifier(
             .map(|_| ())
     }
     .await;
+    profile_form(&state, &principal, id, result, |e| &mut e.identifier).await
+}
+
+async fn remove_identifier(
+    State(state): State<AppState>,
+    caller: MaybePrincipal,
+    Path((id, identifier_id)): Path<(String, String)>,
+) -> PageResult {
+    let principal = who(caller)?;
+    let (id, identifier_id) = (parse_id(&id)?, parse_id(&identifier_id)?);
+    let result = service::remove_identifier(&state.db, &principal, id, identifier_id)
+        .await
+        .map(|_| ());
     profile_form(&state, &principal, id, result, |e| &mut e.identifier).await
 }
 

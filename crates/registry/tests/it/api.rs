@@ -717,3 +717,86 @@ testkit::db_test!(concurrent_writers_do_not_fail, |db| {
         .json();
     assert!(stored["name"].as_str().unwrap().starts_with("并发修改"));
 });
+
+testkit::db_test!(a_mistaken_identifier_can_be_removed, |db| {
+    let f = seed(&db).await;
+    let enforcement = principal(Role::Enforcement, None);
+    let wrong = call(
+        &db,
+        &enforcement,
+        Method::POST,
+        &format!("/api/v1/enterprises/{}/identifiers", f.other_b),
+        Some(json!({"program": "pollution_source", "identifier": "PS-0001"})),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::CREATED, "{}", wrong.text);
+    let identifier_id = wrong.json()["id"].as_i64().unwrap();
+    // The right enterprise cannot take it while it is held.
+    let uri = format!("/api/v1/enterprises/{}/identifiers", f.steel_a);
+    call(
+        &db,
+        &enforcement,
+        Method::POST,
+        &uri,
+        Some(json!({"program": "pollution_source", "identifier": "PS-0001"})),
+    )
+    .await
+    .assert_problem(StatusCode::CONFLICT, None);
+    // Street officers of another street, and readers, may not remove it; an identifier of another enterprise is 404.
+    let delete = format!(
+        "/api/v1/enterprises/{}/identifiers/{identifier_id}",
+        f.other_b
+    );
+    let officer = principal(Role::StreetOfficer, Some(f.street_a));
+    call(&db, &officer, Method::DELETE, &delete, None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, None);
+    let leader = principal(Role::Leader, None);
+    call(&db, &leader, Method::DELETE, &delete, None)
+        .await
+        .assert_problem(StatusCode::FORBIDDEN, None);
+    call(
+        &db,
+        &enforcement,
+        Method::DELETE,
+        &format!(
+            "/api/v1/enterprises/{}/identifiers/{identifier_id}",
+            f.steel_a
+        ),
+        None,
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, None);
+
+    let removed = call(&db, &enforcement, Method::DELETE, &delete, None).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text);
+    call(&db, &enforcement, Method::DELETE, &delete, None)
+        .await
+        .assert_problem(StatusCode::NOT_FOUND, None);
+    let moved = call(
+        &db,
+        &enforcement,
+        Method::POST,
+        &uri,
+        Some(json!({"program": "pollution_source", "identifier": "PS-0001"})),
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::CREATED, "{}", moved.text);
+
+    let entries = search(
+        &db,
+        &AuditFilter {
+            entity: Some("enterprise_identifier".into()),
+            action: Some("delete".into()),
+            ..Default::default()
+        },
+        &PageQuery::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(entries.total, 1);
+    assert_eq!(
+        entries.items[0].before.as_ref().unwrap()["identifier"],
+        "PS-0001"
+    );
+});

@@ -244,10 +244,55 @@ testkit::db_test!(forms_create_edit_and_show_errors_by_the_field, |db| {
     )
     .await;
     assert_eq!(outlet.status, StatusCode::SEE_OTHER, "{}", outlet.text);
+    let listed = get(
+        &db,
+        &principal(Role::Admin, None),
+        &format!("/api/v1/enterprises/{id}/identifiers"),
+    )
+    .await
+    .json();
+    let identifier_id = listed[0]["id"].as_i64().unwrap();
+    let page = get(&db, &enforcement, &format!("/registry/enterprises/{id}")).await;
+    assert!(
+        page.text
+            .contains(&format!("/identifiers/{identifier_id}/delete"))
+    );
+    let mistaken = post_form(
+        &db,
+        &enforcement,
+        &format!("/registry/enterprises/{id}/identifiers"),
+        &[("program", "permit"), ("identifier", "WRONG-1")],
+    )
+    .await;
+    assert_eq!(mistaken.status, StatusCode::SEE_OTHER, "{}", mistaken.text);
+    let listed = get(
+        &db,
+        &principal(Role::Admin, None),
+        &format!("/api/v1/enterprises/{id}/identifiers"),
+    )
+    .await
+    .json();
+    let wrong_id = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["identifier"] == "WRONG-1")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let removed = post_form(
+        &db,
+        &enforcement,
+        &format!("/registry/enterprises/{id}/identifiers/{wrong_id}/delete"),
+        &[("_csrf", "csrf-test-token")],
+    )
+    .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.text);
     let profile = get(&db, &enforcement, &format!("/registry/enterprises/{id}")).await;
     for expected in ["整改停产", "120110-2026-001-L", "北厂区", "DW001", "停产"] {
         assert!(profile.text.contains(expected), "profile lacks {expected}");
     }
+    assert!(!profile.text.contains("WRONG-1"));
 
     // A leader may look but not open forms.
     let leader = session(Role::Leader, None);
