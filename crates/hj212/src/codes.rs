@@ -282,9 +282,40 @@ pub fn map_2005_code(code: &str) -> Option<&'static str> {
         .map(|entry| entry.code)
 }
 
-/// The code a reading should be stored under: 2005 codes mapped, everything else as sent.
-pub fn normalized_code(code: &str) -> &str {
-    map_2005_code(code).unwrap_or(code)
+/// What a system monitors, as far as the 2005 code map is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Medium {
+    Air,
+    Water,
+}
+
+/// The medium of a system code: air quality, VOCs, flue gas, dust, flue-gas process → air; surface, ground and
+/// sea water quality, water pollution sources, wastewater process → water; anything else unknown.
+pub fn medium_of_system(st: &str) -> Option<Medium> {
+    match st {
+        "22" | "27" | "31" | "39" | "51" => Some(Medium::Air),
+        "21" | "24" | "26" | "32" | "33" | "34" | "52" => Some(Medium::Water),
+        _ => None,
+    }
+}
+
+/// The code a reading should be stored under: a 2005 code mapped when the system's medium matches the 2017
+/// code's (water codes start with `w`, air codes with `a`), everything else as sent. 2005-era devices also sent
+/// non-standard 3-digit codes under flue-gas systems (`023`, `112`, `8xx` under ST 31): those must not turn into
+/// water pollutants, so an unknown or mismatching medium leaves the code alone.
+pub fn normalized_code<'a>(st: Option<&str>, code: &'a str) -> &'a str {
+    let Some(medium) = st.and_then(medium_of_system) else {
+        return code;
+    };
+    let prefix = match medium {
+        Medium::Air => 'a',
+        Medium::Water => 'w',
+    };
+    match map_2005_code(code) {
+        Some(mapped) if mapped.starts_with(prefix) => mapped,
+        _ => code,
+    }
 }
 
 /// QnRtn (HJ 212-2017 Table 7).
@@ -330,8 +361,13 @@ mod tests {
         assert_eq!(map_2005_code("01"), Some("a34013"));
         assert_eq!(map_2005_code("S08"), Some("a01013"));
         assert_eq!(map_2005_code("a21026"), None);
-        assert_eq!(normalized_code("a21026"), "a21026");
-        assert_eq!(normalized_code("02"), "a21026");
+        assert_eq!(normalized_code(Some("31"), "a21026"), "a21026");
+        assert_eq!(normalized_code(Some("31"), "02"), "a21026");
+        assert_eq!(normalized_code(Some("32"), "011"), "w01018");
+        // A water code under a flue-gas system, and an unknown system, stay as sent.
+        assert_eq!(normalized_code(Some("31"), "023"), "023");
+        assert_eq!(normalized_code(Some("101"), "011"), "011");
+        assert_eq!(normalized_code(None, "011"), "011");
     }
 
     #[test]

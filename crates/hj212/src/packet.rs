@@ -711,7 +711,7 @@ impl<'a> Packet<'a> {
                 mn,
                 name: item.name,
                 code,
-                factor: codes::normalized_code(code),
+                factor: codes::normalized_code(self.st, code),
                 suffix,
                 period,
                 data_time,
@@ -787,7 +787,8 @@ pub struct Reading<'a> {
     pub name: &'a str,
     /// The code as sent.
     pub code: &'a str,
-    /// The HJ 212-2017 code (2005 codes mapped).
+    /// The HJ 212-2017 code (2005 codes mapped when the ST says air or water, see
+    /// [`codes::normalized_code`]).
     pub factor: &'a str,
     pub suffix: Suffix,
     pub period: Option<PeriodKind>,
