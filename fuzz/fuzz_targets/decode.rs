@@ -11,7 +11,9 @@ use hj212::{Packet, encode};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&split, bytes)) = data.split_first() else { return };
+    let Some((&split, bytes)) = data.split_first() else {
+        return;
+    };
     let split = usize::from(split).min(bytes.len());
     let key = *b"0000000000000000";
     let now = chrono::DateTime::UNIX_EPOCH;

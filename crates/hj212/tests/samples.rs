@@ -341,21 +341,40 @@ fn bare_flag_and_trailing_separator() {
 
 #[test]
 fn codes_2005_map_only_within_the_medium_of_the_system() {
-    let Some(samples) = load_samples() else { return };
-    let flue_gas = samples.iter().find(|sample| sample.packet.starts_with("##0679")).unwrap();
+    let Some(samples) = load_samples() else {
+        return;
+    };
+    let flue_gas = samples
+        .iter()
+        .find(|sample| sample.packet.starts_with("##0679"))
+        .unwrap();
     let frame = frame_line(&flue_gas.packet);
     let packet = Packet::parse(frame.segment()).unwrap();
     let factor = |code: &str| {
-        packet.readings().into_iter().find(|reading| reading.code == code).map(|reading| reading.factor)
+        packet
+            .readings()
+            .into_iter()
+            .find(|reading| reading.code == code)
+            .map(|reading| reading.factor)
     };
     assert_eq!(factor("01"), Some("a34013"));
     assert_eq!(factor("02"), Some("a21026"));
     assert_eq!(factor("S01"), Some("a19001"));
     assert_eq!(factor("S04"), Some("a01017"));
 
-    let receiver_log = samples.iter().find(|sample| sample.packet.starts_with("##0872")).unwrap();
+    let receiver_log = samples
+        .iter()
+        .find(|sample| sample.packet.starts_with("##0872"))
+        .unwrap();
     let frame = frame_line(&receiver_log.packet);
     let packet = Packet::parse(frame.segment()).unwrap();
-    let chromium = packet.readings().into_iter().find(|reading| reading.code == "023").unwrap();
-    assert_eq!(chromium.factor, "023", "a water code under ST=31 is not mapped");
+    let chromium = packet
+        .readings()
+        .into_iter()
+        .find(|reading| reading.code == "023")
+        .unwrap();
+    assert_eq!(
+        chromium.factor, "023",
+        "a water code under ST=31 is not mapped"
+    );
 }
