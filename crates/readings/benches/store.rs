@@ -33,7 +33,8 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 
 const START: i64 = 1_704_038_400;
 const AIR: [&str; 11] = [
-    "a34004", "a34002", "a21026", "a21004", "a21005", "a05024", "a01007", "a01008", "a01001", "a01002", "a01006",
+    "a34004", "a34002", "a21026", "a21004", "a21005", "a05024", "a01007", "a01008", "a01001",
+    "a01002", "a01006",
 ];
 
 async fn point(db: &kernel::Db, code: &str, kind: &'static str) -> i64 {
@@ -74,7 +75,13 @@ fn hourly_rows(point_id: i64, hours: i64) -> Vec<Row> {
         .map(|h| {
             let mut row = Row::new(point_id, Period::Hour, START + h * 3600);
             for (i, code) in AIR.iter().enumerate() {
-                row.set(code, Cell { value: Some(10.0 + (h % 97) as f64 + i as f64), flag: DataFlag::N });
+                row.set(
+                    code,
+                    Cell {
+                        value: Some(10.0 + (h % 97) as f64 + i as f64),
+                        flag: DataFlag::N,
+                    },
+                );
             }
             row
         })
@@ -130,7 +137,9 @@ fn import_sqlite_beijing_station_file(bencher: divan::Bencher) {
                     strict: false,
                     actor: "bench".into(),
                 };
-                readings::import::run(&db.db, &request, &mut |_, _| {}).await.expect("import");
+                readings::import::run(&db.db, &request, &mut |_, _| {})
+                    .await
+                    .expect("import");
             });
             db
         });
@@ -148,7 +157,9 @@ fn series_fixture() -> &'static SeriesFixture {
             let db = TestDb::sqlite().await;
             let p = point(&db.db, "S1", "air_station").await;
             let s = source(&db.db).await;
-            store::write_rows(&db.db, s, hourly_rows(p, 8_784)).await.expect("write");
+            store::write_rows(&db.db, s, hourly_rows(p, 8_784))
+                .await
+                .expect("write");
             SeriesFixture { db, point: p }
         })
     })
@@ -159,10 +170,18 @@ fn series_fixture() -> &'static SeriesFixture {
 fn series_point_year_sqlite() {
     let f = series_fixture();
     runtime().block_on(async {
-        let (rows, total) =
-            store::factor_rows(&f.db.db, f.point, "a34004", &Period::ALL, START, START + 366 * 86_400, 10_000, 0)
-                .await
-                .expect("series");
+        let (rows, total) = store::factor_rows(
+            &f.db.db,
+            f.point,
+            "a34004",
+            &Period::ALL,
+            START,
+            START + 366 * 86_400,
+            10_000,
+            0,
+        )
+        .await
+        .expect("series");
         assert_eq!((rows.len(), total), (8_784, 8_784));
     });
 }
@@ -179,7 +198,13 @@ async fn minute_fixture(db: &kernel::Db) -> BTreeSet<DirtyDay> {
             .map(|m| {
                 let mut row = Row::new(p, Period::Minute, START + m * 60);
                 for (j, code) in MINUTE_FACTORS.iter().enumerate() {
-                    row.set(code, Cell { value: Some(5.0 + ((m + j as i64) % 13) as f64), flag: DataFlag::N });
+                    row.set(
+                        code,
+                        Cell {
+                            value: Some(5.0 + ((m + j as i64) % 13) as f64),
+                            flag: DataFlag::N,
+                        },
+                    );
                 }
                 row
             })
@@ -195,7 +220,9 @@ fn rollup_bench(bencher: divan::Bencher, db: TestDb) {
     assert_eq!(dirty.len(), 300);
     bencher.bench_local(|| {
         rt.block_on(async {
-            readings::rollup::recompute(&db.db, &dirty).await.expect("rollup");
+            readings::rollup::recompute(&db.db, &dirty)
+                .await
+                .expect("rollup");
         });
     });
 }

@@ -179,9 +179,9 @@ fn station_rows(seed: u64, point_id: i64, code: &str, r: &Regional) -> Vec<Row> 
     }
     let mut noise = 0.0f64;
     let mut rows = Vec::with_capacity(hours);
-    for t in 0..hours {
+    for (t, &absent) in missing.iter().enumerate() {
         noise = 0.8 * noise + 0.09 * rng.normal();
-        if missing[t] {
+        if absent {
             continue;
         }
         let h = f64::from(r.hour_of_day[t]);
