@@ -70,6 +70,14 @@ pub fn routes() -> Router<AppState> {
             "/registry/organisation/departments",
             axum::routing::post(create_department),
         )
+        .route(
+            "/registry/organisation/streets/{id}",
+            axum::routing::post(update_street),
+        )
+        .route(
+            "/registry/organisation/departments/{id}",
+            axum::routing::post(update_department),
+        )
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1287,12 +1295,16 @@ struct OrganisationPage {
     streets: Vec<Street>,
     departments: Vec<Department>,
     can_create: bool,
+    can_update: bool,
     street_errors: FormErrors,
     department_errors: FormErrors,
     department_kinds: Vec<Opt>,
     /// The values typed into a rejected form, to show them again.
     street_form: (String, String),
     department_form: (String, String, String),
+    /// Why saving a row of a table failed (shown above that table).
+    street_update_error: Option<String>,
+    department_update_error: Option<String>,
 }
 
 #[derive(Default)]
@@ -1301,6 +1313,19 @@ struct OrganisationErrors {
     department: FormErrors,
     street_form: (String, String),
     department_form: (String, String, String),
+    street_update_error: Option<String>,
+    department_update_error: Option<String>,
+}
+
+impl FormErrors {
+    /// The whole error as one line, field first: for row forms that have no room beside each field.
+    fn line(self) -> Option<String> {
+        match (self.field, self.message) {
+            (Some(field), Some(message)) => Some(format!("{field}：{message}")),
+            (None, message) => message,
+            (Some(_), None) => None,
+        }
+    }
 }
 
 async fn organisation(
@@ -1308,18 +1333,24 @@ async fn organisation(
     principal: &Principal,
     errors: OrganisationErrors,
 ) -> PageResult {
-    let has_errors = errors.street.message.is_some() || errors.department.message.is_some();
+    let has_errors = errors.street.message.is_some()
+        || errors.department.message.is_some()
+        || errors.street_update_error.is_some()
+        || errors.department_update_error.is_some();
     let page = OrganisationPage {
         chrome: chrome(state, principal, "/registry/organisation"),
         district: service::district(&state.db, principal).await?,
         streets: service::list_streets(&state.db, principal).await?,
         departments: service::list_departments(&state.db, principal).await?,
         can_create: principal.can(Resource::Organisation, Action::Create),
+        can_update: principal.can(Resource::Organisation, Action::Update),
         street_errors: errors.street,
         department_errors: errors.department,
         department_kinds: enum_options!(DepartmentKind, &errors.department_form.2, None),
         street_form: errors.street_form,
         department_form: errors.department_form,
+        street_update_error: errors.street_update_error,
+        department_update_error: errors.department_update_error,
     };
     let mut response = render(&page)?;
     if has_errors {
@@ -1338,24 +1369,56 @@ async fn create_street(
     caller: MaybePrincipal,
     body: Bytes,
 ) -> PageResult {
-    let principal = who(caller)?;
-    let form = FormData::parse(&body);
-    let input = StreetInput {
-        code: form.get("code"),
-        name: form.get("name"),
-        district_code: form.opt("district_code"),
-        center_lon: None,
-        center_lat: None,
-    };
-    match service::create_street(&state.db, &principal, &input).await {
+    save_street(&state, &who(caller)?, None, &body).await
+}
+
+async fn update_street(
+    State(state): State<AppState>,
+    caller: MaybePrincipal,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> PageResult {
+    save_street(&state, &who(caller)?, Some(parse_id(&id)?), &body).await
+}
+
+/// Creates (`id` = `None`) or updates a street from the organisation page.
+async fn save_street(
+    state: &AppState,
+    principal: &Principal,
+    id: Option<i64>,
+    body: &[u8],
+) -> PageResult {
+    let form = FormData::parse(body);
+    let typed = (form.get("code"), form.get("name"));
+    let result = async {
+        let input = StreetInput {
+            code: typed.0.clone(),
+            name: typed.1.clone(),
+            district_code: form.opt("district_code"),
+            center_lon: form_f64("center_lon", Some(&form.get("center_lon")))?,
+            center_lat: form_f64("center_lat", Some(&form.get("center_lat")))?,
+        };
+        match id {
+            None => service::create_street(&state.db, principal, &input).await,
+            Some(id) => service::update_street(&state.db, principal, id, &input).await,
+        }
+    }
+    .await;
+    match result {
         Ok(_) => see_other("/registry/organisation".to_string()),
         Err(err) => {
-            let errors = OrganisationErrors {
-                street: form_errors(err)?,
-                street_form: (input.code, input.name),
-                ..Default::default()
+            let errors = match id {
+                None => OrganisationErrors {
+                    street: form_errors(err)?,
+                    street_form: typed,
+                    ..Default::default()
+                },
+                Some(_) => OrganisationErrors {
+                    street_update_error: form_errors(err)?.line(),
+                    ..Default::default()
+                },
             };
-            organisation(&state, &principal, errors).await
+            organisation(state, principal, errors).await
         }
     }
 }
@@ -1365,8 +1428,26 @@ async fn create_department(
     caller: MaybePrincipal,
     body: Bytes,
 ) -> PageResult {
-    let principal = who(caller)?;
-    let form = FormData::parse(&body);
+    save_department(&state, &who(caller)?, None, &body).await
+}
+
+async fn update_department(
+    State(state): State<AppState>,
+    caller: MaybePrincipal,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> PageResult {
+    save_department(&state, &who(caller)?, Some(parse_id(&id)?), &body).await
+}
+
+/// Creates (`id` = `None`) or updates a department from the organisation page.
+async fn save_department(
+    state: &AppState,
+    principal: &Principal,
+    id: Option<i64>,
+    body: &[u8],
+) -> PageResult {
+    let form = FormData::parse(body);
     let typed = (form.get("code"), form.get("name"), form.get("kind"));
     let result = async {
         let input = DepartmentInput {
@@ -1375,18 +1456,27 @@ async fn create_department(
             kind: DepartmentKind::parse_field("kind", &typed.2)?,
             duties: form.get("duties"),
         };
-        service::create_department(&state.db, &principal, &input).await
+        match id {
+            None => service::create_department(&state.db, principal, &input).await,
+            Some(id) => service::update_department(&state.db, principal, id, &input).await,
+        }
     }
     .await;
     match result {
         Ok(_) => see_other("/registry/organisation".to_string()),
         Err(err) => {
-            let errors = OrganisationErrors {
-                department: form_errors(err)?,
-                department_form: typed,
-                ..Default::default()
+            let errors = match id {
+                None => OrganisationErrors {
+                    department: form_errors(err)?,
+                    department_form: typed,
+                    ..Default::default()
+                },
+                Some(_) => OrganisationErrors {
+                    department_update_error: form_errors(err)?.line(),
+                    ..Default::default()
+                },
             };
-            organisation(&state, &principal, errors).await
+            organisation(state, principal, errors).await
         }
     }
 }

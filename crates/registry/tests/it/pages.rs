@@ -460,6 +460,61 @@ testkit::db_test!(point_device_and_organisation_forms, |db| {
     )
     .await;
     assert_eq!(department.status, StatusCode::SEE_OTHER);
+    let organisation = get(&db, &admin_page, "/registry/organisation").await;
+    assert!(
+        organisation
+            .text
+            .contains(&format!("/registry/organisation/streets/{}", f.street_b))
+    );
+    let renamed = post_form(
+        &db,
+        &admin_page,
+        &format!("/registry/organisation/streets/{}", f.street_b),
+        &[
+            ("code", "120110002"),
+            ("name", "丰年村街道"),
+            ("center_lon", "117.36"),
+            ("center_lat", "39.15"),
+        ],
+    )
+    .await;
+    assert_eq!(renamed.status, StatusCode::SEE_OTHER, "{}", renamed.text);
+    let clash = post_form(
+        &db,
+        &admin_page,
+        &format!("/registry/organisation/streets/{}", f.street_b),
+        &[("code", "120110002"), ("name", "张贵庄街道")],
+    )
+    .await;
+    assert_eq!(clash.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(clash.text.contains("已有相同代码或名称的街道"));
+    let stored = get(&db, &admin, &format!("/api/v1/streets/{}", f.street_b))
+        .await
+        .json();
+    assert_eq!(stored["center_lon"], 117.36);
+    let duties = post_form(
+        &db,
+        &admin_page,
+        &format!("/registry/organisation/departments/{}", f.department),
+        &[
+            ("code", "JCK"),
+            ("name", "监测科"),
+            ("kind", "bureau"),
+            ("duties", "大气、水、噪声监测"),
+        ],
+    )
+    .await;
+    assert_eq!(duties.status, StatusCode::SEE_OTHER, "{}", duties.text);
+    assert_eq!(
+        get(
+            &db,
+            &admin,
+            &format!("/api/v1/departments/{}", f.department)
+        )
+        .await
+        .json()["duties"],
+        "大气、水、噪声监测"
+    );
     let officer = session(Role::StreetOfficer, Some(f.street_a));
     let refused = post_form(
         &db,
