@@ -261,6 +261,18 @@ async fn visible_enterprise(
     Ok(enterprise)
 }
 
+/// A connection for reading what hangs off enterprise `id`, once the caller may see that enterprise.
+async fn enterprise_reader(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
+    principal.require(Resource::Enterprise, Action::Read)?;
+    let mut conn = conn(db).await?;
+    visible_enterprise(&mut conn, principal, id).await?;
+    Ok(conn)
+}
+
 pub async fn get_enterprise(db: &Db, principal: &Principal, id: i64) -> AppResult<Enterprise> {
     principal.require(Resource::Enterprise, Action::Read)?;
     visible_enterprise(&mut *conn(db).await?, principal, id).await
@@ -419,9 +431,7 @@ pub async fn status_history(
     principal: &Principal,
     id: i64,
 ) -> AppResult<Vec<StatusRecord>> {
-    principal.require(Resource::Enterprise, Action::Read)?;
-    let mut conn = conn(db).await?;
-    visible_enterprise(&mut conn, principal, id).await?;
+    let mut conn = enterprise_reader(db, principal, id).await?;
     Ok(repo::status_history(&mut conn, id).await?)
 }
 
@@ -430,9 +440,7 @@ pub async fn list_identifiers(
     principal: &Principal,
     id: i64,
 ) -> AppResult<Vec<Identifier>> {
-    principal.require(Resource::Enterprise, Action::Read)?;
-    let mut conn = conn(db).await?;
-    visible_enterprise(&mut conn, principal, id).await?;
+    let mut conn = enterprise_reader(db, principal, id).await?;
     Ok(repo::identifiers(&mut conn, id).await?)
 }
 
@@ -550,9 +558,7 @@ pub async fn lookup(
 }
 
 pub async fn list_sites(db: &Db, principal: &Principal, id: i64) -> AppResult<Vec<Site>> {
-    principal.require(Resource::Enterprise, Action::Read)?;
-    let mut conn = conn(db).await?;
-    visible_enterprise(&mut conn, principal, id).await?;
+    let mut conn = enterprise_reader(db, principal, id).await?;
     Ok(repo::sites(&mut conn, id).await?)
 }
 
@@ -585,9 +591,7 @@ pub async fn add_site(
 }
 
 pub async fn list_outlets(db: &Db, principal: &Principal, id: i64) -> AppResult<Vec<Outlet>> {
-    principal.require(Resource::Enterprise, Action::Read)?;
-    let mut conn = conn(db).await?;
-    visible_enterprise(&mut conn, principal, id).await?;
+    let mut conn = enterprise_reader(db, principal, id).await?;
     Ok(repo::outlets(&mut conn, id).await?)
 }
 
