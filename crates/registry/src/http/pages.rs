@@ -501,15 +501,25 @@ async fn create_enterprise(
     caller: MaybePrincipal,
     body: Bytes,
 ) -> PageResult {
-    let principal = who(caller)?;
-    let form = EnterpriseForm::from_post(&FormData::parse(&body));
-    let result = match form.input() {
-        Ok(input) => service::create_enterprise(&state.db, &principal, &input).await,
-        Err(e) => Err(e),
+    save_enterprise(&state, &who(caller)?, None, &body).await
+}
+
+/// Creates (`id` = `None`) or updates an enterprise from its form; a rejected form comes back with the error.
+async fn save_enterprise(
+    state: &AppState,
+    principal: &Principal,
+    id: Option<i64>,
+    body: &[u8],
+) -> PageResult {
+    let form = EnterpriseForm::from_post(&FormData::parse(body));
+    let result = match (form.input(), id) {
+        (Err(e), _) => Err(e),
+        (Ok(input), None) => service::create_enterprise(&state.db, principal, &input).await,
+        (Ok(input), Some(id)) => service::update_enterprise(&state.db, principal, id, &input).await,
     };
     match result {
-        Ok(created) => see_other(format!("/registry/enterprises/{}", created.id)),
-        Err(err) => enterprise_form(&state, &principal, None, form, form_errors(err)?).await,
+        Ok(saved) => see_other(format!("/registry/enterprises/{}", saved.id)),
+        Err(err) => enterprise_form(state, principal, id, form, form_errors(err)?).await,
     }
 }
 
@@ -532,17 +542,7 @@ async fn update_enterprise(
     Path(id): Path<String>,
     body: Bytes,
 ) -> PageResult {
-    let principal = who(caller)?;
-    let id = parse_id(&id)?;
-    let form = EnterpriseForm::from_post(&FormData::parse(&body));
-    let result = match form.input() {
-        Ok(input) => service::update_enterprise(&state.db, &principal, id, &input).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(_) => see_other(format!("/registry/enterprises/{id}")),
-        Err(err) => enterprise_form(&state, &principal, Some(id), form, form_errors(err)?).await,
-    }
+    save_enterprise(&state, &who(caller)?, Some(parse_id(&id)?), &body).await
 }
 
 /// Which of the profile's small forms failed, and why.
@@ -1004,15 +1004,25 @@ async fn create_point(
     caller: MaybePrincipal,
     body: Bytes,
 ) -> PageResult {
-    let principal = who(caller)?;
-    let form = PointForm::from_post(&FormData::parse(&body));
-    let result = match form.input() {
-        Ok(input) => service::create_point(&state.db, &principal, &input).await,
-        Err(e) => Err(e),
+    save_point(&state, &who(caller)?, None, &body).await
+}
+
+/// Creates (`id` = `None`) or updates a monitoring point from its form.
+async fn save_point(
+    state: &AppState,
+    principal: &Principal,
+    id: Option<i64>,
+    body: &[u8],
+) -> PageResult {
+    let form = PointForm::from_post(&FormData::parse(body));
+    let result = match (form.input(), id) {
+        (Err(e), _) => Err(e),
+        (Ok(input), None) => service::create_point(&state.db, principal, &input).await,
+        (Ok(input), Some(id)) => service::update_point(&state.db, principal, id, &input).await,
     };
     match result {
-        Ok(created) => see_other(format!("/registry/points/{}", created.id)),
-        Err(err) => point_form(&state, &principal, None, form, form_errors(err)?).await,
+        Ok(saved) => see_other(format!("/registry/points/{}", saved.id)),
+        Err(err) => point_form(state, principal, id, form, form_errors(err)?).await,
     }
 }
 
@@ -1041,17 +1051,7 @@ async fn update_point(
     Path(id): Path<String>,
     body: Bytes,
 ) -> PageResult {
-    let principal = who(caller)?;
-    let id = parse_id(&id)?;
-    let form = PointForm::from_post(&FormData::parse(&body));
-    let result = match form.input() {
-        Ok(input) => service::update_point(&state.db, &principal, id, &input).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(_) => see_other(format!("/registry/points/{id}")),
-        Err(err) => point_form(&state, &principal, Some(id), form, form_errors(err)?).await,
-    }
+    save_point(&state, &who(caller)?, Some(parse_id(&id)?), &body).await
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1234,15 +1234,25 @@ async fn create_device(
     caller: MaybePrincipal,
     body: Bytes,
 ) -> PageResult {
-    let principal = who(caller)?;
-    let form = DeviceForm::from_post(&FormData::parse(&body));
-    let result = match form.input() {
-        Ok(input) => service::create_device(&state.db, &principal, &input).await,
-        Err(e) => Err(e),
+    save_device(&state, &who(caller)?, None, &body).await
+}
+
+/// Creates (`id` = `None`) or updates a device from its form; done, it shows the point the device feeds.
+async fn save_device(
+    state: &AppState,
+    principal: &Principal,
+    id: Option<i64>,
+    body: &[u8],
+) -> PageResult {
+    let form = DeviceForm::from_post(&FormData::parse(body));
+    let result = match (form.input(), id) {
+        (Err(e), _) => Err(e),
+        (Ok(input), None) => service::create_device(&state.db, principal, &input).await,
+        (Ok(input), Some(id)) => service::update_device(&state.db, principal, id, &input).await,
     };
     match result {
-        Ok(created) => see_other(format!("/registry/points/{}", created.point_id)),
-        Err(err) => device_form(&state, &principal, None, form, form_errors(err)?),
+        Ok(saved) => see_other(format!("/registry/points/{}", saved.point_id)),
+        Err(err) => device_form(state, principal, id, form, form_errors(err)?),
     }
 }
 
@@ -1270,17 +1280,7 @@ async fn update_device(
     Path(id): Path<String>,
     body: Bytes,
 ) -> PageResult {
-    let principal = who(caller)?;
-    let id = parse_id(&id)?;
-    let form = DeviceForm::from_post(&FormData::parse(&body));
-    let result = match form.input() {
-        Ok(input) => service::update_device(&state.db, &principal, id, &input).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(updated) => see_other(format!("/registry/points/{}", updated.point_id)),
-        Err(err) => device_form(&state, &principal, Some(id), form, form_errors(err)?),
-    }
+    save_device(&state, &who(caller)?, Some(parse_id(&id)?), &body).await
 }
 
 // ---------------------------------------------------------------------------------------------------------------
