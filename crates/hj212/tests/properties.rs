@@ -159,8 +159,11 @@ fn assert_decodes_to(segment: &[u8], expected: &GeneratedPacket) {
 }
 
 proptest! {
-    // Cheap cases: more of them than the default 256 (a short `##` inside noise once slipped through 256).
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    // Cheap cases: more of them than the default 256 (a short `##` inside noise once slipped through 256);
+    // PROPTEST_CASES still overrides.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(2000)
+    ))]
 
     #[test]
     fn decoding_arbitrary_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..2000), chunk in 1usize..300) {
