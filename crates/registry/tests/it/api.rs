@@ -800,3 +800,34 @@ testkit::db_test!(a_mistaken_identifier_can_be_removed, |db| {
         "PS-0001"
     );
 });
+
+testkit::db_test!(what_get_returns_can_be_put_back, |db| {
+    let f = seed(&db).await;
+    let admin = principal(Role::Admin, None);
+    for uri in [
+        format!("/api/v1/enterprises/{}", f.steel_a),
+        format!("/api/v1/points/{}", f.outlet_point),
+        format!("/api/v1/devices/{}", f.device),
+        format!("/api/v1/streets/{}", f.street_a),
+        format!("/api/v1/departments/{}", f.department),
+    ] {
+        let mut record = get(&db, &admin, &uri).await.json();
+        record["name"] = json!("改名");
+        if record.get("mn").is_some() {
+            record["model"] = json!("改型号");
+        }
+        let reply = call(&db, &admin, Method::PUT, &uri, Some(record.clone())).await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.text);
+        // The version it carried is now stale.
+        if record.get("version").is_some() {
+            call(&db, &admin, Method::PUT, &uri, Some(record))
+                .await
+                .assert_problem(StatusCode::CONFLICT, None);
+        }
+    }
+    let device = get(&db, &admin, &format!("/api/v1/devices/{}", f.device))
+        .await
+        .json();
+    assert_eq!(device["password"], "123456");
+    assert_eq!(device["model"], "改型号");
+});
