@@ -1,0 +1,378 @@
+//! Inputs (series, outlet context, device-health tallies) and outputs (findings) of the rules.
+
+use serde::{Deserialize, Serialize};
+
+/// HJ 212 factor codes the rules look up by themselves (reference hj212.md §3.5).
+pub mod factor_codes {
+    /// 氧含量 O2, % (dry).
+    pub const OXYGEN: &str = "a19001";
+    /// 烟气温度 flue-gas temperature, °C.
+    pub const FLUE_TEMPERATURE: &str = "a01012";
+    /// 废气流量 flue-gas flow.
+    pub const FLUE_FLOW: &str = "a00000";
+    /// 温度 ambient air temperature, °C (when the point reports it).
+    pub const AMBIENT_TEMPERATURE: &str = "a01001";
+}
+
+/// HJ 212 data flag (`-Flag`, reference hj212.md §3.4). Serialised as its letter, like `readings::DataFlag`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum DataFlag {
+    /// 正常 normal.
+    #[default]
+    N,
+    /// 停运 instrument stopped.
+    F,
+    /// 维护 maintenance.
+    M,
+    /// 手工输入的设定值 manual set value.
+    S,
+    /// 故障 fault.
+    D,
+    /// 校准 calibration.
+    C,
+    /// 超测量上限 above the measuring range (not the emission limit).
+    T,
+    /// 通讯异常 instrument↔logger communication abnormal.
+    B,
+}
+
+impl DataFlag {
+    /// Accepts the lower-case letters seen in the field.
+    pub fn from_letter(letter: char) -> Option<DataFlag> {
+        Some(match letter.to_ascii_uppercase() {
+            'N' => DataFlag::N,
+            'F' => DataFlag::F,
+            'M' => DataFlag::M,
+            'S' => DataFlag::S,
+            'D' => DataFlag::D,
+            'C' => DataFlag::C,
+            'T' => DataFlag::T,
+            'B' => DataFlag::B,
+            _ => return None,
+        })
+    }
+
+    pub fn letter(self) -> char {
+        match self {
+            DataFlag::N => 'N',
+            DataFlag::F => 'F',
+            DataFlag::M => 'M',
+            DataFlag::S => 'S',
+            DataFlag::D => 'D',
+            DataFlag::C => 'C',
+            DataFlag::T => 'T',
+            DataFlag::B => 'B',
+        }
+    }
+
+    /// Only normal data judge exceedances and patterns: marked data are not used to judge exceedance
+    /// (标记规则, reference enforcement.md §2.4).
+    pub fn is_normal(self) -> bool {
+        self == DataFlag::N
+    }
+
+    /// Marks an operator sets that take data out of the exceedance judgement: stopped, maintenance, manual.
+    pub fn is_operator_mark(self) -> bool {
+        matches!(self, DataFlag::F | DataFlag::M | DataFlag::S)
+    }
+}
+
+/// What one sample stands for, as reported by the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Period {
+    Minute,
+    Hour,
+}
+
+impl Period {
+    pub fn seconds(self) -> i64 {
+        match self {
+            Period::Minute => 60,
+            Period::Hour => 3600,
+        }
+    }
+}
+
+/// One value of one factor. `ts` is the UTC second the period begins.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub ts: i64,
+    /// `None`: reported without a value. NaN and infinities are treated as `None` by every rule.
+    pub value: Option<f64>,
+    #[serde(default)]
+    pub flag: DataFlag,
+}
+
+/// The samples of one factor at one point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    /// HJ 212 factor code, e.g. `a21026`.
+    pub factor: String,
+    pub period: Period,
+    /// Any order; duplicates of a timestamp keep the first occurrence.
+    pub samples: Vec<Sample>,
+}
+
+/// The averaging period an emission limit is defined on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Averaging {
+    Hour,
+    /// China Standard Time calendar day.
+    Day,
+}
+
+impl Averaging {
+    pub fn seconds(self) -> i64 {
+        match self {
+            Averaging::Hour => 3600,
+            Averaging::Day => 86_400,
+        }
+    }
+}
+
+/// One limit of the outlet's permit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmissionLimit {
+    pub factor: String,
+    /// In the factor's unit (mg/m³ dry standard for flue gas, mg/L for water).
+    pub value: f64,
+    pub averaging: Averaging,
+    /// The limit applies to the converted (折算, reference-O2) concentration.
+    pub on_converted: bool,
+}
+
+/// Measuring range of one analyser.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstrumentRange {
+    pub factor: String,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// Method detection limit of one analyser.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectionLimit {
+    pub factor: String,
+    pub value: f64,
+}
+
+/// What the rules need to know about the outlet, from the permit and the device register.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutletContext {
+    pub limits: Vec<EmissionLimit>,
+    /// 基准含氧量 in %, e.g. 9 for a coal boiler (reference enforcement.md §2.3). `None`: no conversion.
+    pub reference_oxygen: Option<f64>,
+    pub ranges: Vec<InstrumentRange>,
+    pub detection_limits: Vec<DetectionLimit>,
+    /// How often the device should report, in seconds (60 for minute data).
+    pub reporting_interval_s: i64,
+    /// Flue-gas flow at full load in the flow factor's unit; `None`: the rules take the series' own 90th
+    /// percentile.
+    pub rated_flow: Option<f64>,
+    /// Ambient temperature in °C when the point does not report `a01001`; `None`: temperature checks that
+    /// need it are skipped.
+    pub ambient_temperature: Option<f64>,
+}
+
+impl OutletContext {
+    pub fn limit(&self, factor: &str) -> Option<&EmissionLimit> {
+        self.limits.iter().find(|limit| limit.factor == factor)
+    }
+
+    pub fn range(&self, factor: &str) -> Option<&InstrumentRange> {
+        self.ranges.iter().find(|range| range.factor == factor)
+    }
+
+    pub fn detection_limit(&self, factor: &str) -> Option<f64> {
+        self.detection_limits
+            .iter()
+            .find(|limit| limit.factor == factor)
+            .map(|limit| limit.value)
+    }
+}
+
+/// Device time against receive time of one packet, from the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockCheck {
+    /// `DataTime`/`QN` time of the packet (UTC s).
+    pub device_ts: i64,
+    /// When the gateway received it (UTC s).
+    pub received_ts: i64,
+}
+
+/// Packets received and CRC failures counted by the gateway over `[from_ts, to_ts)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrcTally {
+    pub from_ts: i64,
+    pub to_ts: i64,
+    pub packets: u32,
+    pub failures: u32,
+}
+
+/// The time range the rules judge: `[from, to)` in UTC seconds. Data outside it are ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub from: i64,
+    pub to: i64,
+}
+
+impl Window {
+    pub fn contains(&self, ts: i64) -> bool {
+        self.from <= ts && ts < self.to
+    }
+}
+
+/// Everything one point reported over the window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointInput {
+    pub window: Window,
+    pub series: Vec<Series>,
+    #[serde(default)]
+    pub clock_checks: Vec<ClockCheck>,
+    #[serde(default)]
+    pub crc_tallies: Vec<CrcTally>,
+}
+
+/// Which rule produced a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleId {
+    Exceedance,
+    Offline,
+    LowCapture,
+    ClockDrift,
+    CrcFailures,
+    ConstantValue,
+    LowVariation,
+    DetectionLimitPinned,
+    NarrowBand,
+    NegativeValue,
+    OverRange,
+    StepThenFlat,
+    HoveringUnderLimit,
+    ReflaggedExceedance,
+    OxygenContradictsOperation,
+    TemperatureAtAmbient,
+}
+
+impl RuleId {
+    pub const ALL: [RuleId; 16] = [
+        RuleId::Exceedance,
+        RuleId::Offline,
+        RuleId::LowCapture,
+        RuleId::ClockDrift,
+        RuleId::CrcFailures,
+        RuleId::ConstantValue,
+        RuleId::LowVariation,
+        RuleId::DetectionLimitPinned,
+        RuleId::NarrowBand,
+        RuleId::NegativeValue,
+        RuleId::OverRange,
+        RuleId::StepThenFlat,
+        RuleId::HoveringUnderLimit,
+        RuleId::ReflaggedExceedance,
+        RuleId::OxygenContradictsOperation,
+        RuleId::TemperatureAtAmbient,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            RuleId::Exceedance => "exceedance",
+            RuleId::Offline => "offline",
+            RuleId::LowCapture => "low_capture",
+            RuleId::ClockDrift => "clock_drift",
+            RuleId::CrcFailures => "crc_failures",
+            RuleId::ConstantValue => "constant_value",
+            RuleId::LowVariation => "low_variation",
+            RuleId::DetectionLimitPinned => "detection_limit_pinned",
+            RuleId::NarrowBand => "narrow_band",
+            RuleId::NegativeValue => "negative_value",
+            RuleId::OverRange => "over_range",
+            RuleId::StepThenFlat => "step_then_flat",
+            RuleId::HoveringUnderLimit => "hovering_under_limit",
+            RuleId::ReflaggedExceedance => "reflagged_exceedance",
+            RuleId::OxygenContradictsOperation => "oxygen_contradicts_operation",
+            RuleId::TemperatureAtAmbient => "temperature_at_ambient",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<RuleId> {
+        RuleId::ALL.into_iter().find(|rule| rule.code() == code)
+    }
+
+    /// 中文 name for pages and tickets.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            RuleId::Exceedance => "超标排放",
+            RuleId::Offline => "数据中断（离线）",
+            RuleId::LowCapture => "数据采集率低",
+            RuleId::ClockDrift => "设备时钟偏差",
+            RuleId::CrcFailures => "CRC校验频繁失败",
+            RuleId::ConstantValue => "恒值异常",
+            RuleId::LowVariation => "数据波动过小",
+            RuleId::DetectionLimitPinned => "长期处于检出限附近",
+            RuleId::NarrowBand => "长期在量程2%内波动",
+            RuleId::NegativeValue => "负值",
+            RuleId::OverRange => "超量程",
+            RuleId::StepThenFlat => "突升突降后保持平稳",
+            RuleId::HoveringUnderLimit => "贴限排放",
+            RuleId::ReflaggedExceedance => "超标数据事后标记为停运/维护/手工",
+            RuleId::OxygenContradictsOperation => "氧含量与运行工况矛盾",
+            RuleId::TemperatureAtAmbient => "烟温与运行工况矛盾",
+        }
+    }
+
+    /// Whether the rule is about the device rather than the enterprise's emissions.
+    pub fn is_device_health(self) -> bool {
+        matches!(
+            self,
+            RuleId::Offline | RuleId::LowCapture | RuleId::ClockDrift | RuleId::CrcFailures
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+}
+
+/// One value quoted as evidence: the sample or aggregate at `ts` (UTC s).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceValue {
+    pub ts: i64,
+    pub value: f64,
+}
+
+/// What a rule found. `[from_ts, to_ts)` lies within the input window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule: RuleId,
+    /// `None` for point-level findings (offline, clock drift, CRC failures).
+    pub factor: Option<String>,
+    pub from_ts: i64,
+    pub to_ts: i64,
+    pub severity: Severity,
+    /// For the officer, in Chinese, with the numbers that triggered the rule.
+    pub evidence: String,
+    /// The values the rule judged (hourly means for exceedance, the run's samples for patterns), at most
+    /// [`MAX_EVIDENCE_VALUES`].
+    pub values: Vec<EvidenceValue>,
+}
+
+/// Keeps stored alarms small: a four-hour constant run of minute data would otherwise quote 240 values.
+pub const MAX_EVIDENCE_VALUES: usize = 48;
+
+impl Finding {
+    /// Same rule and factor, and the spans overlap or touch: the worker keeps one alarm for both.
+    pub fn continues(&self, other: &Finding) -> bool {
+        self.rule == other.rule
+            && self.factor == other.factor
+            && self.from_ts <= other.to_ts
+            && other.from_ts <= self.to_ts
+    }
+}
