@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/readings/latest", get(latest))
         .route("/api/v1/readings/factors", get(catalogue))
         .route("/api/v1/readings/export.csv", get(export_csv))
+        .route("/api/v1/readings/export.xlsx", get(export_xlsx))
         .route("/api/v1/readings/locks", post(locks))
         .route("/api/v1/points/{id}/series", get(series))
         .route("/api/v1/points/{id}/coverage", get(coverage))
@@ -36,7 +37,7 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(push, latest, catalogue, export_csv, locks, series, coverage, correct),
+    paths(push, latest, catalogue, export_csv, export_xlsx, locks, series, coverage, correct),
     components(schemas(PushBody, Reading, Period, DataFlag, PushResult, Conflict, LatestValues, LatestValue,
         Factor, SeriesPage, SeriesItem, CoverageReport, FactorCoverage, DayCoverage, NewCorrection,
         CorrectionRecord, LockBody, LockAction, MonthLock, kernel::error::Problem)),
@@ -734,15 +735,42 @@ pub struct ExportQuery {
     pub month: Option<String>,
 }
 
-/// The readings of a point-month or a whole month as CSV. The first six columns are the generic import format
-/// (so an export can be imported elsewhere); then the audited value, validity and the UTC time.
-#[utoipa::path(get, path = "/api/v1/readings/export.csv", tag = "readings", params(ExportQuery),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 422, body = kernel::error::Problem)))]
-async fn export_csv(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiQuery(query): ApiQuery<ExportQuery>,
-) -> AppResult<Response> {
+/// One exported value.
+struct ExportLine<'a> {
+    point: &'a str,
+    factor: &'a str,
+    time_cst: &'a str,
+    period: Period,
+    value: Option<f64>,
+    flag: DataFlag,
+    audited: Option<f64>,
+    valid: bool,
+    time_utc: &'a str,
+}
+
+const EXPORT_HEADER: [&str; 9] = [
+    "point",
+    "factor",
+    "time",
+    "period",
+    "value",
+    "flag",
+    "audited_value",
+    "valid",
+    "time_utc",
+];
+/// Lines per export: an XLSX sheet holds 1,048,576 rows; a CSV is built in memory, so it is bounded too.
+const MAX_XLSX_LINES: u64 = 1_000_000;
+const MAX_CSV_LINES: u64 = 3_000_000;
+
+/// Feeds every line of the requested point-month or month to `sink`; returns the file name's stem.
+async fn export_lines(
+    state: &AppState,
+    principal: &Principal,
+    query: &ExportQuery,
+    max_lines: u64,
+    sink: &mut (dyn FnMut(&ExportLine<'_>) -> AppResult<()> + Send),
+) -> AppResult<String> {
     principal.require(Resource::Reading, Action::Read)?;
     let month = query
         .month
@@ -752,27 +780,14 @@ async fn export_csv(
         .and_then(|(y, m)| audit::month_span(y, m))
         .ok_or_else(|| AppError::validation("month", "expected YYYY-MM"))?;
     let selected: Vec<PointInfo> = match query.point {
-        Some(id) => vec![points::visible(&state.db, &principal, id).await?],
+        Some(id) => vec![points::visible(&state.db, principal, id).await?],
         None => points::all(&state.db)
             .await?
             .into_iter()
-            .filter(|p| points::visible_to(&principal, p))
+            .filter(|p| points::visible_to(principal, p))
             .collect(),
     };
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let write_err = |e: csv::Error| AppError::Internal(anyhow::Error::new(e));
-    out.write_record([
-        "point",
-        "factor",
-        "time",
-        "period",
-        "value",
-        "flag",
-        "audited_value",
-        "valid",
-        "time_utc",
-    ])
-    .map_err(write_err)?;
+    let mut lines = 0u64;
     for point in &selected {
         let rows = store::rows(&state.db, point.id, &Period::ALL, from, to).await?;
         if rows.is_empty() {
@@ -782,34 +797,41 @@ async fn export_csv(
         for row in &rows {
             let (time_utc, time_cst) = times(row.ts);
             for (factor, cell) in row.iter() {
+                lines += 1;
+                if lines > max_lines {
+                    return Err(AppError::validation(
+                        "point",
+                        format!(
+                            "more than {max_lines} values in this export: export one point at a time"
+                        ),
+                    ));
+                }
                 let a = corrections.apply(row.period, row.ts, factor, cell);
-                let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-                out.write_record([
-                    point.code.as_str(),
+                sink(&ExportLine {
+                    point: &point.code,
                     factor,
-                    &time_cst,
-                    row.period.as_str(),
-                    &num(cell.value),
-                    &cell.flag.as_char().to_string(),
-                    &num(a.value),
-                    if a.valid { "1" } else { "0" },
-                    &time_utc,
-                ])
-                .map_err(write_err)?;
+                    time_cst: &time_cst,
+                    period: row.period,
+                    value: cell.value,
+                    flag: cell.flag,
+                    audited: a.value,
+                    valid: a.valid,
+                    time_utc: &time_utc,
+                })?;
             }
         }
     }
-    let bytes = out
-        .into_inner()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("CSV buffer: {e}")))?;
-    let name = match query.point {
-        Some(id) => format!("readings-{id}-{month}.csv"),
-        None => format!("readings-{month}.csv"),
-    };
-    Ok((
+    Ok(match query.point {
+        Some(id) => format!("readings-{id}-{month}"),
+        None => format!("readings-{month}"),
+    })
+}
+
+fn attachment(content_type: &str, name: String, bytes: Vec<u8>) -> Response {
+    (
         StatusCode::OK,
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_TYPE, content_type.to_string()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{name}\""),
@@ -817,7 +839,113 @@ async fn export_csv(
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
+}
+
+/// The readings of a point-month or a whole month as CSV. The first six columns are the generic import format
+/// (so an export can be imported elsewhere); then the audited value, validity and the UTC time.
+#[utoipa::path(get, path = "/api/v1/readings/export.csv", tag = "readings", params(ExportQuery),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 422, body = kernel::error::Problem)))]
+async fn export_csv(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<ExportQuery>,
+) -> AppResult<Response> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let write_err = |e: csv::Error| AppError::Internal(anyhow::Error::new(e));
+    out.write_record(EXPORT_HEADER).map_err(write_err)?;
+    let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let stem = export_lines(&state, &principal, &query, MAX_CSV_LINES, &mut |l| {
+        out.write_record([
+            l.point,
+            l.factor,
+            l.time_cst,
+            l.period.as_str(),
+            &num(l.value),
+            &l.flag.as_char().to_string(),
+            &num(l.audited),
+            if l.valid { "1" } else { "0" },
+            l.time_utc,
+        ])
+        .map_err(write_err)
+    })
+    .await?;
+    let bytes = out
+        .into_inner()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("CSV buffer: {e}")))?;
+    Ok(attachment(
+        "text/csv; charset=utf-8",
+        format!("{stem}.csv"),
+        bytes,
+    ))
+}
+
+/// The same export as an Excel workbook (one sheet, numbers as numbers, at most 1,000,000 values).
+#[utoipa::path(get, path = "/api/v1/readings/export.xlsx", tag = "readings", params(ExportQuery),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+        (status = 422, body = kernel::error::Problem)))]
+async fn export_xlsx(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<ExportQuery>,
+) -> AppResult<Response> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let xlsx = |e: rust_xlsxwriter::XlsxError| AppError::Internal(anyhow::anyhow!("xlsx: {e}"));
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("监测数据").map_err(xlsx)?;
+    let bold = Format::new().set_bold();
+    let titles = [
+        "点位",
+        "因子",
+        "时间（北京时间）",
+        "周期",
+        "原始值",
+        "标记",
+        "审核值",
+        "有效",
+        "时间（UTC）",
+    ];
+    for (col, title) in titles.iter().enumerate() {
+        let col = u16::try_from(col).unwrap_or(u16::MAX);
+        sheet
+            .write_string_with_format(0, col, *title, &bold)
+            .map_err(xlsx)?;
+        sheet
+            .set_column_width(col, if col == 2 || col == 8 { 26 } else { 10 })
+            .map_err(xlsx)?;
+    }
+    let mut row = 0u32;
+    let stem = export_lines(&state, &principal, &query, MAX_XLSX_LINES, &mut |l| {
+        row += 1;
+        sheet.write_string(row, 0, l.point).map_err(xlsx)?;
+        sheet.write_string(row, 1, l.factor).map_err(xlsx)?;
+        sheet.write_string(row, 2, l.time_cst).map_err(xlsx)?;
+        sheet
+            .write_string(row, 3, l.period.as_str())
+            .map_err(xlsx)?;
+        if let Some(v) = l.value {
+            sheet.write_number(row, 4, v).map_err(xlsx)?;
+        }
+        sheet
+            .write_string(row, 5, l.flag.as_char().to_string())
+            .map_err(xlsx)?;
+        if let Some(v) = l.audited {
+            sheet.write_number(row, 6, v).map_err(xlsx)?;
+        }
+        sheet
+            .write_number(row, 7, if l.valid { 1.0 } else { 0.0 })
+            .map_err(xlsx)?;
+        sheet.write_string(row, 8, l.time_utc).map_err(xlsx)?;
+        Ok(())
+    })
+    .await?;
+    let bytes = book.save_to_buffer().map_err(xlsx)?;
+    Ok(attachment(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        format!("{stem}.xlsx"),
+        bytes,
+    ))
 }
 
 // --- audit tier ---------------------------------------------------------------------------------------------

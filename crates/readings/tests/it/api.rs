@@ -431,6 +431,26 @@ testkit::db_test!(series_are_scoped_by_street_and_kind, |db| {
         lines[1]
     );
     assert!(!csv.body.contains("A-HM"));
+    let xlsx = api
+        .send(
+            "GET",
+            &format!("/api/v1/readings/export.xlsx?month=2024-01&point={mine}"),
+            Role::Leader,
+            None,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(xlsx.status, StatusCode::OK);
+    assert!(xlsx.body.starts_with("PK"), "a zip container");
+    assert!(
+        xlsx.headers
+            .get("content-disposition")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains(".xlsx")
+    );
     let bad = api
         .send(
             "GET",
