@@ -142,6 +142,14 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/enterprises/{id}/outlets",
             get(list_outlets).post(add_outlet),
         )
+        .route(
+            "/api/v1/enterprises/{id}/sites/{site_id}",
+            axum::routing::put(update_site),
+        )
+        .route(
+            "/api/v1/enterprises/{id}/outlets/{outlet_id}",
+            axum::routing::put(update_outlet),
+        )
         .route("/api/v1/points", get(list_points).post(create_point))
         .route("/api/v1/points/{id}", get(get_point).put(update_point))
         .route("/api/v1/devices", get(list_devices).post(create_device))
@@ -157,7 +165,7 @@ pub fn routes() -> Router<AppState> {
         list_departments, create_department, get_department, update_department,
         list_enterprises, create_enterprise, lookup_enterprise, get_enterprise, update_enterprise,
         enterprise_profile, status_history, change_status, list_identifiers, add_identifier, remove_identifier,
-        list_sites, add_site, list_outlets, add_outlet,
+        list_sites, add_site, update_site, list_outlets, add_outlet, update_outlet,
         list_points, create_point, get_point, update_point,
         list_devices, create_device, get_device, update_device,
     ),
@@ -457,6 +465,22 @@ async fn add_site(
     Ok(created(format!("/api/v1/enterprises/{id}/sites"), &site))
 }
 
+#[utoipa::path(put, path = "/api/v1/enterprises/{id}/sites/{site_id}", tag = "registry",
+    params(("id" = i64, Path), ("site_id" = i64, Path)), request_body = SiteInput,
+    responses((status = 200, body = Site), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+async fn update_site(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, site_id)): Path<(String, String)>,
+    ApiJson(input): ApiJson<SiteInput>,
+) -> AppResult<Json<Site>> {
+    let (id, site_id) = (parse_id(&id)?, parse_id(&site_id)?);
+    Ok(Json(
+        service::update_site(&state.db, &principal, id, site_id, &input).await?,
+    ))
+}
+
 #[utoipa::path(get, path = "/api/v1/enterprises/{id}/outlets", tag = "registry", params(("id" = i64, Path)),
     responses((status = 200, body = Vec<Outlet>), (status = 404, body = Problem)))]
 async fn list_outlets(
@@ -483,6 +507,22 @@ async fn add_outlet(
     Ok(created(
         format!("/api/v1/enterprises/{id}/outlets"),
         &outlet,
+    ))
+}
+
+#[utoipa::path(put, path = "/api/v1/enterprises/{id}/outlets/{outlet_id}", tag = "registry",
+    params(("id" = i64, Path), ("outlet_id" = i64, Path)), request_body = OutletInput,
+    responses((status = 200, body = Outlet), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_outlet(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, outlet_id)): Path<(String, String)>,
+    ApiJson(input): ApiJson<OutletInput>,
+) -> AppResult<Json<Outlet>> {
+    let (id, outlet_id) = (parse_id(&id)?, parse_id(&outlet_id)?);
+    Ok(Json(
+        service::update_outlet(&state.db, &principal, id, outlet_id, &input).await?,
     ))
 }
 

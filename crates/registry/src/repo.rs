@@ -615,6 +615,27 @@ pub async fn insert_site(
     site_from_row(&row)
 }
 
+pub async fn update_site(
+    conn: &mut Conn,
+    id: i64,
+    s: &SiteInput,
+    street_id: i64,
+) -> SqlResult<Option<Site>> {
+    let row = sqlx::query(
+        "UPDATE sites SET name = $1, address = $2, street_id = $3, lon = $4, lat = $5 WHERE id = $6 \
+         RETURNING id, enterprise_id, name, address, street_id, lon, lat, created_at",
+    )
+    .bind(&s.name)
+    .bind(&s.address)
+    .bind(street_id)
+    .bind(s.lon)
+    .bind(s.lat)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(site_from_row).transpose()
+}
+
 const OUTLET_COLUMNS: &str =
     "id, enterprise_id, site_id, code, name, medium, kind, lon, lat, online_monitored, created_at";
 
@@ -677,6 +698,26 @@ pub async fn insert_outlet(
         .fetch_one(conn)
         .await?;
     outlet_from_row(&row)
+}
+
+pub async fn update_outlet(conn: &mut Conn, id: i64, o: &OutletInput) -> SqlResult<Option<Outlet>> {
+    let sql = format!(
+        "UPDATE outlets SET site_id = $1, code = $2, name = $3, medium = $4, kind = $5, lon = $6, lat = $7, \
+         online_monitored = $8 WHERE id = $9 RETURNING {OUTLET_COLUMNS}"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(o.site_id)
+        .bind(&o.code)
+        .bind(&o.name)
+        .bind(o.medium.as_str())
+        .bind(o.kind.as_str())
+        .bind(o.lon)
+        .bind(o.lat)
+        .bind(flag(o.online_monitored))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(outlet_from_row).transpose()
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -568,6 +568,28 @@ pub async fn add_site(
     id: i64,
     input: &SiteInput,
 ) -> AppResult<Site> {
+    save_site(db, principal, id, None, input).await
+}
+
+/// Replaces a site's fields; a site without `street_id` lies in the enterprise's street.
+pub async fn update_site(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    site_id: i64,
+    input: &SiteInput,
+) -> AppResult<Site> {
+    save_site(db, principal, id, Some(site_id), input).await
+}
+
+/// Creates (`site_id` = `None`) or updates a site of enterprise `id`.
+async fn save_site(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    site_id: Option<i64>,
+    input: &SiteInput,
+) -> AppResult<Site> {
     principal.require(Resource::Enterprise, Action::Update)?;
     let site = input.parse()?;
     let mut tx = repo::begin_write(db).await?;
@@ -575,19 +597,37 @@ pub async fn add_site(
     let street_id = site.street_id.unwrap_or(enterprise.street_id);
     require_own_street(principal, street_id)?;
     require_street_exists(&mut tx, "street_id", street_id).await?;
-    let created = repo::insert_site(&mut tx, id, &site, street_id, now_ts()).await?;
-    audit::record(
-        &mut *tx,
-        &AuditEntry::by(principal, "create", "site", created.id)
-            .summary(format!(
-                "企业 {} 新增厂区 {}",
-                enterprise.name, created.name
-            ))
-            .after(&created),
-    )
-    .await?;
+    let now = now_ts();
+    let (saved, entry) = match site_id {
+        None => {
+            let created = repo::insert_site(&mut tx, id, &site, street_id, now).await?;
+            let entry = AuditEntry::by(principal, "create", "site", created.id)
+                .summary(format!(
+                    "企业 {} 新增厂区 {}",
+                    enterprise.name, created.name
+                ))
+                .after(&created);
+            (created, entry)
+        }
+        Some(site_id) => {
+            let before = repo::sites(&mut tx, id)
+                .await?
+                .into_iter()
+                .find(|s| s.id == site_id)
+                .ok_or_else(|| AppError::not_found("site not found"))?;
+            let after = repo::update_site(&mut tx, site_id, &site, street_id)
+                .await?
+                .ok_or_else(|| AppError::not_found("site not found"))?;
+            let entry = AuditEntry::by(principal, "update", "site", site_id)
+                .summary(format!("企业 {} 修改厂区 {}", enterprise.name, after.name))
+                .before(&before)
+                .after(&after);
+            (after, entry)
+        }
+    };
+    audit::record(&mut *tx, &entry).await?;
     tx.commit().await?;
-    Ok(created)
+    Ok(saved)
 }
 
 pub async fn list_outlets(db: &Db, principal: &Principal, id: i64) -> AppResult<Vec<Outlet>> {
@@ -601,31 +641,80 @@ pub async fn add_outlet(
     id: i64,
     input: &OutletInput,
 ) -> AppResult<Outlet> {
+    save_outlet(db, principal, id, None, input).await
+}
+
+pub async fn update_outlet(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    outlet_id: i64,
+    input: &OutletInput,
+) -> AppResult<Outlet> {
+    save_outlet(db, principal, id, Some(outlet_id), input).await
+}
+
+/// Creates (`outlet_id` = `None`) or updates an outlet of enterprise `id`.
+async fn save_outlet(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    outlet_id: Option<i64>,
+    input: &OutletInput,
+) -> AppResult<Outlet> {
     principal.require(Resource::Enterprise, Action::Update)?;
     let outlet = input.parse()?;
     let mut tx = repo::begin_write(db).await?;
     let enterprise = visible_enterprise(&mut tx, principal, id).await?;
-    let created = insert_outlet(&mut tx, id, &outlet).await?;
-    audit::record(
-        &mut *tx,
-        &AuditEntry::by(principal, "create", "outlet", created.id)
-            .summary(format!(
-                "企业 {} 新增排放口 {}",
-                enterprise.name, created.code
-            ))
-            .after(&created),
-    )
-    .await?;
+    let (saved, entry) = match outlet_id {
+        None => {
+            let created = insert_outlet(&mut tx, id, &outlet).await?;
+            let entry = AuditEntry::by(principal, "create", "outlet", created.id)
+                .summary(format!(
+                    "企业 {} 新增排放口 {}",
+                    enterprise.name, created.code
+                ))
+                .after(&created);
+            (created, entry)
+        }
+        Some(outlet_id) => {
+            let before = repo::get_outlet(&mut tx, outlet_id)
+                .await?
+                .filter(|o| o.enterprise_id == id)
+                .ok_or_else(|| AppError::not_found("outlet not found"))?;
+            check_site(&mut tx, id, outlet.site_id).await?;
+            let after = repo::update_outlet(&mut tx, outlet_id, &outlet)
+                .await
+                .map_err(|e| {
+                    duplicate(
+                        e,
+                        "code",
+                        "this enterprise already has an outlet with this code",
+                    )
+                })?
+                .ok_or_else(|| AppError::not_found("outlet not found"))?;
+            let entry = AuditEntry::by(principal, "update", "outlet", outlet_id)
+                .summary(format!(
+                    "企业 {} 修改排放口 {}",
+                    enterprise.name, after.code
+                ))
+                .before(&before)
+                .after(&after);
+            (after, entry)
+        }
+    };
+    audit::record(&mut *tx, &entry).await?;
     tx.commit().await?;
-    Ok(created)
+    Ok(saved)
 }
 
-async fn insert_outlet(
+/// 422 unless `site_id` (when given) is a site of the enterprise.
+async fn check_site(
     conn: &mut AnyConnection,
     enterprise_id: i64,
-    outlet: &OutletInput,
-) -> AppResult<Outlet> {
-    if let Some(site_id) = outlet.site_id
+    site_id: Option<i64>,
+) -> AppResult<()> {
+    if let Some(site_id) = site_id
         && !repo::sites(conn, enterprise_id)
             .await?
             .iter()
@@ -636,6 +725,15 @@ async fn insert_outlet(
             "is not a site of this enterprise",
         ));
     }
+    Ok(())
+}
+
+async fn insert_outlet(
+    conn: &mut AnyConnection,
+    enterprise_id: i64,
+    outlet: &OutletInput,
+) -> AppResult<Outlet> {
+    check_site(conn, enterprise_id, outlet.site_id).await?;
     repo::insert_outlet(conn, enterprise_id, outlet, now_ts())
         .await
         .map_err(|e| {

@@ -831,3 +831,103 @@ testkit::db_test!(what_get_returns_can_be_put_back, |db| {
     assert_eq!(device["password"], "123456");
     assert_eq!(device["model"], "改型号");
 });
+
+testkit::db_test!(sites_and_outlets_are_updated_in_scope, |db| {
+    let f = seed(&db).await;
+    let officer = principal(Role::StreetOfficer, Some(f.street_a));
+    let admin = principal(Role::Admin, None);
+    let base = format!("/api/v1/enterprises/{}", f.steel_a);
+    let site = get(&db, &admin, &format!("{base}/sites")).await.json()[0].clone();
+    let outlet = get(&db, &admin, &format!("{base}/outlets")).await.json()[0].clone();
+    let site_uri = format!("{base}/sites/{}", site["id"]);
+    let outlet_uri = format!("{base}/outlets/{}", outlet["id"]);
+
+    let reply = call(
+        &db,
+        &officer,
+        Method::PUT,
+        &site_uri,
+        Some(json!({"name": "一厂区（东）", "address": "钢城路 2 号"})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json()["street_id"], f.street_a);
+    call(
+        &db,
+        &officer,
+        Method::PUT,
+        &site_uri,
+        Some(json!({"name": "x", "address": "y", "street_id": f.street_b})),
+    )
+    .await
+    .assert_problem(StatusCode::FORBIDDEN, None);
+
+    let mut changed = outlet.clone();
+    changed["name"] = json!("烧结机头排放口（改造后）");
+    changed["online_monitored"] = json!(false);
+    let reply = call(
+        &db,
+        &officer,
+        Method::PUT,
+        &outlet_uri,
+        Some(changed.clone()),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json()["online_monitored"], false);
+
+    // Another enterprise's outlet through this enterprise's path, or another street's enterprise: 404.
+    let add = call(
+        &db,
+        &admin,
+        Method::POST,
+        &format!("{base}/outlets"),
+        Some(json!({"code": "DA002", "name": "二号", "medium": "gas", "kind": "general"})),
+    )
+    .await;
+    assert_eq!(add.status, StatusCode::CREATED);
+    changed["code"] = json!("DA002");
+    call(&db, &admin, Method::PUT, &outlet_uri, Some(changed.clone()))
+        .await
+        .assert_problem(StatusCode::CONFLICT, None);
+    call(
+        &db,
+        &admin,
+        Method::PUT,
+        &format!("/api/v1/enterprises/{}/outlets/{}", f.other_b, outlet["id"]),
+        Some(changed.clone()),
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, None);
+    call(
+        &db,
+        &officer,
+        Method::PUT,
+        &format!("/api/v1/enterprises/{}/sites/{}", f.other_b, site["id"]),
+        Some(json!({"name": "x", "address": "y"})),
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, None);
+    changed["code"] = json!("DA001");
+    changed["site_id"] = json!(9999);
+    call(&db, &admin, Method::PUT, &outlet_uri, Some(changed))
+        .await
+        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, Some("site_id"));
+
+    let entries = search(
+        &db,
+        &AuditFilter {
+            action: Some("update".into()),
+            ..Default::default()
+        },
+        &PageQuery::default(),
+    )
+    .await
+    .unwrap();
+    let entities: Vec<&str> = entries.items.iter().map(|e| e.entity.as_str()).collect();
+    assert_eq!(entities, ["outlet", "site"]);
+    assert_eq!(
+        entries.items[0].before.as_ref().unwrap()["online_monitored"],
+        true
+    );
+});
