@@ -136,10 +136,16 @@ pub(crate) fn hour_of(ts: i64) -> i64 {
 /// CST is UTC+8 all year.
 pub(crate) const CST_OFFSET_S: i64 = 8 * 3600;
 
-/// Start (UTC s) of the CST-aligned block of `block_s` seconds holding `ts`; days and multi-day blocks
-/// begin at CST midnight so that every run of the worker cuts the same blocks.
+/// Monday 1970-01-05 00:00 CST, in UTC seconds: where blocks are counted from.
+const BLOCK_ANCHOR: i64 = 4 * 86_400 - CST_OFFSET_S;
+
+/// Start (UTC s) of the block of `block_s` seconds holding `ts`. Blocks are counted from a CST Monday
+/// midnight, so days begin at CST midnight and weeks on Monday, and every run of the worker cuts the same
+/// blocks whatever its window.
 pub(crate) fn cst_block_start(ts: i64, block_s: i64) -> i64 {
-    (ts + CST_OFFSET_S).div_euclid(block_s) * block_s - CST_OFFSET_S
+    let block_s = block_s.max(1);
+    let offset = (ts as i128 - BLOCK_ANCHOR as i128).div_euclid(block_s as i128) * block_s as i128;
+    (BLOCK_ANCHOR as i128 + offset).clamp(i64::MIN as i128, i64::MAX as i128) as i64
 }
 
 pub(crate) fn mean(values: &[f64]) -> f64 {
@@ -352,6 +358,11 @@ mod tests {
         assert_eq!(cst(midnight), "2026-12-01 00:00");
         assert_eq!(cst_block_start(midnight + 5 * 3600, 86_400), midnight);
         assert_eq!(cst_block_start(midnight - 1, 86_400), midnight - 86_400);
+        // Weeks begin on Monday 2026-11-30.
+        assert_eq!(
+            cst_block_start(midnight + 3 * 86_400, 7 * 86_400),
+            midnight - 86_400
+        );
     }
 
     #[test]
