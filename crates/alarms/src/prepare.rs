@@ -130,7 +130,7 @@ fn push_mean(out: &mut Vec<(i64, f64)>, (hour, sum, count): (i64, f64, usize), m
 }
 
 pub(crate) fn hour_of(ts: i64) -> i64 {
-    ts.div_euclid(3600) * 3600
+    ts.saturating_sub(ts.rem_euclid(3600))
 }
 
 /// CST is UTC+8 all year.

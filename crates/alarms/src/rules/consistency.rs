@@ -94,7 +94,7 @@ pub(crate) fn inconsistencies(
                 num(rated),
                 percent(settings.running_flow_share),
                 temperature_note(run),
-                num((to - from) as f64 / 3600.0),
+                num(to.saturating_sub(from) as f64 / 3600.0),
             )
         }, RuleId::OxygenContradictsOperation, factor_codes::OXYGEN));
     }
@@ -166,13 +166,13 @@ fn report(
     runs(
         instants,
         |i| i.contradicts,
-        |a, b| b.ts - a.ts <= 2 * period,
+        |a, b| b.ts.saturating_sub(a.ts) <= period.saturating_mul(2),
     )
     .into_iter()
     .filter_map(|run| {
         let run = &instants[run];
         let (from, to) = (run[0].ts, period_end(run[run.len() - 1].ts, period, window));
-        (to - from >= settings.min_duration_s).then(|| {
+        (to.saturating_sub(from) >= settings.min_duration_s).then(|| {
             let values = evidence_values(run.iter().map(|i| (i.ts, i.subject)));
             finding(
                 window,

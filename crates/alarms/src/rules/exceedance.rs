@@ -82,7 +82,7 @@ pub(crate) fn judged_values(
             .into_iter()
             .map(|(ts, value)| Judged {
                 ts,
-                end: (ts + 3600).min(window.to),
+                end: ts.saturating_add(3600).min(window.to),
                 value,
             })
             .collect(),
@@ -97,7 +97,7 @@ pub(crate) fn judged_values(
                 .filter(|(_, values)| values.len() >= settings.min_hours_per_day)
                 .map(|(day, values)| Judged {
                     ts: day.max(window.from),
-                    end: (day + 86_400).min(window.to),
+                    end: day.saturating_add(86_400).min(window.to),
                     value: values.iter().sum::<f64>() / values.len() as f64,
                 })
                 .collect()

@@ -19,7 +19,10 @@ pub(crate) fn offline(
         return Vec::new();
     }
     let interval = context.reporting_interval_s.max(1);
-    let threshold = settings.offline_after_s.max(interval.saturating_mul(3));
+    let threshold = settings
+        .offline_after_s
+        .max(interval.saturating_mul(3))
+        .max(60);
     let mut arrivals: Vec<i64> = prepared
         .series
         .values()
@@ -31,17 +34,17 @@ pub(crate) fn offline(
     let mut gaps = Vec::new();
     let mut covered_until = window.from;
     for ts in arrivals {
-        if ts - covered_until >= threshold {
+        if ts.saturating_sub(covered_until) >= threshold {
             gaps.push((covered_until, ts));
         }
         covered_until = covered_until.max(ts.saturating_add(interval));
     }
-    if window.to - covered_until >= threshold {
+    if window.to.saturating_sub(covered_until) >= threshold {
         gaps.push((covered_until, window.to));
     }
     gaps.into_iter()
         .map(|(from, to)| {
-            let hours = (to - from) as f64 / 3600.0;
+            let hours = to.saturating_sub(from) as f64 / 3600.0;
             let severity = if hours >= 24.0 {
                 Severity::High
             } else {
@@ -66,23 +69,38 @@ pub(crate) fn offline(
         .collect()
 }
 
+/// At most this many capture blocks are judged per factor, the latest ones: a year of days. Bounds the work
+/// when a caller passes an enormous window.
+pub const MAX_CAPTURE_BLOCKS: i64 = 366;
+
 /// Per factor and CST-aligned block lying wholly in the window: normal samples / expected samples.
 pub(crate) fn low_capture(prepared: &Prepared, settings: &HealthSettings) -> Vec<Finding> {
     let window = prepared.window;
     let block = settings.capture_block_s.max(3600);
+    // Whole blocks: from the first block boundary at or after `from` to the last one at or before `to`.
+    let last_end = cst_block_start(window.to, block);
+    let mut first_start = cst_block_start(window.from, block);
+    if first_start < window.from {
+        first_start = first_start.saturating_add(block);
+    }
+    let count =
+        ((i128::from(last_end) - i128::from(first_start)) / i128::from(block)).max(0) as i64;
+    let count = count.min(MAX_CAPTURE_BLOCKS);
     let mut out = Vec::new();
     for (factor, series) in &prepared.series {
         let expected = (block / series.period.seconds()) as f64;
-        let mut start = cst_block_start(window.from, block);
-        if start < window.from {
-            start += block;
-        }
-        while start.saturating_add(block) <= window.to {
-            let end = start + block;
-            let normal = series
-                .samples
+        for index in (1..=count).rev() {
+            // Within [first_start, last_end] by construction of `count`, so the i128 result fits.
+            let start = (i128::from(last_end) - i128::from(index) * i128::from(block)) as i64;
+            let end = start.saturating_add(block);
+            let samples = &series.samples;
+            let (first, past) = (
+                samples.partition_point(|s| s.ts < start),
+                samples.partition_point(|s| s.ts < end),
+            );
+            let normal = samples[first..past]
                 .iter()
-                .filter(|s| start <= s.ts && s.ts < end && s.valid().is_some())
+                .filter(|s| s.valid().is_some())
                 .count();
             let rate = normal as f64 / expected;
             if rate < settings.min_capture_rate {
@@ -110,7 +128,6 @@ pub(crate) fn low_capture(prepared: &Prepared, settings: &HealthSettings) -> Vec
                     Vec::new(),
                 ));
             }
-            start = end;
         }
     }
     out
@@ -151,11 +168,12 @@ pub(crate) fn clock_drift(
         num(offset.abs()),
         settings.max_clock_offset_s,
     );
-    let values = evidence_values(
-        inside
-            .iter()
-            .map(|c| (c.received_ts, (c.device_ts - c.received_ts) as f64)),
-    );
+    let values = evidence_values(inside.iter().map(|c| {
+        (
+            c.received_ts,
+            c.device_ts.saturating_sub(c.received_ts) as f64,
+        )
+    }));
     let severity = if offset.abs() >= 3600.0 {
         Severity::Medium
     } else {

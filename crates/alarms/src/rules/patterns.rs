@@ -48,7 +48,7 @@ pub(crate) fn constant_values(prepared: &Prepared, settings: &PatternSettings) -
                 samples[start].ts,
                 period_end(samples[end - 1].ts, period, window),
             );
-            if to - from >= settings.constant_min_s {
+            if to.saturating_sub(from) >= settings.constant_min_s {
                 let zero = level == 0.0;
                 let evidence = format!(
                     "{} 在 {} 连续 {} 个数据恒为 {}，持续 {} 小时（阈值 {} 小时）{}。",
@@ -56,7 +56,7 @@ pub(crate) fn constant_values(prepared: &Prepared, settings: &PatternSettings) -
                     cst_span(from, to),
                     end - start,
                     num(level),
-                    num((to - from) as f64 / 3600.0),
+                    num(to.saturating_sub(from) as f64 / 3600.0),
                     num(settings.constant_min_s as f64 / 3600.0),
                     if zero {
                         "；恒为零可能是停运未标记"
@@ -135,7 +135,10 @@ pub(crate) fn low_variation(
             }
             let cv = std_dev(&values) / level.abs();
             if cv < settings.low_variation_max_cv {
-                let (from, to) = (start.max(window.from), (start + block).min(window.to));
+                let (from, to) = (
+                    start.max(window.from),
+                    start.saturating_add(block).min(window.to),
+                );
                 let evidence = format!(
                     "{} 在 {} 的 {} 个小时均值几乎不变：均值 {}，变异系数 {}（阈值 {}），正常生产中负荷变化应使小时均值有明显波动。",
                     factor_name(factor),
@@ -195,7 +198,10 @@ pub(crate) fn detection_limit_pinned(
             let at_limit = points.iter().filter(|p| p.1 <= ceiling).count();
             let share = at_limit as f64 / points.len() as f64;
             if share >= settings.pinned_min_share {
-                let (from, to) = (start.max(window.from), (start + block).min(window.to));
+                let (from, to) = (
+                    start.max(window.from),
+                    start.saturating_add(block).min(window.to),
+                );
                 let evidence = format!(
                     "{} 在 {} 的 {} 个有效数据中 {} 个（{}）不高于检出限 {} 的 {} 倍，数据长期徘徊在检出限附近。",
                     factor_name(factor),
@@ -249,7 +255,10 @@ pub(crate) fn narrow_band(
             let low = values.iter().copied().fold(f64::INFINITY, f64::min);
             let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             if high - low <= settings.narrow_band_share * span {
-                let (from, to) = (start.max(window.from), (start + block).min(window.to));
+                let (from, to) = (
+                    start.max(window.from),
+                    start.saturating_add(block).min(window.to),
+                );
                 let evidence = format!(
                     "{} 在 {} 的 {} 个有效数据全部落在 {}～{} 之间，波动幅度 {} 不超过量程 {}～{} 的 {}。",
                     factor_name(factor),
@@ -391,8 +400,8 @@ pub(crate) fn step_then_flat(prepared: &Prepared, settings: &PatternSettings) ->
                 flat[0].0,
                 period_end(flat[flat.len() - 1].0, period, window),
             );
-            let long_enough =
-                flat.len() >= settings.flat_min_samples && to - from >= settings.flat_min_s;
+            let long_enough = flat.len() >= settings.flat_min_samples
+                && to.saturating_sub(from) >= settings.flat_min_s;
             if long_enough && start >= before_count {
                 let before = &points[start - before_count..start];
                 let before_values = values_of(before);
@@ -404,7 +413,8 @@ pub(crate) fn step_then_flat(prepared: &Prepared, settings: &PatternSettings) ->
                     - before_values.iter().copied().fold(f64::INFINITY, f64::min);
                 let flat_level = mean(&values_of(flat));
                 let step = (flat_level - before_mean).abs();
-                let recent = from - before[0].0 <= settings.flat_min_s.saturating_mul(2);
+                let recent =
+                    from.saturating_sub(before[0].0) <= settings.flat_min_s.saturating_mul(2);
                 if recent
                     && before_range > band
                     && step >= settings.step_min_ratio * before_mean.abs()
@@ -425,7 +435,7 @@ pub(crate) fn step_then_flat(prepared: &Prepared, settings: &PatternSettings) ->
                         flat.len(),
                         num(low),
                         num(high),
-                        num((to - from) as f64 / 3600.0),
+                        num(to.saturating_sub(from) as f64 / 3600.0),
                     );
                     let values = evidence_values(before.iter().chain(flat.iter()).copied());
                     out.push(finding(
@@ -485,7 +495,10 @@ pub(crate) fn hovering_under_limit(
                 && expected_above >= settings.hovering_min_expected_above
                 && above as f64 <= settings.hovering_max_above_ratio * expected_above
             {
-                let (from, to) = (start.max(window.from), (start + block).min(window.to));
+                let (from, to) = (
+                    start.max(window.from),
+                    start.saturating_add(block).min(window.to),
+                );
                 let evidence = format!(
                     "{} 在 {} 的 {} 个判定值中 {} 个（{}）落在限值 {} 的 {}～100% 之间；按序列自身分布（中位数 {}，稳健标准差 {}）应有约 {} 个达到或超过限值，实际 {} 个，数据疑似被压在限值以下。",
                     factor_name(&limit.factor),
