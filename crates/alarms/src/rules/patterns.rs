@@ -107,6 +107,51 @@ fn values_of(points: &[(i64, f64)]) -> Vec<f64> {
     points.iter().map(|p| p.1).collect()
 }
 
+/// One finding per CST-aligned block of `points` that has `enough` points and that `judge` turns into
+/// evidence, given the block's points and its span within the window.
+fn judge_blocks(
+    prepared: &Prepared,
+    (rule, severity): (RuleId, Severity),
+    factor: &str,
+    points: &[(i64, f64)],
+    block_s: i64,
+    enough: impl Fn(usize) -> bool,
+    judge: impl Fn(&[(i64, f64)], (i64, i64)) -> Option<String>,
+) -> Vec<Finding> {
+    let window = prepared.window;
+    let block_s = block_s.max(3600);
+    blocks(points, block_s)
+        .into_iter()
+        .filter(|(_, members)| enough(members.len()))
+        .filter_map(|(start, members)| {
+            let span = (
+                start.max(window.from),
+                start.saturating_add(block_s).min(window.to),
+            );
+            let evidence = judge(&members, span)?;
+            Some(finding(
+                window,
+                rule,
+                Some(factor),
+                span,
+                severity,
+                evidence,
+                evidence_values(members),
+            ))
+        })
+        .collect()
+}
+
+/// Whether a block of `block_s` holds enough of a series' points (`period_s` apart) to be judged.
+fn covered(count: usize, block_s: i64, period_s: i64, settings: &PatternSettings) -> bool {
+    count >= 2
+        && count as f64 >= settings.min_block_coverage * (block_s.max(3600) / period_s) as f64
+}
+
+fn is_steady(factor: &str, settings: &PatternSettings) -> bool {
+    settings.steady_factors.iter().any(|f| f == factor)
+}
+
 /// Coefficient of variation of the hourly means per block, for factors not exempt as naturally steady.
 pub(crate) fn low_variation(
     prepared: &Prepared,
@@ -114,32 +159,22 @@ pub(crate) fn low_variation(
     settings: &PatternSettings,
     exceedance: &ExceedanceSettings,
 ) -> Vec<Finding> {
-    let window = prepared.window;
-    let block = settings.low_variation_block_s.max(3600);
+    let block = settings.low_variation_block_s;
     let mut out = Vec::new();
-    for (factor, series) in &prepared.series {
-        if settings.steady_factors.iter().any(|f| f == factor) {
-            continue;
-        }
+    for (factor, series) in prepared
+        .series
+        .iter()
+        .filter(|(f, _)| !is_steady(f, settings))
+    {
         let floor = context.detection_limit(factor).unwrap_or(0.0).max(1e-9);
         let hours = hourly_means(series, exceedance.min_minutes_per_hour);
-        for (start, points) in blocks(&hours, block) {
-            let needed = settings.min_block_coverage * (block / 3600) as f64;
-            if (points.len() as f64) < needed.max(2.0) {
-                continue;
-            }
-            let values = values_of(&points);
+        let enough = |count: usize| covered(count, block, 3600, settings);
+        out.extend(judge_blocks(prepared, (RuleId::LowVariation, Severity::Medium), factor, &hours, block, enough, |points, (from, to)| {
+            let values = values_of(points);
             let level = mean(&values);
-            if level.abs() <= floor {
-                continue;
-            }
             let cv = std_dev(&values) / level.abs();
-            if cv < settings.low_variation_max_cv {
-                let (from, to) = (
-                    start.max(window.from),
-                    start.saturating_add(block).min(window.to),
-                );
-                let evidence = format!(
+            (level.abs() > floor && cv < settings.low_variation_max_cv).then(|| {
+                format!(
                     "{} 在 {} 的 {} 个小时均值几乎不变：均值 {}，变异系数 {}（阈值 {}），正常生产中负荷变化应使小时均值有明显波动。",
                     factor_name(factor),
                     cst_span(from, to),
@@ -147,31 +182,11 @@ pub(crate) fn low_variation(
                     num(level),
                     percent(cv),
                     percent(settings.low_variation_max_cv),
-                );
-                out.push(finding(
-                    window,
-                    RuleId::LowVariation,
-                    Some(factor),
-                    (from, to),
-                    Severity::Medium,
-                    evidence,
-                    evidence_values(points),
-                ));
-            }
-        }
+                )
+            })
+        }));
     }
     out
-}
-
-/// How many samples a block should have for the block to be judged.
-fn enough_samples(
-    count: usize,
-    block_s: i64,
-    series: &CleanSeries,
-    settings: &PatternSettings,
-) -> bool {
-    count >= 2
-        && count as f64 >= settings.min_block_coverage * (block_s / series.period.seconds()) as f64
 }
 
 /// Blocks where most normal samples sit at the detection limit (method 检出限, reference hj212.md §11).
@@ -180,8 +195,7 @@ pub(crate) fn detection_limit_pinned(
     context: &OutletContext,
     settings: &PatternSettings,
 ) -> Vec<Finding> {
-    let window = prepared.window;
-    let block = settings.pinned_block_s.max(3600);
+    let block = settings.pinned_block_s;
     let mut out = Vec::new();
     for (factor, series) in &prepared.series {
         let Some(limit) = context
@@ -191,18 +205,13 @@ pub(crate) fn detection_limit_pinned(
             continue;
         };
         let ceiling = limit * (1.0 + settings.pinned_tolerance);
-        for (start, points) in blocks(&valid_points(series), block) {
-            if !enough_samples(points.len(), block, series, settings) {
-                continue;
-            }
+        let enough = |count: usize| covered(count, block, series.period.seconds(), settings);
+        let points = valid_points(series);
+        out.extend(judge_blocks(prepared, (RuleId::DetectionLimitPinned, Severity::Low), factor, &points, block, enough, |points, (from, to)| {
             let at_limit = points.iter().filter(|p| p.1 <= ceiling).count();
             let share = at_limit as f64 / points.len() as f64;
-            if share >= settings.pinned_min_share {
-                let (from, to) = (
-                    start.max(window.from),
-                    start.saturating_add(block).min(window.to),
-                );
-                let evidence = format!(
+            (share >= settings.pinned_min_share).then(|| {
+                format!(
                     "{} 在 {} 的 {} 个有效数据中 {} 个（{}）不高于检出限 {} 的 {} 倍，数据长期徘徊在检出限附近。",
                     factor_name(factor),
                     cst_span(from, to),
@@ -211,18 +220,9 @@ pub(crate) fn detection_limit_pinned(
                     percent(share),
                     num(limit),
                     num(1.0 + settings.pinned_tolerance),
-                );
-                out.push(finding(
-                    window,
-                    RuleId::DetectionLimitPinned,
-                    Some(factor),
-                    (from, to),
-                    Severity::Low,
-                    evidence,
-                    evidence_values(points),
-                ));
-            }
-        }
+                )
+            })
+        }));
     }
     out
 }
@@ -233,13 +233,13 @@ pub(crate) fn narrow_band(
     context: &OutletContext,
     settings: &PatternSettings,
 ) -> Vec<Finding> {
-    let window = prepared.window;
-    let block = settings.narrow_band_block_s.max(3600);
+    let block = settings.narrow_band_block_s;
     let mut out = Vec::new();
-    for (factor, series) in &prepared.series {
-        if settings.steady_factors.iter().any(|f| f == factor) {
-            continue;
-        }
+    for (factor, series) in prepared
+        .series
+        .iter()
+        .filter(|(f, _)| !is_steady(f, settings))
+    {
         let Some(range) = context.range(factor) else {
             continue;
         };
@@ -247,19 +247,14 @@ pub(crate) fn narrow_band(
         if !(span.is_finite() && span > 0.0) {
             continue;
         }
-        for (start, points) in blocks(&valid_points(series), block) {
-            if !enough_samples(points.len(), block, series, settings) {
-                continue;
-            }
-            let values = values_of(&points);
+        let enough = |count: usize| covered(count, block, series.period.seconds(), settings);
+        let points = valid_points(series);
+        out.extend(judge_blocks(prepared, (RuleId::NarrowBand, Severity::Medium), factor, &points, block, enough, |points, (from, to)| {
+            let values = values_of(points);
             let low = values.iter().copied().fold(f64::INFINITY, f64::min);
             let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            if high - low <= settings.narrow_band_share * span {
-                let (from, to) = (
-                    start.max(window.from),
-                    start.saturating_add(block).min(window.to),
-                );
-                let evidence = format!(
+            (high - low <= settings.narrow_band_share * span).then(|| {
+                format!(
                     "{} 在 {} 的 {} 个有效数据全部落在 {}～{} 之间，波动幅度 {} 不超过量程 {}～{} 的 {}。",
                     factor_name(factor),
                     cst_span(from, to),
@@ -270,18 +265,9 @@ pub(crate) fn narrow_band(
                     num(range.low),
                     num(range.high),
                     percent(settings.narrow_band_share),
-                );
-                out.push(finding(
-                    window,
-                    RuleId::NarrowBand,
-                    Some(factor),
-                    (from, to),
-                    Severity::Medium,
-                    evidence,
-                    evidence_values(points),
-                ));
-            }
-        }
+                )
+            })
+        }));
     }
     out
 }
@@ -463,43 +449,34 @@ pub(crate) fn hovering_under_limit(
     settings: &PatternSettings,
     exceedance: &ExceedanceSettings,
 ) -> Vec<Finding> {
-    let window = prepared.window;
-    let block = settings.hovering_block_s.max(3600);
     let mut out = Vec::new();
-    for limit in &context.limits {
-        if !(limit.value.is_finite() && limit.value > 0.0) {
-            continue;
-        }
+    for limit in context
+        .limits
+        .iter()
+        .filter(|l| l.value.is_finite() && l.value > 0.0)
+    {
         let judged: Vec<(i64, f64)> = judged_values(prepared, context, limit, exceedance)
             .into_iter()
             .map(|j| (j.ts, j.value))
             .collect();
-        for (start, points) in blocks(&judged, block) {
+        let enough = |count: usize| count >= settings.hovering_min_values.max(2);
+        let block = settings.hovering_block_s;
+        out.extend(judge_blocks(prepared, (RuleId::HoveringUnderLimit, Severity::High), &limit.factor, &judged, block, enough, |points, (from, to)| {
             let n = points.len();
-            if n < settings.hovering_min_values.max(2) {
-                continue;
-            }
-            let values = values_of(&points);
+            let values = values_of(points);
             let band_low = settings.hovering_band_from * limit.value;
-            let in_band = values
-                .iter()
-                .filter(|v| **v >= band_low && **v < limit.value)
-                .count();
+            let in_band = values.iter().filter(|v| **v >= band_low && **v < limit.value).count();
             let above = values.iter().filter(|v| **v >= limit.value).count();
             let band_share = in_band as f64 / n as f64;
             let centre = median(&values);
             let deviations: Vec<f64> = values.iter().map(|v| (v - centre).abs()).collect();
             let spread = (1.4826 * median(&deviations)).max(1e-6 * limit.value);
             let expected_above = n as f64 * (1.0 - normal_cdf((limit.value - centre) / spread));
-            if band_share >= settings.hovering_min_band_share
+            let pressed = band_share >= settings.hovering_min_band_share
                 && expected_above >= settings.hovering_min_expected_above
-                && above as f64 <= settings.hovering_max_above_ratio * expected_above
-            {
-                let (from, to) = (
-                    start.max(window.from),
-                    start.saturating_add(block).min(window.to),
-                );
-                let evidence = format!(
+                && above as f64 <= settings.hovering_max_above_ratio * expected_above;
+            pressed.then(|| {
+                format!(
                     "{} 在 {} 的 {} 个判定值中 {} 个（{}）落在限值 {} 的 {}～100% 之间；按序列自身分布（中位数 {}，稳健标准差 {}）应有约 {} 个达到或超过限值，实际 {} 个，数据疑似被压在限值以下。",
                     factor_name(&limit.factor),
                     cst_span(from, to),
@@ -512,18 +489,9 @@ pub(crate) fn hovering_under_limit(
                     num(spread),
                     num(expected_above.round()),
                     above,
-                );
-                out.push(finding(
-                    window,
-                    RuleId::HoveringUnderLimit,
-                    Some(&limit.factor),
-                    (from, to),
-                    Severity::High,
-                    evidence,
-                    evidence_values(points),
-                ));
-            }
-        }
+                )
+            })
+        }));
     }
     out
 }
