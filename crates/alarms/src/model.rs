@@ -375,4 +375,22 @@ impl Finding {
             && self.from_ts <= other.to_ts
             && other.from_ts <= self.to_ts
     }
+
+    /// One finding for both: the union of the spans, the higher severity, the evidence of `later` (the newer
+    /// run describes the episode as it is now), values merged by time and thinned again.
+    pub fn merged(&self, later: Finding) -> Finding {
+        let mut values = self.values.clone();
+        values.extend(later.values);
+        values.sort_by_key(|v| v.ts);
+        values.dedup_by_key(|v| v.ts);
+        Finding {
+            rule: self.rule,
+            factor: self.factor.clone(),
+            from_ts: self.from_ts.min(later.from_ts),
+            to_ts: self.to_ts.max(later.to_ts),
+            severity: self.severity.max(later.severity),
+            evidence: later.evidence,
+            values: crate::prepare::evidence_values(values.into_iter().map(|v| (v.ts, v.value))),
+        }
+    }
 }

@@ -4,8 +4,8 @@ mod sim;
 
 use alarms::{
     Averaging, ClockCheck, CrcTally, DataFlag, DetectionLimit, EmissionLimit, Finding,
-    InstrumentRange, OutletContext, Period, PointInput, Sample, Series, Settings, Window, coalesce,
-    evaluate, evaluate_reflagging,
+    InstrumentRange, KnownFinding, OutletContext, Period, PointInput, Sample, Series, Settings,
+    Window, coalesce, evaluate, evaluate_reflagging, reconcile,
 };
 use proptest::prelude::*;
 use sim::{FLOW, NOX, O2, PM, SO2, START, TEMPERATURE};
@@ -222,7 +222,13 @@ proptest! {
     fn findings_lie_within_the_window(input in input(timestamp(), near_window()), context in context(), settings in settings()) {
         let findings = evaluate(&input, &context, &settings);
         assert_within(&findings, input.window);
-        assert_within(&coalesce(findings), input.window);
+        assert_within(&coalesce(findings.clone()), input.window);
+        // A worker re-running the same window, open or closed alarms alike, stores nothing new.
+        for open in [true, false] {
+            let known: Vec<KnownFinding> =
+                coalesce(findings.clone()).into_iter().map(|finding| KnownFinding { finding, open }).collect();
+            prop_assert_eq!(reconcile(&known, findings.clone()), Vec::new());
+        }
     }
 
     #[test]

@@ -99,17 +99,7 @@ pub fn coalesce(findings: Vec<Finding>) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
     for next in sorted {
         match out.last_mut() {
-            Some(current) if current.continues(&next) => {
-                current.to_ts = current.to_ts.max(next.to_ts);
-                current.severity = current.severity.max(next.severity);
-                current.evidence = next.evidence;
-                current.values.extend(next.values);
-                current.values.sort_by_key(|v| v.ts);
-                current.values.dedup_by_key(|v| v.ts);
-                let points: Vec<(i64, f64)> =
-                    current.values.iter().map(|v| (v.ts, v.value)).collect();
-                current.values = crate::prepare::evidence_values(points);
-            }
+            Some(current) if current.continues(&next) => *current = current.merged(next),
             _ => out.push(next),
         }
     }
