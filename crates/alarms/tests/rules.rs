@@ -541,3 +541,63 @@ fn coalesce_folds_overlapping_runs_of_the_worker() {
         (START + 20 * HOUR, START + 30 * HOUR)
     );
 }
+
+// ---- Near misses that must stay silent ----
+
+#[test]
+fn a_load_step_to_a_noisy_new_level_is_not_step_then_flat() {
+    let mut input = clean_outlet(2, 22);
+    let step = START + 30 * HOUR;
+    let mut noise = Noise::new(11);
+    edit(&mut input, SO2, step, step + 4 * HOUR, |s| {
+        s.value = Some(round3(8.0 + 0.5 * noise.normal()))
+    });
+    assert!(run(&input).is_empty(), "{:#?}", run(&input));
+}
+
+#[test]
+fn flagged_constants_and_negatives_are_not_patterns() {
+    let mut input = clean_outlet(2, 23);
+    let from = START + 26 * HOUR;
+    // The analyser holds its last value during calibration and reports a fault as -1: both flagged.
+    edit(&mut input, NOX, from, from + 5 * HOUR, |s| {
+        s.value = Some(31.5);
+        s.flag = DataFlag::C;
+    });
+    edit(&mut input, SO2, from, from + HOUR, |s| {
+        s.value = Some(-1.0);
+        s.flag = DataFlag::D;
+    });
+    let findings = run(&input);
+    for rule in [
+        RuleId::ConstantValue,
+        RuleId::NegativeValue,
+        RuleId::StepThenFlat,
+        RuleId::Exceedance,
+    ] {
+        none_of(&findings, rule);
+    }
+    // Five calibration hours leave day 2 with 79 % normal NOx values: low capture rightly fires.
+    assert_eq!(of(&findings, RuleId::LowCapture).len(), 1, "{findings:#?}");
+}
+
+#[test]
+fn low_values_above_the_detection_limit_are_not_pinned() {
+    let mut input = clean_outlet(2, 24);
+    let mut noise = Noise::new(12);
+    // A well-run bag filter: 1.0 ± 0.2, twice the detection limit.
+    edit(&mut input, PM, START + DAY, START + 2 * DAY, |s| {
+        s.value = Some(round3(1.0 + 0.2 * noise.normal()))
+    });
+    let findings = run(&input);
+    none_of(&findings, RuleId::DetectionLimitPinned);
+    none_of(&findings, RuleId::LowVariation);
+}
+
+#[test]
+fn hourly_reporting_outlets_are_judged_on_their_own_period() {
+    let (input, mut context) = hourly_week(|noise| 15.0 + 3.0 * noise.normal());
+    context.reporting_interval_s = 60;
+    // Hourly data against a minute reporting interval: no offline gaps, full capture.
+    assert!(evaluate(&input, &context, &Settings::default()).is_empty());
+}
