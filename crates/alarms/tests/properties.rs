@@ -4,8 +4,8 @@ mod sim;
 
 use alarms::{
     Averaging, ClockCheck, CrcTally, DataFlag, DetectionLimit, EmissionLimit, Finding,
-    InstrumentRange, KnownFinding, OutletContext, Period, PointInput, Sample, Series, Settings,
-    Window, coalesce, evaluate, evaluate_reflagging, reconcile,
+    InstrumentRange, KnownFinding, OutletContext, Period, PointInput, RuleId, Sample, Series,
+    Settings, Window, coalesce, evaluate, evaluate_reflagging, reconcile,
 };
 use proptest::prelude::*;
 use sim::{FLOW, NOX, O2, PM, SO2, START, TEMPERATURE};
@@ -223,6 +223,15 @@ proptest! {
         let findings = evaluate(&input, &context, &settings);
         assert_within(&findings, input.window);
         assert_within(&coalesce(findings.clone()), input.window);
+        // Rules over runs of samples stay within the span of their factor's samples in the window.
+        for finding in findings.iter().filter(|f| matches!(f.rule, RuleId::ConstantValue | RuleId::NegativeValue | RuleId::OverRange | RuleId::StepThenFlat)) {
+            let factor = finding.factor.as_deref().expect("factor");
+            let series = input.series.iter().find(|s| s.factor == factor).expect("series");
+            let inside: Vec<i64> = series.samples.iter().map(|s| s.ts).filter(|ts| input.window.contains(*ts)).collect();
+            let first = inside.iter().min().expect("samples");
+            let last = inside.iter().max().expect("samples") + series.period.seconds();
+            prop_assert!(*first <= finding.from_ts && finding.to_ts <= last, "{:?} outside {}..{}", finding, first, last);
+        }
         // A worker re-running the same window, open or closed alarms alike, stores nothing new.
         for open in [true, false] {
             let known: Vec<KnownFinding> =
