@@ -72,7 +72,7 @@ pub async fn create_user(db: &Db, actor: Actor<'_>, new: NewUser) -> AppResult<U
     check_street_for_role(db, new.role, new.street_id).await?;
     let hash = hash_password(&new.password)?;
     let now = now_ts();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let id = repo::insert_user(
         &mut *tx,
         &username,
@@ -156,7 +156,7 @@ pub async fn update_user(
     };
     let now = now_ts();
     after.updated_at = now;
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     repo::update_user(&mut *tx, &after, now).await?;
     if let Some(hash) = &new_hash {
         repo::set_password_hash(&mut *tx, id, hash, now).await?;
@@ -439,7 +439,7 @@ pub async fn create_token(
     }
     let token = format!("qs_{}", random_secret());
     let now = now_ts();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let info = repo::insert_token(
         &mut *tx,
         user.id,
@@ -470,7 +470,7 @@ pub async fn revoke_token(db: &Db, principal: &Principal, id: i64) -> AppResult<
     if !own.iter().any(|t| t.id == id) {
         principal.require(Resource::User, Action::Update)?;
     }
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     if repo::revoke_token(&mut *tx, id, now_ts()).await? == 0 {
         return Err(AppError::not_found(format!("no active token {id}")));
     }

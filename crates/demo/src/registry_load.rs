@@ -30,7 +30,7 @@ fn explain(err: kernel::AppError) -> anyhow::Error {
 
 /// The district, its streets and the departments; returns (id, name, code) of each street.
 pub async fn organisation(db: &Db, code: &str) -> anyhow::Result<Vec<(i64, String, String)>> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let district = District {
         code: code.to_string(),
         name: "东丽区".to_string(),
@@ -155,7 +155,7 @@ pub async fn enterprises_and_points(
         });
     }
 
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let seeded = service::seed_enterprises(&mut tx, ACTOR, true, &batch)
         .await
         .map_err(explain)?;

@@ -213,7 +213,8 @@ fn json_field_error(text: &str) -> AppError {
     }
 }
 
-/// `Query<T>` whose rejections are problem+json 400s.
+/// A query string whose rejections are problem+json 422s naming the parameter. Empty parameters (`?street_id=`,
+/// as HTML filter forms send them) count as absent.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiQuery<T>(pub T);
 
@@ -226,13 +227,33 @@ where
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        state: &S,
+        _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Query(value)| ApiQuery(value))
-            .map_err(|e| AppError::BadRequest(format!("bad query string: {}", e.body_text())))
+        parse_query(parts.uri.query().unwrap_or("")).map(ApiQuery)
     }
+}
+
+/// Parses a query string as [`ApiQuery`] does.
+pub fn parse_query<T: serde::de::DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    let pairs = form_urlencoded::parse(query.as_bytes()).filter(|(_, value)| !value.trim().is_empty());
+    let cleaned = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(cleaned.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.into_inner().to_string();
+        let field = if path.is_empty() || path == "." {
+            message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next())
+                .map(str::to_string)
+                .unwrap_or_else(|| "query".to_string())
+        } else {
+            path
+        };
+        AppError::validation(field, message)
+    })
 }
 
 /// `Path<T>` whose rejections are problem+json 400s (e.g. `/enterprises/abc`).
@@ -260,6 +281,20 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Filter {
+        street_id: Option<i64>,
+        page: Option<u32>,
+    }
+
+    #[test]
+    fn query_names_the_parameter_and_ignores_empty_ones() {
+        let f: Filter = parse_query("street_id=&page=2").unwrap();
+        assert_eq!((f.street_id, f.page), (None, Some(2)));
+        let err = parse_query::<Filter>("page=-1").unwrap_err();
+        assert!(matches!(err, AppError::Validation { ref field, .. } if field == "page"), "{err}");
+    }
 
     #[test]
     fn names_the_missing_field() {

@@ -12,10 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use kernel::error::Problem;
-use kernel::web::ApiJson;
+use kernel::web::{ApiJson, ApiQuery};
 use kernel::{AppError, AppResult, AppState, Page, PageQuery, Principal};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
 use crate::model::*;
 use crate::service;
@@ -25,44 +24,6 @@ mod pages;
 // ---------------------------------------------------------------------------------------------------------------
 // Extractors
 // ---------------------------------------------------------------------------------------------------------------
-
-/// `missing field `name`` → `name`.
-fn missing_field_name(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("missing field `")?;
-    rest.split('`').next().map(str::to_string)
-}
-
-/// A query string whose rejections are problem+json naming the parameter. Empty parameters (`?street_id=`, as
-/// HTML filter forms send them) count as absent.
-pub struct ApiQuery<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parse_query(parts.uri.query().unwrap_or("")).map(ApiQuery)
-    }
-}
-
-pub fn parse_query<T: DeserializeOwned>(query: &str) -> AppResult<T> {
-    let pairs =
-        form_urlencoded::parse(query.as_bytes()).filter(|(_, value)| !value.trim().is_empty());
-    let cleaned = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish();
-    let deserializer =
-        serde_urlencoded::Deserializer::new(form_urlencoded::parse(cleaned.as_bytes()));
-    serde_path_to_error::deserialize(deserializer).map_err(|err| {
-        let path = err.path().to_string();
-        let message = err.into_inner().to_string();
-        let field = if path.is_empty() || path == "." {
-            missing_field_name(&message).unwrap_or_else(|| "query".to_string())
-        } else {
-            path
-        };
-        AppError::validation(field, message)
-    })
-}
 
 /// A record id from the path; anything but a whole number names no record.
 pub fn parse_id(raw: &str) -> AppResult<i64> {

@@ -47,18 +47,6 @@ fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// Begins a transaction that is going to write. SQLite's plain `BEGIN` takes the write lock only at the first
-/// write; a transaction that read first then fails at once with "database is locked" when another writer got
-/// there meanwhile (the busy timeout does not apply to that upgrade; measured: concurrent edits gave 500s).
-/// `BEGIN IMMEDIATE` takes the lock up front, so writers queue on the busy timeout instead. PostgreSQL needs
-/// nothing of the kind. (This belongs in `kernel::db` for every area; it is here until it moves there.)
-pub async fn begin_write(db: &kernel::Db) -> SqlResult<sqlx::Transaction<'static, sqlx::Any>> {
-    match db.backend() {
-        kernel::Backend::Sqlite => db.pool().begin_with("BEGIN IMMEDIATE").await,
-        kernel::Backend::Postgres => db.pool().begin().await,
-    }
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // District, streets, departments
 // ---------------------------------------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ pub async fn create_street(
 ) -> AppResult<Street> {
     principal.require(Resource::Organisation, Action::Create)?;
     let street = input.parse()?;
-    let mut tx = repo::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let district = street_district(&mut tx, street.district_code.as_deref()).await?;
     let id = repo::insert_street(&mut tx, &street, &district, now_ts())
         .await
@@ -108,7 +108,7 @@ pub async fn update_street(
 ) -> AppResult<Street> {
     principal.require(Resource::Organisation, Action::Update)?;
     let street = input.parse()?;
-    let mut tx = repo::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let before = repo::get_street(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::not_found("street not found"))?;
@@ -157,7 +157,7 @@ pub async fn create_department(
 ) -> AppResult<Department> {
     principal.require(Resource::Organisation, Action::Create)?;
     let department = input.parse()?;
-    let mut tx = repo::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let id = repo::insert_department(&mut tx, &department, now_ts())
         .await
         .map_err(|e| duplicate(e, "code", "a department with this code already exists"))?;
@@ -183,7 +183,7 @@ pub async fn update_department(
 ) -> AppResult<Department> {
     principal.require(Resource::Organisation, Action::Update)?;
     let department = input.parse()?;
-    let mut tx = repo::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let before = repo::get_department(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::not_found("department not found"))?;
@@ -296,7 +296,7 @@ pub async fn create_enterprise(
     principal.require(Resource::Enterprise, Action::Create)?;
     let draft = input.parse()?;
     require_own_street(principal, draft.street_id)?;
-    let mut tx = repo::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let created = insert_enterprise(&mut tx, &draft, false, &principal.username).await?;
     audit::record(
         &mut *tx,
@@ -341,7 +341,7 @@ pub async fn update_enterprise(
     input: &EnterpriseInput,
 ) -> AppResult<Enterprise> {
     principal.require(Resource::Enterprise, Action::Update)?;
-    let mut tx = repo::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let before = visible_enterprise(&mut tx, principal, id).await?;
     let draft = input.parse()?;
     require_own_street(principal, draft.street_id)?;
@@ -388,7 +388,7 @@ pub async fn change_status(
 ) -> AppResult<Enterprise> {
     principal.require(Resource::Enterprise, Action::Update)?;
     let (effective_date, note) = change.parse()?;
-    let mut tx = repo::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let before = visible_enterprise(&mut tx, principal, id).await?;
     let version = check_version(change.version, before.version)?;
     let now = now_ts();
@@ -452,7 +452,7 @@ pub async fn add_identifier(
 ) -> AppResult<Identifier> {
     principal.require(Resource::Enterprise, Action::Update)?;
     let identifier = input.parse()?;
-    let mut tx = repo::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let enterprise = visible_enterprise(&mut tx, principal, id).await?;
     let created = insert_identifier(&mut tx, id, &identifier).await?;
     audit::record(
@@ -480,7 +480,7 @@ pub async fn remove_identifier(
     identifier_id: i64,
 ) -> AppResult<Identifier> {
     principal.require(Resource::Enterprise, Action::Update)?;
-    let mut tx = repo::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let enterprise = visible_enterprise(&mut tx, principal, id).await?;
     let removed = repo::delete_identifier(&mut tx, id, identifier_id)
         .await?
@@ -592,7 +592,7 @@ async fn save_site(
 ) -> AppResult<Site> {
     principal.require(Resource::Enterprise, Action::Update)?;
     let site = input.parse()?;
-    let mut tx = repo::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let enterprise = visible_enterprise(&mut tx, principal, id).await?;
     let street_id = site.street_id.unwrap_or(enterprise.street_id);
     require_own_street(principal, street_id)?;
@@ -664,7 +664,7 @@ async fn save_outlet(
 ) -> AppResult<Outlet> {
     principal.require(Resource::Enterprise, Action::Update)?;
     let outlet = input.parse()?;
-    let mut tx = repo::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let enterprise = visible_enterprise(&mut tx, principal, id).await?;
     let (saved, entry) = match outlet_id {
         None => {
@@ -878,7 +878,7 @@ pub async fn create_point(
 ) -> AppResult<MonitoringPoint> {
     principal.require(Resource::MonitoringPoint, Action::Create)?;
     let point = input.parse()?;
-    let mut tx = repo::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let created = insert_point(&mut tx, point, false).await?;
     audit::record(
         &mut *tx,
@@ -919,7 +919,7 @@ pub async fn update_point(
 ) -> AppResult<MonitoringPoint> {
     principal.require(Resource::MonitoringPoint, Action::Update)?;
     let point = input.parse()?;
-    let mut tx = repo::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let before = visible_point(&mut tx, principal, id).await?;
     let version = check_version(input.version, before.version)?;
     let point = resolve_point(&mut tx, point).await?;
@@ -988,7 +988,7 @@ pub async fn create_device(
 ) -> AppResult<Device> {
     principal.require(Resource::Device, Action::Create)?;
     let draft = input.parse()?;
-    let mut tx = repo::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let created = insert_device(&mut tx, &draft).await?;
     audit::record(
         &mut *tx,
@@ -1032,7 +1032,7 @@ pub async fn update_device(
 ) -> AppResult<Device> {
     principal.require(Resource::Device, Action::Update)?;
     let draft = input.parse()?;
-    let mut tx = repo::begin_write(db).await?;
+    let mut tx = db.begin_write().await?;
     let before = repo::get_device(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::not_found("device not found"))?;

@@ -14,7 +14,8 @@ use kernel::validate::{form_f64, form_i64};
 use kernel::web::{Chrome, PageError, PageResult, render};
 use kernel::{Action, AppError, AppState, Page, PageQuery, Principal, Resource};
 
-use super::{parse_id, parse_query};
+use super::parse_id;
+use kernel::web::parse_query;
 use crate::model::*;
 use crate::service;
 

@@ -63,7 +63,8 @@ testkit::db_test!(bad_bodies_are_problems_naming_the_field, |db| {
     assert_eq!(bad_path.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad_path.content_type(), "application/problem+json");
     let bad_query = app.get_with_token("/api/v1/audit?page=-1", &admin).await;
-    assert_eq!(bad_query.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad_query.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad_query.json()["field"], "page");
 });
 
 testkit::db_test!(unknown_paths_and_anonymous_api_calls, |db| {
