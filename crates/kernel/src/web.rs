@@ -235,11 +235,13 @@ where
 
 /// Parses a query string as [`ApiQuery`] does.
 pub fn parse_query<T: serde::de::DeserializeOwned>(query: &str) -> Result<T, AppError> {
-    let pairs = form_urlencoded::parse(query.as_bytes()).filter(|(_, value)| !value.trim().is_empty());
+    let pairs =
+        form_urlencoded::parse(query.as_bytes()).filter(|(_, value)| !value.trim().is_empty());
     let cleaned = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish();
-    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(cleaned.as_bytes()));
+    let deserializer =
+        serde_urlencoded::Deserializer::new(form_urlencoded::parse(cleaned.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let path = err.path().to_string();
         let message = err.into_inner().to_string();
@@ -293,7 +295,10 @@ mod tests {
         let f: Filter = parse_query("street_id=&page=2").unwrap();
         assert_eq!((f.street_id, f.page), (None, Some(2)));
         let err = parse_query::<Filter>("page=-1").unwrap_err();
-        assert!(matches!(err, AppError::Validation { ref field, .. } if field == "page"), "{err}");
+        assert!(
+            matches!(err, AppError::Validation { ref field, .. } if field == "page"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -15,9 +15,9 @@ use kernel::web::{Chrome, PageError, PageResult, render};
 use kernel::{Action, AppError, AppState, Page, PageQuery, Principal, Resource};
 
 use super::parse_id;
-use kernel::web::parse_query;
 use crate::model::*;
 use crate::service;
+use kernel::web::parse_query;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
