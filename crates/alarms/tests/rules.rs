@@ -601,3 +601,19 @@ fn hourly_reporting_outlets_are_judged_on_their_own_period() {
     // Hourly data against a minute reporting interval: no offline gaps, full capture.
     assert!(evaluate(&input, &context, &Settings::default()).is_empty());
 }
+
+#[test]
+fn equal_values_either_side_of_a_gap_are_not_a_constant_run() {
+    // Integer readings: the same value before and after a five-hour gap.
+    let (mut input, context) = hourly_week(|noise| (15.0 + 3.0 * noise.normal()).round());
+    let samples = &mut input.series[0].samples;
+    samples.retain(|s| s.ts < START + 30 * HOUR || s.ts > START + 35 * HOUR);
+    for sample in samples
+        .iter_mut()
+        .filter(|s| s.ts == START + 29 * HOUR || s.ts == START + 36 * HOUR)
+    {
+        sample.value = Some(15.0);
+    }
+    let findings = evaluate(&input, &context, &Settings::default());
+    none_of(&findings, RuleId::ConstantValue);
+}

@@ -48,7 +48,11 @@ pub(crate) fn constant_values(prepared: &Prepared, settings: &PatternSettings) -
                 samples[start].ts,
                 period_end(samples[end - 1].ts, period, window),
             );
-            if to.saturating_sub(from) >= settings.constant_min_s {
+            // Two equal values either side of a long gap are no constant run: the span must be covered.
+            let span = to.saturating_sub(from);
+            let covered =
+                (end - start) as f64 >= settings.min_block_coverage * (span / period) as f64;
+            if span >= settings.constant_min_s && covered {
                 let zero = level == 0.0;
                 let evidence = format!(
                     "{} 在 {} 连续 {} 个数据恒为 {}，持续 {} 小时（阈值 {} 小时）{}。",
