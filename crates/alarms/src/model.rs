@@ -394,3 +394,34 @@ impl Finding {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_codes_are_unique_and_parse_back() {
+        for rule in RuleId::ALL {
+            assert_eq!(RuleId::parse(rule.code()), Some(rule));
+            assert!(!rule.name_zh().is_empty());
+        }
+        let mut codes: Vec<&str> = RuleId::ALL.iter().map(|r| r.code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), RuleId::ALL.len());
+    }
+
+    #[test]
+    fn flags_read_either_case_and_write_upper_case() {
+        for letter in "NFMSDCTB".chars() {
+            let flag = DataFlag::from_letter(letter).unwrap();
+            assert_eq!(flag.letter(), letter);
+            assert_eq!(
+                DataFlag::from_letter(letter.to_ascii_lowercase()),
+                Some(flag)
+            );
+        }
+        assert_eq!(DataFlag::from_letter('X'), None);
+        assert!(DataFlag::M.is_operator_mark() && !DataFlag::D.is_operator_mark());
+    }
+}

@@ -11,6 +11,8 @@ pub struct Settings {
     pub health: HealthSettings,
     pub patterns: PatternSettings,
     pub consistency: ConsistencySettings,
+    /// Time allowed for each step of an alarm's lifecycle.
+    pub deadlines: crate::lifecycle::Deadlines,
 }
 
 impl Settings {
@@ -209,5 +211,18 @@ impl Default for ConsistencySettings {
             ambient_tolerance: 5.0,
             min_duration_s: 3600,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookback_covers_the_longest_block() {
+        assert_eq!(Settings::default().lookback_s(), 7 * 86_400);
+        let mut settings = Settings::default();
+        settings.patterns.narrow_band_block_s = 10 * 86_400;
+        assert_eq!(settings.lookback_s(), 10 * 86_400);
     }
 }
