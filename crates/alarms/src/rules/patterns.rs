@@ -276,8 +276,8 @@ pub(crate) fn narrow_band(
     out
 }
 
-/// Negative normal values (below the range's low end when that is negative) and values above the range or
-/// flagged T, as runs.
+/// Negative normal values (below the range's low end when that is negative) and normal values above the
+/// range or samples flagged T, as runs.
 pub(crate) fn out_of_range(prepared: &Prepared, context: &OutletContext) -> Vec<Finding> {
     let window = prepared.window;
     let mut out = Vec::new();
@@ -290,12 +290,10 @@ pub(crate) fn out_of_range(prepared: &Prepared, context: &OutletContext) -> Vec<
             .unwrap_or(0.0);
         let negative_allowed = factor == factor_codes::AMBIENT_TEMPERATURE;
         let is_negative = |s: &Clean| !negative_allowed && s.valid().is_some_and(|v| v < floor);
+        // Calibration, fault and communication values are test gas or garbage, not the flue gas.
         let is_over = |s: &Clean| {
             s.flag == crate::DataFlag::T
-                || range.is_some_and(|r| {
-                    s.value
-                        .is_some_and(|v| v > r.high && !s.flag.is_operator_mark())
-                })
+                || range.is_some_and(|r| s.valid().is_some_and(|v| v > r.high))
         };
         let samples = &series.samples;
         for (rule, test) in [
