@@ -83,6 +83,10 @@ pub enum Resource {
     Device,
     User,
     AuditLog,
+    /// 信访投诉: complaints and petitions (street-scoped for street officers).
+    Complaint,
+    /// 值班表: the 24-hour duty roster.
+    DutyRoster,
     /// Monitoring data (readings, roll-ups, exports); the point's kind and street narrow it further.
     Reading,
     /// 数据审核: corrections of readings and month confirmation.
@@ -90,13 +94,15 @@ pub enum Resource {
 }
 
 impl Resource {
-    pub const ALL: [Resource; 8] = [
+    pub const ALL: [Resource; 10] = [
         Resource::Organisation,
         Resource::Enterprise,
         Resource::MonitoringPoint,
         Resource::Device,
         Resource::User,
         Resource::AuditLog,
+        Resource::Complaint,
+        Resource::DutyRoster,
         Resource::Reading,
         Resource::DataAudit,
     ];
@@ -125,9 +131,19 @@ pub fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
         (Admin, _) => true,
         (_, User) | (_, AuditLog) => false,
         (Public, Organisation | MonitoringPoint) => action == Read,
+        // Complaints: the petition office runs intake and replies, handlers (enforcement, street officers of
+        // the case's street) handle; nobody deletes a petition record. Leaders read (extension approval is a
+        // service rule of its own). Monitoring has no part in them.
+        (Petition | Enforcement | StreetOfficer, Complaint) => action != Delete,
+        (SolidWaste, Complaint) => action == Read,
+        (Monitoring, Complaint) => false,
+        // The duty roster is kept by the petition office; everyone inside the bureau may see who is on duty.
+        (Petition, DutyRoster) => true,
+        (Public, Complaint | DutyRoster) => false,
         // The public reads air-station and water-section data only (the readings area checks the kind).
         (Public, Reading) => action == Read,
         (Public, _) => false,
+        (_, DutyRoster) => action == Read,
         (_, Organisation) => action == Read,
         (Leader, _) => action == Read,
         // Monitoring data: the monitoring department pushes, corrects and confirms; the other bureau roles read
@@ -281,6 +297,33 @@ mod tests {
             Action::Read
         ));
         assert!(!role_allows(Role::Public, Resource::Device, Action::Read));
+    }
+
+    #[test]
+    fn complaints_matrix() {
+        use Action::*;
+        assert!(role_allows(Role::Petition, Resource::Complaint, Create));
+        assert!(role_allows(
+            Role::StreetOfficer,
+            Resource::Complaint,
+            Update
+        ));
+        assert!(role_allows(Role::Enforcement, Resource::Complaint, Update));
+        assert!(role_allows(Role::Leader, Resource::Complaint, Read));
+        assert!(!role_allows(Role::Leader, Resource::Complaint, Update));
+        assert!(!role_allows(Role::Monitoring, Resource::Complaint, Read));
+        assert!(!role_allows(Role::Public, Resource::Complaint, Read));
+        for role in [Role::Petition, Role::Enforcement, Role::StreetOfficer] {
+            assert!(!role_allows(role, Resource::Complaint, Delete));
+        }
+        assert!(role_allows(Role::Petition, Resource::DutyRoster, Create));
+        assert!(role_allows(Role::StreetOfficer, Resource::DutyRoster, Read));
+        assert!(!role_allows(
+            Role::StreetOfficer,
+            Resource::DutyRoster,
+            Create
+        ));
+        assert!(!role_allows(Role::Public, Resource::DutyRoster, Read));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod db;
 pub mod error;
 pub mod page;

@@ -43,6 +43,11 @@ pub const NAV: &[NavItem] = &[
         resource: Some(Resource::Organisation),
     },
     NavItem {
+        path: "/complaints",
+        label: "信访投诉",
+        resource: Some(Resource::Complaint),
+    },
+    NavItem {
         path: "/admin/users",
         label: "用户",
         resource: Some(Resource::User),

@@ -28,6 +28,7 @@ pub fn app(state: AppState) -> Router {
         .merge(accounts::http::routes())
         .merge(registry::http::routes())
         .merge(readings::http::routes())
+        .merge(complaints::http::routes())
         .merge(openapi::routes())
         .fallback(middleware::not_found);
     routes

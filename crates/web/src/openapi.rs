@@ -20,6 +20,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(accounts::http::ApiDoc::openapi());
     doc.merge(registry::http::ApiDoc::openapi());
     doc.merge(readings::http::ApiDoc::openapi());
+    doc.merge(complaints::http::ApiDoc::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",

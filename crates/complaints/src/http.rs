@@ -1,0 +1,1048 @@
+//! Pages under `/complaints` and the JSON API under `/api/v1/complaints`.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Multipart, State as AxState};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::{Datelike, NaiveDate};
+use kernel::time::{cst_day, format_cst, now_ts};
+use kernel::web::{ApiJson, ApiPath, ApiQuery, Chrome, PageResult, render};
+use kernel::{Action, AppError, AppResult, AppState, Page, PageQuery, Principal, Resource};
+use serde::Deserialize;
+
+use crate::evidence;
+use crate::model::*;
+use crate::service::{self, Caller};
+
+/// Multipart bodies: the file plus a little framing (the web layer caps every body at 8 MiB).
+const UPLOAD_BODY_LIMIT: usize = evidence::MAX_EVIDENCE_BYTES + 512 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/complaints", get(list_page))
+        .route("/complaints/new", get(new_page).post(new_submit))
+        .route("/complaints/map", get(map_page))
+        .route("/complaints/stats", get(stats_page))
+        .route("/complaints/duty", get(duty_page).post(duty_submit))
+        .route("/complaints/duty/{id}/delete", post(duty_delete))
+        .route("/complaints/export.xlsx", get(export_xlsx))
+        .route("/complaints/{id}", get(case_page))
+        .route("/complaints/{id}/action", post(action_submit))
+        .route(
+            "/complaints/{id}/evidence",
+            post(evidence_page_upload).layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)),
+        )
+        .route(
+            "/complaints/{id}/evidence/{evidence_id}",
+            get(evidence_download),
+        )
+        .route("/api/v1/complaints", get(api_list).post(api_create))
+        .route("/api/v1/complaints/export.xlsx", get(export_xlsx))
+        .route("/api/v1/complaints/stats", get(api_stats))
+        .route("/api/v1/complaints/map", get(api_map))
+        .route("/api/v1/complaints/persistent", get(api_persistent))
+        .route("/api/v1/complaints/escalations", post(api_escalate))
+        .route(
+            "/api/v1/complaints/settings",
+            get(api_settings).put(api_put_settings),
+        )
+        .route("/api/v1/complaints/duty", get(api_duty).post(api_add_duty))
+        .route(
+            "/api/v1/complaints/duty/{id}",
+            axum::routing::delete(api_delete_duty),
+        )
+        .route("/api/v1/complaints/{id}", get(api_get))
+        .route("/api/v1/complaints/{id}/actions", post(api_action))
+        .route(
+            "/api/v1/complaints/{id}/evidence",
+            post(api_upload).layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)),
+        )
+        .route(
+            "/api/v1/complaints/{id}/evidence/{evidence_id}",
+            get(evidence_download),
+        )
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(api_list, api_create, api_get, api_action, api_upload, evidence_download, export_xlsx, api_stats, api_map,
+          api_persistent, api_escalate, api_settings, api_put_settings, api_duty, api_add_duty, api_delete_duty),
+    components(schemas(Complaint, ComplaintView, ClockStatus, NewComplaint, CaseAction, CaseFile, TimelineEvent,
+        SiteCheck, Extension, RepeatLink, Evidence, Statistics, Count, NoiseSurveyRow, MapPoint, PersistentSource,
+        Settings, DutyShift, NewDutyShift, Channel, Category, State, Satisfaction, DutyRole, kernel::error::Problem)),
+    tags((name = "complaints", description = "信访投诉 Complaints and petitions, duty roster"))
+)]
+pub struct ApiDoc;
+
+fn today() -> NaiveDate {
+    cst_day(now_ts())
+}
+
+// --- API -------------------------------------------------------------------------------------------------
+
+/// Cases visible to the caller (a street officer: their street only), with filters; reporters masked by role.
+#[utoipa::path(get, path = "/api/v1/complaints", tag = "complaints", params(ComplaintFilter, PageQuery),
+    responses((status = 200, body = Page<ComplaintView>), (status = 403, body = kernel::error::Problem)))]
+async fn api_list(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    ApiQuery(filter): ApiQuery<ComplaintFilter>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> AppResult<ApiJson<Page<ComplaintView>>> {
+    Ok(ApiJson(
+        service::list(&state.db, &principal, &filter, &page, today()).await?,
+    ))
+}
+
+/// Files a case: starts its acceptance clock, routes after-hours intake to the officer on duty, links repeats.
+#[utoipa::path(post, path = "/api/v1/complaints", tag = "complaints", request_body = NewComplaint,
+    responses((status = 201, body = Complaint), (status = 422, body = kernel::error::Problem)))]
+async fn api_create(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    ApiJson(new): ApiJson<NewComplaint>,
+) -> AppResult<Response> {
+    let created = service::file_complaint(&state.db, Caller::User(&principal), new, false).await?;
+    let location = format!("/api/v1/complaints/{}", created.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        ApiJson(created),
+    )
+        .into_response())
+}
+
+/// A case with its timeline, site checks, extensions, repeat links and evidence (404 outside the caller's street).
+#[utoipa::path(get, path = "/api/v1/complaints/{id}", tag = "complaints", params(("id" = i64, Path)),
+    responses((status = 200, body = CaseFile), (status = 404, body = kernel::error::Problem)))]
+async fn api_get(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<ApiJson<CaseFile>> {
+    Ok(ApiJson(
+        service::case_file(&state.db, &principal, id, today()).await?,
+    ))
+}
+
+/// One step: accept, not_accept, assign, start_handling, site_check, reply, close, reopen, request_extension,
+/// decide_extension. An illegal step for the case's state is a 409.
+#[utoipa::path(post, path = "/api/v1/complaints/{id}/actions", tag = "complaints", params(("id" = i64, Path)),
+    request_body = CaseAction,
+    responses((status = 200, body = Complaint), (status = 404, body = kernel::error::Problem),
+              (status = 409, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem)))]
+async fn api_action(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(action): ApiJson<CaseAction>,
+) -> AppResult<ApiJson<Complaint>> {
+    Ok(ApiJson(
+        service::act(&state.db, Caller::User(&principal), id, action, now_ts()).await?,
+    ))
+}
+
+async fn read_upload(mut multipart: Multipart) -> AppResult<(String, Vec<u8>)> {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| AppError::BadRequest(format!("bad multipart body: {e}")))?
+    {
+        if field.name() == Some("file") {
+            let name = field.file_name().unwrap_or("").to_string();
+            let bytes = field.bytes().await.map_err(|e| {
+                AppError::validation("file", format!("could not be read (too large?): {e}"))
+            })?;
+            return Ok((name, bytes.to_vec()));
+        }
+    }
+    Err(AppError::validation("file", "is required"))
+}
+
+/// Uploads one evidence file (multipart field `file`): JPEG, PNG, PDF or MP4, at most 6 MiB, checked by content.
+#[utoipa::path(post, path = "/api/v1/complaints/{id}/evidence", tag = "complaints", params(("id" = i64, Path)),
+    request_body(content_type = "multipart/form-data", description = "field `file`"),
+    responses((status = 201, body = Evidence), (status = 404, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem)))]
+async fn api_upload(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<i64>,
+    multipart: Multipart,
+) -> AppResult<Response> {
+    service::require_case(&state.db, &principal, id, Action::Update).await?;
+    let (name, bytes) = read_upload(multipart).await?;
+    let stored = evidence::store(
+        &state.db,
+        &state.config.data_dir,
+        &principal,
+        id,
+        &name,
+        &bytes,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, ApiJson(stored)).into_response())
+}
+
+/// One evidence file, to users who may see the case.
+#[utoipa::path(get, path = "/api/v1/complaints/{id}/evidence/{evidence_id}", tag = "complaints",
+    params(("id" = i64, Path), ("evidence_id" = i64, Path)),
+    responses((status = 200, description = "the file"), (status = 404, body = kernel::error::Problem)))]
+async fn evidence_download(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    ApiPath((id, evidence_id)): ApiPath<(i64, i64)>,
+) -> AppResult<Response> {
+    service::require_case(&state.db, &principal, id, Action::Read).await?;
+    let (file, bytes) = evidence::load(&state.db, &state.config.data_dir, id, evidence_id).await?;
+    let ascii_name: String = file
+        .original_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, file.content_type.clone()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{ascii_name}\""),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The filtered list as XLSX (reporters masked as for the caller).
+#[utoipa::path(get, path = "/api/v1/complaints/export.xlsx", tag = "complaints", params(ComplaintFilter),
+    responses((status = 200, description = "XLSX workbook"), (status = 403, body = kernel::error::Problem)))]
+async fn export_xlsx(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    ApiQuery(filter): ApiQuery<ComplaintFilter>,
+) -> AppResult<Response> {
+    let rows = service::export_rows(&state.db, &principal, &filter, today()).await?;
+    let bytes = crate::export::workbook(&rows)?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"complaints-{}.xlsx\"", today()),
+            ),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct YearQuery {
+    /// Calendar year (default: this year).
+    year: Option<i32>,
+    /// `YYYY-MM` (map only).
+    month: Option<String>,
+    /// Category code (map only).
+    category: Option<String>,
+}
+
+/// Counts by street, category, channel, month and state, the noise-source survey, repeats and overdue cases.
+#[utoipa::path(get, path = "/api/v1/complaints/stats", tag = "complaints", params(YearQuery),
+    responses((status = 200, body = Statistics)))]
+async fn api_stats(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<YearQuery>,
+) -> AppResult<ApiJson<Statistics>> {
+    let year = q.year.unwrap_or_else(|| today().year());
+    Ok(ApiJson(
+        service::statistics(&state.db, &principal, year, today()).await?,
+    ))
+}
+
+/// Coordinates of cases by category and month, for the map.
+#[utoipa::path(get, path = "/api/v1/complaints/map", tag = "complaints", params(YearQuery),
+    responses((status = 200, body = [MapPoint])))]
+async fn api_map(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<YearQuery>,
+) -> AppResult<ApiJson<Vec<MapPoint>>> {
+    let year = q.year.unwrap_or_else(|| today().year());
+    Ok(ApiJson(
+        service::map_points(
+            &state.db,
+            &principal,
+            year,
+            q.month.as_deref(),
+            q.category.as_deref(),
+        )
+        .await?,
+    ))
+}
+
+/// Sources that keep coming back (at least N cases of one category in the window; see settings).
+#[utoipa::path(get, path = "/api/v1/complaints/persistent", tag = "complaints",
+    responses((status = 200, body = [PersistentSource])))]
+async fn api_persistent(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+) -> AppResult<ApiJson<Vec<PersistentSource>>> {
+    Ok(ApiJson(
+        service::persistent_sources(&state.db, &principal, now_ts()).await?,
+    ))
+}
+
+/// Escalates every overdue open case to the leaders (idempotent); returns the ids escalated now.
+#[utoipa::path(post, path = "/api/v1/complaints/escalations", tag = "complaints",
+    responses((status = 200, body = [i64]), (status = 403, body = kernel::error::Problem)))]
+async fn api_escalate(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+) -> AppResult<ApiJson<Vec<i64>>> {
+    principal.require(Resource::Complaint, Action::Read)?;
+    Ok(ApiJson(
+        service::escalate_overdue(&state.db, Caller::User(&principal), now_ts()).await?,
+    ))
+}
+
+/// The area's settings (repeat window and distance, due-soon horizon, office hours, persistent threshold).
+#[utoipa::path(get, path = "/api/v1/complaints/settings", tag = "complaints", responses((status = 200, body = Settings)))]
+async fn api_settings(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+) -> AppResult<ApiJson<Settings>> {
+    principal.require(Resource::Complaint, Action::Read)?;
+    Ok(ApiJson(service::settings(&state.db).await?))
+}
+
+/// Changes the settings (petition office, admin).
+#[utoipa::path(put, path = "/api/v1/complaints/settings", tag = "complaints", request_body = Settings,
+    responses((status = 200, body = Settings), (status = 403, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem)))]
+async fn api_put_settings(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    ApiJson(new): ApiJson<Settings>,
+) -> AppResult<ApiJson<Settings>> {
+    Ok(ApiJson(
+        service::update_settings(&state.db, &principal, new).await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct RangeQuery {
+    /// From (Unix seconds; default: now − 1 day).
+    from: Option<i64>,
+    /// To (Unix seconds; default: now + 14 days).
+    to: Option<i64>,
+}
+
+/// Duty shifts overlapping the range.
+#[utoipa::path(get, path = "/api/v1/complaints/duty", tag = "complaints", params(RangeQuery),
+    responses((status = 200, body = [DutyShift])))]
+async fn api_duty(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<RangeQuery>,
+) -> AppResult<ApiJson<Vec<DutyShift>>> {
+    let now = now_ts();
+    let from = q.from.unwrap_or(now - kernel::time::DAY_SECONDS);
+    let to = q.to.unwrap_or(now + 14 * kernel::time::DAY_SECONDS);
+    Ok(ApiJson(
+        service::shifts(&state.db, &principal, from, to).await?,
+    ))
+}
+
+/// Adds a duty shift.
+#[utoipa::path(post, path = "/api/v1/complaints/duty", tag = "complaints", request_body = NewDutyShift,
+    responses((status = 201, body = DutyShift), (status = 403, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem)))]
+async fn api_add_duty(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    ApiJson(new): ApiJson<NewDutyShift>,
+) -> AppResult<Response> {
+    let shift = service::add_shift(&state.db, Caller::User(&principal), new, false).await?;
+    Ok((StatusCode::CREATED, ApiJson(shift)).into_response())
+}
+
+/// Removes a shift that received no cases.
+#[utoipa::path(delete, path = "/api/v1/complaints/duty/{id}", tag = "complaints", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = kernel::error::Problem), (status = 409, body = kernel::error::Problem)))]
+async fn api_delete_duty(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<StatusCode> {
+    service::delete_shift(&state.db, &principal, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// --- pages -----------------------------------------------------------------------------------------------
+
+/// A case in a list row, with display strings.
+struct Row {
+    v: ComplaintView,
+    received: String,
+    due: String,
+    flags: String,
+    street: String,
+}
+
+fn row(v: ComplaintView) -> Row {
+    let c = &v.complaint;
+    let s = &v.clock_status;
+    let due = match (&s.due, s.working_days_left) {
+        (Some(d), Some(n)) if n < 0 => format!("{d}（逾期{}个工作日）", -n),
+        (Some(d), Some(n)) => format!("{d}（剩{n}个工作日）"),
+        (Some(d), None) => d.clone(),
+        (None, _) if s.calendar_gap => "无法计算（日历缺年份）".to_string(),
+        (None, _) => "—".to_string(),
+    };
+    let mut flags = Vec::new();
+    if s.overdue {
+        flags.push("逾期");
+    } else if s.due_soon {
+        flags.push("临期");
+    }
+    if c.escalated_at.is_some() && !c.state.is_final() {
+        flags.push("督办");
+    }
+    if c.is_repeat {
+        flags.push("重复");
+    }
+    if c.after_hours {
+        flags.push("值班");
+    }
+    if c.simulated {
+        flags.push("模拟");
+    }
+    Row {
+        received: format_cst(c.received_at),
+        street: c.street_name.clone().unwrap_or_default(),
+        due,
+        flags: flags.join(" "),
+        v,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "complaints_list.html")]
+struct ListPage {
+    chrome: Chrome,
+    rows: Vec<Row>,
+    filter: ComplaintFilter,
+    states: Vec<(&'static str, &'static str)>,
+    channels: Vec<(&'static str, &'static str)>,
+    categories: Vec<(&'static str, &'static str)>,
+    streets: Vec<(String, String)>,
+    can_create: bool,
+    export_query: String,
+    pager_base: String,
+    page: u32,
+    pages: u32,
+    total: i64,
+}
+
+impl ListPage {
+    fn selected(&self, field: Option<&str>, code: &str) -> bool {
+        field == Some(code)
+    }
+}
+
+fn pairs<T: Copy>(
+    all: &[T],
+    code: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+) -> Vec<(&'static str, &'static str)> {
+    all.iter().map(|v| (code(*v), label(*v))).collect()
+}
+
+async fn list_page(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    ApiQuery(filter): ApiQuery<ComplaintFilter>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> PageResult {
+    let found = service::list(&state.db, &principal, &filter, &page, today()).await?;
+    let query = serde_urlencoded::to_string(&filter).unwrap_or_default();
+    let streets = crate::repo::streets(&state.db)
+        .await?
+        .into_iter()
+        .filter(|(id, _)| principal.sees_street(Some(*id)))
+        .map(|(id, name)| (id.to_string(), name))
+        .collect();
+    let page = ListPage {
+        chrome: Chrome::new(&principal, "/complaints", state.config.demo),
+        pager_base: format!("/complaints?{query}&"),
+        export_query: query,
+        page: found.page,
+        pages: found.pages().max(1),
+        total: found.total,
+        rows: found.items.into_iter().map(row).collect(),
+        states: pairs(State::ALL, State::as_str, State::label),
+        channels: pairs(Channel::ALL, Channel::as_str, Channel::label),
+        categories: pairs(Category::ALL, Category::as_str, Category::label),
+        streets,
+        can_create: principal.can(Resource::Complaint, Action::Create),
+        filter,
+    };
+    render(&page)
+}
+
+#[derive(Template)]
+#[template(path = "complaints_new.html")]
+struct NewPage {
+    chrome: Chrome,
+    channels: Vec<(&'static str, &'static str)>,
+    categories: Vec<(&'static str, &'static str)>,
+    streets: Vec<(i64, String)>,
+    error: Option<String>,
+}
+
+async fn new_page_with(
+    state: &AppState,
+    principal: &Principal,
+    error: Option<String>,
+) -> PageResult {
+    principal.require(Resource::Complaint, Action::Create)?;
+    let streets = crate::repo::streets(&state.db)
+        .await?
+        .into_iter()
+        .filter(|(id, _)| principal.sees_street(Some(*id)))
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = NewPage {
+        chrome: Chrome::new(principal, "/complaints", state.config.demo),
+        channels: pairs(Channel::ALL, Channel::as_str, Channel::label),
+        categories: pairs(Category::ALL, Category::as_str, Category::label),
+        streets,
+        error,
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+async fn new_page(AxState(state): AxState<AppState>, principal: Principal) -> PageResult {
+    new_page_with(&state, &principal, None).await
+}
+
+#[derive(Deserialize)]
+struct NewForm {
+    channel: Option<String>,
+    category: Option<String>,
+    title: Option<String>,
+    description: Option<String>,
+    enterprise_id: Option<String>,
+    object_name: Option<String>,
+    address: Option<String>,
+    street_id: Option<String>,
+    lon: Option<String>,
+    lat: Option<String>,
+    reporter_name: Option<String>,
+    reporter_phone: Option<String>,
+    anonymous: Option<String>,
+    /// CST `YYYY-MM-DDTHH:MM` from a datetime-local input.
+    received_at: Option<String>,
+}
+
+fn form_datetime(field: &str, value: Option<&str>) -> AppResult<Option<i64>> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M")
+            .map(|t| Some(kernel::time::cst_local_to_ts(t)))
+            .map_err(|_| AppError::validation(field, "must be a date and time")),
+    }
+}
+
+async fn new_submit(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    axum::Form(form): axum::Form<NewForm>,
+) -> PageResult {
+    let result = async {
+        let new = NewComplaint {
+            channel: form.channel.clone().unwrap_or_default(),
+            category: form.category.clone().unwrap_or_default(),
+            title: form.title.clone().unwrap_or_default(),
+            description: form.description.clone().unwrap_or_default(),
+            enterprise_id: kernel::validate::form_i64(
+                "enterprise_id",
+                form.enterprise_id.as_deref(),
+            )?,
+            object_name: form.object_name.clone(),
+            address: form.address.clone(),
+            street_id: kernel::validate::form_i64("street_id", form.street_id.as_deref())?,
+            lon: kernel::validate::form_f64("lon", form.lon.as_deref())?,
+            lat: kernel::validate::form_f64("lat", form.lat.as_deref())?,
+            reporter_name: form.reporter_name.clone(),
+            reporter_phone: form.reporter_phone.clone(),
+            anonymous: form.anonymous.as_deref() == Some("1"),
+            received_at: form_datetime("received_at", form.received_at.as_deref())?,
+        };
+        service::file_complaint(&state.db, Caller::User(&principal), new, false).await
+    }
+    .await;
+    match result {
+        Ok(created) => Ok(Redirect::to(&format!("/complaints/{}", created.id)).into_response()),
+        Err(AppError::Validation { field, message }) => {
+            new_page_with(&state, &principal, Some(format!("{field}: {message}"))).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "complaints_case.html")]
+struct CasePage {
+    chrome: Chrome,
+    file: CaseFile,
+    row: Row,
+    timeline: Vec<(String, TimelineEvent)>,
+    links: Vec<(String, RepeatLink)>,
+    streets: Vec<(i64, String)>,
+    departments: Vec<(i64, String)>,
+    satisfactions: Vec<(&'static str, &'static str)>,
+    /// Which action forms to show.
+    can: Vec<&'static str>,
+    error: Option<String>,
+    accepted: String,
+    replied: String,
+}
+
+impl CasePage {
+    fn c(&self) -> &Complaint {
+        &self.file.case.complaint
+    }
+
+    fn may(&self, action: &str) -> bool {
+        self.can.contains(&action)
+    }
+}
+
+/// The action forms the caller's role can use on a case in its state (the service checks again).
+fn possible_actions(principal: &Principal, file: &CaseFile) -> Vec<&'static str> {
+    use kernel::Role::*;
+    let c = &file.case.complaint;
+    let role = principal.role;
+    let intake = matches!(role, Petition | Admin);
+    let handler = matches!(role, Petition | Admin | Enforcement | StreetOfficer);
+    let mut out = Vec::new();
+    let s = c.state;
+    if intake && s.after(Transition::Accept).is_some() {
+        out.extend(["accept", "not_accept"]);
+    }
+    if intake && s.after(Transition::Assign).is_some() {
+        out.push("assign");
+    }
+    if handler && s.after(Transition::StartHandling).is_some() {
+        out.push("start_handling");
+    }
+    if handler && s == State::InHandling {
+        out.extend(["site_check", "reply"]);
+    }
+    if intake && s == State::Replied {
+        out.push("close");
+        if c.reopen_count < service::MAX_REOPENINGS {
+            out.push("reopen");
+        }
+    }
+    let extension_open = file.extensions.iter().any(|e| e.status != "rejected");
+    if handler && s.handling_clock_runs() && !extension_open {
+        out.push("request_extension");
+    }
+    if matches!(role, Leader | Admin) && file.extensions.iter().any(|e| e.status == "pending") {
+        out.push("decide_extension");
+    }
+    if principal.can(Resource::Complaint, Action::Update) && !s.is_final() {
+        out.push("evidence");
+    }
+    out
+}
+
+async fn case_page_with(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    error: Option<String>,
+) -> PageResult {
+    let file = service::case_file(&state.db, principal, id, today()).await?;
+    let c = &file.case.complaint;
+    let accepted = c.accepted_at.map(format_cst).unwrap_or_default();
+    let replied = c.replied_at.map(format_cst).unwrap_or_default();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = CasePage {
+        chrome: Chrome::new(principal, "/complaints", state.config.demo),
+        can: possible_actions(principal, &file),
+        timeline: file
+            .timeline
+            .iter()
+            .map(|e| (e.at_cst.clone(), e.clone()))
+            .collect(),
+        links: file
+            .links
+            .iter()
+            .map(|l| (format_cst(l.other_received_at), l.clone()))
+            .collect(),
+        row: row(file.case.clone()),
+        streets: crate::repo::streets(&state.db).await?,
+        departments: crate::repo::departments(&state.db).await?,
+        satisfactions: pairs(Satisfaction::ALL, Satisfaction::as_str, Satisfaction::label),
+        error,
+        accepted,
+        replied,
+        file,
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+async fn case_page(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<i64>,
+) -> PageResult {
+    case_page_with(&state, &principal, id, None).await
+}
+
+/// The fields of every action form; `action` says which one was sent.
+#[derive(Deserialize)]
+struct ActionForm {
+    action: String,
+    note: Option<String>,
+    reason: Option<String>,
+    street_id: Option<String>,
+    department_id: Option<String>,
+    inspectors: Option<String>,
+    findings: Option<String>,
+    violation_found: Option<String>,
+    result: Option<String>,
+    measures: Option<String>,
+    penalty_case_ref: Option<String>,
+    satisfaction: Option<String>,
+    days: Option<String>,
+    approve: Option<String>,
+}
+
+fn text(value: &Option<String>) -> String {
+    value.clone().unwrap_or_default()
+}
+
+impl ActionForm {
+    fn to_action(&self) -> AppResult<CaseAction> {
+        Ok(match self.action.as_str() {
+            "accept" => CaseAction::Accept {
+                note: self.note.clone(),
+            },
+            "not_accept" => CaseAction::NotAccept {
+                reason: text(&self.reason),
+            },
+            "assign" => CaseAction::Assign {
+                street_id: kernel::validate::form_i64("street_id", self.street_id.as_deref())?,
+                department_id: kernel::validate::form_i64(
+                    "department_id",
+                    self.department_id.as_deref(),
+                )?,
+                note: self.note.clone(),
+            },
+            "start_handling" => CaseAction::StartHandling {
+                note: self.note.clone(),
+            },
+            "site_check" => CaseAction::SiteCheck {
+                checked_at: None,
+                inspectors: text(&self.inspectors),
+                findings: text(&self.findings),
+                violation_found: self.violation_found.as_deref() == Some("1"),
+            },
+            "reply" => CaseAction::Reply {
+                result: text(&self.result),
+                measures: text(&self.measures),
+                penalty_case_ref: self.penalty_case_ref.clone(),
+            },
+            "close" => CaseAction::Close {
+                satisfaction: self
+                    .satisfaction
+                    .as_deref()
+                    .and_then(Satisfaction::parse)
+                    .ok_or_else(|| {
+                        AppError::validation("satisfaction", "choose the reporter's evaluation")
+                    })?,
+                note: self.note.clone(),
+            },
+            "reopen" => CaseAction::Reopen {
+                reason: text(&self.reason),
+            },
+            "request_extension" => CaseAction::RequestExtension {
+                days: kernel::validate::form_i64("days", self.days.as_deref())?
+                    .ok_or_else(|| AppError::validation("days", "is required"))?,
+                reason: text(&self.reason),
+            },
+            "decide_extension" => CaseAction::DecideExtension {
+                approve: self.approve.as_deref() == Some("1"),
+                note: self.note.clone(),
+            },
+            other => {
+                return Err(AppError::validation(
+                    "action",
+                    format!("unknown action {other:?}"),
+                ));
+            }
+        })
+    }
+}
+
+async fn action_submit(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<i64>,
+    axum::Form(form): axum::Form<ActionForm>,
+) -> PageResult {
+    let result = async {
+        let action = form.to_action()?;
+        service::act(&state.db, Caller::User(&principal), id, action, now_ts()).await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/complaints/{id}")).into_response()),
+        Err(AppError::Validation { field, message }) => {
+            case_page_with(&state, &principal, id, Some(format!("{field}: {message}"))).await
+        }
+        Err(AppError::Conflict(message)) => {
+            case_page_with(&state, &principal, id, Some(message)).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn evidence_page_upload(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<i64>,
+    multipart: Multipart,
+) -> PageResult {
+    service::require_case(&state.db, &principal, id, Action::Update).await?;
+    let result = async {
+        let (name, bytes) = read_upload(multipart).await?;
+        evidence::store(
+            &state.db,
+            &state.config.data_dir,
+            &principal,
+            id,
+            &name,
+            &bytes,
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/complaints/{id}")).into_response()),
+        Err(AppError::Validation { field, message }) => {
+            case_page_with(&state, &principal, id, Some(format!("{field}: {message}"))).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "complaints_map.html")]
+struct MapPage {
+    chrome: Chrome,
+    year: i32,
+    month: String,
+    category: String,
+    categories: Vec<(&'static str, &'static str)>,
+    /// The points as JSON, for the chart (askama escapes it into the data attribute).
+    points_json: String,
+    count: usize,
+}
+
+async fn map_page(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<YearQuery>,
+) -> PageResult {
+    let year = q.year.unwrap_or_else(|| today().year());
+    let points = service::map_points(
+        &state.db,
+        &principal,
+        year,
+        q.month.as_deref(),
+        q.category.as_deref(),
+    )
+    .await?;
+    let labelled: Vec<serde_json::Value> = points
+        .iter()
+        .map(|p| serde_json::json!([p.lon, p.lat, p.category.label(), p.case_no, p.id, p.month]))
+        .collect();
+    let page = MapPage {
+        chrome: Chrome::new(&principal, "/complaints", state.config.demo),
+        year,
+        month: q.month.clone().unwrap_or_default(),
+        category: q.category.clone().unwrap_or_default(),
+        categories: pairs(Category::ALL, Category::as_str, Category::label),
+        points_json: serde_json::to_string(&labelled)?,
+        count: points.len(),
+    };
+    render(&page)
+}
+
+#[derive(Template)]
+#[template(path = "complaints_stats.html")]
+struct StatsPage {
+    chrome: Chrome,
+    stats: Statistics,
+    persistent: Vec<(PersistentSource, String)>,
+    can_escalate: bool,
+    max_month: i64,
+}
+
+async fn stats_page(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<YearQuery>,
+) -> PageResult {
+    let year = q.year.unwrap_or_else(|| today().year());
+    let stats = service::statistics(&state.db, &principal, year, today()).await?;
+    let persistent = service::persistent_sources(&state.db, &principal, now_ts())
+        .await?
+        .into_iter()
+        .map(|p| {
+            let last = format_cst(p.last_received_at);
+            (p, last)
+        })
+        .collect();
+    let page = StatsPage {
+        chrome: Chrome::new(&principal, "/complaints", state.config.demo),
+        max_month: stats
+            .by_month
+            .iter()
+            .map(|c| c.count)
+            .max()
+            .unwrap_or(0)
+            .max(1),
+        can_escalate: matches!(
+            principal.role,
+            kernel::Role::Admin | kernel::Role::Leader | kernel::Role::Petition
+        ),
+        stats,
+        persistent,
+    };
+    render(&page)
+}
+
+#[derive(Template)]
+#[template(path = "complaints_duty.html")]
+struct DutyPage {
+    chrome: Chrome,
+    shifts: Vec<DutyShift>,
+    roles: Vec<(&'static str, &'static str)>,
+    can_edit: bool,
+    error: Option<String>,
+}
+
+async fn duty_page_with(
+    state: &AppState,
+    principal: &Principal,
+    error: Option<String>,
+) -> PageResult {
+    let now = now_ts();
+    let shifts = service::shifts(
+        &state.db,
+        principal,
+        now - 2 * kernel::time::DAY_SECONDS,
+        now + 30 * kernel::time::DAY_SECONDS,
+    )
+    .await?;
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = DutyPage {
+        chrome: Chrome::new(principal, "/complaints", state.config.demo),
+        shifts,
+        roles: pairs(DutyRole::ALL, DutyRole::as_str, DutyRole::label),
+        can_edit: principal.can(Resource::DutyRoster, Action::Create),
+        error,
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+async fn duty_page(AxState(state): AxState<AppState>, principal: Principal) -> PageResult {
+    duty_page_with(&state, &principal, None).await
+}
+
+#[derive(Deserialize)]
+struct DutyForm {
+    starts_at: Option<String>,
+    ends_at: Option<String>,
+    duty_role: Option<String>,
+    person_name: Option<String>,
+    phone: Option<String>,
+    note: Option<String>,
+}
+
+async fn duty_submit(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    axum::Form(form): axum::Form<DutyForm>,
+) -> PageResult {
+    let result = async {
+        let new = NewDutyShift {
+            starts_at: form_datetime("starts_at", form.starts_at.as_deref())?
+                .ok_or_else(|| AppError::validation("starts_at", "is required"))?,
+            ends_at: form_datetime("ends_at", form.ends_at.as_deref())?
+                .ok_or_else(|| AppError::validation("ends_at", "is required"))?,
+            duty_role: form
+                .duty_role
+                .as_deref()
+                .and_then(DutyRole::parse)
+                .ok_or_else(|| AppError::validation("duty_role", "is required"))?,
+            user_id: None,
+            person_name: text(&form.person_name),
+            phone: text(&form.phone),
+            note: text(&form.note),
+        };
+        service::add_shift(&state.db, Caller::User(&principal), new, false).await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(Redirect::to("/complaints/duty").into_response()),
+        Err(AppError::Validation { field, message }) => {
+            duty_page_with(&state, &principal, Some(format!("{field}: {message}"))).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn duty_delete(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<i64>,
+) -> PageResult {
+    match service::delete_shift(&state.db, &principal, id).await {
+        Ok(()) => Ok(Redirect::to("/complaints/duty").into_response()),
+        Err(AppError::Conflict(message)) => duty_page_with(&state, &principal, Some(message)).await,
+        Err(other) => Err(other.into()),
+    }
+}
