@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/complaints/duty", get(duty_page).post(duty_submit))
         .route("/complaints/duty/{id}/delete", post(duty_delete))
         .route("/complaints/export.xlsx", get(export_xlsx))
+        .route("/complaints/escalate", post(escalate_submit))
         .route("/complaints/{id}", get(case_page))
         .route("/complaints/{id}/action", post(action_submit))
         .route(
@@ -948,6 +949,13 @@ async fn stats_page(
         persistent,
     };
     render(&page)
+}
+
+/// The "督办逾期案件" button: escalates every overdue case, then shows the escalated list.
+async fn escalate_submit(AxState(state): AxState<AppState>, principal: Principal) -> PageResult {
+    principal.require(Resource::Complaint, Action::Read)?;
+    service::escalate_overdue(&state.db, Caller::User(&principal), now_ts()).await?;
+    Ok(Redirect::to("/complaints?due=escalated").into_response())
 }
 
 #[derive(Template)]

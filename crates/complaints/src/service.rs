@@ -780,7 +780,8 @@ pub async fn act(
             ))
         })
     };
-    let (audit_action, summary) = match &action {
+    // Each step yields (audit action, timeline kind, the new state if it moved, the note).
+    let (audit_action, kind, moved_to, summary) = match &action {
         CaseAction::Accept { note } => {
             caller.require_role(INTAKE_ROLES, "accept cases")?;
             let to = transition(Transition::Accept)?;
@@ -809,18 +810,7 @@ pub async fn act(
                     note_or_empty(note)
                 ),
             };
-            event(
-                &mut tx,
-                id,
-                now,
-                &caller,
-                "transition",
-                Some(state),
-                Some(to),
-                &text,
-            )
-            .await?;
-            ("accept", text)
+            ("accept", "transition", Some(to), text)
         }
         CaseAction::NotAccept { reason } => {
             caller.require_role(INTAKE_ROLES, "refuse cases")?;
@@ -838,18 +828,7 @@ pub async fn act(
             )
             .await?;
             let text = format!("不予受理：{reason}（已告知举报人）");
-            event(
-                &mut tx,
-                id,
-                now,
-                &caller,
-                "transition",
-                Some(state),
-                Some(to),
-                &text,
-            )
-            .await?;
-            ("not_accept", text)
+            ("not_accept", "transition", Some(to), text)
         }
         CaseAction::Assign {
             street_id,
@@ -896,36 +875,14 @@ pub async fn act(
                     .unwrap_or_default(),
                 note_or_empty(note)
             );
-            event(
-                &mut tx,
-                id,
-                now,
-                &caller,
-                "transition",
-                Some(state),
-                Some(to),
-                &text,
-            )
-            .await?;
-            ("assign", text)
+            ("assign", "transition", Some(to), text)
         }
         CaseAction::StartHandling { note } => {
             caller.require_role(HANDLER_ROLES, "handle cases")?;
             let to = transition(Transition::StartHandling)?;
             move_case(&mut tx, &before, to, Vec::new(), now).await?;
             let text = format!("开始办理。{}", note_or_empty(note));
-            event(
-                &mut tx,
-                id,
-                now,
-                &caller,
-                "transition",
-                Some(state),
-                Some(to),
-                &text,
-            )
-            .await?;
-            ("start_handling", text)
+            ("start_handling", "transition", Some(to), text)
         }
         CaseAction::SiteCheck {
             checked_at,
@@ -968,8 +925,7 @@ pub async fn act(
                     ""
                 }
             );
-            event(&mut tx, id, now, &caller, "site_check", None, None, &text).await?;
-            ("site_check", text)
+            ("site_check", "site_check", None, text)
         }
         CaseAction::Reply {
             result,
@@ -1002,18 +958,7 @@ pub async fn act(
                     .map(|r| format!("；案件/处罚文号 {r}"))
                     .unwrap_or_default()
             );
-            event(
-                &mut tx,
-                id,
-                now,
-                &caller,
-                "transition",
-                Some(state),
-                Some(to),
-                &text,
-            )
-            .await?;
-            ("reply", text)
+            ("reply", "transition", Some(to), text)
         }
         CaseAction::Close { satisfaction, note } => {
             caller.require_role(INTAKE_ROLES, "close cases")?;
@@ -1037,18 +982,7 @@ pub async fn act(
                 satisfaction.label(),
                 note_or_empty(note)
             );
-            event(
-                &mut tx,
-                id,
-                now,
-                &caller,
-                "transition",
-                Some(state),
-                Some(to),
-                &text,
-            )
-            .await?;
-            ("close", text)
+            ("close", "transition", Some(to), text)
         }
         CaseAction::Reopen { reason } => {
             caller.require_role(INTAKE_ROLES, "reopen cases")?;
@@ -1079,18 +1013,7 @@ pub async fn act(
                 "重新办理：{reason}；新办理期限 {}",
                 due.unwrap_or_else(|| "无法计算（日历缺少年份）".to_string())
             );
-            event(
-                &mut tx,
-                id,
-                now,
-                &caller,
-                "transition",
-                Some(state),
-                Some(to),
-                &text,
-            )
-            .await?;
-            ("reopen", text)
+            ("reopen", "transition", Some(to), text)
         }
         CaseAction::RequestExtension { days, reason } => {
             caller.require_role(HANDLER_ROLES, "request extensions")?;
@@ -1116,18 +1039,7 @@ pub async fn act(
             }
             repo::insert_extension(&mut tx, id, *days, &reason, &actor, now).await?;
             let text = format!("申请延期 {days} 日：{reason}");
-            event(
-                &mut tx,
-                id,
-                now,
-                &caller,
-                "extension_request",
-                None,
-                None,
-                &text,
-            )
-            .await?;
-            ("extension_request", text)
+            ("extension_request", "extension_request", None, text)
         }
         CaseAction::DecideExtension { approve, note } => {
             caller.require_role(APPROVER_ROLES, "approve extensions")?;
@@ -1180,20 +1092,22 @@ pub async fn act(
             } else {
                 format!("不批准延期。{}", note.unwrap_or_default())
             };
-            event(
-                &mut tx,
-                id,
-                now,
-                &caller,
-                "extension_decision",
-                None,
-                None,
-                &text,
-            )
-            .await?;
-            ("extension_decision", text)
+            ("extension_decision", "extension_decision", None, text)
         }
     };
+    let from = moved_to.map(|_| state);
+    repo::insert_event(
+        &mut tx,
+        id,
+        now,
+        caller.id(),
+        &actor,
+        kind,
+        from,
+        moved_to,
+        summary.trim(),
+    )
+    .await?;
     let after = repo::get_case(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("case {id} vanished")))?;
@@ -1221,32 +1135,6 @@ async fn move_case(
             "the case was changed meanwhile; reload it".to_string(),
         ))
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn event(
-    conn: &mut sqlx::AnyConnection,
-    id: i64,
-    at: i64,
-    caller: &Caller<'_>,
-    kind: &str,
-    from: Option<State>,
-    to: Option<State>,
-    note: &str,
-) -> AppResult<()> {
-    repo::insert_event(
-        conn,
-        id,
-        at,
-        caller.id(),
-        &caller.name(),
-        kind,
-        from,
-        to,
-        note.trim(),
-    )
-    .await?;
-    Ok(())
 }
 
 /// Escalates every open case whose clock ran out before `today` to the leaders (督办): flags it, records it in

@@ -1334,6 +1334,13 @@ testkit::db_test!(a_case_walked_through_in_the_browser, |db| {
         )
         .await;
     assert_eq!(map.status, StatusCode::OK);
+    // The escalation button leads to the escalated list.
+    let reply = post("/complaints/escalate".into(), Vec::new()).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        reply.headers.get(header::LOCATION).unwrap(),
+        "/complaints?due=escalated"
+    );
     // Forms without the CSRF token are refused.
     let reply = app
         .send(
@@ -1362,3 +1369,23 @@ testkit::db_test!(demo_data_is_deterministic_and_simulated, |db| {
             .unwrap();
     assert_eq!(real, 0);
 });
+
+/// The demo's full size (2024-01-01 to 2026-11-30, about 1,500 cases) on SQLite, for timing:
+/// `cargo test -p complaints --test it full_demo -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn full_demo_on_sqlite() {
+    let test_db = testkit::TestDb::sqlite().await;
+    streets(&test_db.db).await;
+    let started = std::time::Instant::now();
+    let summary = complaints::demo::generate(
+        &test_db.db,
+        2024,
+        NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+    )
+    .await
+    .unwrap();
+    eprintln!("{summary:?} in {:?}", started.elapsed());
+    assert!((1_200..=1_800).contains(&summary.complaints), "{summary:?}");
+    assert!(summary.escalated > 0 && summary.repeats > 0 && summary.open > 0);
+}
