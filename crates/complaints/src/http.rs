@@ -616,7 +616,8 @@ struct CasePage {
     chrome: Chrome,
     file: CaseFile,
     row: Row,
-    timeline: Vec<(String, TimelineEvent)>,
+    /// (time, what, state change, event).
+    timeline: Vec<(String, &'static str, String, TimelineEvent)>,
     links: Vec<(String, RepeatLink)>,
     streets: Vec<(i64, String)>,
     departments: Vec<(i64, String)>,
@@ -629,12 +630,57 @@ struct CasePage {
 }
 
 impl CasePage {
+    fn extension_status(&self, status: &str) -> &'static str {
+        extension_status(status)
+    }
+
     fn c(&self) -> &Complaint {
         &self.file.case.complaint
     }
 
     fn may(&self, action: &str) -> bool {
         self.can.contains(&action)
+    }
+}
+
+fn state_label(code: &Option<String>) -> &'static str {
+    code.as_deref()
+        .and_then(State::parse)
+        .map_or("", State::label)
+}
+
+/// A timeline line in Chinese: what happened and the state change.
+fn timeline_row(e: &TimelineEvent) -> (String, &'static str, String, TimelineEvent) {
+    let what = match e.kind.as_str() {
+        "intake" => "登记",
+        "transition" => "流转",
+        "site_check" => "现场核查",
+        "extension_request" => "申请延期",
+        "extension_decision" => "延期审批",
+        "escalation" => "逾期督办",
+        "duty_routing" => "值班转办",
+        "repeat_link" => "重复信访",
+        "evidence" => "证据材料",
+        _ => "其他",
+    };
+    let change = match (&e.from_state, &e.to_state) {
+        (Some(_), Some(_)) => format!(
+            "{} → {}",
+            state_label(&e.from_state),
+            state_label(&e.to_state)
+        ),
+        (None, Some(_)) => state_label(&e.to_state).to_string(),
+        _ => String::new(),
+    };
+    (e.at_cst.clone(), what, change, e.clone())
+}
+
+/// The label of an extension's status.
+fn extension_status(status: &str) -> &'static str {
+    match status {
+        "pending" => "待审批",
+        "approved" => "已批准",
+        _ => "未批准",
     }
 }
 
@@ -696,11 +742,7 @@ async fn case_page_with(
     let page = CasePage {
         chrome: Chrome::new(principal, "/complaints", state.config.demo),
         can: possible_actions(principal, &file),
-        timeline: file
-            .timeline
-            .iter()
-            .map(|e| (e.at_cst.clone(), e.clone()))
-            .collect(),
+        timeline: file.timeline.iter().map(timeline_row).collect(),
         links: file
             .links
             .iter()

@@ -1308,6 +1308,7 @@ testkit::db_test!(a_case_walked_through_in_the_browser, |db| {
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     let page = get(location.clone()).await;
     assert!(page.body.contains("已办结") && page.body.contains("满意"));
+    assert!(page.body.contains("已答复 → 已办结") && page.body.contains("现场核查"));
     for path in [
         "/complaints",
         "/complaints/map",
@@ -1327,6 +1328,20 @@ testkit::db_test!(a_case_walked_through_in_the_browser, |db| {
         .json();
     assert_eq!(stats["total"], 1);
     assert_eq!(stats["noise_survey"][0]["construction"], 1);
+    let doc = app
+        .get_with_token("/api/v1/openapi.json", &app.token(Role::Leader).await)
+        .await;
+    assert_eq!(doc.status, StatusCode::OK);
+    for path in [
+        "/api/v1/complaints",
+        "/api/v1/complaints/{id}/actions",
+        "/api/v1/complaints/duty",
+    ] {
+        assert!(
+            doc.json()["paths"].get(path).is_some(),
+            "{path} in the OpenAPI document"
+        );
+    }
     let map = app
         .get_with_token(
             "/api/v1/complaints/map?year=2024",
