@@ -29,6 +29,10 @@ pub fn routes() -> Router<AppState> {
         .route("/complaints/duty/{id}/delete", post(duty_delete))
         .route("/complaints/export.xlsx", get(export_xlsx))
         .route("/complaints/escalate", post(escalate_submit))
+        .route(
+            "/complaints/settings",
+            get(settings_page).post(settings_submit),
+        )
         .route("/complaints/{id}", get(case_page))
         .route("/complaints/{id}/action", post(action_submit))
         .route(
@@ -998,6 +1002,108 @@ async fn escalate_submit(AxState(state): AxState<AppState>, principal: Principal
     principal.require(Resource::Complaint, Action::Read)?;
     service::escalate_overdue(&state.db, Caller::User(&principal), now_ts()).await?;
     Ok(Redirect::to("/complaints?due=escalated").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "complaints_settings.html")]
+struct SettingsPage {
+    chrome: Chrome,
+    settings: Settings,
+    can_edit: bool,
+    message: Option<String>,
+    error: Option<String>,
+}
+
+async fn settings_page_with(
+    state: &AppState,
+    principal: &Principal,
+    message: Option<String>,
+    error: Option<String>,
+) -> PageResult {
+    principal.require(Resource::Complaint, Action::Read)?;
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = SettingsPage {
+        chrome: Chrome::new(principal, "/complaints", state.config.demo),
+        settings: service::settings(&state.db).await?,
+        can_edit: matches!(principal.role, kernel::Role::Admin | kernel::Role::Petition),
+        message,
+        error,
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+async fn settings_page(AxState(state): AxState<AppState>, principal: Principal) -> PageResult {
+    settings_page_with(&state, &principal, None, None).await
+}
+
+impl SettingsPage {
+    fn hhmm(&self, minute: &i64) -> String {
+        format!("{:02}:{:02}", minute / 60, minute % 60)
+    }
+}
+
+#[derive(Deserialize)]
+struct SettingsForm {
+    repeat_window_days: Option<String>,
+    repeat_distance_m: Option<String>,
+    due_soon_working_days: Option<String>,
+    office_start: Option<String>,
+    office_end: Option<String>,
+    persistent_min_cases: Option<String>,
+    persistent_window_days: Option<String>,
+}
+
+/// `HH:MM` → minutes after midnight.
+fn form_minutes(field: &str, value: Option<&str>) -> AppResult<i64> {
+    let text = value.unwrap_or("").trim();
+    chrono::NaiveTime::parse_from_str(text, "%H:%M")
+        .map(|t| i64::from(chrono::Timelike::hour(&t) * 60 + chrono::Timelike::minute(&t)))
+        .map_err(|_| AppError::validation(field, "must be a time HH:MM"))
+}
+
+async fn settings_submit(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    axum::Form(form): axum::Form<SettingsForm>,
+) -> PageResult {
+    let result = async {
+        let int = |field: &str, value: &Option<String>| -> AppResult<i64> {
+            kernel::validate::form_i64(field, value.as_deref())?
+                .ok_or_else(|| AppError::validation(field, "is required"))
+        };
+        let new = Settings {
+            repeat_window_days: int("repeat_window_days", &form.repeat_window_days)?,
+            repeat_distance_m: kernel::validate::form_f64(
+                "repeat_distance_m",
+                form.repeat_distance_m.as_deref(),
+            )?
+            .ok_or_else(|| AppError::validation("repeat_distance_m", "is required"))?,
+            due_soon_working_days: int("due_soon_working_days", &form.due_soon_working_days)?,
+            office_start_minute: form_minutes("office_start", form.office_start.as_deref())?,
+            office_end_minute: form_minutes("office_end", form.office_end.as_deref())?,
+            persistent_min_cases: int("persistent_min_cases", &form.persistent_min_cases)?,
+            persistent_window_days: int("persistent_window_days", &form.persistent_window_days)?,
+        };
+        service::update_settings(&state.db, &principal, new).await
+    }
+    .await;
+    match result {
+        Ok(_) => settings_page_with(&state, &principal, Some("已保存".to_string()), None).await,
+        Err(AppError::Validation { field, message }) => {
+            settings_page_with(
+                &state,
+                &principal,
+                None,
+                Some(format!("{field}: {message}")),
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 #[derive(Template)]

@@ -1349,6 +1349,38 @@ testkit::db_test!(a_case_walked_through_in_the_browser, |db| {
         )
         .await;
     assert_eq!(map.status, StatusCode::OK);
+    // Settings through the page: a wider repeat distance, office hours 09:00–18:00.
+    let reply = post(
+        "/complaints/settings".into(),
+        vec![
+            ("repeat_window_days", "60".into()),
+            ("repeat_distance_m", "500".into()),
+            ("due_soon_working_days", "2".into()),
+            ("office_start", "09:00".into()),
+            ("office_end", "18:00".into()),
+            ("persistent_min_cases", "4".into()),
+            ("persistent_window_days", "180".into()),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let saved = service::settings(&app.state.db).await.unwrap();
+    assert_eq!(saved.office_start_minute, 9 * 60);
+    assert_eq!(saved.repeat_distance_m, 500.0);
+    let reply = post(
+        "/complaints/settings".into(),
+        vec![
+            ("repeat_window_days", "0".into()),
+            ("repeat_distance_m", "500".into()),
+            ("due_soon_working_days", "2".into()),
+            ("office_start", "09:00".into()),
+            ("office_end", "18:00".into()),
+            ("persistent_min_cases", "4".into()),
+            ("persistent_window_days", "180".into()),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     // The escalation button leads to the escalated list.
     let reply = post("/complaints/escalate".into(), Vec::new()).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
@@ -1383,6 +1415,47 @@ testkit::db_test!(demo_data_is_deterministic_and_simulated, |db| {
             .await
             .unwrap();
     assert_eq!(real, 0);
+});
+
+testkit::db_test!(pages_render_with_demo_data, |db| {
+    let app = TestApp::new(db).await;
+    let today = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
+    complaints::demo::generate(&app.state.db, 11, today)
+        .await
+        .unwrap();
+    let leader = app.token(Role::Leader).await;
+    let first: i64 = sqlx::query_scalar("SELECT CAST(MIN(id) AS BIGINT) FROM complaints")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    for path in [
+        "/complaints".to_string(),
+        "/complaints?due=overdue".to_string(),
+        "/complaints?repeat=1&month=2024-02".to_string(),
+        "/complaints/stats?year=2024".to_string(),
+        "/complaints/map?year=2024&category=catering_fumes".to_string(),
+        "/complaints/duty".to_string(),
+        format!("/complaints/{first}"),
+        "/api/v1/complaints/persistent".to_string(),
+        "/api/v1/complaints/export.xlsx?month=2024-01".to_string(),
+    ] {
+        let reply = app.get_with_token(&path, &leader).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
+    }
+    // Street officers see only their street's share of the statistics.
+    let all = app
+        .get_with_token("/api/v1/complaints/stats?year=2024", &leader)
+        .await
+        .json();
+    let own = app
+        .get_with_token(
+            "/api/v1/complaints/stats?year=2024",
+            &app.token(Role::StreetOfficer).await,
+        )
+        .await
+        .json();
+    assert!(own["total"].as_i64().unwrap() < all["total"].as_i64().unwrap());
+    assert_eq!(own["by_street"].as_array().unwrap().len(), 1);
 });
 
 /// The demo's full size (2024-01-01 to 2026-11-30, about 1,500 cases) on SQLite, for timing:
