@@ -221,7 +221,7 @@ async fn recompute_span(db: &Db, point_id: i64, first: i64, last: i64) -> anyhow
         .bind(to)
         .execute(&mut *tx)
         .await?;
-    insert(&mut tx, &rollups).await?;
+    insert(&mut tx, db.backend(), &rollups).await?;
     tx.commit().await?;
     Ok(rollups.len() as u64)
 }
@@ -229,29 +229,31 @@ async fn recompute_span(db: &Db, point_id: i64, first: i64, last: i64) -> anyhow
 /// Inserts roll-ups (the caller has removed the ones they replace).
 pub async fn insert(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: kernel::Backend,
     rollups: &[Rollup],
 ) -> Result<(), sqlx::Error> {
     let now = kernel::time::now_ts();
-    for chunk in rollups.chunks(2_000) {
-        let mut b = SqlBuilder::new(
+    for chunk in rollups.chunks(store::MAX_PARAMETERS / 12) {
+        let mut b = store::BulkStatement::new(
+            backend,
             "INSERT INTO reading_rollups (point_id, factor, period, ts, n, n_valid, expected, mean, min, max, valid, computed_at) VALUES ",
         );
         for (i, r) in chunk.iter().enumerate() {
             b.push(if i == 0 { "(" } else { ", (" });
-            b.push_bind(r.point_id).push(", ");
-            b.push_bind(r.factor.clone()).push(", ");
-            b.push_bind(r.period.as_str().to_string()).push(", ");
-            b.push_bind(r.ts).push(", ");
-            b.push_bind(r.n).push(", ");
-            b.push_bind(r.n_valid).push(", ");
-            b.push_bind(r.expected).push(", ");
-            b.push_bind(r.mean).push(", ");
-            b.push_bind(r.min).push(", ");
-            b.push_bind(r.max).push(", ");
-            b.push_bind(kernel::db::flag(r.valid)).push(", ");
-            b.push_bind(now).push(")");
+            b.bind(r.point_id).push(", ");
+            b.bind(r.factor.clone()).push(", ");
+            b.bind(r.period.as_str().to_string()).push(", ");
+            b.bind(r.ts).push(", ");
+            b.bind(r.n).push(", ");
+            b.bind(r.n_valid).push(", ");
+            b.bind(r.expected).push(", ");
+            b.bind(r.mean).push(", ");
+            b.bind(r.min).push(", ");
+            b.bind(r.max).push(", ");
+            b.bind(kernel::db::flag(r.valid)).push(", ");
+            b.bind(now).push(")");
         }
-        b.build().execute(&mut **tx).await?;
+        b.execute(tx).await?;
     }
     Ok(())
 }

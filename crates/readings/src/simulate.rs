@@ -318,7 +318,7 @@ pub async fn simulate_air_history(
             .bind(HISTORY_START)
             .execute(&mut *tx)
             .await?;
-        rollup::insert(&mut tx, &rollups).await?;
+        rollup::insert(&mut tx, db.backend(), &rollups).await?;
         tx.commit().await?;
         summary.rollups += rollups.len() as u64;
     }
