@@ -1,0 +1,158 @@
+//! A running gateway on an ephemeral port, registered devices, a raw TCP device, the sample corpus.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kernel::Db;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Running {
+    /// Stops the gateway and waits until its writer has stored everything it was given.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("gateway task").expect("gateway ran");
+        }
+    }
+}
+
+pub async fn start(db: &Db, config: ingest::Config) -> Running {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(ingest::run(db.clone(), listener, config, async move {
+        let _ = stopped.await;
+    }));
+    Running {
+        addr,
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+/// A monitoring point and a device on it; returns (device id, point id).
+pub async fn register(
+    db: &Db,
+    mn: &str,
+    password: &str,
+    protocol: &str,
+    crc_mode: &str,
+) -> (i64, i64) {
+    let now = kernel::time::now_ts();
+    let point_id: i64 = sqlx::query_scalar(
+        "INSERT INTO monitoring_points (code, name, kind, level, owner, created_at, updated_at) \
+         VALUES ($1, $2, 'outlet', 'enterprise', 'test', $3, $3) RETURNING id",
+    )
+    .bind(format!("P-{mn}"))
+    .bind(format!("point of {mn}"))
+    .bind(now)
+    .fetch_one(db.pool())
+    .await
+    .expect("insert point");
+    let device_id: i64 = sqlx::query_scalar(
+        "INSERT INTO devices (mn, password, protocol, crc_mode, point_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+    )
+    .bind(mn)
+    .bind(password)
+    .bind(protocol)
+    .bind(crc_mode)
+    .bind(point_id)
+    .bind(now)
+    .fetch_one(db.pool())
+    .await
+    .expect("insert device");
+    (device_id, point_id)
+}
+
+pub async fn count(db: &Db, sql: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(db.pool())
+        .await
+        .expect("count")
+}
+
+/// Sends `chunks` (with a pause between them, so they arrive as separate reads) and collects replies until
+/// `expected_replies` CRLF-terminated lines came or `wait` passed without any.
+pub async fn exchange(
+    addr: SocketAddr,
+    chunks: &[Vec<u8>],
+    expected_replies: usize,
+    wait: Duration,
+) -> Vec<String> {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    for chunk in chunks {
+        stream.write_all(chunk).await.expect("send");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    read_replies(&mut stream, expected_replies, wait).await
+}
+
+pub async fn read_replies(stream: &mut TcpStream, expected: usize, wait: Duration) -> Vec<String> {
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let lines = String::from_utf8_lossy(&received)
+            .split("\r\n")
+            .filter(|l| !l.is_empty())
+            .count();
+        if lines >= expected {
+            break;
+        }
+        match tokio::time::timeout(wait, stream.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => received.extend_from_slice(&buffer[..n]),
+        }
+    }
+    String::from_utf8_lossy(&received)
+        .split("\r\n")
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The sample corpus's packets (one per line, comments skipped), or `None` when `shared/` is absent.
+pub fn samples() -> Option<Vec<String>> {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/hj212/samples.txt");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!("skipped: {} not found", path.display());
+        return None;
+    };
+    Some(
+        text.lines()
+            .filter(|l| l.starts_with("##"))
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+/// An HJ 212-2017 minute upload asking for an acknowledgement.
+pub fn minute_packet(mn: &str, password: &str, qn: &str, data_time: &str, so2: f64) -> Vec<u8> {
+    let header = hj212::encode::Header {
+        qn: Some(qn),
+        st: "31",
+        cn: 2051,
+        pw: password,
+        mn,
+        flag: Some(5),
+        subpacket: None,
+        backfill: false,
+    };
+    let cp = format!(
+        "DataTime={data_time};a21026-Avg={so2},a21026-Max={so2},a21026-Flag=N;a19001-Avg=9.5,a19001-Flag=N"
+    );
+    hj212::encode::encode(&header, &cp).expect("encodes")
+}
