@@ -1,5 +1,8 @@
 //! The simulated Dongli District (东丽区) demo: generated deterministically from a seed, loaded through the
-//! same services the platform uses, and flagged `simulated` everywhere it lands.
+//! same services the platform uses, and flagged `simulated` everywhere it lands. What it holds: the district,
+//! its 11 streets and the departments; 300 enterprises with sites, outlets, permits and online-monitoring
+//! devices; the air stations and water sections; a user of every role; and a year and more of complaints
+//! (2024-01-01 to today) with their duty roster.
 
 pub mod district;
 pub mod generate;
@@ -65,7 +68,13 @@ async fn load(db: &Db, seed: u64) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("demo user {username}: {}", e.public_message()))?;
     }
-    tracing::info!("demo district loaded in {:?}", started.elapsed());
+    let today = kernel::time::cst_day(kernel::time::now_ts());
+    let complaints = complaints::demo::generate(db, seed, today).await?;
+    tracing::info!(
+        "demo district loaded in {:?} ({} simulated complaints)",
+        started.elapsed(),
+        complaints.complaints
+    );
     Ok(())
 }
 

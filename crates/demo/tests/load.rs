@@ -67,6 +67,9 @@ testkit::db_test!(loads_and_reopens, |db| {
             &stored.password_hash
         ));
     }
+    // Complaints from 2024-01-01 on, in every street.
+    let complaints = count("SELECT CAST(COUNT(*) AS BIGINT) FROM complaints").await;
+    assert!(complaints > 1000, "{complaints} complaints");
     // The national station is there, in its street.
     let station = sqlx::query("SELECT p.name, s.name AS street FROM monitoring_points p JOIN streets s ON s.id = p.street_id WHERE p.code = '1021A'")
         .fetch_one(db.pool())
