@@ -50,7 +50,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = app(state.clone());
-    let sweeper = tokio::spawn(sweep_sessions(state));
+    let sweeper = tokio::spawn(housekeeping(state));
     let result = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -61,15 +61,28 @@ pub async fn serve(
     result.map_err(|e| anyhow::anyhow!("HTTP server failed: {e}"))
 }
 
-/// Removes expired sessions every hour.
-async fn sweep_sessions(state: AppState) {
+/// Hourly housekeeping: removes expired sessions, and escalates overdue complaints to the leaders (the
+/// statutory clocks run whether or not anyone opens the statistics page).
+async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        if let Err(e) =
-            accounts::repo::delete_expired_sessions(&state.db, kernel::time::now_ts()).await
-        {
+        let now = kernel::time::now_ts();
+        if let Err(e) = accounts::repo::delete_expired_sessions(&state.db, now).await {
             tracing::warn!("session sweep failed: {e}");
+        }
+        match complaints::service::escalate_overdue(
+            &state.db,
+            complaints::service::Caller::System("system"),
+            now,
+        )
+        .await
+        {
+            Ok(ids) if !ids.is_empty() => {
+                tracing::info!("escalated {} overdue complaints", ids.len())
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("complaint escalation failed: {e}"),
         }
     }
 }
