@@ -20,7 +20,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Runs the platform: web pages and the /api/v1 API (the HJ 212 gateway is not in this build yet).
+    /// Runs the platform: web pages, the /api/v1 API and the HJ 212 gateway for monitoring devices.
     Serve(cmd::serve::ServeArgs),
     /// Creates (or reopens) the simulated Dongli District demo and serves it.
     Demo(cmd::serve::DemoArgs),
@@ -32,6 +32,8 @@ enum Command {
     Token(cmd::admin::TokenArgs),
     /// HJ 212 protocol tools: decode packets.
     Hj212(cmd::hj212::Hj212Args),
+    /// Drives simulated HJ 212 devices (registered in the database) against a gateway.
+    Simulate(cmd::simulate::SimulateArgs),
     /// Air Quality Index of one day or hour (HJ 633-2012 / HJ 633-2026 by date).
     Aqi(Box<cmd::aqi::AqiArgs>),
     /// Assessment reports: air (stations → area) and water (sections).
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::User(args) => cmd::admin::run_user(args),
         Command::Token(args) => cmd::admin::run_token(args),
         Command::Hj212(args) => cmd::hj212::run(args),
+        Command::Simulate(args) => cmd::simulate::run(args),
         Command::Aqi(args) => cmd::aqi::run(*args),
         Command::Assess(args) => cmd::assess::run(args),
         Command::Import(args) => cmd::import::run(args),

@@ -29,6 +29,7 @@ pub fn app(state: AppState) -> Router {
         .merge(registry::http::routes())
         .merge(readings::http::routes())
         .merge(complaints::http::routes())
+        .merge(ingest::http::routes())
         .merge(openapi::routes())
         .fallback(middleware::not_found);
     routes

@@ -6,3 +6,4 @@ pub mod assess;
 pub mod hj212;
 pub mod import;
 pub mod serve;
+pub mod simulate;

@@ -137,6 +137,18 @@ pub fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         db.migrate().await?;
         let report = demo::ensure(&db, args.seed).await?;
         println!("{report}");
+        // The demo's registered devices report live minute data to its own gateway.
+        let devices: Vec<ingest::simulate::SimDevice> = ingest::repo::active_devices(&db, 10_000)
+            .await?
+            .into_iter()
+            .map(|(mn, password)| ingest::simulate::SimDevice { mn, password })
+            .collect();
+        println!(
+            "{} simulated devices report to the HJ 212 gateway on {}",
+            devices.len(),
+            args.hj212
+        );
+        ingest::simulate::spawn_live(devices, args.hj212);
         let config = AppConfig {
             demo: true,
             data_dir: args.data_dir.clone(),
@@ -156,13 +168,49 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind(http)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {http}: {e}"))?;
-    tracing::info!("web platform on http://{http}");
-    println!("青山 Qingshan is running: open http://{http} (Ctrl-C to stop)");
-    tracing::warn!(
-        "the HJ 212 gateway ({hj212}) is not part of this build yet; devices cannot connect"
+    let gateway_listener = tokio::net::TcpListener::bind(hj212)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {hj212} (HJ 212 gateway): {e}"))?;
+    tracing::info!("web platform on http://{http}, HJ 212 gateway on {hj212}");
+    println!(
+        "青山 Qingshan is running: open http://{http}, devices connect to {hj212} (Ctrl-C to stop)"
     );
-    web::serve(state, listener, shutdown_signal()).await?;
+    // One stop signal for both servers: Ctrl-C, or either of them ending (a failure stops the other too).
+    let stop = std::sync::Arc::new(tokio::sync::watch::channel(false).0);
+    let ctrl_c = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            stop.send_replace(true);
+        })
+    };
+    let stopped = |stop: &tokio::sync::watch::Sender<bool>| {
+        let mut rx = stop.subscribe();
+        async move {
+            let _ = rx.wait_for(|stopped| *stopped).await;
+        }
+    };
+    let web = async {
+        let result = web::serve(state, listener, stopped(stop.as_ref())).await;
+        stop.send_replace(true);
+        result
+    };
+    let gateway = async {
+        let result = ingest::run(
+            db.clone(),
+            gateway_listener,
+            ingest::Config::default(),
+            stopped(stop.as_ref()),
+        )
+        .await;
+        stop.send_replace(true);
+        result
+    };
+    let (web_result, gateway_result) = tokio::join!(web, gateway);
+    ctrl_c.abort();
     db.close().await;
+    web_result?;
+    gateway_result?;
     Ok(ExitCode::SUCCESS)
 }
 
