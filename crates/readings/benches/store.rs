@@ -170,7 +170,7 @@ fn series_fixture() -> &'static SeriesFixture {
 fn series_point_year_sqlite() {
     let f = series_fixture();
     runtime().block_on(async {
-        let (rows, total) = store::factor_rows(
+        let (rows, total) = store::factor_series(
             &f.db.db,
             f.point,
             "a34004",

@@ -465,7 +465,7 @@ async fn series(
     let db = &state.db;
     let (items, total) = match period.as_str() {
         "raw" | "audited" => {
-            let (rows, total) = store::factor_rows(
+            let (cells, total) = store::factor_series(
                 db,
                 point.id,
                 &factor,
@@ -476,24 +476,23 @@ async fn series(
                 offset,
             )
             .await?;
-            let corrections = if period == "audited" && !rows.is_empty() {
-                let last = rows.last().map_or(to, |r| r.ts + 1);
-                audit::latest_corrections(db, point.id, rows[0].ts, last).await?
-            } else {
-                audit::Corrections::default()
+            let corrections = match (period.as_str(), cells.first(), cells.last()) {
+                ("audited", Some(first), Some(last)) => {
+                    audit::latest_corrections(db, point.id, first.1, last.1 + 1).await?
+                }
+                _ => audit::Corrections::default(),
             };
-            let items = rows
+            let audited = period == "audited";
+            let items = cells
                 .iter()
-                .filter_map(|row| {
-                    let cell = row.get(&factor)?;
-                    let (time_utc, time_cst) = times(row.ts);
-                    let a = corrections.apply(row.period, row.ts, &factor, cell);
-                    let audited = period == "audited";
-                    Some(SeriesItem {
-                        ts: row.ts,
+                .map(|&(reported, ts, cell)| {
+                    let (time_utc, time_cst) = times(ts);
+                    let a = corrections.apply(reported, ts, &factor, cell);
+                    SeriesItem {
+                        ts,
                         time_utc,
                         time_cst,
-                        period: row.period,
+                        period: reported,
                         value: a.value,
                         flag: Some(cell.flag),
                         valid: a.valid,
@@ -504,7 +503,7 @@ async fn series(
                         expected: None,
                         min: None,
                         max: None,
-                    })
+                    }
                 })
                 .collect();
             (items, total)

@@ -579,10 +579,10 @@ pub async fn rows(
     Ok(out)
 }
 
-/// One page of the rows of a point that carry `factor` (a value or a flag), in `[from, to)`, ordered by time
-/// then period, with the total count.
+/// One factor's cells of a point in `[from, to)`, ordered by time then period, one page, with the total.
+/// Reads only that factor's column (and the flags), which is what keeps a point-year series fast.
 #[allow(clippy::too_many_arguments)]
-pub async fn factor_rows(
+pub async fn factor_series(
     db: &Db,
     point_id: i64,
     factor: &str,
@@ -591,7 +591,8 @@ pub async fn factor_rows(
     to: i64,
     limit: i64,
     offset: i64,
-) -> Result<(Vec<Row>, i64), sqlx::Error> {
+) -> Result<(Vec<(Period, i64, Cell)>, i64), sqlx::Error> {
+    let catalogued = factors::by_code(factor);
     let build = |select: &str| {
         let mut b = SqlBuilder::new(select);
         b.push(" FROM readings WHERE point_id = ")
@@ -605,8 +606,8 @@ pub async fn factor_rows(
         }
         b.push(") AND ts >= ").push_bind(from);
         b.push(" AND ts < ").push_bind(to);
-        // The code is checked by the caller (is_plausible_code): no quote or wildcard can reach the pattern.
-        match factors::by_code(factor) {
+        // The code is checked by the caller (is_plausible_code): no quote can reach the SQL.
+        match catalogued {
             Some(f) => {
                 b.push(&format!(" AND ({} IS NOT NULL OR flags LIKE ", f.column))
                     .push_bind(format!("%{factor}=%"))
@@ -623,15 +624,32 @@ pub async fn factor_rows(
         .build_scalar()
         .fetch_one(db.pool())
         .await?;
-    let mut b = build(&format!("SELECT {}", select_list()));
+    let value_column = catalogued.map_or("extra", |f| f.column);
+    let mut b = build(&format!("SELECT period, ts, {value_column}, flags"));
     b.push(" ORDER BY ts, period LIMIT ").push_bind(limit);
     b.push(" OFFSET ").push_bind(offset);
     let fetched = b.build().fetch_all(db.pool()).await?;
-    let rows = fetched
-        .iter()
-        .map(decode_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((rows, total))
+    let mut out = Vec::with_capacity(fetched.len());
+    for row in &fetched {
+        let period: String = row.try_get(0)?;
+        let Some(period) = Period::parse(&period) else {
+            continue;
+        };
+        let flags: Option<String> = row.try_get(3)?;
+        let flag = parse_flags(flags.as_deref())
+            .get(factor)
+            .copied()
+            .unwrap_or_default();
+        let value = match catalogued {
+            Some(_) => row.try_get::<Option<f64>, _>(2)?,
+            None => row
+                .try_get::<Option<String>, _>(2)?
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+                .and_then(|json| json.get(factor).and_then(serde_json::Value::as_f64)),
+        };
+        out.push((period, row.try_get(1)?, Cell { value, flag }));
+    }
+    Ok((out, total))
 }
 
 /// The latest row of a point for a period, if any.
