@@ -360,10 +360,16 @@ async fn ensure_partitions(db: &Db, rows: &[Row]) -> anyhow::Result<()> {
 
 /// The SELECT list of every stored column, in the order [`decode_row`] reads them.
 fn select_list() -> String {
+    let all: Vec<usize> = (0..CATALOGUE.len()).collect();
+    select_list_of(&all)
+}
+
+/// The SELECT list with only these catalogue columns (by index), in the order [`decode_row_of`] reads them.
+fn select_list_of(columns: &[usize]) -> String {
     let mut s = String::from("point_id, period, ts");
-    for f in CATALOGUE {
+    for &i in columns {
         s.push_str(", ");
-        s.push_str(f.column);
+        s.push_str(CATALOGUE[i].column);
     }
     s.push_str(", flags, extra");
     s
@@ -378,23 +384,40 @@ fn parse_flags(text: Option<&str>) -> HashMap<&str, DataFlag> {
 }
 
 fn decode_row(row: &AnyRow) -> Result<Row, sqlx::Error> {
+    let all: Vec<usize> = (0..CATALOGUE.len()).collect();
+    decode_row_of(row, &all)
+}
+
+/// Decodes a row selected with [`select_list_of`]`(columns)`.
+fn decode_row_of(row: &AnyRow, columns: &[usize]) -> Result<Row, sqlx::Error> {
     let period_text: String = row.try_get(1)?;
     let period = Period::parse(&period_text).ok_or_else(|| sqlx::Error::ColumnDecode {
         index: "period".into(),
         source: format!("unknown period {period_text:?}").into(),
     })?;
     let mut out = Row::new(row.try_get(0)?, period, row.try_get(2)?);
-    let flags_text: Option<String> = row.try_get(3 + CATALOGUE.len())?;
+    let flags_text: Option<String> = row.try_get(3 + columns.len())?;
     let flags = parse_flags(flags_text.as_deref());
-    for (i, f) in CATALOGUE.iter().enumerate() {
-        let value: Option<f64> = row.try_get(3 + i)?;
-        let flag = flags.get(f.code).copied().unwrap_or_default();
+    for (k, &i) in columns.iter().enumerate() {
+        let value: Option<f64> = row.try_get(3 + k)?;
+        let flag = flags.get(CATALOGUE[i].code).copied().unwrap_or_default();
         let cell = Cell { value, flag };
         if cell.is_present() {
             out.cells[i] = Some(cell);
         }
     }
-    let extra_text: Option<String> = row.try_get(4 + CATALOGUE.len())?;
+    // A flag without a value on a column that holds no value anywhere in the span.
+    for (code, flag) in &flags {
+        if let Some(i) = factors::index_of(code)
+            && out.cells[i].is_none()
+        {
+            out.cells[i] = Some(Cell {
+                value: None,
+                flag: *flag,
+            });
+        }
+    }
+    let extra_text: Option<String> = row.try_get(4 + columns.len())?;
     if let Some(text) = extra_text
         && let Ok(serde_json::Value::Object(map)) = serde_json::from_str(&text)
     {
@@ -559,11 +582,36 @@ pub async fn rows(
     from: i64,
     to: i64,
 ) -> Result<Vec<Row>, sqlx::Error> {
+    // Most columns of a point are empty (an air station never fills the water columns): find the used ones
+    // first, in one aggregate, so that only those are fetched and decoded.
+    let mut count_sql = String::from("SELECT CAST(COUNT(*) AS BIGINT)");
+    for f in CATALOGUE {
+        count_sql.push_str(&format!(", CAST(COUNT({}) AS BIGINT)", f.column));
+    }
+    count_sql
+        .push_str(" FROM readings WHERE point_id = $1 AND period = $2 AND ts >= $3 AND ts < $4");
     let mut out = Vec::new();
     for period in periods {
+        let counts = sqlx::query(sqlx::AssertSqlSafe(count_sql.clone()))
+            .bind(point_id)
+            .bind(period.as_str())
+            .bind(from)
+            .bind(to)
+            .fetch_one(db.pool())
+            .await?;
+        let total: i64 = counts.try_get(0)?;
+        if total == 0 {
+            continue;
+        }
+        let mut used = Vec::new();
+        for i in 0..CATALOGUE.len() {
+            if counts.try_get::<i64, _>(1 + i)? > 0 {
+                used.push(i);
+            }
+        }
         let sql = format!(
             "SELECT {} FROM readings WHERE point_id = $1 AND period = $2 AND ts >= $3 AND ts < $4 ORDER BY ts",
-            select_list()
+            select_list_of(&used)
         );
         let fetched = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(point_id)
@@ -573,7 +621,7 @@ pub async fn rows(
             .fetch_all(db.pool())
             .await?;
         for row in &fetched {
-            out.push(decode_row(row)?);
+            out.push(decode_row_of(row, &used)?);
         }
     }
     Ok(out)
