@@ -318,6 +318,54 @@ pub async fn correct(
     ))
 }
 
+/// Every correction version of a point in `[from, to)`, newest first, with the raw values beside them.
+pub async fn corrections_of(
+    db: &Db,
+    point_id: i64,
+    from: i64,
+    to: i64,
+) -> Result<Vec<CorrectionRecord>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT period, ts, factor, version, value, invalid, reason, corrected_by, corrected_at \
+         FROM reading_corrections WHERE point_id = $1 AND ts >= $2 AND ts < $3 \
+         ORDER BY corrected_at DESC, ts, factor, version DESC LIMIT 10000",
+    )
+    .bind(point_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(db.pool())
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let period: String = row.try_get("period")?;
+        let Some(period) = Period::parse(&period) else {
+            continue;
+        };
+        let ts: i64 = row.try_get("ts")?;
+        let factor: String = row.try_get("factor")?;
+        let raw_value = store::rows(db, point_id, &[period], ts, ts + 1)
+            .await?
+            .first()
+            .and_then(|r| r.get(&factor))
+            .and_then(|c| c.value);
+        let invalid: i64 = row.try_get("invalid")?;
+        out.push(CorrectionRecord {
+            point_id,
+            period,
+            ts,
+            factor,
+            version: row.try_get("version")?,
+            value: row.try_get("value")?,
+            invalid: invalid == 1,
+            raw_value,
+            reason: row.try_get("reason")?,
+            corrected_by: row.try_get("corrected_by")?,
+            corrected_at: row.try_get("corrected_at")?,
+        });
+    }
+    Ok(out)
+}
+
 /// A month's confirmation state.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MonthLock {

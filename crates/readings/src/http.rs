@@ -32,12 +32,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/readings/locks", post(locks))
         .route("/api/v1/points/{id}/series", get(series))
         .route("/api/v1/points/{id}/coverage", get(coverage))
-        .route("/api/v1/points/{id}/corrections", post(correct))
+        .route(
+            "/api/v1/points/{id}/corrections",
+            get(list_corrections).post(correct),
+        )
 }
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(push, latest, catalogue, export_csv, export_xlsx, locks, series, coverage, correct),
+    paths(push, latest, catalogue, export_csv, export_xlsx, locks, series, coverage, correct, list_corrections),
     components(schemas(PushBody, Reading, Period, DataFlag, PushResult, Conflict, LatestValues, LatestValue,
         Factor, SeriesPage, SeriesItem, CoverageReport, FactorCoverage, DayCoverage, NewCorrection,
         CorrectionRecord, LockBody, LockAction, MonthLock, kernel::error::Problem)),
@@ -966,6 +969,33 @@ async fn correct(
     let (record, dirty) = audit::correct(&state.db, &principal, point.id, &input).await?;
     rollup::recompute(&state.db, &BTreeSet::from([dirty])).await?;
     Ok((StatusCode::CREATED, ApiJson(record)).into_response())
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CorrectionsQuery {
+    /// From (inclusive), any time form of `series`. Default: a year before `to`.
+    pub from: Option<String>,
+    /// To (exclusive). Default now.
+    pub to: Option<String>,
+}
+
+/// The correction history of a point (every version, who and why, with the raw value), newest first.
+#[utoipa::path(get, path = "/api/v1/points/{id}/corrections", tag = "readings", params(("id" = i64, Path), CorrectionsQuery),
+    responses((status = 200, body = [CorrectionRecord]), (status = 403, body = kernel::error::Problem),
+        (status = 404, body = kernel::error::Problem)))]
+async fn list_corrections(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<CorrectionsQuery>,
+) -> AppResult<ApiJson<Vec<CorrectionRecord>>> {
+    principal.require(Resource::DataAudit, Action::Read)?;
+    let point = points::visible(&state.db, &principal, id).await?;
+    let (from, to) = range(&query.from, &query.to, 366 * DAY_SECONDS)?;
+    Ok(ApiJson(
+        audit::corrections_of(&state.db, point.id, from, to).await?,
+    ))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]

@@ -523,6 +523,38 @@ testkit::db_test!(corrections_and_locks_over_http, |db| {
     let expected = (100.0 + (1..24).map(|h| 10.0 + h as f64).sum::<f64>()) / 24.0;
     assert!((day.json()["items"][0]["value"].as_f64().unwrap() - expected).abs() < 1e-9);
 
+    let history = api
+        .send(
+            "GET",
+            &format!("/api/v1/points/{point}/corrections?from=2024-01-01&to=2024-02-01"),
+            Role::Leader,
+            None,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(history.status, StatusCode::OK, "{}", history.body);
+    let first = &history.json()[0];
+    assert_eq!(
+        (
+            first["version"].clone(),
+            first["value"].clone(),
+            first["raw_value"].clone(),
+            first["corrected_by"].clone()
+        ),
+        (1.into(), 100.0.into(), 10.0.into(), "monitoring".into())
+    );
+    let hidden = api
+        .send(
+            "GET",
+            &format!("/api/v1/points/{point}/corrections"),
+            Role::Public,
+            None,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(hidden.status, StatusCode::FORBIDDEN);
     let lock = serde_json::json!({"month": "2024-01", "action": "lock"}).to_string();
     let locked = api
         .send(
