@@ -1,8 +1,8 @@
 //! The simulated Dongli District (东丽区) demo: generated deterministically from a seed, loaded through the
 //! same services the platform uses, and flagged `simulated` everywhere it lands. What it holds: the district,
 //! its 11 streets and the departments; 300 enterprises with sites, outlets, permits and online-monitoring
-//! devices; the air stations and water sections; a user of every role; and a year and more of complaints
-//! (2024-01-01 to today) with their duty roster.
+//! devices; the air stations and water sections; a user of every role; hourly air data of every station and a
+//! year and more of complaints (both 2024-01-01 to today), with the complaints' duty roster.
 
 pub mod district;
 pub mod generate;
@@ -19,12 +19,21 @@ pub const DEFAULT_SEED: u64 = 20240101;
 pub const ENTERPRISES: usize = 300;
 const DISTRICT_CODE: &str = "120110";
 
+/// How much simulated monitoring history the demo writes.
+#[derive(Debug, Clone, Copy)]
+pub enum History {
+    /// From 2024-01-01 to now: what `qingshan demo` shows.
+    UntilNow,
+    /// From 2024-01-01 to this instant (Unix seconds): for tests, which need only a few days.
+    Until(i64),
+}
+
 /// Creates the demo district in an empty database, or leaves an existing one as it is. Returns a summary.
-pub async fn ensure(db: &Db, seed: u64) -> anyhow::Result<String> {
+pub async fn ensure(db: &Db, seed: u64, history: History) -> anyhow::Result<String> {
     let created = if repo::district_exists(db, DISTRICT_CODE).await? {
         false
     } else {
-        load(db, seed).await?;
+        load(db, seed, history).await?;
         true
     };
     let counts = repo::counts(db).await?;
@@ -44,7 +53,7 @@ pub async fn ensure(db: &Db, seed: u64) -> anyhow::Result<String> {
     ))
 }
 
-async fn load(db: &Db, seed: u64) -> anyhow::Result<()> {
+async fn load(db: &Db, seed: u64, history: History) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let district = generate::generate(seed, ENTERPRISES);
     let streets = registry_load::organisation(db, DISTRICT_CODE).await?;
@@ -70,8 +79,13 @@ async fn load(db: &Db, seed: u64) -> anyhow::Result<()> {
     }
     let today = kernel::time::cst_day(kernel::time::now_ts());
     let complaints = complaints::demo::generate(db, seed, today).await?;
+    let until = match history {
+        History::UntilNow => kernel::time::now_ts(),
+        History::Until(ts) => ts,
+    };
+    let air = readings::simulate::simulate_air_history(db, seed, until).await?;
     tracing::info!(
-        "demo district loaded in {:?} ({} simulated complaints)",
+        "demo district loaded in {:?} ({} simulated complaints; air history: {air})",
         started.elapsed(),
         complaints.complaints
     );

@@ -3,9 +3,15 @@
 use sqlx::Row;
 
 testkit::db_test!(loads_and_reopens, |db| {
-    let first = demo::ensure(&db, demo::DEFAULT_SEED).await.unwrap();
+    // Three days of air history are enough here; `qingshan demo` writes it up to now.
+    let history = demo::History::Until(readings::simulate::HISTORY_START + 3 * 86_400);
+    let first = demo::ensure(&db, demo::DEFAULT_SEED, history)
+        .await
+        .unwrap();
     assert!(first.starts_with("created"), "{first}");
-    let second = demo::ensure(&db, demo::DEFAULT_SEED).await.unwrap();
+    let second = demo::ensure(&db, demo::DEFAULT_SEED, history)
+        .await
+        .unwrap();
     assert!(second.starts_with("reopened"), "{second}");
 
     let count = |sql: &'static str| {
@@ -70,6 +76,13 @@ testkit::db_test!(loads_and_reopens, |db| {
     // Complaints from 2024-01-01 on, in every street.
     let complaints = count("SELECT CAST(COUNT(*) AS BIGINT) FROM complaints").await;
     assert!(complaints > 1000, "{complaints} complaints");
+    // 72 hours of air data for each of the 45 stations.
+    let air_rows =
+        count("SELECT CAST(COUNT(*) AS BIGINT) FROM readings WHERE period = 'hour'").await;
+    assert!(
+        air_rows > 45 * 60 && air_rows <= 45 * 72,
+        "{air_rows} hourly rows"
+    );
     // The national station is there, in its street.
     let station = sqlx::query("SELECT p.name, s.name AS street FROM monitoring_points p JOIN streets s ON s.id = p.street_id WHERE p.code = '1021A'")
         .fetch_one(db.pool())

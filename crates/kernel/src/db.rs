@@ -50,7 +50,7 @@ impl Db {
         let backend = Backend::from_url(url)?;
         let url = match backend {
             Backend::Sqlite => sqlite_url_creating_file(url)?,
-            Backend::Postgres => url.to_string(),
+            Backend::Postgres => postgres_url_without_statement_cache(url),
         };
         let options = AnyPoolOptions::new()
             .max_connections(match backend {
@@ -187,6 +187,18 @@ fn sqlite_url_creating_file(url: &str) -> anyhow::Result<String> {
     Ok(format!("sqlite://{path}?{query}{sep}{mode}"))
 }
 
+/// sqlx's Any driver encodes a NULL `f64` as a NULL `f32`; PostgreSQL prepares the statement with that type, and
+/// the next use of the cached statement with a real `f64` fails ("incorrect binary data format in bind
+/// parameter", measured: `crates/kernel/tests/schema.rs`). Without the statement cache every execution is
+/// prepared with the types it actually binds. The cost is one parse per statement, small beside the round trip.
+fn postgres_url_without_statement_cache(url: &str) -> String {
+    if url.contains("statement-cache-capacity=") {
+        return url.to_string();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}statement-cache-capacity=0")
+}
+
 /// The SQLite URL of a file in a data directory.
 pub fn sqlite_url_for_dir(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("qingshan.db").display())
@@ -304,6 +316,18 @@ mod tests {
             "postgres://u:***@h:5432/db"
         );
         assert_eq!(redact("postgres://u@h:5432/db"), "postgres://u@h:5432/db");
+    }
+
+    #[test]
+    fn postgres_urls_turn_the_statement_cache_off() {
+        assert_eq!(
+            postgres_url_without_statement_cache("postgres://u@h/db"),
+            "postgres://u@h/db?statement-cache-capacity=0"
+        );
+        assert_eq!(
+            postgres_url_without_statement_cache("postgres://u@h/db?options=x"),
+            "postgres://u@h/db?options=x&statement-cache-capacity=0"
+        );
     }
 
     #[test]

@@ -143,3 +143,33 @@ testkit::db_test!(portable_sql_rules_hold, |db| {
     .unwrap_err();
     assert!(kernel::db::is_foreign_key_violation(&fk));
 });
+
+testkit::db_test!(a_null_float_then_a_value_binds_on_both, |db| {
+    // sqlx's Any driver sends a NULL f64 as a NULL *f32*; PostgreSQL's cached statement then expected 4 bytes for
+    // the next, non-NULL f64 ("incorrect binary data format in bind parameter 4": this test failed so). Db::connect
+    // turns the statement cache off on PostgreSQL for this reason; this test keeps it honest.
+    // One connection, so that the second statement meets the first one's cached preparation.
+    let mut conn = db.pool().acquire().await.unwrap();
+    for (code, lat) in [
+        ("1", None),
+        ("2", Some(39.1_f64)),
+        ("3", None),
+        ("4", Some(39.2)),
+    ] {
+        sqlx::query("INSERT INTO district (code, name, city, center_lat) VALUES ($1, $2, $3, $4)")
+            .bind(code)
+            .bind("区")
+            .bind("市")
+            .bind(lat)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    drop(conn);
+    let sum: f64 =
+        sqlx::query_scalar("SELECT CAST(SUM(center_lat) AS DOUBLE PRECISION) FROM district")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    assert!((sum - 78.3).abs() < 1e-9);
+});

@@ -135,7 +135,7 @@ pub fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| kernel::db::sqlite_url_for_dir(&args.data_dir));
         let db = Db::connect(&url).await?;
         db.migrate().await?;
-        let report = demo::ensure(&db, args.seed).await?;
+        let report = demo::ensure(&db, args.seed, demo::History::UntilNow).await?;
         println!("{report}");
         // The demo's registered devices report live minute data to its own gateway.
         let devices: Vec<ingest::simulate::SimDevice> = ingest::repo::active_devices(&db, 10_000)
