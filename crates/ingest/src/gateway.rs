@@ -43,8 +43,8 @@ pub struct Config {
     pub write_timeout: Duration,
     /// Quarantined packets one connection may send before it is closed.
     pub max_quarantined_per_connection: usize,
-    /// How long a connection trusts what it looked up about an MN (registry edits apply after this).
-    pub device_cache_ttl: Duration,
+    /// How often the gateway re-reads the registry's devices (registrations and edits apply after this).
+    pub device_refresh: Duration,
 }
 
 impl Default for Config {
@@ -58,22 +58,51 @@ impl Default for Config {
             pending_replies: 256,
             write_timeout: Duration::from_secs(30),
             max_quarantined_per_connection: 200,
-            device_cache_ttl: Duration::from_secs(60),
+            device_refresh: Duration::from_secs(30),
         }
     }
 }
 
 /// Time a shutdown waits for connections to hand in their last packets and the writer to store them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Devices one connection is recorded as carrying (a real one carries one or a few).
+const SEEN_DEVICES: usize = 64;
 /// Bytes read per call.
 const READ_CHUNK: usize = 8 * 1024;
-/// MNs a connection remembers (a real device sends one or a few).
-const DEVICE_CACHE_ENTRIES: usize = 64;
+/// Devices by MN, read from the registry at start and refreshed every `device_refresh`: checking a packet
+/// costs no query, however many connections there are.
+type Directory = std::sync::RwLock<HashMap<String, Device>>;
 
 struct Shared {
     db: Db,
     config: Config,
     jobs: mpsc::Sender<Job>,
+    devices: Directory,
+}
+
+async fn load_directory(db: &Db) -> Result<HashMap<String, Device>, sqlx::Error> {
+    Ok(repo::all_devices(db)
+        .await?
+        .into_iter()
+        .map(|d| (d.mn.clone(), d))
+        .collect())
+}
+
+async fn refresh_directory(shared: std::sync::Weak<Shared>, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        match load_directory(&shared.db).await {
+            Ok(devices) => {
+                if let Ok(mut directory) = shared.devices.write() {
+                    *directory = devices;
+                }
+            }
+            Err(e) => tracing::warn!("HJ 212 device directory not refreshed: {e}"),
+        }
+    }
 }
 
 /// Runs the gateway on `listener` until `shutdown` resolves; then stops accepting, lets connections finish and
@@ -89,7 +118,15 @@ pub async fn run(
     let writer = tokio::spawn(writer::run(db.clone(), queue, config.max_batch.max(1)));
     let limit = Arc::new(Semaphore::new(config.max_connections));
     let (stop, stopped) = watch::channel(false);
-    let shared = Arc::new(Shared { db, config, jobs });
+    let devices = Directory::new(load_directory(&db).await?);
+    let refresh_every = config.device_refresh.max(Duration::from_secs(1));
+    let shared = Arc::new(Shared {
+        db,
+        config,
+        jobs,
+        devices,
+    });
+    let refresher = tokio::spawn(refresh_directory(Arc::downgrade(&shared), refresh_every));
     let mut refused_logged_at: Option<Instant> = None;
     tokio::pin!(shutdown);
     loop {
@@ -124,6 +161,7 @@ pub async fn run(
         });
     }
     drop(listener);
+    refresher.abort();
     let _ = stop.send(true);
     drop(shared);
     // Connections hold the other senders: the writer ends once they have handed in their packets.
@@ -153,7 +191,7 @@ async fn connection(
     let reply_task = tokio::spawn(send_replies(writer, pending, config.write_timeout));
     let mut decoder = FrameDecoder::with_cap(config.buffer_cap);
     let mut buffer = vec![0u8; READ_CHUNK];
-    let mut devices: HashMap<String, (Option<Device>, Instant)> = HashMap::new();
+    let mut seen: Vec<i64> = Vec::new();
     let mut quarantined = 0usize;
     'read: loop {
         let read = tokio::select! {
@@ -195,15 +233,18 @@ async fn connection(
                 Err(e) => service::unreadable(&frame, &e, &peer, now),
                 Ok(packet) => {
                     let mn = packet.mn.unwrap_or("");
-                    let device = lookup(shared, &mut devices, mn).await;
-                    match device {
-                        Ok(device) => service::decide(&frame, &packet, device.as_ref(), &peer, now),
-                        Err(e) => {
-                            // Neither accepted nor refused: no reply, the device sends it again.
-                            tracing::warn!("HJ 212 {peer}: device lookup failed: {e}");
-                            continue;
-                        }
+                    let device = shared
+                        .devices
+                        .read()
+                        .ok()
+                        .and_then(|directory| directory.get(mn).cloned());
+                    if let Some(device) = &device
+                        && !seen.contains(&device.id)
+                        && seen.len() < SEEN_DEVICES
+                    {
+                        seen.push(device.id);
                     }
+                    service::decide(&frame, &packet, device.as_ref(), &peer, now)
                 }
             };
             let sent = match decision {
@@ -236,34 +277,9 @@ async fn connection(
     }
     drop(replies);
     let _ = tokio::time::timeout(config.write_timeout, reply_task).await;
-    let seen: Vec<i64> = devices
-        .values()
-        .filter_map(|(device, _)| device.as_ref().map(|d| d.id))
-        .collect();
     if let Err(e) = repo::mark_offline(&shared.db, &seen, &peer).await {
         tracing::warn!("HJ 212 {peer}: cannot record the devices offline: {e}");
     }
-}
-
-async fn lookup(
-    shared: &Shared,
-    cache: &mut HashMap<String, (Option<Device>, Instant)>,
-    mn: &str,
-) -> Result<Option<Device>, sqlx::Error> {
-    if let Some((device, at)) = cache.get(mn)
-        && at.elapsed() < shared.config.device_cache_ttl
-    {
-        return Ok(device.clone());
-    }
-    let device = repo::find_device(&shared.db, mn).await?;
-    if cache.len() >= DEVICE_CACHE_ENTRIES {
-        cache.retain(|_, (known, _)| known.is_some());
-        if cache.len() >= DEVICE_CACHE_ENTRIES {
-            cache.clear();
-        }
-    }
-    cache.insert(mn.to_string(), (device.clone(), Instant::now()));
-    Ok(device)
 }
 
 /// Sends each reply once its packet is stored, in the order the packets came.

@@ -10,30 +10,32 @@ use crate::model::{
     AcceptedPacket, Device, DeviceState, QuarantineEntry, QuarantinedPacket, parse_crc_mode,
 };
 
-/// Rows per multi-row INSERT (15 parameters a row stays far below every backend's limit).
-const ROWS_PER_STATEMENT: usize = 1_000;
+/// Rows per multi-row statement. Small on purpose: through the Any driver a statement's cost grew much faster
+/// than its row count (1,000 rows: ~1 s per batch; 32 rows: ~50 ms for the same batch, measured on SQLite).
+const ROWS_PER_STATEMENT: usize = 32;
 
-pub async fn find_device(db: &Db, mn: &str) -> Result<Option<Device>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT id, mn, password, protocol, crc_mode, point_id, active FROM devices WHERE mn = $1",
+/// Every registered device, for the gateway's in-memory directory (refreshed periodically).
+pub async fn all_devices(db: &Db) -> Result<Vec<Device>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, mn, password, protocol, crc_mode, point_id, active FROM devices ORDER BY id",
     )
-    .bind(mn)
-    .fetch_optional(db.pool())
+    .fetch_all(db.pool())
     .await?;
-    row.map(|row| {
-        let crc_mode: String = row.try_get(4)?;
-        let active: i64 = row.try_get(6)?;
-        Ok(Device {
-            id: row.try_get(0)?,
-            mn: row.try_get(1)?,
-            password: row.try_get(2)?,
-            protocol: row.try_get(3)?,
-            crc_mode: parse_crc_mode(&crc_mode),
-            point_id: row.try_get(5)?,
-            active: active != 0,
+    rows.iter()
+        .map(|row| {
+            let crc_mode: String = row.try_get(4)?;
+            let active: i64 = row.try_get(6)?;
+            Ok(Device {
+                id: row.try_get(0)?,
+                mn: row.try_get(1)?,
+                password: row.try_get(2)?,
+                protocol: row.try_get(3)?,
+                crc_mode: parse_crc_mode(&crc_mode),
+                point_id: row.try_get(5)?,
+                active: active != 0,
+            })
         })
-    })
-    .transpose()
+        .collect()
 }
 
 /// Which of these dedup keys are stored already.
@@ -151,13 +153,42 @@ pub async fn store_batch(
         b.push(" ON CONFLICT (dedup_key) DO NOTHING");
         b.build().execute(&mut *tx).await?;
     }
-    for (device_id, d) in deltas {
-        let online = i64::from(d.last_packet_at.is_some());
-        sqlx::query(
+    let deltas: Vec<(&i64, &DeviceDelta)> = deltas.iter().collect();
+    for chunk in deltas.chunks(ROWS_PER_STATEMENT) {
+        let mut b = SqlBuilder::new(
             "INSERT INTO hj212_device_state (device_id, online, peer, last_packet_at, last_data_time, \
-             clock_drift_seconds, packets, duplicates, errors, last_error, last_error_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-             ON CONFLICT (device_id) DO UPDATE SET \
+             clock_drift_seconds, packets, duplicates, errors, last_error, last_error_at, updated_at) VALUES ",
+        );
+        for (i, (device_id, d)) in chunk.iter().enumerate() {
+            b.push(if i == 0 { "(" } else { ", (" });
+            b.push_bind(**device_id)
+                .push(", ")
+                .push_bind(i64::from(d.last_packet_at.is_some()))
+                .push(", ")
+                .push_bind(d.peer.clone())
+                .push(", ")
+                .push_bind(d.last_packet_at)
+                .push(", ")
+                .push_bind(d.last_data_time)
+                .push(", ")
+                .push_bind(d.clock_drift_seconds)
+                .push(", ")
+                .push_bind(d.packets)
+                .push(", ")
+                .push_bind(d.duplicates)
+                .push(", ")
+                .push_bind(d.errors)
+                .push(", ")
+                .push_bind(d.last_error.clone())
+                .push(", ")
+                .push_bind(d.last_error_at)
+                .push(", ")
+                .push_bind(now)
+                .push(")");
+        }
+        // One row per device in a statement (the map's keys), as PostgreSQL requires.
+        b.push(
+            " ON CONFLICT (device_id) DO UPDATE SET \
              online = CASE WHEN excluded.last_packet_at IS NULL THEN hj212_device_state.online ELSE 1 END, \
              peer = COALESCE(excluded.peer, hj212_device_state.peer), \
              last_packet_at = COALESCE(excluded.last_packet_at, hj212_device_state.last_packet_at), \
@@ -169,21 +200,8 @@ pub async fn store_batch(
              last_error = COALESCE(excluded.last_error, hj212_device_state.last_error), \
              last_error_at = COALESCE(excluded.last_error_at, hj212_device_state.last_error_at), \
              updated_at = excluded.updated_at",
-        )
-        .bind(device_id)
-        .bind(online)
-        .bind(d.peer.clone())
-        .bind(d.last_packet_at)
-        .bind(d.last_data_time)
-        .bind(d.clock_drift_seconds)
-        .bind(d.packets)
-        .bind(d.duplicates)
-        .bind(d.errors)
-        .bind(d.last_error.clone())
-        .bind(d.last_error_at)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        );
+        b.build().execute(&mut *tx).await?;
     }
     tx.commit().await
 }
