@@ -8,11 +8,11 @@
 //! the packet. The reverse order could store a packet whose values never arrive, and its resend would be
 //! taken for a duplicate.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use kernel::Db;
-use readings::store::{self, NewSource};
+use readings::store::{self, DirtyDay, NewSource};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::model::{AcceptedPacket, QuarantinedPacket};
@@ -40,8 +40,14 @@ pub enum Job {
 /// Attempts per batch before its packets are reported as not stored.
 const ATTEMPTS: u32 = 3;
 
-/// Runs until every sender is gone, then returns after the last batch.
+/// How often the hours and days touched by the gateway are rolled up again. Off the acknowledgement path: a
+/// roll-up of a day of minute data takes far longer than a batch commit.
+const ROLLUP_EVERY: Duration = Duration::from_secs(30);
+
+/// Runs until every sender is gone, then returns after the last batch and its roll-ups.
 pub async fn run(db: Db, mut jobs: mpsc::Receiver<Job>, max_batch: usize) {
+    let (dirty_tx, dirty_rx) = mpsc::unbounded_channel::<BTreeSet<DirtyDay>>();
+    let rollups = tokio::spawn(roll_up(db.clone(), dirty_rx));
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     while jobs.recv_many(&mut batch, max_batch).await > 0 {
         let mut outcome = Err(anyhow::anyhow!("not attempted"));
@@ -58,7 +64,10 @@ pub async fn run(db: Db, mut jobs: mpsc::Receiver<Job>, max_batch: usize) {
                 }
             }
         }
-        let verdicts = outcome.unwrap_or_default();
+        let (verdicts, dirty) = outcome.unwrap_or_default();
+        if !dirty.is_empty() {
+            let _ = dirty_tx.send(dirty);
+        }
         for (i, job) in batch.drain(..).enumerate() {
             if let Job::Accepted { done, .. } = job {
                 // The connection may be gone; its device will resend and get a Duplicate.
@@ -66,10 +75,47 @@ pub async fn run(db: Db, mut jobs: mpsc::Receiver<Job>, max_batch: usize) {
             }
         }
     }
+    drop(dirty_tx);
+    let _ = rollups.await;
 }
 
-/// Stores a batch; returns the verdict per accepted job's index.
-async fn commit(db: &Db, batch: &[Job]) -> anyhow::Result<HashMap<usize, Stored>> {
+/// Collects the (point, day) pairs the writer touched and recomputes their roll-ups every [`ROLLUP_EVERY`], and
+/// once more when the writer stops.
+async fn roll_up(db: Db, mut dirty_rx: mpsc::UnboundedReceiver<BTreeSet<DirtyDay>>) {
+    let mut pending: BTreeSet<DirtyDay> = BTreeSet::new();
+    let mut tick = tokio::time::interval(ROLLUP_EVERY);
+    loop {
+        tokio::select! {
+            received = dirty_rx.recv() => match received {
+                Some(days) => pending.extend(days),
+                None => break,
+            },
+            _ = tick.tick() => {
+                if !pending.is_empty() {
+                    let days = std::mem::take(&mut pending);
+                    if let Err(e) = readings::rollup::recompute(&db, &days).await {
+                        tracing::warn!("roll-up of {} gateway day(s) failed: {e:#}", days.len());
+                        pending.extend(days);
+                    }
+                }
+            }
+        }
+    }
+    if !pending.is_empty()
+        && let Err(e) = readings::rollup::recompute(&db, &pending).await
+    {
+        tracing::warn!(
+            "final roll-up of {} gateway day(s) failed: {e:#}",
+            pending.len()
+        );
+    }
+}
+
+/// Stores a batch; returns the verdict per accepted job's index and the (point, day) pairs whose roll-ups changed.
+async fn commit(
+    db: &Db,
+    batch: &[Job],
+) -> anyhow::Result<(HashMap<usize, Stored>, BTreeSet<DirtyDay>)> {
     let now = kernel::time::now_ts();
     let accepted: Vec<(usize, &AcceptedPacket)> = batch
         .iter()
@@ -140,11 +186,12 @@ async fn commit(db: &Db, batch: &[Job]) -> anyhow::Result<HashMap<usize, Stored>
         };
         Some(store::create_source(db, &source).await?)
     };
+    let mut dirty = BTreeSet::new();
     if let Some(source_id) = source_id
         && !values.is_empty()
     {
-        store::write(db, source_id, &values).await?;
+        dirty = store::write(db, source_id, &values).await?.dirty;
     }
     repo::store_batch(db, source_id, &new_packets, &quarantined, &deltas, now).await?;
-    Ok(verdicts)
+    Ok((verdicts, dirty))
 }

@@ -104,6 +104,23 @@ testkit::db_test!(
             count(&db, "SELECT CAST(COUNT(*) AS BIGINT) FROM hj212_packets").await,
             3
         );
+        // The gateway's minutes were rolled up into their hour (3 of 60 minutes: an invalid hour) and day.
+        let hour: (i64, f64) = sqlx::query_as(
+            "SELECT n, mean FROM reading_rollups WHERE point_id = $1 AND factor = 'a21026' AND period = 'hour'",
+        )
+        .bind(point_id)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(hour, (3, 12.5));
+        let days: i64 = sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM reading_rollups WHERE point_id = $1 AND period = 'day'",
+        )
+        .bind(point_id)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert!(days >= 1);
         let stored: Vec<(i64, Option<f64>, Option<f64>)> = sqlx::query_as(
         "SELECT ts, a21026, a19001 FROM readings WHERE point_id = $1 AND period = 'minute' ORDER BY ts",
     )
