@@ -1,0 +1,208 @@
+//! A test client around `web::app`, shared by the HTTP tests of every area: users of every role (the street
+//! officer on street A), login, requests with a session or a token. Each app has its own data directory.
+
+use accounts::service::Actor;
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
+use kernel::state::AppConfig;
+use kernel::{AppState, Db, Role};
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "correct-horse-battery";
+
+pub struct TestApp {
+    /// The app's data directory (evidence files and the like), removed with the app.
+    pub _data: tempfile::TempDir,
+    pub state: AppState,
+    pub router: axum::Router,
+    /// The street of the street officer, and another one.
+    pub street_a: i64,
+    pub street_b: i64,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+/// A browser session: the cookie and the CSRF token.
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl TestApp {
+    pub async fn new(db: Db) -> TestApp {
+        let data = tempfile::tempdir().unwrap();
+        let config = AppConfig {
+            data_dir: data.path().to_path_buf(),
+            ..AppConfig::default()
+        };
+        let mut app = TestApp::with_config(db, config).await;
+        app._data = data;
+        app
+    }
+
+    pub async fn with_config(db: Db, config: AppConfig) -> TestApp {
+        sqlx::query("INSERT INTO district (code, name, city, simulated) VALUES ('120110', '东丽区', '天津市', 1)")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        let mut streets = Vec::new();
+        for (code, name) in [("zgz", "张贵庄街道"), ("hm", "华明街道")] {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO streets (code, name, district_code, created_at) VALUES ($1, $2, '120110', 0) RETURNING id",
+            )
+            .bind(code)
+            .bind(name)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+            streets.push(id);
+        }
+        for role in Role::ALL {
+            let street_id = (role == Role::StreetOfficer).then_some(streets[0]);
+            accounts::service::create_user(
+                &db,
+                Actor::Cli,
+                accounts::NewUser {
+                    username: role.as_str().replace('_', "-"),
+                    display_name: format!("测试{}", role.label()),
+                    password: PASSWORD.to_string(),
+                    role,
+                    street_id,
+                    department_id: None,
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let state = AppState::new(db, config);
+        TestApp {
+            _data: tempfile::tempdir().unwrap(),
+            router: web::app(state.clone()),
+            state,
+            street_a: streets[0],
+            street_b: streets[1],
+        }
+    }
+
+    pub fn username(role: Role) -> String {
+        role.as_str().replace('_', "-")
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = to_bytes(response.into_body(), 16 * 1024 * 1024)
+            .await
+            .unwrap();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Reply {
+        let body = serde_urlencoded::to_string([
+            ("username", username),
+            ("password", password),
+            ("next", "/"),
+        ])
+        .unwrap();
+        self.send(
+            Request::post("/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn session(&self, role: Role) -> Session {
+        let reply = self.login(&Self::username(role), PASSWORD).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::SEE_OTHER,
+            "login of {role:?}: {}",
+            reply.body
+        );
+        let cookie = reply
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("qs_session="))
+            .and_then(|v| v.split(';').next())
+            .unwrap()
+            .to_string();
+        let me = self
+            .send(
+                Request::get("/api/v1/me")
+                    .header(header::COOKIE, &cookie)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        let csrf = me.json()["csrf_token"].as_str().unwrap().to_string();
+        Session { cookie, csrf }
+    }
+
+    pub async fn token(&self, role: Role) -> String {
+        accounts::service::create_token(
+            &self.state.db,
+            Actor::Cli,
+            &Self::username(role),
+            "test",
+            None,
+        )
+        .await
+        .unwrap()
+        .token
+    }
+
+    pub async fn get_with_token(&self, path: &str, token: &str) -> Reply {
+        self.send(
+            Request::get(path)
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn json_with_token(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: &str,
+    ) -> Reply {
+        self.send(
+            Request::builder()
+                .method(method)
+                .uri(path)
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+}
