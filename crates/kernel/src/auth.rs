@@ -91,10 +91,18 @@ pub enum Resource {
     Reading,
     /// 数据审核: corrections of readings and month confirmation.
     DataAudit,
+    /// 在线监控报警: online-monitoring alarms, their handling and the inspection leads drawn from them.
+    Alarm,
+    /// 年度目标: the year's targets, their progress and the dashboard built on them.
+    Target,
+    /// 排名与通报: monthly street rankings and bulletins.
+    Bulletin,
+    /// 工作日历: the official working-day calendar (holidays and make-up working days) statutory clocks count by.
+    WorkingCalendar,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 10] = [
+    pub const ALL: [Resource; 14] = [
         Resource::Organisation,
         Resource::Enterprise,
         Resource::MonitoringPoint,
@@ -105,6 +113,10 @@ impl Resource {
         Resource::DutyRoster,
         Resource::Reading,
         Resource::DataAudit,
+        Resource::Alarm,
+        Resource::Target,
+        Resource::Bulletin,
+        Resource::WorkingCalendar,
     ];
 }
 
@@ -142,7 +154,19 @@ pub fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
         (Public, Complaint | DutyRoster) => false,
         // The public reads air-station and water-section data only (the readings area checks the kind).
         (Public, Reading) => action == Read,
+        // The public sees the published indicators (targets' progress), not alarms or internal bulletins.
+        (Public, Target) => action == Read,
         (Public, _) => false,
+        // The calendar is entered by the administrator (the State Council's notice each year); all read it.
+        (_, WorkingCalendar) => action == Read,
+        // Targets and bulletins: the monitoring department keeps the targets and issues the bulletins; every
+        // bureau role reads them (street officers their street's part).
+        (Monitoring, Target | Bulletin) => action != Delete,
+        (_, Target | Bulletin) => action == Read,
+        // Alarms: the monitoring department confirms and closes them, enforcement handles the leads; the other
+        // bureau roles read (street officers their street's enterprises).
+        (Monitoring | Enforcement, Alarm) => action != Delete,
+        (_, Alarm) => action == Read,
         (_, DutyRoster) => action == Read,
         (_, Organisation) => action == Read,
         (Leader, _) => action == Read,

@@ -23,6 +23,31 @@ pub const NAV: &[NavItem] = &[
         resource: None,
     },
     NavItem {
+        path: "/targets",
+        label: "年度目标",
+        resource: Some(Resource::Target),
+    },
+    NavItem {
+        path: "/stations",
+        label: "站点断面",
+        resource: Some(Resource::Reading),
+    },
+    NavItem {
+        path: "/analysis",
+        label: "数据分析",
+        resource: Some(Resource::Reading),
+    },
+    NavItem {
+        path: "/rankings",
+        label: "排名通报",
+        resource: Some(Resource::Bulletin),
+    },
+    NavItem {
+        path: "/alarms",
+        label: "在线报警",
+        resource: Some(Resource::Alarm),
+    },
+    NavItem {
         path: "/registry/enterprises",
         label: "企业",
         resource: Some(Resource::Enterprise),
@@ -50,6 +75,12 @@ pub const NAV: &[NavItem] = &[
     NavItem {
         path: "/admin/users",
         label: "用户",
+        resource: Some(Resource::User),
+    },
+    NavItem {
+        path: "/admin/calendar",
+        label: "工作日历",
+        // Shown to those who keep it (the administrator); everyone else meets the calendar in the deadlines.
         resource: Some(Resource::User),
     },
     NavItem {
