@@ -395,6 +395,218 @@ impl Finding {
     }
 }
 
+// --- The area's records: stored alarms, outlet permits, inspection leads ------------------------------------
+//
+// What the worker stores and the pages and API show. Codes are the pure types' snake_case names
+// (`RuleId::code`, `exceedance`; states `raised|verified|handled|closed`; verdicts `true|equipment_fault|
+// false_positive`), so that a stored row converts back to an [`crate::Alarm`] for the lifecycle.
+
+/// One quoted value of an alarm's evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EvidencePoint {
+    pub ts: i64,
+    pub value: f64,
+}
+
+/// A stored alarm with the names the pages need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AlarmRecord {
+    pub id: i64,
+    pub enterprise_id: i64,
+    pub enterprise_name: String,
+    pub street_id: Option<i64>,
+    pub street_name: Option<String>,
+    pub outlet_id: Option<i64>,
+    pub outlet_name: Option<String>,
+    pub point_id: i64,
+    pub point_code: String,
+    pub point_name: String,
+    /// Rule code, e.g. `exceedance`, `constant_value`.
+    pub rule: String,
+    pub rule_name: String,
+    /// HJ 212 factor code; `None` for point-level rules (offline).
+    pub factor: Option<String>,
+    pub factor_name: Option<String>,
+    /// The finding's span `[from_ts, to_ts)`, Unix seconds.
+    pub from_ts: i64,
+    pub to_ts: i64,
+    /// `low`, `medium`, `high`.
+    pub severity: String,
+    pub evidence: String,
+    pub values: Vec<EvidencePoint>,
+    /// `raised`, `verified`, `handled`, `closed`.
+    pub state: String,
+    /// `true`, `equipment_fault`, `false_positive`.
+    pub verdict: Option<String>,
+    pub verified_by: Option<String>,
+    pub verified_at: Option<i64>,
+    pub verify_note: Option<String>,
+    pub handled_by: Option<String>,
+    pub handled_at: Option<i64>,
+    pub handle_note: Option<String>,
+    pub closed_by: Option<String>,
+    pub closed_at: Option<i64>,
+    pub close_note: Option<String>,
+    pub raised_at: i64,
+    pub updated_at: i64,
+    /// When the next step is due (`None` once closed), by the settings' deadlines.
+    pub deadline: Option<i64>,
+    pub overdue: bool,
+    pub simulated: bool,
+    /// Optimistic concurrency: send it back with an action to refuse a stale one (409).
+    pub version: i64,
+}
+
+/// List filters (`/alarms`, `GET /api/v1/alarms`). Empty parameters count as absent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AlarmFilter {
+    /// `raised`, `verified`, `handled`, `closed`, or `open` (anything not closed).
+    pub state: Option<String>,
+    /// Rule code (`exceedance`, `offline`, …).
+    pub rule: Option<String>,
+    pub enterprise_id: Option<i64>,
+    pub street_id: Option<i64>,
+    pub point_id: Option<i64>,
+    /// `YYYY-MM`: alarms raised in that China Standard Time month.
+    pub month: Option<String>,
+}
+
+/// An officer's step (`POST /api/v1/alarms/{id}/actions`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AlarmActionBody {
+    /// `verify`, `handle` or `close`.
+    pub action: String,
+    /// For `verify`: `true`, `equipment_fault` or `false_positive`.
+    pub verdict: Option<String>,
+    /// Required: the reason of a verdict, the result of the handling, the closing remark.
+    pub note: String,
+    /// The version the officer saw; a different current version is a 409.
+    pub version: Option<i64>,
+}
+
+/// One factor of an outlet's permit: the emission limit and the analyser.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OutletLimit {
+    /// HJ 212 factor code.
+    pub factor: String,
+    /// Emission limit in the factor's unit; `None`: monitored without a limit.
+    pub limit: Option<f64>,
+    /// `hour` or `day`.
+    pub averaging: String,
+    /// The limit applies to the converted (折算) concentration at the reference O2.
+    #[serde(default)]
+    pub on_converted: bool,
+    pub range_low: Option<f64>,
+    pub range_high: Option<f64>,
+    pub detection_limit: Option<f64>,
+}
+
+/// What the rules need of an outlet, from its discharge permit and the applicable standard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OutletPermit {
+    pub outlet_id: i64,
+    /// 基准含氧量 in %.
+    pub reference_oxygen: Option<f64>,
+    /// Flue-gas flow at full load (the flow factor's unit).
+    pub rated_flow: Option<f64>,
+    /// Where the figures come from, e.g. `GB 16171-2012 表6；排污许可证`.
+    pub basis: String,
+    pub limits: Vec<OutletLimit>,
+    #[serde(default)]
+    pub simulated: bool,
+}
+
+/// 线索: an off-site inspection lead handed to enforcement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Lead {
+    pub id: i64,
+    /// `alarm` (one alarm verified as true) or `repeated_exceedance` (an enterprise's month).
+    pub kind: String,
+    pub enterprise_id: i64,
+    pub enterprise_name: String,
+    pub alarm_id: Option<i64>,
+    pub month: Option<String>,
+    pub alarm_ids: Vec<i64>,
+    pub summary: String,
+    pub note: String,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+/// A lead that could be made: an alarm of a falsified-data kind verified as true, or an enterprise with
+/// repeated exceedance alarms in a month (not dismissed as false positives).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LeadCandidate {
+    pub kind: String,
+    pub enterprise_id: i64,
+    pub enterprise_name: String,
+    pub alarm_id: Option<i64>,
+    pub month: Option<String>,
+    pub alarm_ids: Vec<i64>,
+    pub summary: String,
+}
+
+/// Turning an alarm or an enterprise-month into a lead (`POST /api/v1/alarms/leads`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NewLead {
+    /// `alarm` (needs `alarm_id`) or `repeated_exceedance` (needs `enterprise_id` and `month`).
+    pub kind: String,
+    pub alarm_id: Option<i64>,
+    pub enterprise_id: Option<i64>,
+    pub month: Option<String>,
+    /// Why enforcement should look (required).
+    pub note: String,
+}
+
+/// Count of open alarms of one rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RuleCount {
+    pub rule: String,
+    pub name: String,
+    pub count: i64,
+}
+
+/// Open (not closed) alarms, by rule: what the dashboard shows.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OpenSummary {
+    pub total: i64,
+    /// Of them past the deadline of their next step.
+    pub overdue: i64,
+    pub by_rule: Vec<RuleCount>,
+}
+
+/// Statistics of one enterprise and CST month (`stats::monthly_stats`) with names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EnterpriseMonthStats {
+    pub enterprise_id: i64,
+    pub enterprise_name: String,
+    pub month: String,
+    pub total: u32,
+    pub by_rule: Vec<RuleCount>,
+    pub verified: u32,
+    pub verified_true: u32,
+    pub equipment_fault: u32,
+    pub false_positive: u32,
+    /// False positives / verified; `None` while none is verified.
+    pub false_positive_rate: Option<f64>,
+    pub open: u32,
+    pub overdue: u32,
+}
+
+/// What one run of the worker did.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EvaluationSummary {
+    /// Monitored outlet points considered.
+    pub points: usize,
+    /// Points whose window was judged.
+    pub evaluated: usize,
+    pub raised: usize,
+    pub extended: usize,
+    /// Samples read from the store.
+    pub samples: usize,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
