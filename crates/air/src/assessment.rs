@@ -14,7 +14,7 @@ use standards::exact::Exact;
 use standards::pollutant::Pollutant;
 use standards::settings::AirSettings;
 
-use crate::station_files::{HourlyRecord, StationFileError, open_station_file};
+use readings::station_files::{HourlyRecord, StationFileError, open_station_file};
 
 /// Hourly data of several stations, by station and date, limited to a date range.
 #[derive(Debug, Default)]

@@ -1,4 +1,6 @@
-//! Air quality: reading hourly station data files and building assessment reports with the `standards` engine.
+//! Air quality: station and area days computed from the stored readings (`service`), and assessment reports of
+//! hourly station files built with the `standards` engine (`assessment`, used by `qingshan assess`).
 
 pub mod assessment;
-pub mod station_files;
+pub mod repo;
+pub mod service;

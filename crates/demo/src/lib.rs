@@ -8,6 +8,7 @@ pub mod district;
 pub mod generate;
 mod repo;
 pub mod rng;
+pub mod water_samples;
 
 use accounts::http::{DEMO_PASSWORD, DEMO_USERS};
 use accounts::service::Actor;
@@ -84,8 +85,10 @@ async fn load(db: &Db, seed: u64, history: History) -> anyhow::Result<()> {
         History::Until(ts) => ts,
     };
     let air = readings::simulate::simulate_air_history(db, seed, until).await?;
+    let water_values =
+        water_samples::simulate_water_samples(db, seed, kernel::time::cst_day(until)).await?;
     tracing::info!(
-        "demo district loaded in {:?} ({} simulated complaints; air history: {air})",
+        "demo district loaded in {:?} ({} simulated complaints; air history: {air}; {water_values} water sample values)",
         started.elapsed(),
         complaints.complaints
     );

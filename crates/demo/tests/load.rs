@@ -90,4 +90,34 @@ testkit::db_test!(loads_and_reopens, |db| {
         .unwrap();
     assert_eq!(station.get::<String, _>("name"), "跃进路");
     assert_eq!(station.get::<String, _>("street"), "万新街道");
+
+    // A year of monthly water samples: the plan's 2024 picture — one section in nine at class III or better
+    // (11.1 %), none worse than V over the year.
+    let year_end = chrono::NaiveDate::from_ymd_opt(2024, 12, 31).unwrap();
+    let written = demo::water_samples::simulate_water_samples(&db, 7, year_end)
+        .await
+        .unwrap();
+    assert!(written > 9 * 12 * 20, "{written} values");
+    let results = water::service::section_results(
+        &db,
+        chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
+        year_end,
+    )
+    .await
+    .unwrap();
+    assert_eq!(results.len(), 9);
+    assert!(results.iter().all(|r| r.samples == 12), "12 samplings each");
+    let classes: Vec<_> = results.iter().filter_map(|r| r.class()).collect();
+    assert_eq!(classes.len(), 9);
+    let shares = standards::water::class_shares(&classes);
+    assert_eq!(
+        shares.good_share_percent,
+        Some(standards::exact::Exact::parse_decimal("11.1").unwrap()),
+        "{:?}",
+        results
+            .iter()
+            .map(|r| (&r.section.name, r.class()))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(shares.per_class[5], 0, "no section worse than V");
 });

@@ -37,7 +37,8 @@ const fn factor(
     }
 }
 
-/// The catalogue, in column order of the migration `20261201000003_readings.sql`.
+/// The catalogue, in column order of the migrations `20261201000003_readings.sql` and
+/// `20261201000005_water_factors.sql`.
 pub const CATALOGUE: &[Factor] = &[
     // Ambient air (ST=22).
     factor("a34004", "PM2.5", "µg/m³", 0.0, 2000.0),
@@ -65,6 +66,26 @@ pub const CATALOGUE: &[Factor] = &[
     factor("w21001", "总氮 TN", "mg/L", 0.0, 10000.0),
     factor("w01001", "pH", "无量纲", 0.0, 14.0),
     factor("w00000", "污水流量", "L/s", 0.0, 100000.0),
+    // Surface-water sections: the other GB 3838 Table 1 items (migration 20261201000005_water_factors.sql).
+    factor("w01010", "水温", "℃", -5.0, 50.0),
+    factor("w01009", "溶解氧 DO", "mg/L", 0.0, 30.0),
+    factor("w01019", "高锰酸盐指数 CODMn", "mg/L", 0.0, 1000.0),
+    factor("w01017", "五日生化需氧量 BOD5", "mg/L", 0.0, 10000.0),
+    factor("w20122", "铜 Cu", "mg/L", 0.0, 100.0),
+    factor("w20123", "锌 Zn", "mg/L", 0.0, 100.0),
+    factor("w21017", "氟化物 F", "mg/L", 0.0, 100.0),
+    factor("w20128", "硒 Se", "mg/L", 0.0, 10.0),
+    factor("w20141", "砷 As", "mg/L", 0.0, 10.0),
+    factor("w20111", "汞 Hg", "mg/L", 0.0, 1.0),
+    factor("w20115", "镉 Cd", "mg/L", 0.0, 10.0),
+    factor("w20117", "六价铬 Cr6+", "mg/L", 0.0, 100.0),
+    factor("w20120", "铅 Pb", "mg/L", 0.0, 100.0),
+    factor("w21016", "氰化物 CN", "mg/L", 0.0, 100.0),
+    factor("w23002", "挥发酚", "mg/L", 0.0, 100.0),
+    factor("w22001", "石油类", "mg/L", 0.0, 1000.0),
+    factor("w19002", "阴离子表面活性剂 LAS", "mg/L", 0.0, 100.0),
+    factor("w21019", "硫化物", "mg/L", 0.0, 100.0),
+    factor("w02003", "粪大肠菌群", "个/L", 0.0, 1000000000.0),
 ];
 
 /// A factor's index in [`CATALOGUE`] (its column slot).

@@ -10,7 +10,7 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use air::station_files::{StationFileError, open_station_file};
+use crate::station_files::{StationFileError, open_station_file};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use kernel::Db;
 use sha2::Digest;
@@ -342,8 +342,8 @@ fn read_station_file(
 ) -> Result<(), BadRow> {
     let mut reader = open_station_file(path).map_err(station_error)?;
     let detected = match reader.format() {
-        air::station_files::FileFormat::UciBeijing => Format::Uci,
-        air::station_files::FileFormat::CnemcLong => Format::Cnemc,
+        crate::station_files::FileFormat::UciBeijing => Format::Uci,
+        crate::station_files::FileFormat::CnemcLong => Format::Cnemc,
     };
     if detected != format {
         return Err(BadRow {

@@ -13,6 +13,7 @@ pub mod model;
 pub mod points;
 pub mod rollup;
 pub mod simulate;
+pub mod station_files;
 pub mod store;
 
 pub use model::{Cell, DataFlag, Period, Reading};

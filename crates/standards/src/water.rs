@@ -305,6 +305,11 @@ impl WaterItem {
         self.row().2
     }
 
+    /// The HJ 212-2017 factor code (the column name in the readings store).
+    pub fn hj212_code(self) -> &'static str {
+        self.row().3
+    }
+
     pub fn reporting_decimals(self) -> u32 {
         self.row().4
     }

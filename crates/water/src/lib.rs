@@ -1,4 +1,8 @@
-//! Surface water: reading section sample files and building assessment reports with the `standards` engine.
+//! Surface water: section results computed from the samples in the readings store (`service`), and assessment
+//! reports of section sample files built with the `standards` engine (`samples`, `assessment`, used by
+//! `qingshan assess`).
 
 pub mod assessment;
+pub mod repo;
 pub mod samples;
+pub mod service;

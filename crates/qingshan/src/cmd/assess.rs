@@ -467,7 +467,7 @@ fn render_water_period(out: &mut String, period: &PeriodReport) {
 #[cfg(test)]
 mod tests {
     use air::assessment::StationHours;
-    use air::station_files::HourlyRecord;
+    use readings::station_files::HourlyRecord;
     use clap::Parser;
     use standards::aggregate::HOURLY_UNIT;
     use water::samples::read_samples;

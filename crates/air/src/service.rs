@@ -1,0 +1,223 @@
+//! Station and area days from the stored readings: what every air figure of the platform (dashboard, targets,
+//! rankings, bulletins, calendars) is computed from.
+//!
+//! The chain, the same for every caller:
+//! 1. the audited hourly values of a station (raw readings with the latest corrections applied, invalid ones and
+//!    abnormal flags left out — `readings::audit`), hour-beginning labels 0–23 of the CST day;
+//! 2. GB 3095 Table 4 daily values (≥ 20 hours; O3 daily max 8-h) — `standards::aggregate::station_daily_values`;
+//! 3. an area's day (HJ 663: per pollutant the mean of the stations' valid daily values) —
+//!    `standards::aggregate::area_daily_values`;
+//! 4. the daily AQI by the HJ 633 edition in force that day — `standards::assessment::daily_aqi`.
+//!
+//! Hours come only from `period = 'hour'` rows (what stations and files report); hours derived from minute data
+//! (`reading_rollups`) are not used here: air stations report hours.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, NaiveDate, Timelike};
+use kernel::Db;
+use kernel::time::{cst_day, cst_day_start, to_cst};
+use readings::audit;
+use readings::factors;
+use readings::model::Period;
+use readings::store;
+use serde::Serialize;
+use standards::aggregate::{
+    DailyValues, DayHours, HOURLY_UNIT, MISSING_HOUR, area_daily_values, station_daily_values,
+};
+use standards::aqi::AqiResult;
+use standards::assessment::daily_aqi;
+use standards::pollutant::Pollutant;
+use standards::settings::AirSettings;
+
+pub use crate::repo::Station;
+
+/// The HJ 212 code under which each of the six pollutants is stored.
+pub const fn factor_code(pollutant: Pollutant) -> &'static str {
+    match pollutant {
+        Pollutant::So2 => "a21026",
+        Pollutant::No2 => "a21004",
+        Pollutant::Pm10 => "a34002",
+        Pollutant::Pm25 => "a34004",
+        Pollutant::Co => "a21005",
+        Pollutant::O3 => "a05024",
+    }
+}
+
+/// One station's CST day.
+#[derive(Debug, Clone, Serialize)]
+pub struct StationDay {
+    pub point_id: i64,
+    pub values: DailyValues,
+    pub aqi: AqiResult,
+}
+
+/// One area's CST day (HJ 663): the stations' valid daily values averaged per pollutant, then the AQI.
+#[derive(Debug, Clone, Serialize)]
+pub struct AreaDay {
+    pub values: DailyValues,
+    pub aqi: AqiResult,
+    /// Stations with at least one valid daily value that day.
+    pub stations_reporting: usize,
+}
+
+/// The district's assessment stations: national and municipal air stations (not district or micro-stations),
+/// the ones whose mean is the district's official figure.
+pub async fn assessment_stations(db: &Db) -> anyhow::Result<Vec<Station>> {
+    Ok(crate::repo::air_stations(db, &["national", "municipal"], None).await?)
+}
+
+/// The micro-stations (微站), all or one street's; a street's air ranking is computed from them.
+pub async fn micro_stations(db: &Db, street_id: Option<i64>) -> anyhow::Result<Vec<Station>> {
+    Ok(crate::repo::air_stations(db, &["micro"], street_id).await?)
+}
+
+/// Every air station of every level.
+pub async fn all_stations(db: &Db) -> anyhow::Result<Vec<Station>> {
+    Ok(
+        crate::repo::air_stations(db, &["national", "municipal", "district", "micro"], None)
+            .await?,
+    )
+}
+
+/// The audited hours of one station over the CST days `from..=to`, by day (only days with at least one hour).
+pub async fn station_hours(
+    db: &Db,
+    point_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> anyhow::Result<BTreeMap<NaiveDate, DayHours>> {
+    let start = cst_day_start(from);
+    let end = cst_day_start(to + Duration::days(1));
+    let rows = store::rows(db, point_id, &[Period::Hour], start, end).await?;
+    let corrections = audit::latest_corrections(db, point_id, start, end).await?;
+    let slots: Vec<(Pollutant, Option<usize>)> = Pollutant::ALL
+        .iter()
+        .map(|&p| (p, factors::index_of(factor_code(p))))
+        .collect();
+    let mut days: BTreeMap<NaiveDate, DayHours> = BTreeMap::new();
+    for row in rows {
+        let date = cst_day(row.ts);
+        let hour = to_cst(row.ts).hour() as usize;
+        let day = days.entry(date).or_insert_with(|| DayHours::empty(date));
+        for &(pollutant, slot) in &slots {
+            let Some(cell) = slot.and_then(|i| row.cells[i]) else {
+                continue;
+            };
+            let audited = corrections.apply(Period::Hour, row.ts, factor_code(pollutant), cell);
+            if let (true, Some(value)) = (audited.valid, audited.value) {
+                day.hours[pollutant.index()][hour] = to_fixed(value);
+            }
+        }
+    }
+    Ok(days)
+}
+
+/// A stored value in the fixed-point unit of `standards::aggregate` (ten-thousandths), rounded half to even at
+/// the fifth decimal — values carry at most 3 decimals in practice, so this is exact for them.
+fn to_fixed(value: f64) -> i32 {
+    let scaled = (value * HOURLY_UNIT as f64).round_ties_even();
+    if scaled.is_finite() && scaled >= 0.0 && scaled < i32::MAX as f64 {
+        scaled as i32
+    } else {
+        MISSING_HOUR
+    }
+}
+
+/// Per station and CST day `from..=to`: GB 3095 daily values and the daily AQI. Days without any hour are left
+/// out.
+pub async fn station_days(
+    db: &Db,
+    point_ids: &[i64],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> anyhow::Result<Vec<StationDay>> {
+    let settings = AirSettings::default();
+    let mut out = Vec::new();
+    for &point_id in point_ids {
+        for day in station_hours(db, point_id, from, to).await?.values() {
+            let values = station_daily_values(day, &settings);
+            let aqi = daily_aqi(&values);
+            out.push(StationDay {
+                point_id,
+                values,
+                aqi,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The area made of `point_ids`, per CST day `from..=to` on which at least one station reported: HJ 663 area
+/// daily values (a station without a valid value that day counts in the station total) and the AQI.
+pub async fn area_days(
+    db: &Db,
+    point_ids: &[i64],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> anyhow::Result<Vec<AreaDay>> {
+    let days = station_days(db, point_ids, from, to).await?;
+    Ok(area_days_of(&days, point_ids.len()))
+}
+
+/// Groups station days into area days; `station_count` is the number of stations in the area.
+pub fn area_days_of(days: &[StationDay], station_count: usize) -> Vec<AreaDay> {
+    let settings = AirSettings::default();
+    let mut by_date: BTreeMap<NaiveDate, Vec<&DailyValues>> = BTreeMap::new();
+    for day in days {
+        by_date
+            .entry(day.values.date)
+            .or_default()
+            .push(&day.values);
+    }
+    let mut out = Vec::with_capacity(by_date.len());
+    for (date, mut stations) in by_date {
+        let stations_reporting = stations
+            .iter()
+            .filter(|s| s.values.iter().any(Option::is_some))
+            .count();
+        // Stations that sent nothing that day still count in the share rule of the settings.
+        let empty: Vec<DailyValues> = (stations.len()..station_count.max(stations.len()))
+            .map(|_| empty_day(date))
+            .collect();
+        stations.extend(empty.iter());
+        let values = area_daily_values(date, &stations, &settings);
+        let aqi = daily_aqi(&values);
+        out.push(AreaDay {
+            values,
+            aqi,
+            stations_reporting,
+        });
+    }
+    out
+}
+
+fn empty_day(date: NaiveDate) -> DailyValues {
+    DailyValues {
+        date,
+        values: [None; 6],
+        o3_max_1h: None,
+        support: [0; 6],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_point_is_exact_for_reported_decimals() {
+        assert_eq!(to_fixed(35.0), 350_000);
+        assert_eq!(to_fixed(0.6), 6_000);
+        assert_eq!(to_fixed(1.234), 12_340);
+        assert_eq!(to_fixed(-1.0), MISSING_HOUR);
+        assert_eq!(to_fixed(f64::NAN), MISSING_HOUR);
+    }
+
+    #[test]
+    fn every_pollutant_has_a_catalogued_column() {
+        for p in Pollutant::ALL {
+            assert!(factors::index_of(factor_code(p)).is_some(), "{p:?}");
+        }
+    }
+}
