@@ -1,0 +1,22 @@
+//! Analyses a regulator reads (数据分析), the openair family on the platform's audited hourly data: where does it
+//! come from (pollution rose, bivariate polar plot), is it traffic or industry (time variation), how many good
+//! days (AQI calendar), are we improving (Theil–Sen trend with Mann–Kendall), did the measure work (before/after).
+//!
+//! The computations are pure modules (no I/O): [`wind`], [`variation`], [`calendar`], [`trend`], [`compare`] on
+//! top of [`stats`]. Around them the area's usual shape: `repo` reads hourly values through the readings store
+//! (audited tier), `service` checks the caller and the parameters, `http` serves `/analysis` and
+//! `/api/v1/analysis/…`. Methods and references: `docs/analysis.md`.
+
+pub mod calendar;
+pub mod compare;
+pub mod http;
+pub mod model;
+pub mod repo;
+pub mod service;
+pub mod stats;
+pub mod trend;
+pub mod variation;
+pub mod wind;
+
+#[cfg(test)]
+mod testdata;
