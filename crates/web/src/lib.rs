@@ -30,6 +30,7 @@ pub fn app(state: AppState) -> Router {
         .merge(readings::http::routes())
         .merge(complaints::http::routes())
         .merge(ingest::http::routes())
+        .merge(analysis::http::routes())
         .merge(openapi::routes())
         .fallback(middleware::not_found);
     routes
