@@ -104,7 +104,8 @@ pub fn demo_permit(outlet_id: i64, medium: &str, industry: &str) -> OutletPermit
             outlet_id,
             reference_oxygen: None,
             rated_flow: None,
-            basis: "模拟：GB 18918-2002 一级A（COD 50、氨氮 5、总磷 0.5、总氮 15 mg/L，日均值）".into(),
+            basis: "模拟：GB 18918-2002 一级A（COD 50、氨氮 5、总磷 0.5、总氮 15 mg/L，日均值）"
+                .into(),
             limits: vec![
                 water("w01018", 50.0, 500.0, 4.0),
                 water("w21003", 5.0, 50.0, 0.05),
@@ -164,13 +165,7 @@ pub fn demo_permit(outlet_id: i64, medium: &str, industry: &str) -> OutletPermit
 
 /// The minute rows of one outlet over `[start, end)` (both minute-aligned), with `plant` planted. `start`
 /// should be a CST midnight: the plants are placed by CST hour of the history's days.
-pub fn outlet_minutes(
-    seed: u64,
-    point_id: i64,
-    plant: Plant,
-    start: i64,
-    end: i64,
-) -> Vec<Row> {
+pub fn outlet_minutes(seed: u64, point_id: i64, plant: Plant, start: i64, end: i64) -> Vec<Row> {
     let mut rng = Rng::new(seed.wrapping_mul(1_000_003).wrapping_add(point_id as u64));
     let mut level = [
         25.0 + 5.0 * rng.unit(),  // SO2

@@ -301,7 +301,10 @@ async fn list_page(
         rows: found.items.into_iter().map(row).collect(),
         summary: service::open_summary(&state.db, scope).await?,
         states: STATES.to_vec(),
-        rules: RuleId::ALL.iter().map(|r| (r.code(), r.name_zh())).collect(),
+        rules: RuleId::ALL
+            .iter()
+            .map(|r| (r.code(), r.name_zh()))
+            .collect(),
         streets: crate::repo::streets(&state.db)
             .await?
             .into_iter()
@@ -391,9 +394,7 @@ async fn alarm_page_with(
     let page = AlarmPage {
         chrome: Chrome::new(principal, "/alarms", state.config.demo),
         can_verify: may_update && record.state == "raised",
-        can_handle: may_update
-            && record.state == "verified"
-            && verdict != Some("false_positive"),
+        can_handle: may_update && record.state == "verified" && verdict != Some("false_positive"),
         can_close: may_update
             && (record.state == "handled"
                 || (record.state == "verified" && verdict == Some("false_positive"))),

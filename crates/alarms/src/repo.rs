@@ -43,13 +43,12 @@ pub async fn outlet_points(db: &Db) -> Result<Vec<OutletPoint>, sqlx::Error> {
 pub async fn first_reading(db: &Db, point_id: i64) -> Result<Option<i64>, sqlx::Error> {
     let mut first: Option<i64> = None;
     for period in ["minute", "hour"] {
-        let ts: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(ts) FROM readings WHERE point_id = $1 AND period = $2",
-        )
-        .bind(point_id)
-        .bind(period)
-        .fetch_one(db.pool())
-        .await?;
+        let ts: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(ts) FROM readings WHERE point_id = $1 AND period = $2")
+                .bind(point_id)
+                .bind(period)
+                .fetch_one(db.pool())
+                .await?;
         first = match (first, ts) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -496,10 +495,12 @@ pub async fn leads(db: &Db, street_scope: Option<i64>) -> Result<Vec<Lead>, sqlx
 }
 
 pub async fn lead(db: &Db, id: i64) -> Result<Option<Lead>, sqlx::Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{LEAD_SELECT} WHERE l.id = $1")))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{LEAD_SELECT} WHERE l.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
     row.as_ref().map(decode_lead).transpose()
 }
 
@@ -510,11 +511,7 @@ pub async fn lead_keys(db: &Db) -> Result<Vec<String>, sqlx::Error> {
         .await
 }
 
-pub async fn insert_lead(
-    tx: &mut Tx,
-    lead: &Lead,
-    dedup_key: &str,
-) -> Result<i64, sqlx::Error> {
+pub async fn insert_lead(tx: &mut Tx, lead: &Lead, dedup_key: &str) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO alarm_leads (kind, enterprise_id, alarm_id, month, alarm_ids, summary, note, created_by, \
          created_at, dedup_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
@@ -571,7 +568,9 @@ pub async fn enterprise_simulated(db: &Db, enterprise_id: i64) -> Result<bool, s
 }
 
 /// What the demo needs to choose an outlet's limits: (point, outlet, medium, industry code, simulated).
-pub async fn outlet_profiles(db: &Db) -> Result<Vec<(i64, i64, String, String, bool)>, sqlx::Error> {
+pub async fn outlet_profiles(
+    db: &Db,
+) -> Result<Vec<(i64, i64, String, String, bool)>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT p.id, o.id, o.medium, e.industry_code, e.simulated FROM monitoring_points p \
          JOIN outlets o ON o.id = p.outlet_id JOIN enterprises e ON e.id = o.enterprise_id \

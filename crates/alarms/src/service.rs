@@ -439,7 +439,10 @@ pub fn to_alarm(r: &AlarmRecord) -> Option<Alarm> {
         "closed" => AlarmState::Closed,
         _ => return None,
     };
-    let verification = match (&r.verdict, step_of(&r.verified_by, r.verified_at, &r.verify_note)) {
+    let verification = match (
+        &r.verdict,
+        step_of(&r.verified_by, r.verified_at, &r.verify_note),
+    ) {
         (Some(v), Some(step)) => Some(Verification {
             verdict: verdict_of(v)?,
             step,
@@ -677,13 +680,7 @@ pub async fn monthly_statistics(
 ) -> AppResult<Vec<EnterpriseMonthStats>> {
     principal.require(Resource::Alarm, Permission::Read)?;
     let span = month_span_of(month)?;
-    let records = repo::all(
-        db,
-        &AlarmFilter::default(),
-        principal.street_scope(),
-        span,
-    )
-    .await?;
+    let records = repo::all(db, &AlarmFilter::default(), principal.street_scope(), span).await?;
     let names: BTreeMap<i64, String> = records
         .iter()
         .map(|r| (r.enterprise_id, r.enterprise_name.clone()))
@@ -727,20 +724,11 @@ fn cst_month(ts: i64) -> String {
 }
 
 /// Leads made so far and the candidates not yet made, in the caller's scope.
-pub async fn leads(
-    db: &Db,
-    principal: &Principal,
-) -> AppResult<(Vec<Lead>, Vec<LeadCandidate>)> {
+pub async fn leads(db: &Db, principal: &Principal) -> AppResult<(Vec<Lead>, Vec<LeadCandidate>)> {
     principal.require(Resource::Alarm, Permission::Read)?;
     let made = repo::leads(db, principal.street_scope()).await?;
     let keys: HashSet<String> = repo::lead_keys(db).await?.into_iter().collect();
-    let records = repo::all(
-        db,
-        &AlarmFilter::default(),
-        principal.street_scope(),
-        None,
-    )
-    .await?;
+    let records = repo::all(db, &AlarmFilter::default(), principal.street_scope(), None).await?;
     let mut candidates = Vec::new();
     for r in &records {
         let falsified = RuleId::parse(&r.rule).is_some_and(is_falsification_rule);
@@ -841,10 +829,7 @@ pub async fn create_lead(
                     alarm_ids: vec![id],
                     summary: format!(
                         "{}（{}，核实人 {}：{}）",
-                        lead.summary,
-                        record.point_name,
-                        lead.verified_by,
-                        lead.verification_note
+                        lead.summary, record.point_name, lead.verified_by, lead.verification_note
                     ),
                     note,
                     created_by: principal.username.clone(),
@@ -1009,7 +994,13 @@ pub async fn put_permit(
     principal.require(Resource::Alarm, Permission::Update)?;
     check_permit(&permit)?;
     let mut tx = db.begin_write().await?;
-    repo::put_permit(&mut tx, &permit, &principal.username, kernel::time::now_ts()).await?;
+    repo::put_permit(
+        &mut tx,
+        &permit,
+        &principal.username,
+        kernel::time::now_ts(),
+    )
+    .await?;
     let mut entry = AuditEntry::by(principal, "update", "outlet_permit", permit.outlet_id)
         .summary(permit.basis.clone())
         .after(&permit);
@@ -1018,9 +1009,7 @@ pub async fn put_permit(
     }
     audit::record(&mut *tx, &entry).await?;
     tx.commit().await?;
-    Ok(repo::permit(db, permit.outlet_id)
-        .await?
-        .unwrap_or(permit))
+    Ok(repo::permit(db, permit.outlet_id).await?.unwrap_or(permit))
 }
 
 /// Records a permit without a user (the demo's loader): checked and audited like [`put_permit`].

@@ -40,6 +40,8 @@ enum Command {
     Assess(cmd::assess::AssessArgs),
     /// Imports data files: `import readings --file … --format uci|cnemc|csv`.
     Import(cmd::import::ImportArgs),
+    /// Online-monitoring alarms: `alarms evaluate [--from --to]` runs the rules over the stored outlet data.
+    Alarms(cmd::alarms::AlarmsArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         Command::Aqi(args) => cmd::aqi::run(*args),
         Command::Assess(args) => cmd::assess::run(args),
         Command::Import(args) => cmd::import::run(args),
+        Command::Alarms(args) => cmd::alarms::run(args),
     };
     match result {
         Ok(code) => code,

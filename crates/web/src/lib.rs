@@ -29,6 +29,7 @@ pub fn app(state: AppState) -> Router {
         .merge(registry::http::routes())
         .merge(readings::http::routes())
         .merge(complaints::http::routes())
+        .merge(alarms::http::routes())
         .merge(ingest::http::routes())
         .merge(analysis::http::routes())
         .merge(openapi::routes())
@@ -52,7 +53,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = app(state.clone());
-    let sweeper = tokio::spawn(housekeeping(state));
+    let sweeper = tokio::spawn(housekeeping(state.clone()));
+    let alarm_worker = tokio::spawn(alarm_worker(state));
     let result = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -60,6 +62,7 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     sweeper.abort();
+    alarm_worker.abort();
     result.map_err(|e| anyhow::anyhow!("HTTP server failed: {e}"))
 }
 
@@ -85,6 +88,25 @@ async fn housekeeping(state: AppState) {
             }
             Ok(_) => {}
             Err(e) => tracing::warn!("complaint escalation failed: {e}"),
+        }
+    }
+}
+
+/// Every minute: the alarm worker judges the outlets whose last whole hour has not been judged yet (each
+/// point once an hour; see `alarms::service::evaluate_due`).
+async fn alarm_worker(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        match alarms::service::evaluate_due(&state.db, kernel::time::now_ts()).await {
+            Ok(run) if run.raised + run.extended > 0 => tracing::info!(
+                "alarm worker: {} points judged, {} alarms raised, {} extended",
+                run.evaluated,
+                run.raised,
+                run.extended
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("alarm worker failed: {e:#}"),
         }
     }
 }

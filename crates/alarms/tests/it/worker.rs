@@ -10,7 +10,9 @@ async fn planted(db: &Db) -> Vec<(i64, i64, i64)> {
     let streets = seed_streets(db, 8).await;
     let outlets = seed_outlets(db, &streets).await;
     let until = DAY0 + 10 * 3600 + 1800;
-    let summary = alarms::demo::simulate_outlet_history(db, 7, until).await.unwrap();
+    let summary = alarms::demo::simulate_outlet_history(db, 7, until)
+        .await
+        .unwrap();
     assert_eq!((summary.permits, summary.outlets), (8, 8), "{summary}");
     outlets
 }
@@ -34,7 +36,9 @@ fn describe(db_alarms: &[alarms::model::AlarmRecord], points: &[(i64, i64, i64)]
 }
 
 async fn all_alarms(db: &Db) -> Vec<alarms::model::AlarmRecord> {
-    alarms::repo::all(db, &Default::default(), None, None).await.unwrap()
+    alarms::repo::all(db, &Default::default(), None, None)
+        .await
+        .unwrap()
 }
 
 /// What the demo plants (alarms::demo::PLANTS), as the worker must find it: outlet index, rule, factor, start in
@@ -51,45 +55,75 @@ const EXPECTED: [&str; 8] = [
     "4 step_then_flat a21026 58h+180m",
 ];
 
-db_test!(worker_finds_exactly_the_planted_patterns_and_reruns_store_nothing, |db| {
-    let points = planted(&db).await;
-    let now = DAY0 + 11 * 3600 + 120;
-    let first = service::evaluate_due(&db, now).await.unwrap();
-    assert_eq!((first.points, first.evaluated, first.raised, first.extended), (8, 8, 8, 0));
-    let stored = all_alarms(&db).await;
-    assert_eq!(describe(&stored, &points), EXPECTED);
-    assert!(stored.iter().all(|a| a.state == "raised" && a.simulated && a.raised_at == now));
-    // The exceedances quote hourly converted values above the limit.
-    let exceedance = stored.iter().find(|a| a.rule == "exceedance").unwrap();
-    assert_eq!(exceedance.values.len(), 2);
-    assert!(exceedance.values.iter().all(|v| v.value > 50.0), "{:?}", exceedance.values);
-    assert_eq!(exceedance.severity, "high");
+db_test!(
+    worker_finds_exactly_the_planted_patterns_and_reruns_store_nothing,
+    |db| {
+        let points = planted(&db).await;
+        let now = DAY0 + 11 * 3600 + 120;
+        let first = service::evaluate_due(&db, now).await.unwrap();
+        assert_eq!(
+            (first.points, first.evaluated, first.raised, first.extended),
+            (8, 8, 8, 0)
+        );
+        let stored = all_alarms(&db).await;
+        assert_eq!(describe(&stored, &points), EXPECTED);
+        assert!(
+            stored
+                .iter()
+                .all(|a| a.state == "raised" && a.simulated && a.raised_at == now)
+        );
+        // The exceedances quote hourly converted values above the limit.
+        let exceedance = stored.iter().find(|a| a.rule == "exceedance").unwrap();
+        assert_eq!(exceedance.values.len(), 2);
+        assert!(
+            exceedance.values.iter().all(|v| v.value > 50.0),
+            "{:?}",
+            exceedance.values
+        );
+        assert_eq!(exceedance.severity, "high");
 
-    // The same hour again: the watermarks say done.
-    let again = service::evaluate_due(&db, now + 600).await.unwrap();
-    assert_eq!((again.evaluated, again.raised, again.extended), (0, 0, 0));
-    // A manual rerun of the whole span, twice: nothing new.
-    for _ in 0..2 {
-        let rerun = service::evaluate_range(&db, DAY0 - 3 * 86_400, DAY0 + 11 * 3600, None, now + 900)
+        // The same hour again: the watermarks say done.
+        let again = service::evaluate_due(&db, now + 600).await.unwrap();
+        assert_eq!((again.evaluated, again.raised, again.extended), (0, 0, 0));
+        // A manual rerun of the whole span, twice: nothing new.
+        for _ in 0..2 {
+            let rerun =
+                service::evaluate_range(&db, DAY0 - 3 * 86_400, DAY0 + 11 * 3600, None, now + 900)
+                    .await
+                    .unwrap();
+            assert_eq!((rerun.evaluated, rerun.raised, rerun.extended), (8, 0, 0));
+        }
+        // The next hour has no data yet (the history stops at 10:30): only the gap since then, which is under the
+        // offline threshold when judged at 12:00 (90 minutes — so offline from 10:30), is new.
+        let next = service::evaluate_due(&db, DAY0 + 12 * 3600 + 60)
             .await
             .unwrap();
-        assert_eq!((rerun.evaluated, rerun.raised, rerun.extended), (8, 0, 0));
+        assert_eq!(next.evaluated, 8);
+        let after = all_alarms(&db).await;
+        let new: Vec<_> = after
+            .iter()
+            .filter(|a| a.raised_at == DAY0 + 12 * 3600 + 60)
+            .collect();
+        assert_eq!(
+            new.len(),
+            8,
+            "every outlet is offline since 10:30: {:?}",
+            describe(&after, &points)
+        );
+        assert!(
+            new.iter()
+                .all(|a| a.rule == "offline" && a.from_ts == DAY0 + 10 * 3600 + 1800)
+        );
+        assert_eq!(describe(&after, &points).len(), EXPECTED.len() + 8);
+        // And the hour after extends those eight, raising nothing.
+        let later = service::evaluate_due(&db, DAY0 + 13 * 3600 + 60)
+            .await
+            .unwrap();
+        assert_eq!((later.raised, later.extended), (0, 8));
+        let offline = alarms::repo::get(&db, new[0].id).await.unwrap().unwrap();
+        assert_eq!(offline.to_ts, DAY0 + 13 * 3600);
     }
-    // The next hour has no data yet (the history stops at 10:30): only the gap since then, which is under the
-    // offline threshold when judged at 12:00 (90 minutes — so offline from 10:30), is new.
-    let next = service::evaluate_due(&db, DAY0 + 12 * 3600 + 60).await.unwrap();
-    assert_eq!(next.evaluated, 8);
-    let after = all_alarms(&db).await;
-    let new: Vec<_> = after.iter().filter(|a| a.raised_at == DAY0 + 12 * 3600 + 60).collect();
-    assert_eq!(new.len(), 8, "every outlet is offline since 10:30: {:?}", describe(&after, &points));
-    assert!(new.iter().all(|a| a.rule == "offline" && a.from_ts == DAY0 + 10 * 3600 + 1800));
-    assert_eq!(describe(&after, &points).len(), EXPECTED.len() + 8);
-    // And the hour after extends those eight, raising nothing.
-    let later = service::evaluate_due(&db, DAY0 + 13 * 3600 + 60).await.unwrap();
-    assert_eq!((later.raised, later.extended), (0, 8));
-    let offline = alarms::repo::get(&db, new[0].id).await.unwrap().unwrap();
-    assert_eq!(offline.to_ts, DAY0 + 13 * 3600);
-});
+);
 
 db_test!(bad_manual_spans_are_refused, |db| {
     assert!(matches!(

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod admin;
+pub mod alarms;
 pub mod aqi;
 pub mod assess;
 pub mod hj212;
