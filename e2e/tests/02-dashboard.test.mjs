@@ -1,0 +1,61 @@
+// 2. The leader's dashboard: every chart and the district map drawn with data, the day's figures, nothing broken,
+// nothing fetched from outside (the bureau's network is closed).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { assertClean, chartStates, launch, loginAs, newContext, open, screenshot, waitForCharts } from '../lib.mjs';
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+test('the dashboard renders its charts and the district map with data, at 1366×768 and 1920×1080', async () => {
+  const { context, issues } = await newContext(browser, { width: 1366, height: 768 });
+  const page = await loginAs(context, 'leader');
+  await open(page, '/');
+
+  // Every ECharts container has an instance with a series with data (the map, the monthly trends at least).
+  const charts = await waitForCharts(page, { min: 2 });
+
+  // The map: a geo component or map series whose registered map has features, and it is the district's.
+  const maps = charts.flatMap((c) => c.maps);
+  assert.ok(maps.length > 0, `no chart draws a map (geo or map series): ${JSON.stringify(charts)}`);
+  for (const m of maps) {
+    assert.ok(m.features > 0, `map "${m.name}" is not registered or has no features`);
+  }
+  assert.ok(
+    maps.some((m) => /东丽|dongli/i.test(m.name) || m.names.some((n) => n.includes('东丽'))),
+    `no map is of 东丽区 (maps: ${JSON.stringify(maps)})`,
+  );
+
+  // What the issue puts on the page: targets, today's AQI per station, water classes, open alarms, trends.
+  const text = await page.locator('main').innerText();
+  for (const [what, pattern] of [
+    ['targets', /目标/],
+    ["today's AQI", /AQI/],
+    ['the national station', /跃进路/],
+    ['water sections by class', /水质|类别/],
+    ['open alarms', /报警/],
+  ]) {
+    assert.match(text, pattern, `the dashboard shows ${what}`);
+  }
+
+  // Works at 1366×768: no horizontal scrolling of the page.
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `the dashboard is ${overflow}px wider than a 1366px window`);
+  await screenshot(page, '02-dashboard-1366x768');
+
+  // On a large screen, after the charts resize.
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await page.waitForTimeout(0);
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+  const large = await chartStates(page);
+  assert.equal(large.length, charts.length, 'the same charts on a large screen');
+  await screenshot(page, '02-dashboard-1920x1080');
+
+  assertClean(issues, 'dashboard');
+  await context.close();
+});

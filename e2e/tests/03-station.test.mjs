@@ -1,0 +1,50 @@
+// 3. From the dashboard to one station's page, with its series chart drawn with data; and the station list.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { assertClean, launch, loginAs, newContext, open, screenshot, waitForCharts } from '../lib.mjs';
+
+const NATIONAL = '跃进路'; // 1021A, the demo's national air station
+let browser;
+let context;
+let issues;
+let page;
+let stationPath;
+before(async () => {
+  browser = await launch();
+  ({ context, issues } = await newContext(browser));
+  page = await loginAs(context, 'leader');
+});
+after(async () => {
+  await browser?.close();
+});
+
+test('open the national station from the dashboard and see its series chart with data', async () => {
+  await open(page, '/');
+  const link = page.locator('main a[href^="/stations/"]', { hasText: NATIONAL }).first();
+  await link.waitFor();
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().isNavigationRequest() && /\/stations\/\d+$/.test(r.url())),
+    link.click(),
+  ]);
+  await page.waitForLoadState('load');
+  stationPath = new URL(response.url()).pathname;
+  assert.equal(response.status(), 200, `${stationPath} answered ${response.status()}: ${await page.title()}`);
+  assert.match(await page.locator('main').innerText(), new RegExp(NATIONAL), `the station page names ${NATIONAL}`);
+  await waitForCharts(page, { min: 1 });
+  await screenshot(page, '03-station');
+  assertClean(issues, 'station page');
+});
+
+test('/stations lists the stations and links to their pages', async () => {
+  issues.consoleErrors.length = 0;
+  await open(page, '/stations');
+  const links = page.locator('main a[href^="/stations/"]');
+  assert.ok((await links.count()) >= 10, 'the list links to the station pages (45 air stations and 9 sections in the demo)');
+  const national = await links.filter({ hasText: NATIONAL }).evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  assert.ok(national.length > 0, `the list has ${NATIONAL}`);
+  if (stationPath) {
+    assert.ok(national.includes(stationPath), `${NATIONAL} links to ${stationPath}, as from the dashboard`);
+  }
+  await screenshot(page, '03-stations');
+  assertClean(issues, '/stations');
+});
