@@ -360,8 +360,12 @@ pub async fn trend(
         (s.from.year(), s.from.month()),
         (s.to.year(), s.to.month()),
     );
-    let result = trend::trend(months, q.deseasonalise.unwrap_or(false));
+    let asked = q.deseasonalise.unwrap_or(false);
+    let result = trend::trend(months, asked);
     let mut notes: Vec<String> = no_data_note(&s, hours.len()).into_iter().collect();
+    if asked && !result.deseasonalised {
+        notes.push("所选时段不足以去季节化（每个月份需至少出现两次，即约两年以上），下面是原始月均值的趋势。".into());
+    }
     match (&result.slope, &result.mann_kendall) {
         (Some(slope), Some(mk)) => {
             let direction = if slope.slope < 0.0 { "下降" } else { "上升" };

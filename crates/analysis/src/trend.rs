@@ -134,6 +134,16 @@ pub fn monthly_means(values: &[(i64, f64)], first: (i32, u32), last: (i32, u32))
         .collect()
 }
 
+/// Whether the used months can be deseasonalised: every calendar month among them occurs at least twice (with a
+/// single January, "January's mean" is that January, and its anomaly would be zero by construction).
+pub fn can_deseasonalise(months: &[MonthMean]) -> bool {
+    let mut count = [0usize; 12];
+    for m in months.iter().filter(|m| m.used && m.mean.is_some()) {
+        count[(m.month - 1) as usize] += 1;
+    }
+    count.iter().any(|&c| c > 0) && count.iter().all(|&c| c == 0 || c >= 2)
+}
+
 /// Fills `adjusted` of the used months with their deseasonalised means.
 pub fn deseasonalise(months: &mut [MonthMean]) {
     let mut by_month = [(0usize, 0.0f64); 12];
@@ -259,8 +269,10 @@ pub fn sen_slope(points: &[(f64, f64)], var_s: f64) -> Option<SenSlope> {
     })
 }
 
-/// The trend of monthly means (already computed, e.g. by [`monthly_means`]).
-pub fn trend(mut months: Vec<MonthMean>, deseasonalised: bool) -> Trend {
+/// The trend of monthly means (already computed, e.g. by [`monthly_means`]). Deseasonalising is done only when
+/// [`can_deseasonalise`]; the result's `deseasonalised` says whether it was.
+pub fn trend(mut months: Vec<MonthMean>, deseasonalise_asked: bool) -> Trend {
+    let deseasonalised = deseasonalise_asked && can_deseasonalise(&months);
     if deseasonalised {
         deseasonalise(&mut months);
     }
@@ -418,6 +430,37 @@ mod tests {
     }
 
     #[test]
+    fn one_year_is_not_deseasonalised() {
+        let month = |year: i32, month: u32, mean: f64| MonthMean {
+            year,
+            month,
+            t: f64::from(year) + (f64::from(month) - 0.5) / 12.0,
+            n: 720,
+            expected: 720,
+            mean: Some(mean),
+            adjusted: None,
+            used: true,
+        };
+        let one_year: Vec<MonthMean> = (1..=12).map(|m| month(2024, m, f64::from(m))).collect();
+        let t = trend(one_year.clone(), true);
+        assert!(!t.deseasonalised);
+        assert!(
+            (t.slope.unwrap().slope - 12.0).abs() < 1e-9,
+            "the raw months' slope"
+        );
+        let mut two_years = one_year;
+        two_years.extend((1..=12).map(|m| month(2025, m, f64::from(m) + 1.0)));
+        let t = trend(two_years, true);
+        assert!(t.deseasonalised);
+        // Deseasonalised: the 2024 months all sit at −0.5 and the 2025 ones at +0.5 around the overall mean.
+        let adjusted: Vec<f64> = t.months.iter().map(|m| m.adjusted.unwrap()).collect();
+        assert!(
+            (adjusted[0] - (adjusted[5])).abs() < 1e-9
+                && (adjusted[12] - adjusted[0] - 1.0).abs() < 1e-9
+        );
+    }
+
+    #[test]
     fn monthly_means_count_hours_and_coverage() {
         // January 2024 fully covered with 10, February with 40 % of its hours at 20.
         let jan = kernel::time::cst_day_start(chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap());
@@ -436,5 +479,9 @@ mod tests {
         assert!(monthly_means(&values, (2024, 3), (2024, 1)).is_empty());
         let short = trend(months, true);
         assert_eq!((short.n, short.slope), (1, None));
+        assert!(
+            !short.deseasonalised,
+            "one January cannot be deseasonalised"
+        );
     }
 }
