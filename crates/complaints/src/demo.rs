@@ -251,6 +251,28 @@ pub async fn generate(db: &Db, seed: u64, today: NaiveDate) -> anyhow::Result<De
                 reporter_phone: Some(phone),
                 anonymous,
                 received_at: Some(received_at),
+                // Handovers carry the handing body's deadline: 15 days for central, 30 for municipal teams
+                // (simulated; the real one is on each 交办单).
+                handover_deadline: service::is_handover(channel).then(|| {
+                    let days = if channel == Channel::CentralInspection {
+                        15
+                    } else {
+                        30
+                    };
+                    (day + Duration::days(days)).format("%Y-%m-%d").to_string()
+                }),
+                handover_ref: service::is_handover(channel).then(|| {
+                    format!(
+                        "{}{}{:04}",
+                        if channel == Channel::CentralInspection {
+                            "ZY"
+                        } else {
+                            "SJ"
+                        },
+                        day.format("%Y%m%d"),
+                        summary.complaints % 10_000
+                    )
+                }),
             };
             let case = service::file_complaint(db, system, new, true).await?;
             summary.complaints += 1;
@@ -260,6 +282,7 @@ pub async fn generate(db: &Db, seed: u64, today: NaiveDate) -> anyhow::Result<De
                 system,
                 &mut rng,
                 case.id,
+                case.handover_deadline.is_some(),
                 streets[street_index].0,
                 received_at,
                 now,
@@ -274,12 +297,15 @@ pub async fn generate(db: &Db, seed: u64, today: NaiveDate) -> anyhow::Result<De
 }
 
 /// Moves a simulated case along: most are accepted, handled, replied and closed within their clocks; some
-/// run late, a few are refused, recent ones stay open. Returns whether the case stays open.
+/// run late, a few are refused, recent ones stay open. Returns whether the case stays open. A handover is
+/// never extended (its deadline is the handing body's).
+#[allow(clippy::too_many_arguments)]
 async fn walk(
     db: &Db,
     caller: Caller<'_>,
     rng: &mut StdRng,
     id: i64,
+    handover: bool,
     street_id: i64,
     received_at: i64,
     now: i64,
@@ -351,7 +377,7 @@ async fn walk(
     if rng.gen_bool(0.03) {
         return Ok(true);
     }
-    if rng.gen_bool(0.05) {
+    if rng.gen_bool(0.05) && !handover {
         service::act(
             db,
             caller,

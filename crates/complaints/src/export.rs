@@ -31,6 +31,9 @@ const HEADERS: &[&str] = &[
     "案件/处罚文号",
     "回访评价",
     "模拟数据",
+    "期限暂定（待国务院通知）",
+    "督察交办期限",
+    "交办编号",
 ];
 
 pub fn workbook(rows: &[ComplaintView]) -> Result<Vec<u8>, AppError> {
@@ -83,6 +86,9 @@ pub fn workbook(rows: &[ComplaintView]) -> Result<Vec<u8>, AppError> {
                 .map(|s| s.label().to_string())
                 .unwrap_or_default(),
             if c.simulated { "模拟" } else { "" }.to_string(),
+            if c.calendar_provisional { "是" } else { "" }.to_string(),
+            text(&c.handover_deadline),
+            c.handover_ref.clone(),
         ];
         for (col, value) in cells.iter().enumerate() {
             let col = u16::try_from(col).unwrap_or(u16::MAX);

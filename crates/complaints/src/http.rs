@@ -176,7 +176,7 @@ async fn api_upload(
     ApiPath(id): ApiPath<i64>,
     multipart: Multipart,
 ) -> AppResult<Response> {
-    service::require_case(&state.db, &principal, id, Action::Update).await?;
+    service::require_case_taking_evidence(&state.db, &principal, id).await?;
     let (name, bytes) = read_upload(multipart).await?;
     let stored = evidence::store(
         &state.db,
@@ -411,13 +411,19 @@ struct Row {
 fn row(v: ComplaintView) -> Row {
     let c = &v.complaint;
     let s = &v.clock_status;
-    let due = match (&s.due, s.working_days_left) {
+    let mut due = match (&s.due, s.working_days_left) {
         (Some(d), Some(n)) if n < 0 => format!("{d}（逾期{}个工作日）", -n),
         (Some(d), Some(n)) => format!("{d}（剩{n}个工作日）"),
         (Some(d), None) => d.clone(),
         (None, _) if s.calendar_gap => "无法计算（日历缺年份）".to_string(),
         (None, _) => "—".to_string(),
     };
+    if s.provisional {
+        due.push_str(" 暂定（待国务院通知）");
+    }
+    if s.due.is_some() && c.handover_deadline.is_some() && s.clock == "handling" {
+        due.push_str(" 交办期限");
+    }
     let mut flags = Vec::new();
     if s.overdue {
         flags.push("逾期");
@@ -566,6 +572,9 @@ struct NewForm {
     anonymous: Option<String>,
     /// CST `YYYY-MM-DDTHH:MM` from a datetime-local input.
     received_at: Option<String>,
+    /// `YYYY-MM-DD` (inspection handovers).
+    handover_deadline: Option<String>,
+    handover_ref: Option<String>,
 }
 
 fn form_datetime(field: &str, value: Option<&str>) -> AppResult<Option<i64>> {
@@ -601,6 +610,8 @@ async fn new_submit(
             reporter_phone: form.reporter_phone.clone(),
             anonymous: form.anonymous.as_deref() == Some("1"),
             received_at: form_datetime("received_at", form.received_at.as_deref())?,
+            handover_deadline: form.handover_deadline.clone(),
+            handover_ref: form.handover_ref.clone(),
         };
         service::file_complaint(&state.db, Caller::User(&principal), new, false).await
     }
@@ -665,6 +676,7 @@ fn timeline_row(e: &TimelineEvent) -> (String, &'static str, String, TimelineEve
         "duty_routing" => "值班转办",
         "repeat_link" => "重复信访",
         "evidence" => "证据材料",
+        "calendar" => "日历调整",
         _ => "其他",
     };
     let change = match (&e.from_state, &e.to_state) {
@@ -716,7 +728,7 @@ fn possible_actions(principal: &Principal, file: &CaseFile) -> Vec<&'static str>
         }
     }
     let extension_open = file.extensions.iter().any(|e| e.status != "rejected");
-    if handler && s.handling_clock_runs() && !extension_open {
+    if handler && s.handling_clock_runs() && !extension_open && c.handover_deadline.is_none() {
         out.push("request_extension");
     }
     if matches!(role, Leader | Admin) && file.extensions.iter().any(|e| e.status == "pending") {
@@ -887,8 +899,8 @@ async fn evidence_page_upload(
     ApiPath(id): ApiPath<i64>,
     multipart: Multipart,
 ) -> PageResult {
-    service::require_case(&state.db, &principal, id, Action::Update).await?;
     let result = async {
+        service::require_case_taking_evidence(&state.db, &principal, id).await?;
         let (name, bytes) = read_upload(multipart).await?;
         evidence::store(
             &state.db,
@@ -905,6 +917,9 @@ async fn evidence_page_upload(
         Ok(_) => Ok(Redirect::to(&format!("/complaints/{id}")).into_response()),
         Err(AppError::Validation { field, message }) => {
             case_page_with(&state, &principal, id, Some(format!("{field}: {message}"))).await
+        }
+        Err(AppError::Conflict(message)) => {
+            case_page_with(&state, &principal, id, Some(message)).await
         }
         Err(other) => Err(other.into()),
     }

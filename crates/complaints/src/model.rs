@@ -147,7 +147,7 @@ impl Channel {
                 acceptance: WorkingDays(1),
                 handling: CalendarDays(60),
                 max_extension_days: 30,
-                basis: "督察交办件签收与办理时限以交办通知为准 [M 默认1个工作日签收、60日办理]",
+                basis: "督察交办件的办理期限以交办通知为准（登记时录入交办期限，不得自行延期）；签收默认1个工作日 [M]",
             },
             Channel::GridOfficer | Channel::Patrol => ChannelClocks {
                 acceptance: WorkingDays(1),
@@ -318,6 +318,17 @@ pub struct Complaint {
     pub clock_due: Option<String>,
     /// The official calendar lacks a year needed for a due date: the date is unknown, not guessed.
     pub calendar_gap: bool,
+    /// The due date relies on a provisional calendar year (暂定，待国务院通知): it may move when the notice is
+    /// entered, and is recomputed then.
+    pub calendar_provisional: bool,
+    /// An inspection handover's deadline set by the handing body (CST date): the handling due date.
+    pub handover_deadline: Option<String>,
+    /// The handover's reference (交办编号 or batch), when given.
+    pub handover_ref: String,
+    /// The day the running handling period counts from (acceptance or reopening), CST date.
+    pub handling_start: Option<String>,
+    /// Extension days granted on the running handling period.
+    pub handling_extension_days: i64,
     pub simulated: bool,
     pub created_by: String,
     pub created_at: i64,
@@ -335,6 +346,8 @@ pub struct ClockStatus {
     pub due_soon: bool,
     pub overdue: bool,
     pub calendar_gap: bool,
+    /// The due date relies on a provisional calendar year (暂定，待国务院通知).
+    pub provisional: bool,
 }
 
 /// A case with its clock, as the API returns it.
@@ -369,6 +382,12 @@ pub struct NewComplaint {
     pub anonymous: bool,
     /// When the case came in (Unix seconds); default now. Letters carry their date of receipt.
     pub received_at: Option<i64>,
+    /// Inspection handovers only, and required for them: the deadline the handing body set (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub handover_deadline: Option<String>,
+    /// Inspection handovers only: the handover's reference (交办编号), optional.
+    #[serde(default)]
+    pub handover_ref: Option<String>,
 }
 
 /// One step on a case (API body of `POST /api/v1/complaints/{id}/actions`).
@@ -504,7 +523,8 @@ pub struct ComplaintFilter {
     pub channel: Option<String>,
     pub category: Option<String>,
     pub street_id: Option<String>,
-    /// `due_soon`, `overdue`, `escalated` or `calendar_gap`.
+    /// `due_soon`, `overdue`, `escalated`, `calendar_gap` or `provisional` (the due date relies on a
+    /// provisional calendar year).
     pub due: Option<String>,
     /// `1`: only repeats.
     pub repeat: Option<String>,

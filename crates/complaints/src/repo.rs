@@ -76,6 +76,11 @@ fn complaint_from_row(row: &AnyRow) -> Result<Complaint, sqlx::Error> {
         escalated_at: row.try_get("escalated_at")?,
         clock_due: row.try_get("clock_due")?,
         calendar_gap: yes("calendar_gap")?,
+        calendar_provisional: yes("calendar_provisional")?,
+        handover_deadline: row.try_get("handover_deadline")?,
+        handover_ref: text("handover_ref")?,
+        handling_start: row.try_get("handling_start")?,
+        handling_extension_days: row.try_get("handling_extension_days")?,
         simulated: yes("simulated")?,
         created_by: text("created_by")?,
         created_at: row.try_get("created_at")?,
@@ -101,6 +106,9 @@ pub struct CaseInsert<'a> {
     pub received_at: i64,
     pub acceptance_due: Option<String>,
     pub calendar_gap: bool,
+    pub calendar_provisional: bool,
+    pub handover_deadline: Option<String>,
+    pub handover_ref: &'a str,
     pub after_hours: bool,
     pub duty_shift_id: Option<i64>,
     pub simulated: bool,
@@ -118,9 +126,10 @@ pub async fn insert_case(
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO complaints (case_no, channel, category, state, title, description, enterprise_id, object_name, \
          address, street_id, lon, lat, reporter_name, reporter_phone, anonymous, received_at, acceptance_due, \
-         clock_due, calendar_gap, after_hours, duty_shift_id, simulated, created_by, created_at, updated_at) \
+         clock_due, calendar_gap, after_hours, duty_shift_id, simulated, created_by, created_at, updated_at, \
+         calendar_provisional, handover_deadline, handover_ref) \
          VALUES ($1, $2, $3, 'received', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $17, $18, \
-         $19, $20, $21, $22, $22) RETURNING id",
+         $19, $20, $21, $22, $22, $23, $24, $25) RETURNING id",
     )
     .bind(&provisional)
     .bind(case.channel.as_str())
@@ -144,6 +153,9 @@ pub async fn insert_case(
     .bind(flag(case.simulated))
     .bind(case.created_by)
     .bind(case.now)
+    .bind(flag(case.calendar_provisional))
+    .bind(case.handover_deadline.clone())
+    .bind(case.handover_ref)
     .fetch_one(&mut *conn)
     .await?;
     sqlx::query("UPDATE complaints SET case_no = $1 WHERE id = $2")
@@ -383,29 +395,108 @@ pub async fn decide_extension(
     Ok(done.rows_affected() == 1)
 }
 
-/// Applies an approved extension to the case's due dates.
+/// A case's computed due dates and their flags.
+pub struct Deadlines {
+    pub acceptance_due: Option<String>,
+    pub handling_due: Option<String>,
+    pub clock_due: Option<String>,
+    pub calendar_gap: bool,
+    pub calendar_provisional: bool,
+}
+
+/// Applies an approved extension (on the period that runs now) to the case's due dates.
 pub async fn set_handling_due(
     conn: &mut AnyConnection,
     complaint_id: i64,
     extension_days: i64,
-    handling_due: Option<String>,
-    clock_due: Option<String>,
-    calendar_gap: bool,
+    due: &Deadlines,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE complaints SET extension_days = $1, handling_due = $2, clock_due = $3, calendar_gap = $4, \
-         updated_at = $5, version = version + 1 WHERE id = $6",
+        "UPDATE complaints SET extension_days = $1, handling_extension_days = $1, handling_due = $2, clock_due = $3, \
+         calendar_gap = $4, calendar_provisional = $5, updated_at = $6, version = version + 1 WHERE id = $7",
     )
     .bind(extension_days)
-    .bind(handling_due)
-    .bind(clock_due)
-    .bind(flag(calendar_gap))
+    .bind(due.handling_due.clone())
+    .bind(due.clock_due.clone())
+    .bind(flag(due.calendar_gap))
+    .bind(flag(due.calendar_provisional))
     .bind(now)
     .bind(complaint_id)
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Stores recomputed due dates (the calendar changed). Neither the state nor the version moves: nobody's
+/// edit is overtaken by it.
+pub async fn set_deadlines(
+    conn: &mut AnyConnection,
+    complaint_id: i64,
+    due: &Deadlines,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE complaints SET acceptance_due = $1, handling_due = $2, clock_due = $3, calendar_gap = $4, \
+         calendar_provisional = $5 WHERE id = $6",
+    )
+    .bind(due.acceptance_due.clone())
+    .bind(due.handling_due.clone())
+    .bind(due.clock_due.clone())
+    .bind(flag(due.calendar_gap))
+    .bind(flag(due.calendar_provisional))
+    .bind(complaint_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves the stored calendar fingerprint from `old` to `new`; false when it is not `old` any more (another
+/// request recomputed meanwhile). Inserts it when it was never stored.
+pub async fn claim_fingerprint(
+    conn: &mut AnyConnection,
+    old: &str,
+    new: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE complaint_settings SET value = $1, updated_by = 'system', updated_at = $2 \
+         WHERE key = 'calendar_fingerprint' AND value = $3",
+    )
+    .bind(new)
+    .bind(now)
+    .bind(old)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 1 {
+        return Ok(true);
+    }
+    let exists: i64 = sqlx::query_scalar(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM complaint_settings WHERE key = 'calendar_fingerprint'",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if exists > 0 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO complaint_settings (key, value, updated_by, updated_at) VALUES ('calendar_fingerprint', $1, 'system', $2)",
+    )
+    .bind(new)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
+}
+
+/// The cases whose due dates follow the calendar: open ones, and closed ones whose dates were provisional
+/// or unknown.
+pub async fn cases_to_recompute(conn: &mut AnyConnection) -> Result<Vec<Complaint>, sqlx::Error> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT_CASE} WHERE {OPEN_STATES} OR c.calendar_gap = 1 OR c.calendar_provisional = 1 ORDER BY c.id"
+    )))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(complaint_from_row).collect()
 }
 
 /// An earlier case that may be repeated by a new one.
@@ -554,6 +645,8 @@ pub enum DueFilter {
     },
     Escalated,
     CalendarGap,
+    /// Running clocks whose due date relies on a provisional calendar year.
+    Provisional,
 }
 
 const OPEN_STATES: &str =
@@ -601,6 +694,11 @@ fn push_filters(b: &mut SqlBuilder, q: &ListQuery) {
             b.push(" AND ")
                 .push(OPEN_STATES)
                 .push(" AND c.calendar_gap = 1");
+        }
+        Some(DueFilter::Provisional) => {
+            b.push(" AND ")
+                .push(OPEN_STATES)
+                .push(" AND c.calendar_provisional = 1");
         }
     }
     if q.repeat_only {

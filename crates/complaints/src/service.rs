@@ -4,8 +4,14 @@
 //!
 //! Day counting (governance.md §4.1): a period starts the day after receipt (or acceptance); "N 日" counts
 //! calendar days and, when its last day is a rest day, ends on the next working day; "N 个工作日" counts working
-//! days on the official calendar. A year the calendar lacks leaves the due date unknown and flags the case
-//! (`calendar_gap`); it is never guessed.
+//! days on the official calendar. The calendar is the database's (crate `workcal`, held in memory): a due date
+//! that relies on a provisional year (暂定，待国务院通知) is flagged `calendar_provisional`; one that needs a year
+//! the calendar cannot give (before its first year) is left unknown and flagged `calendar_gap`. Stored due
+//! dates are recomputed when the calendar changes ([`context`] compares the calendar's fingerprint with the
+//! one they were computed under).
+//!
+//! Inspection handovers (中央/市级督察交办) carry the deadline the handing body set (`handover_deadline`): it is the
+//! handling due date, whatever the calendar, and it cannot be extended here.
 //!
 //! Who sees the reporter (personal data): the petition office (信访办) and administrators, in full. Everyone
 //! else (leaders, handling street officers, enforcement) sees a masked name (张*) and phone (138****5678); for
@@ -13,7 +19,9 @@
 
 use chrono::{Datelike, NaiveDate, Timelike};
 use kernel::audit::{self, AuditEntry};
-use kernel::calendar::{self, CalendarError, Period};
+use std::sync::Arc;
+
+use kernel::calendar::{Calendar, CalendarError, Period};
 use kernel::time::{DAY_SECONDS, cst_day, cst_day_start, now_ts};
 use kernel::{
     Action, AppError, AppResult, Db, Page, PageQuery, Principal, Resource, Role, validate,
@@ -134,12 +142,115 @@ fn date_text(day: NaiveDate) -> String {
     day.format("%Y-%m-%d").to_string()
 }
 
-/// A due date, or `None` with the gap flagged.
-fn due_after(start: NaiveDate, period: Period) -> (Option<String>, bool) {
-    match calendar::deadline(start, period) {
-        Ok(day) => (Some(date_text(day)), false),
-        Err(CalendarError::YearNotCovered(_) | CalendarError::OutOfRange) => (None, true),
+/// A computed due date: the day, or `None` with the gap flagged; and whether it relies on a provisional year.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    pub date: Option<String>,
+    pub gap: bool,
+    pub provisional: bool,
+}
+
+impl Due {
+    /// A date set by someone else (a handing body), not counted on the calendar.
+    fn fixed(date: &str) -> Due {
+        Due {
+            date: Some(date.to_string()),
+            gap: false,
+            provisional: false,
+        }
     }
+
+    /// How the date reads in a timeline note.
+    fn text(&self) -> String {
+        match &self.date {
+            Some(d) if self.provisional => format!("{d}（暂定，待国务院通知）"),
+            Some(d) => d.clone(),
+            None => "无法计算（日历缺少年份）".to_string(),
+        }
+    }
+}
+
+/// The last day of `period` from `start` on `cal`.
+pub fn due_after(cal: &Calendar, start: NaiveDate, period: Period) -> Due {
+    match cal.deadline(start, period) {
+        Ok(day) => Due {
+            date: Some(date_text(day)),
+            gap: false,
+            provisional: cal.provisional_between(start, day),
+        },
+        Err(CalendarError::YearNotCovered(_) | CalendarError::OutOfRange) => Due {
+            date: None,
+            gap: true,
+            provisional: false,
+        },
+    }
+}
+
+/// The acceptance due date: the channel's period from the day of receipt, never later than a handover's own
+/// deadline.
+pub fn acceptance_due(
+    cal: &Calendar,
+    channel: Channel,
+    received_day: NaiveDate,
+    handover_deadline: Option<&str>,
+) -> Due {
+    let due = due_after(cal, received_day, channel.clocks().acceptance);
+    match (handover_deadline, &due.date) {
+        (Some(fixed), Some(d)) if fixed < d.as_str() => Due::fixed(fixed),
+        (Some(fixed), None) => Due::fixed(fixed),
+        _ => due,
+    }
+}
+
+/// The handling due date of the period that starts on `start` with `extension_days` granted on it; a
+/// handover's own deadline instead when it has one.
+pub fn handling_due(
+    cal: &Calendar,
+    channel: Channel,
+    handover_deadline: Option<&str>,
+    start: NaiveDate,
+    extension_days: i64,
+) -> Due {
+    match handover_deadline {
+        Some(fixed) => Due::fixed(fixed),
+        None => due_after(
+            cal,
+            start,
+            extended(channel.clocks().handling, extension_days),
+        ),
+    }
+}
+
+/// Recomputes a stored case's due dates on `cal`: (acceptance, handling if accepted, running clock, gap,
+/// provisional). The flags are those of the latest clock (handling once accepted).
+pub fn recomputed(complaint: &Complaint, cal: &Calendar) -> (Due, Option<Due>, Option<String>) {
+    let handover = complaint.handover_deadline.as_deref();
+    let acceptance = acceptance_due(
+        cal,
+        complaint.channel,
+        cst_day(complaint.received_at),
+        handover,
+    );
+    let handling = complaint.accepted_at.map(|accepted| {
+        let start = complaint
+            .handling_start
+            .as_deref()
+            .and_then(kernel::time::parse_date)
+            .unwrap_or_else(|| cst_day(accepted));
+        handling_due(
+            cal,
+            complaint.channel,
+            handover,
+            start,
+            complaint.handling_extension_days,
+        )
+    });
+    let clock = match complaint.state {
+        State::Received => acceptance.date.clone(),
+        s if s.handling_clock_runs() => handling.as_ref().and_then(|h| h.date.clone()),
+        _ => None,
+    };
+    (acceptance, handling, clock)
 }
 
 fn extended(period: Period, extra_days: i64) -> Period {
@@ -153,7 +264,12 @@ fn extended(period: Period, extra_days: i64) -> Period {
 }
 
 /// The running clock of a case on `today`.
-pub fn clock_status(complaint: &Complaint, today: NaiveDate, settings: &Settings) -> ClockStatus {
+pub fn clock_status(
+    complaint: &Complaint,
+    today: NaiveDate,
+    settings: &Settings,
+    cal: &Calendar,
+) -> ClockStatus {
     let clock = match complaint.state {
         State::Received => "acceptance",
         s if s.handling_clock_runs() => "handling",
@@ -166,7 +282,7 @@ pub fn clock_status(complaint: &Complaint, today: NaiveDate, settings: &Settings
     };
     let due_day = due.as_deref().and_then(kernel::time::parse_date);
     let (left, gap) = match due_day {
-        Some(day) => match calendar::working_days_between(today, day) {
+        Some(day) => match cal.working_days_between(today, day) {
             Ok(n) => (Some(n), false),
             Err(_) => (None, true),
         },
@@ -176,6 +292,7 @@ pub fn clock_status(complaint: &Complaint, today: NaiveDate, settings: &Settings
     let due_soon = !overdue && left.is_some_and(|n| n <= settings.due_soon_working_days);
     ClockStatus {
         clock,
+        provisional: clock != "none" && due.is_some() && complaint.calendar_provisional,
         due,
         working_days_left: left,
         due_soon,
@@ -184,9 +301,9 @@ pub fn clock_status(complaint: &Complaint, today: NaiveDate, settings: &Settings
     }
 }
 
-pub fn view(complaint: Complaint, today: NaiveDate, settings: &Settings) -> ComplaintView {
+pub fn view(complaint: Complaint, today: NaiveDate, ctx: &Ctx) -> ComplaintView {
     ComplaintView {
-        clock_status: clock_status(&complaint, today, settings),
+        clock_status: clock_status(&complaint, today, &ctx.settings, &ctx.calendar),
         channel_label: complaint.channel.label(),
         category_label: complaint.category.label(),
         state_label: complaint.state.label(),
@@ -196,8 +313,92 @@ pub fn view(complaint: Complaint, today: NaiveDate, settings: &Settings) -> Comp
 
 // --- settings --------------------------------------------------------------------------------------------
 
+/// What every reading of cases needs: the settings and the calendar (in memory).
+pub struct Ctx {
+    pub settings: Settings,
+    pub calendar: Arc<Calendar>,
+}
+
+/// The settings and the calendar; first brings the stored due dates up to date when the calendar changed since
+/// they were computed (an administrator entered or changed a year): open cases, and closed ones whose dates
+/// were provisional or unknown, are recomputed, and each changed running clock gets a timeline entry.
+pub async fn context(db: &Db) -> AppResult<Ctx> {
+    let (settings, fingerprint) = load_settings(db).await?;
+    let calendar = workcal::service::calendar(db).await?;
+    if fingerprint.as_deref() != Some(calendar.fingerprint()) {
+        sync_deadlines(db, &calendar, fingerprint.as_deref().unwrap_or("")).await?;
+    }
+    Ok(Ctx { settings, calendar })
+}
+
+/// The stored due dates recomputed on `cal` (see [`context`]); returns how many cases changed. Only one
+/// process recomputes for a given change: the first to move the stored fingerprint from `stored`.
+pub async fn sync_deadlines(db: &Db, cal: &Calendar, stored: &str) -> AppResult<usize> {
+    let now = now_ts();
+    let mut tx = db.begin_write().await?;
+    if !repo::claim_fingerprint(&mut tx, stored, cal.fingerprint(), now).await? {
+        return Ok(0);
+    }
+    let mut changed = 0;
+    for c in repo::cases_to_recompute(&mut tx).await? {
+        let (acceptance, handling, clock) = recomputed(&c, cal);
+        let latest = handling.as_ref().unwrap_or(&acceptance);
+        let handling_date = handling.as_ref().and_then(|h| h.date.clone());
+        if acceptance.date == c.acceptance_due
+            && handling_date == c.handling_due
+            && clock == c.clock_due
+            && latest.gap == c.calendar_gap
+            && latest.provisional == c.calendar_provisional
+        {
+            continue;
+        }
+        repo::set_deadlines(
+            &mut tx,
+            c.id,
+            &repo::Deadlines {
+                acceptance_due: acceptance.date.clone(),
+                handling_due: handling_date,
+                clock_due: clock.clone(),
+                calendar_gap: latest.gap,
+                calendar_provisional: latest.provisional,
+            },
+        )
+        .await?;
+        changed += 1;
+        if clock != c.clock_due && !c.state.is_final() {
+            let old = c.clock_due.as_deref().unwrap_or("无法计算");
+            let note = format!(
+                "工作日历更新，期限由 {old} 调整为 {}",
+                Due {
+                    date: clock,
+                    gap: latest.gap,
+                    provisional: latest.provisional
+                }
+                .text()
+            );
+            repo::insert_event(
+                &mut tx, c.id, now, None, "system", "calendar", None, None, &note,
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    if changed > 0 {
+        tracing::info!(
+            "working-day calendar changed: recomputed the due dates of {changed} complaints"
+        );
+    }
+    Ok(changed)
+}
+
 pub async fn settings(db: &Db) -> AppResult<Settings> {
+    Ok(context(db).await?.settings)
+}
+
+/// The settings, and the fingerprint of the calendar the stored due dates were computed with.
+async fn load_settings(db: &Db) -> AppResult<(Settings, Option<String>)> {
     let mut settings = Settings::default();
+    let mut fingerprint = None;
     for (key, value) in repo::settings(db).await? {
         let int = value.parse::<i64>().ok();
         match key.as_str() {
@@ -222,10 +423,11 @@ pub async fn settings(db: &Db) -> AppResult<Settings> {
             "persistent_window_days" => {
                 settings.persistent_window_days = int.unwrap_or(settings.persistent_window_days)
             }
+            "calendar_fingerprint" => fingerprint = Some(value),
             _ => {}
         }
     }
-    Ok(settings)
+    Ok((settings, fingerprint))
 }
 
 pub async fn update_settings(db: &Db, principal: &Principal, new: Settings) -> AppResult<Settings> {
@@ -263,7 +465,7 @@ pub async fn update_settings(db: &Db, principal: &Principal, new: Settings) -> A
         1,
         3650,
     )?;
-    let before = settings(db).await?;
+    let before = load_settings(db).await?.0;
     let now = now_ts();
     let mut tx = db.pool().begin().await?;
     for (key, value) in [
@@ -293,9 +495,13 @@ pub async fn update_settings(db: &Db, principal: &Principal, new: Settings) -> A
 }
 
 /// Whether `at` is inside office hours: a working day on the official calendar, between the configured times.
-pub fn is_office_hours(at: i64, settings: &Settings) -> Result<bool, CalendarError> {
+pub fn is_office_hours(
+    at: i64,
+    settings: &Settings,
+    cal: &Calendar,
+) -> Result<bool, CalendarError> {
     let local = kernel::time::to_cst(at);
-    if !calendar::is_working_day(local.date_naive())? {
+    if !cal.is_working_day(local.date_naive())? {
         return Ok(false);
     }
     let minute = i64::from(local.hour() * 60 + local.minute());
@@ -322,6 +528,69 @@ pub fn distance_m(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
     let dl = (lon2 - lon1).to_radians();
     let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
     2.0 * r * a.sqrt().asin()
+}
+
+/// Whether a channel is a handover from an inspection team, whose deadline the handing body sets.
+pub fn is_handover(channel: Channel) -> bool {
+    matches!(
+        channel,
+        Channel::CentralInspection | Channel::MunicipalInspection
+    )
+}
+
+/// The latest deadline a handing body may set: this many days after receipt.
+pub const MAX_HANDOVER_DAYS: i64 = 366;
+
+/// Checks the handover fields: a handover (中央/市级督察交办) carries the deadline its handing body set (a date
+/// from the day of receipt to a year after it) and optionally its reference (交办编号); other channels carry
+/// neither.
+fn handover(
+    channel: Channel,
+    new: &NewComplaint,
+    received_day: NaiveDate,
+) -> AppResult<(Option<String>, String)> {
+    let deadline = new
+        .handover_deadline
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty());
+    let reference = validate::optional("handover_ref", new.handover_ref.as_deref(), 64)?;
+    if !is_handover(channel) {
+        if deadline.is_some() {
+            return Err(AppError::validation(
+                "handover_deadline",
+                "only inspection handovers (central_inspection, municipal_inspection) carry their own deadline",
+            ));
+        }
+        if reference.is_some() {
+            return Err(AppError::validation(
+                "handover_ref",
+                "only inspection handovers carry a handover reference",
+            ));
+        }
+        return Ok((None, String::new()));
+    }
+    let text = deadline.ok_or_else(|| {
+        AppError::validation(
+            "handover_deadline",
+            "is required for an inspection handover: the deadline the handing body set (YYYY-MM-DD)",
+        )
+    })?;
+    let day = kernel::time::parse_date(text)
+        .ok_or_else(|| AppError::validation("handover_deadline", "must be a date YYYY-MM-DD"))?;
+    if day < received_day {
+        return Err(AppError::validation(
+            "handover_deadline",
+            "lies before the day the handover was received",
+        ));
+    }
+    if (day - received_day).num_days() > MAX_HANDOVER_DAYS {
+        return Err(AppError::validation(
+            "handover_deadline",
+            format!("lies more than {MAX_HANDOVER_DAYS} days after receipt"),
+        ));
+    }
+    Ok((Some(date_text(day)), reference.unwrap_or_default()))
 }
 
 /// Files a case: validates it, starts the acceptance clock, routes intake outside office hours to the officer
@@ -365,7 +634,10 @@ pub async fn file_complaint(
     if received_at > now + 300 {
         return Err(AppError::validation("received_at", "lies in the future"));
     }
-    let settings = settings(db).await?;
+    let received_day = cst_day(received_at);
+    let (handover_deadline, handover_ref) = handover(channel, &new, received_day)?;
+    let ctx = context(db).await?;
+    let (settings, cal) = (&ctx.settings, &*ctx.calendar);
     let mut tx = db.pool().begin().await?;
     let mut street_id = new.street_id;
     if let Some(enterprise) = new.enterprise_id {
@@ -397,9 +669,8 @@ pub async fn file_complaint(
             format!("no street with id {street}"),
         ));
     }
-    let received_day = cst_day(received_at);
-    let (acceptance_due, gap) = due_after(received_day, channel.clocks().acceptance);
-    let office = is_office_hours(received_at, &settings);
+    let acceptance = acceptance_due(cal, channel, received_day, handover_deadline.as_deref());
+    let office = is_office_hours(received_at, settings, cal);
     let after_hours = !matches!(office, Ok(true));
     let shift = if after_hours {
         repo::on_duty(&mut tx, received_at, DutyRole::Officer).await?
@@ -421,8 +692,11 @@ pub async fn file_complaint(
         reporter_phone: reporter_phone.as_deref(),
         anonymous: new.anonymous,
         received_at,
-        acceptance_due: acceptance_due.clone(),
-        calendar_gap: gap,
+        acceptance_due: acceptance.date.clone(),
+        calendar_gap: acceptance.gap,
+        calendar_provisional: acceptance.provisional,
+        handover_deadline: handover_deadline.clone(),
+        handover_ref: &handover_ref,
         after_hours,
         duty_shift_id: shift.as_ref().map(|s| s.id),
         simulated,
@@ -432,17 +706,24 @@ pub async fn file_complaint(
     let id = repo::insert_case(&mut tx, &insert, received_day.year()).await?;
     let actor = caller.name();
     let clocks = channel.clocks();
-    let intake_note = match &acceptance_due {
-        Some(due) => format!(
-            "{}登记；受理时限{}，至{due}",
+    let mut intake_note = match &acceptance.date {
+        Some(_) => format!(
+            "{}登记；受理时限{}，至{}",
             channel.label(),
-            clocks.acceptance.label()
+            clocks.acceptance.label(),
+            acceptance.text()
         ),
         None => format!(
             "{}登记；官方工作日历缺少所需年份，受理期限无法计算，请补充日历",
             channel.label()
         ),
     };
+    if let Some(deadline) = &handover_deadline {
+        intake_note.push_str(&format!("；交办机关确定的办理期限 {deadline}"));
+        if !handover_ref.is_empty() {
+            intake_note.push_str(&format!("（交办编号 {handover_ref}）"));
+        }
+    }
     repo::insert_event(
         &mut tx,
         id,
@@ -576,8 +857,8 @@ pub async fn case_file(
     id: i64,
     today: NaiveDate,
 ) -> AppResult<CaseFile> {
+    let ctx = context(db).await?;
     let complaint = visible_case(db, principal, id).await?;
-    let settings = settings(db).await?;
     let mut conn = db.pool().acquire().await?;
     let extensions = repo::extensions_of(&mut conn, id).await?;
     drop(conn);
@@ -590,8 +871,27 @@ pub async fn case_file(
         extensions,
         links: repo::links(db, id).await?,
         evidence: repo::evidence_of(db, id).await?,
-        case: view(mask_for(complaint, Some(principal.role)), today, &settings),
+        case: view(mask_for(complaint, Some(principal.role)), today, &ctx),
     })
+}
+
+/// A case that takes new evidence: visible, updatable by the caller, and not closed. A closed (办结) or refused
+/// (不予受理) case's file is complete (一案一档); new material goes into a new case or the reporter's 复查. A case
+/// that was replied to takes evidence until it is closed, and a reopened one again (a 409 otherwise).
+pub async fn require_case_taking_evidence(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+) -> AppResult<Complaint> {
+    let complaint = require_case(db, principal, id, Action::Update).await?;
+    if complaint.state.is_final() {
+        return Err(AppError::Conflict(format!(
+            "案件已{}，不再接收新的证据材料（a {} case takes no new evidence）",
+            complaint.state.label(),
+            complaint.state.as_str()
+        )));
+    }
+    Ok(complaint)
 }
 
 /// Checks a visible case and returns it (for evidence downloads and uploads).
@@ -634,7 +934,7 @@ pub fn list_query(
     principal: &Principal,
     filter: &ComplaintFilter,
     today: NaiveDate,
-    settings: &Settings,
+    ctx: &Ctx,
 ) -> AppResult<ListQuery> {
     let month = match filter
         .month
@@ -653,11 +953,13 @@ pub fn list_query(
             today: date_text(today),
         }),
         "due_soon" => {
-            let horizon = calendar::add_working_days(
-                today,
-                u32::try_from(settings.due_soon_working_days).unwrap_or(3),
-            )
-            .map_err(|e| AppError::validation("due", e.to_string()))?;
+            let horizon = ctx
+                .calendar
+                .add_working_days(
+                    today,
+                    u32::try_from(ctx.settings.due_soon_working_days).unwrap_or(3),
+                )
+                .map_err(|e| AppError::validation("due", e.to_string()))?;
             Some(DueFilter::DueSoon {
                 today: date_text(today),
                 horizon: date_text(horizon),
@@ -665,10 +967,11 @@ pub fn list_query(
         }
         "escalated" => Some(DueFilter::Escalated),
         "calendar_gap" => Some(DueFilter::CalendarGap),
+        "provisional" => Some(DueFilter::Provisional),
         _ => {
             return Err(AppError::validation(
                 "due",
-                "must be one of due_soon, overdue, escalated, calendar_gap",
+                "must be one of due_soon, overdue, escalated, calendar_gap, provisional",
             ));
         }
     };
@@ -703,10 +1006,10 @@ pub async fn list(
     today: NaiveDate,
 ) -> AppResult<Page<ComplaintView>> {
     principal.require(Resource::Complaint, Action::Read)?;
-    let settings = settings(db).await?;
-    let query = list_query(principal, filter, today, &settings)?;
+    let ctx = context(db).await?;
+    let query = list_query(principal, filter, today, &ctx)?;
     let found = repo::list_cases(db, &query, page).await?;
-    Ok(found.map(|c| view(mask_for(c, Some(principal.role)), today, &settings)))
+    Ok(found.map(|c| view(mask_for(c, Some(principal.role)), today, &ctx)))
 }
 
 /// At most this many rows go into one export.
@@ -719,12 +1022,12 @@ pub async fn export_rows(
     today: NaiveDate,
 ) -> AppResult<Vec<ComplaintView>> {
     principal.require(Resource::Complaint, Action::Read)?;
-    let settings = settings(db).await?;
-    let query = list_query(principal, filter, today, &settings)?;
+    let ctx = context(db).await?;
+    let query = list_query(principal, filter, today, &ctx)?;
     Ok(repo::all_cases(db, &query, EXPORT_LIMIT)
         .await?
         .into_iter()
-        .map(|c| view(mask_for(c, Some(principal.role)), today, &settings))
+        .map(|c| view(mask_for(c, Some(principal.role)), today, &ctx))
         .collect())
 }
 
@@ -755,6 +1058,8 @@ pub async fn act(
     action: CaseAction,
     now: i64,
 ) -> AppResult<Complaint> {
+    let ctx = context(db).await?;
+    let cal = &*ctx.calendar;
     let mut tx = db.pool().begin().await?;
     let before = repo::get_case(&mut tx, id)
         .await?
@@ -785,24 +1090,34 @@ pub async fn act(
         CaseAction::Accept { note } => {
             caller.require_role(INTAKE_ROLES, "accept cases")?;
             let to = transition(Transition::Accept)?;
-            let (due, gap) = due_after(today, extended(clocks.handling, before.extension_days));
+            let due = handling_due(
+                cal,
+                before.channel,
+                before.handover_deadline.as_deref(),
+                today,
+                0,
+            );
             move_case(
                 &mut tx,
                 &before,
                 to,
-                vec![
-                    ("accepted_at", Value::Int(Some(now))),
-                    ("handling_due", Value::Text(due.clone())),
-                    ("clock_due", Value::Text(due.clone())),
-                    ("calendar_gap", Value::Int(Some(i64::from(gap)))),
-                ],
+                [("accepted_at", Value::Int(Some(now)))]
+                    .into_iter()
+                    .chain(handling_period(today, &due))
+                    .collect(),
                 now,
             )
             .await?;
-            let text = match &due {
-                Some(d) => format!(
-                    "受理；办理时限{}，至{d}。{}",
+            let text = match &due.date {
+                Some(_) if before.handover_deadline.is_some() => format!(
+                    "受理；办理期限为交办机关确定的 {}。{}",
+                    due.text(),
+                    note_or_empty(note)
+                ),
+                Some(_) => format!(
+                    "受理；办理时限{}，至{}。{}",
                     clocks.handling.label(),
+                    due.text(),
                     note_or_empty(note)
                 ),
                 None => format!(
@@ -993,30 +1308,40 @@ pub async fn act(
                     "a case is reopened at most {MAX_REOPENINGS} time(s); further objections go to 复查"
                 )));
             }
-            // A reopened case gets a fresh handling period from today [M].
-            let (due, gap) = due_after(today, clocks.handling);
+            // A reopened case gets a fresh handling period from today [M]; a handover keeps the deadline its
+            // handing body set.
+            let due = handling_due(
+                cal,
+                before.channel,
+                before.handover_deadline.as_deref(),
+                today,
+                0,
+            );
             move_case(
                 &mut tx,
                 &before,
                 to,
-                vec![
+                [
                     ("reopen_count", Value::Int(Some(before.reopen_count + 1))),
-                    ("handling_due", Value::Text(due.clone())),
-                    ("clock_due", Value::Text(due.clone())),
-                    ("calendar_gap", Value::Int(Some(i64::from(gap)))),
                     ("satisfaction", Value::Text(None)),
-                ],
+                ]
+                .into_iter()
+                .chain(handling_period(today, &due))
+                .collect(),
                 now,
             )
             .await?;
-            let text = format!(
-                "重新办理：{reason}；新办理期限 {}",
-                due.unwrap_or_else(|| "无法计算（日历缺少年份）".to_string())
-            );
+            let text = format!("重新办理：{reason}；新办理期限 {}", due.text());
             ("reopen", "transition", Some(to), text)
         }
         CaseAction::RequestExtension { days, reason } => {
             caller.require_role(HANDLER_ROLES, "request extensions")?;
+            if before.handover_deadline.is_some() {
+                return Err(AppError::Conflict(
+                    "督察交办件的办理期限由交办机关确定，延期须向交办机关申请（an inspection handover's deadline is set by the handing body)"
+                        .to_string(),
+                ));
+            }
             if !state.handling_clock_runs() {
                 return Err(AppError::Conflict(format!(
                     "no handling period runs while a case is {}",
@@ -1057,36 +1382,44 @@ pub async fn act(
                 ));
             }
             let text = if *approve {
-                let accepted_day = before.accepted_at.map(cst_day).unwrap_or(today);
-                // The extension lengthens the period that runs now (the original, or a reopened one).
-                let start = if before.reopen_count > 0 {
-                    before
-                        .handling_due
-                        .as_deref()
-                        .and_then(kernel::time::parse_date)
-                        .unwrap_or(today)
-                } else {
-                    accepted_day
-                };
-                let (due, gap) = if before.reopen_count > 0 {
-                    due_after(
-                        start,
-                        Period::CalendarDays(u32::try_from(pending.days).unwrap_or(0)),
-                    )
-                } else {
-                    due_after(start, extended(clocks.handling, pending.days))
-                };
+                // The extension lengthens the period that runs now (the original, or a reopened one): the
+                // period's days plus the extension's, from the period's start.
+                let start = before
+                    .handling_start
+                    .as_deref()
+                    .and_then(kernel::time::parse_date)
+                    .or(before.accepted_at.map(cst_day))
+                    .unwrap_or(today);
+                let due = handling_due(
+                    cal,
+                    before.channel,
+                    before.handover_deadline.as_deref(),
+                    start,
+                    pending.days,
+                );
                 let clock_due = if state.handling_clock_runs() {
-                    due.clone()
+                    due.date.clone()
                 } else {
                     before.clock_due.clone()
                 };
-                repo::set_handling_due(&mut tx, id, pending.days, due.clone(), clock_due, gap, now)
-                    .await?;
+                repo::set_handling_due(
+                    &mut tx,
+                    id,
+                    pending.days,
+                    &repo::Deadlines {
+                        acceptance_due: before.acceptance_due.clone(),
+                        handling_due: due.date.clone(),
+                        clock_due,
+                        calendar_gap: due.gap,
+                        calendar_provisional: due.provisional,
+                    },
+                    now,
+                )
+                .await?;
                 format!(
                     "批准延期 {} 日，办理期限至 {}。{}",
                     pending.days,
-                    due.unwrap_or_else(|| "无法计算（日历缺少年份）".to_string()),
+                    due.text(),
                     note.unwrap_or_default()
                 )
             } else {
@@ -1121,6 +1454,21 @@ pub async fn act(
     Ok(mask_for(after, caller.role()))
 }
 
+/// The columns of a handling period that starts on `start` (acceptance or reopening) and ends on `due`.
+fn handling_period(start: NaiveDate, due: &Due) -> Vec<(&'static str, Value)> {
+    vec![
+        ("handling_start", Value::Text(Some(date_text(start)))),
+        ("handling_extension_days", Value::Int(Some(0))),
+        ("handling_due", Value::Text(due.date.clone())),
+        ("clock_due", Value::Text(due.date.clone())),
+        ("calendar_gap", Value::Int(Some(i64::from(due.gap)))),
+        (
+            "calendar_provisional",
+            Value::Int(Some(i64::from(due.provisional))),
+        ),
+    ]
+}
+
 async fn move_case(
     conn: &mut sqlx::AnyConnection,
     before: &Complaint,
@@ -1144,6 +1492,8 @@ pub async fn escalate_overdue(db: &Db, caller: Caller<'_>, now: i64) -> AppResul
         &[Role::Admin, Role::Leader, Role::Petition],
         "run escalation",
     )?;
+    // Due dates first brought up to date with the calendar.
+    context(db).await?;
     let today = date_text(cst_day(now));
     let mut done = Vec::new();
     for (id, due) in repo::overdue_unescalated(db, &today).await? {
@@ -1274,6 +1624,7 @@ pub async fn statistics(
     today: NaiveDate,
 ) -> AppResult<Statistics> {
     principal.require(Resource::Complaint, Action::Read)?;
+    context(db).await?;
     let (from, to) = year_range(year)?;
     let scope = principal.street_scope();
     let by = |rows, label: fn(&str) -> String| repo::counts(rows, label);

@@ -38,7 +38,14 @@ impl Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// The working-day calendar loaded from this database (crate `workcal` fills and refreshes it), so that
+    /// per-case deadline arithmetic does not query.
+    calendar: CalendarCache,
 }
+
+/// The in-memory copy of a database's working-day calendar, shared by every clone of a [`Db`].
+pub type CalendarCache =
+    std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<crate::calendar::Calendar>>>>;
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -78,7 +85,11 @@ impl Db {
             .connect(&url)
             .await
             .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", redact(&url)))?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            calendar: CalendarCache::default(),
+        })
     }
 
     /// Applies the embedded schema migrations of this backend.
@@ -132,6 +143,11 @@ impl Db {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The cached working-day calendar of this database (see `workcal::service::calendar`).
+    pub fn calendar_cache(&self) -> &CalendarCache {
+        &self.calendar
     }
 
     pub fn backend(&self) -> Backend {

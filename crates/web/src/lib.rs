@@ -29,6 +29,7 @@ pub fn app(state: AppState) -> Router {
         .merge(registry::http::routes())
         .merge(readings::http::routes())
         .merge(complaints::http::routes())
+        .merge(workcal::http::routes())
         .merge(alarms::http::routes())
         .merge(ingest::http::routes())
         .merge(analysis::http::routes())

@@ -2,6 +2,7 @@
 //! routing (service level, on SQLite and PostgreSQL), and street scoping, masking and evidence over HTTP.
 
 mod app;
+mod calendar;
 
 #[allow(unused_imports)]
 use accounts as _;
@@ -175,8 +176,9 @@ testkit::db_test!(deadlines_land_on_the_right_working_day, |db| {
     .await
     .unwrap();
     assert_eq!(late.handling_due.as_deref(), Some("2026-10-08"));
-    // A clock that runs into a year the calendar lacks is flagged, not guessed.
-    let gap = act(
+    // A clock that runs into a year without the State Council's notice (2027 as of 2026-12) is computed on the
+    // provisional rules and flagged so: 60 日 from 2026-11-30 end on Friday 2027-01-29.
+    let provisional = act(
         &db,
         &petition,
         hotline.id,
@@ -185,8 +187,9 @@ testkit::db_test!(deadlines_land_on_the_right_working_day, |db| {
     )
     .await
     .unwrap();
-    assert_eq!(gap.handling_due, None);
-    assert!(gap.calendar_gap);
+    assert_eq!(provisional.handling_due.as_deref(), Some("2027-01-29"));
+    assert!(provisional.calendar_provisional);
+    assert!(!provisional.calendar_gap);
 });
 
 testkit::db_test!(full_state_machine_and_illegal_steps, |db| {
