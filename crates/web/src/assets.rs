@@ -14,6 +14,11 @@ use rust_embed::Embed;
 #[folder = "assets/"]
 struct Assets;
 
+/// A vendored file's bytes (e.g. the packaged district map), if the build fetched it.
+pub fn vendored(name: &str) -> Option<Vec<u8>> {
+    Assets::get(&format!("vendor/{name}")).map(|f| f.data.into_owned())
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new().route("/assets/{*path}", get(asset))
 }

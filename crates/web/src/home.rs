@@ -1,5 +1,5 @@
-//! The overview page (总览): what the district registry holds, street by street. The leader's dashboard of
-//! targets, AQI and alarms grows here as the monitoring areas arrive.
+//! The registry overview (台账概况, `/overview`): what the district registry holds, street by street. The
+//! leader's dashboard at `/` is `dashboard.rs`.
 
 use askama::Template;
 use axum::Router;
@@ -11,7 +11,7 @@ use sqlx::Row;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(overview))
+        .route("/overview", get(overview))
         .route("/healthz", get(healthz))
 }
 
@@ -105,7 +105,7 @@ async fn overview(State(state): State<AppState>, principal: Principal) -> PageRe
     };
     let sum = |f: fn(&StreetRow) -> i64| streets.iter().map(f).sum::<i64>();
     let page = OverviewPage {
-        chrome: Chrome::new(&principal, "/", state.config.demo),
+        chrome: Chrome::new(&principal, "/overview", state.config.demo),
         district,
         enterprises: sum(|s| s.enterprises),
         key_dischargers: sum(|s| s.key_dischargers),

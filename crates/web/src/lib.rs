@@ -5,6 +5,7 @@
 //! Areas never depend on this crate: they expose `routes()` and an `ApiDoc`, and this crate merges them.
 
 mod assets;
+mod dashboard;
 mod home;
 mod middleware;
 pub mod openapi;
@@ -25,6 +26,7 @@ const BODY_LIMIT_BYTES: usize = 8 * 1024 * 1024;
 pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .merge(home::routes())
+        .merge(dashboard::routes())
         .merge(accounts::http::routes())
         .merge(registry::http::routes())
         .merge(readings::http::routes())
@@ -32,6 +34,7 @@ pub fn app(state: AppState) -> Router {
         .merge(workcal::http::routes())
         .merge(alarms::http::routes())
         .merge(ingest::http::routes())
+        .merge(targets::http::routes())
         .merge(analysis::http::routes())
         .merge(openapi::routes())
         .fallback(middleware::not_found);

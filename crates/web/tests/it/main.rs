@@ -2,4 +2,5 @@
 
 mod app;
 mod auth;
+mod dashboard;
 mod errors;

@@ -1,0 +1,646 @@
+//! The leader's dashboard (总览, `/`): the year's targets, the real-time AQI of every station and yesterday's
+//! district AQI, the water sections by class, open alarms, the monthly trends, and the district map with its
+//! layers. Everything is computed by the areas (air, water, targets, alarms); this module only gathers and
+//! draws. The same figures are served as JSON at `/api/v1/dashboard`, and the map's boundary at
+//! `/map/district.geojson`.
+//!
+//! The monthly trend reads two years of station hours; it is cached per CST day and station set for ten
+//! minutes (a figure of yesterday's data does not change by the minute).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{Datelike, Duration, NaiveDate};
+use kernel::web::{Chrome, PageResult, render};
+use kernel::{Action, AppError, AppResult, AppState, Db, Principal, Resource};
+use serde::Serialize;
+use sqlx::Row;
+use standards::aqi::AqiLevel;
+use standards::pollutant::Pollutant;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(page))
+        .route("/api/v1/dashboard", get(api))
+        .route("/map/district.geojson", get(district_geojson))
+}
+
+/// A station's real-time AQI for the table and the map.
+#[derive(Debug, Clone, Serialize)]
+pub struct StationNow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub level: String,
+    pub level_label: &'static str,
+    pub street: String,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    /// CST time of the hour (`MM-DD HH:00`), empty when no recent hour.
+    pub hour: String,
+    pub aqi: Option<u32>,
+    /// The AQI as shown: the number, `>500` beyond the table, `—` without data.
+    pub aqi_text: String,
+    pub aqi_level: String,
+    pub colour: String,
+    pub primary: String,
+    pub pm25: Option<f64>,
+    /// HJ 633 edition that made the figure.
+    pub standard: String,
+}
+
+/// A water section's latest monthly result.
+#[derive(Debug, Clone, Serialize)]
+pub struct SectionNow {
+    pub id: i64,
+    pub name: String,
+    pub level_label: &'static str,
+    pub street: String,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub month: String,
+    pub class: String,
+    pub class_rank: Option<usize>,
+    pub target: String,
+    pub meets_target: Option<bool>,
+    pub cwqi: String,
+    pub main_pollutants: String,
+}
+
+/// One month of the trend: this year and last year.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct MonthTrend {
+    pub month: u32,
+    pub pm25: Option<f64>,
+    pub pm25_last_year: Option<f64>,
+    pub good_ratio: Option<f64>,
+    pub good_ratio_last_year: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MapPoint {
+    pub kind: &'static str,
+    pub id: i64,
+    pub name: String,
+    pub lon: f64,
+    pub lat: f64,
+    pub label: String,
+    pub colour: String,
+    pub href: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DistrictDay {
+    pub date: String,
+    pub aqi: Option<u32>,
+    pub aqi_text: String,
+    pub level: String,
+    pub colour: String,
+    pub primary: String,
+    pub pm25: Option<f64>,
+    pub standard: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dashboard {
+    pub district: String,
+    pub district_code: String,
+    pub today: String,
+    pub year: i32,
+    /// 街道 scope of the caller, if any.
+    pub street: Option<String>,
+    pub yesterday: Option<DistrictDay>,
+    pub stations: Vec<StationNow>,
+    pub sections: Vec<SectionNow>,
+    /// Sections per class I … 劣V in their latest month.
+    pub class_counts: [usize; 6],
+    pub targets: Option<Vec<targets::model::TargetStatus>>,
+    pub alarms: Option<alarms::model::OpenSummary>,
+    pub trend: Vec<MonthTrend>,
+    pub map_points: Vec<MapPoint>,
+    pub streets: Vec<MapPoint>,
+}
+
+fn level_label(level: &str) -> &'static str {
+    match level {
+        "national" => "国控",
+        "municipal" => "市控",
+        "district" => "区控",
+        "micro" => "微站",
+        _ => "其他",
+    }
+}
+
+async fn district(db: &Db) -> AppResult<(String, String)> {
+    let row = sqlx::query("SELECT code, name FROM district ORDER BY code LIMIT 1")
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(match row {
+        Some(row) => (row.try_get("code")?, row.try_get("name")?),
+        None => (String::new(), "（未配置区县）".to_string()),
+    })
+}
+
+/// Streets with their centres (for the map's labels and the tables' street names).
+async fn streets(db: &Db) -> AppResult<Vec<(i64, String, Option<f64>, Option<f64>)>> {
+    let rows = sqlx::query("SELECT id, name, center_lon, center_lat FROM streets ORDER BY id")
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("id")?,
+                row.try_get("name")?,
+                row.try_get("center_lon")?,
+                row.try_get("center_lat")?,
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(AppError::from)
+}
+
+/// Key dischargers with coordinates, of the caller's street if scoped.
+async fn key_dischargers(db: &Db, street: Option<i64>) -> AppResult<Vec<MapPoint>> {
+    let rows = sqlx::query(
+        "SELECT id, name, lon, lat, street_id FROM enterprises \
+         WHERE key_discharger = 1 AND lon IS NOT NULL AND lat IS NOT NULL ORDER BY id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let mut out = Vec::new();
+    for row in rows {
+        let street_id: i64 = row.try_get("street_id")?;
+        if street.is_some_and(|own| own != street_id) {
+            continue;
+        }
+        let id: i64 = row.try_get("id")?;
+        out.push(MapPoint {
+            kind: "enterprise",
+            id,
+            name: row.try_get("name")?,
+            lon: row.try_get("lon")?,
+            lat: row.try_get("lat")?,
+            label: "重点排污单位".into(),
+            colour: "#5b6b7a".into(),
+            href: format!("/registry/enterprises/{id}"),
+        });
+    }
+    Ok(out)
+}
+
+type TrendKey = (NaiveDate, Vec<i64>);
+type TrendCache = Mutex<Option<(TrendKey, std::time::Instant, Arc<Vec<MonthTrend>>)>>;
+
+fn trend_cache() -> &'static TrendCache {
+    static CACHE: OnceLock<TrendCache> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(None))
+}
+
+/// Monthly PM2.5 mean and good-day ratio of the district area (HJ 663 over `stations`), this year to
+/// `through` and the whole of last year.
+async fn monthly_trend(
+    db: &Db,
+    stations: &[i64],
+    through: NaiveDate,
+) -> anyhow::Result<Arc<Vec<MonthTrend>>> {
+    let key = (through, stations.to_vec());
+    if let Ok(guard) = trend_cache().lock()
+        && let Some((cached_key, at, value)) = guard.as_ref()
+        && *cached_key == key
+        && at.elapsed() < std::time::Duration::from_secs(600)
+    {
+        return Ok(value.clone());
+    }
+    let year = through.year();
+    let from = NaiveDate::from_ymd_opt(year - 1, 1, 1).unwrap_or(through);
+    let days = air::service::area_days(db, stations, from, through).await?;
+    // (year, month) → (PM2.5 sum, PM2.5 days, good days, valid days)
+    let mut acc: BTreeMap<(i32, u32), (f64, u32, u32, u32)> = BTreeMap::new();
+    for day in &days {
+        let entry = acc
+            .entry((day.values.date.year(), day.values.date.month()))
+            .or_default();
+        if let Some(pm) = day.values.value(Pollutant::Pm25) {
+            entry.0 += pm.to_f64();
+            entry.1 += 1;
+        }
+        if day.values.all_six_valid()
+            && let Some(aqi) = day.aqi.aqi
+        {
+            entry.3 += 1;
+            if aqi <= 100 {
+                entry.2 += 1;
+            }
+        }
+    }
+    let pick = |y: i32, m: u32| acc.get(&(y, m)).copied();
+    let mean = |a: Option<(f64, u32, u32, u32)>| {
+        a.filter(|a| a.1 > 0)
+            .map(|a| (a.0 / f64::from(a.1)).round())
+    };
+    let ratio = |a: Option<(f64, u32, u32, u32)>| {
+        a.filter(|a| a.3 > 0)
+            .map(|a| (f64::from(a.2) * 1000.0 / f64::from(a.3)).round() / 10.0)
+    };
+    let trend: Vec<MonthTrend> = (1..=12)
+        .map(|m| MonthTrend {
+            month: m,
+            pm25: mean(pick(year, m)),
+            pm25_last_year: mean(pick(year - 1, m)),
+            good_ratio: ratio(pick(year, m)),
+            good_ratio_last_year: ratio(pick(year - 1, m)),
+        })
+        .collect();
+    let trend = Arc::new(trend);
+    if let Ok(mut guard) = trend_cache().lock() {
+        *guard = Some((key, std::time::Instant::now(), trend.clone()));
+    }
+    Ok(trend)
+}
+
+/// Everything the dashboard shows, for this caller at `now`.
+pub async fn gather(db: &Db, principal: &Principal, now: i64) -> AppResult<Dashboard> {
+    let internal = AppError::Internal;
+    let (district_code, district_name) = district(db).await?;
+    let today = kernel::time::cst_day(now);
+    let yesterday_date = today - Duration::days(1);
+    let street_rows = streets(db).await?;
+    let street_name = |id: Option<i64>| {
+        id.and_then(|id| street_rows.iter().find(|s| s.0 == id))
+            .map(|s| s.1.clone())
+            .unwrap_or_default()
+    };
+    let scope = principal.street_scope();
+    let sees_point = |kind: &str, street: Option<i64>| {
+        readings::points::visible_to(
+            principal,
+            &readings::points::PointInfo {
+                id: 0,
+                code: String::new(),
+                name: String::new(),
+                kind: kind.to_string(),
+                street_id: street,
+            },
+        )
+    };
+
+    // Yesterday's official district day (assessment stations).
+    let assessment = air::service::assessment_stations(db)
+        .await
+        .map_err(internal)?;
+    let assessment_ids: Vec<i64> = assessment.iter().map(|s| s.id).collect();
+    let yesterday = air::service::area_days(db, &assessment_ids, yesterday_date, yesterday_date)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .next()
+        .map(|day| {
+            let level = day.aqi.level;
+            DistrictDay {
+                date: yesterday_date.format("%Y-%m-%d").to_string(),
+                aqi: day.aqi.aqi,
+                aqi_text: aqi_text(&day.aqi),
+                level: level.map(|l| l.category().to_string()).unwrap_or_default(),
+                colour: level.map(AqiLevel::hex).unwrap_or_else(|| "#cccccc".into()),
+                primary: primary_text(&day.aqi),
+                pm25: day.values.value(Pollutant::Pm25).map(|v| v.to_f64()),
+                standard: day.aqi.standard.code().to_string(),
+            }
+        });
+
+    // Every visible station's latest hour (within the last 6 hours).
+    let mut stations = Vec::new();
+    for station in air::service::all_stations(db).await.map_err(internal)? {
+        if !sees_point("air_station", station.street_id) {
+            continue;
+        }
+        let latest = air::service::latest_hour(db, station.id, now, 6)
+            .await
+            .map_err(internal)?;
+        let aqi_text = latest
+            .as_ref()
+            .map(|l| aqi_text(&l.aqi))
+            .unwrap_or_else(|| "—".into());
+        let (hour, aqi, level, primary, pm25, standard) = match &latest {
+            Some(l) => (
+                kernel::time::to_cst(l.ts).format("%m-%d %H:00").to_string(),
+                l.aqi.aqi,
+                l.aqi.level,
+                primary_text(&l.aqi),
+                l.values[Pollutant::Pm25.index()],
+                l.aqi.standard.code().to_string(),
+            ),
+            None => (
+                String::new(),
+                None,
+                None,
+                String::new(),
+                None,
+                String::new(),
+            ),
+        };
+        stations.push(StationNow {
+            id: station.id,
+            code: station.code.clone(),
+            name: station.name.clone(),
+            level_label: level_label(&station.level),
+            level: station.level.clone(),
+            street: street_name(station.street_id),
+            lon: station.lon,
+            lat: station.lat,
+            hour,
+            aqi,
+            aqi_text,
+            aqi_level: level.map(|l| l.category().to_string()).unwrap_or_default(),
+            colour: level.map(AqiLevel::hex).unwrap_or_else(|| "#cccccc".into()),
+            primary,
+            pm25,
+            standard,
+        });
+    }
+
+    // Water sections: each one's latest month with samples in the last twelve months.
+    let mut sections = Vec::new();
+    let mut class_counts = [0usize; 6];
+    let all_sections = water::repo::sections(db).await?;
+    for section in all_sections {
+        if !sees_point("water_section", section.street_id) {
+            continue;
+        }
+        let mut found = None;
+        let mut month_start =
+            NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
+        for _ in 0..12 {
+            let month_end = next_month(month_start) - Duration::days(1);
+            let result =
+                water::service::section_result(db, section.clone(), month_start, month_end)
+                    .await
+                    .map_err(internal)?;
+            if result.samples > 0 {
+                found = Some((month_start, result));
+                break;
+            }
+            month_start = previous_month(month_start);
+        }
+        let (month, class, target, meets, cwqi, main) = match &found {
+            Some((month, r)) => (
+                month.format("%Y-%m").to_string(),
+                r.class(),
+                r.target,
+                r.meets_target,
+                r.cwqi().map(|c| c.to_decimal_string(2)).unwrap_or_default(),
+                r.assessment
+                    .as_ref()
+                    .map(|a| {
+                        a.main_pollutants
+                            .iter()
+                            .map(|p| p.item.chinese_name())
+                            .collect::<Vec<_>>()
+                            .join("、")
+                    })
+                    .unwrap_or_default(),
+            ),
+            None => (
+                String::new(),
+                None,
+                None,
+                None,
+                String::new(),
+                String::new(),
+            ),
+        };
+        if let Some(class) = class {
+            class_counts[class as usize] += 1;
+        }
+        sections.push(SectionNow {
+            id: section.id,
+            name: section.name.clone(),
+            level_label: level_label(&section.level),
+            street: street_name(section.street_id),
+            lon: section.lon,
+            lat: section.lat,
+            month,
+            class: class
+                .map(|c| format!("{}类", c.label()))
+                .unwrap_or_default(),
+            class_rank: class.map(|c| c as usize),
+            target: target
+                .map(|c| format!("{}类", c.label()))
+                .unwrap_or_default(),
+            meets_target: meets,
+            cwqi,
+            main_pollutants: main,
+        });
+    }
+
+    let targets = if principal.can(Resource::Target, Action::Read) {
+        Some(
+            targets::service::status_for_year(db, today.year(), now)
+                .await
+                .map_err(internal)?,
+        )
+    } else {
+        None
+    };
+    let alarms = if principal.can(Resource::Alarm, Action::Read) {
+        Some(
+            alarms::service::open_summary(db, scope)
+                .await
+                .map_err(internal)?,
+        )
+    } else {
+        None
+    };
+    let trend = monthly_trend(db, &assessment_ids, yesterday_date)
+        .await
+        .map_err(internal)?
+        .as_ref()
+        .clone();
+
+    let mut map_points = Vec::new();
+    for s in &stations {
+        if let (Some(lon), Some(lat)) = (s.lon, s.lat) {
+            map_points.push(MapPoint {
+                kind: if s.level == "micro" {
+                    "micro"
+                } else {
+                    "station"
+                },
+                id: s.id,
+                name: s.name.clone(),
+                lon,
+                lat,
+                label: if s.aqi_level.is_empty() {
+                    "暂无数据".into()
+                } else {
+                    format!("AQI {} {}", s.aqi_text, s.aqi_level)
+                },
+                colour: s.colour.clone(),
+                href: format!("/stations/{}", s.id),
+            });
+        }
+    }
+    for s in &sections {
+        if let (Some(lon), Some(lat)) = (s.lon, s.lat) {
+            map_points.push(MapPoint {
+                kind: "section",
+                id: s.id,
+                name: s.name.clone(),
+                lon,
+                lat,
+                label: if s.class.is_empty() {
+                    "暂无数据".into()
+                } else {
+                    format!("{} {}", s.month, s.class)
+                },
+                colour: water_colour(s.class_rank),
+                href: format!("/stations/{}", s.id),
+            });
+        }
+    }
+    if principal.can(Resource::Enterprise, Action::Read) {
+        map_points.extend(key_dischargers(db, scope).await?);
+    }
+    let street_points = street_rows
+        .iter()
+        .filter(|s| scope.is_none_or(|own| own == s.0))
+        .filter_map(|(id, name, lon, lat)| {
+            Some(MapPoint {
+                kind: "street",
+                id: *id,
+                name: name.clone(),
+                lon: (*lon)?,
+                lat: (*lat)?,
+                label: name.clone(),
+                colour: "#333333".into(),
+                href: String::new(),
+            })
+        })
+        .collect();
+
+    Ok(Dashboard {
+        district: district_name,
+        district_code,
+        today: today.format("%Y-%m-%d").to_string(),
+        year: today.year(),
+        street: scope.map(|id| street_name(Some(id))),
+        yesterday,
+        stations,
+        sections,
+        class_counts,
+        targets,
+        alarms,
+        trend,
+        map_points,
+        streets: street_points,
+    })
+}
+
+fn aqi_text(aqi: &standards::aqi::AqiResult) -> String {
+    match aqi.aqi {
+        Some(value) => value.to_string(),
+        None if aqi.beyond_table => ">500".into(),
+        None => "—".into(),
+    }
+}
+
+fn primary_text(aqi: &standards::aqi::AqiResult) -> String {
+    aqi.primary_pollutants
+        .iter()
+        .map(|i| i.pollutant().code())
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+/// GB 3838 class colours as the national water quality maps draw them.
+fn water_colour(class_rank: Option<usize>) -> String {
+    match class_rank {
+        Some(0) | Some(1) => "#3b82f6",
+        Some(2) => "#22c55e",
+        Some(3) => "#facc15",
+        Some(4) => "#f97316",
+        Some(5) => "#dc2626",
+        _ => "#cccccc",
+    }
+    .to_string()
+}
+
+fn next_month(d: NaiveDate) -> NaiveDate {
+    let (y, m) = if d.month() == 12 {
+        (d.year() + 1, 1)
+    } else {
+        (d.year(), d.month() + 1)
+    };
+    NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(d)
+}
+
+fn previous_month(d: NaiveDate) -> NaiveDate {
+    let (y, m) = if d.month() == 1 {
+        (d.year() - 1, 12)
+    } else {
+        (d.year(), d.month() - 1)
+    };
+    NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(d)
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    chrome: Chrome,
+    d: Dashboard,
+    data_json: String,
+}
+
+async fn page(State(state): State<AppState>, principal: Principal) -> PageResult {
+    let d = gather(&state.db, &principal, kernel::time::now_ts()).await?;
+    // `</` cannot close the script element the JSON is embedded in.
+    let data_json = serde_json::to_string(&d)
+        .map_err(|e| AppError::Internal(e.into()))?
+        .replace("</", "<\\/");
+    render(&DashboardPage {
+        chrome: Chrome::new(&principal, "/", state.config.demo),
+        d,
+        data_json,
+    })
+}
+
+async fn api(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> AppResult<axum::Json<Dashboard>> {
+    Ok(axum::Json(
+        gather(&state.db, &principal, kernel::time::now_ts()).await?,
+    ))
+}
+
+/// The district boundary: `<data dir>/geo/district.geojson` when the bureau has put its sanctioned boundary
+/// there, else the packaged Tianjin districts (web-assets/MAP-PROVENANCE.md).
+async fn district_geojson(State(state): State<AppState>) -> Response {
+    let configured = state.config.data_dir.join("geo").join("district.geojson");
+    let body = match tokio::fs::read(&configured).await {
+        Ok(bytes) => bytes,
+        Err(_) => match crate::assets::vendored("tianjin.geojson") {
+            Some(bytes) => bytes,
+            None => {
+                return AppError::not_found("no district map is configured").into_response();
+            }
+        },
+    };
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/geo+json"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    response
+}
