@@ -5,6 +5,7 @@
 //   QS_ARTIFACTS     where screenshots and downloads go (default e2e/artifacts)
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { inflateRawSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -59,8 +60,40 @@ export async function newContext(browser, { width = 1366, height = 768 } = {}) {
       return route.abort('blockedbyclient');
     },
   );
-  context.on('page', (page) => watch(page, issues));
+  context.on('page', (page) => {
+    livePages.add(page);
+    page.on('close', () => livePages.delete(page));
+    watch(page, issues);
+  });
   return { context, issues };
+}
+
+/** Every open page of every context, for the screenshots of a failure. */
+const livePages = new Set();
+
+/**
+ * Wraps a test body: when it throws, every page still open is saved as `FAILED-<name>-<n>.png` (with its URL in
+ * the message) before the error goes on to the runner.
+ */
+export function shotsOnFailure(name, body) {
+  return async (t) => {
+    try {
+      await body(t);
+    } catch (error) {
+      let n = 0;
+      for (const page of livePages) {
+        n += 1;
+        const file = join(ARTIFACTS, `FAILED-${name}-${n}.png`);
+        try {
+          await page.screenshot({ path: file, fullPage: true, timeout: 10_000 });
+          console.error(`# ${name}: the page ${page.url()} at the failure is in ${file}`);
+        } catch {
+          // The page or its browser is gone: nothing to show.
+        }
+      }
+      throw error;
+    }
+  };
 }
 
 function isLocal(url) {
@@ -240,4 +273,31 @@ export async function apiGet(context, path) {
   const response = await context.request.get(BASE + path, { headers: { accept: 'application/json' } });
   assert.equal(response.status(), 200, `GET ${path} answered ${response.status()}`);
   return response.json();
+}
+
+/**
+ * The entries of a ZIP file (an XLSX) as { name → Buffer }, read through its central directory (stored or
+ * deflated entries, which is what XLSX writers produce).
+ */
+export function unzip(bytes) {
+  const eocd = bytes.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  assert.ok(eocd >= 0, 'no ZIP end-of-central-directory record');
+  const count = bytes.readUInt16LE(eocd + 10);
+  let at = bytes.readUInt32LE(eocd + 16);
+  const entries = {};
+  for (let i = 0; i < count; i += 1) {
+    assert.equal(bytes.readUInt32LE(at), 0x02014b50, 'bad ZIP central directory entry');
+    const method = bytes.readUInt16LE(at + 10);
+    const size = bytes.readUInt32LE(at + 20);
+    const nameLength = bytes.readUInt16LE(at + 28);
+    const extraLength = bytes.readUInt16LE(at + 30);
+    const commentLength = bytes.readUInt16LE(at + 32);
+    const local = bytes.readUInt32LE(at + 42);
+    const name = bytes.subarray(at + 46, at + 46 + nameLength).toString('utf8');
+    const dataStart = local + 30 + bytes.readUInt16LE(local + 26) + bytes.readUInt16LE(local + 28);
+    const data = bytes.subarray(dataStart, dataStart + size);
+    entries[name] = method === 0 ? data : method === 8 ? inflateRawSync(data) : null;
+    at += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
 }

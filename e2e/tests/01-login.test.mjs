@@ -1,7 +1,7 @@
 // 1. A visitor logs out of the demo's automatic leader session and logs in through the login form.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { BASE, assertClean, launch, newContext, screenshot, submitLogin, whoIsSignedIn } from '../lib.mjs';
+import { BASE, assertClean, launch, newContext, screenshot, submitLogin, whoIsSignedIn, shotsOnFailure } from '../lib.mjs';
 
 let browser;
 before(async () => {
@@ -11,7 +11,7 @@ after(async () => {
   await browser?.close();
 });
 
-test('log out of the demo leader, log in through the form as a demo user, see the dashboard', async () => {
+test('log out of the demo leader, log in through the form as a demo user, see the dashboard', shotsOnFailure('01-login', async () => {
   const { context, issues } = await newContext(browser);
   const page = await context.newPage();
 
@@ -56,4 +56,4 @@ test('log out of the demo leader, log in through the form as a demo user, see th
   issues.consoleErrors = issues.consoleErrors.filter((e) => !/\/login: Failed to load resource: .*401/.test(e));
   assertClean(issues, 'login path');
   await context.close();
-});
+}));

@@ -2,7 +2,7 @@
 // nothing fetched from outside (the bureau's network is closed).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { assertClean, chartStates, launch, loginAs, newContext, open, screenshot, waitForCharts } from '../lib.mjs';
+import { assertClean, chartStates, launch, loginAs, newContext, open, screenshot, waitForCharts, shotsOnFailure } from '../lib.mjs';
 
 let browser;
 before(async () => {
@@ -12,7 +12,7 @@ after(async () => {
   await browser?.close();
 });
 
-test('the dashboard renders its charts and the district map with data, at 1366×768 and 1920×1080', async () => {
+test('the dashboard renders its charts and the district map with data, at 1366×768 and 1920×1080', shotsOnFailure('02-dashboard', async () => {
   const { context, issues } = await newContext(browser, { width: 1366, height: 768 });
   const page = await loginAs(context, 'leader');
   await open(page, '/');
@@ -58,4 +58,4 @@ test('the dashboard renders its charts and the district map with data, at 1366×
 
   assertClean(issues, 'dashboard');
   await context.close();
-});
+}));

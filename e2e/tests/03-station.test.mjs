@@ -1,7 +1,7 @@
 // 3. From the dashboard to one station's page, with its series chart drawn with data; and the station list.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { assertClean, launch, loginAs, newContext, open, screenshot, waitForCharts } from '../lib.mjs';
+import { assertClean, launch, loginAs, newContext, open, screenshot, waitForCharts, shotsOnFailure } from '../lib.mjs';
 
 const NATIONAL = '跃进路'; // 1021A, the demo's national air station
 let browser;
@@ -18,7 +18,7 @@ after(async () => {
   await browser?.close();
 });
 
-test('open the national station from the dashboard and see its series chart with data', async () => {
+test('open the national station from the dashboard and see its series chart with data', shotsOnFailure('03-station', async () => {
   await open(page, '/');
   const link = page.locator('main a[href^="/stations/"]', { hasText: NATIONAL }).first();
   await link.waitFor();
@@ -33,9 +33,9 @@ test('open the national station from the dashboard and see its series chart with
   await waitForCharts(page, { min: 1 });
   await screenshot(page, '03-station');
   assertClean(issues, 'station page');
-});
+}));
 
-test('/stations lists the stations and links to their pages', async () => {
+test('/stations lists the stations and links to their pages', shotsOnFailure('03-stations', async () => {
   issues.consoleErrors.length = 0;
   await open(page, '/stations');
   const links = page.locator('main a[href^="/stations/"]');
@@ -47,4 +47,4 @@ test('/stations lists the stations and links to their pages', async () => {
   }
   await screenshot(page, '03-stations');
   assertClean(issues, '/stations');
-});
+}));

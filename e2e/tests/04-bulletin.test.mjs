@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  ARTIFACTS, assertClean, launch, loginAs, newContext, open, previousMonthCst, screenshot, waitForCharts,
+  ARTIFACTS, assertClean, launch, loginAs, newContext, open, previousMonthCst, screenshot, unzip, waitForCharts, shotsOnFailure,
 } from '../lib.mjs';
 
 let browser;
@@ -23,7 +23,7 @@ async function download(page, linkName, file) {
   return { bytes: readFileSync(path), suggested: dl.suggestedFilename() };
 }
 
-test('generate the previous month\'s bulletin at /rankings and download it as XLSX and PDF', async () => {
+test('generate the previous month\'s bulletin at /rankings and download it as XLSX and PDF', shotsOnFailure('04-bulletin', async () => {
   const month = previousMonthCst();
   const [year, mm] = month.split('-').map(Number);
   const { context, issues } = await newContext(browser);
@@ -38,6 +38,8 @@ test('generate the previous month\'s bulletin at /rankings and download it as XL
   for (const table of ['#air-ranking', '#water-ranking']) {
     assert.ok((await page.locator(`${table} tbody tr`).count()) > 0, `${table} has rows`);
   }
+  const streets = (await page.locator('#air-ranking tbody tr td:nth-child(2)').allInnerTexts()).map((s) => s.trim());
+  assert.ok(streets.length >= 11, `the air ranking lists the 11 streets (${streets})`);
   await waitForCharts(page, { min: 1 });
   await screenshot(page, '04-rankings');
 
@@ -54,10 +56,19 @@ test('generate the previous month\'s bulletin at /rankings and download it as XL
   const xlsx = await download(page, /XLSX/, `bulletin-${month}.xlsx`);
   assert.equal(xlsx.bytes.subarray(0, 4).toString('latin1'), 'PK\x03\x04', 'the XLSX is a ZIP');
   assert.ok(xlsx.bytes.length > 4096, `the XLSX is ${xlsx.bytes.length} bytes`);
-  const zipText = xlsx.bytes.toString('latin1');
-  for (const part of ['[Content_Types].xml', 'xl/workbook.xml', 'xl/worksheets/']) {
-    assert.ok(zipText.includes(part), `the XLSX holds ${part}`);
+  const parts = unzip(xlsx.bytes);
+  for (const part of ['[Content_Types].xml', 'xl/workbook.xml', 'xl/worksheets/sheet1.xml']) {
+    assert.ok(parts[part], `the XLSX holds ${part} (it has ${Object.keys(parts)})`);
   }
+  // The workbook holds what the page shows: every street of the ranking, in a sheet with a row per street.
+  const cells = [parts['xl/sharedStrings.xml'], ...Object.entries(parts).filter(([n]) => n.startsWith('xl/worksheets/')).map(([, b]) => b)]
+    .filter(Boolean).map((b) => b.toString('utf8')).join('\n');
+  for (const street of streets) {
+    assert.ok(cells.includes(street), `the XLSX names ${street}`);
+  }
+  const rows = Math.max(...Object.entries(parts).filter(([n]) => /^xl\/worksheets\/sheet\d+\.xml$/.test(n))
+    .map(([, b]) => (b.toString('utf8').match(/<row /g) || []).length));
+  assert.ok(rows > streets.length, `a sheet has a header and a row per street (${rows} rows at most)`);
   assert.match(xlsx.suggested, /\.xlsx$/);
 
   const pdf = await download(page, /PDF/, `bulletin-${month}.pdf`);
@@ -68,4 +79,4 @@ test('generate the previous month\'s bulletin at /rankings and download it as XL
 
   assertClean(issues, 'rankings and bulletin');
   await context.close();
-});
+}));

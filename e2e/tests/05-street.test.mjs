@@ -2,7 +2,7 @@
 // page, never the data), the station list, and the dashboard.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { BASE, apiGet, assertClean, launch, loginAs, newContext, open, screenshot, whoIsSignedIn } from '../lib.mjs';
+import { BASE, apiGet, assertClean, launch, loginAs, newContext, open, screenshot, whoIsSignedIn, shotsOnFailure } from '../lib.mjs';
 
 const STREET = '张贵庄街道';
 let browser;
@@ -31,7 +31,7 @@ async function airStations() {
   return { stations: items, other, own: items.find((s) => s.street_name === STREET) };
 }
 
-test(`a street officer of ${STREET} sees only their street`, async () => {
+test(`a street officer of ${STREET} sees only their street`, shotsOnFailure('05-street', async () => {
   const { stations, other, own } = await airStations();
 
   const { context, issues } = await newContext(browser);
@@ -71,4 +71,4 @@ test(`a street officer of ${STREET} sees only their street`, async () => {
   }
   assertClean(issues, 'street officer pages');
   await context.close();
-});
+}));

@@ -1,7 +1,7 @@
 // 6. The year's targets, the analyses and the alarms open without error and show their table or chart.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { assertClean, launch, loginAs, newContext, open, screenshot, waitForCharts } from '../lib.mjs';
+import { assertClean, launch, loginAs, newContext, open, screenshot, waitForCharts, shotsOnFailure } from '../lib.mjs';
 
 let browser;
 let context;
@@ -16,7 +16,7 @@ after(async () => {
   await browser?.close();
 });
 
-test('/targets shows the year\'s targets with their progress', async () => {
+test('/targets shows the year\'s targets with their progress', shotsOnFailure('06-targets', async () => {
   issues.consoleErrors.length = 0;
   await open(page, '/targets');
   const rows = page.locator('main table tbody tr');
@@ -26,17 +26,17 @@ test('/targets shows the year\'s targets with their progress', async () => {
   assert.match(text, /进度正常|存在风险|已无法完成|待市下达|待报送/, 'each target has a status');
   await screenshot(page, '06-targets');
   assertClean(issues, '/targets');
-});
+}));
 
-test('/analysis draws its charts with data', async () => {
+test('/analysis draws its charts with data', shotsOnFailure('06-analysis', async () => {
   issues.consoleErrors.length = 0;
   await open(page, '/analysis');
   await waitForCharts(page, { min: 1, timeout: 30_000 });
   await screenshot(page, '06-analysis');
   assertClean(issues, '/analysis');
-});
+}));
 
-test('/alarms lists the open alarms', async () => {
+test('/alarms lists the open alarms', shotsOnFailure('06-alarms', async () => {
   issues.consoleErrors.length = 0;
   await open(page, '/alarms');
   const rows = page.locator('main table.list tbody tr');
@@ -44,4 +44,4 @@ test('/alarms lists the open alarms', async () => {
   assert.match(await rows.first().innerText(), /#\d+/, 'each row links to its alarm');
   await screenshot(page, '06-alarms');
   assertClean(issues, '/alarms');
-});
+}));
