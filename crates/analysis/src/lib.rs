@@ -19,4 +19,6 @@ pub mod variation;
 pub mod wind;
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod testdata;
