@@ -35,6 +35,7 @@ pub fn app(state: AppState) -> Router {
         .merge(alarms::http::routes())
         .merge(ingest::http::routes())
         .merge(targets::http::routes())
+        .merge(bulletins::http::routes())
         .merge(analysis::http::routes())
         .merge(openapi::routes())
         .fallback(middleware::not_found);

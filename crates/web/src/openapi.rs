@@ -21,6 +21,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(registry::http::ApiDoc::openapi());
     doc.merge(readings::http::ApiDoc::openapi());
     doc.merge(complaints::http::ApiDoc::openapi());
+    doc.merge(bulletins::http::ApiDoc::openapi());
     doc.merge(workcal::http::ApiDoc::openapi());
     doc.merge(alarms::http::ApiDoc::openapi());
     doc.merge(ingest::http::ApiDoc::openapi());

@@ -1,0 +1,545 @@
+//! The bulletin as PDF, written directly (no PDF library, no font file).
+//!
+//! Chinese text uses the standard non-embedded CJK font STSong-Light with the UniGB-UCS2-H CMap (Adobe-GB1),
+//! which PDF viewers substitute with an installed Song face; ASCII runs use the standard Helvetica. Nothing is
+//! embedded, so the file is small and the binary needs no font at run time (docs/bulletins.md explains the
+//! choice). A4 portrait, tables and horizontal bar charts drawn as vector graphics.
+
+use std::fmt::Write as _;
+
+use crate::model::{AirRow, Bulletin, MethodNote, Placed, Standing, WaterRow};
+
+const PAGE_W: f64 = 595.0;
+const PAGE_H: f64 = 842.0;
+const MARGIN: f64 = 50.0;
+const BOTTOM: f64 = 60.0;
+
+/// Approximate advance of one character at size 1 (Helvetica for ASCII, full width for CJK).
+fn char_width(c: char) -> f64 {
+    match c {
+        ' ' | '.' | ',' | ':' | ';' | 'i' | 'l' | 'j' | '|' | '!' | '\'' => 0.278,
+        '-' | '(' | ')' | 'r' | 't' | 'f' => 0.333,
+        '%' => 0.889,
+        'm' | 'M' | 'W' => 0.833,
+        'A'..='Z' => 0.667,
+        c if c.is_ascii() => 0.556,
+        _ => 1.0,
+    }
+}
+
+fn text_width(text: &str, size: f64) -> f64 {
+    text.chars().map(char_width).sum::<f64>() * size
+}
+
+/// A PDF literal string for Helvetica (ASCII only).
+fn ascii_literal(run: &str) -> String {
+    let mut out = String::with_capacity(run.len() + 2);
+    out.push('(');
+    for c in run.chars() {
+        if matches!(c, '(' | ')' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push(')');
+    out
+}
+
+/// A hex string of UCS-2 big-endian code units for STSong-Light (characters beyond the BMP become "?").
+fn ucs2_hex(run: &str) -> String {
+    let mut out = String::from("<");
+    for c in run.chars() {
+        let unit = u16::try_from(u32::from(c)).unwrap_or(0x3F);
+        let _ = write!(out, "{unit:04X}");
+    }
+    out.push('>');
+    out
+}
+
+/// Pages of content streams being written.
+struct Writer {
+    pages: Vec<String>,
+    page: String,
+    y: f64,
+}
+
+impl Writer {
+    fn new() -> Writer {
+        Writer {
+            pages: Vec::new(),
+            page: String::new(),
+            y: PAGE_H - MARGIN,
+        }
+    }
+
+    fn new_page(&mut self) {
+        let done = std::mem::take(&mut self.page);
+        self.pages.push(done);
+        self.y = PAGE_H - MARGIN;
+    }
+
+    /// Starts a new page unless `height` still fits.
+    fn ensure(&mut self, height: f64) {
+        if self.y - height < BOTTOM {
+            self.new_page();
+        }
+    }
+
+    /// Text at (x, y), split into Helvetica (ASCII) and STSong-Light runs.
+    fn text_at(&mut self, x: f64, y: f64, size: f64, text: &str) {
+        let _ = write!(self.page, "BT {x:.1} {y:.1} Td ");
+        let mut run = String::new();
+        let mut run_ascii = true;
+        let flush = |page: &mut String, run: &mut String, ascii: bool| {
+            if run.is_empty() {
+                return;
+            }
+            if ascii {
+                let _ = write!(page, "/F2 {size} Tf {} Tj ", ascii_literal(run));
+            } else {
+                let _ = write!(page, "/F1 {size} Tf {} Tj ", ucs2_hex(run));
+            }
+            run.clear();
+        };
+        for c in text.chars() {
+            let ascii = (' '..='~').contains(&c);
+            if ascii != run_ascii {
+                flush(&mut self.page, &mut run, run_ascii);
+                run_ascii = ascii;
+            }
+            run.push(c);
+        }
+        flush(&mut self.page, &mut run, run_ascii);
+        self.page.push_str("ET\n");
+    }
+
+    /// One line at the left margin (or indented), then moves down.
+    fn line(&mut self, size: f64, indent: f64, text: &str) {
+        let height = size * 1.5;
+        self.ensure(height);
+        self.y -= height;
+        self.text_at(MARGIN + indent, self.y, size, text);
+    }
+
+    /// A paragraph wrapped to the text width.
+    fn paragraph(&mut self, size: f64, text: &str) {
+        let width = PAGE_W - 2.0 * MARGIN;
+        let mut current = String::new();
+        for c in text.chars() {
+            current.push(c);
+            if text_width(&current, size) > width {
+                current.pop();
+                let full = std::mem::take(&mut current);
+                self.line(size, 0.0, &full);
+                current.push(c);
+            }
+        }
+        if !current.is_empty() {
+            self.line(size, 0.0, &current);
+        }
+    }
+
+    /// A table row at fixed column positions (x offsets from the margin); cells are clipped to their column.
+    fn row(&mut self, size: f64, columns: &[f64], cells: &[String], bold_rule: bool) {
+        let height = size * 1.6;
+        self.ensure(height);
+        self.y -= height;
+        for (i, cell) in cells.iter().enumerate() {
+            let x = MARGIN + columns[i];
+            let limit = columns
+                .get(i + 1)
+                .map_or(PAGE_W - MARGIN - x, |next| next - columns[i] - 3.0);
+            let mut shown = String::new();
+            for c in cell.chars() {
+                shown.push(c);
+                if text_width(&shown, size) > limit {
+                    shown.pop();
+                    break;
+                }
+            }
+            self.text_at(x, self.y, size, &shown);
+        }
+        let width = if bold_rule { 0.8 } else { 0.3 };
+        let rule_y = self.y - size * 0.45;
+        let _ = writeln!(
+            self.page,
+            "{width} w {MARGIN:.1} {rule_y:.1} m {:.1} {rule_y:.1} l S",
+            PAGE_W - MARGIN
+        );
+    }
+
+    /// A horizontal bar chart: one bar per (label, value), scaled to the largest value.
+    fn bars(&mut self, title: &str, unit: &str, bars: &[(String, f64)], decimals: usize) {
+        if bars.is_empty() {
+            return;
+        }
+        self.line(10.0, 0.0, title);
+        let max = bars
+            .iter()
+            .map(|b| b.1)
+            .fold(0.0_f64, f64::max)
+            .max(f64::MIN_POSITIVE);
+        let full = PAGE_W - 2.0 * MARGIN - 150.0;
+        for (label, value) in bars {
+            self.ensure(14.0);
+            self.y -= 14.0;
+            self.text_at(MARGIN, self.y, 9.0, label);
+            let w = (value / max * full).max(0.5);
+            let _ = writeln!(
+                self.page,
+                "0.12 0.44 0.26 rg {:.1} {:.1} {w:.1} 9 re f 0 g",
+                MARGIN + 90.0,
+                self.y - 1.0
+            );
+            self.text_at(
+                MARGIN + 95.0 + w,
+                self.y,
+                8.0,
+                &format!("{value:.decimals$}{unit}"),
+            );
+        }
+        self.y -= 6.0;
+    }
+
+    fn finish(mut self) -> Vec<String> {
+        if !self.page.is_empty() || self.pages.is_empty() {
+            self.new_page();
+        }
+        self.pages
+    }
+}
+
+fn opt(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(|| "—".to_string(), |v| format!("{v:.decimals$}"))
+}
+
+fn signed(value: Option<f64>) -> String {
+    value.map_or_else(|| "—".to_string(), |v| format!("{v:+.1}%"))
+}
+
+fn rank_text(rank: Option<usize>, tied: bool) -> String {
+    match rank {
+        Some(r) if tied => format!("{r}(并列)"),
+        Some(r) => r.to_string(),
+        None => "不排名".to_string(),
+    }
+}
+
+fn standing(label: &str, s: &Option<Standing>) -> String {
+    match s {
+        Some(s) => format!("{label}：{}（第 {} 名）", s.streets.join("、"), s.rank),
+        None => format!("{label}：无（本月没有可排名的街道）"),
+    }
+}
+
+fn air_table(w: &mut Writer, rows: &[AirRow]) {
+    let cols = [
+        0.0, 48.0, 118.0, 158.0, 208.0, 258.0, 308.0, 358.0, 408.0, 448.0,
+    ];
+    let head = [
+        "排名",
+        "街道",
+        "PM2.5",
+        "同比",
+        "综合指数",
+        "同比",
+        "优良天数",
+        "优良比例",
+        "得分",
+        "微站",
+    ];
+    w.row(8.5, &cols, &head.map(String::from), true);
+    for r in rows {
+        w.row(
+            8.5,
+            &cols,
+            &[
+                rank_text(r.placing.rank, r.placing.tied),
+                r.street.clone(),
+                opt(r.now.pm25, 0),
+                signed(r.pm25_change),
+                opt(r.now.composite, 2),
+                signed(r.composite_change),
+                format!("{}/{}", r.now.good_days, r.now.valid_days),
+                r.now
+                    .good_ratio
+                    .map_or_else(|| "—".into(), |v| format!("{v:.1}%")),
+                opt(r.placing.score, 2),
+                r.stations.to_string(),
+            ],
+            false,
+        );
+    }
+}
+
+fn water_table(w: &mut Writer, rows: &[WaterRow]) {
+    let cols = [0.0, 48.0, 118.0, 163.0, 223.0, 283.0, 338.0, 393.0, 448.0];
+    let head = [
+        "排名",
+        "街道",
+        "断面数",
+        "达标断面",
+        "达标率",
+        "CWQI",
+        "去年CWQI",
+        "变化率",
+        "得分",
+    ];
+    w.row(8.5, &cols, &head.map(String::from), true);
+    for r in rows {
+        w.row(
+            8.5,
+            &cols,
+            &[
+                rank_text(r.placing.rank, r.placing.tied),
+                r.street.clone(),
+                r.sections.to_string(),
+                format!("{}/{}", r.now.sections_meeting, r.now.sections_with_data),
+                r.now
+                    .compliance
+                    .map_or_else(|| "—".into(), |v| format!("{v:.1}%")),
+                opt(r.now.cwqi, 2),
+                opt(r.last_year.cwqi, 2),
+                signed(r.cwqi_change),
+                opt(r.placing.score, 2),
+            ],
+            false,
+        );
+    }
+}
+
+/// (street, value) of the streets that have the value.
+fn bars<T: Placed>(rows: &[T], value: impl Fn(&T) -> Option<f64>) -> Vec<(String, f64)> {
+    rows.iter()
+        .filter_map(|r| Some((r.street().to_string(), value(r)?)))
+        .collect()
+}
+
+/// A ranking table with its method, the streets not ranked and why, and the best and worst streets.
+fn ranking_part<T: Placed>(
+    w: &mut Writer,
+    heading: &str,
+    method: &MethodNote,
+    rows: &[T],
+    table: fn(&mut Writer, &[T]),
+    (what, best, worst): (&str, &Option<Standing>, &Option<Standing>),
+) {
+    w.line(12.0, 0.0, heading);
+    w.paragraph(9.0, &format!("方法：{}", method.label));
+    table(w, rows);
+    for row in rows.iter().filter(|r| r.placing().rank.is_none()) {
+        let why = row.placing().unranked_reason.clone().unwrap_or_default();
+        w.paragraph(8.5, &format!("{} 不排名：{why}", row.street()));
+    }
+    w.line(9.5, 0.0, &standing(&format!("{what}最好"), best));
+    w.line(9.5, 0.0, &standing(&format!("{what}最差"), worst));
+}
+
+/// The bulletin as a PDF document.
+pub fn document(b: &Bulletin) -> Vec<u8> {
+    let r = &b.ranking;
+    let d = &b.district;
+    let mut w = Writer::new();
+    w.line(16.0, 0.0, &b.title);
+    let p = &r.period;
+    w.line(
+        9.0,
+        0.0,
+        &format!(
+            "统计时段：{} 至 {}{}；去年同期：{} 至 {}。生成：{}（北京时间）",
+            p.from,
+            p.to,
+            if p.partial {
+                "（本月未结束）"
+            } else {
+                ""
+            },
+            p.last_year_from,
+            p.last_year_to,
+            b.generated_at
+        ),
+    );
+
+    w.line(12.0, 0.0, "一、全区本月环境质量");
+    let levels = ["优", "良", "轻度", "中度", "重度", "严重"];
+    let per_level: Vec<String> = levels
+        .iter()
+        .zip(d.now.days_per_level)
+        .map(|(l, n)| format!("{l} {n} 天"))
+        .collect();
+    w.paragraph(
+        9.5,
+        &format!(
+            "空气（{} 个评价站点）：有效天数 {} 天，优良天数 {} 天，优良天数比例 {}；{}。PM2.5 平均浓度 {} μg/m3（去年同期 {}，变化 {}）；综合指数 {}（去年同期 {}，变化 {}）。",
+            d.air_stations,
+            d.now.valid_days,
+            d.now.good_days,
+            d.now.good_ratio.map_or_else(|| "—".into(), |v| format!("{v:.1}%")),
+            per_level.join("，"),
+            opt(d.now.pm25, 0),
+            opt(d.last_year.pm25, 0),
+            signed(d.pm25_change),
+            opt(d.now.composite, 2),
+            opt(d.last_year.composite, 2),
+            signed(d.composite_change),
+        ),
+    );
+    let classes = ["I", "II", "III", "IV", "V", "劣V"];
+    let per_class: Vec<String> = classes
+        .iter()
+        .zip(d.sections_per_class)
+        .map(|(c, n)| format!("{c}类 {n} 个"))
+        .collect();
+    w.paragraph(
+        9.5,
+        &format!(
+            "地表水：有监测断面 {} 个，{}；I–III 类比例 {}；达到目标的断面 {} 个。",
+            d.sections_with_data,
+            per_class.join("，"),
+            d.good_water_share
+                .map_or_else(|| "—".into(), |v| format!("{v:.1}%")),
+            d.sections_meeting
+        ),
+    );
+
+    ranking_part(
+        &mut w,
+        "二、街道空气质量排名",
+        &r.air_method,
+        &r.air,
+        air_table,
+        ("空气", &b.air_best, &b.air_worst),
+    );
+    w.bars(
+        "图 1 各街道综合指数",
+        "",
+        &bars(&r.air, |a| a.now.composite),
+        2,
+    );
+    w.bars(
+        "图 2 各街道 PM2.5 月均浓度",
+        " μg/m3",
+        &bars(&r.air, |a| a.now.pm25),
+        0,
+    );
+    ranking_part(
+        &mut w,
+        "三、街道水环境质量排名",
+        &r.water_method,
+        &r.water,
+        water_table,
+        ("水质", &b.water_best, &b.water_worst),
+    );
+    w.bars(
+        "图 3 各街道水质指数 CWQI",
+        "",
+        &bars(&r.water, |a| a.now.cwqi),
+        2,
+    );
+
+    w.line(12.0, 0.0, "四、年度目标完成情况");
+    w.paragraph(9.0, &b.targets_note);
+    w.line(12.0, 0.0, "五、说明");
+    w.paragraph(8.5, &format!("空气排名依据：{}", r.air_method.source));
+    w.paragraph(8.5, &format!("水质排名依据：{}", r.water_method.source));
+    w.paragraph(8.5, &r.standards_note);
+    assemble(&b.title, &w.finish())
+}
+
+/// Objects 1–6 are fixed (catalog, pages, fonts, info); each page adds a page and a content object.
+fn assemble(title: &str, pages: &[String]) -> Vec<u8> {
+    let mut objects: Vec<String> = Vec::new();
+    let first_page = 7;
+    let kids: Vec<String> = (0..pages.len())
+        .map(|i| format!("{} 0 R", first_page + 2 * i))
+        .collect();
+    objects.push("<< /Type /Catalog /Pages 2 0 R >>".to_string());
+    objects.push(format!(
+        "<< /Type /Pages /Kids [{}] /Count {} >>",
+        kids.join(" "),
+        pages.len()
+    ));
+    objects.push(
+        "<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H /DescendantFonts [4 0 R] >>"
+            .to_string(),
+    );
+    objects.push(
+        "<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> /FontDescriptor 5 0 R /DW 1000 >>"
+            .to_string(),
+    );
+    objects.push(
+        "<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [-25 -254 1000 880] /ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>"
+            .to_string(),
+    );
+    objects.push(format!(
+        "<< /Title <FEFF{}> /Producer (Qingshan) >>",
+        ucs2_hex(title)
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+    ));
+    for (i, content) in pages.iter().enumerate() {
+        let content_id = first_page + 2 * i + 1;
+        objects.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_W} {PAGE_H}] /Resources << /Font << /F1 3 0 R /F2 {} 0 R >> >> /Contents {content_id} 0 R >>",
+            first_page + 2 * pages.len()
+        ));
+        objects.push(format!(
+            "<< /Length {} >>\nstream\n{content}endstream",
+            content.len()
+        ));
+    }
+    objects.push(
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+            .to_string(),
+    );
+    let mut out: Vec<u8> = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
+    let mut offsets = Vec::with_capacity(objects.len());
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    let mut table = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
+    for offset in offsets {
+        let _ = writeln!(table, "{offset:010} 00000 n ");
+    }
+    let _ = write!(
+        table,
+        "trailer\n<< /Size {} /Root 1 0 R /Info 6 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    );
+    out.extend_from_slice(table.as_bytes());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_are_split_and_escaped() {
+        assert_eq!(ascii_literal("a(b)\\"), "(a\\(b\\)\\\\)");
+        assert_eq!(ucs2_hex("排名"), "<6392540D>");
+        let mut w = Writer::new();
+        w.text_at(10.0, 20.0, 9.0, "PM2.5 浓度 35");
+        assert!(
+            w.page
+                .contains("/F2 9 Tf (PM2.5 ) Tj /F1 9 Tf <6D535EA6> Tj /F2 9 Tf ( 35) Tj"),
+            "{}",
+            w.page
+        );
+    }
+
+    #[test]
+    fn long_documents_flow_onto_new_pages() {
+        let mut w = Writer::new();
+        for i in 0..200 {
+            w.line(10.0, 0.0, &format!("第 {i} 行"));
+        }
+        let pages = w.finish();
+        assert!(pages.len() >= 4, "{}", pages.len());
+        let pdf = assemble("测试", &pages);
+        assert!(pdf.starts_with(b"%PDF-1.4"));
+        assert!(pdf.ends_with(b"%%EOF\n"));
+    }
+}

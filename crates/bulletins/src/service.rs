@@ -1,0 +1,645 @@
+//! Rules: the street figures from the standards engine, the weighted ranking, the settings (with audit), the
+//! bulletin. No HTTP types.
+//!
+//! Every figure comes from `standards`: the area days of a street's micro-stations are assessed with
+//! `standards::assessment::assess_period` (PM2.5 mean, good days, composite index by 环办监测〔2018〕19号),
+//! change rates with `standards::composite::change_percent`, ties with `standards::composite::rank_ascending`,
+//! the street CWQI with `standards::water::mean_of_samples` and `assess_section`, class shares with
+//! `class_shares`.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use kernel::audit::{self, AuditEntry};
+use kernel::time::{format_cst, now_ts};
+use kernel::{Action, AppError, AppResult, Db, Principal, Resource};
+use standards::aggregate::DailyValues;
+use standards::assessment::{assess_period, minimum_valid_days};
+use standards::composite::change_percent;
+use standards::exact::Exact;
+use standards::pollutant::Pollutant;
+use standards::settings::{AirSettings, WaterSettings};
+use standards::water::{
+    WaterBody, WaterClass, WaterItem, assess_section, class_shares, mean_of_samples,
+};
+
+use crate::model::*;
+use crate::ranking::{Candidate, rank_weighted};
+use crate::repo;
+
+const SETTINGS_KEY: &str = "ranking";
+
+// --- settings --------------------------------------------------------------------------------------------
+
+/// The stored settings, or the defaults (first presets) when none are stored.
+pub async fn settings(db: &Db) -> AppResult<RankingSettings> {
+    Ok(match repo::setting(db, SETTINGS_KEY).await? {
+        Some(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+            tracing::warn!("stored ranking settings unreadable ({e}); using the defaults");
+            RankingSettings::default()
+        }),
+        None => RankingSettings::default(),
+    })
+}
+
+/// Resolves an update into settings: a preset's weights, or custom weights that sum to 100.
+pub fn resolve_settings(update: SettingsUpdate) -> AppResult<RankingSettings> {
+    let air_weights = if update.air_preset == CUSTOM {
+        let w = update
+            .air_weights
+            .ok_or_else(|| AppError::validation("air_weights", "custom weighting needs weights"))?;
+        check_sum("air_weights", &w.as_array())?;
+        w
+    } else {
+        AIR_PRESETS
+            .iter()
+            .find(|p| p.key == update.air_preset)
+            .ok_or_else(|| AppError::validation("air_preset", "unknown preset"))?
+            .weights
+    };
+    let water_weights = if update.water_preset == CUSTOM {
+        let w = update.water_weights.ok_or_else(|| {
+            AppError::validation("water_weights", "custom weighting needs weights")
+        })?;
+        check_sum("water_weights", &w.as_array())?;
+        w
+    } else {
+        WATER_PRESETS
+            .iter()
+            .find(|p| p.key == update.water_preset)
+            .ok_or_else(|| AppError::validation("water_preset", "unknown preset"))?
+            .weights
+    };
+    Ok(RankingSettings {
+        air_preset: update.air_preset,
+        air_weights,
+        water_preset: update.water_preset,
+        water_weights,
+    })
+}
+
+fn check_sum(field: &str, weights: &[u32]) -> AppResult<()> {
+    let total: u64 = weights.iter().map(|w| u64::from(*w)).sum();
+    if total != 100 {
+        return Err(AppError::validation(
+            field,
+            format!("weights must sum to 100 (they sum to {total})"),
+        ));
+    }
+    Ok(())
+}
+
+/// Changes the weighting (monitoring department, administrator), with an audit entry before → after.
+pub async fn update_settings(
+    db: &Db,
+    principal: &Principal,
+    update: SettingsUpdate,
+) -> AppResult<RankingSettings> {
+    principal.require(Resource::Bulletin, Action::Update)?;
+    let new = resolve_settings(update)?;
+    let before = settings(db).await?;
+    let value = serde_json::to_string(&new).map_err(|e| AppError::Internal(e.into()))?;
+    let mut tx = db.begin_write().await?;
+    repo::put_setting(&mut tx, SETTINGS_KEY, &value, &principal.username, now_ts()).await?;
+    let entry = AuditEntry::by(principal, "update", "ranking_settings", SETTINGS_KEY)
+        .summary(format!(
+            "排名权重：空气 {}，水 {}",
+            new.air_preset, new.water_preset
+        ))
+        .before(&before)
+        .after(&new);
+    audit::record(&mut *tx, &entry).await?;
+    tx.commit().await?;
+    Ok(new)
+}
+
+// --- inputs ----------------------------------------------------------------------------------------------
+
+/// One water section's result for a period, as the ranking needs it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SectionInput {
+    pub point_id: i64,
+    pub name: String,
+    pub street_id: Option<i64>,
+    pub body: WaterBody,
+    pub target_class: Option<WaterClass>,
+    pub class: Option<WaterClass>,
+    pub cwqi: Option<Exact>,
+    /// The section's mean concentration of each item in the period.
+    pub items: Vec<(WaterItem, Exact)>,
+}
+
+/// Everything a ranking is computed from, fetched from the air and water areas.
+#[derive(Clone, Debug, Default)]
+pub struct Inputs {
+    pub streets: Vec<repo::Street>,
+    /// Micro-stations per street.
+    pub stations: BTreeMap<i64, usize>,
+    /// Water sections per street (registry).
+    pub sections: BTreeMap<i64, usize>,
+    /// Area days of each street's micro-stations: this period, and the same period last year.
+    pub air_now: BTreeMap<i64, Vec<DailyValues>>,
+    pub air_last_year: BTreeMap<i64, Vec<DailyValues>>,
+    /// Section results (sections with samples only).
+    pub water_now: Vec<SectionInput>,
+    pub water_last_year: Vec<SectionInput>,
+}
+
+// --- air -------------------------------------------------------------------------------------------------
+
+/// Exact air figures of an area over a period.
+#[derive(Clone, Debug, Default)]
+struct AirExact {
+    figures: AirFigures,
+    pm25: Option<Exact>,
+    composite: Option<Exact>,
+    good_ratio: Option<Exact>,
+    enough_days: bool,
+}
+
+fn air_figures(days: &[DailyValues], from: NaiveDate, to: NaiveDate) -> AirExact {
+    let assessment = assess_period(days, from, to, &AirSettings::default());
+    let pm25 = assessment
+        .pollutants
+        .iter()
+        .find(|p| p.pollutant == Pollutant::Pm25)
+        .and_then(|p| p.mean);
+    let composite = assessment.composite_index.as_ref().map(|c| c.value);
+    let required = minimum_valid_days(from, to).map(|(_, n)| n);
+    let f = |v: Option<Exact>| v.map(Exact::to_f64);
+    AirExact {
+        figures: AirFigures {
+            valid_days: assessment.valid_days,
+            good_days: assessment.good_days,
+            good_ratio: f(assessment.good_day_ratio_percent),
+            pm25: f(pm25),
+            composite: f(composite),
+            days_per_level: assessment.days_per_level,
+            required_days: required,
+        },
+        pm25,
+        composite,
+        good_ratio: assessment.good_day_ratio_percent,
+        enough_days: assessment.valid_days > 0
+            && required.is_none_or(|n| assessment.valid_days >= n),
+    }
+}
+
+fn too_few_days(figures: &AirFigures, when: &str) -> String {
+    match figures.required_days {
+        _ if figures.valid_days == 0 => format!("{when}无有效日数据"),
+        Some(n) => format!(
+            "{when}有效天数不足（{} 天，月统计至少需 {n} 天，GB 3095）",
+            figures.valid_days
+        ),
+        None => format!("{when}无有效日数据"),
+    }
+}
+
+fn change(
+    now: Option<Exact>,
+    before: Option<Exact>,
+    last_year_ok: bool,
+    what: &str,
+) -> Result<Exact, String> {
+    match (now, before) {
+        (_, _) if !last_year_ok => Err(format!("去年同期数据不足，无法计算{what}同比变化率")),
+        (Some(n), Some(b)) => {
+            change_percent(n, b).ok_or_else(|| format!("去年同期{what}为 0，无法计算变化率"))
+        }
+        (None, _) => Err(format!("缺少{what}")),
+        (_, None) => Err(format!("去年同期缺少{what}")),
+    }
+}
+
+fn air_rows(inputs: &Inputs, period: &Period, weights: AirWeights) -> Vec<AirRow> {
+    let mut candidates = Vec::new();
+    let mut rows = Vec::new();
+    for street in &inputs.streets {
+        let stations = inputs.stations.get(&street.id).copied().unwrap_or(0);
+        let empty = Vec::new();
+        let now = air_figures(
+            inputs.air_now.get(&street.id).unwrap_or(&empty),
+            period.from,
+            period.to,
+        );
+        let last = air_figures(
+            inputs.air_last_year.get(&street.id).unwrap_or(&empty),
+            period.last_year_from,
+            period.last_year_to,
+        );
+        let composite_change = change(now.composite, last.composite, last.enough_days, "综合指数");
+        let pm25_change = change(now.pm25, last.pm25, last.enough_days, "PM2.5");
+        let missing = |v: Option<Exact>, what: &str| {
+            v.ok_or_else(|| format!("缺少{what}（六项污染物月统计不全）"))
+        };
+        let ineligible = if stations == 0 {
+            Some("街道内无空气微站".to_string())
+        } else if !now.enough_days {
+            Some(too_few_days(&now.figures, "本月"))
+        } else {
+            None
+        };
+        candidates.push(Candidate {
+            ineligible,
+            values: vec![
+                missing(now.composite, "综合指数"),
+                composite_change.clone(),
+                now.pm25.ok_or_else(|| "缺少PM2.5月均浓度".to_string()),
+                pm25_change.clone(),
+                now.good_ratio
+                    .ok_or_else(|| "无有效日，无法计算优良天数比例".to_string()),
+            ],
+        });
+        rows.push(AirRow {
+            street_id: street.id,
+            street: street.name.clone(),
+            stations,
+            now: now.figures,
+            last_year: last.figures,
+            composite_change: composite_change.ok().map(Exact::to_f64),
+            pm25_change: pm25_change.ok().map(Exact::to_f64),
+            placing: Placing::default(),
+        });
+    }
+    place(&mut rows, &candidates, &AIR_CRITERIA, &weights.as_array());
+    rows
+}
+
+/// Ranks the rows (same order as the candidates) and sorts them: ranked streets by rank, then the unranked
+/// ones in street order.
+fn place<T: Placed>(
+    rows: &mut [T],
+    candidates: &[Candidate],
+    criteria: &[Criterion],
+    weights: &[u32],
+) {
+    let ranked = rank_weighted(candidates, criteria, weights);
+    for (row, r) in rows.iter_mut().zip(ranked) {
+        *row.placing_mut() = Placing {
+            positions: criteria
+                .iter()
+                .zip(weights)
+                .zip(&r.positions)
+                .filter(|((_, w), _)| **w > 0)
+                .map(|((c, w), p)| CriterionRank {
+                    criterion: c.key,
+                    label: c.label,
+                    weight: *w,
+                    position: *p,
+                })
+                .collect(),
+            score: r.score.map(|s| s.round_half_even(2).to_f64()),
+            rank: r.rank,
+            tied: r.tied,
+            unranked_reason: r.reason,
+        };
+    }
+    // A stable sort keeps the street order among the unranked and among equal ranks.
+    rows.sort_by_key(|r| {
+        let rank = r.placing().rank;
+        (rank.is_none(), rank)
+    });
+}
+
+// --- water -----------------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Default)]
+struct WaterExact {
+    figures: WaterFigures,
+    cwqi: Option<Exact>,
+    compliance: Option<Exact>,
+}
+
+/// The CWQI of several sections: each item's concentration averaged over the sections first, then the single
+/// indices summed (环办监测〔2017〕51号); rivers and lakes separately, weighted by their section counts [M].
+fn combined_cwqi(sections: &[&SectionInput]) -> Option<Exact> {
+    let settings = WaterSettings::default();
+    let mut total = Exact::ZERO;
+    let mut counted = 0i64;
+    for body in [WaterBody::River, WaterBody::Lake] {
+        let of_body: Vec<&&SectionInput> = sections.iter().filter(|s| s.body == body).collect();
+        if of_body.is_empty() {
+            continue;
+        }
+        let mut per_item: BTreeMap<WaterItem, Vec<Exact>> = BTreeMap::new();
+        for section in &of_body {
+            for (item, value) in &section.items {
+                per_item.entry(*item).or_default().push(*value);
+            }
+        }
+        let means: Vec<(WaterItem, Exact)> = per_item
+            .iter()
+            .filter_map(|(item, values)| Some((*item, mean_of_samples(*item, values, &settings)?)))
+            .collect();
+        let cwqi = assess_section(&means, body).cwqi?;
+        let n = of_body.len() as i64;
+        total = total + cwqi * Exact::from_int(n);
+        counted += n;
+    }
+    (counted > 0).then(|| (total / Exact::from_int(counted)).round_half_even(2))
+}
+
+fn water_figures(sections: &[&SectionInput]) -> WaterExact {
+    let with_target: Vec<&&SectionInput> = sections
+        .iter()
+        .filter(|s| s.target_class.is_some() && s.class.is_some())
+        .collect();
+    let meeting = with_target
+        .iter()
+        .filter(|s| s.class <= s.target_class)
+        .count();
+    let compliance = (!with_target.is_empty()).then(|| {
+        (Exact::from_int(meeting as i64 * 100) / Exact::from_int(with_target.len() as i64))
+            .round_half_even(1)
+    });
+    let cwqi = combined_cwqi(sections);
+    WaterExact {
+        figures: WaterFigures {
+            sections_with_data: sections.len(),
+            sections_meeting: meeting,
+            sections_without_target: sections.len() - with_target.len(),
+            cwqi: cwqi.map(Exact::to_f64),
+            compliance: compliance.map(Exact::to_f64),
+        },
+        cwqi,
+        compliance,
+    }
+}
+
+fn of_street(list: &[SectionInput], street_id: i64) -> Vec<&SectionInput> {
+    list.iter()
+        .filter(|s| s.street_id == Some(street_id))
+        .collect()
+}
+
+fn water_rows(inputs: &Inputs, weights: WaterWeights) -> Vec<WaterRow> {
+    let mut candidates = Vec::new();
+    let mut rows = Vec::new();
+    for street in &inputs.streets {
+        let sections = inputs.sections.get(&street.id).copied().unwrap_or(0);
+        let now_sections = of_street(&inputs.water_now, street.id);
+        let now = water_figures(&now_sections);
+        let last = water_figures(&of_street(&inputs.water_last_year, street.id));
+        let cwqi_change = match (now.cwqi, last.cwqi) {
+            (Some(n), Some(b)) => {
+                change_percent(n, b).ok_or_else(|| "去年同期 CWQI 为 0".to_string())
+            }
+            (None, _) => Err("本月无可计算 CWQI 的监测数据".to_string()),
+            (_, None) => Err("去年同期无监测数据，无法计算 CWQI 变化率".to_string()),
+        };
+        let ineligible = if sections == 0 {
+            Some("街道内无水质断面".to_string())
+        } else if now_sections.is_empty() {
+            Some("本月各断面无监测数据".to_string())
+        } else {
+            None
+        };
+        candidates.push(Candidate {
+            ineligible,
+            values: vec![
+                now.cwqi
+                    .ok_or_else(|| "本月无可计算 CWQI 的监测数据".to_string()),
+                cwqi_change.clone(),
+                now.compliance
+                    .ok_or_else(|| "断面均无目标类别，无法计算达标率".to_string()),
+            ],
+        });
+        rows.push(WaterRow {
+            street_id: street.id,
+            street: street.name.clone(),
+            sections,
+            now: now.figures,
+            last_year: last.figures,
+            cwqi_change: cwqi_change.ok().map(Exact::to_f64),
+            placing: Placing::default(),
+        });
+    }
+    place(&mut rows, &candidates, &WATER_CRITERIA, &weights.as_array());
+    rows
+}
+
+fn section_lines(inputs: &Inputs, points: &[SectionPoint]) -> Vec<SectionLine> {
+    points
+        .iter()
+        .map(|p| {
+            let now = inputs.water_now.iter().find(|s| s.point_id == p.id);
+            let last = inputs.water_last_year.iter().find(|s| s.point_id == p.id);
+            let label = |c: Option<WaterClass>| c.map(|c| c.label().to_string());
+            SectionLine {
+                point_id: p.id,
+                name: p.name.clone(),
+                street_id: p.street_id,
+                class: label(now.and_then(|s| s.class)),
+                target_class: label(now.or(last).and_then(|s| s.target_class)),
+                meets_target: now.and_then(|s| Some(s.class? <= s.target_class?)),
+                cwqi: now.and_then(|s| s.cwqi).map(Exact::to_f64),
+                last_year_class: label(last.and_then(|s| s.class)),
+                last_year_cwqi: last.and_then(|s| s.cwqi).map(Exact::to_f64),
+            }
+        })
+        .collect()
+}
+
+fn method<W: Copy>(
+    preset: &str,
+    presets: &[Preset<W>],
+    criteria: &[Criterion],
+    weights: &[u32],
+) -> MethodNote {
+    let (label, source) = presets
+        .iter()
+        .find(|p| p.key == preset)
+        .map(|p| (p.label.to_string(), p.source.to_string()))
+        .unwrap_or_else(|| {
+            (
+                "自定义权重".to_string(),
+                "监测科设定的权重（排名位次加权）[本局自定]".to_string(),
+            )
+        });
+    MethodNote {
+        preset: preset.to_string(),
+        label,
+        source,
+        weights: criteria
+            .iter()
+            .zip(weights)
+            .filter(|(_, w)| **w > 0)
+            .map(|(c, w)| WeightNote {
+                criterion: c.key.to_string(),
+                label: c.label.to_string(),
+                weight: *w,
+            })
+            .collect(),
+    }
+}
+
+/// The ranking from fetched inputs (pure).
+pub fn compute_ranking(
+    month: Month,
+    period: Period,
+    inputs: &Inputs,
+    section_points: &[SectionPoint],
+    settings: &RankingSettings,
+) -> Ranking {
+    Ranking {
+        month: month.key(),
+        period,
+        air_method: method(
+            &settings.air_preset,
+            &AIR_PRESETS,
+            &AIR_CRITERIA,
+            &settings.air_weights.as_array(),
+        ),
+        water_method: method(
+            &settings.water_preset,
+            &WATER_PRESETS,
+            &WATER_CRITERIA,
+            &settings.water_weights.as_array(),
+        ),
+        air: air_rows(inputs, &period, settings.air_weights),
+        water: water_rows(inputs, settings.water_weights),
+        sections: section_lines(inputs, section_points),
+        standards_note: "空气：街道微站日均值按 HJ 663 空间平均为街道日值，日 AQI 按当日有效的 HJ 633 版本；\
+月均值、优良天数与综合指数按 HJ 663 / GB 3095 / 环办监测〔2018〕19号（未加权，二级标准限值为分母）。\
+水：断面按 GB 3838-2002 与环办〔2011〕22号单因子评价，CWQI 按环办监测〔2017〕51号（街道 CWQI 先平均各项浓度再求和）。"
+            .to_string(),
+    }
+}
+
+// --- fetching --------------------------------------------------------------------------------------------
+
+/// Fetches the inputs of `period` from the air and water areas.
+pub async fn fetch_inputs(db: &Db, period: &Period) -> AppResult<(Inputs, Vec<SectionPoint>)> {
+    let streets = repo::streets(db).await?;
+    let micro = crate::sources::micro_stations(db).await?;
+    let (sections, water_now) = crate::sources::sections(db, period.from, period.to).await?;
+    let (_, water_last_year) =
+        crate::sources::sections(db, period.last_year_from, period.last_year_to).await?;
+    let mut inputs = Inputs {
+        streets,
+        ..Inputs::default()
+    };
+    let mut by_street: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for (id, street) in &micro {
+        if let Some(street) = street {
+            by_street.entry(*street).or_default().push(*id);
+        }
+    }
+    for p in &sections {
+        if let Some(street) = p.street_id {
+            *inputs.sections.entry(street).or_default() += 1;
+        }
+    }
+    for (street, ids) in &by_street {
+        inputs.stations.insert(*street, ids.len());
+        inputs.air_now.insert(
+            *street,
+            crate::sources::area_days(db, ids, period.from, period.to).await?,
+        );
+        inputs.air_last_year.insert(
+            *street,
+            crate::sources::area_days(db, ids, period.last_year_from, period.last_year_to).await?,
+        );
+    }
+    inputs.water_now = water_now;
+    inputs.water_last_year = water_last_year;
+    Ok((inputs, sections))
+}
+
+/// The ranking of `month` as seen on `today`. Every bureau role reads it; a street officer sees the whole
+/// table, as the ranking is published among the streets (docs/bulletins.md).
+pub async fn ranking(
+    db: &Db,
+    principal: &Principal,
+    month: Month,
+    today: NaiveDate,
+) -> AppResult<Ranking> {
+    principal.require(Resource::Bulletin, Action::Read)?;
+    let period = Period::of(month, today)?;
+    let settings = settings(db).await?;
+    let (inputs, section_points) = fetch_inputs(db, &period).await?;
+    Ok(compute_ranking(
+        month,
+        period,
+        &inputs,
+        &section_points,
+        &settings,
+    ))
+}
+
+fn standing<T: Placed>(rows: &[T], worst: bool) -> Option<Standing> {
+    let rank_of = |r: &T| r.placing().rank;
+    let name = |r: &T| r.street().to_string();
+    let ranks: Vec<usize> = rows.iter().filter_map(&rank_of).collect();
+    let rank = if worst {
+        ranks.iter().max()
+    } else {
+        ranks.iter().min()
+    }
+    .copied()?;
+    Some(Standing {
+        rank,
+        streets: rows
+            .iter()
+            .filter(|r| rank_of(r) == Some(rank))
+            .map(name)
+            .collect(),
+    })
+}
+
+/// The district's month figures: the assessment stations' area days, and every section's class.
+async fn district(db: &Db, period: &Period, inputs: &Inputs) -> AppResult<DistrictFigures> {
+    let stations = crate::sources::assessment_stations(db).await?;
+    let now_days = crate::sources::area_days(db, &stations, period.from, period.to).await?;
+    let last_days =
+        crate::sources::area_days(db, &stations, period.last_year_from, period.last_year_to)
+            .await?;
+    let now = air_figures(&now_days, period.from, period.to);
+    let last = air_figures(&last_days, period.last_year_from, period.last_year_to);
+    let classes: Vec<WaterClass> = inputs.water_now.iter().filter_map(|s| s.class).collect();
+    let shares = class_shares(&classes);
+    let all: Vec<&SectionInput> = inputs.water_now.iter().collect();
+    let water = water_figures(&all);
+    Ok(DistrictFigures {
+        air_stations: stations.len(),
+        pm25_change: change(now.pm25, last.pm25, last.enough_days, "PM2.5")
+            .ok()
+            .map(Exact::to_f64),
+        composite_change: change(now.composite, last.composite, last.enough_days, "综合指数")
+            .ok()
+            .map(Exact::to_f64),
+        now: now.figures,
+        last_year: last.figures,
+        sections_per_class: shares.per_class,
+        sections_with_data: shares.sections,
+        good_water_share: shares.good_share_percent.map(Exact::to_f64),
+        sections_meeting: water.figures.sections_meeting,
+    })
+}
+
+/// The bulletin of `month`.
+pub async fn bulletin(
+    db: &Db,
+    principal: &Principal,
+    month: Month,
+    today: NaiveDate,
+) -> AppResult<Bulletin> {
+    principal.require(Resource::Bulletin, Action::Read)?;
+    let period = Period::of(month, today)?;
+    let settings = settings(db).await?;
+    let (inputs, section_points) = fetch_inputs(db, &period).await?;
+    let ranking = compute_ranking(month, period, &inputs, &section_points, &settings);
+    let district = district(db, &period, &inputs).await?;
+    Ok(Bulletin {
+        title: format!("东丽区{}街道环境质量排名通报", month.label()),
+        air_best: standing(&ranking.air, false),
+        air_worst: standing(&ranking.air, true),
+        water_best: standing(&ranking.water, false),
+        water_worst: standing(&ranking.water, true),
+        ranking,
+        district,
+        targets_note: "年度目标完成情况：待接入年度目标模块（targets），由负责人接线后在此列出各目标的进度与状态。".to_string(),
+        generated_at: format_cst(now_ts()),
+    })
+}
