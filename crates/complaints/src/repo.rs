@@ -428,26 +428,29 @@ pub async fn set_handling_due(
     Ok(())
 }
 
-/// Stores recomputed due dates (the calendar changed). Neither the state nor the version moves: nobody's
-/// edit is overtaken by it.
+/// Stores recomputed due dates (the calendar changed) on a case still as it was read (`state`,
+/// `updated_at`); false when it moved meanwhile (the step that moved it computed its dates on the new
+/// calendar already). Neither the state nor the version moves: nobody's edit is overtaken by it.
 pub async fn set_deadlines(
     conn: &mut AnyConnection,
-    complaint_id: i64,
+    read: &Complaint,
     due: &Deadlines,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
         "UPDATE complaints SET acceptance_due = $1, handling_due = $2, clock_due = $3, calendar_gap = $4, \
-         calendar_provisional = $5 WHERE id = $6",
+         calendar_provisional = $5 WHERE id = $6 AND state = $7 AND updated_at = $8",
     )
     .bind(due.acceptance_due.clone())
     .bind(due.handling_due.clone())
     .bind(due.clock_due.clone())
     .bind(flag(due.calendar_gap))
     .bind(flag(due.calendar_provisional))
-    .bind(complaint_id)
+    .bind(read.id)
+    .bind(read.state.as_str())
+    .bind(read.updated_at)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Moves the stored calendar fingerprint from `old` to `new`; false when it is not `old` any more (another

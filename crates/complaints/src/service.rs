@@ -352,9 +352,9 @@ pub async fn sync_deadlines(db: &Db, cal: &Calendar, stored: &str) -> AppResult<
         {
             continue;
         }
-        repo::set_deadlines(
+        let stored = repo::set_deadlines(
             &mut tx,
-            c.id,
+            &c,
             &repo::Deadlines {
                 acceptance_due: acceptance.date.clone(),
                 handling_due: handling_date,
@@ -364,6 +364,9 @@ pub async fn sync_deadlines(db: &Db, cal: &Calendar, stored: &str) -> AppResult<
             },
         )
         .await?;
+        if !stored {
+            continue;
+        }
         changed += 1;
         if clock != c.clock_due && !c.state.is_final() {
             let old = c.clock_due.as_deref().unwrap_or("无法计算");
