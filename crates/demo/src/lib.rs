@@ -90,7 +90,8 @@ async fn load(db: &Db, seed: u64, history: History) -> anyhow::Result<()> {
     // Outlet permits, and minute data with planted patterns up to where the live devices start (half an hour
     // before now), then one run of the alarm worker so that the alarm pages show alarms from the start.
     let outlets_started = std::time::Instant::now();
-    let outlets = alarms::demo::simulate_outlet_history(db, seed, until / 60 * 60 - 30 * 60).await?;
+    let outlets =
+        alarms::demo::simulate_outlet_history(db, seed, until / 60 * 60 - 30 * 60).await?;
     let judged = alarms::service::evaluate_due(db, until).await?;
     tracing::info!(
         "demo alarms in {:?}: {outlets}; worker judged {} points, raised {} alarms",
