@@ -65,7 +65,14 @@ fn sheet(
 }
 
 /// Sheet names, in order.
-pub const SHEETS: [&str; 5] = ["空气排名", "水质排名", "断面", "区域概况", "说明"];
+pub const SHEETS: [&str; 6] = [
+    "空气排名",
+    "水质排名",
+    "断面",
+    "区域概况",
+    "年度目标",
+    "说明",
+];
 
 pub const AIR_HEADERS: [&str; 15] = [
     "排名",
@@ -291,6 +298,36 @@ pub fn workbook(b: &Bulletin) -> Result<Vec<u8>, AppError> {
         &district,
     )
     .map_err(xlsx)?;
+    let targets: Vec<Vec<Cell>> = b
+        .targets
+        .iter()
+        .map(|t| {
+            vec![
+                text(t.title.clone()),
+                text(t.owner.clone()),
+                text(t.requirement.clone()),
+                text(t.value.clone()),
+                text(t.last_year.clone()),
+                text(t.status.clone()),
+                text(t.reason.clone()),
+            ]
+        })
+        .collect();
+    sheet(
+        &mut book,
+        SHEETS[4],
+        &[
+            "目标",
+            "责任部门",
+            "要求",
+            "本年累计",
+            "去年同期",
+            "状态",
+            "说明",
+        ],
+        &targets,
+    )
+    .map_err(xlsx)?;
     let p = &r.period;
     let mut notes = vec![
         vec![text("标题"), text(b.title.clone())],
@@ -307,6 +344,6 @@ pub fn workbook(b: &Bulletin) -> Result<Vec<u8>, AppError> {
         vec![text("年度目标"), text(b.targets_note.clone())],
         vec![text("生成时间（北京时间）"), text(b.generated_at.clone())],
     ]);
-    sheet(&mut book, SHEETS[4], &["项目", "内容"], &notes).map_err(xlsx)?;
+    sheet(&mut book, SHEETS[5], &["项目", "内容"], &notes).map_err(xlsx)?;
     book.save_to_buffer().map_err(xlsx)
 }

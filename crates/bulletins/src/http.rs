@@ -39,7 +39,7 @@ pub fn routes() -> Router<AppState> {
 #[openapi(
     paths(api_ranking, api_bulletin, bulletin_xlsx, bulletin_pdf, api_settings, api_put_settings),
     components(schemas(Ranking, Bulletin, Period, MethodNote, WeightNote, AirRow, AirFigures, WaterRow,
-        WaterFigures, SectionLine, CriterionRank, DistrictFigures, Standing, RankingSettings, SettingsUpdate,
+        WaterFigures, SectionLine, CriterionRank, Placing, DistrictFigures, Standing, TargetLine, RankingSettings, SettingsUpdate,
         AirWeights, WaterWeights, Better, kernel::error::Problem)),
     tags((name = "rankings", description = "排名通报 Monthly street rankings and bulletins"))
 )]
@@ -441,6 +441,7 @@ struct BulletinPage {
     water_best: String,
     water_worst: String,
     targets_note: String,
+    targets: Vec<TargetLine>,
     t: Tables,
 }
 
@@ -498,6 +499,7 @@ async fn bulletin_page(
         water_best: standing(&b.water_best),
         water_worst: standing(&b.water_worst),
         targets_note: b.targets_note.clone(),
+        targets: b.targets.clone(),
         t: tables(&b.ranking),
     })
 }

@@ -520,6 +520,22 @@ pub struct Standing {
     pub streets: Vec<String>,
 }
 
+/// One of the year's targets as the bulletin shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct TargetLine {
+    pub title: String,
+    /// The responsible department (责任部门).
+    pub owner: String,
+    /// `≤ 39µg/m³`, or `待市下达` when no threshold is set.
+    pub requirement: String,
+    /// The value so far this year, as the targets area reports it.
+    pub value: String,
+    pub last_year: String,
+    /// 进度正常, 存在风险, 已无法完成, 已完成, 未完成, 待市下达 …
+    pub status: String,
+    pub reason: String,
+}
+
 /// The monthly bulletin (通报).
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Bulletin {
@@ -530,7 +546,9 @@ pub struct Bulletin {
     pub air_worst: Option<Standing>,
     pub water_best: Option<Standing>,
     pub water_worst: Option<Standing>,
-    /// The targets' status: not yet wired (the targets area is being built); says so.
+    /// The year's targets with their status at the end of the period (targets::service::status_for_year).
+    pub targets: Vec<TargetLine>,
+    /// What the targets section covers, or why it is empty.
     pub targets_note: String,
     /// CST time the bulletin was generated.
     pub generated_at: String,

@@ -439,6 +439,15 @@ pub fn document(b: &Bulletin) -> Vec<u8> {
 
     w.line(12.0, 0.0, "四、年度目标完成情况");
     w.paragraph(9.0, &b.targets_note);
+    for t in &b.targets {
+        w.paragraph(
+            9.0,
+            &format!(
+                "· {}（{}）：要求 {}，本年累计 {}，去年同期 {}；{}。{}",
+                t.title, t.owner, t.requirement, t.value, t.last_year, t.status, t.reason
+            ),
+        );
+    }
     w.line(12.0, 0.0, "五、说明");
     w.paragraph(8.5, &format!("空气排名依据：{}", r.air_method.source));
     w.paragraph(8.5, &format!("水质排名依据：{}", r.water_method.source));

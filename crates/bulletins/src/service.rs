@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use kernel::audit::{self, AuditEntry};
-use kernel::time::{format_cst, now_ts};
+use kernel::time::{cst_day_start, format_cst, now_ts};
 use kernel::{Action, AppError, AppResult, Db, Principal, Resource};
 use standards::aggregate::DailyValues;
 use standards::assessment::{assess_period, minimum_valid_days};
@@ -618,6 +618,35 @@ async fn district(db: &Db, period: &Period, inputs: &Inputs) -> AppResult<Distri
     })
 }
 
+/// The year's targets as of the end of the period (its last day counted).
+async fn targets(db: &Db, month: Month, period: &Period) -> AppResult<(Vec<TargetLine>, String)> {
+    let day_after = period.to.succ_opt().unwrap_or(period.to);
+    let statuses = targets::service::status_for_year(db, month.year, cst_day_start(day_after))
+        .await
+        .map_err(AppError::Internal)?;
+    let lines: Vec<TargetLine> = statuses
+        .into_iter()
+        .map(|s| TargetLine {
+            title: s.target.title,
+            owner: s.target.owner,
+            requirement: s.requirement,
+            value: s.value_text,
+            last_year: s.last_year_text,
+            status: s.status_label.to_string(),
+            reason: s.reason,
+        })
+        .collect();
+    let note = if lines.is_empty() {
+        format!("{} 年未录入年度目标。", month.year)
+    } else {
+        format!(
+            "{} 年度目标截至 {} 的完成情况（按已审核数据重新计算，见年度目标页面）。",
+            month.year, period.to
+        )
+    };
+    Ok((lines, note))
+}
+
 /// The bulletin of `month`.
 pub async fn bulletin(
     db: &Db,
@@ -631,6 +660,7 @@ pub async fn bulletin(
     let (inputs, section_points) = fetch_inputs(db, &period).await?;
     let ranking = compute_ranking(month, period, &inputs, &section_points, &settings);
     let district = district(db, &period, &inputs).await?;
+    let (targets, targets_note) = targets(db, month, &period).await?;
     Ok(Bulletin {
         title: format!("东丽区{}街道环境质量排名通报", month.label()),
         air_best: standing(&ranking.air, false),
@@ -639,7 +669,8 @@ pub async fn bulletin(
         water_worst: standing(&ranking.water, true),
         ranking,
         district,
-        targets_note: "年度目标完成情况：待接入年度目标模块（targets），由负责人接线后在此列出各目标的进度与状态。".to_string(),
+        targets_note,
+        targets,
         generated_at: format_cst(now_ts()),
     })
 }

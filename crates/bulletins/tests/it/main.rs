@@ -183,7 +183,27 @@ testkit::db_test!(
         assert_eq!(names(&b.air_worst), Some((3, vec!["乙街道".to_string()])));
         assert_eq!(names(&b.water_best), Some((1, vec!["甲街道".to_string()])));
         assert_eq!(names(&b.water_worst), Some((2, vec!["乙街道".to_string()])));
-        assert!(b.targets_note.contains("待接入"));
+        // No targets entered for 2025 in this district: the section says so.
+        assert!(b.targets.is_empty());
+        assert!(b.targets_note.contains("未录入"), "{}", b.targets_note);
+        // With the 2024 plan seeded into 2025, the bulletin lists the targets as of 31 March.
+        targets::service::ensure_seeded(&db, 2025).await.unwrap();
+        let b = service::bulletin(
+            &db,
+            &principal(Role::Leader, None),
+            march(),
+            date(2025, 6, 1),
+        )
+        .await
+        .unwrap();
+        assert!(!b.targets.is_empty());
+        assert!(b.targets_note.contains("2025-03-31"), "{}", b.targets_note);
+        let pm25 = b
+            .targets
+            .iter()
+            .find(|t| t.title.contains("PM2.5"))
+            .expect("a PM2.5 target");
+        assert!(pm25.value.contains("30"), "{pm25:?}");
     }
 );
 
