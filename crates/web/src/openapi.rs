@@ -25,6 +25,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(workcal::http::ApiDoc::openapi());
     doc.merge(alarms::http::ApiDoc::openapi());
     doc.merge(ingest::http::ApiDoc::openapi());
+    doc.merge(targets::http::ApiDoc::openapi());
     doc.merge(analysis::http::ApiDoc::openapi());
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(

@@ -164,6 +164,12 @@ async fn serve(
     http: SocketAddr,
     hj212: SocketAddr,
 ) -> anyhow::Result<ExitCode> {
+    // The year's targets from the 2024 plan, for every year up to this one that has none yet.
+    let year = chrono::Datelike::year(&kernel::time::cst_day(kernel::time::now_ts()));
+    let seeded = targets::service::ensure_seeded(&db, year).await?;
+    if !seeded.is_empty() {
+        tracing::info!("seeded the targets of {seeded:?} from the 2024 work plan");
+    }
     let state = AppState::new(db.clone(), config);
     let listener = tokio::net::TcpListener::bind(http)
         .await

@@ -1,0 +1,286 @@
+//! The targets' rules: who may read and edit them, validation, audit entries, seeding, and the progress of a
+//! year's targets recomputed from the audited data on each request (`status_for_year`).
+
+use chrono::NaiveDate;
+use kernel::audit::{self, AuditEntry};
+use kernel::time::{cst_day, now_ts};
+use kernel::{Action, AppError, AppResult, Db, Principal, Resource};
+use standards::aggregate::DailyValues;
+use standards::settings::AirSettings;
+
+use crate::model::{
+    Indicator, Target, TargetFields, TargetInput, TargetStatus, check_code, check_fields,
+};
+use crate::progress::{self, SectionOutcome, YearWindow, year_back};
+use crate::repo;
+use crate::seed::{FIRST_YEAR, PLAN_2024};
+
+/// Years a target may belong to.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+fn check_year(year: i32) -> AppResult<i32> {
+    if YEARS.contains(&year) {
+        Ok(year)
+    } else {
+        Err(AppError::validation(
+            "year",
+            "must be between 2000 and 2100",
+        ))
+    }
+}
+
+/// The targets of a year, as stored.
+pub async fn list(db: &Db, principal: &Principal, year: i32) -> AppResult<Vec<Target>> {
+    principal.require(Resource::Target, Action::Read)?;
+    let year = check_year(year)?;
+    let mut conn = db.pool().acquire().await?;
+    Ok(repo::list(&mut conn, year).await?)
+}
+
+/// The years that have targets, newest first.
+pub async fn years(db: &Db, principal: &Principal) -> AppResult<Vec<i32>> {
+    principal.require(Resource::Target, Action::Read)?;
+    let mut conn = db.pool().acquire().await?;
+    Ok(repo::years(&mut conn).await?)
+}
+
+pub async fn get(db: &Db, principal: &Principal, id: i64) -> AppResult<Target> {
+    principal.require(Resource::Target, Action::Read)?;
+    let mut conn = db.pool().acquire().await?;
+    repo::get(&mut conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("target not found"))
+}
+
+/// A year's targets with their progress, for a caller who may read them.
+pub async fn statuses(
+    db: &Db,
+    principal: &Principal,
+    year: i32,
+    now: i64,
+) -> AppResult<Vec<TargetStatus>> {
+    principal.require(Resource::Target, Action::Read)?;
+    let year = check_year(year)?;
+    Ok(status_for_year(db, year, now).await?)
+}
+
+/// A year's targets with their progress as of `now` (Unix seconds), recomputed from the audited data: the
+/// dashboard's entry point (the caller checks that the user may read targets).
+pub async fn status_for_year(db: &Db, year: i32, now: i64) -> anyhow::Result<Vec<TargetStatus>> {
+    let targets = {
+        let mut conn = db.pool().acquire().await?;
+        repo::list(&mut conn, year).await?
+    };
+    let Some(window) = YearWindow::new(year, cst_day(now)) else {
+        anyhow::bail!("year {year} out of range");
+    };
+    let needs = |pick: fn(Indicator) -> bool| targets.iter().any(|t| pick(t.indicator));
+    let air_days = if needs(is_air) && window.through.is_some() {
+        district_area_days(db, &window).await?
+    } else {
+        Vec::new()
+    };
+    let (water_now, water_last) = if needs(is_water) {
+        match window.through {
+            Some(through) => (
+                section_outcomes(db, window.from, through).await?,
+                section_outcomes(db, year_back(window.from), year_back(through)).await?,
+            ),
+            None => (Vec::new(), Vec::new()),
+        }
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let settings = AirSettings::default();
+    Ok(targets
+        .iter()
+        .map(|target| match target.indicator {
+            i if is_air(i) => progress::air_status(target, &window, &air_days, &settings),
+            i if is_water(i) => progress::water_status(target, &window, &water_now, &water_last),
+            _ => progress::reported_status(target, &window),
+        })
+        .collect())
+}
+
+fn is_air(indicator: Indicator) -> bool {
+    matches!(
+        indicator,
+        Indicator::Pm25AnnualMean | Indicator::GoodDayRatio | Indicator::HeavyPollutionDays
+    )
+}
+
+fn is_water(indicator: Indicator) -> bool {
+    matches!(
+        indicator,
+        Indicator::WaterGoodShare
+            | Indicator::WaterWorseThanVSections
+            | Indicator::WaterTargetCompliance
+    )
+}
+
+/// The district's area days (HJ 663 over the assessment stations) from 1 January last year to the last
+/// complete day of the window: this year so far, and all of last year for the yardsticks.
+pub async fn district_area_days(db: &Db, window: &YearWindow) -> anyhow::Result<Vec<DailyValues>> {
+    let Some(through) = window.through else {
+        return Ok(Vec::new());
+    };
+    let stations: Vec<i64> = air::service::assessment_stations(db)
+        .await?
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    if stations.is_empty() {
+        return Ok(Vec::new());
+    }
+    let days = air::service::area_days(db, &stations, year_back(window.from), through).await?;
+    Ok(days.into_iter().map(|d| d.values).collect())
+}
+
+/// Every active section's class over `from..=to` (sections without a valid sample are left out).
+pub async fn section_outcomes(
+    db: &Db,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> anyhow::Result<Vec<SectionOutcome>> {
+    Ok(water::service::section_results(db, from, to)
+        .await?
+        .into_iter()
+        .filter_map(|s| {
+            Some(SectionOutcome {
+                class: s.class()?,
+                meets_target: s.meets_target,
+                assessment_section: matches!(s.section.level.as_str(), "national" | "municipal"),
+            })
+        })
+        .collect())
+}
+
+/// Creates a target (monitoring department, administrators).
+pub async fn create(db: &Db, principal: &Principal, input: &TargetInput) -> AppResult<Target> {
+    principal.require(Resource::Target, Action::Create)?;
+    let year = check_year(
+        input
+            .year
+            .ok_or_else(|| AppError::validation("year", "is required"))?,
+    )?;
+    let code = check_code(input.code.as_deref().unwrap_or(""))?;
+    let indicator = input
+        .indicator
+        .ok_or_else(|| AppError::validation("indicator", "is required"))?;
+    let fields = check_fields(indicator, input)?;
+    let now = now_ts();
+    let mut tx = db.begin_write().await?;
+    let position = repo::next_position(&mut tx, year).await?;
+    let id = repo::insert(
+        &mut tx,
+        year,
+        &code,
+        indicator,
+        &fields,
+        false,
+        position,
+        Some(&principal.username),
+        now,
+    )
+    .await
+    .map_err(|e| {
+        if kernel::db::is_unique_violation(&e) {
+            AppError::Conflict(format!("code: {year} already has a target {code:?}"))
+        } else {
+            e.into()
+        }
+    })?;
+    let created = repo::get(&mut tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("target"))?;
+    audit::record(
+        &mut *tx,
+        &AuditEntry::by(principal, "create", "target", id)
+            .summary(format!("新增{}年度目标 {}", year, created.title))
+            .after(&created),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Edits a target's definition, or reports a value with its evidence (reported indicators).
+pub async fn update(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    input: &TargetInput,
+) -> AppResult<Target> {
+    principal.require(Resource::Target, Action::Update)?;
+    let now = now_ts();
+    let mut tx = db.begin_write().await?;
+    let before = repo::get(&mut tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("target not found"))?;
+    let fields: TargetFields = check_fields(before.indicator, input)?;
+    let reported =
+        fields.reported_value != before.reported_value || fields.evidence != before.evidence;
+    let report = reported.then_some((now, principal.username.as_str()));
+    repo::update(&mut tx, id, &fields, report, now).await?;
+    let after = repo::get(&mut tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("target"))?;
+    audit::record(
+        &mut *tx,
+        &AuditEntry::by(principal, "update", "target", id)
+            .summary(format!("修改{}年度目标 {}", after.year, after.title))
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Seeds the 2024 plan's targets into every year from 2024 to `through_year` that has none (marked `seeded`).
+/// Returns the years seeded. Run at start (`qingshan serve`, `qingshan demo`).
+pub async fn ensure_seeded(db: &Db, through_year: i32) -> anyhow::Result<Vec<i32>> {
+    let mut seeded = Vec::new();
+    for year in FIRST_YEAR..=through_year.min(*YEARS.end()) {
+        let mut tx = db.begin_write().await?;
+        if repo::count_of_year(&mut tx, year).await? > 0 {
+            continue;
+        }
+        let now = now_ts();
+        for (position, seed) in PLAN_2024.iter().enumerate() {
+            let fields = TargetFields {
+                title: seed.title.to_string(),
+                comparison: seed.comparison,
+                threshold: seed.threshold,
+                unit: seed.unit.to_string(),
+                owner: seed.owner.to_string(),
+                plan_wording: seed.plan_wording.to_string(),
+                note: seed.note.to_string(),
+                reported_value: None,
+                evidence: String::new(),
+            };
+            repo::insert(
+                &mut tx,
+                year,
+                seed.code,
+                seed.indicator,
+                &fields,
+                true,
+                position as i64,
+                None,
+                now,
+            )
+            .await?;
+        }
+        audit::record(
+            &mut *tx,
+            &AuditEntry::system("system", "seed", "target", year).summary(format!(
+                "按2024年工作要点（二、主要目标）预置{year}年度目标"
+            )),
+        )
+        .await?;
+        tx.commit().await?;
+        seeded.push(year);
+    }
+    Ok(seeded)
+}
