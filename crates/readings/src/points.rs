@@ -58,6 +58,18 @@ pub async fn all(db: &Db) -> Result<Vec<PointInfo>, sqlx::Error> {
     rows.iter().map(decode).collect()
 }
 
+/// The Chinese label of a point's level (国控, 市控, 区控, 微站, 企业).
+pub fn level_label(level: &str) -> &'static str {
+    match level {
+        "national" => "国控",
+        "municipal" => "市控",
+        "district" => "区控",
+        "micro" => "微站",
+        "enterprise" => "企业",
+        _ => "其他",
+    }
+}
+
 /// Active points of one kind (e.g. `air_station`), ordered by id.
 pub async fn of_kind(db: &Db, kind: &str) -> Result<Vec<PointInfo>, sqlx::Error> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(

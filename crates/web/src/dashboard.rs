@@ -127,15 +127,7 @@ pub struct Dashboard {
     pub streets: Vec<MapPoint>,
 }
 
-fn level_label(level: &str) -> &'static str {
-    match level {
-        "national" => "国控",
-        "municipal" => "市控",
-        "district" => "区控",
-        "micro" => "微站",
-        _ => "其他",
-    }
-}
+use readings::points::level_label;
 
 async fn district(db: &Db) -> AppResult<(String, String)> {
     let row = sqlx::query("SELECT code, name FROM district ORDER BY code LIMIT 1")

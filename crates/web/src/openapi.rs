@@ -20,10 +20,11 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(accounts::http::ApiDoc::openapi());
     doc.merge(registry::http::ApiDoc::openapi());
     doc.merge(readings::http::ApiDoc::openapi());
+    doc.merge(stations::http::ApiDoc::openapi());
     doc.merge(complaints::http::ApiDoc::openapi());
     doc.merge(bulletins::http::ApiDoc::openapi());
-    doc.merge(workcal::http::ApiDoc::openapi());
     doc.merge(alarms::http::ApiDoc::openapi());
+    doc.merge(workcal::http::ApiDoc::openapi());
     doc.merge(ingest::http::ApiDoc::openapi());
     doc.merge(targets::http::ApiDoc::openapi());
     doc.merge(analysis::http::ApiDoc::openapi());

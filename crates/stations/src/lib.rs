@@ -1,0 +1,11 @@
+//! Station and section pages (站点断面, `/stations`): what a monitoring officer or a leader opens to look at one
+//! place. For an air station: its recent hourly series, the daily AQI calendar of a year (HJ 633, the edition
+//! in force each day), the days over AQI 100 and the pollutants behind them, and the data coverage month by
+//! month (valid days under GB 3095, valid hours). For a water section: its class month by month (GB 3838, the
+//! 2011 method) with CWQI and main pollutants, the key items against their class-III limits, and how many months
+//! were sampled. The figures come from `air::service` and `water::service`; this area only arranges them.
+
+pub mod http;
+pub mod model;
+mod repo;
+pub mod service;

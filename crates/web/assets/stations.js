@@ -1,0 +1,98 @@
+// Charts of the station and section pages (crates/stations), drawn from the JSON each page embeds.
+(function () {
+  function ready(fn) {
+    if (document.readyState !== 'loading') { fn(); } else { document.addEventListener('DOMContentLoaded', fn); }
+  }
+  function chart(id) {
+    var el = document.getElementById(id);
+    if (!el || !window.echarts) { return null; }
+    var c = echarts.init(el);
+    window.addEventListener('resize', function () { c.resize(); });
+    return c;
+  }
+  // HJ 633 level colours (一级 … 六级) and their upper AQI bounds.
+  var pieces = [
+    { min: 0, max: 50, color: '#00E400', label: '优' },
+    { min: 51, max: 100, color: '#FFFF00', label: '良' },
+    { min: 101, max: 150, color: '#FF7E00', label: '轻度' },
+    { min: 151, max: 200, color: '#FF0000', label: '中度' },
+    { min: 201, max: 300, color: '#99004C', label: '重度' },
+    { min: 301, color: '#7E0023', label: '严重' }
+  ];
+
+  function air(v) {
+    var recent = chart('recent-hours');
+    if (recent) {
+      recent.setOption({
+        tooltip: { trigger: 'axis' },
+        legend: { top: 0, data: v.recent.map(function (s) { return s.code; }) },
+        grid: { top: 36, left: 48, right: 48, bottom: 28 },
+        xAxis: { type: 'time' },
+        yAxis: [{ type: 'value', name: 'µg/m³' }, { type: 'value', name: 'CO mg/m³' }],
+        series: v.recent.map(function (s) {
+          return { name: s.code, type: 'line', showSymbol: false, yAxisIndex: s.code === 'CO' ? 1 : 0, data: s.points };
+        })
+      });
+    }
+    var cal = chart('aqi-calendar');
+    if (cal) {
+      var year = String(v.year);
+      cal.setOption({
+        tooltip: { formatter: function (p) { var d = p.data; return d[0] + '<br>AQI ' + (d[1] == null ? '无' : d[1]) + ' ' + (d[2] || ''); } },
+        visualMap: { type: 'piecewise', pieces: pieces, orient: 'horizontal', left: 'center', bottom: 0, dimension: 1 },
+        calendar: { range: year, top: 30, left: 40, right: 20, cellSize: ['auto', 16], dayLabel: { nameMap: 'ZH' }, monthLabel: { nameMap: 'ZH' }, yearLabel: { show: false } },
+        series: [{
+          type: 'heatmap', coordinateSystem: 'calendar',
+          data: v.calendar.filter(function (d) { return d.aqi != null || d.level; }).map(function (d) { return [d.date, d.aqi == null ? 501 : d.aqi, d.level + (d.primary ? ' 首要 ' + d.primary : '')]; })
+        }]
+      });
+    }
+  }
+
+  function section(v) {
+    var months = v.months.map(function (m) { return m.period; });
+    var c = chart('section-months');
+    if (c) {
+      c.setOption({
+        tooltip: { trigger: 'axis' },
+        grid: { top: 24, left: 48, right: 16, bottom: 28 },
+        xAxis: { type: 'category', data: months },
+        yAxis: { type: 'value', name: 'CWQI' },
+        series: [{
+          name: 'CWQI', type: 'bar',
+          label: { show: true, position: 'top', formatter: function (p) { return v.months[p.dataIndex].class; } },
+          data: v.months.map(function (m) { return m.cwqi; })
+        }]
+      });
+    }
+    var items = chart('section-items');
+    if (items) {
+      items.setOption({
+        tooltip: { trigger: 'axis' },
+        legend: { top: 0, data: v.key_items.map(function (k) { return k.name; }) },
+        grid: { top: 40, left: 48, right: 16, bottom: 28 },
+        xAxis: { type: 'category', data: months },
+        yAxis: { type: 'value', name: '÷ III类限值' },
+        series: v.key_items.map(function (k, i) {
+          return {
+            name: k.name, type: 'line',
+            data: v.months.map(function (m) {
+              var x = m.key_values[i];
+              if (x == null || !k.class_iii_limit) { return null; }
+              // Dissolved oxygen is a minimum: its ratio is limit ÷ value, so that above 1 is worse for every item.
+              return Math.round((k.code === 'w01009' ? k.class_iii_limit / x : x / k.class_iii_limit) * 100) / 100;
+            }),
+            markLine: i === 0 ? { symbol: 'none', lineStyle: { type: 'dashed' }, data: [{ yAxis: 1 }] } : undefined
+          };
+        })
+      });
+    }
+  }
+
+  ready(function () {
+    var a = document.getElementById('station-data');
+    if (a) { air(JSON.parse(a.textContent)); }
+    var s = document.getElementById('section-data');
+    if (s) { section(JSON.parse(s.textContent)); }
+  });
+})();
