@@ -601,3 +601,78 @@ pub async fn source_exists(db: &Db, kind: &str, name: &str) -> Result<bool, sqlx
             .await?;
     Ok(id.is_some())
 }
+
+/// The devices of a point (the gateway's packets are filed by device).
+pub async fn devices_of(db: &Db, point_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM devices WHERE point_id = $1 ORDER BY id")
+        .bind(point_id)
+        .fetch_all(db.pool())
+        .await
+}
+
+/// (QN, receive time) of a device's stored packets received in `[from, to)`: the device's clock against ours.
+pub async fn packet_clocks(
+    db: &Db,
+    device_id: i64,
+    from: i64,
+    to: i64,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT qn, received_at FROM hj212_packets WHERE device_id = $1 AND received_at >= $2 \
+         AND received_at < $3 AND qn IS NOT NULL ORDER BY received_at",
+    )
+    .bind(device_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+/// Per hour of receipt in `[from, to)`: (hour start, packets, CRC failures) of a device — stored packets (a
+/// device in CRC mode `ignore` keeps its bad ones) plus the packets quarantined for a bad CRC.
+pub async fn crc_by_hour(
+    db: &Db,
+    device_id: i64,
+    from: i64,
+    to: i64,
+) -> Result<Vec<(i64, i64, i64)>, sqlx::Error> {
+    let stored = sqlx::query(
+        "SELECT CAST(received_at / 3600 AS BIGINT), CAST(COUNT(*) AS BIGINT), \
+         CAST(SUM(CASE WHEN crc = 'bad' THEN 1 ELSE 0 END) AS BIGINT) FROM hj212_packets \
+         WHERE device_id = $1 AND received_at >= $2 AND received_at < $3 GROUP BY received_at / 3600",
+    )
+    .bind(device_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(db.pool())
+    .await?;
+    let quarantined = sqlx::query(
+        "SELECT CAST(received_at / 3600 AS BIGINT), CAST(COUNT(*) AS BIGINT) FROM hj212_quarantine \
+         WHERE device_id = $1 AND reason = 'bad_crc' AND received_at >= $2 AND received_at < $3 \
+         GROUP BY received_at / 3600",
+    )
+    .bind(device_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(db.pool())
+    .await?;
+    let mut hours: std::collections::BTreeMap<i64, (i64, i64)> = std::collections::BTreeMap::new();
+    for r in &stored {
+        let e = hours.entry(r.try_get(0)?).or_default();
+        e.0 += r.try_get::<i64, _>(1)?;
+        e.1 += r.try_get::<i64, _>(2)?;
+    }
+    for r in &quarantined {
+        let n: i64 = r.try_get(1)?;
+        let e = hours.entry(r.try_get(0)?).or_default();
+        e.0 += n;
+        e.1 += n;
+    }
+    Ok(hours
+        .into_iter()
+        .map(|(h, (packets, failures))| (h * 3600, packets, failures))
+        .collect())
+}

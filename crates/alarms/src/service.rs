@@ -14,9 +14,10 @@ use crate::model::{
 };
 use crate::repo::{self, OutletPoint};
 use crate::{
-    Action, Alarm, AlarmState, Averaging, DataFlag, DetectionLimit, EmissionLimit, Finding,
-    InstrumentRange, KnownFinding, LifecycleError, Outcome, OutletContext, Period, PointInput,
-    RuleId, Sample, Series, Settings, Severity, Step, Verdict, Verification, Window,
+    Action, Alarm, AlarmState, Averaging, ClockCheck, CrcTally, DataFlag, DetectionLimit,
+    EmissionLimit, Finding, InstrumentRange, KnownFinding, LifecycleError, Outcome, OutletContext,
+    Period, PointInput, RuleId, Sample, Series, Settings, Severity, Step, Verdict, Verification,
+    Window,
 };
 
 /// Who the worker is in the audit log.
@@ -156,11 +157,12 @@ async fn evaluate_point(
     let (series, samples) = load_series(db, point.point_id, from, to).await?;
     summary.samples += samples;
     let context = context_of(db, point.outlet_id, &series).await?;
+    let (clock_checks, crc_tallies) = device_health(db, point.point_id, from, to).await?;
     let input = PointInput {
         window: Window { from, to },
         series,
-        clock_checks: Vec::new(),
-        crc_tallies: Vec::new(),
+        clock_checks,
+        crc_tallies,
     };
     let findings = crate::evaluate(&input, &context, settings);
     let simulated = repo::enterprise_simulated(db, point.enterprise_id).await?;
@@ -226,6 +228,48 @@ async fn evaluate_point(
     tx.commit().await?;
     summary.evaluated += 1;
     Ok(())
+}
+
+/// The gateway's view of the point's devices: the device clock (QN) against the receive time of the packets of
+/// the window's last day (drift is about now), and the packets and CRC failures per hour of the whole window.
+async fn device_health(
+    db: &Db,
+    point_id: i64,
+    from: i64,
+    to: i64,
+) -> anyhow::Result<(Vec<ClockCheck>, Vec<CrcTally>)> {
+    let mut clocks = Vec::new();
+    let mut tallies = Vec::new();
+    for device in repo::devices_of(db, point_id).await? {
+        for (qn, received_ts) in repo::packet_clocks(db, device, from.max(to - 86_400), to).await? {
+            if let Some(device_ts) = qn_time(&qn) {
+                clocks.push(ClockCheck {
+                    device_ts,
+                    received_ts,
+                });
+            }
+        }
+        for (hour, packets, failures) in repo::crc_by_hour(db, device, from, to).await? {
+            tallies.push(CrcTally {
+                from_ts: hour,
+                to_ts: hour + 3600,
+                packets: u32::try_from(packets).unwrap_or(u32::MAX),
+                failures: u32::try_from(failures).unwrap_or(u32::MAX),
+            });
+        }
+    }
+    Ok((clocks, tallies))
+}
+
+/// The instant of a QN (`YYYYMMDDhhmmss` and optional milliseconds, China Standard Time), UTC seconds.
+pub fn qn_time(qn: &str) -> Option<i64> {
+    let digits = qn.get(..14)?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    chrono::NaiveDateTime::parse_from_str(digits, "%Y%m%d%H%M%S")
+        .ok()
+        .map(kernel::time::cst_local_to_ts)
 }
 
 /// The audited minute and hour data of a point as the rules' series: one per factor, minute data where the

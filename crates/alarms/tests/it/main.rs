@@ -9,7 +9,7 @@ use kernel::Db;
 use kernel::auth::AuthMethod;
 use kernel::{Principal, Role};
 
-/// 2026-11-20 00:00 CST.
+/// 2026-11-25 00:00 CST.
 pub const DAY0: i64 = 1_795_536_000;
 
 pub fn principal(role: Role, street_id: Option<i64>) -> Principal {

@@ -139,3 +139,82 @@ db_test!(bad_manual_spans_are_refused, |db| {
         Err(kernel::AppError::Validation { ref field, .. }) if field == "point"
     ));
 });
+
+/// A CST `YYYYMMDDhhmmss000` QN for a UTC instant.
+fn qn(ts: i64) -> String {
+    kernel::time::to_cst(ts)
+        .format("%Y%m%d%H%M%S000")
+        .to_string()
+}
+
+db_test!(
+    device_clock_and_crc_failures_from_the_gateway_raise_device_alarms,
+    |db| {
+        let points = planted(&db).await;
+        let clean = points[5].2;
+        let device: i64 = sqlx::query_scalar(
+        "INSERT INTO devices (mn, password, protocol, crc_mode, point_id, created_at, updated_at) \
+         VALUES ('MN-TEST-5', '123456', '2017', 'strict', $1, 0, 0) RETURNING id",
+    )
+    .bind(clean)
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+        // Ten packets between 08:00 and 08:10 whose QN runs 20 minutes ahead of our clock.
+        for i in 0..10 {
+            let received = DAY0 + 8 * 3600 + i * 60;
+            sqlx::query(
+            "INSERT INTO hj212_packets (received_at, peer, mn, device_id, point_id, cn, qn, data_time, packet, \
+             encoding, crc, dedup_key, values_count) VALUES ($1, 'test', 'MN-TEST-5', $2, $3, 2051, $4, NULL, \
+             '##', 'utf8', 'ok', $5, 6)",
+        )
+        .bind(received)
+        .bind(device)
+        .bind(clean)
+        .bind(qn(received + 1200))
+        .bind(format!("clock-{i}"))
+        .execute(db.pool())
+        .await
+        .unwrap();
+        }
+        // Six packets with a bad CRC quarantined between 09:00 and 10:00.
+        for i in 0..6 {
+            sqlx::query(
+            "INSERT INTO hj212_quarantine (received_at, peer, mn, device_id, reason, detail, packet, encoding, \
+             dedup_key) VALUES ($1, 'test', 'MN-TEST-5', $2, 'bad_crc', 'CRC', '##', 'utf8', $3)",
+        )
+        .bind(DAY0 + 9 * 3600 + i * 300)
+        .bind(device)
+        .bind(format!("crc-{i}"))
+        .execute(db.pool())
+        .await
+        .unwrap();
+        }
+        let run = service::evaluate_due(&db, DAY0 + 11 * 3600 + 120)
+            .await
+            .unwrap();
+        assert_eq!(run.raised, EXPECTED.len() + 2);
+        let at_clean: Vec<_> = all_alarms(&db)
+            .await
+            .into_iter()
+            .filter(|a| a.point_id == clean)
+            .collect();
+        let mut rules: Vec<&str> = at_clean.iter().map(|a| a.rule.as_str()).collect();
+        rules.sort();
+        assert_eq!(rules, ["clock_drift", "crc_failures"]);
+        let crc = at_clean.iter().find(|a| a.rule == "crc_failures").unwrap();
+        assert_eq!(
+            (crc.from_ts, crc.to_ts, crc.factor.as_deref()),
+            (DAY0 + 9 * 3600, DAY0 + 10 * 3600, None)
+        );
+        let drift = at_clean.iter().find(|a| a.rule == "clock_drift").unwrap();
+        assert!(
+            drift.evidence.contains("1200") || drift.evidence.contains("20"),
+            "{}",
+            drift.evidence
+        );
+        assert_eq!(service::qn_time("20261125080000123"), Some(DAY0 + 8 * 3600));
+        assert_eq!(service::qn_time("2026-11-20 08:00"), None);
+        assert_eq!(service::qn_time("2026"), None);
+    }
+);
