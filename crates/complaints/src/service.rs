@@ -956,13 +956,15 @@ pub fn list_query(
             today: date_text(today),
         }),
         "due_soon" => {
+            // Every day before the (n+1)-th working day has at most n working days left: a due date on a
+            // rest day (a handover's) is due soon exactly when its case page says so.
+            let n = u32::try_from(ctx.settings.due_soon_working_days).unwrap_or(3);
             let horizon = ctx
                 .calendar
-                .add_working_days(
-                    today,
-                    u32::try_from(ctx.settings.due_soon_working_days).unwrap_or(3),
-                )
-                .map_err(|e| AppError::validation("due", e.to_string()))?;
+                .add_working_days(today, n + 1)
+                .map_err(|e| AppError::validation("due", e.to_string()))?
+                .pred_opt()
+                .unwrap_or(today);
             Some(DueFilter::DueSoon {
                 today: date_text(today),
                 horizon: date_text(horizon),

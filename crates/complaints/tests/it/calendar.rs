@@ -324,6 +324,31 @@ testkit::db_test!(handovers_carry_their_own_deadline, |db| {
         .await
         .unwrap();
     assert!(ids(soon).contains(&case.id));
+    // A deadline on a Saturday (11-14): on Tuesday 11-10 three working days are left (11-11…11-13), so it is
+    // due soon in the list as on the case.
+    let saturday = file(&db, handover(Some("2026-11-14"), None)).await;
+    let saturday = act(
+        &db,
+        &petition,
+        saturday.id,
+        CaseAction::Accept { note: None },
+        cst(2026, 11, 3, 9, 0),
+    )
+    .await
+    .unwrap();
+    let listed = service::list(&db, &petition, &filter("due_soon"), &page, d(11, 10))
+        .await
+        .unwrap();
+    let flagged = listed
+        .items
+        .iter()
+        .find(|v| v.complaint.id == saturday.id)
+        .map(|v| (v.clock_status.due_soon, v.clock_status.working_days_left));
+    assert_eq!(flagged, Some((true, Some(3))));
+    let listed = service::list(&db, &petition, &filter("due_soon"), &page, d(11, 9))
+        .await
+        .unwrap();
+    assert!(!ids(listed).contains(&saturday.id));
     let overdue = service::list(&db, &petition, &filter("overdue"), &page, d(11, 16))
         .await
         .unwrap();
