@@ -187,8 +187,9 @@ impl YearPage {
         self.detail.summary.status == YearStatus::Official
     }
 
+    /// Not stored yet (a rule year, or one not covered at all).
     fn is_rule(&self) -> bool {
-        self.detail.summary.origin == YearOrigin::Rule
+        self.detail.summary.origin != YearOrigin::Entered
     }
 }
 
@@ -207,7 +208,14 @@ async fn year_page_with(
     form: Option<(&YearForm, String)>,
     message: Option<String>,
 ) -> PageResult {
-    let mut detail = service::year(&state.db, principal, year).await?;
+    let can_edit = principal.can(Resource::WorkingCalendar, Action::Update);
+    let mut detail = match service::year(&state.db, principal, year).await {
+        // A year before the first stored one: the administrator may enter it.
+        Err(AppError::NotFound(_)) if can_edit && service::YEAR_RANGE.contains(&year) => {
+            service::missing_year(year)
+        }
+        other => other?,
+    };
     let months = month_grid(year, &detail.days);
     let (rest_text, work_text, error) = match form {
         Some((f, error)) => {
@@ -237,7 +245,7 @@ async fn year_page_with(
     };
     let page = YearPage {
         chrome: Chrome::new(principal, "/admin/calendar", state.config.demo),
-        can_edit: principal.can(Resource::WorkingCalendar, Action::Update),
+        can_edit,
         months,
         detail,
         rest_text,

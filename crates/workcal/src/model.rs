@@ -49,6 +49,9 @@ pub enum YearOrigin {
     Entered,
     /// Not stored: provisional by rule (weekends and the fixed-date statutory holidays).
     Rule,
+    /// Not stored and not derived (before the first stored year): deadlines that need it cannot be computed.
+    /// Only the entry page shows such a year, to enter it.
+    Missing,
 }
 
 /// A year as listed.

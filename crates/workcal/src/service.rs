@@ -102,7 +102,9 @@ fn summary(calendar: &Calendar, year: i32, row: Option<&YearRow>) -> Option<Year
                 "未录入：按规则暂定（周末与元旦、劳动节、国庆节的固定日期；春节、清明、端午、中秋及调休待国务院通知）"
                     .to_string()
             }
-            (None, YearOrigin::Entered) => "内置数据（kernel::calendar）".to_string(),
+            (None, YearOrigin::Entered | YearOrigin::Missing) => {
+                "内置数据（kernel::calendar）".to_string()
+            }
         },
         working_days: data.working_days(),
         rest_weekdays: u32::try_from(data.rest_weekdays().count()).unwrap_or(0),
@@ -181,6 +183,29 @@ pub async fn year(db: &Db, principal: &Principal, year: i32) -> AppResult<YearDe
     let mut days: Vec<CalendarDay> = days;
     days.sort_by(|a, b| a.date.cmp(&b.date));
     Ok(YearDetail { summary, days })
+}
+
+/// A year the calendar does not cover, as an empty page to enter it from.
+pub fn missing_year(year: i32) -> YearDetail {
+    YearDetail {
+        summary: YearSummary {
+            year,
+            status: YearStatus::Provisional,
+            status_label: "无数据（期限无法计算）",
+            origin: YearOrigin::Missing,
+            notice: String::new(),
+            notice_date: None,
+            note: "此前年份不按规则推算：依赖本年的期限显示为无法计算，请按当年通知录入"
+                .to_string(),
+            working_days: 0,
+            rest_weekdays: 0,
+            makeup_workdays: 0,
+            version: 0,
+            updated_by: None,
+            updated_at: None,
+        },
+        days: Vec::new(),
+    }
 }
 
 /// Checks an entered year; returns the days to store as (date, kind, name), sorted.

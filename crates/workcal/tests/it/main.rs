@@ -215,18 +215,32 @@ testkit::db_test!(a_year_entered_on_the_page, |db| {
         page.body
             .contains(r#"class="cal-work" title="春节调休上班""#)
     );
+    // A year before the first stored one is not derived, but the administrator may enter it.
+    let early = get("/admin/calendar/2022").await;
+    assert_eq!(early.status, StatusCode::OK);
+    assert!(early.body.contains("无数据（期限无法计算）"));
+    assert!(early.body.contains("<textarea"));
     // Others read the page but get no form; the public not even that.
     let leader = app.session(Role::Leader).await;
     let read = app
         .send(
             Request::get("/admin/calendar/2027")
-                .header(header::COOKIE, leader.cookie)
+                .header(header::COOKIE, leader.cookie.clone())
                 .body(Body::empty())
                 .unwrap(),
         )
         .await;
     assert_eq!(read.status, StatusCode::OK);
     assert!(!read.body.contains("<textarea"));
+    let missing = app
+        .send(
+            Request::get("/admin/calendar/2022")
+                .header(header::COOKIE, leader.cookie.clone())
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
     let public = app.session(Role::Public).await;
     let denied = app
         .send(
