@@ -59,3 +59,22 @@ test('the dashboard renders its charts and the district map with data, at 1366×
   assertClean(issues, 'dashboard');
   await context.close();
 }));
+
+test('at 1366×768 every entry of the main navigation is visible without scrolling the bar', shotsOnFailure('02-nav', async () => {
+  const { context, issues } = await newContext(browser, { width: 1366, height: 768 });
+  const page = await loginAs(context, 'leader');
+  await open(page, '/');
+  // Each entry must lie wholly inside the bar's visible box (the bar scrolls sideways when it is too long) and
+  // not under the signed-in user's box.
+  const hidden = await page.evaluate(() => {
+    const nav = document.querySelector('header.topbar .mainnav').getBoundingClientRect();
+    const who = document.querySelector('header.topbar .who').getBoundingClientRect();
+    return [...document.querySelectorAll('header.topbar .mainnav a')]
+      .map((a) => ({ label: a.textContent.trim(), box: a.getBoundingClientRect() }))
+      .filter(({ box }) => box.left < nav.left - 0.5 || box.right > nav.right + 0.5 || box.right > who.left + 0.5)
+      .map(({ label, box }) => `${label} (${Math.round(box.left)}–${Math.round(box.right)} px; bar ends at ${Math.round(nav.right)}, user box starts at ${Math.round(who.left)})`);
+  });
+  assert.deepEqual(hidden, [], 'navigation entries cut off at 1366 px');
+  assertClean(issues, 'navigation');
+  await context.close();
+}));
