@@ -81,6 +81,7 @@ if [ -z "${QS_BASE_URL:-}" ]; then
         bin="$target_dir/$PROFILE/qingshan"
     fi
     [ -x "$bin" ] || { echo "e2e: no qingshan binary at $bin" >&2; exit 2; }
+    bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
 
     # Two free ports on the loopback (web and HJ 212 gateway), a fresh data directory.
     read -r http_port hj212_port < <(node -e '

@@ -50,8 +50,14 @@ test('the dashboard renders its charts and the district map with data, at 1366×
 
   // On a large screen, after the charts resize.
   await page.setViewportSize({ width: 1920, height: 1080 });
-  await page.waitForTimeout(0);
-  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+  // The charts follow their containers (drawn at the new width, not left at the 1366 px one).
+  await page
+    .waitForFunction(() =>
+      [...document.querySelectorAll('[_echarts_instance_]')].every((el) => {
+        const chart = window.echarts.getInstanceByDom(el);
+        return chart && Math.abs(chart.getWidth() - el.clientWidth) <= 1;
+      }), null, { timeout: 10_000 })
+    .catch(() => assert.fail('the charts did not resize with the window to 1920 px'));
   const large = await chartStates(page);
   assert.equal(large.length, charts.length, 'the same charts on a large screen');
   await screenshot(page, '02-dashboard-1920x1080');
