@@ -116,9 +116,12 @@ set +e
 QS_ARTIFACTS="$ARTIFACTS" node --test --test-concurrency=1 --test-timeout=240000 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=junit --test-reporter-destination="$ARTIFACTS/junit.xml" \
-    "${files[@]}"
-status=$?
+    "${files[@]}" 2>&1 | tee "$ARTIFACTS/node-test.log"
+status=${PIPESTATUS[0]}
 set -e
 stop_server
-say "done: exit $status; screenshots and downloads in $ARTIFACTS"
+passed=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$ARTIFACTS/node-test.log" | tail -n 1)
+failed=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$ARTIFACTS/node-test.log" | tail -n 1)
+say "done (exit $status); screenshots, downloads and logs in $ARTIFACTS"
+echo "e2e: ${passed:-0} passed, ${failed:-0} failed"
 exit "$status"
