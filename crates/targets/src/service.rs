@@ -75,31 +75,77 @@ pub async fn status_for_year(db: &Db, year: i32, now: i64) -> anyhow::Result<Vec
         anyhow::bail!("year {year} out of range");
     };
     let needs = |pick: fn(Indicator) -> bool| targets.iter().any(|t| pick(t.indicator));
-    let air_days = if needs(is_air) && window.through.is_some() {
-        district_area_days(db, &window).await?
-    } else {
-        Vec::new()
-    };
-    let (water_now, water_last) = if needs(is_water) {
-        match window.through {
-            Some(through) => (
-                section_outcomes(db, window.from, through).await?,
-                section_outcomes(db, year_back(window.from), year_back(through)).await?,
-            ),
-            None => (Vec::new(), Vec::new()),
-        }
-    } else {
-        (Vec::new(), Vec::new())
-    };
+    let data = year_data(db, &window, needs(is_air), needs(is_water)).await?;
     let settings = AirSettings::default();
     Ok(targets
         .iter()
         .map(|target| match target.indicator {
-            i if is_air(i) => progress::air_status(target, &window, &air_days, &settings),
-            i if is_water(i) => progress::water_status(target, &window, &water_now, &water_last),
+            i if is_air(i) => progress::air_status(target, &window, &data.air_days, &settings),
+            i if is_water(i) => {
+                progress::water_status(target, &window, &data.water_now, &data.water_last)
+            }
             _ => progress::reported_status(target, &window),
         })
         .collect())
+}
+
+/// The data a year's targets are computed from.
+#[derive(Default)]
+struct YearData {
+    air_days: Vec<DailyValues>,
+    water_now: Vec<SectionOutcome>,
+    water_last: Vec<SectionOutcome>,
+}
+
+/// How long fetched data are reused: the dashboard, the target page and the bulletins ask for the same year
+/// within seconds, and one fetch reads two years of hourly rows (0.4–2.5 s on the full demo, docs/targets.md).
+/// Target edits show at once (only the data are cached); new readings and corrections within a minute.
+const CACHE_SECONDS: u64 = 60;
+
+type CacheKey = (String, i32, Option<NaiveDate>, bool, bool);
+
+static CACHE: std::sync::Mutex<Vec<(CacheKey, std::time::Instant, std::sync::Arc<YearData>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// The year's data, from the cache when fetched less than [`CACHE_SECONDS`] ago for the same database, window
+/// and needs.
+async fn year_data(
+    db: &Db,
+    window: &YearWindow,
+    air: bool,
+    water: bool,
+) -> anyhow::Result<std::sync::Arc<YearData>> {
+    let key: CacheKey = (
+        db.pool().connect_options().database_url.to_string(),
+        window.year,
+        window.through,
+        air,
+        water,
+    );
+    let fresh = |at: &std::time::Instant| at.elapsed().as_secs() < CACHE_SECONDS;
+    if let Ok(cache) = CACHE.lock()
+        && let Some((_, _, data)) = cache.iter().find(|(k, at, _)| *k == key && fresh(at))
+    {
+        return Ok(data.clone());
+    }
+    let mut data = YearData::default();
+    if let Some(through) = window.through {
+        if air {
+            data.air_days = district_area_days(db, window).await?;
+        }
+        if water {
+            data.water_now = section_outcomes(db, window.from, through).await?;
+            data.water_last =
+                section_outcomes(db, year_back(window.from), year_back(through)).await?;
+        }
+    }
+    let data = std::sync::Arc::new(data);
+    if let Ok(mut cache) = CACHE.lock() {
+        cache.retain(|(k, at, _)| fresh(at) && *k != key);
+        cache.truncate(15);
+        cache.insert(0, (key, std::time::Instant::now(), data.clone()));
+    }
+    Ok(data)
 }
 
 fn is_air(indicator: Indicator) -> bool {
