@@ -9,6 +9,17 @@ use crate::model::{AlarmFilter, AlarmRecord, EvidencePoint, Lead, OutletLimit, O
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
+/// The first two columns of every row.
+fn pairs<A, B>(rows: &[AnyRow]) -> Result<Vec<(A, B)>, sqlx::Error>
+where
+    A: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    B: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
 /// A monitored outlet's point and whom it belongs to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutletPoint {
@@ -459,9 +470,7 @@ pub async fn open_by_rule(
     }
     b.push(" GROUP BY a.rule ORDER BY a.rule");
     let rows = b.build().fetch_all(db.pool()).await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect()
+    pairs(&rows)
 }
 
 const LEAD_SELECT: &str = "SELECT l.id, l.kind, l.enterprise_id, e.name, l.alarm_id, l.month, l.alarm_ids, l.summary, \
@@ -535,9 +544,7 @@ pub async fn streets(db: &Db) -> Result<Vec<(i64, String)>, sqlx::Error> {
     let rows = sqlx::query("SELECT id, name FROM streets ORDER BY id")
         .fetch_all(db.pool())
         .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect()
+    pairs(&rows)
 }
 
 /// Enterprises that have alarms (id, name), for the filter form.
@@ -553,9 +560,7 @@ pub async fn enterprises_with_alarms(
     }
     b.push(" ORDER BY e.id");
     let rows = b.build().fetch_all(db.pool()).await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect()
+    pairs(&rows)
 }
 
 /// Whether the point's enterprise is simulated (alarms of a simulated enterprise are flagged so).
@@ -626,9 +631,7 @@ pub async fn packet_clocks(
     .bind(to)
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect()
+    pairs(&rows)
 }
 
 /// Per hour of receipt in `[from, to)`: (hour start, packets, CRC failures) of a device — stored packets (a
