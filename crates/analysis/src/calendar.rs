@@ -1,16 +1,15 @@
 //! How many good days (优良天数), and when were the bad ones: the calendar of daily AQI for a year (openair
 //! `calendarPlot`), each day's AQI, level and colour by the HJ 633 edition in force that day, computed by the
-//! `standards` engine from the station's hourly values (GB 3095 daily validity, HJ 663 O3 8-h windows).
+//! `standards` engine from the station's audited hourly values (GB 3095 daily validity, HJ 663 O3 8-h windows) —
+//! the days come from `air::service::station_days`, the chain every air figure of the platform uses; this module
+//! lays them out as a calendar and counts the levels.
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate, Timelike};
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
-use standards::aggregate::{DailyValues, DayHours, HOURLY_UNIT, station_daily_values};
+use standards::aggregate::DailyValues;
 use standards::aqi::AqiResult;
-use standards::assessment::daily_aqi;
-use standards::pollutant::Pollutant;
-use standards::settings::AirSettings;
 
 /// One day of the calendar.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -47,47 +46,8 @@ pub struct Calendar {
     pub by_level: [usize; 6],
 }
 
-/// The six pollutants' HJ 212 codes, in `Pollutant::ALL` order.
-pub const POLLUTANT_CODES: [(&str, Pollutant); 6] = [
-    ("a21026", Pollutant::So2),
-    ("a21004", Pollutant::No2),
-    ("a34002", Pollutant::Pm10),
-    ("a34004", Pollutant::Pm25),
-    ("a21005", Pollutant::Co),
-    ("a05024", Pollutant::O3),
-];
-
-/// Fixed-point hourly value for the standards engine (ten-thousandths; negative or absurd values are left out).
-fn fixed(value: f64) -> Option<i32> {
-    let scaled = (value * HOURLY_UNIT as f64).round_ties_even();
-    (value.is_finite() && value >= 0.0 && scaled < f64::from(i32::MAX)).then_some(scaled as i32)
-}
-
-/// Each CST day's GB 3095 daily values and HJ 633 daily AQI from the six pollutants' valid hourly values
-/// `(pollutant, ts, value)` (the same chain as the air area's `station_days`).
-pub fn station_days(pollutants: &[(Pollutant, i64, f64)]) -> Vec<(DailyValues, AqiResult)> {
-    let mut days: BTreeMap<NaiveDate, DayHours> = BTreeMap::new();
-    for &(p, ts, v) in pollutants {
-        let local = kernel::time::to_cst(ts);
-        let date = local.date_naive();
-        if let Some(x) = fixed(v) {
-            days.entry(date)
-                .or_insert_with(|| DayHours::empty(date))
-                .hours[p.index()][local.hour() as usize] = x;
-        }
-    }
-    let settings = AirSettings::default();
-    days.values()
-        .map(|hours| {
-            let values = station_daily_values(hours, &settings);
-            let aqi = daily_aqi(&values);
-            (values, aqi)
-        })
-        .collect()
-}
-
-/// The calendar of `year` from the station's days (see [`station_days`]) and the chosen factor's hourly values
-/// `(ts, value)`.
+/// The calendar of `year` from the station's days (GB 3095 daily values with their HJ 633 daily AQI, as
+/// `air::service::station_days` gives them) and the chosen factor's hourly values `(ts, value)`.
 pub fn calendar(
     year: i32,
     station_days: &[(DailyValues, AqiResult)],
@@ -166,6 +126,30 @@ pub fn calendar(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Timelike;
+    use standards::aggregate::{DayHours, HOURLY_UNIT, station_daily_values};
+    use standards::assessment::daily_aqi;
+    use standards::pollutant::Pollutant;
+    use standards::settings::AirSettings;
+
+    /// What `air::service::station_days` does, on constructed hours.
+    fn station_days(pollutants: &[(Pollutant, i64, f64)]) -> Vec<(DailyValues, AqiResult)> {
+        let mut days: BTreeMap<NaiveDate, DayHours> = BTreeMap::new();
+        for &(p, ts, v) in pollutants {
+            let local = kernel::time::to_cst(ts);
+            let date = local.date_naive();
+            days.entry(date)
+                .or_insert_with(|| DayHours::empty(date))
+                .hours[p.index()][local.hour() as usize] = (v * HOURLY_UNIT as f64).round() as i32;
+        }
+        days.values()
+            .map(|hours| {
+                let values = station_daily_values(hours, &AirSettings::default());
+                let aqi = daily_aqi(&values);
+                (values, aqi)
+            })
+            .collect()
+    }
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()

@@ -6,7 +6,7 @@ use kernel::{Action, AppError, Db, Principal, Resource};
 use readings::factors;
 use readings::points::{self, PointInfo};
 
-use crate::calendar::{self, Calendar, POLLUTANT_CODES};
+use crate::calendar::{self, Calendar};
 use crate::compare::{self, BeforeAfter, MIN_HOURS_PER_DAY};
 use crate::model::*;
 use crate::repo;
@@ -310,23 +310,13 @@ pub async fn calendar(
     };
     s.from = first;
     s.to = last;
-    let (from, to) = s.span();
-    let mut codes: Vec<&str> = POLLUTANT_CODES.iter().map(|(c, _)| *c).collect();
-    codes.push(s.factor.code.as_str());
-    let table = repo::hourly(db, s.point.id, &codes, from, to).await?;
-    let mut pollutants = Vec::new();
-    let mut factor = Vec::new();
-    for (ts, v) in &table {
-        for (k, (_, p)) in POLLUTANT_CODES.iter().enumerate() {
-            if let Some(x) = v[k] {
-                pollutants.push((*p, *ts, x));
-            }
-        }
-        if let Some(x) = v[6] {
-            factor.push((*ts, x));
-        }
-    }
-    let cal = calendar::calendar(year, &calendar::station_days(&pollutants), &factor);
+    let days: Vec<_> = air::service::station_days(db, &[s.point.id], first, last)
+        .await?
+        .into_iter()
+        .map(|d| (d.values, d.aqi))
+        .collect();
+    let factor = factor_hours(db, &s).await?;
+    let cal = calendar::calendar(year, &days, &factor);
     let mut notes = Vec::new();
     if cal.days_with_aqi == 0 {
         notes.push(format!(
