@@ -17,6 +17,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/stations", get(list_page))
         .route("/stations/{id}", get(place_page))
+        .route("/stations/{id}/audit", get(audit_page).post(audit_submit))
+        .route("/data-audit/lock", axum::routing::post(lock_submit))
         .route("/api/v1/stations", get(api_list))
         .route("/api/v1/stations/{id}", get(api_place))
 }
@@ -107,6 +109,7 @@ async fn list_page(State(state): State<AppState>, principal: Principal) -> PageR
 #[template(path = "stations_air.html")]
 struct AirPage {
     chrome: Chrome,
+    may_audit: bool,
     v: AirStationView,
     data_json: String,
     years: Vec<i32>,
@@ -116,6 +119,7 @@ struct AirPage {
 #[template(path = "stations_section.html")]
 struct SectionPage {
     chrome: Chrome,
+    may_audit: bool,
     v: SectionView,
     data_json: String,
     years: Vec<i32>,
@@ -138,19 +142,213 @@ async fn place_page(
     let this_year = kernel::time::cst_day(kernel::time::now_ts()).year();
     let years: Vec<i32> = (2024.min(year)..=this_year).rev().collect();
     let chrome = Chrome::new(&principal, "/stations", state.config.demo);
+    let may_audit = principal.can(kernel::Resource::DataAudit, kernel::Action::Read);
     match view(&state, &principal, id, year).await? {
         PlaceView::AirStation(v) => render(&AirPage {
             chrome,
+            may_audit,
             data_json: embed(&v)?,
             v,
             years,
         }),
         PlaceView::WaterSection(v) => render(&SectionPage {
             chrome,
+            may_audit,
             data_json: embed(&v)?,
             v,
             years,
         }),
     }
     .map(IntoResponse::into_response)
+}
+
+// --- 数据审核 ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+pub struct DayQuery {
+    /// `YYYY-MM-DD` (CST); default yesterday.
+    pub day: Option<String>,
+    pub notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "stations_audit.html")]
+struct AuditPage {
+    chrome: Chrome,
+    d: crate::audit::AuditDay,
+    may_correct: bool,
+    may_lock: bool,
+    previous: String,
+    next: String,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+fn parse_day(text: Option<&str>) -> AppResult<chrono::NaiveDate> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(kernel::time::cst_day(kernel::time::now_ts()) - chrono::Duration::days(1)),
+        Some(t) => chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .map_err(|_| AppError::validation("day", "a date YYYY-MM-DD")),
+    }
+}
+
+async fn audit_page_with(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    day: chrono::NaiveDate,
+    notice: Option<String>,
+    error: Option<String>,
+) -> PageResult {
+    let d = crate::audit::day(&state.db, principal, id, day).await?;
+    render(&AuditPage {
+        chrome: Chrome::new(principal, "/stations", state.config.demo),
+        may_correct: principal.can(kernel::Resource::DataAudit, kernel::Action::Create),
+        may_lock: principal.can(kernel::Resource::DataAudit, kernel::Action::Update),
+        previous: (day - chrono::Duration::days(1)).to_string(),
+        next: (day + chrono::Duration::days(1)).to_string(),
+        d,
+        notice,
+        error,
+    })
+}
+
+async fn audit_page(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<DayQuery>,
+) -> PageResult {
+    let day = parse_day(query.day.as_deref())?;
+    audit_page_with(&state, &principal, id, day, query.notice, None).await
+}
+
+#[derive(Debug, Deserialize)]
+struct CorrectionForm {
+    day: String,
+    ts: i64,
+    period: String,
+    factor: String,
+    /// Empty with `invalid` set: mark invalid.
+    value: Option<String>,
+    invalid: Option<String>,
+    reason: String,
+}
+
+async fn audit_submit(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<i64>,
+    axum::Form(form): axum::Form<CorrectionForm>,
+) -> PageResult {
+    let day = parse_day(Some(&form.day))?;
+    let outcome = async {
+        let value = match form
+            .value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            None => None,
+            Some(text) => Some(
+                text.parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| AppError::validation("value", "修正值须为数字"))?,
+            ),
+        };
+        let period = readings::model::Period::parse(&form.period)
+            .ok_or_else(|| AppError::validation("period", "hour or day"))?;
+        let input = readings::audit::NewCorrection {
+            period,
+            ts: form.ts,
+            factor: form.factor.clone(),
+            value,
+            invalid: form.invalid.is_some(),
+            reason: form.reason.clone(),
+        };
+        crate::audit::correct(&state.db, &principal, id, &input).await
+    }
+    .await;
+    match outcome {
+        Ok(record) => Ok(axum::response::Redirect::to(&format!(
+            "/stations/{id}/audit?day={day}&notice={}",
+            percent(&format!("已记录第 {} 版修正", record.version))
+        ))
+        .into_response()),
+        // A refused correction (locked month, no reason, …) is shown on the page, nothing is lost.
+        Err(e)
+            if e.status().is_client_error()
+                && !matches!(e, AppError::NotFound(_) | AppError::Forbidden(_)) =>
+        {
+            audit_page_with(&state, &principal, id, day, None, Some(e.public_message())).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct LockForm {
+    month: String,
+    action: String,
+    reason: Option<String>,
+    /// Where to go back to.
+    point: i64,
+    day: String,
+}
+
+async fn lock_submit(
+    State(state): State<AppState>,
+    principal: Principal,
+    axum::Form(form): axum::Form<LockForm>,
+) -> PageResult {
+    let day = parse_day(Some(&form.day))?;
+    let reopen = form.action == "reopen";
+    match crate::audit::lock(
+        &state.db,
+        &principal,
+        &form.month,
+        reopen,
+        form.reason.as_deref().unwrap_or(""),
+    )
+    .await
+    {
+        Ok(_) => Ok(axum::response::Redirect::to(&format!(
+            "/stations/{}/audit?day={day}&notice={}",
+            form.point,
+            percent(if reopen {
+                "已重新开放该月"
+            } else {
+                "已确认（锁定）该月数据"
+            })
+        ))
+        .into_response()),
+        Err(e)
+            if e.status().is_client_error()
+                && !matches!(e, AppError::NotFound(_) | AppError::Forbidden(_)) =>
+        {
+            audit_page_with(
+                &state,
+                &principal,
+                form.point,
+                day,
+                None,
+                Some(e.public_message()),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Percent-encodes a query value.
+fn percent(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

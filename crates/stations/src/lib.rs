@@ -4,7 +4,10 @@
 //! month (valid days under GB 3095, valid hours). For a water section: its class month by month (GB 3838, the
 //! 2011 method) with CWQI and main pollutants, the key items against their class-III limits, and how many months
 //! were sampled. The figures come from `air::service` and `water::service`; this area only arranges them.
+//! `audit` is the data-audit (数据审核) page of any point: a day's raw and audited values, corrections with their
+//! reasons, and the month's confirmation.
 
+pub mod audit;
 pub mod http;
 pub mod model;
 mod repo;

@@ -192,3 +192,124 @@ testkit::db_test!(station_and_section_views, |db| {
     let missing = app.get_with_token("/api/v1/stations/999999", &leader).await;
     assert_eq!(missing.status, http::StatusCode::NOT_FOUND);
 });
+
+testkit::db_test!(data_audit_page_corrects_and_locks, |db| {
+    let app = TestApp::new(db.clone()).await;
+    let station = point(&app, "A1", "air_station", app.street_a).await;
+    let start = cst_day_start(date(3, 1));
+    let rows: Vec<Reading> = (0..24)
+        .map(|h| reading(station, "a34004", start + h * 3600, Period::Hour, 40.0))
+        .collect();
+    write(&app, rows).await;
+
+    let monitor = app.session(Role::Monitoring).await;
+    let post = |path: String, body: String| {
+        let cookie = monitor.cookie.clone();
+        let csrf = monitor.csrf.clone();
+        let app = &app;
+        async move {
+            app.send(
+                http::Request::post(path)
+                    .header(http::header::COOKIE, cookie)
+                    .header(
+                        http::header::CONTENT_TYPE,
+                        "application/x-www-form-urlencoded",
+                    )
+                    .body(axum::body::Body::from(format!("{body}&_csrf={csrf}")))
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let get = |path: String| {
+        let cookie = monitor.cookie.clone();
+        let app = &app;
+        async move {
+            app.send(
+                http::Request::get(path)
+                    .header(http::header::COOKIE, cookie)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let page = get(format!("/stations/{station}/audit?day=2024-03-01")).await;
+    assert_eq!(page.status, http::StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("correction-form"));
+
+    // Correct 00:00 from 40 to 400 with a reason: the raw value stays, the day's mean changes.
+    let ok = post(
+        format!("/stations/{station}/audit"),
+        format!("day=2024-03-01&ts={start}&period=hour&factor=a34004&value=400&reason=%E6%A0%A1%E5%87%86"),
+    )
+    .await;
+    assert_eq!(ok.status, http::StatusCode::SEE_OTHER, "{}", ok.body);
+    let days = air::service::station_days(&db, &[station], date(3, 1), date(3, 1))
+        .await
+        .unwrap();
+    // (23·40 + 400)/24 = 55 exactly.
+    assert_eq!(
+        days[0].values.value(standards::pollutant::Pollutant::Pm25),
+        Some(standards::exact::Exact::from_int(55))
+    );
+    let page = get(format!("/stations/{station}/audit?day=2024-03-01")).await;
+    assert!(
+        page.body
+            .contains("<s class=\"muted\">40</s> <strong>400</strong>"),
+        "{}",
+        page.body
+    );
+
+    // No reason: refused on the page, nothing recorded.
+    let refused = post(
+        format!("/stations/{station}/audit"),
+        format!("day=2024-03-01&ts={start}&period=hour&factor=a34004&value=1&reason="),
+    )
+    .await;
+    assert_eq!(refused.status, http::StatusCode::OK);
+    assert!(refused.body.contains("role=\"alert\""));
+    // Lock the month: a correction is refused until it is reopened with a reason.
+    let locked = post(
+        "/data-audit/lock".into(),
+        format!("month=2024-03&action=lock&point={station}&day=2024-03-01"),
+    )
+    .await;
+    assert_eq!(
+        locked.status,
+        http::StatusCode::SEE_OTHER,
+        "{}",
+        locked.body
+    );
+    let refused = post(
+        format!("/stations/{station}/audit"),
+        format!("day=2024-03-01&ts={start}&period=hour&factor=a34004&invalid=1&reason=x"),
+    )
+    .await;
+    assert_eq!(refused.status, http::StatusCode::OK);
+    assert!(refused.body.contains("role=\"alert\""), "{}", refused.body);
+    let versions: i64 =
+        sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM reading_corrections")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(versions, 1, "only the first correction was recorded");
+    let reopen_without_reason = post(
+        "/data-audit/lock".into(),
+        format!("month=2024-03&action=reopen&reason=&point={station}&day=2024-03-01"),
+    )
+    .await;
+    assert!(reopen_without_reason.body.contains("role=\"alert\""));
+
+    // Who may not: a street officer reads but does not correct; the public does not even read.
+    let officer = app.token(Role::StreetOfficer).await;
+    let view = app
+        .get_with_token(
+            &format!("/stations/{station}/audit?day=2024-03-01"),
+            &officer,
+        )
+        .await;
+    assert_eq!(view.status, http::StatusCode::FORBIDDEN);
+    let bad_day = get(format!("/stations/{station}/audit?day=2024-13-01")).await;
+    assert_eq!(bad_day.status, http::StatusCode::UNPROCESSABLE_ENTITY);
+});
