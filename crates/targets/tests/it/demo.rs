@@ -109,6 +109,60 @@ testkit::db_test!(demo_2024_pm25_equals_an_independent_recomputation, |db| {
         pm.value
     );
     assert_eq!(pm.basis, Some(area.len() as u32));
+    // The page shows the same figure (a leader's token on the whole application).
+    let data = tempfile::tempdir().unwrap();
+    let config = kernel::state::AppConfig {
+        data_dir: data.path().to_path_buf(),
+        ..Default::default()
+    };
+    let router = web::app(kernel::AppState::new(db.clone(), config));
+    let token =
+        accounts::service::create_token(&db, accounts::service::Actor::Cli, "leader", "test", None)
+            .await
+            .unwrap()
+            .token;
+    let response = tower::ServiceExt::oneshot(
+        router,
+        http::Request::get("/targets?year=2024")
+            .header(http::header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), http::StatusCode::OK);
+    let html = String::from_utf8(
+        axum::body::to_bytes(response.into_body(), 1 << 24)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(
+        html.contains(&format!("data-value=\"{annual}\">{annual}µg/m³")),
+        "the page does not show {annual}"
+    );
+    // The demo's nine sections were sampled: the water targets have values, and 2024 being over, final statuses.
+    for code in [
+        "water_good_share",
+        "water_worse_than_v",
+        "water_function_zone_compliance",
+    ] {
+        let water = statuses.iter().find(|s| s.target.code == code).unwrap();
+        assert!(
+            water.value.is_some() && water.basis.is_some_and(|b| b > 0),
+            "{code}: {}",
+            water.reason
+        );
+        assert!(
+            matches!(
+                water.status,
+                targets::model::Status::Met | targets::model::Status::Missed
+            ),
+            "{code}: {:?}",
+            water.status
+        );
+    }
     // 2024 is over: the status is final.
     assert!(matches!(
         pm.status,
