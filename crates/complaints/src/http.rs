@@ -133,7 +133,7 @@ async fn api_get(
 }
 
 /// One step: accept, not_accept, assign, start_handling, site_check, reply, close, reopen, request_extension,
-/// decide_extension. An illegal step for the case's state is a 409.
+/// decide_extension, change_handover_deadline. An illegal step for the case's state is a 409.
 #[utoipa::path(post, path = "/api/v1/complaints/{id}/actions", tag = "complaints", params(("id" = i64, Path)),
     request_body = CaseAction,
     responses((status = 200, body = Complaint), (status = 404, body = kernel::error::Problem),
@@ -677,6 +677,7 @@ fn timeline_row(e: &TimelineEvent) -> (String, &'static str, String, TimelineEve
         "repeat_link" => "重复信访",
         "evidence" => "证据材料",
         "calendar" => "日历调整",
+        "handover_deadline" => "交办期限调整",
         _ => "其他",
     };
     let change = match (&e.from_state, &e.to_state) {
@@ -736,6 +737,9 @@ fn possible_actions(principal: &Principal, file: &CaseFile) -> Vec<&'static str>
     }
     if principal.can(Resource::Complaint, Action::Update) && !s.is_final() {
         out.push("evidence");
+    }
+    if intake && c.handover_deadline.is_some() && !s.is_final() {
+        out.push("handover_deadline");
     }
     out
 }
@@ -801,6 +805,7 @@ struct ActionForm {
     satisfaction: Option<String>,
     days: Option<String>,
     approve: Option<String>,
+    deadline: Option<String>,
 }
 
 fn text(value: &Option<String>) -> String {
@@ -858,6 +863,10 @@ impl ActionForm {
             },
             "decide_extension" => CaseAction::DecideExtension {
                 approve: self.approve.as_deref() == Some("1"),
+                note: self.note.clone(),
+            },
+            "handover_deadline" => CaseAction::ChangeHandoverDeadline {
+                deadline: text(&self.deadline),
                 note: self.note.clone(),
             },
             other => {

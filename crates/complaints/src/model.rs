@@ -436,6 +436,12 @@ pub enum CaseAction {
         approve: bool,
         note: Option<String>,
     },
+    /// An inspection handover's deadline changed by its handing body (it granted more time, or asked for
+    /// sooner): `deadline` is `YYYY-MM-DD`.
+    ChangeHandoverDeadline {
+        deadline: String,
+        note: Option<String>,
+    },
 }
 
 /// One line of a case's timeline.
@@ -446,7 +452,8 @@ pub struct TimelineEvent {
     pub at_cst: String,
     pub actor: String,
     /// `intake`, `transition`, `site_check`, `extension_request`, `extension_decision`, `escalation`,
-    /// `duty_routing`, `repeat_link`, `evidence`.
+    /// `duty_routing`, `repeat_link`, `evidence`, `calendar` (due dates recomputed on a new calendar),
+    /// `handover_deadline`.
     pub kind: String,
     pub from_state: Option<String>,
     pub to_state: Option<String>,

@@ -1432,6 +1432,57 @@ pub async fn act(
             };
             ("extension_decision", "extension_decision", None, text)
         }
+        CaseAction::ChangeHandoverDeadline { deadline, note } => {
+            caller.require_role(INTAKE_ROLES, "change a handover's deadline")?;
+            let old = before.handover_deadline.clone().ok_or_else(|| {
+                AppError::Conflict(
+                    "only an inspection handover has a deadline of its handing body".into(),
+                )
+            })?;
+            if state.is_final() {
+                return Err(AppError::Conflict(format!(
+                    "the case is {}; its deadline no longer runs",
+                    state.label()
+                )));
+            }
+            let received_day = cst_day(before.received_at);
+            let day = kernel::time::parse_date(deadline)
+                .ok_or_else(|| AppError::validation("deadline", "must be a date YYYY-MM-DD"))?;
+            if day < received_day {
+                return Err(AppError::validation(
+                    "deadline",
+                    "lies before the day the handover was received",
+                ));
+            }
+            let note = validate::optional("note", note.as_deref(), 1000)?;
+            let new = date_text(day);
+            let acceptance = acceptance_due(cal, before.channel, received_day, Some(&new));
+            let mut columns = vec![
+                ("handover_deadline", Value::Text(Some(new.clone()))),
+                ("acceptance_due", Value::Text(acceptance.date.clone())),
+            ];
+            if before.accepted_at.is_some() {
+                columns.push(("handling_due", Value::Text(Some(new.clone()))));
+            }
+            let (clock, flags) = match state {
+                State::Received => (acceptance.date.clone(), Some(&acceptance)),
+                s if s.handling_clock_runs() => (Some(new.clone()), None),
+                _ => (before.clock_due.clone(), None),
+            };
+            columns.push(("clock_due", Value::Text(clock)));
+            let (gap, provisional) = flags.map_or((false, false), |d| (d.gap, d.provisional));
+            columns.push(("calendar_gap", Value::Int(Some(i64::from(gap)))));
+            columns.push((
+                "calendar_provisional",
+                Value::Int(Some(i64::from(provisional))),
+            ));
+            move_case(&mut tx, &before, state, columns, now).await?;
+            let text = format!(
+                "交办机关调整办理期限：{old} → {new}。{}",
+                note.unwrap_or_default()
+            );
+            ("handover_deadline", "handover_deadline", None, text)
+        }
     };
     let from = moved_to.map(|_| state);
     repo::insert_event(

@@ -404,6 +404,36 @@ testkit::db_test!(handovers_carry_their_own_deadline, |db| {
         Some("2026-11-16")
     );
     assert!(reopened.case.clock_status.overdue);
+    // The handing body grants more time: the petition office records the new deadline.
+    let change = |deadline: &str| CaseAction::ChangeHandoverDeadline {
+        deadline: deadline.into(),
+        note: Some("督察组同意延至12月20日".into()),
+    };
+    let at = cst(2026, 11, 19, 11, 0);
+    let refused = act(&db, &handler, case.id, change("2026-12-20"), at).await;
+    assert!(
+        matches!(refused, Err(AppError::Forbidden(_))),
+        "{refused:?}"
+    );
+    for bad in ["12-20", "2026-11-01"] {
+        let r = act(&db, &petition, case.id, change(bad), at).await;
+        assert!(
+            matches!(&r, Err(AppError::Validation { field, .. }) if field == "deadline"),
+            "{bad}: {r:?}"
+        );
+    }
+    let not_handover = file(&db, new_case(Channel::Letter, "odour", Some(a), received)).await;
+    let r = act(&db, &petition, not_handover.id, change("2026-12-20"), at).await;
+    assert!(matches!(r, Err(AppError::Conflict(_))), "{r:?}");
+    let changed = act(&db, &petition, case.id, change("2026-12-20"), at)
+        .await
+        .unwrap();
+    assert_eq!(changed.handover_deadline.as_deref(), Some("2026-12-20"));
+    assert_eq!(changed.handling_due.as_deref(), Some("2026-12-20"));
+    assert_eq!(changed.clock_due.as_deref(), Some("2026-12-20"));
+    assert_eq!(changed.state, State::Reopened);
+    let notes = event_notes(&db, case.id, "handover_deadline").await;
+    assert!(notes[0].contains("2026-11-16 → 2026-12-20"), "{notes:?}");
 });
 
 testkit::db_test!(closed_cases_take_no_new_evidence, |db| {
