@@ -19,9 +19,9 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
-use crate::model::Device;
+use crate::model::{Device, LiveKey};
 use crate::repo;
-use crate::service::{self, Decision};
+use crate::service::{self, Decision, KeyStep};
 use crate::writer::{self, Job, Stored};
 
 /// Limits and sizes of the gateway.
@@ -69,9 +69,16 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 const SEEN_DEVICES: usize = 64;
 /// Bytes read per call.
 const READ_CHUNK: usize = 8 * 1024;
-/// Devices by MN, read from the registry at start and refreshed every `device_refresh`: checking a packet
-/// costs no query, however many connections there are.
-type Directory = std::sync::RwLock<HashMap<String, Device>>;
+/// Devices by MN and their SM4 keys (in trying order) by device id, read from the registry at start and
+/// refreshed every `device_refresh`: checking or decrypting a packet costs no query, however many connections
+/// there are. Key changes made by the gateway itself (1014 rotation) are written through at once.
+#[derive(Default)]
+struct Known {
+    devices: HashMap<String, Device>,
+    keys: HashMap<i64, Vec<LiveKey>>,
+}
+
+type Directory = std::sync::RwLock<Known>;
 
 struct Shared {
     db: Db,
@@ -80,12 +87,29 @@ struct Shared {
     devices: Directory,
 }
 
-async fn load_directory(db: &Db) -> Result<HashMap<String, Device>, sqlx::Error> {
-    Ok(repo::all_devices(db)
+async fn load_directory(db: &Db) -> Result<Known, sqlx::Error> {
+    let devices = repo::all_devices(db)
         .await?
         .into_iter()
         .map(|d| (d.mn.clone(), d))
-        .collect())
+        .collect();
+    let mut keys: HashMap<i64, Vec<LiveKey>> = HashMap::new();
+    for key in repo::live_keys(db, None).await? {
+        keys.entry(key.device_id).or_default().push(key);
+    }
+    Ok(Known { devices, keys })
+}
+
+/// Re-reads one device's keys after the gateway changed them.
+async fn reload_keys(shared: &Shared, device_id: i64) {
+    match repo::live_keys(&shared.db, Some(device_id)).await {
+        Ok(keys) => {
+            if let Ok(mut directory) = shared.devices.write() {
+                directory.keys.insert(device_id, keys);
+            }
+        }
+        Err(e) => tracing::warn!("HJ 212 keys of device {device_id} not re-read: {e}"),
+    }
 }
 
 async fn refresh_directory(shared: std::sync::Weak<Shared>, every: Duration) {
@@ -229,22 +253,47 @@ async fn connection(
                 }
             };
             let now = kernel::time::now_ts();
-            let decision = match Packet::parse(frame.segment()) {
-                Err(e) => service::unreadable(&frame, &e, &peer, now),
+            // The header is in clear also when an HJ 212-2025 device encrypted the CP.
+            let mn = service::header_mn(frame.segment())
+                .unwrap_or("")
+                .to_string();
+            let (device, keys) = shared
+                .devices
+                .read()
+                .ok()
+                .and_then(|directory| {
+                    let device = directory.devices.get(&mn)?.clone();
+                    let keys = directory.keys.get(&device.id).cloned().unwrap_or_default();
+                    Some((Some(device), keys))
+                })
+                .unwrap_or_default();
+            let (opened, key_id) = open_frame(&frame, &keys);
+            let plain = opened.as_ref().unwrap_or(&frame);
+            let mut key_step = KeyStep::Nothing;
+            let mut st = String::new();
+            let decision = match Packet::parse(plain.segment()) {
+                Err(e) => service::unopened(&frame, &e, device.as_ref(), &peer, now),
                 Ok(packet) => {
-                    let mn = packet.mn.unwrap_or("");
-                    let device = shared
-                        .devices
-                        .read()
-                        .ok()
-                        .and_then(|directory| directory.get(mn).cloned());
                     if let Some(device) = &device
                         && !seen.contains(&device.id)
                         && seen.len() < SEEN_DEVICES
                     {
                         seen.push(device.id);
                     }
-                    service::decide(&frame, &packet, device.as_ref(), &peer, now)
+                    let decision = service::decide_opened(
+                        &frame,
+                        plain,
+                        key_id,
+                        &packet,
+                        device.as_ref(),
+                        &peer,
+                        now,
+                    );
+                    if matches!(decision, Decision::Accept { .. }) {
+                        key_step = service::key_step(&packet, &keys, now);
+                        st = packet.st.unwrap_or("32").to_string();
+                    }
+                    decision
                 }
             };
             let sent = match decision {
@@ -252,6 +301,12 @@ async fn connection(
                     quarantined += 1;
                     tracing::debug!("HJ 212 {peer}: quarantined ({})", q.reason.as_str());
                     shared.jobs.send(Job::Quarantined(q)).await.is_ok()
+                }
+                Decision::Heartbeat { seen, reply } => {
+                    let (done, stored) = oneshot::channel();
+                    let _ = done.send(Stored::New);
+                    shared.jobs.send(Job::Seen(seen)).await.is_ok()
+                        && replies.send(PendingReply { stored, reply }).await.is_ok()
                 }
                 Decision::Accept { packet, reply } => {
                     let (done, stored) = oneshot::channel();
@@ -263,6 +318,24 @@ async fn connection(
                         && replies.send(PendingReply { stored, reply }).await.is_ok()
                 }
             };
+            if let Some(device) = &device
+                && key_step != KeyStep::Nothing
+                && let Some(command) = keys_after(shared, device, &keys, &key_step, &st, now).await
+            {
+                // After the packet's own reply: the 1014 goes out once that reply has.
+                let (done, stored) = oneshot::channel();
+                let _ = done.send(Stored::New);
+                if replies
+                    .send(PendingReply {
+                        stored,
+                        reply: Some(command),
+                    })
+                    .await
+                    .is_err()
+                {
+                    break 'read;
+                }
+            }
             if !sent {
                 break 'read;
             }
@@ -279,6 +352,58 @@ async fn connection(
     let _ = tokio::time::timeout(config.write_timeout, reply_task).await;
     if let Err(e) = repo::mark_offline(&shared.db, &seen, &peer).await {
         tracing::warn!("HJ 212 {peer}: cannot record the devices offline: {e}");
+    }
+}
+
+/// The frame as received when its CRC matches; else its plaintext under the first of the device's keys
+/// (current, pending, retired newest first) whose plaintext passes the CRC, with that key's id.
+fn open_frame(frame: &hj212::Frame, keys: &[LiveKey]) -> (Option<hj212::Frame>, Option<i64>) {
+    if keys.is_empty() {
+        return (None, None);
+    }
+    match hj212::sm4::open(frame, keys.iter().map(|k| &k.key)) {
+        hj212::sm4::Opened::Decrypted { key_index, frame } => {
+            (Some(frame), keys.get(key_index).map(|k| k.id))
+        }
+        hj212::sm4::Opened::Plain | hj212::sm4::Opened::Unreadable => (None, None),
+    }
+}
+
+/// Carries out a key step: records the device's answer to a 1014, or issues a new key and returns the 1014
+/// to send. Failures are logged and leave the keys as they were (the step is tried again at a later packet).
+async fn keys_after(
+    shared: &Shared,
+    device: &Device,
+    keys: &[LiveKey],
+    step: &KeyStep,
+    st: &str,
+    now: i64,
+) -> Option<Vec<u8>> {
+    match step {
+        KeyStep::Nothing => None,
+        KeyStep::Answer { key_id, confirmed } => {
+            if let Err(e) = service::answer_key(&shared.db, device, *key_id, *confirmed, now).await
+            {
+                tracing::warn!("HJ 212 MN {}: key answer not recorded: {e:#}", device.mn);
+            }
+            reload_keys(shared, device.id).await;
+            None
+        }
+        KeyStep::Issue => {
+            let current = keys
+                .iter()
+                .find(|k| k.state == crate::model::KeyState::Current)?;
+            match service::issue_key(&shared.db, device, st, &current.key, now).await {
+                Ok(command) => {
+                    reload_keys(shared, device.id).await;
+                    Some(command)
+                }
+                Err(e) => {
+                    tracing::warn!("HJ 212 MN {}: no new key issued: {e:#}", device.mn);
+                    None
+                }
+            }
+        }
     }
 }
 

@@ -101,6 +101,8 @@ pub struct AcceptedPacket {
     pub clock_drift_seconds: Option<i64>,
     /// Something odd about an accepted packet worth showing in the device state (protocol mismatch).
     pub warning: Option<String>,
+    /// The key (`hj212_keys.id`) that opened an SM4-encrypted packet; `None` when sent in clear.
+    pub key_id: Option<i64>,
 }
 
 /// A packet refused as data.
@@ -132,6 +134,12 @@ pub struct QuarantineEntry {
     pub encoding: String,
     pub reviewed_by: Option<i64>,
     pub reviewed_at: Option<i64>,
+    /// `registered` (a device was registered from it) or `dismissed`.
+    pub review_outcome: Option<String>,
+    /// The reviewer's reason for a dismissal.
+    pub review_note: Option<String>,
+    /// The device registered from this entry.
+    pub registered_device_id: Option<i64>,
 }
 
 /// What the gateway last saw of a device.
@@ -156,4 +164,115 @@ pub struct DeviceState {
     pub errors: i64,
     pub last_error: Option<String>,
     pub last_error_at: Option<i64>,
+    /// The monitoring point's name.
+    pub point_name: String,
+    /// Registered as active.
+    pub active: bool,
+}
+
+/// The life of a device's SM4 key (HJ 212-2025 §6.4.3) as stored in `hj212_keys.state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    /// The key the device uses now (one per device at most).
+    Current,
+    /// Sent with 1014, not yet confirmed by the device's 9012 `ExeRtn=1`.
+    Pending,
+    /// Replaced; still tried, so that packets sent before the change (or backfilled later) open.
+    Retired,
+    /// Issued but never confirmed; not tried.
+    Abandoned,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Current => "current",
+            KeyState::Pending => "pending",
+            KeyState::Retired => "retired",
+            KeyState::Abandoned => "abandoned",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<KeyState> {
+        [
+            KeyState::Current,
+            KeyState::Pending,
+            KeyState::Retired,
+            KeyState::Abandoned,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// A key as the gateway uses it (the secret itself: never logged, never serialised).
+#[derive(Clone, PartialEq, Eq)]
+pub struct LiveKey {
+    pub id: i64,
+    pub device_id: i64,
+    pub key: hj212::sm4::Sm4Key,
+    pub state: KeyState,
+    /// SKCreateTime (UTC seconds).
+    pub sk_created_at: i64,
+    /// When the row was written (for a pending key: when it was issued).
+    pub created_at: i64,
+    /// The QN of the 1014 that issued a pending key; the device's 9012 echoes it.
+    pub issued_qn: Option<String>,
+}
+
+impl std::fmt::Debug for LiveKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveKey")
+            .field("id", &self.id)
+            .field("device_id", &self.device_id)
+            .field("key", &fingerprint(&self.key))
+            .field("state", &self.state)
+            .finish()
+    }
+}
+
+/// What is shown of a key instead of the key: `SM4-` and the first 16 hex digits of its SHA-256.
+pub fn fingerprint(key: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = hex::encode(Sha256::digest(key));
+    format!("SM4-{}", &digest[..16])
+}
+
+/// A device's key as the API lists it: the fingerprint, never the key.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct KeyInfo {
+    pub id: i64,
+    pub device_id: i64,
+    /// `SM4-` + the first 16 hex digits of the key's SHA-256.
+    pub fingerprint: String,
+    /// `current`, `pending`, `retired` or `abandoned`.
+    pub state: String,
+    /// `registered` (entered by an operator) or `rotation` (issued by the gateway with 1014).
+    pub source: String,
+    /// SKCreateTime, UTC seconds.
+    pub sk_created_at: i64,
+    /// When it became the device's current key.
+    pub valid_from: Option<i64>,
+    /// When a newer key replaced it.
+    pub valid_to: Option<i64>,
+    pub created_by: Option<i64>,
+    pub created_at: i64,
+}
+
+/// A key entered by an operator (the initial key registered out of band, or a replacement).
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+pub struct NewKey {
+    /// 16 printable ASCII characters other than `;` `,` `=` `&`, not all one character nor a running sequence.
+    pub key: String,
+    /// SKCreateTime as `YYYYMMDDhhmmss` (China Standard Time); now when absent.
+    pub sk_created_at: Option<String>,
+}
+
+/// A device seen without a packet to store (a 9015 heartbeat): refreshes its state only.
+#[derive(Debug, Clone)]
+pub struct DeviceSeen {
+    pub device_id: i64,
+    pub peer: String,
+    pub at: i64,
+    pub clock_drift_seconds: Option<i64>,
 }

@@ -4,10 +4,11 @@ use std::collections::{BTreeMap, HashSet};
 
 use kernel::db::SqlBuilder;
 use kernel::{Backend, Db};
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use crate::model::{
-    AcceptedPacket, Device, DeviceState, QuarantineEntry, QuarantinedPacket, parse_crc_mode,
+    AcceptedPacket, Device, DeviceState, KeyInfo, KeyState, LiveKey, QuarantineEntry,
+    QuarantinedPacket, parse_crc_mode,
 };
 
 /// Rows per multi-row statement. Small on purpose: through the Any driver a statement's cost grew much faster
@@ -88,7 +89,7 @@ pub async fn store_batch(
     for chunk in packets.chunks(ROWS_PER_STATEMENT) {
         let mut b = SqlBuilder::new(
             "INSERT INTO hj212_packets (received_at, peer, mn, device_id, point_id, cn, qn, data_time, packet, \
-             encoding, crc, dedup_key, values_count, source_id) VALUES ",
+             encoding, crc, dedup_key, values_count, source_id, key_id) VALUES ",
         );
         for (i, p) in chunk.iter().enumerate() {
             b.push(if i == 0 { "(" } else { ", (" });
@@ -119,6 +120,8 @@ pub async fn store_batch(
                 .push_bind(p.readings.len() as i64)
                 .push(", ")
                 .push_bind(source_id)
+                .push(", ")
+                .push_bind(p.key_id)
                 .push(")");
         }
         b.push(" ON CONFLICT (dedup_key) DO NOTHING");
@@ -233,34 +236,38 @@ pub async fn mark_offline(db: &Db, device_ids: &[i64], peer: &str) -> Result<(),
 pub async fn device_state(db: &Db, device_id: i64) -> Result<Option<DeviceState>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT d.id, d.mn, d.point_id, s.online, s.peer, s.last_packet_at, s.last_data_time, \
-         s.clock_drift_seconds, s.packets, s.duplicates, s.errors, s.last_error, s.last_error_at \
-         FROM devices d LEFT JOIN hj212_device_state s ON s.device_id = d.id WHERE d.id = $1",
+         s.clock_drift_seconds, s.packets, s.duplicates, s.errors, s.last_error, s.last_error_at, p.name, d.active \
+         FROM devices d JOIN monitoring_points p ON p.id = d.point_id \
+         LEFT JOIN hj212_device_state s ON s.device_id = d.id WHERE d.id = $1",
     )
     .bind(device_id)
     .fetch_optional(db.pool())
     .await?;
-    row.map(|row| {
-        let online: Option<i64> = row.try_get(3)?;
-        let packets: Option<i64> = row.try_get(8)?;
-        let duplicates: Option<i64> = row.try_get(9)?;
-        let errors: Option<i64> = row.try_get(10)?;
-        Ok(DeviceState {
-            device_id: row.try_get(0)?,
-            mn: row.try_get(1)?,
-            point_id: row.try_get(2)?,
-            online: online.unwrap_or(0) != 0,
-            peer: row.try_get(4)?,
-            last_packet_at: row.try_get(5)?,
-            last_data_time: row.try_get(6)?,
-            clock_drift_seconds: row.try_get(7)?,
-            packets: packets.unwrap_or(0),
-            duplicates: duplicates.unwrap_or(0),
-            errors: errors.unwrap_or(0),
-            last_error: row.try_get(11)?,
-            last_error_at: row.try_get(12)?,
-        })
+    row.as_ref().map(device_state_row).transpose()
+}
+
+fn device_state_row(row: &sqlx::any::AnyRow) -> Result<DeviceState, sqlx::Error> {
+    let online: Option<i64> = row.try_get(3)?;
+    let packets: Option<i64> = row.try_get(8)?;
+    let duplicates: Option<i64> = row.try_get(9)?;
+    let errors: Option<i64> = row.try_get(10)?;
+    Ok(DeviceState {
+        device_id: row.try_get(0)?,
+        mn: row.try_get(1)?,
+        point_id: row.try_get(2)?,
+        online: online.unwrap_or(0) != 0,
+        peer: row.try_get(4)?,
+        last_packet_at: row.try_get(5)?,
+        last_data_time: row.try_get(6)?,
+        clock_drift_seconds: row.try_get(7)?,
+        packets: packets.unwrap_or(0),
+        duplicates: duplicates.unwrap_or(0),
+        errors: errors.unwrap_or(0),
+        last_error: row.try_get(11)?,
+        last_error_at: row.try_get(12)?,
+        point_name: row.try_get(13)?,
+        active: row.try_get::<i64, _>(14)? != 0,
     })
-    .transpose()
 }
 
 /// Filters of the quarantine list.
@@ -296,8 +303,8 @@ pub async fn quarantine(
     push_quarantine_filter(&mut count, filter);
     let total: i64 = count.build_scalar().fetch_one(db.pool()).await?;
     let mut b = SqlBuilder::new(
-        "SELECT id, received_at, peer, mn, device_id, reason, detail, packet, encoding, reviewed_by, reviewed_at \
-         FROM hj212_quarantine",
+        "SELECT id, received_at, peer, mn, device_id, reason, detail, packet, encoding, reviewed_by, reviewed_at, \
+         review_outcome, review_note, registered_device_id FROM hj212_quarantine",
     );
     push_quarantine_filter(&mut b, filter);
     b.push(" ORDER BY received_at DESC, id DESC LIMIT ")
@@ -307,23 +314,261 @@ pub async fn quarantine(
     let rows = b.build().fetch_all(db.pool()).await?;
     let items = rows
         .iter()
-        .map(|row| {
-            Ok(QuarantineEntry {
-                id: row.try_get(0)?,
-                received_at: row.try_get(1)?,
-                peer: row.try_get(2)?,
-                mn: row.try_get(3)?,
-                device_id: row.try_get(4)?,
-                reason: row.try_get(5)?,
-                detail: row.try_get(6)?,
-                packet: row.try_get(7)?,
-                encoding: row.try_get(8)?,
-                reviewed_by: row.try_get(9)?,
-                reviewed_at: row.try_get(10)?,
-            })
-        })
+        .map(quarantine_entry)
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok((items, total))
+}
+
+fn quarantine_entry(row: &sqlx::any::AnyRow) -> Result<QuarantineEntry, sqlx::Error> {
+    Ok(QuarantineEntry {
+        id: row.try_get(0)?,
+        received_at: row.try_get(1)?,
+        peer: row.try_get(2)?,
+        mn: row.try_get(3)?,
+        device_id: row.try_get(4)?,
+        reason: row.try_get(5)?,
+        detail: row.try_get(6)?,
+        packet: row.try_get(7)?,
+        encoding: row.try_get(8)?,
+        reviewed_by: row.try_get(9)?,
+        reviewed_at: row.try_get(10)?,
+        review_outcome: row.try_get(11)?,
+        review_note: row.try_get(12)?,
+        registered_device_id: row.try_get(13)?,
+    })
+}
+
+/// One quarantine entry.
+pub async fn quarantine_entry_by_id(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> Result<Option<QuarantineEntry>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, received_at, peer, mn, device_id, reason, detail, packet, encoding, reviewed_by, reviewed_at, \
+         review_outcome, review_note, registered_device_id FROM hj212_quarantine WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(quarantine_entry).transpose()
+}
+
+/// Records a review on an entry nobody has reviewed yet; false when someone did meanwhile.
+pub async fn review_quarantine(
+    conn: &mut AnyConnection,
+    id: i64,
+    reviewer: i64,
+    outcome: &str,
+    note: Option<&str>,
+    device_id: Option<i64>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE hj212_quarantine SET reviewed_by = $1, reviewed_at = $2, review_outcome = $3, review_note = $4, \
+         registered_device_id = $5 WHERE id = $6 AND reviewed_at IS NULL",
+    )
+    .bind(reviewer)
+    .bind(now)
+    .bind(outcome)
+    .bind(note)
+    .bind(device_id)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Every registered device with what the gateway last saw of it (zeros for one that never connected), by MN.
+pub async fn device_states(db: &Db) -> Result<Vec<DeviceState>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT d.id, d.mn, d.point_id, s.online, s.peer, s.last_packet_at, s.last_data_time, \
+         s.clock_drift_seconds, s.packets, s.duplicates, s.errors, s.last_error, s.last_error_at, p.name, d.active \
+         FROM devices d JOIN monitoring_points p ON p.id = d.point_id \
+         LEFT JOIN hj212_device_state s ON s.device_id = d.id ORDER BY d.mn",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(device_state_row).collect()
+}
+
+// --- HJ 212-2025 keys -------------------------------------------------------------------------------------------
+
+const LIVE_KEY_COLUMNS: &str = "SELECT id, device_id, key_text, state, sk_created_at, created_at, issued_qn FROM hj212_keys \
+     WHERE state IN ('current', 'pending', 'retired')";
+/// Current first, then pending, then retired newest first: the order keys are tried in.
+const LIVE_KEY_ORDER: &str = " ORDER BY device_id, CASE state WHEN 'current' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, \
+     COALESCE(valid_to, 0) DESC, id DESC";
+
+fn live_key(row: &sqlx::any::AnyRow) -> Result<Option<LiveKey>, sqlx::Error> {
+    let text: String = row.try_get(2)?;
+    let state: String = row.try_get(3)?;
+    let (Some(key), Some(state)) = (hj212::sm4::key_from_text(&text), KeyState::parse(&state))
+    else {
+        return Ok(None);
+    };
+    Ok(Some(LiveKey {
+        id: row.try_get(0)?,
+        device_id: row.try_get(1)?,
+        key,
+        state,
+        sk_created_at: row.try_get(4)?,
+        created_at: row.try_get(5)?,
+        issued_qn: row.try_get(6)?,
+    }))
+}
+
+/// The keys the gateway tries, of every device (or of one), in trying order.
+pub async fn live_keys(db: &Db, device_id: Option<i64>) -> Result<Vec<LiveKey>, sqlx::Error> {
+    let mut b = SqlBuilder::new(LIVE_KEY_COLUMNS);
+    if let Some(id) = device_id {
+        b.push(" AND device_id = ").push_bind(id);
+    }
+    b.push(LIVE_KEY_ORDER);
+    let rows = b.build().fetch_all(db.pool()).await?;
+    let mut keys = Vec::with_capacity(rows.len());
+    for row in &rows {
+        keys.extend(live_key(row)?);
+    }
+    Ok(keys)
+}
+
+/// A device's keys as listed by the API (fingerprints only), newest first.
+pub async fn key_infos(
+    conn: &mut AnyConnection,
+    device_id: i64,
+) -> Result<Vec<KeyInfo>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, device_id, fingerprint, state, source, sk_created_at, valid_from, valid_to, created_by, \
+         created_at FROM hj212_keys WHERE device_id = $1 ORDER BY id DESC",
+    )
+    .bind(device_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(KeyInfo {
+                id: row.try_get(0)?,
+                device_id: row.try_get(1)?,
+                fingerprint: row.try_get(2)?,
+                state: row.try_get(3)?,
+                source: row.try_get(4)?,
+                sk_created_at: row.try_get(5)?,
+                valid_from: row.try_get(6)?,
+                valid_to: row.try_get(7)?,
+                created_by: row.try_get(8)?,
+                created_at: row.try_get(9)?,
+            })
+        })
+        .collect()
+}
+
+/// Whether this device has had this key (by fingerprint) in any state.
+pub async fn key_known(
+    conn: &mut AnyConnection,
+    device_id: i64,
+    fingerprint: &str,
+) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM hj212_keys WHERE device_id = $1 AND fingerprint = $2",
+    )
+    .bind(device_id)
+    .bind(fingerprint)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n > 0)
+}
+
+/// A new key row. `state` current: the previous current key is retired and a pending one abandoned first;
+/// `state` pending: an earlier pending key is abandoned first.
+pub struct KeyRow<'a> {
+    pub device_id: i64,
+    pub key_text: &'a str,
+    pub fingerprint: &'a str,
+    pub state: KeyState,
+    pub source: &'a str,
+    pub sk_created_at: i64,
+    pub issued_qn: Option<&'a str>,
+    pub created_by: Option<i64>,
+}
+
+pub async fn insert_key(
+    conn: &mut AnyConnection,
+    row: &KeyRow<'_>,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    if row.state == KeyState::Current {
+        sqlx::query(
+            "UPDATE hj212_keys SET state = 'retired', valid_to = $1 WHERE device_id = $2 AND state = 'current'",
+        )
+        .bind(now)
+        .bind(row.device_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE hj212_keys SET state = 'abandoned' WHERE device_id = $1 AND state = 'pending'",
+    )
+    .bind(row.device_id)
+    .execute(&mut *conn)
+    .await?;
+    let valid_from = (row.state == KeyState::Current).then_some(now);
+    sqlx::query_scalar(
+        "INSERT INTO hj212_keys (device_id, key_text, fingerprint, state, source, sk_created_at, valid_from, \
+         issued_qn, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(row.device_id)
+    .bind(row.key_text)
+    .bind(row.fingerprint)
+    .bind(row.state.as_str())
+    .bind(row.source)
+    .bind(row.sk_created_at)
+    .bind(valid_from)
+    .bind(row.issued_qn)
+    .bind(row.created_by)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// The device confirmed a pending key: it becomes current, the previous current key is retired. False when the
+/// key is no longer pending.
+pub async fn confirm_key(
+    conn: &mut AnyConnection,
+    key_id: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let device_id: Option<i64> =
+        sqlx::query_scalar("SELECT device_id FROM hj212_keys WHERE id = $1 AND state = 'pending'")
+            .bind(key_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(device_id) = device_id else {
+        return Ok(false);
+    };
+    sqlx::query(
+        "UPDATE hj212_keys SET state = 'retired', valid_to = $1 WHERE device_id = $2 AND state = 'current'",
+    )
+    .bind(now)
+    .bind(device_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE hj212_keys SET state = 'current', valid_from = $1 WHERE id = $2")
+        .bind(now)
+        .bind(key_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(true)
+}
+
+/// The device refused a pending key: it is not tried any more.
+pub async fn abandon_key(conn: &mut AnyConnection, key_id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE hj212_keys SET state = 'abandoned' WHERE id = $1 AND state = 'pending'",
+    )
+    .bind(key_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Up to `n` active registered devices, oldest first (the demo's, or any registry's), for the simulator.

@@ -6,7 +6,7 @@ use hj212::{Frame, Packet, ProtocolVersion};
 use readings::{DataFlag, Period};
 
 use crate::model::{
-    AcceptedPacket, Device, QuarantineReason, QuarantinedPacket, StoredBytes, dedup_key,
+    AcceptedPacket, Device, DeviceSeen, QuarantineReason, QuarantinedPacket, StoredBytes, dedup_key,
 };
 
 /// The outcome of checking a frame.
@@ -18,6 +18,69 @@ pub enum Decision {
         reply: Option<Vec<u8>>,
     },
     Quarantine(Box<QuarantinedPacket>),
+    /// A 9015 heartbeat of a registered device: nothing to store but the device's state; `reply` is the 9013
+    /// it asks for (Flag with the A bit), sent at once (there is nothing to commit first).
+    Heartbeat {
+        seen: DeviceSeen,
+        reply: Option<Vec<u8>>,
+    },
+}
+
+/// The MN from a segment's header, which HJ 212-2025 keeps in clear when the CP is encrypted (and which is
+/// readable when the rest of the segment is not UTF-8).
+pub fn header_mn(segment: &[u8]) -> Option<&str> {
+    let header_end = segment
+        .windows(5)
+        .position(|w| w == b"CP=&&")
+        .unwrap_or(segment.len());
+    segment[..header_end]
+        .split(|&b| b == b';' || b == b',')
+        .filter_map(|field| std::str::from_utf8(field).ok())
+        .map(str::trim)
+        .find_map(|field| {
+            let (key, value) = field.split_once('=')?;
+            key.trim().eq_ignore_ascii_case("MN").then(|| value.trim())
+        })
+}
+
+/// A frame that no key opened and that cannot be read as a packet: quarantined under its device when the
+/// header names one (an SM4-encrypted packet of a device whose key the platform lacks lands here), else as
+/// unreadable.
+pub fn unopened(
+    frame: &Frame,
+    error: &hj212::PacketError,
+    device: Option<&Device>,
+    peer: &str,
+    now: i64,
+) -> Decision {
+    let mn = header_mn(frame.segment());
+    match (mn, device) {
+        (Some(mn), None) if !mn.is_empty() => quarantine(
+            frame,
+            Some(mn),
+            None,
+            QuarantineReason::UnknownDevice,
+            format!("MN {mn:?} is not a registered device ({error})"),
+            peer,
+            now,
+        ),
+        (Some(mn), Some(device)) => {
+            let (reason, detail) = if !matches!(frame.crc_verdict(), hj212::CrcVerdict::Bad { .. })
+            {
+                (QuarantineReason::Unreadable, error.to_string())
+            } else {
+                (
+                    QuarantineReason::BadCrc,
+                    format!(
+                        "CRC does not match and the segment cannot be read ({error}): SM4-encrypted with a key \
+                         the platform does not have, or corrupted"
+                    ),
+                )
+            };
+            quarantine(frame, Some(mn), Some(device.id), reason, detail, peer, now)
+        }
+        _ => unreadable(frame, error, peer, now),
+    }
 }
 
 /// A frame whose segment is not a packet at all (no device can be named).
@@ -62,10 +125,25 @@ pub fn decide(
     peer: &str,
     now: i64,
 ) -> Decision {
+    decide_opened(frame, frame, None, packet, device, peer, now)
+}
+
+/// [`decide`] for a frame that may have been decrypted: `received` is the frame as it came (stored as
+/// evidence, deduplicated by), `frame` the plaintext `packet` was parsed from (whose CRC is judged), `key_id`
+/// the key that opened it.
+pub fn decide_opened(
+    received: &Frame,
+    frame: &Frame,
+    key_id: Option<i64>,
+    packet: &Packet<'_>,
+    device: Option<&Device>,
+    peer: &str,
+    now: i64,
+) -> Decision {
     let mn = packet.mn.unwrap_or("");
     let Some(device) = device else {
         return quarantine(
-            frame,
+            received,
             Some(mn),
             None,
             QuarantineReason::UnknownDevice,
@@ -76,7 +154,7 @@ pub fn decide(
     };
     if !device.active {
         return quarantine(
-            frame,
+            received,
             Some(mn),
             Some(device.id),
             QuarantineReason::InactiveDevice,
@@ -90,8 +168,13 @@ pub fn decide(
     if !device.crc_mode.accepts(verdict) {
         let detail = match verdict {
             hj212::CrcVerdict::Bad { expected, found } => format!(
-                "CRC {} where {expected:04X} was expected",
-                found.map_or_else(|| "not hex".to_string(), |f| format!("{f:04X}"))
+                "CRC {} where {expected:04X} was expected{}",
+                found.map_or_else(|| "not hex".to_string(), |f| format!("{f:04X}")),
+                if device.protocol == "2025" {
+                    " (or SM4-encrypted with a key the platform does not have)"
+                } else {
+                    ""
+                }
             ),
             _ => format!(
                 "CRC verdict {} refused by the device's mode {:?}",
@@ -100,7 +183,7 @@ pub fn decide(
             ),
         };
         return quarantine(
-            frame,
+            received,
             Some(mn),
             Some(device.id),
             QuarantineReason::BadCrc,
@@ -111,7 +194,7 @@ pub fn decide(
     }
     if packet.pw.unwrap_or("") != device.password {
         return quarantine(
-            frame,
+            received,
             Some(mn),
             Some(device.id),
             QuarantineReason::WrongPassword,
@@ -136,6 +219,17 @@ pub fn decide(
             .map(|t| t - now)
     });
     let reply = hj212::encode::reply_to(packet).and_then(Result::ok);
+    if packet.cn == 9015 {
+        return Decision::Heartbeat {
+            seen: DeviceSeen {
+                device_id: device.id,
+                peer: peer.to_string(),
+                at: now,
+                clock_drift_seconds,
+            },
+            reply,
+        };
+    }
     Decision::Accept {
         packet: Box::new(AcceptedPacket {
             received_at: now,
@@ -146,12 +240,13 @@ pub fn decide(
             cn: i64::from(packet.cn),
             qn: packet.qn.map(str::to_string),
             data_time,
-            bytes: StoredBytes::of(frame.raw()),
+            bytes: StoredBytes::of(received.raw()),
             crc: verdict.label(),
-            dedup_key: dedup_key(mn, frame.raw()),
+            dedup_key: dedup_key(mn, received.raw()),
             readings: readings_of(packet, device.point_id),
             clock_drift_seconds,
             warning,
+            key_id,
         }),
         reply,
     }
@@ -199,6 +294,421 @@ pub fn readings_of(packet: &Packet<'_>, point_id: i64) -> Vec<readings::Reading>
             })
         })
         .collect()
+}
+
+// --- Operators: keys and quarantine review --------------------------------------------------------------------
+
+use kernel::audit::{self, AuditEntry};
+use kernel::{Action, AppError, AppResult, Db, Principal, Resource};
+
+use crate::model::{KeyInfo, KeyState, NewKey, QuarantineEntry, fingerprint};
+use crate::repo;
+
+/// Keys and the quarantine are for those who keep the devices: the monitoring department and administrators.
+pub fn require_operator(principal: &Principal) -> AppResult<()> {
+    principal.require(Resource::Device, Action::Update)
+}
+
+async fn device_exists(conn: &mut sqlx::AnyConnection, device_id: i64) -> AppResult<()> {
+    let n: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM devices WHERE id = $1")
+        .bind(device_id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(anyhow::Error::from)?;
+    if n == 0 {
+        return Err(AppError::not_found(format!("device {device_id} not found")));
+    }
+    Ok(())
+}
+
+/// A device's keys, by fingerprint.
+pub async fn list_keys(db: &Db, principal: &Principal, device_id: i64) -> AppResult<Vec<KeyInfo>> {
+    require_operator(principal)?;
+    let mut conn = db.pool().acquire().await.map_err(anyhow::Error::from)?;
+    device_exists(&mut conn, device_id).await?;
+    Ok(repo::key_infos(&mut conn, device_id)
+        .await
+        .map_err(anyhow::Error::from)?)
+}
+
+/// Registers a key entered by an operator as the device's current key (the initial key, or one replaced out of
+/// band): the previous current key is retired (still tried on packets), a pending rotation abandoned. Audited
+/// with the fingerprint only. The gateway uses it after its next directory refresh.
+pub async fn register_key(
+    db: &Db,
+    principal: &Principal,
+    device_id: i64,
+    input: &NewKey,
+    now: i64,
+) -> AppResult<KeyInfo> {
+    require_operator(principal)?;
+    let key = hj212::sm4::key_from_text(input.key.trim_matches(|c| c == ' '))
+        .ok_or_else(|| AppError::validation("key", "must be exactly 16 ASCII characters"))?;
+    hj212::keys::validate_key(&key).map_err(|e| AppError::validation("key", e.to_string()))?;
+    let sk_created_at = match input.sk_created_at.as_deref().map(str::trim) {
+        None | Some("") => now,
+        Some(text) => hj212::time::parse_cst(text)
+            .map(|t| t.timestamp())
+            .ok_or_else(|| {
+                AppError::validation("sk_created_at", "YYYYMMDDhhmmss in China Standard Time")
+            })?,
+    };
+    let print = fingerprint(&key);
+    let key_text = String::from_utf8_lossy(&key).into_owned();
+    let mut tx = db.begin_write().await.map_err(anyhow::Error::from)?;
+    device_exists(&mut tx, device_id).await?;
+    if repo::key_known(&mut tx, device_id, &print)
+        .await
+        .map_err(anyhow::Error::from)?
+    {
+        return Err(AppError::validation(
+            "key",
+            "this key was already used by the device",
+        ));
+    }
+    let id = repo::insert_key(
+        &mut tx,
+        &repo::KeyRow {
+            device_id,
+            key_text: &key_text,
+            fingerprint: &print,
+            state: KeyState::Current,
+            source: "registered",
+            sk_created_at,
+            issued_qn: None,
+            created_by: Some(principal.user_id),
+        },
+        now,
+    )
+    .await
+    .map_err(anyhow::Error::from)?;
+    let info = repo::key_infos(&mut tx, device_id)
+        .await
+        .map_err(anyhow::Error::from)?
+        .into_iter()
+        .find(|k| k.id == id)
+        .ok_or_else(|| AppError::not_found("key"))?;
+    audit::record(
+        &mut *tx,
+        &AuditEntry::by(principal, "create", "hj212_key", id)
+            .summary(format!(
+                "登记设备 {device_id} 的 SM4 密钥（指纹 {print}），原密钥停用"
+            ))
+            .after(&info),
+    )
+    .await
+    .map_err(anyhow::Error::from)?;
+    tx.commit().await.map_err(anyhow::Error::from)?;
+    Ok(info)
+}
+
+fn entry_not_found(id: i64) -> AppError {
+    AppError::not_found(format!("quarantine entry {id} not found"))
+}
+
+/// One quarantined packet.
+pub async fn quarantine_entry(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+) -> AppResult<QuarantineEntry> {
+    require_operator(principal)?;
+    let mut conn = db.pool().acquire().await.map_err(anyhow::Error::from)?;
+    repo::quarantine_entry_by_id(&mut conn, id)
+        .await
+        .map_err(anyhow::Error::from)?
+        .ok_or_else(|| entry_not_found(id))
+}
+
+/// Dismisses a quarantined packet with a reason (it stays listed, as reviewed). A reviewed entry is a 409.
+pub async fn dismiss(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    reason: &str,
+    now: i64,
+) -> AppResult<QuarantineEntry> {
+    require_operator(principal)?;
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(AppError::validation(
+            "reason",
+            "is required (at most 500 characters)",
+        ));
+    }
+    let mut tx = db.begin_write().await.map_err(anyhow::Error::from)?;
+    let before = repo::quarantine_entry_by_id(&mut tx, id)
+        .await
+        .map_err(anyhow::Error::from)?
+        .ok_or_else(|| entry_not_found(id))?;
+    if !repo::review_quarantine(
+        &mut tx,
+        id,
+        principal.user_id,
+        "dismissed",
+        Some(reason),
+        None,
+        now,
+    )
+    .await
+    .map_err(anyhow::Error::from)?
+    {
+        return Err(AppError::Conflict(
+            "this entry has already been reviewed".into(),
+        ));
+    }
+    let after = repo::quarantine_entry_by_id(&mut tx, id)
+        .await
+        .map_err(anyhow::Error::from)?
+        .ok_or_else(|| entry_not_found(id))?;
+    audit::record(
+        &mut *tx,
+        &AuditEntry::by(principal, "dismiss", "hj212_quarantine", id)
+            .summary(format!("隔离报文 #{id} 审核：不予登记（{reason}）"))
+            .before(&review_view(&before))
+            .after(&review_view(&after)),
+    )
+    .await
+    .map_err(anyhow::Error::from)?;
+    tx.commit().await.map_err(anyhow::Error::from)?;
+    Ok(after)
+}
+
+/// What the audit log keeps of an entry: not the packet (it may carry a password).
+fn review_view(entry: &QuarantineEntry) -> serde_json::Value {
+    serde_json::json!({
+        "id": entry.id,
+        "mn": entry.mn,
+        "reason": entry.reason,
+        "reviewed_by": entry.reviewed_by,
+        "reviewed_at": entry.reviewed_at,
+        "review_outcome": entry.review_outcome,
+        "review_note": entry.review_note,
+        "registered_device_id": entry.registered_device_id,
+    })
+}
+
+/// Registers the device a quarantined packet came from, through the registry's own service (its checks, its
+/// audit entry), and marks the entry reviewed. An empty MN in `input` takes the entry's. The device's next
+/// sends are accepted once the gateway has re-read the registry (the quarantined packets were never
+/// acknowledged, so the device sends them again).
+pub async fn register_from(
+    db: &Db,
+    principal: &Principal,
+    id: i64,
+    mut input: registry::model::DeviceInput,
+    now: i64,
+) -> AppResult<(QuarantineEntry, registry::model::Device)> {
+    require_operator(principal)?;
+    principal.require(Resource::Device, Action::Create)?;
+    let entry = quarantine_entry(db, principal, id).await?;
+    if entry.reviewed_at.is_some() {
+        return Err(AppError::Conflict(
+            "this entry has already been reviewed".into(),
+        ));
+    }
+    if input.mn.trim().is_empty() {
+        input.mn = entry.mn.clone().unwrap_or_default();
+    }
+    let device = registry::service::create_device(db, principal, &input).await?;
+    let mut tx = db.begin_write().await.map_err(anyhow::Error::from)?;
+    let marked = repo::review_quarantine(
+        &mut tx,
+        id,
+        principal.user_id,
+        "registered",
+        None,
+        Some(device.id),
+        now,
+    )
+    .await
+    .map_err(anyhow::Error::from)?;
+    let after = repo::quarantine_entry_by_id(&mut tx, id)
+        .await
+        .map_err(anyhow::Error::from)?
+        .ok_or_else(|| entry_not_found(id))?;
+    if marked {
+        audit::record(
+            &mut *tx,
+            &AuditEntry::by(principal, "register", "hj212_quarantine", id)
+                .summary(format!("隔离报文 #{id} 审核：登记设备 MN {}", device.mn))
+                .before(&review_view(&entry))
+                .after(&review_view(&after)),
+        )
+        .await
+        .map_err(anyhow::Error::from)?;
+    }
+    tx.commit().await.map_err(anyhow::Error::from)?;
+    Ok((after, device))
+}
+
+// --- Key rotation by the gateway (HJ 212-2025 1014) -------------------------------------------------------------
+
+/// A rotation is started this long before the current key's 90 days are up.
+pub const ROTATION_MARGIN_DAYS: i64 = 7;
+/// A 1014 the device has not confirmed within this time is given up and a new key issued at its next packet.
+pub const PENDING_TIMEOUT_SECONDS: i64 = 3600;
+
+/// What the gateway does about a device's keys after accepting one of its packets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyStep {
+    Nothing,
+    /// Issue a new key with 1014 (the device asked with its own 1014, or the current key is due).
+    Issue,
+    /// The device answered the pending key's 1014 with 9012: `ExeRtn=1` confirms it, anything else refuses it.
+    Answer {
+        key_id: i64,
+        confirmed: bool,
+    },
+}
+
+/// Decides from a packet and the device's live keys (in trying order) what to do about its keys. Only
+/// HJ 212-2025 packets and devices that have a current key take part: the initial key is registered out of
+/// band, and a new key is only ever sent encrypted with the current one.
+pub fn key_step(packet: &Packet<'_>, keys: &[crate::model::LiveKey], now: i64) -> KeyStep {
+    use crate::model::KeyState;
+    let pending = keys.iter().find(|k| k.state == KeyState::Pending);
+    if packet.cn == 9012
+        && let Some(pending) = pending
+        && pending.issued_qn.is_some()
+        && pending.issued_qn.as_deref() == packet.request_qn()
+    {
+        return KeyStep::Answer {
+            key_id: pending.id,
+            confirmed: packet.cp.param("ExeRtn").map(str::trim) == Some("1"),
+        };
+    }
+    if packet.version() != ProtocolVersion::Hj2025 {
+        return KeyStep::Nothing;
+    }
+    let Some(current) = keys.iter().find(|k| k.state == KeyState::Current) else {
+        return KeyStep::Nothing;
+    };
+    if pending.is_some_and(|p| now - p.created_at < PENDING_TIMEOUT_SECONDS) {
+        return KeyStep::Nothing;
+    }
+    let due_at =
+        current.sk_created_at + (hj212::keys::KEY_LIFETIME_DAYS - ROTATION_MARGIN_DAYS) * 86_400;
+    if packet.cn == 1014 || now >= due_at {
+        KeyStep::Issue
+    } else {
+        KeyStep::Nothing
+    }
+}
+
+/// A fresh key: 16 characters from `[0-9A-Za-z]` drawn from the operating system's generator (about 95 bits),
+/// checked against the standard's rule on fixed or patterned keys.
+pub fn generate_key() -> hj212::sm4::Sm4Key {
+    use rand::RngCore;
+    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    loop {
+        let mut key = [0u8; 16];
+        let mut filled = 0;
+        while filled < key.len() {
+            let mut bytes = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            // 248 = 4 × 62: rejecting the rest keeps every character equally likely.
+            for byte in bytes.into_iter().filter(|&b| b < 248) {
+                if filled < key.len() {
+                    key[filled] = ALPHABET[usize::from(byte % 62)];
+                    filled += 1;
+                }
+            }
+        }
+        if hj212::keys::validate_key(&key).is_ok() {
+            return key;
+        }
+    }
+}
+
+/// Issues a new key to a device: stores it as pending (durably, audited by fingerprint) before the 1014 that
+/// carries it is built, so that a key the device may adopt is never lost; returns the 1014, encrypted with the
+/// current key (it carries a secret; HJ 212-2025 lists 1014 among the encrypted commands).
+pub async fn issue_key(
+    db: &Db,
+    device: &Device,
+    st: &str,
+    current: &hj212::sm4::Sm4Key,
+    now: i64,
+) -> anyhow::Result<Vec<u8>> {
+    let key = generate_key();
+    let created = chrono::DateTime::from_timestamp(now, 0).unwrap_or_default();
+    let qn = hj212::time::format_cst_millis(created);
+    let target = hj212::encode::Target {
+        st,
+        pw: &device.password,
+        mn: &device.mn,
+        version: ProtocolVersion::Hj2025,
+    };
+    let command = hj212::encode::Command::SetKey { created, key: &key }.encode(&target, created)?;
+    let wire = hj212::sm4::encrypt_packet(current, &command)
+        .ok_or_else(|| anyhow::anyhow!("the 1014 has no CP region to encrypt"))?;
+    let print = fingerprint(&key);
+    let key_text = String::from_utf8_lossy(&key).into_owned();
+    let mut tx = db.begin_write().await?;
+    let id = repo::insert_key(
+        &mut tx,
+        &repo::KeyRow {
+            device_id: device.id,
+            key_text: &key_text,
+            fingerprint: &print,
+            state: KeyState::Pending,
+            source: "rotation",
+            sk_created_at: now,
+            issued_qn: Some(&qn),
+            created_by: None,
+        },
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut *tx,
+        &AuditEntry::system("hj212-gateway", "issue", "hj212_key", id)
+            .summary(format!("向设备 MN {} 下发新密钥（1014，指纹 {print}），待设备确认", device.mn))
+            .after(&serde_json::json!({"device_id": device.id, "fingerprint": print, "state": "pending", "qn": qn})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(wire)
+}
+
+/// Records the device's answer to a 1014: the pending key becomes current (the old one retired), or is
+/// abandoned. Audited.
+pub async fn answer_key(
+    db: &Db,
+    device: &Device,
+    key_id: i64,
+    confirmed: bool,
+    now: i64,
+) -> anyhow::Result<()> {
+    let mut tx = db.begin_write().await?;
+    let changed = if confirmed {
+        repo::confirm_key(&mut tx, key_id, now).await?
+    } else {
+        repo::abandon_key(&mut tx, key_id).await?
+    };
+    if changed {
+        let (action, summary) = if confirmed {
+            (
+                "confirm",
+                format!("设备 MN {} 确认新密钥（9012），原密钥停用", device.mn),
+            )
+        } else {
+            (
+                "abandon",
+                format!("设备 MN {} 拒绝新密钥（9012），继续使用原密钥", device.mn),
+            )
+        };
+        audit::record(
+            &mut *tx,
+            &AuditEntry::system("hj212-gateway", action, "hj212_key", key_id)
+                .summary(summary)
+                .after(&serde_json::json!({"device_id": device.id, "confirmed": confirmed})),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -275,7 +785,7 @@ mod tests {
         let packet = Packet::parse(frame.segment()).expect("parses");
         let reason = |d: Decision| match d {
             Decision::Quarantine(q) => q.reason,
-            Decision::Accept { .. } => panic!("quarantine expected"),
+            Decision::Accept { .. } | Decision::Heartbeat { .. } => panic!("quarantine expected"),
         };
         assert_eq!(
             reason(decide(&frame, &packet, None, "p", 0)),

@@ -15,7 +15,7 @@ use kernel::Db;
 use readings::store::{self, DirtyDay, NewSource};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::model::{AcceptedPacket, QuarantinedPacket};
+use crate::model::{AcceptedPacket, DeviceSeen, QuarantinedPacket};
 use crate::repo::{self, DeviceDelta};
 
 /// What happened to an accepted packet.
@@ -35,6 +35,8 @@ pub enum Job {
         done: oneshot::Sender<Stored>,
     },
     Quarantined(Box<QuarantinedPacket>),
+    /// A device seen without a packet to store (heartbeat): its state only.
+    Seen(DeviceSeen),
 }
 
 /// Attempts per batch before its packets are reported as not stored.
@@ -122,14 +124,14 @@ async fn commit(
         .enumerate()
         .filter_map(|(i, job)| match job {
             Job::Accepted { packet, .. } => Some((i, packet.as_ref())),
-            Job::Quarantined(_) => None,
+            Job::Quarantined(_) | Job::Seen(_) => None,
         })
         .collect();
     let quarantined: Vec<&QuarantinedPacket> = batch
         .iter()
         .filter_map(|job| match job {
             Job::Quarantined(q) => Some(q.as_ref()),
-            Job::Accepted { .. } => None,
+            Job::Accepted { .. } | Job::Seen(_) => None,
         })
         .collect();
     let keys: Vec<&str> = accepted.iter().map(|(_, p)| p.dedup_key.as_str()).collect();
@@ -160,6 +162,16 @@ async fn commit(
         } else {
             verdicts.insert(*i, Stored::Duplicate);
             delta.duplicates += 1;
+        }
+    }
+    for job in batch {
+        if let Job::Seen(seen) = job {
+            let delta = deltas.entry(seen.device_id).or_default();
+            delta.peer = Some(seen.peer.clone());
+            delta.last_packet_at = Some(seen.at);
+            if seen.clock_drift_seconds.is_some() {
+                delta.clock_drift_seconds = seen.clock_drift_seconds;
+            }
         }
     }
     for q in &quarantined {

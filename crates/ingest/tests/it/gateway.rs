@@ -305,7 +305,14 @@ testkit::db_test!(
         decoder.finish();
         for frame in decoder.by_ref().flatten() {
             let decision = match Packet::parse(frame.segment()) {
-                Err(e) => service::unreadable(&frame, &e, "peer", 0),
+                // As the gateway: the header's MN names the device also when the segment cannot be read.
+                Err(e) => service::unopened(
+                    &frame,
+                    &e,
+                    registry.get(service::header_mn(frame.segment()).unwrap_or("")),
+                    "peer",
+                    0,
+                ),
                 Ok(packet) => service::decide(
                     &frame,
                     &packet,
@@ -321,6 +328,9 @@ testkit::db_test!(
                 }
                 Decision::Quarantine(q) => {
                     quarantined_keys.insert(q.dedup_key);
+                }
+                Decision::Heartbeat { reply, .. } => {
+                    expected_replies += usize::from(reply.is_some());
                 }
             }
         }

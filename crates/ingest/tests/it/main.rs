@@ -3,4 +3,5 @@
 mod support;
 
 mod gateway;
+mod hj2025;
 mod http;

@@ -156,3 +156,76 @@ pub fn minute_packet(mn: &str, password: &str, qn: &str, data_time: &str, so2: f
     );
     hj212::encode::encode(&header, &cp).expect("encodes")
 }
+
+/// An HJ 212-2025 packet (Flag 9: acknowledgement wanted), in clear.
+pub fn packet_2025(mn: &str, password: &str, qn: &str, cn: u16, flag: u8, cp: &str) -> Vec<u8> {
+    let header = hj212::encode::Header {
+        qn: Some(qn),
+        st: "31",
+        cn,
+        pw: password,
+        mn,
+        flag: Some(flag),
+        subpacket: None,
+        backfill: false,
+    };
+    hj212::encode::encode(&header, cp).expect("encodes")
+}
+
+/// An HJ 212-2025 minute upload with its CP SM4-encrypted under `key`.
+pub fn encrypted_minute(
+    mn: &str,
+    password: &str,
+    key: &[u8; 16],
+    qn: &str,
+    data_time: &str,
+    so2: f64,
+) -> Vec<u8> {
+    let cp = format!(
+        "DataTime={data_time};a21026-Min={so2},a21026-Avg={so2},a21026-Max={so2},a21026-Flag=N;a19001-Avg=9.5,a19001-Flag=N"
+    );
+    let plain = packet_2025(mn, password, qn, 2051, 9, &cp);
+    hj212::sm4::encrypt_packet(key, &plain).expect("has a CP")
+}
+
+/// Stores a key for a device as the gateway would find it; returns its id.
+pub async fn add_key(db: &Db, device_id: i64, key: &[u8; 16], sk_created_at: i64) -> i64 {
+    let text = std::str::from_utf8(key).expect("ascii key");
+    let print = ingest::model::fingerprint(key);
+    let mut conn = db.pool().acquire().await.expect("connection");
+    ingest::repo::insert_key(
+        &mut conn,
+        &ingest::repo::KeyRow {
+            device_id,
+            key_text: text,
+            fingerprint: &print,
+            state: ingest::model::KeyState::Current,
+            source: "registered",
+            sk_created_at,
+            issued_qn: None,
+            created_by: None,
+        },
+        kernel::time::now_ts(),
+    )
+    .await
+    .expect("insert key")
+}
+
+/// Reads replies one line at a time from an open stream; the raw bytes of each frame (ciphertext included).
+pub async fn read_frames(
+    stream: &mut TcpStream,
+    expected: usize,
+    wait: Duration,
+) -> Vec<hj212::Frame> {
+    let mut decoder = hj212::FrameDecoder::new();
+    let mut frames = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while frames.len() < expected {
+        match tokio::time::timeout(wait, stream.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => decoder.push(&buffer[..n]),
+        }
+        frames.extend(decoder.by_ref().flatten());
+    }
+    frames
+}
