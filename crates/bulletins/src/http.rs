@@ -203,11 +203,23 @@ fn rank_cell(rank: Option<usize>, tied: bool) -> String {
     }
 }
 
+/// The positions on the weighted criteria, in the method's order: `1 / 7 / 1` (empty when not ranked).
 fn positions(list: &[CriterionRank]) -> String {
-    list.iter()
-        .filter_map(|p| Some(format!("{} {}（{}%）", p.label, p.position?, p.weight)))
-        .collect::<Vec<_>>()
-        .join("；")
+    let shown: Vec<String> = list
+        .iter()
+        .filter_map(|p| Some(p.position?.to_string()))
+        .collect();
+    shown.join(" / ")
+}
+
+/// The header of the positions column: the weighted criteria in order.
+fn positions_header(method: &MethodNote) -> String {
+    let labels: Vec<String> = method
+        .weights
+        .iter()
+        .map(|w| format!("{} {}%", w.label, w.weight))
+        .collect();
+    format!("各项位次（{}）", labels.join(" / "))
 }
 
 /// One air line as shown.
@@ -258,6 +270,10 @@ struct SectionView {
 /// The tables and chart data shared by the ranking page and the bulletin page.
 struct Tables {
     period: String,
+    /// GB 3095's minimum of valid days for the month's statistics, when the period is a whole month.
+    required_days: Option<u32>,
+    air_positions: String,
+    water_positions: String,
     air_method: MethodNote,
     water_method: MethodNote,
     standards_note: String,
@@ -290,10 +306,7 @@ fn tables(r: &Ranking) -> Tables {
             rank: rank_cell(a.placing.rank, a.placing.tied),
             street: a.street.clone(),
             stations: a.stations,
-            days: match a.now.required_days {
-                Some(n) => format!("{}（需≥{n}）", a.now.valid_days),
-                None => a.now.valid_days.to_string(),
-            },
+            days: a.now.valid_days.to_string(),
             pm25: fixed(a.now.pm25, 0),
             pm25_last: fixed(a.last_year.pm25, 0),
             pm25_change: signed(a.pm25_change),
@@ -363,6 +376,9 @@ fn tables(r: &Ranking) -> Tables {
     });
     Tables {
         period,
+        required_days: r.air.iter().find_map(|a| a.now.required_days),
+        air_positions: positions_header(&r.air_method),
+        water_positions: positions_header(&r.water_method),
         air_method: r.air_method.clone(),
         water_method: r.water_method.clone(),
         standards_note: r.standards_note.clone(),

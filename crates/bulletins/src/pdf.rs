@@ -56,6 +56,23 @@ fn ucs2_hex(run: &str) -> String {
     out
 }
 
+/// Replaces the few characters Adobe-GB1 has no glyph for (seen as boxes in viewers): the unit µg/m³ becomes
+/// 微克/立方米, superscripts become digits, a middle dot a space.
+fn printable(text: &str) -> String {
+    let mut out = text.to_string();
+    for unit in ["µg/m³", "μg/m³", "μg/m3", "µg/m3"] {
+        out = out.replace(unit, "微克/立方米");
+    }
+    out.chars()
+        .map(|c| match c {
+            '³' => '3',
+            '²' => '2',
+            '·' => ' ',
+            c => c,
+        })
+        .collect()
+}
+
 /// Pages of content streams being written.
 struct Writer {
     pages: Vec<String>,
@@ -87,6 +104,7 @@ impl Writer {
 
     /// Text at (x, y), split into Helvetica (ASCII) and STSong-Light runs.
     fn text_at(&mut self, x: f64, y: f64, size: f64, text: &str) {
+        let text = printable(text);
         let _ = write!(self.page, "BT {x:.1} {y:.1} Td ");
         let mut run = String::new();
         let mut run_ascii = true;
@@ -370,7 +388,7 @@ pub fn document(b: &Bulletin) -> Vec<u8> {
     w.paragraph(
         9.5,
         &format!(
-            "空气（{} 个评价站点）：有效天数 {} 天，优良天数 {} 天，优良天数比例 {}；{}。PM2.5 平均浓度 {} μg/m3（去年同期 {}，变化 {}）；综合指数 {}（去年同期 {}，变化 {}）。",
+            "空气（{} 个评价站点）：有效天数 {} 天，优良天数 {} 天，优良天数比例 {}；{}。PM2.5 平均浓度 {} 微克/立方米（去年同期 {}，变化 {}）；综合指数 {}（去年同期 {}，变化 {}）。",
             d.air_stations,
             d.now.valid_days,
             d.now.good_days,
@@ -417,8 +435,8 @@ pub fn document(b: &Bulletin) -> Vec<u8> {
         2,
     );
     w.bars(
-        "图 2 各街道 PM2.5 月均浓度",
-        " μg/m3",
+        "图 2 各街道 PM2.5 月均浓度（微克/立方米）",
+        "",
         &bars(&r.air, |a| a.now.pm25),
         0,
     );
@@ -439,12 +457,19 @@ pub fn document(b: &Bulletin) -> Vec<u8> {
 
     w.line(12.0, 0.0, "四、年度目标完成情况");
     w.paragraph(9.0, &b.targets_note);
-    for t in &b.targets {
+    for (i, t) in b.targets.iter().enumerate() {
         w.paragraph(
             9.0,
             &format!(
-                "· {}（{}）：要求 {}，本年累计 {}，去年同期 {}；{}。{}",
-                t.title, t.owner, t.requirement, t.value, t.last_year, t.status, t.reason
+                "（{}）{}（{}）：要求 {}，本年累计 {}，去年同期 {}；{}。{}",
+                i + 1,
+                t.title,
+                t.owner,
+                t.requirement,
+                t.value,
+                t.last_year,
+                t.status,
+                t.reason
             ),
         );
     }
@@ -537,6 +562,11 @@ mod tests {
             "{}",
             w.page
         );
+    }
+
+    #[test]
+    fn characters_without_a_gb1_glyph_are_replaced() {
+        assert_eq!(printable("≤ 39µg/m³ · 1 m²"), "≤ 39微克/立方米   1 m2");
     }
 
     #[test]
