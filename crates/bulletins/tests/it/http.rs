@@ -306,3 +306,56 @@ testkit::db_test!(
         }
     }
 );
+
+testkit::db_test!(the_settings_form_saves_and_names_what_is_wrong, |db| {
+    let app = TestApp::new(db).await;
+    let post = |role: Role, body: &'static str| {
+        let app = &app;
+        async move {
+            let session = app.session(role).await;
+            app.send(
+                Request::post("/rankings/settings")
+                    .header(header::COOKIE, session.cookie)
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(format!("{body}&_csrf={}", session.csrf)))
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let custom = "air_preset=custom&composite=40&composite_change=0&pm25=30&pm25_change=0&good_ratio=30\
+                  &water_preset=custom&cwqi=50&cwqi_change=0&compliance=50";
+    let reply = post(Role::Monitoring, custom).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(reply.body.contains("已保存"));
+    let leader = app.token(Role::Leader).await;
+    let saved = app
+        .get_with_token("/api/v1/rankings/settings", &leader)
+        .await
+        .json();
+    assert_eq!(saved["air_weights"]["composite"], 40);
+    assert_eq!(saved["water_weights"]["compliance"], 50);
+    // Weights that do not sum to 100, or are not numbers: the page again, 422, naming the field.
+    let reply = post(
+        Role::Monitoring,
+        "air_preset=custom&composite=40&water_preset=cwqi_status",
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reply.body.contains("air_weights"), "{}", reply.body);
+    let reply = post(
+        Role::Monitoring,
+        "air_preset=custom&composite=abc&water_preset=cwqi_status",
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(reply.body.contains("composite"), "{}", reply.body);
+    // Other roles may not change it.
+    let reply = post(Role::Leader, custom).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let saved_after = app
+        .get_with_token("/api/v1/rankings/settings", &leader)
+        .await
+        .json();
+    assert_eq!(saved_after, saved);
+});
