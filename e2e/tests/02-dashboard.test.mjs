@@ -31,6 +31,26 @@ test('the dashboard renders its charts and the district map with data, at 1366×
     `no map is of 东丽区 (maps: ${JSON.stringify(maps)})`,
   );
 
+  // Its layers (the issue: stations, sections and enterprises, and the 11 streets named).
+  const mapChart = charts.find((c) => c.maps.length > 0);
+  const layers = mapChart.series.filter((x) => x.n > 0).map((x) => x.name || '');
+  for (const [what, pattern] of [['stations', /站/], ['water sections', /断面/], ['enterprises', /企业|排污|单位/]]) {
+    assert.ok(layers.some((name) => pattern.test(name)), `the map has a layer of ${what} with data (layers: ${layers})`);
+  }
+  const streetNames = await page.evaluate((label) => {
+    const el = [...document.querySelectorAll('[_echarts_instance_]')].find((e) => (e.id || e.className || e.tagName) === label);
+    const option = window.echarts.getInstanceByDom(el).getOption();
+    const names = new Set();
+    for (const series of option.series || []) {
+      for (const item of series.data || []) {
+        const name = item && item.name;
+        if (typeof name === 'string' && name.endsWith('街道')) names.add(name);
+      }
+    }
+    return [...names];
+  }, mapChart.label);
+  assert.ok(streetNames.length >= 11, `the map names the 11 streets (it names ${streetNames.length}: ${streetNames})`);
+
   // What the issue puts on the page: targets, today's AQI per station, water classes, open alarms, trends.
   const text = await page.locator('main').innerText();
   for (const [what, pattern] of [
