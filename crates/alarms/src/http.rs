@@ -340,14 +340,17 @@ async fn alarm_page_with(
     let record = service::get(&state.db, principal, id, now_ts()).await?;
     let (series, limit) = service::series_around(&state.db, &record).await?;
     let to_ms = |points: &[EvidencePoint]| -> Vec<(i64, f64)> {
-        points.iter().map(|p| (p.ts * 1000, p.value)).collect()
+        points
+            .iter()
+            .map(|p| (p.ts.saturating_mul(1000), p.value))
+            .collect()
     };
     let chart_json = serde_json::json!({
         "series": to_ms(&series),
         "evidence": to_ms(&record.values),
         "limit": limit,
-        "from": record.from_ts * 1000,
-        "to": record.to_ts * 1000,
+        "from": record.from_ts.saturating_mul(1000),
+        "to": record.to_ts.saturating_mul(1000),
         "name": record.factor_name.clone().or_else(|| record.factor.clone()).unwrap_or_default(),
     })
     .to_string();

@@ -93,7 +93,7 @@ pub async fn evaluate_range(
     if to <= from {
         return Err(AppError::validation("to", "must be after from"));
     }
-    if to - from > MAX_MANUAL_SPAN_S {
+    if to.saturating_sub(from) > MAX_MANUAL_SPAN_S {
         return Err(AppError::validation(
             "to",
             format!("at most {} days at once", MAX_MANUAL_SPAN_S / 86_400),
@@ -1081,7 +1081,7 @@ pub async fn series_around(
     let Some(factor) = record.factor.as_deref() else {
         return Ok((Vec::new(), None));
     };
-    let from = record.from_ts - 2 * 3600;
+    let from = record.from_ts.saturating_sub(2 * 3600);
     let to = record.to_ts.saturating_add(2 * 3600);
     let mut points = Vec::new();
     for period in [StorePeriod::Minute, StorePeriod::Hour] {

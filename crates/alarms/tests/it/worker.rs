@@ -135,6 +135,10 @@ db_test!(bad_manual_spans_are_refused, |db| {
         Err(kernel::AppError::Validation { ref field, .. }) if field == "to"
     ));
     assert!(matches!(
+        service::evaluate_range(&db, i64::MIN, i64::MAX, None, 0).await,
+        Err(kernel::AppError::Validation { ref field, .. }) if field == "to"
+    ));
+    assert!(matches!(
         service::evaluate_range(&db, 0, 86_400, Some(999), 0).await,
         Err(kernel::AppError::Validation { ref field, .. }) if field == "point"
     ));
