@@ -63,6 +63,11 @@ pub const NAV: &[NavItem] = &[
         resource: Some(Resource::Device),
     },
     NavItem {
+        path: "/ingest/devices",
+        label: "设备接入",
+        resource: Some(Resource::Device),
+    },
+    NavItem {
         path: "/registry/organisation",
         label: "街道与部门",
         resource: Some(Resource::Organisation),

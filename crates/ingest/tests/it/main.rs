@@ -5,3 +5,4 @@ mod support;
 mod gateway;
 mod hj2025;
 mod http;
+mod review;
