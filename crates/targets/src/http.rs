@@ -361,20 +361,32 @@ async fn update_form(
     axum::extract::Path(id): axum::extract::Path<String>,
     body: Bytes,
 ) -> PageResult {
-    let principal = who(caller)?;
-    let id = page_id(&id)?;
-    let form = FormValues::parse(&body);
-    let result = match form.input() {
-        Ok(input) => service::update(&state.db, &principal, id, &input).await,
-        Err(e) => Err(e),
+    save_form(&state, &who(caller)?, Some(page_id(&id)?), &body).await
+}
+
+/// Creates (`id` = `None`) or updates a target from its form; a rejected form comes back (422) with the message.
+async fn save_form(
+    state: &AppState,
+    principal: &Principal,
+    id: Option<i64>,
+    body: &[u8],
+) -> PageResult {
+    let form = FormValues::parse(body);
+    let result = match (form.input(), id) {
+        (Ok(input), Some(id)) => service::update(&state.db, principal, id, &input).await,
+        (Ok(input), None) => service::create(&state.db, principal, &input).await,
+        (Err(e), _) => Err(e),
     };
     match result {
         Ok(target) => Ok(Redirect::to(&format!("/targets?year={}", target.year)).into_response()),
         Err(err) => {
             let err = form_error(err)?;
-            let target = service::get(&state.db, &principal, id).await?;
-            let chrome = Chrome::new(&principal, "/targets", state.config.demo);
-            let mut page = render(&FormPage::new(chrome, Some(target), form, Some(err)))?;
+            let target = match id {
+                Some(id) => Some(service::get(&state.db, principal, id).await?),
+                None => None,
+            };
+            let chrome = Chrome::new(principal, "/targets", state.config.demo);
+            let mut page = render(&FormPage::new(chrome, target, form, Some(err)))?;
             *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(page)
         }
@@ -404,20 +416,5 @@ async fn create_form(
     caller: MaybePrincipal,
     body: Bytes,
 ) -> PageResult {
-    let principal = who(caller)?;
-    let form = FormValues::parse(&body);
-    let result = match form.input() {
-        Ok(input) => service::create(&state.db, &principal, &input).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(target) => Ok(Redirect::to(&format!("/targets?year={}", target.year)).into_response()),
-        Err(err) => {
-            let err = form_error(err)?;
-            let chrome = Chrome::new(&principal, "/targets", state.config.demo);
-            let mut page = render(&FormPage::new(chrome, None, form, Some(err)))?;
-            *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(page)
-        }
-    }
+    save_form(&state, &who(caller)?, None, &body).await
 }
