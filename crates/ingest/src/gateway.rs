@@ -45,6 +45,8 @@ pub struct Config {
     pub max_quarantined_per_connection: usize,
     /// How often the gateway re-reads the registry's devices (registrations and edits apply after this).
     pub device_refresh: Duration,
+    /// A sub-packet group still missing parts this long after its first part is reported incomplete.
+    pub subpacket_timeout: Duration,
 }
 
 impl Default for Config {
@@ -59,6 +61,7 @@ impl Default for Config {
             write_timeout: Duration::from_secs(30),
             max_quarantined_per_connection: 200,
             device_refresh: Duration::from_secs(30),
+            subpacket_timeout: Duration::from_secs(600),
         }
     }
 }
@@ -80,11 +83,15 @@ struct Known {
 
 type Directory = std::sync::RwLock<Known>;
 
+/// Sub-packet groups followed at once, all devices together (the oldest is given up beyond).
+const SUBPACKET_GROUPS: usize = 10_000;
+
 struct Shared {
     db: Db,
     config: Config,
     jobs: mpsc::Sender<Job>,
     devices: Directory,
+    subpackets: std::sync::Mutex<service::SubPackets>,
 }
 
 async fn load_directory(db: &Db) -> Result<Known, sqlx::Error> {
@@ -144,11 +151,16 @@ pub async fn run(
     let (stop, stopped) = watch::channel(false);
     let devices = Directory::new(load_directory(&db).await?);
     let refresh_every = config.device_refresh.max(Duration::from_secs(1));
+    let subpackets = std::sync::Mutex::new(service::SubPackets::new(
+        SUBPACKET_GROUPS,
+        i64::try_from(config.subpacket_timeout.as_secs()).unwrap_or(i64::MAX),
+    ));
     let shared = Arc::new(Shared {
         db,
         config,
         jobs,
         devices,
+        subpackets,
     });
     let refresher = tokio::spawn(refresh_directory(Arc::downgrade(&shared), refresh_every));
     let mut refused_logged_at: Option<Instant> = None;
@@ -271,6 +283,7 @@ async fn connection(
             let plain = opened.as_ref().unwrap_or(&frame);
             let mut key_step = KeyStep::Nothing;
             let mut st = String::new();
+            let mut given_up: Vec<(String, String)> = Vec::new();
             let decision = match Packet::parse(plain.segment()) {
                 Err(e) => service::unopened(&frame, &e, device.as_ref(), &peer, now),
                 Ok(packet) => {
@@ -292,6 +305,11 @@ async fn connection(
                     if matches!(decision, Decision::Accept { .. }) {
                         key_step = service::key_step(&packet, &keys, now);
                         st = packet.st.unwrap_or("32").to_string();
+                        given_up = shared
+                            .subpackets
+                            .lock()
+                            .map(|mut groups| groups.offer(&packet, now))
+                            .unwrap_or_default();
                     }
                     decision
                 }
@@ -318,6 +336,24 @@ async fn connection(
                         && replies.send(PendingReply { stored, reply }).await.is_ok()
                 }
             };
+            for (group_mn, message) in given_up {
+                let device_id = shared
+                    .devices
+                    .read()
+                    .ok()
+                    .and_then(|directory| directory.devices.get(&group_mn).map(|d| d.id));
+                if let Some(device_id) = device_id {
+                    tracing::info!("HJ 212 MN {group_mn}: {message}");
+                    let job = Job::DeviceError {
+                        device_id,
+                        at: now,
+                        message,
+                    };
+                    if shared.jobs.send(job).await.is_err() {
+                        break 'read;
+                    }
+                }
+            }
             if let Some(device) = &device
                 && key_step != KeyStep::Nothing
                 && let Some(command) = keys_after(shared, device, &keys, &key_step, &st, now).await

@@ -296,6 +296,72 @@ pub fn readings_of(packet: &Packet<'_>, point_id: i64) -> Vec<readings::Reading>
         .collect()
 }
 
+// --- Sub-packets (D bit, PNUM/PNO) ------------------------------------------------------------------------------
+
+/// Groups of sub-packets followed across the gateway, by device, command, DataTime and PNUM (`hj212::reassembly`).
+///
+/// Each part is checked, stored with its own values and acknowledged on its own once committed, as the
+/// standard asks: holding a part's values until its group completes would either acknowledge uncommitted data
+/// or, after a restart, lose values of parts already acknowledged (the device does not send those again). What
+/// the groups add is completeness: a group still missing parts after `timeout` (or pushed out by newer groups)
+/// is reported as an error in its device's state, naming the parts that came.
+pub struct SubPackets {
+    reassembler: hj212::reassembly::Reassembler,
+    timeout: i64,
+}
+
+impl SubPackets {
+    pub fn new(max_groups: usize, timeout_seconds: i64) -> SubPackets {
+        SubPackets {
+            reassembler: hj212::reassembly::Reassembler::new(max_groups),
+            timeout: timeout_seconds.max(0),
+        }
+    }
+
+    pub fn pending_groups(&self) -> usize {
+        self.reassembler.pending_groups()
+    }
+
+    /// Offers an accepted packet received at `now` (whole packets pass untouched); returns the groups given
+    /// up on meanwhile as (MN, message).
+    pub fn offer(&mut self, packet: &Packet<'_>, now: i64) -> Vec<(String, String)> {
+        let at = chrono::DateTime::from_timestamp(now, 0).unwrap_or_default();
+        let mut given_up = Vec::new();
+        if packet.is_subpacket() {
+            let (offer, evicted) = self.reassembler.offer(packet, at);
+            given_up.extend(evicted);
+            if offer == hj212::reassembly::Offer::Invalid {
+                let mn = packet.mn.unwrap_or("").to_string();
+                let message = format!(
+                    "sub-packet with PNUM {:?} and PNO {:?} cannot belong to any group",
+                    packet.pnum, packet.pno
+                );
+                return vec![(mn, message)];
+            }
+        }
+        let cutoff = at - chrono::Duration::seconds(self.timeout);
+        given_up.extend(self.reassembler.expire(cutoff));
+        given_up
+            .into_iter()
+            .map(|group| {
+                let received: Vec<String> = group.received.iter().map(u32::to_string).collect();
+                let message = format!(
+                    "sub-packets of CN {} DataTime {} incomplete: parts {} of {} received",
+                    group.key.cn,
+                    if group.key.data_time.is_empty() {
+                        "—"
+                    } else {
+                        &group.key.data_time
+                    },
+                    received.join(","),
+                    group.key.pnum
+                );
+                (group.key.mn, message)
+            })
+            .collect()
+    }
+}
+
 // --- Operators: keys and quarantine review --------------------------------------------------------------------
 
 use kernel::audit::{self, AuditEntry};
@@ -811,6 +877,59 @@ mod tests {
             reason(decide(&frame, &packet, Some(&inactive), "p", 0)),
             QuarantineReason::InactiveDevice
         );
+    }
+
+    #[test]
+    fn incomplete_sub_packet_groups_are_reported_once_given_up() {
+        let part = |pno: u32, data_time: &str| {
+            format!(
+                "QN=2026010112000000{pno};ST=31;CN=2051;PW=123456;MN=MN0001;Flag=7;PNUM=3;PNO={pno};CP=&&DataTime={data_time};a21026-Avg=1&&"
+            )
+        };
+        let (p1, p3) = (part(1, "20260101115900"), part(3, "20260101115900"));
+        let other = part(1, "20260101120000");
+        let whole = "QN=20260101120000000;ST=31;CN=2051;PW=123456;MN=MN0001;Flag=5;CP=&&DataTime=20260101120000;a21026-Avg=1&&";
+        let mut groups = SubPackets::new(8, 600);
+        assert!(
+            groups
+                .offer(&Packet::parse_str(&p1).unwrap(), 1_000)
+                .is_empty()
+        );
+        assert!(
+            groups
+                .offer(&Packet::parse_str(&p3).unwrap(), 1_010)
+                .is_empty()
+        );
+        assert!(
+            groups
+                .offer(&Packet::parse_str(&other).unwrap(), 1_020)
+                .is_empty()
+        );
+        assert_eq!(groups.pending_groups(), 2);
+        // Ten minutes after the first group began, the next packet (even a whole one) gives up on it.
+        let given_up = groups.offer(&Packet::parse_str(whole).unwrap(), 1_601);
+        assert_eq!(
+            given_up,
+            vec![(
+                "MN0001".to_string(),
+                "sub-packets of CN 2051 DataTime 20260101115900 incomplete: parts 1,3 of 3 received"
+                    .to_string()
+            )]
+        );
+        assert_eq!(groups.pending_groups(), 1);
+        let invalid = "ST=31;CN=2051;MN=MN0001;Flag=7;PNUM=2;PNO=5;CP=&&DataTime=20260101120000&&";
+        assert_eq!(
+            groups
+                .offer(&Packet::parse_str(invalid).unwrap(), 1_602)
+                .len(),
+            1
+        );
+        // One group at most: a new group pushes the oldest out, reported.
+        let mut small = SubPackets::new(1, 600);
+        small.offer(&Packet::parse_str(&p1).unwrap(), 1_000);
+        let pushed = small.offer(&Packet::parse_str(&other).unwrap(), 1_001);
+        assert_eq!(pushed.len(), 1);
+        assert!(pushed[0].1.contains("parts 1 of 3"));
     }
 
     #[test]

@@ -37,6 +37,13 @@ pub enum Job {
     Quarantined(Box<QuarantinedPacket>),
     /// A device seen without a packet to store (heartbeat): its state only.
     Seen(DeviceSeen),
+    /// Something wrong with a device that is not one packet (an incomplete sub-packet group): counted as an
+    /// error in its state.
+    DeviceError {
+        device_id: i64,
+        at: i64,
+        message: String,
+    },
 }
 
 /// Attempts per batch before its packets are reported as not stored.
@@ -124,14 +131,14 @@ async fn commit(
         .enumerate()
         .filter_map(|(i, job)| match job {
             Job::Accepted { packet, .. } => Some((i, packet.as_ref())),
-            Job::Quarantined(_) | Job::Seen(_) => None,
+            Job::Quarantined(_) | Job::Seen(_) | Job::DeviceError { .. } => None,
         })
         .collect();
     let quarantined: Vec<&QuarantinedPacket> = batch
         .iter()
         .filter_map(|job| match job {
             Job::Quarantined(q) => Some(q.as_ref()),
-            Job::Accepted { .. } | Job::Seen(_) => None,
+            Job::Accepted { .. } | Job::Seen(_) | Job::DeviceError { .. } => None,
         })
         .collect();
     let keys: Vec<&str> = accepted.iter().map(|(_, p)| p.dedup_key.as_str()).collect();
@@ -165,13 +172,26 @@ async fn commit(
         }
     }
     for job in batch {
-        if let Job::Seen(seen) = job {
-            let delta = deltas.entry(seen.device_id).or_default();
-            delta.peer = Some(seen.peer.clone());
-            delta.last_packet_at = Some(seen.at);
-            if seen.clock_drift_seconds.is_some() {
-                delta.clock_drift_seconds = seen.clock_drift_seconds;
+        match job {
+            Job::Seen(seen) => {
+                let delta = deltas.entry(seen.device_id).or_default();
+                delta.peer = Some(seen.peer.clone());
+                delta.last_packet_at = Some(seen.at);
+                if seen.clock_drift_seconds.is_some() {
+                    delta.clock_drift_seconds = seen.clock_drift_seconds;
+                }
             }
+            Job::DeviceError {
+                device_id,
+                at,
+                message,
+            } => {
+                let delta = deltas.entry(*device_id).or_default();
+                delta.errors += 1;
+                delta.last_error = Some(message.clone());
+                delta.last_error_at = Some(*at);
+            }
+            Job::Accepted { .. } | Job::Quarantined(_) => {}
         }
     }
     for q in &quarantined {

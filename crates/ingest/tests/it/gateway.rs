@@ -383,3 +383,49 @@ testkit::db_test!(
         assert_eq!(no2, Some(4.0));
     }
 );
+
+testkit::db_test!(sub_packets_are_acknowledged_each_and_stored_whole, |db| {
+    let (device_id, point_id) = register(&db, "QS-SUB-1", "123456", "2017", "strict").await;
+    let gateway = start(&db, ingest::Config::default()).await;
+    // One minute record split in three (Flag 7: 2017, acknowledgement wanted, PNUM/PNO), parts out of order.
+    let part = |pno: u32, cp: &str| {
+        let qn = format!("2026010112010000{pno}");
+        let header = hj212::encode::Header {
+            qn: Some(&qn),
+            st: "31",
+            cn: 2051,
+            pw: "123456",
+            mn: "QS-SUB-1",
+            flag: Some(7),
+            subpacket: Some((3, pno)),
+            backfill: false,
+        };
+        hj212::encode::encode(&header, &format!("DataTime=20260101120000;{cp}")).unwrap()
+    };
+    let parts = vec![
+        part(2, "a21002-Avg=30.5,a21002-Flag=N"),
+        part(1, "a21026-Avg=11.5,a21026-Flag=N"),
+        part(3, "a19001-Avg=9.5,a19001-Flag=N"),
+    ];
+    let replies = exchange(gateway.addr, &parts, 3, WAIT).await;
+    assert_eq!(replies.len(), 3, "{replies:?}");
+    for (reply, pno) in replies.iter().zip([2, 1, 3]) {
+        assert!(reply.contains("CN=9014"), "{reply}");
+        assert_eq!(qn_of(reply), format!("2026010112010000{pno}"));
+    }
+    gateway.stop().await;
+    let row: (Option<f64>, Option<f64>, Option<f64>) = sqlx::query_as(
+        "SELECT a21026, a21002, a19001 FROM readings WHERE point_id = $1 AND period = 'minute' AND ts = $2",
+    )
+    .bind(point_id)
+    .bind(1_767_240_000_i64)
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(row, (Some(11.5), Some(30.5), Some(9.5)));
+    let state = ingest::repo::device_state(&db, device_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((state.packets, state.errors), (3, 0));
+});
