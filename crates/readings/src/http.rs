@@ -30,6 +30,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/readings/export.csv", get(export_csv))
         .route("/api/v1/readings/export.xlsx", get(export_xlsx))
         .route("/api/v1/readings/locks", post(locks))
+        .route(
+            "/api/v1/readings/retention",
+            get(retention_get).put(retention_put),
+        )
         .route("/api/v1/points/{id}/series", get(series))
         .route("/api/v1/points/{id}/coverage", get(coverage))
         .route(
@@ -40,10 +44,12 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(push, latest, catalogue, export_csv, export_xlsx, locks, series, coverage, correct, list_corrections),
+    paths(push, latest, catalogue, export_csv, export_xlsx, locks, retention_get, retention_put, series, coverage,
+        correct, list_corrections),
     components(schemas(PushBody, Reading, Period, DataFlag, PushResult, Conflict, LatestValues, LatestValue,
         Factor, SeriesPage, SeriesItem, CoverageReport, FactorCoverage, DayCoverage, NewCorrection,
-        CorrectionRecord, LockBody, LockAction, MonthLock, kernel::error::Problem)),
+        CorrectionRecord, LockBody, LockAction, MonthLock, crate::retention::Retention,
+        crate::retention::RetentionInput, kernel::error::Problem)),
     tags((name = "readings", description = "监测数据 Monitoring data: push, series, coverage, export, 数据审核"))
 )]
 pub struct ApiDoc;
@@ -1039,4 +1045,29 @@ async fn locks(
         }
     };
     Ok(ApiJson(lock))
+}
+
+/// How long real-time and minute rows are kept, and how far they have been swept.
+#[utoipa::path(get, path = "/api/v1/readings/retention", tag = "readings",
+    responses((status = 200, body = [crate::retention::Retention]), (status = 403, body = kernel::error::Problem)))]
+async fn retention_get(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> AppResult<ApiJson<Vec<crate::retention::Retention>>> {
+    principal.require(Resource::DataAudit, Action::Read)?;
+    Ok(ApiJson(crate::retention::settings(&state.db).await?))
+}
+
+/// Changes the days kept (minute data at least 8 days: the alarm worker looks back 7).
+#[utoipa::path(put, path = "/api/v1/readings/retention", tag = "readings", request_body = crate::retention::RetentionInput,
+    responses((status = 200, body = [crate::retention::Retention]), (status = 403, body = kernel::error::Problem),
+        (status = 422, body = kernel::error::Problem)))]
+async fn retention_put(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<crate::retention::RetentionInput>,
+) -> AppResult<ApiJson<Vec<crate::retention::Retention>>> {
+    Ok(ApiJson(
+        crate::retention::update(&state.db, &principal, &input).await?,
+    ))
 }

@@ -11,6 +11,7 @@ pub mod http;
 pub mod import;
 pub mod model;
 pub mod points;
+pub mod retention;
 pub mod rollup;
 pub mod simulate;
 pub mod station_files;

@@ -125,6 +125,19 @@ pub fn compute_day(
     rows: &[Row],
     corrections: &Corrections,
 ) -> Vec<Rollup> {
+    compute_day_keeping(point_id, day, rows, corrections, &[])
+}
+
+/// [`compute_day`] for a day whose minute data may have been removed by the retention sweep: `kept_hours` are
+/// the hour roll-ups stored before; one whose (factor, hour) no longer has minute rows is kept as it was (and
+/// counts in the day), so that a correction after the sweep never erases an hour it cannot recompute.
+pub fn compute_day_keeping(
+    point_id: i64,
+    day: i64,
+    rows: &[Row],
+    corrections: &Corrections,
+    kept_hours: &[Rollup],
+) -> Vec<Rollup> {
     let day_start = day * DAY_SECONDS - 8 * HOUR;
     // (factor, hour start) → (observed, valid, value) of the hourly value.
     let mut hours: BTreeMap<(String, i64), (Option<f64>, bool)> = BTreeMap::new();
@@ -160,6 +173,15 @@ pub fn compute_day(
             .entry((code.clone(), *hour))
             .or_insert((rollup.mean, rollup.valid));
         out.push(rollup);
+    }
+    for kept in kept_hours {
+        let key = (kept.factor.clone(), kept.ts);
+        let in_day = kept.ts >= day_start && kept.ts < day_start + DAY_SECONDS;
+        if kept.period != Period::Hour || !in_day || minutes.contains_key(&key) {
+            continue;
+        }
+        hours.entry(key).or_insert((kept.mean, kept.valid));
+        out.push(kept.clone());
     }
     let mut days: BTreeMap<&str, Acc> = BTreeMap::new();
     for ((code, _), (value, valid)) in &hours {
@@ -203,6 +225,13 @@ async fn recompute_span(db: &Db, point_id: i64, first: i64, last: i64) -> anyhow
     let to = (last + 1) * DAY_SECONDS - 8 * HOUR;
     let rows = store::rows(db, point_id, &[Period::Minute, Period::Hour], from, to).await?;
     let corrections = audit::latest_corrections(db, point_id, from, to).await?;
+    // Hours before the minute-data horizon were derived from minutes the retention sweep has since removed.
+    let horizon = crate::retention::minute_horizon(db).await?;
+    let kept = if from < horizon {
+        stored(db, point_id, None, Period::Hour, from, to.min(horizon)).await?
+    } else {
+        Vec::new()
+    };
     let mut by_day: BTreeMap<i64, Vec<Row>> = BTreeMap::new();
     for row in rows {
         by_day
@@ -211,8 +240,21 @@ async fn recompute_span(db: &Db, point_id: i64, first: i64, last: i64) -> anyhow
             .push(row);
     }
     let mut rollups = Vec::new();
+    for day in kept
+        .iter()
+        .map(|r| kernel::time::cst_day_number(r.ts))
+        .collect::<BTreeSet<_>>()
+    {
+        by_day.entry(day).or_default();
+    }
     for (day, rows) in &by_day {
-        rollups.extend(compute_day(point_id, *day, rows, &corrections));
+        rollups.extend(compute_day_keeping(
+            point_id,
+            *day,
+            rows,
+            &corrections,
+            &kept,
+        ));
     }
     let mut tx = db.pool().begin().await?;
     sqlx::query("DELETE FROM reading_rollups WHERE point_id = $1 AND ts >= $2 AND ts < $3")

@@ -72,8 +72,9 @@ pub async fn serve(
     result.map_err(|e| anyhow::anyhow!("HTTP server failed: {e}"))
 }
 
-/// Hourly housekeeping: removes expired sessions, and escalates overdue complaints to the leaders (the
-/// statutory clocks run whether or not anyone opens the statistics page).
+/// Hourly housekeeping: removes expired sessions, escalates overdue complaints to the leaders (the statutory
+/// clocks run whether or not anyone opens the statistics page), and sweeps real-time and minute readings past
+/// their retention.
 async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
@@ -94,6 +95,15 @@ async fn housekeeping(state: AppState) {
             }
             Ok(_) => {}
             Err(e) => tracing::warn!("complaint escalation failed: {e}"),
+        }
+        match readings::retention::sweep(&state.db, now).await {
+            Ok(swept) if swept.rtd_rows + swept.minute_rows > 0 => tracing::info!(
+                "retention sweep removed {} real-time and {} minute rows",
+                swept.rtd_rows,
+                swept.minute_rows
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("retention sweep failed: {e}"),
         }
     }
 }

@@ -2,5 +2,6 @@
 
 mod api;
 mod import;
+mod retention;
 mod store;
 mod support;
