@@ -467,8 +467,8 @@ fn render_water_period(out: &mut String, period: &PeriodReport) {
 #[cfg(test)]
 mod tests {
     use air::assessment::StationHours;
-    use readings::station_files::HourlyRecord;
     use clap::Parser;
+    use readings::station_files::HourlyRecord;
     use standards::aggregate::HOURLY_UNIT;
     use water::samples::read_samples;
 
