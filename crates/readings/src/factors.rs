@@ -135,7 +135,11 @@ mod tests {
         ];
         for f in CATALOGUE {
             assert!(has_column(&sqlite, f.column), "{} has no column", f.code);
-            assert!(has_column(&postgres, f.column), "{} has no PostgreSQL column", f.code);
+            assert!(
+                has_column(&postgres, f.column),
+                "{} has no PostgreSQL column",
+                f.code
+            );
             assert!(f.min < f.max);
         }
     }
