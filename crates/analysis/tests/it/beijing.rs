@@ -37,6 +37,28 @@ fn independent_monthly_pm25(path: &PathBuf) -> BTreeMap<(i32, u32), (usize, f64)
     out
 }
 
+/// Share (%) of the total PM2.5 of the non-calm hours by the file's wind-direction name.
+fn independent_rose_shares(path: &PathBuf) -> BTreeMap<String, f64> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
+    let (pm, wd, ws) = (col("PM2.5"), col("wd"), col("WSPM"));
+    let mut sums: BTreeMap<String, f64> = BTreeMap::new();
+    for record in reader.records() {
+        let r = record.unwrap();
+        if let (Ok(v), Ok(speed)) = (r[pm].parse::<f64>(), r[ws].parse::<f64>())
+            && r[wd] != *"NA"
+            && speed >= 0.5
+        {
+            *sums.entry(r[wd].to_string()).or_default() += v;
+        }
+    }
+    let total: f64 = sums.values().sum();
+    sums.into_iter()
+        .map(|(k, v)| (k, 100.0 * v / total))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dongsi_rose_and_trend_on_the_real_data() {
     let Some(file) = station_file() else {
@@ -72,6 +94,20 @@ async fn dongsi_rose_and_trend_on_the_real_data() {
     assert!(r.hours > 30_000, "{} hours with PM2.5 and wind", r.hours);
     let shares: f64 = r.sectors.iter().map(|s| s.share_percent).sum();
     assert!((shares - 100.0).abs() < 1e-6);
+    // The file's own 16-point wind names, read independently: the same shares by sector (calm: WSPM < 0.5).
+    let independent = independent_rose_shares(&file);
+    for sector in &r.sectors {
+        let expected = independent
+            .get(sector.label.as_str())
+            .copied()
+            .unwrap_or(0.0);
+        assert!(
+            (sector.share_percent - expected).abs() < 1e-6,
+            "{}: {} vs {expected}",
+            sector.label,
+            sector.share_percent
+        );
+    }
     eprintln!(
         "Dongsi PM2.5 rose: {} hours, {} calm, dominant {:?}",
         r.hours, r.calm_hours, r.dominant
