@@ -391,11 +391,14 @@ async fn entry_page_with(
                 if let Some(t) = packet.data_time() {
                     decoded.push(("DataTime", format_cst(t.timestamp())));
                 }
+                // Every CP item as sent (values, flags, and the hardware IDs of a 2025 1001).
                 let values: Vec<String> = packet
-                    .readings()
+                    .cp
+                    .items
                     .iter()
-                    .map(|r| format!("{}={}", r.name, r.raw_value))
-                    .take(40)
+                    .filter(|item| item.name != "DataTime")
+                    .map(|item| format!("{}={}", item.name, item.value))
+                    .take(60)
                     .collect();
                 if !values.is_empty() {
                     decoded.push(("数据", values.join("；")));

@@ -207,6 +207,10 @@ testkit::db_test!(quarantine_review_allowed_and_refused_by_role, |db| {
         entry.body.contains("value=\"654321\""),
         "password prefilled"
     );
+    assert!(
+        entry.body.contains("a21026-Avg=5"),
+        "the packet's values shown"
+    );
     let devices = page(&app, Role::Monitoring, "/ingest/devices").await;
     assert_eq!(devices.status, StatusCode::OK);
     assert!(devices.body.contains("QSNEW0001") && devices.body.contains("离线"));
