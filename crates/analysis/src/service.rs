@@ -368,6 +368,11 @@ pub async fn trend(
                 "Sen 斜率 {:.2} {}/年（{direction}），Mann-Kendall p = {:.3}，{significance}。",
                 slope.slope, s.factor.unit, mk.p_value
             ));
+            if result.n < 24 && !result.deseasonalised {
+                notes.push(
+                    "不足两年的月均值趋势主要反映季节变化（冬高夏低），判断是否改善请选择两年以上的时段。".into(),
+                );
+            }
             if slope.lower.is_none() {
                 notes.push("月份太少，无法给出斜率的置信区间。".into());
             }
