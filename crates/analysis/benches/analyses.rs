@@ -4,24 +4,12 @@
 //!
 //! `cargo bench -p analysis --bench analyses`
 
+use analysis::testdata::Mix;
 use analysis::trend;
 use analysis::wind::{self, PolarSettings, WindHour};
 
 fn main() {
     divan::main();
-}
-
-/// A deterministic uniform generator (SplitMix64).
-struct Mix(u64);
-
-impl Mix {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 const HOURS: i64 = 8_760;
@@ -33,10 +21,10 @@ fn station_year() -> (Vec<WindHour>, Vec<(i64, f64)>) {
     let mut wind_hours = Vec::new();
     let mut series = Vec::new();
     for h in 0..HOURS {
-        let direction = mix.next() * 360.0;
-        let speed = mix.next() * 12.0;
+        let direction = mix.uniform() * 360.0;
+        let speed = mix.uniform() * 12.0;
         let value = 20.0
-            + 60.0 * mix.next()
+            + 60.0 * mix.uniform()
             + if (30.0..60.0).contains(&direction) {
                 80.0
             } else {

@@ -20,5 +20,5 @@ pub mod wind;
 
 #[cfg(test)]
 mod props;
-#[cfg(test)]
-mod testdata;
+#[doc(hidden)]
+pub mod testdata;

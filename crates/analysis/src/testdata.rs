@@ -1,10 +1,10 @@
-//! Constructed data for the unit tests.
+//! Constructed data for the tests and benches (deterministic, so that a failure reproduces).
 
 /// A deterministic generator (SplitMix64), uniform in [0, 1).
 pub struct Mix(pub u64);
 
 impl Mix {
-    pub fn next(&mut self) -> f64 {
+    pub fn uniform(&mut self) -> f64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -14,6 +14,6 @@ impl Mix {
 
     /// Roughly normal (sum of 12 uniforms − 6), mean 0, sd 1.
     pub fn normal(&mut self) -> f64 {
-        (0..12).map(|_| self.next()).sum::<f64>() - 6.0
+        (0..12).map(|_| self.uniform()).sum::<f64>() - 6.0
     }
 }

@@ -318,11 +318,11 @@ mod tests {
         let mut mix = Mix(7);
         (0..hours)
             .map(|_| {
-                let direction = mix.next() * 360.0;
-                let speed = 0.5 + mix.next() * 7.5;
+                let direction = mix.uniform() * 360.0;
+                let speed = 0.5 + mix.uniform() * 7.5;
                 let source = (35.0..55.0).contains(&direction) && (3.0..5.0).contains(&speed);
                 WindHour {
-                    value: 20.0 + 5.0 * mix.next() + if source { 200.0 } else { 0.0 },
+                    value: 20.0 + 5.0 * mix.uniform() + if source { 200.0 } else { 0.0 },
                     direction,
                     speed: Some(speed),
                 }

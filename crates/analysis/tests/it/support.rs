@@ -1,5 +1,6 @@
 //! Fixtures: points and a constructed hourly series written through the readings store.
 
+use analysis::testdata::Mix;
 use kernel::auth::AuthMethod;
 use kernel::{Db, Principal, Role};
 use readings::model::{DataFlag, Period, Reading};
@@ -44,19 +45,6 @@ pub fn start() -> i64 {
 /// Hours of the constructed series: two years from 2023-01-01 CST.
 pub const HOURS: i64 = 2 * 365 * 24;
 
-/// A deterministic uniform generator (SplitMix64).
-struct Mix(u64);
-
-impl Mix {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// Writes two years of hours at `point_id`: the six pollutants, and, with `wind`, direction and speed. PM2.5 is
 /// 30 + noise, +150 when the wind comes from the north-east (35–55°) at 2–5 m/s, and −10 µg/m³ after
 /// 2024-07-01 (a planted improvement).
@@ -78,10 +66,10 @@ pub async fn write_series(db: &Db, point_id: i64, wind: bool) {
     let mut readings = Vec::new();
     for h in 0..HOURS {
         let ts = start() + h * 3600;
-        let direction = (mix.next() * 360.0).floor();
-        let speed = ((0.5 + mix.next() * 6.0) * 10.0).round() / 10.0;
+        let direction = (mix.uniform() * 360.0).floor();
+        let speed = ((0.5 + mix.uniform() * 6.0) * 10.0).round() / 10.0;
         let source_hour = wind && (35.0..55.0).contains(&direction) && (2.0..5.0).contains(&speed);
-        let pm25 = 30.0 + (mix.next() * 10.0).round() + if source_hour { 150.0 } else { 0.0 }
+        let pm25 = 30.0 + (mix.uniform() * 10.0).round() + if source_hour { 150.0 } else { 0.0 }
             - if ts >= step { 10.0 } else { 0.0 };
         let mut r = |factor: &str, value: f64| {
             readings.push(Reading {
