@@ -281,3 +281,49 @@ testkit::db_test!(
         assert!(reply.status.is_redirection(), "{}", reply.status);
     }
 );
+
+/// Every schema the analysis paths refer to, and every schema those refer to, exists in the document.
+fn check_refs(
+    doc: &serde_json::Value,
+    value: &serde_json::Value,
+    seen: &mut std::collections::BTreeSet<String>,
+) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::String(r)) = map.get("$ref") {
+                let name = r.trim_start_matches("#/components/schemas/").to_string();
+                if seen.insert(name.clone()) {
+                    let schema = &doc["components"]["schemas"][&name];
+                    assert!(schema.is_object(), "dangling $ref {r}");
+                    check_refs(doc, schema, seen);
+                }
+            }
+            map.values().for_each(|v| check_refs(doc, v, seen));
+        }
+        serde_json::Value::Array(list) => list.iter().for_each(|v| check_refs(doc, v, seen)),
+        _ => {}
+    }
+}
+
+testkit::db_test!(the_openapi_document_describes_the_analyses, |db| {
+    let app = TestApp::new(db).await;
+    let token = app.token(Role::Leader).await;
+    let doc = app
+        .get_with_token("/api/v1/openapi.json", &token)
+        .await
+        .json();
+    let mut seen = std::collections::BTreeSet::new();
+    for api in [
+        "rose",
+        "polar",
+        "variation",
+        "calendar",
+        "trend",
+        "before-after",
+    ] {
+        let path = &doc["paths"][format!("/api/v1/analysis/{api}")]["get"];
+        assert!(path.is_object(), "{api} missing");
+        check_refs(&doc, path, &mut seen);
+    }
+    assert!(seen.len() > 10, "{seen:?}");
+});
