@@ -85,16 +85,16 @@ pub async fn place(db: &Db, principal: &Principal, id: i64) -> AppResult<PlaceRo
     let point = points::get(db, id).await?;
     let Some(point) = point.filter(|p| matches!(p.kind.as_str(), "air_station" | "water_section"))
     else {
-        return Err(AppError::not_found("station or section not found"));
+        return Err(AppError::not_found("站点或断面不存在"));
     };
     if !points::visible_to(principal, &point) {
-        return Err(AppError::not_found("station or section not found"));
+        return Err(AppError::not_found("站点或断面不存在"));
     }
     list(db, principal)
         .await?
         .into_iter()
         .find(|p| p.id == id)
-        .ok_or_else(|| AppError::not_found("station or section not found"))
+        .ok_or_else(|| AppError::not_found("站点或断面不存在"))
 }
 
 /// The year's days to show: 1 January to the last complete CST day (or 31 December for a past year).
@@ -116,7 +116,7 @@ pub async fn air_station(
 ) -> AppResult<AirStationView> {
     let place = place(db, principal, id).await?;
     if place.kind != "air_station" {
-        return Err(AppError::not_found("air station not found"));
+        return Err(AppError::not_found("空气站点不存在"));
     }
     let today = kernel::time::cst_day(now);
     let (from, through) = year_span(year, today)?;
@@ -279,13 +279,13 @@ pub async fn water_section(
 ) -> AppResult<SectionView> {
     let place = place(db, principal, id).await?;
     if place.kind != "water_section" {
-        return Err(AppError::not_found("water section not found"));
+        return Err(AppError::not_found("水质断面不存在"));
     }
     let section = water::repo::sections(db)
         .await?
         .into_iter()
         .find(|s| s.id == id)
-        .ok_or_else(|| AppError::not_found("water section not found"))?;
+        .ok_or_else(|| AppError::not_found("水质断面不存在"))?;
     let today = kernel::time::cst_day(now);
     let (from, through) = year_span(year, today)?;
     let body = if section.water_kind.as_deref() == Some("lake") {
