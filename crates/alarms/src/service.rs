@@ -164,7 +164,19 @@ async fn evaluate_point(
         clock_checks,
         crc_tallies,
     };
-    let findings = crate::evaluate(&input, &context, settings);
+    let mut findings = crate::evaluate(&input, &context, settings);
+    // Values the devices re-sent differently after they were stored: an exceedance re-sent as stopped,
+    // maintenance or manual is judged against the series as first received (which is what the store kept).
+    let resends = readings::store::resends(db, point.point_id, from, to).await?;
+    if resends.iter().any(|r| !r.flag.is_normal()) {
+        let later = PointInput {
+            series: with_resends(&input.series, &resends),
+            ..input.clone()
+        };
+        findings.extend(crate::evaluate_reflagging(
+            &input, &later, &context, settings,
+        ));
+    }
     let simulated = repo::enterprise_simulated(db, point.enterprise_id).await?;
     let mut tx = db.begin_write().await?;
     // Reconcile inside the write transaction, so that what is stored cannot change in between.
@@ -330,6 +342,30 @@ async fn load_series(
         });
     }
     Ok((series, count))
+}
+
+/// The series as the device would have it now: each re-sent cell replaces the sample it re-sent (the latest
+/// arrival wins).
+fn with_resends(series: &[Series], resends: &[readings::store::Resend]) -> Vec<Series> {
+    let mut out = series.to_vec();
+    for r in resends {
+        let period = match r.period {
+            StorePeriod::Minute => Period::Minute,
+            StorePeriod::Hour => Period::Hour,
+            _ => continue,
+        };
+        let Some(s) = out
+            .iter_mut()
+            .find(|s| s.factor == r.factor && s.period == period)
+        else {
+            continue;
+        };
+        if let Some(sample) = s.samples.iter_mut().find(|x| x.ts == r.ts) {
+            sample.value = r.value;
+            sample.flag = DataFlag::from_letter(r.flag.as_char()).unwrap_or(DataFlag::D);
+        }
+    }
+    out
 }
 
 /// What the rules know of the outlet: its permit's limits and analysers (no permit: nothing is judged against

@@ -471,6 +471,7 @@ async fn write_batch(db: &Db, source_id: i64, batch: &[Row]) -> anyhow::Result<W
         start = end;
     }
     let mut to_write: Vec<Row> = Vec::with_capacity(batch.len());
+    let mut resends: Vec<Conflict> = Vec::new();
     for new in batch {
         let key = (new.point_id, new.period, new.ts);
         let mut merged = stored
@@ -488,18 +489,20 @@ async fn write_batch(db: &Db, source_id: i64, batch: &[Row]) -> anyhow::Result<W
                 Some(old) if old.same_as(&cell) => outcome.values_unchanged += 1,
                 Some(old) => {
                     outcome.conflicts += 1;
+                    let conflict = Conflict {
+                        point_id: new.point_id,
+                        period: new.period,
+                        ts: new.ts,
+                        factor: code.to_string(),
+                        stored_value: old.value,
+                        stored_flag: old.flag,
+                        sent_value: cell.value,
+                        sent_flag: cell.flag,
+                    };
                     if outcome.conflict_samples.len() < CONFLICT_SAMPLES {
-                        outcome.conflict_samples.push(Conflict {
-                            point_id: new.point_id,
-                            period: new.period,
-                            ts: new.ts,
-                            factor: code.to_string(),
-                            stored_value: old.value,
-                            stored_flag: old.flag,
-                            sent_value: cell.value,
-                            sent_flag: cell.flag,
-                        });
+                        outcome.conflict_samples.push(conflict.clone());
                     }
+                    resends.push(conflict);
                 }
             }
         }
@@ -517,6 +520,7 @@ async fn write_batch(db: &Db, source_id: i64, batch: &[Row]) -> anyhow::Result<W
         }
     }
     upsert(&mut tx, db.backend(), source_id, &to_write).await?;
+    insert_resends(&mut tx, source_id, &resends).await?;
     tx.commit().await?;
     Ok(outcome)
 }
@@ -698,6 +702,82 @@ pub async fn factor_series(
         out.push((period, row.try_get(1)?, Cell { value, flag }));
     }
     Ok((out, total))
+}
+
+/// Keeps resent values that differ from the stored ones (`reading_resends`), in the write's transaction.
+async fn insert_resends(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    source_id: i64,
+    resends: &[Conflict],
+) -> Result<(), sqlx::Error> {
+    let now = kernel::time::now_ts();
+    for chunk in resends.chunks(64) {
+        let mut b = SqlBuilder::new(
+            "INSERT INTO reading_resends (point_id, period, ts, factor, value, flag, source_id, received_at) VALUES ",
+        );
+        for (i, c) in chunk.iter().enumerate() {
+            if i > 0 {
+                b.push(", ");
+            }
+            b.push("(").push_bind(c.point_id);
+            b.push(", ").push_bind(c.period.as_str().to_string());
+            b.push(", ").push_bind(c.ts);
+            b.push(", ").push_bind(c.factor.clone());
+            b.push(", ").push_bind(c.sent_value);
+            b.push(", ").push_bind(c.sent_flag.as_char().to_string());
+            b.push(", ").push_bind(source_id);
+            b.push(", ").push_bind(now);
+            b.push(")");
+        }
+        b.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// A value re-sent after another one was stored for the same cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resend {
+    pub period: Period,
+    pub ts: i64,
+    pub factor: String,
+    pub value: Option<f64>,
+    pub flag: DataFlag,
+    pub received_at: i64,
+}
+
+/// The re-sent values of a point in `[from, to)`, oldest arrival first.
+pub async fn resends(
+    db: &Db,
+    point_id: i64,
+    from: i64,
+    to: i64,
+) -> Result<Vec<Resend>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT period, ts, factor, value, flag, received_at FROM reading_resends \
+         WHERE point_id = $1 AND ts >= $2 AND ts < $3 ORDER BY received_at, ts",
+    )
+    .bind(point_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(db.pool())
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let period: String = row.try_get("period")?;
+        let flag: String = row.try_get("flag")?;
+        let (Some(period), Some(flag)) = (Period::parse(&period), DataFlag::parse(&flag)) else {
+            continue;
+        };
+        out.push(Resend {
+            period,
+            ts: row.try_get("ts")?,
+            factor: row.try_get("factor")?,
+            value: row.try_get("value")?,
+            flag,
+            received_at: row.try_get("received_at")?,
+        });
+    }
+    Ok(out)
 }
 
 /// The latest row of a point for a period, if any.

@@ -222,3 +222,81 @@ db_test!(
         assert_eq!(service::qn_time("2026"), None);
     }
 );
+
+db_test!(
+    an_exceedance_resent_as_maintenance_is_a_reflagging_alarm,
+    |db| {
+        let points = planted(&db).await;
+        let now = DAY0 + 11 * 3600 + 120;
+        service::evaluate_due(&db, now).await.unwrap();
+        // Outlet 0's first exceedance (2 h from 02:00 of the history's first day): the device re-sends those SO2
+        // minutes with the same values flagged M (maintenance), as if it had not been running normally.
+        let point = points[0].2;
+        let from = DAY0 - 3 * 86_400 + 2 * 3600;
+        let to = from + 2 * 3600;
+        let rows = readings::store::rows(&db, point, &[readings::model::Period::Minute], from, to)
+            .await
+            .unwrap();
+        let resent: Vec<readings::model::Reading> = rows
+            .iter()
+            .filter_map(|row| {
+                let cell = row.get("a21026")?;
+                Some(readings::model::Reading {
+                    point_id: point,
+                    factor: "a21026".into(),
+                    ts: row.ts,
+                    period: readings::model::Period::Minute,
+                    value: cell.value,
+                    flag: readings::model::DataFlag::parse("M").unwrap(),
+                })
+            })
+            .collect();
+        assert!(resent.len() >= 100, "{} minutes", resent.len());
+        let source = readings::store::create_source(
+            &db,
+            &readings::store::NewSource {
+                kind: "api",
+                name: "re-sent minutes".into(),
+                checksum: None,
+                received_by: "test".into(),
+                idempotency_key: None,
+            },
+        )
+        .await
+        .unwrap();
+        let outcome = readings::store::write(&db, source, &resent).await.unwrap();
+        assert_eq!(
+            outcome.conflicts as usize,
+            resent.len(),
+            "the stored values stay"
+        );
+        assert_eq!(outcome.values_written, 0);
+        let kept = readings::store::resends(&db, point, from, to)
+            .await
+            .unwrap();
+        assert_eq!(kept.len(), resent.len(), "every re-sent cell is kept");
+
+        let rerun = service::evaluate_range(&db, from - 3600, to + 3600, Some(point), now + 60)
+            .await
+            .unwrap();
+        assert_eq!(rerun.raised, 1, "{rerun:?}");
+        let reflagged: Vec<_> = all_alarms(&db)
+            .await
+            .into_iter()
+            .filter(|a| a.rule == "reflagged_exceedance")
+            .collect();
+        assert_eq!(reflagged.len(), 1);
+        assert_eq!(reflagged[0].point_id, point);
+        assert_eq!(reflagged[0].factor.as_deref(), Some("a21026"));
+        assert!(
+            reflagged[0].from_ts >= from && reflagged[0].to_ts <= to,
+            "{:?}",
+            reflagged[0]
+        );
+        // A second rerun stores nothing new.
+        let again = service::evaluate_range(&db, from - 3600, to + 3600, Some(point), now + 120)
+            .await
+            .unwrap();
+        assert_eq!(again.raised, 0);
+    }
+);
