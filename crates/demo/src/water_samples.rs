@@ -7,7 +7,7 @@
 //! months at the worst drain), and a slow improvement from 2025 on, so that rankings and targets have something
 //! to show. The values are plausible, not real.
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{Datelike, Duration, Months, NaiveDate};
 use kernel::Db;
 use readings::model::{DataFlag, Period, Reading};
 use readings::store::{self, NewSource};
@@ -91,21 +91,12 @@ pub async fn simulate_water_samples(db: &Db, seed: u64, until: NaiveDate) -> any
                 break;
             }
             readings.extend(month_sample(section.id, day, &base, &mut rng));
-            month = next_month(month);
+            month = month + Months::new(1);
         }
     }
     let written = readings.len();
     store::write(db, source_id, &readings).await?;
     Ok(written)
-}
-
-fn next_month(month: NaiveDate) -> NaiveDate {
-    if month.month() == 12 {
-        NaiveDate::from_ymd_opt(month.year() + 1, 1, 1)
-    } else {
-        NaiveDate::from_ymd_opt(month.year(), month.month() + 1, 1)
-    }
-    .expect("valid date")
 }
 
 fn month_sample(point_id: i64, day: NaiveDate, base: &Baseline, rng: &mut Rng) -> Vec<Reading> {

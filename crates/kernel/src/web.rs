@@ -321,6 +321,14 @@ where
     }
 }
 
+/// `value` as JSON to embed in a page's `<script type="application/json">` element: `</` is written `<\/`, so no
+/// text in the data can close the element.
+pub fn script_json<T: serde::Serialize>(value: &T) -> Result<String, AppError> {
+    Ok(serde_json::to_string(value)
+        .map_err(|e| AppError::Internal(e.into()))?
+        .replace("</", "<\\/"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

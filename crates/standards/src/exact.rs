@@ -123,6 +123,16 @@ impl Exact {
         self.num < 0
     }
 
+    /// The exact value of a stored double as its shortest decimal text — what a device or a form sent (11.1 →
+    /// 111/10, not the binary fraction nearest to it). `None` for NaN and infinities.
+    pub fn from_f64_shortest(value: f64) -> Option<Self> {
+        if !value.is_finite() {
+            return None;
+        }
+        // `Display` of an f64 never uses an exponent, so the text is a plain decimal.
+        Self::parse_decimal(&format!("{value}")).ok()
+    }
+
     /// Reads a plain decimal ("12", "-0.35", "4.", ".5"); no exponent, no thousands separators.
     pub fn parse_decimal(text: &str) -> Result<Self, DecimalParseError> {
         let text = text.trim();
@@ -334,6 +344,19 @@ impl serde::Serialize for Exact {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_doubles_read_back_as_sent() {
+        assert_eq!(Exact::from_f64_shortest(0.1), Some(Exact::new(1, 10)));
+        assert_eq!(Exact::from_f64_shortest(1.25), Some(Exact::new(5, 4)));
+        assert_eq!(Exact::from_f64_shortest(-0.35), Some(Exact::new(-7, 20)));
+        assert_eq!(
+            Exact::from_f64_shortest(1.0e15),
+            Some(Exact::from_int(1_000_000_000_000_000))
+        );
+        assert_eq!(Exact::from_f64_shortest(f64::NAN), None);
+        assert_eq!(Exact::from_f64_shortest(f64::INFINITY), None);
+    }
 
     fn d(text: &str) -> Exact {
         Exact::parse_decimal(text).unwrap()

@@ -125,13 +125,6 @@ struct SectionPage {
     years: Vec<i32>,
 }
 
-fn embed<T: Serialize>(value: &T) -> Result<String, AppError> {
-    // `</` cannot close the script element the JSON is embedded in.
-    Ok(serde_json::to_string(value)
-        .map_err(|e| AppError::Internal(e.into()))?
-        .replace("</", "<\\/"))
-}
-
 async fn place_page(
     State(state): State<AppState>,
     principal: Principal,
@@ -147,14 +140,14 @@ async fn place_page(
         PlaceView::AirStation(v) => render(&AirPage {
             chrome,
             may_audit,
-            data_json: embed(&v)?,
+            data_json: kernel::web::script_json(&v)?,
             v,
             years,
         }),
         PlaceView::WaterSection(v) => render(&SectionPage {
             chrome,
             may_audit,
-            data_json: embed(&v)?,
+            data_json: kernel::web::script_json(&v)?,
             v,
             years,
         }),
@@ -277,10 +270,7 @@ async fn audit_submit(
         ))
         .into_response()),
         // A refused correction (locked month, no reason, …) is shown on the page, nothing is lost.
-        Err(e)
-            if e.status().is_client_error()
-                && !matches!(e, AppError::NotFound(_) | AppError::Forbidden(_)) =>
-        {
+        Err(e) if refusal_shown_on_page(&e) => {
             audit_page_with(&state, &principal, id, day, None, Some(e.public_message())).await
         }
         Err(e) => Err(e.into()),
@@ -323,10 +313,7 @@ async fn lock_submit(
             })
         ))
         .into_response()),
-        Err(e)
-            if e.status().is_client_error()
-                && !matches!(e, AppError::NotFound(_) | AppError::Forbidden(_)) =>
-        {
+        Err(e) if refusal_shown_on_page(&e) => {
             audit_page_with(
                 &state,
                 &principal,
@@ -339,6 +326,12 @@ async fn lock_submit(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A refused form (no reason, a confirmed month, a bad value) is shown on the page it came from, with nothing
+/// recorded; a missing or forbidden point is an error page of its own.
+fn refusal_shown_on_page(e: &AppError) -> bool {
+    e.status().is_client_error() && !matches!(e, AppError::NotFound(_) | AppError::Forbidden(_))
 }
 
 /// Percent-encodes a query value.

@@ -1,7 +1,7 @@
 //! Assembling the station and section views from the air and water services; scoping by the readings rules
 //! (the public sees stations and sections, a street officer only their street's, 404 otherwise).
 
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{Duration, Months, NaiveDate};
 use kernel::{Action, AppError, AppResult, Db, Principal, Resource};
 use readings::model::Period;
 use readings::points::{self, PointInfo, level_label};
@@ -307,20 +307,7 @@ pub async fn water_section(
     if let Some(through) = through {
         let mut start = from;
         while start <= through {
-            let next = NaiveDate::from_ymd_opt(
-                if start.month() == 12 {
-                    start.year() + 1
-                } else {
-                    start.year()
-                },
-                if start.month() == 12 {
-                    1
-                } else {
-                    start.month() + 1
-                },
-                1,
-            )
-            .unwrap_or(through + Duration::days(1));
+            let next = start + Months::new(1);
             let end = (next - Duration::days(1)).min(through);
             let result = water::service::section_result(db, section.clone(), start, end)
                 .await

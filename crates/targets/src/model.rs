@@ -212,7 +212,7 @@ pub struct Target {
 impl Target {
     /// The threshold as the exact decimal it was entered as.
     pub fn threshold_exact(&self) -> Option<Exact> {
-        self.threshold.and_then(exact_of)
+        self.threshold.and_then(Exact::from_f64_shortest)
     }
 
     /// `≤ 39 µg/m³`, or `待市下达` when no threshold is set.
@@ -222,14 +222,6 @@ impl Target {
             None => "待市下达".to_string(),
         }
     }
-}
-
-/// The exact value of a stored double (its shortest decimal text), e.g. 11.1 → 111/10.
-pub fn exact_of(value: f64) -> Option<Exact> {
-    if !value.is_finite() {
-        return None;
-    }
-    Exact::parse_decimal(&format!("{value}")).ok()
 }
 
 /// A double without a trailing `.0`.
@@ -343,7 +335,7 @@ fn check_number(field: &str, value: f64, indicator: Indicator) -> Result<(), App
     if indicator.is_percent() && value > 100.0 {
         return Err(AppError::validation(field, "a percentage is at most 100"));
     }
-    if value > 1.0e9 || exact_of(value).is_none() {
+    if value > 1.0e9 || Exact::from_f64_shortest(value).is_none() {
         return Err(AppError::validation(
             field,
             "must have at most 9 decimal places and be below 10⁹",

@@ -620,7 +620,7 @@ pub fn water_status(
 
 /// The progress of a target its owner reports.
 pub fn reported_status(target: &Target, window: &YearWindow) -> TargetStatus {
-    let value = target.reported_value.and_then(crate::model::exact_of);
+    let value = target.reported_value.and_then(Exact::from_f64_shortest);
     let mut progress = not_yet(window).unwrap_or_else(|| match (target.threshold_exact(), value) {
         (None, _) => awaiting_threshold(),
         (_, None) => Progress::empty(Status::AwaitingReport, "责任部门尚未报送数值与佐证材料。"),

@@ -96,7 +96,7 @@ pub async fn section_result(
             let Some(value) = audited.value.filter(|_| audited.valid) else {
                 continue;
             };
-            let Some(exact) = exact_of(value) else {
+            let Some(exact) = Exact::from_f64_shortest(value).filter(|v| !v.is_negative()) else {
                 continue;
             };
             any = true;
@@ -132,14 +132,6 @@ pub async fn section_result(
     })
 }
 
-/// A stored value as an exact decimal: the shortest decimal that reads back as the same f64 (what was sent).
-fn exact_of(value: f64) -> Option<Exact> {
-    if !value.is_finite() || value < 0.0 {
-        return None;
-    }
-    Exact::parse_decimal(&format!("{value}")).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,13 +144,6 @@ mod tests {
         assert_eq!(target_class(0), None);
         assert_eq!(target_class(6), None);
         assert_eq!(target_class(-1), None);
-    }
-
-    #[test]
-    fn stored_values_read_back_as_sent() {
-        assert_eq!(exact_of(0.1), Some(Exact::new(1, 10)));
-        assert_eq!(exact_of(1.25), Some(Exact::new(5, 4)));
-        assert_eq!(exact_of(-0.1), None);
     }
 
     #[test]

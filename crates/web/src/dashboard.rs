@@ -16,7 +16,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::{Datelike, Duration, Months, NaiveDate};
 use kernel::web::{Chrome, PageResult, render};
 use kernel::{Action, AppError, AppResult, AppState, Db, Principal, Resource};
 use serde::Serialize;
@@ -369,7 +369,7 @@ pub async fn gather(db: &Db, principal: &Principal, now: i64) -> AppResult<Dashb
         let mut month_start =
             NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
         for _ in 0..12 {
-            let month_end = next_month(month_start) - Duration::days(1);
+            let month_end = month_start + Months::new(1) - Duration::days(1);
             let result =
                 water::service::section_result(db, section.clone(), month_start, month_end)
                     .await
@@ -378,7 +378,7 @@ pub async fn gather(db: &Db, principal: &Principal, now: i64) -> AppResult<Dashb
                 found = Some((month_start, result));
                 break;
             }
-            month_start = previous_month(month_start);
+            month_start = month_start - Months::new(1);
         }
         let (month, class, target, meets, cwqi, main) = match &found {
             Some((month, r)) => (
@@ -563,24 +563,6 @@ fn water_colour(class_rank: Option<usize>) -> String {
     .to_string()
 }
 
-fn next_month(d: NaiveDate) -> NaiveDate {
-    let (y, m) = if d.month() == 12 {
-        (d.year() + 1, 1)
-    } else {
-        (d.year(), d.month() + 1)
-    };
-    NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(d)
-}
-
-fn previous_month(d: NaiveDate) -> NaiveDate {
-    let (y, m) = if d.month() == 1 {
-        (d.year() - 1, 12)
-    } else {
-        (d.year(), d.month() - 1)
-    };
-    NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(d)
-}
-
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
@@ -591,10 +573,7 @@ struct DashboardPage {
 
 async fn page(State(state): State<AppState>, principal: Principal) -> PageResult {
     let d = gather(&state.db, &principal, kernel::time::now_ts()).await?;
-    // `</` cannot close the script element the JSON is embedded in.
-    let data_json = serde_json::to_string(&d)
-        .map_err(|e| AppError::Internal(e.into()))?
-        .replace("</", "<\\/");
+    let data_json = kernel::web::script_json(&d)?;
     render(&DashboardPage {
         chrome: Chrome::new(&principal, "/", state.config.demo),
         d,
