@@ -75,6 +75,12 @@ impl Db {
                     conn.execute("PRAGMA synchronous = NORMAL").await?;
                     conn.execute("PRAGMA foreign_keys = ON").await?;
                     conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    // Multi-row upserts keep a statement journal; in memory it is not a file created and
+                    // deleted per statement (seen in profiles of the gateway).
+                    conn.execute("PRAGMA temp_store = MEMORY").await?;
+                    // 32 MiB of page cache instead of 2: the gateway's batches touch a few pages per device,
+                    // and with thousands of devices the default cache re-read them on every batch.
+                    conn.execute("PRAGMA cache_size = -32768").await?;
                     Ok(())
                 })
             })
@@ -275,6 +281,67 @@ impl SqlBuilder {
         O: Type<sqlx::Any> + for<'r> sqlx::Decode<'r, sqlx::Any> + Send + Unpin,
     {
         sqlx::query_scalar_with(AssertSqlSafe(self.sql), self.args)
+    }
+}
+
+/// Bound parameters per multi-row statement (SQLite allows 32,766, PostgreSQL 65,535).
+pub const MAX_PARAMETERS: usize = 30_000;
+
+/// Multi-row statements with placeholders each backend handles in linear time: SQLite looks named `$n`
+/// parameters up in a list (quadratic in the statement's parameters: measured, 30,000 `$n` per statement
+/// wrote 50,000 hourly rows in 85 s), so it gets anonymous `?`; PostgreSQL gets `$n`. Use it for bulk writes;
+/// [`SqlBuilder`] for everything else.
+pub struct BulkStatement {
+    sql: String,
+    args: AnyArguments,
+    count: usize,
+    positional: bool,
+}
+
+impl BulkStatement {
+    pub fn new(backend: Backend, sql: &str) -> Self {
+        BulkStatement {
+            sql: sql.to_string(),
+            args: AnyArguments::default(),
+            count: 0,
+            positional: backend == Backend::Sqlite,
+        }
+    }
+
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Appends a placeholder and binds `value` to it.
+    pub fn bind<T>(&mut self, value: T) -> &mut Self
+    where
+        T: for<'q> Encode<'q, sqlx::Any> + Type<sqlx::Any>,
+    {
+        self.count += 1;
+        if self.positional {
+            self.sql.push('?');
+        } else {
+            self.sql.push('$');
+            self.sql.push_str(&self.count.to_string());
+        }
+        // Encoding into the Any buffer only fails for types Any does not know, which the bound excludes.
+        let _ = self.args.add(value);
+        self
+    }
+
+    /// Parameters bound so far.
+    pub fn parameters(&self) -> usize {
+        self.count
+    }
+
+    pub fn build(self) -> sqlx::query::Query<'static, sqlx::Any, AnyArguments> {
+        sqlx::query_with(AssertSqlSafe(self.sql), self.args)
+    }
+
+    pub async fn execute(self, conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+        self.build().execute(conn).await?;
+        Ok(())
     }
 }
 

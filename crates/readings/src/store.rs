@@ -15,61 +15,7 @@ use sqlx::any::AnyRow;
 use crate::factors::{self, CATALOGUE};
 use crate::model::{Cell, DataFlag, Period, Reading};
 
-/// Bound parameters per multi-row statement (SQLite allows 32,766, PostgreSQL 65,535).
-pub(crate) const MAX_PARAMETERS: usize = 30_000;
-
-/// Multi-row statements with placeholders each backend handles in linear time: SQLite looks named `$n`
-/// parameters up in a list (quadratic in the statement's parameters: measured, 30,000 `$n` per statement
-/// wrote 50,000 hourly rows in 85 s), so it gets anonymous `?`; PostgreSQL gets `$n`.
-pub(crate) struct BulkStatement {
-    sql: String,
-    args: sqlx::any::AnyArguments,
-    count: usize,
-    positional: bool,
-}
-
-impl BulkStatement {
-    pub(crate) fn new(backend: Backend, sql: &str) -> Self {
-        BulkStatement {
-            sql: sql.to_string(),
-            args: sqlx::any::AnyArguments::default(),
-            count: 0,
-            positional: backend == Backend::Sqlite,
-        }
-    }
-
-    pub(crate) fn push(&mut self, sql: &str) -> &mut Self {
-        self.sql.push_str(sql);
-        self
-    }
-
-    pub(crate) fn bind<T>(&mut self, value: T) -> &mut Self
-    where
-        T: for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any>,
-    {
-        use sqlx::Arguments;
-        self.count += 1;
-        if self.positional {
-            self.sql.push('?');
-        } else {
-            self.sql.push('$');
-            self.sql.push_str(&self.count.to_string());
-        }
-        // Encoding into the Any buffer only fails for types Any does not know, which the bound excludes.
-        let _ = self.args.add(value);
-        self
-    }
-
-    pub(crate) async fn execute(
-        self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query_with(sqlx::AssertSqlSafe(self.sql), self.args)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
-}
+pub(crate) use kernel::db::{BulkStatement, MAX_PARAMETERS};
 
 /// Rows per transaction: large enough to amortise the commit, small enough to keep a batch's memory modest.
 const ROWS_PER_TRANSACTION: usize = 8_000;
@@ -228,6 +174,14 @@ pub struct NewSource {
 }
 
 pub async fn create_source(db: &Db, source: &NewSource) -> Result<i64, sqlx::Error> {
+    create_source_in(&mut *db.pool().acquire().await?, source).await
+}
+
+/// [`create_source`] on the caller's connection or transaction.
+pub async fn create_source_in(
+    conn: &mut sqlx::AnyConnection,
+    source: &NewSource,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO reading_sources (kind, name, checksum, received_at, received_by, idempotency_key) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -238,7 +192,7 @@ pub async fn create_source(db: &Db, source: &NewSource) -> Result<i64, sqlx::Err
     .bind(kernel::time::now_ts())
     .bind(&source.received_by)
     .bind(&source.idempotency_key)
-    .fetch_one(db.pool())
+    .fetch_one(conn)
     .await
 }
 
@@ -277,14 +231,18 @@ pub fn check_rows(rows: &[Row]) -> Result<(), String> {
     Ok(())
 }
 
-/// Writes rows (merging with what is stored) with `source_id` as their source. Rows with the same key in the
-/// input are merged, the later cell winning.
-pub async fn write_rows(
-    db: &Db,
-    source_id: i64,
-    mut rows: Vec<Row>,
-) -> anyhow::Result<WriteOutcome> {
-    check_rows(&rows).map_err(anyhow::Error::msg)?;
+/// The store's in-process write lock (see [`WRITE_LOCK`]), for a caller that writes rows inside its own
+/// transaction with [`write_rows_in`]. Take it before the transaction begins: a writer holding SQLite's lock
+/// while it waits for this one could wait for ever.
+pub struct WriteLock(#[allow(dead_code)] tokio::sync::MutexGuard<'static, ()>);
+
+pub async fn lock_writes() -> WriteLock {
+    WriteLock(WRITE_LOCK.lock().await)
+}
+
+/// Checks the rows, sorts them by key and merges rows with the same key (the later cell winning).
+fn prepare_rows(rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    check_rows(rows).map_err(anyhow::Error::msg)?;
     rows.sort_by_key(|r| (r.point_id, r.period, r.ts));
     rows.dedup_by(|later, earlier| {
         if (later.point_id, later.period, later.ts)
@@ -298,15 +256,46 @@ pub async fn write_rows(
             false
         }
     });
-    let _guard = WRITE_LOCK.lock().await;
+    Ok(())
+}
+
+/// Writes rows (merging with what is stored) with `source_id` as their source. Rows with the same key in the
+/// input are merged, the later cell winning.
+pub async fn write_rows(
+    db: &Db,
+    source_id: i64,
+    mut rows: Vec<Row>,
+) -> anyhow::Result<WriteOutcome> {
+    prepare_rows(&mut rows)?;
+    let _lock = lock_writes().await;
     if db.backend() == Backend::Postgres {
-        ensure_partitions(db, &rows).await?;
+        ensure_partitions(&mut *db.pool().acquire().await?, &rows).await?;
     }
     let mut outcome = WriteOutcome::default();
     for batch in rows.chunks(ROWS_PER_TRANSACTION) {
-        outcome.absorb(write_batch(db, source_id, batch).await?);
+        // Take the write lock up front: a read-then-write transaction could otherwise fail with
+        // SQLITE_BUSY_SNAPSHOT when another process (an import beside the server) wrote in between.
+        let mut tx = db.begin_write().await?;
+        outcome.absorb(write_batch(&mut tx, db.backend(), source_id, batch).await?);
+        tx.commit().await?;
     }
     Ok(outcome)
+}
+
+/// Writes rows as [`write_rows`] does, inside the caller's transaction (which the caller commits), so that
+/// the readings and whatever else the caller stores become durable together.
+pub async fn write_rows_in(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    _lock: &WriteLock,
+    source_id: i64,
+    mut rows: Vec<Row>,
+) -> anyhow::Result<WriteOutcome> {
+    prepare_rows(&mut rows)?;
+    if backend == Backend::Postgres {
+        ensure_partitions(conn, &rows).await?;
+    }
+    write_batch(conn, backend, source_id, &rows).await
 }
 
 /// Writes narrow readings.
@@ -330,7 +319,7 @@ fn year_start(year: i32) -> i64 {
 
 /// Creates the yearly partitions the rows need (PostgreSQL), before anything is written to those years, so
 /// that the DEFAULT partition never holds a row of a year that later gets a partition of its own.
-async fn ensure_partitions(db: &Db, rows: &[Row]) -> anyhow::Result<()> {
+async fn ensure_partitions(conn: &mut sqlx::AnyConnection, rows: &[Row]) -> anyhow::Result<()> {
     let years: BTreeSet<i32> = rows
         .iter()
         .map(|r| utc_year(r.ts))
@@ -343,7 +332,7 @@ async fn ensure_partitions(db: &Db, rows: &[Row]) -> anyhow::Result<()> {
              WHERE c.relname = $1 AND n.nspname = current_schema()",
         )
         .bind(&name)
-        .fetch_one(db.pool())
+        .fetch_one(&mut *conn)
         .await?;
         if exists == 0 {
             sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -351,7 +340,7 @@ async fn ensure_partitions(db: &Db, rows: &[Row]) -> anyhow::Result<()> {
                 year_start(year),
                 year_start(year + 1)
             )))
-            .execute(db.pool())
+            .execute(&mut *conn)
             .await?;
         }
     }
@@ -435,21 +424,72 @@ fn decode_row_of(row: &AnyRow, columns: &[usize]) -> Result<Row, sqlx::Error> {
     Ok(out)
 }
 
-async fn write_batch(db: &Db, source_id: i64, batch: &[Row]) -> anyhow::Result<WriteOutcome> {
+/// Writes sorted, merged rows in the open transaction. A (point, period) with many rows in the batch (a file,
+/// a backlog) is read once over its span and merged cell by cell. A point with only a few rows (the gateway's
+/// batches: one minute of each of thousands of devices) would cost a read each, so its rows go in first with
+/// `ON CONFLICT DO NOTHING … RETURNING`, and only those that turn out to be stored already are read and merged.
+/// (Insert-first for every row made a file's write 75 % slower: the returned keys are decoded row by row.)
+async fn write_batch(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    source_id: i64,
+    batch: &[Row],
+) -> anyhow::Result<WriteOutcome> {
     let mut outcome = WriteOutcome::default();
-    let mut tx = match db.backend() {
-        // Take the write lock up front: a read-then-write transaction could otherwise fail with
-        // SQLITE_BUSY_SNAPSHOT when another process (an import beside the server) wrote in between.
-        Backend::Sqlite => db.pool().begin_with("BEGIN IMMEDIATE").await?,
-        Backend::Postgres => db.pool().begin().await?,
-    };
-    // What is stored already, per (point, period) over the batch's time span.
+    // Rows as they would be stored fresh (present cells only); rows with nothing present store nothing.
+    let fresh: Vec<Row> = batch
+        .iter()
+        .filter(|r| !r.is_empty())
+        .map(|new| {
+            let mut row = Row::new(new.point_id, new.period, new.ts);
+            for (code, cell) in new.iter() {
+                row.set(code, cell);
+            }
+            row
+        })
+        .collect();
+    // Rows of (point, period) groups too small to be worth a read of their own are tried as new first.
+    let mut few: Vec<Row> = Vec::new();
+    let mut existing: Vec<&Row> = Vec::new();
+    let mut start = 0;
+    while start < fresh.len() {
+        let (point, period) = (fresh[start].point_id, fresh[start].period);
+        let end = start
+            + fresh[start..]
+                .iter()
+                .take_while(|r| r.point_id == point && r.period == period)
+                .count();
+        if end - start < ROWS_WORTH_A_READ {
+            few.extend(fresh[start..end].iter().cloned());
+        } else {
+            existing.extend(&fresh[start..end]);
+        }
+        start = end;
+    }
+    let inserted = insert_new(conn, backend, source_id, &few).await?;
+    for row in &few {
+        if inserted.contains(&(row.point_id, row.period, row.ts)) {
+            outcome.rows_inserted += 1;
+            outcome.values_written += row.iter().count() as u64;
+            outcome.dirty.insert(DirtyDay {
+                point_id: row.point_id,
+                day: kernel::time::cst_day_number(row.ts),
+            });
+        } else {
+            existing.push(row);
+        }
+    }
+    if existing.is_empty() {
+        return Ok(outcome);
+    }
+    existing.sort_by_key(|r| (r.point_id, r.period, r.ts));
+    // What is stored already, per (point, period) over the span of its rows.
     let mut stored: HashMap<(i64, Period, i64), Row> = HashMap::new();
     let mut start = 0;
-    while start < batch.len() {
-        let (point, period) = (batch[start].point_id, batch[start].period);
+    while start < existing.len() {
+        let (point, period) = (existing[start].point_id, existing[start].period);
         let end = start
-            + batch[start..]
+            + existing[start..]
                 .iter()
                 .take_while(|r| r.point_id == point && r.period == period)
                 .count();
@@ -457,22 +497,22 @@ async fn write_batch(db: &Db, source_id: i64, batch: &[Row]) -> anyhow::Result<W
             "SELECT {} FROM readings WHERE point_id = $1 AND period = $2 AND ts >= $3 AND ts <= $4",
             select_list()
         );
-        let existing = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(point)
             .bind(period.as_str())
-            .bind(batch[start].ts)
-            .bind(batch[end - 1].ts)
-            .fetch_all(&mut *tx)
+            .bind(existing[start].ts)
+            .bind(existing[end - 1].ts)
+            .fetch_all(&mut *conn)
             .await?;
-        for row in &existing {
+        for row in &rows {
             let row = decode_row(row)?;
             stored.insert((row.point_id, row.period, row.ts), row);
         }
         start = end;
     }
-    let mut to_write: Vec<Row> = Vec::with_capacity(batch.len());
+    let mut to_write: Vec<Row> = Vec::with_capacity(existing.len());
     let mut resends: Vec<Conflict> = Vec::new();
-    for new in batch {
+    for new in existing {
         let key = (new.point_id, new.period, new.ts);
         let mut merged = stored
             .remove(&key)
@@ -519,15 +559,95 @@ async fn write_batch(db: &Db, source_id: i64, batch: &[Row]) -> anyhow::Result<W
             to_write.push(merged);
         }
     }
-    upsert(&mut tx, db.backend(), source_id, &to_write).await?;
-    insert_resends(&mut tx, source_id, &resends).await?;
-    tx.commit().await?;
+    upsert(conn, backend, source_id, &to_write).await?;
+    insert_resends(conn, backend, source_id, &resends).await?;
     Ok(outcome)
+}
+
+/// The columns some of the rows use, as catalogue indexes.
+fn used_columns(rows: &[Row]) -> Vec<usize> {
+    (0..CATALOGUE.len())
+        .filter(|&i| {
+            rows.iter()
+                .any(|r| r.cells[i].is_some_and(|c| c.is_present()))
+        })
+        .collect()
+}
+
+/// The `INSERT INTO readings (…) VALUES (…), …` part for these rows and used columns.
+fn insert_statement(
+    backend: Backend,
+    source_id: i64,
+    used: &[usize],
+    rows: &[Row],
+) -> BulkStatement {
+    let mut b = BulkStatement::new(backend, "INSERT INTO readings (point_id, period, ts");
+    for &i in used {
+        b.push(", ").push(CATALOGUE[i].column);
+    }
+    b.push(", flags, extra, source_id) VALUES ");
+    for (n, row) in rows.iter().enumerate() {
+        b.push(if n == 0 { "(" } else { ", (" });
+        b.bind(row.point_id)
+            .push(", ")
+            .bind(row.period.as_str().to_string())
+            .push(", ")
+            .bind(row.ts);
+        for &i in used {
+            b.push(", ").bind(row.cells[i].and_then(|c| c.value));
+        }
+        b.push(", ")
+            .bind(row.flags_text())
+            .push(", ")
+            .bind(row.extra_json())
+            .push(", ")
+            .bind(source_id)
+            .push(")");
+    }
+    b
+}
+
+/// A (point, period) with at least this many rows in a batch is read over its span instead of inserted first.
+const ROWS_WORTH_A_READ: usize = 8;
+
+/// Rows per multi-row statement at most, whatever the parameter limit allows: SQLite's statement preparation
+/// grows with the statement's length, and a few hundred rows already amortise a statement's fixed costs.
+const ROWS_PER_STATEMENT: usize = 500;
+
+fn rows_per_statement(used: &[usize]) -> usize {
+    (MAX_PARAMETERS / (6 + used.len())).clamp(1, ROWS_PER_STATEMENT)
+}
+
+/// Inserts the rows whose key is not stored yet; returns the keys it inserted.
+async fn insert_new(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    source_id: i64,
+    rows: &[Row],
+) -> Result<std::collections::HashSet<(i64, Period, i64)>, sqlx::Error> {
+    let mut inserted = std::collections::HashSet::with_capacity(rows.len());
+    if rows.is_empty() {
+        return Ok(inserted);
+    }
+    let used = used_columns(rows);
+    for chunk in rows.chunks(rows_per_statement(&used)) {
+        let mut b = insert_statement(backend, source_id, &used, chunk);
+        b.push(" ON CONFLICT (point_id, period, ts) DO NOTHING RETURNING point_id, period, ts");
+        for row in b.build().fetch_all(&mut *conn).await? {
+            let period: String = row.try_get(1)?;
+            let period = Period::parse(&period).ok_or_else(|| sqlx::Error::ColumnDecode {
+                index: "period".into(),
+                source: format!("unknown period {period:?}").into(),
+            })?;
+            inserted.insert((row.try_get(0)?, period, row.try_get(2)?));
+        }
+    }
+    Ok(inserted)
 }
 
 /// Multi-row upserts of complete (merged) rows; only the columns some row uses are named.
 async fn upsert(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    conn: &mut sqlx::AnyConnection,
     backend: Backend,
     source_id: i64,
     rows: &[Row],
@@ -535,45 +655,16 @@ async fn upsert(
     if rows.is_empty() {
         return Ok(());
     }
-    let used: Vec<usize> = (0..CATALOGUE.len())
-        .filter(|&i| {
-            rows.iter()
-                .any(|r| r.cells[i].is_some_and(|c| c.is_present()))
-        })
-        .collect();
-    let per_row = 6 + used.len();
-    let rows_per_statement = (MAX_PARAMETERS / per_row).max(1);
-    for chunk in rows.chunks(rows_per_statement) {
-        let mut b = BulkStatement::new(backend, "INSERT INTO readings (point_id, period, ts");
-        for &i in &used {
-            b.push(", ").push(CATALOGUE[i].column);
-        }
-        b.push(", flags, extra, source_id) VALUES ");
-        for (n, row) in chunk.iter().enumerate() {
-            b.push(if n == 0 { "(" } else { ", (" });
-            b.bind(row.point_id)
-                .push(", ")
-                .bind(row.period.as_str().to_string())
-                .push(", ")
-                .bind(row.ts);
-            for &i in &used {
-                b.push(", ").bind(row.cells[i].and_then(|c| c.value));
-            }
-            b.push(", ")
-                .bind(row.flags_text())
-                .push(", ")
-                .bind(row.extra_json())
-                .push(", ")
-                .bind(source_id)
-                .push(")");
-        }
+    let used = used_columns(rows);
+    for chunk in rows.chunks(rows_per_statement(&used)) {
+        let mut b = insert_statement(backend, source_id, &used, chunk);
         b.push(" ON CONFLICT (point_id, period, ts) DO UPDATE SET flags = excluded.flags, extra = excluded.extra");
         for &i in &used {
             let c = CATALOGUE[i].column;
             // COALESCE: even a concurrent writer outside this process cannot replace a stored value.
             b.push(&format!(", {c} = COALESCE(readings.{c}, excluded.{c})"));
         }
-        b.execute(tx).await?;
+        b.execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -706,30 +797,32 @@ pub async fn factor_series(
 
 /// Keeps resent values that differ from the stored ones (`reading_resends`), in the write's transaction.
 async fn insert_resends(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
     source_id: i64,
     resends: &[Conflict],
 ) -> Result<(), sqlx::Error> {
     let now = kernel::time::now_ts();
-    for chunk in resends.chunks(64) {
-        let mut b = SqlBuilder::new(
+    for chunk in resends.chunks(ROWS_PER_STATEMENT) {
+        let mut b = BulkStatement::new(
+            backend,
             "INSERT INTO reading_resends (point_id, period, ts, factor, value, flag, source_id, received_at) VALUES ",
         );
         for (i, c) in chunk.iter().enumerate() {
             if i > 0 {
                 b.push(", ");
             }
-            b.push("(").push_bind(c.point_id);
-            b.push(", ").push_bind(c.period.as_str().to_string());
-            b.push(", ").push_bind(c.ts);
-            b.push(", ").push_bind(c.factor.clone());
-            b.push(", ").push_bind(c.sent_value);
-            b.push(", ").push_bind(c.sent_flag.as_char().to_string());
-            b.push(", ").push_bind(source_id);
-            b.push(", ").push_bind(now);
+            b.push("(").bind(c.point_id);
+            b.push(", ").bind(c.period.as_str().to_string());
+            b.push(", ").bind(c.ts);
+            b.push(", ").bind(c.factor.clone());
+            b.push(", ").bind(c.sent_value);
+            b.push(", ").bind(c.sent_flag.as_char().to_string());
+            b.push(", ").bind(source_id);
+            b.push(", ").bind(now);
             b.push(")");
         }
-        b.build().execute(&mut **tx).await?;
+        b.execute(&mut *conn).await?;
     }
     Ok(())
 }
