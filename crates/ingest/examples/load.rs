@@ -3,15 +3,19 @@
 //! acknowledged (hence committed) and the acknowledgement latency.
 //!
 //! ```sh
-//! cargo run --release -p ingest --example load -- [--connections 1000] [--seconds 20] [--database URL]
+//! cargo run --release -p ingest --example load -- [--connections 1000] [--seconds 20] [--database URL] \
+//!     [--protocol 2017|2025]
 //! ```
+//!
+//! `--protocol 2025`: the devices speak HJ 212-2025 with their CP SM4-encrypted under a key each, so the
+//! gateway decrypts every packet.
 //!
 //! Without `--database` it uses a fresh SQLite file in a temporary directory; a PostgreSQL URL must point at a
 //! migrated, preferably empty database. The gateway runs in this process, on the same two cores as the clients.
 
 use std::time::{Duration, Instant};
 
-use ingest::simulate::{self, Behaviour, SimDevice};
+use ingest::simulate::{self, Behaviour, SimProtocol};
 
 const READINGS_PER_PACKET: u64 = 6;
 
@@ -25,6 +29,9 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let connections: usize = arg(&args, "--connections").map_or(Ok(1000), |v| v.parse())?;
+    let protocol = arg(&args, "--protocol").unwrap_or_else(|| "2017".to_string());
+    let protocol =
+        SimProtocol::parse(&protocol).ok_or_else(|| anyhow::anyhow!("--protocol 2017 or 2025"))?;
     let seconds: u64 = arg(&args, "--seconds").map_or(Ok(20), |v| v.parse())?;
     anyhow::ensure!(
         (1..=15_000).contains(&connections) && (1..=600).contains(&seconds),
@@ -38,15 +45,14 @@ async fn main() -> anyhow::Result<()> {
     let setup = Instant::now();
     let mut devices = Vec::with_capacity(connections);
     for number in 1..=connections {
-        let (mn, password) = ingest::repo::register_simulated_device(&db, number).await?;
-        devices.push(SimDevice { mn, password });
+        devices.push(ingest::repo::register_simulated_device(&db, number, protocol).await?);
     }
     eprintln!(
         "{connections} devices registered in {:.1} s",
         setup.elapsed().as_secs_f64()
     );
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let listener = ingest::listen("127.0.0.1:0".parse()?)?;
     let target = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let gateway = tokio::spawn(ingest::run(
@@ -98,13 +104,14 @@ async fn main() -> anyhow::Result<()> {
         .fetch_one(db.pool())
         .await?;
     println!(
-        "backend {}: {connections} connections, {elapsed:.1} s: {sent} packets sent, {acknowledged} acknowledged \
+        "backend {}, HJ 212-{}: {connections} connections, {elapsed:.1} s: {sent} packets sent, {acknowledged} acknowledged \
          ({:.0} packets/s, {:.0} readings/s), {stored} packets stored; ack latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         if url.starts_with("sqlite:") {
             "SQLite"
         } else {
             "PostgreSQL"
         },
+        protocol.label(),
         acknowledged as f64 / elapsed,
         (acknowledged * READINGS_PER_PACKET) as f64 / elapsed,
         simulate::percentile(&mut latencies, 50.0),

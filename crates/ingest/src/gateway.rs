@@ -6,7 +6,7 @@
 //! once the writer reports its packet stored. A client that does not read its replies fills its own queue and
 //! stops being read; nobody else waits for it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,7 +19,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
-use crate::model::{Device, LiveKey};
+use crate::model::{Device, LiveKey, MnAssignment};
 use crate::repo;
 use crate::service::{self, Decision, KeyStep};
 use crate::writer::{self, Job, Stored};
@@ -79,7 +79,21 @@ const READ_CHUNK: usize = 8 * 1024;
 struct Known {
     devices: HashMap<String, Device>,
     keys: HashMap<i64, Vec<LiveKey>>,
+    /// Devices given to a data logger (1001/1002) whose first packet has not come yet.
+    unconfirmed: HashSet<i64>,
 }
+
+/// A logger without a device that sent a 1001 on a live connection: where its 1002 goes once an operator
+/// registers a device for it.
+struct WaitingLogger {
+    replies: mpsc::Sender<PendingReply>,
+    request: service::OnboardingRequest,
+    /// When its last 1001 was quarantined for review (a logger repeats its 1001; one entry an hour is enough).
+    quarantined_at: i64,
+}
+
+/// A waiting logger's 1001 goes to the quarantine again after this long.
+const REQUARANTINE_SECONDS: i64 = 3600;
 
 type Directory = std::sync::RwLock<Known>;
 
@@ -92,6 +106,7 @@ struct Shared {
     jobs: mpsc::Sender<Job>,
     devices: Directory,
     subpackets: std::sync::Mutex<service::SubPackets>,
+    waiting_loggers: std::sync::Mutex<HashMap<String, WaitingLogger>>,
 }
 
 async fn load_directory(db: &Db) -> Result<Known, sqlx::Error> {
@@ -104,7 +119,12 @@ async fn load_directory(db: &Db) -> Result<Known, sqlx::Error> {
     for key in repo::live_keys(db, None).await? {
         keys.entry(key.device_id).or_default().push(key);
     }
-    Ok(Known { devices, keys })
+    let unconfirmed = repo::unconfirmed_assignment_devices(db).await?;
+    Ok(Known {
+        devices,
+        keys,
+        unconfirmed,
+    })
 }
 
 /// Re-reads one device's keys after the gateway changed them.
@@ -133,7 +153,120 @@ async fn refresh_directory(shared: std::sync::Weak<Shared>, every: Duration) {
             }
             Err(e) => tracing::warn!("HJ 212 device directory not refreshed: {e}"),
         }
+        push_assignments(&shared).await;
     }
+}
+
+/// Sends their 1002 to the waiting loggers an operator has registered a device for since.
+async fn push_assignments(shared: &Shared) {
+    let any_waiting = shared
+        .waiting_loggers
+        .lock()
+        .is_ok_and(|waiting| !waiting.is_empty());
+    if !any_waiting {
+        return;
+    }
+    let unsent = match repo::unsent_assignments(&shared.db).await {
+        Ok(unsent) => unsent,
+        Err(e) => {
+            tracing::warn!("HJ 212 MN assignments not read: {e}");
+            return;
+        }
+    };
+    for assignment in unsent {
+        let target = shared.waiting_loggers.lock().ok().and_then(|waiting| {
+            waiting
+                .get(&assignment.logger_id)
+                .map(|w| (w.replies.clone(), w.request.clone()))
+        });
+        let Some((replies, request)) = target else {
+            continue;
+        };
+        let now = kernel::time::now_ts();
+        // Recorded as sent before it is queued, so that whoever sees the 1002 also sees the record; a reply
+        // queue that is full (a logger not reading) gets it at the logger's next 1001 instead.
+        if let Some(reply) = set_mn(shared, &request, &assignment, now).await {
+            record_sent(shared, &assignment, now).await;
+            let _ = replies.try_send(reply);
+        }
+    }
+}
+
+/// The 1002 for an assignment, ready to queue; the device is put in the directory first, so that the logger's
+/// answers under its new MN are accepted.
+async fn set_mn(
+    shared: &Shared,
+    request: &service::OnboardingRequest,
+    assignment: &MnAssignment,
+    now: i64,
+) -> Option<PendingReply> {
+    let known = shared
+        .devices
+        .read()
+        .is_ok_and(|directory| directory.devices.contains_key(&assignment.mn));
+    if !known {
+        match load_directory(&shared.db).await {
+            Ok(devices) => {
+                if let Ok(mut directory) = shared.devices.write() {
+                    *directory = devices;
+                }
+            }
+            Err(e) => {
+                tracing::warn!("HJ 212 device directory not refreshed for a 1002: {e}");
+                return None;
+            }
+        }
+    }
+    let qn = chrono::DateTime::from_timestamp(now, 0).unwrap_or_default();
+    match service::set_mn_command(request, &assignment.logger_id, &assignment.mn, qn) {
+        Ok(command) => {
+            let (done, stored) = oneshot::channel();
+            let _ = done.send(Stored::New);
+            Some(PendingReply {
+                stored,
+                reply: Some(command),
+            })
+        }
+        Err(e) => {
+            tracing::warn!(
+                "HJ 212 1002 for logger {:?} not encoded: {e}",
+                assignment.logger_id
+            );
+            None
+        }
+    }
+}
+
+async fn record_sent(shared: &Shared, assignment: &MnAssignment, now: i64) {
+    tracing::info!(
+        "HJ 212 logger {:?}: MN {} sent (1002)",
+        assignment.logger_id,
+        assignment.mn
+    );
+    if let Ok(mut directory) = shared.devices.write() {
+        directory.unconfirmed.insert(assignment.device_id);
+    }
+    if let Err(e) = repo::mark_assignment_sent(&shared.db, assignment.id, now).await {
+        tracing::warn!("HJ 212 1002 sent but not recorded: {e}");
+    }
+}
+
+/// Pending connections the listening socket queues before they are accepted (the kernel caps it at
+/// `net.core.somaxconn`, 4096 on this machine kind). tokio's `TcpListener::bind` queues 1,024: when 10,000
+/// devices reconnect at once (a restart of the server) the rest had their handshakes dropped and retried by
+/// their TCP stacks for up to ~30 s (measured with the load example).
+pub const LISTEN_BACKLOG: u32 = 8192;
+
+/// A listening socket for the gateway with [`LISTEN_BACKLOG`].
+pub fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Runs the gateway on `listener` until `shutdown` resolves; then stops accepting, lets connections finish and
@@ -146,7 +279,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     repo::mark_all_offline(&db).await?;
     let (jobs, queue) = mpsc::channel(config.queue_capacity.max(1));
-    let writer = tokio::spawn(writer::run(db.clone(), queue, config.max_batch.max(1)));
+    let writer = writer::spawn(db.clone(), queue, config.max_batch.max(1));
     let limit = Arc::new(Semaphore::new(config.max_connections));
     let (stop, stopped) = watch::channel(false);
     let devices = Directory::new(load_directory(&db).await?);
@@ -161,6 +294,7 @@ pub async fn run(
         jobs,
         devices,
         subpackets,
+        waiting_loggers: std::sync::Mutex::new(HashMap::new()),
     });
     let refresher = tokio::spawn(refresh_directory(Arc::downgrade(&shared), refresh_every));
     let mut refused_logged_at: Option<Instant> = None;
@@ -228,6 +362,8 @@ async fn connection(
     let mut decoder = FrameDecoder::with_cap(config.buffer_cap);
     let mut buffer = vec![0u8; READ_CHUNK];
     let mut seen: Vec<i64> = Vec::new();
+    // Loggers without a device that sent their 1001 on this connection.
+    let mut waiting: Vec<String> = Vec::new();
     let mut quarantined = 0usize;
     'read: loop {
         let read = tokio::select! {
@@ -269,14 +405,15 @@ async fn connection(
             let mn = service::header_mn(frame.segment())
                 .unwrap_or("")
                 .to_string();
-            let (device, keys) = shared
+            let (device, keys, unconfirmed) = shared
                 .devices
                 .read()
                 .ok()
                 .and_then(|directory| {
                     let device = directory.devices.get(&mn)?.clone();
                     let keys = directory.keys.get(&device.id).cloned().unwrap_or_default();
-                    Some((Some(device), keys))
+                    let unconfirmed = directory.unconfirmed.contains(&device.id);
+                    Some((Some(device), keys, unconfirmed))
                 })
                 .unwrap_or_default();
             let (opened, key_id) = open_frame(&frame, &keys);
@@ -326,7 +463,33 @@ async fn connection(
                     shared.jobs.send(Job::Seen(seen)).await.is_ok()
                         && replies.send(PendingReply { stored, reply }).await.is_ok()
                 }
+                Decision::Answer { reply } => {
+                    let (done, stored) = oneshot::channel();
+                    let _ = done.send(Stored::New);
+                    replies.send(PendingReply { stored, reply }).await.is_ok()
+                }
+                Decision::Onboarding {
+                    logger,
+                    request,
+                    quarantined: entry,
+                    reply,
+                } => {
+                    onboarding(
+                        shared,
+                        &replies,
+                        &mut waiting,
+                        logger,
+                        request,
+                        entry,
+                        reply,
+                        now,
+                    )
+                    .await
+                }
                 Decision::Accept { packet, reply } => {
+                    if unconfirmed && let Some(device) = &device {
+                        confirm(shared, device, now).await;
+                    }
                     let (done, stored) = oneshot::channel();
                     shared
                         .jobs
@@ -384,10 +547,89 @@ async fn connection(
             break;
         }
     }
+    if let Ok(mut loggers) = shared.waiting_loggers.lock() {
+        for logger_id in &waiting {
+            if loggers
+                .get(logger_id)
+                .is_some_and(|w| w.replies.same_channel(&replies))
+            {
+                loggers.remove(logger_id);
+            }
+        }
+    }
     drop(replies);
     let _ = tokio::time::timeout(config.write_timeout, reply_task).await;
     if let Err(e) = repo::mark_offline(&shared.db, &seen, &peer).await {
         tracing::warn!("HJ 212 {peer}: cannot record the devices offline: {e}");
+    }
+}
+
+/// A 1001 of a logger without a device: its 9013, then the 1002 when an operator has registered a device for it;
+/// otherwise the 1001 goes to the quarantine for review (once an hour per logger) and the logger waits on this
+/// connection for its 1002. False when the connection cannot go on.
+#[allow(clippy::too_many_arguments)]
+async fn onboarding(
+    shared: &Shared,
+    replies: &mpsc::Sender<PendingReply>,
+    waiting: &mut Vec<String>,
+    logger: crate::model::LoggerIds,
+    request: service::OnboardingRequest,
+    entry: Box<crate::model::QuarantinedPacket>,
+    reply: Option<Vec<u8>>,
+    now: i64,
+) -> bool {
+    let (done, stored) = oneshot::channel();
+    let _ = done.send(Stored::New);
+    if replies.send(PendingReply { stored, reply }).await.is_err() {
+        return false;
+    }
+    match repo::current_assignment(&shared.db, &logger.logger_id).await {
+        Ok(Some(assignment)) => match set_mn(shared, &request, &assignment, now).await {
+            Some(command) => {
+                record_sent(shared, &assignment, now).await;
+                replies.send(command).await.is_ok()
+            }
+            None => true,
+        },
+        found => {
+            if let Err(e) = found {
+                tracing::warn!(
+                    "HJ 212 MN assignment of {:?} not read: {e}",
+                    logger.logger_id
+                );
+            }
+            let quarantine_again = {
+                let Ok(mut loggers) = shared.waiting_loggers.lock() else {
+                    return true;
+                };
+                let last = loggers.get(&logger.logger_id).map(|w| w.quarantined_at);
+                let again = last.is_none_or(|at| now - at >= REQUARANTINE_SECONDS);
+                loggers.insert(
+                    logger.logger_id.clone(),
+                    WaitingLogger {
+                        replies: replies.clone(),
+                        request,
+                        quarantined_at: if again { now } else { last.unwrap_or(now) },
+                    },
+                );
+                again
+            };
+            if !waiting.contains(&logger.logger_id) {
+                waiting.push(logger.logger_id);
+            }
+            !quarantine_again || shared.jobs.send(Job::Quarantined(entry)).await.is_ok()
+        }
+    }
+}
+
+/// The first packet under an MN assigned with a 1002: the logger has taken it.
+async fn confirm(shared: &Shared, device: &Device, now: i64) {
+    if let Ok(mut directory) = shared.devices.write() {
+        directory.unconfirmed.remove(&device.id);
+    }
+    match repo::confirm_assignment(&shared.db, device.id, now).await {
+        Ok(()) => tracing::info!("HJ 212 MN {}: taken by its data logger", device.mn),
+        Err(e) => tracing::warn!("HJ 212 MN {}: confirmation not recorded: {e}", device.mn),
     }
 }
 

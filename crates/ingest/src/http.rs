@@ -15,7 +15,7 @@ use kernel::web::{ApiJson, ApiPath, ApiQuery, Chrome, PageResult, render};
 use kernel::{Action, AppError, AppResult, AppState, Principal, Resource};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{DeviceState, KeyInfo, NewKey, QuarantineEntry, QuarantineReason};
+use crate::model::{DeviceState, KeyInfo, MnAssignment, NewKey, QuarantineEntry, QuarantineReason};
 use crate::repo::{self, QuarantineFilter};
 use crate::service::{self, require_operator};
 
@@ -33,13 +33,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/ingest/quarantine/{id}", get(quarantine_entry))
         .route("/api/v1/ingest/quarantine/{id}/dismiss", post(dismiss))
         .route("/api/v1/ingest/quarantine/{id}/register", post(register))
+        .route("/api/v1/ingest/mn-assignments", get(mn_assignments))
 }
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(device_states, device_state, keys, add_key, quarantine, quarantine_entry, dismiss, register),
+    paths(device_states, device_state, keys, add_key, quarantine, quarantine_entry, dismiss, register,
+        mn_assignments),
     components(schemas(DeviceState, QuarantineEntry, QuarantineReason, KeyInfo, NewKey, DismissBody,
-        Registered, kernel::error::Problem)),
+        Registered, MnAssignment, kernel::error::Problem)),
     tags((name = "ingest", description = "HJ 212 网关 Gateway: device state, quarantined packets and their review, HJ 212-2025 keys"))
 )]
 pub struct ApiDoc;
@@ -242,6 +244,21 @@ async fn register(
     Ok((StatusCode::CREATED, ApiJson(Registered { entry, device })))
 }
 
+/// MNs assigned to HJ 212-2025 data loggers (1001/1002 onboarding), current ones first, newest first (up to 200).
+#[utoipa::path(get, path = "/api/v1/ingest/mn-assignments", tag = "ingest",
+    responses((status = 200, body = [MnAssignment]), (status = 403, body = kernel::error::Problem)))]
+async fn mn_assignments(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> AppResult<ApiJson<Vec<MnAssignment>>> {
+    principal.require(Resource::Device, Action::Read)?;
+    Ok(ApiJson(
+        repo::assignments(&state.db, ASSIGNMENTS_SHOWN)
+            .await
+            .map_err(anyhow::Error::from)?,
+    ))
+}
+
 // --- pages ----------------------------------------------------------------------------------------------------
 
 fn time_or_dash(ts: Option<i64>) -> String {
@@ -261,6 +278,30 @@ struct DevicesPage {
     rows: Vec<DeviceRow>,
     online: usize,
     can_review: bool,
+    assignments: Vec<AssignmentRow>,
+}
+
+struct AssignmentRow {
+    a: MnAssignment,
+    assigned: String,
+    sent: String,
+    confirmed: String,
+}
+
+/// Assignments listed on the devices page.
+const ASSIGNMENTS_SHOWN: i64 = 200;
+
+fn assignment_status(a: &MnAssignment) -> String {
+    match (a.sent_at, a.confirmed_at) {
+        (_, Some(confirmed)) => format!("MN {} 已由数采仪确认（{}）", a.mn, format_cst(confirmed)),
+        (Some(sent), None) => format!(
+            "MN {} 已以 1002 下发 {} 次，最近 {}，待数采仪以新 MN 上报",
+            a.mn,
+            a.sent_count,
+            format_cst(sent)
+        ),
+        (None, None) => format!("MN {} 待下发：数采仪下次在线时以 1002 下发", a.mn),
+    }
 }
 
 async fn devices_page(State(state): State<AppState>, principal: Principal) -> PageResult {
@@ -283,6 +324,20 @@ async fn devices_page(State(state): State<AppState>, principal: Principal) -> Pa
         online: rows.iter().filter(|r| r.s.online).count(),
         rows,
         can_review: principal.can(Resource::Device, Action::Update),
+        assignments: repo::assignments(&state.db, ASSIGNMENTS_SHOWN)
+            .await
+            .map_err(anyhow::Error::from)?
+            .into_iter()
+            .map(|a| AssignmentRow {
+                assigned: format_cst(a.assigned_at),
+                sent: a.sent_at.map_or_else(
+                    || "待下发".to_string(),
+                    |t| format!("{}（{} 次）", format_cst(t), a.sent_count),
+                ),
+                confirmed: time_or_dash(a.confirmed_at),
+                a,
+            })
+            .collect(),
     };
     render(&page)
 }
@@ -361,6 +416,10 @@ struct EntryPage {
     decoded: Vec<(&'static str, String)>,
     points: Vec<(i64, String)>,
     error: Option<String>,
+    /// The entry is a 1001 of a logger without a device.
+    logger: bool,
+    /// Where the 1002 of a device registered from a 1001 stands.
+    onboarding: Option<String>,
 }
 
 async fn entry_page_with(
@@ -424,10 +483,25 @@ async fn entry_page_with(
     } else {
         Vec::new()
     };
+    let logger = service::logger_of_entry(&entry);
+    let onboarding = if logger.is_some() {
+        repo::assignment_for_quarantine(&state.db, entry.id)
+            .await
+            .map_err(anyhow::Error::from)?
+            .map(|a| assignment_status(&a))
+    } else {
+        None
+    };
+    let mn = match (&logger, entry.mn.as_deref()) {
+        (Some(logger), None | Some("")) => service::proposed_mn(logger),
+        (_, mn) => mn.unwrap_or_default().to_string(),
+    };
     let page = EntryPage {
         chrome: Chrome::new(principal, "/ingest/devices", state.config.demo),
         reviewed: time_or_dash(entry.reviewed_at),
-        mn: entry.mn.clone().unwrap_or_default(),
+        mn,
+        logger: logger.is_some(),
+        onboarding,
         password,
         protocol,
         decoded,

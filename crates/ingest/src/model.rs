@@ -71,6 +71,14 @@ impl StoredBytes {
     }
 }
 
+/// The key of an accepted packet: its DataTime (UTC seconds, 0 when it has none), `-`, then [`dedup_key`]. The
+/// same packet sent again has the same key; the time in front keeps a batch's packets (the same minutes) next
+/// to each other in the key's index — with the hash alone every packet of a batch dirtied an index page of its
+/// own, the largest part of what a gateway commit wrote (migration 14 gave the stored keys the prefix).
+pub fn packet_key(data_time: Option<i64>, mn: &str, bytes: &[u8]) -> String {
+    format!("{}-{}", data_time.unwrap_or(0), dedup_key(mn, bytes))
+}
+
 /// SHA-256 over the MN and the exact bytes: the same packet sent again by the same device has the same key.
 pub fn dedup_key(mn: &str, bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
@@ -140,6 +148,44 @@ pub struct QuarantineEntry {
     pub review_note: Option<String>,
     /// The device registered from this entry.
     pub registered_device_id: Option<i64>,
+}
+
+/// A data logger's hardware identity as its HJ 212-2025 CN 1001 reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LoggerIds {
+    /// `i23005-Info`: the logger's own id, which the 1002 addresses.
+    pub logger_id: String,
+    /// `i23006-Info`
+    pub cpu_id: Option<String>,
+    /// `i23007-Info`
+    pub mac1: Option<String>,
+    /// `i23008-Info`
+    pub mac2: Option<String>,
+}
+
+/// An MN assigned to a data logger (HJ 212-2025 onboarding, `hj212_mn_assignments`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MnAssignment {
+    pub id: i64,
+    /// The logger's `i23005-Info`.
+    pub logger_id: String,
+    pub cpu_id: Option<String>,
+    pub mac1: Option<String>,
+    pub mac2: Option<String>,
+    /// The registered device whose MN the logger is given.
+    pub device_id: i64,
+    pub mn: String,
+    /// The quarantined 1001 the device was registered from.
+    pub quarantine_id: Option<i64>,
+    pub assigned_by: Option<i64>,
+    pub assigned_at: i64,
+    /// The last 1002 sent (`None`: the logger has not been connected since the assignment).
+    pub sent_at: Option<i64>,
+    pub sent_count: i64,
+    /// The first packet accepted under the assigned MN after the assignment.
+    pub confirmed_at: Option<i64>,
+    /// The logger was given another device later.
+    pub superseded_at: Option<i64>,
 }
 
 /// What the gateway last saw of a device.

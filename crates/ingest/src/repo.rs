@@ -2,18 +2,19 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use kernel::db::SqlBuilder;
+use kernel::db::{BulkStatement, SqlBuilder};
 use kernel::{Backend, Db};
 use sqlx::{AnyConnection, Row};
 
 use crate::model::{
-    AcceptedPacket, Device, DeviceState, KeyInfo, KeyState, LiveKey, QuarantineEntry,
-    QuarantinedPacket, parse_crc_mode,
+    AcceptedPacket, Device, DeviceState, KeyInfo, KeyState, LiveKey, LoggerIds, MnAssignment,
+    QuarantineEntry, QuarantinedPacket, parse_crc_mode,
 };
+use crate::simulate::{SimDevice, SimProtocol};
 
-/// Rows per multi-row statement. Small on purpose: through the Any driver a statement's cost grew much faster
-/// than its row count (1,000 rows: ~1 s per batch; 32 rows: ~50 ms for the same batch, measured on SQLite).
-const ROWS_PER_STATEMENT: usize = 32;
+/// Rows per multi-row statement. With anonymous placeholders on SQLite ([`BulkStatement`]) a statement's cost
+/// grows with its rows; with `$n` it grew with their square (1,000 rows: ~1 s per batch, measured).
+const ROWS_PER_STATEMENT: usize = 250;
 
 /// Every registered device, for the gateway's in-memory directory (refreshed periodically).
 pub async fn all_devices(db: &Db) -> Result<Vec<Device>, sqlx::Error> {
@@ -39,24 +40,6 @@ pub async fn all_devices(db: &Db) -> Result<Vec<Device>, sqlx::Error> {
         .collect()
 }
 
-/// Which of these dedup keys are stored already.
-pub async fn stored_packet_keys(db: &Db, keys: &[&str]) -> Result<HashSet<String>, sqlx::Error> {
-    let mut found = HashSet::new();
-    for chunk in keys.chunks(ROWS_PER_STATEMENT) {
-        let mut b = SqlBuilder::new("SELECT dedup_key FROM hj212_packets WHERE dedup_key IN (");
-        for (i, key) in chunk.iter().enumerate() {
-            if i > 0 {
-                b.push(", ");
-            }
-            b.push_bind(key.to_string());
-        }
-        b.push(")");
-        let keys: Vec<String> = b.build_scalar().fetch_all(db.pool()).await?;
-        found.extend(keys);
-    }
-    Ok(found)
-}
-
 /// What one batch changes in a device's state.
 #[derive(Debug, Clone, Default)]
 pub struct DeviceDelta {
@@ -71,123 +54,127 @@ pub struct DeviceDelta {
     pub last_error_at: Option<i64>,
 }
 
-/// Stores a batch's new packets, its quarantined packets and the device-state changes in one transaction.
-/// Packets and quarantine entries already stored (same dedup key) are left as they are.
-pub async fn store_batch(
-    db: &Db,
+/// Stores packets whose dedup key is not stored yet, in the caller's transaction; returns the keys it stored.
+/// The packets' keys must differ from each other.
+pub async fn insert_packets(
+    conn: &mut AnyConnection,
+    backend: Backend,
     source_id: Option<i64>,
     packets: &[&AcceptedPacket],
-    quarantined: &[&QuarantinedPacket],
-    deltas: &BTreeMap<i64, DeviceDelta>,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    let mut tx = match db.backend() {
-        // Take SQLite's write lock up front, as the readings store does, so that a concurrent writer queues.
-        Backend::Sqlite => db.pool().begin_with("BEGIN IMMEDIATE").await?,
-        Backend::Postgres => db.pool().begin().await?,
-    };
+) -> Result<HashSet<String>, sqlx::Error> {
+    let mut stored = HashSet::with_capacity(packets.len());
     for chunk in packets.chunks(ROWS_PER_STATEMENT) {
-        let mut b = SqlBuilder::new(
+        let mut b = BulkStatement::new(
+            backend,
             "INSERT INTO hj212_packets (received_at, peer, mn, device_id, point_id, cn, qn, data_time, packet, \
              encoding, crc, dedup_key, values_count, source_id, key_id) VALUES ",
         );
         for (i, p) in chunk.iter().enumerate() {
             b.push(if i == 0 { "(" } else { ", (" });
-            b.push_bind(p.received_at)
-                .push(", ")
-                .push_bind(p.peer.clone())
-                .push(", ")
-                .push_bind(p.mn.clone())
-                .push(", ")
-                .push_bind(p.device_id)
-                .push(", ")
-                .push_bind(p.point_id)
-                .push(", ")
-                .push_bind(p.cn)
-                .push(", ")
-                .push_bind(p.qn.clone())
-                .push(", ")
-                .push_bind(p.data_time)
-                .push(", ")
-                .push_bind(p.bytes.text.clone())
-                .push(", ")
-                .push_bind(p.bytes.encoding.to_string())
-                .push(", ")
-                .push_bind(p.crc.to_string())
-                .push(", ")
-                .push_bind(p.dedup_key.clone())
-                .push(", ")
-                .push_bind(p.readings.len() as i64)
-                .push(", ")
-                .push_bind(source_id)
-                .push(", ")
-                .push_bind(p.key_id)
-                .push(")");
+            b.bind(p.received_at).push(", ");
+            b.bind(p.peer.clone()).push(", ");
+            b.bind(p.mn.clone()).push(", ");
+            b.bind(p.device_id).push(", ");
+            b.bind(p.point_id).push(", ");
+            b.bind(p.cn).push(", ");
+            b.bind(p.qn.clone()).push(", ");
+            b.bind(p.data_time).push(", ");
+            b.bind(p.bytes.text.clone()).push(", ");
+            b.bind(p.bytes.encoding.to_string()).push(", ");
+            b.bind(p.crc.to_string()).push(", ");
+            b.bind(p.dedup_key.clone()).push(", ");
+            b.bind(p.readings.len() as i64).push(", ");
+            b.bind(source_id).push(", ");
+            b.bind(p.key_id).push(")");
         }
-        b.push(" ON CONFLICT (dedup_key) DO NOTHING");
-        b.build().execute(&mut *tx).await?;
+        b.push(" ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key");
+        for row in b.build().fetch_all(&mut *conn).await? {
+            stored.insert(row.try_get(0)?);
+        }
     }
+    Ok(stored)
+}
+
+/// A batch's source when some of its packets were resends: named after the packets it stored, or removed
+/// when it stored none.
+pub async fn rename_or_drop_source(
+    conn: &mut AnyConnection,
+    source_id: i64,
+    stored: usize,
+) -> Result<(), sqlx::Error> {
+    if stored == 0 {
+        sqlx::query("DELETE FROM reading_sources WHERE id = $1")
+            .bind(source_id)
+            .execute(conn)
+            .await?;
+    } else {
+        sqlx::query("UPDATE reading_sources SET name = $1 WHERE id = $2")
+            .bind(format!("HJ 212 gateway: {stored} packet(s)"))
+            .bind(source_id)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Stores quarantined packets in the caller's transaction; one already stored (same dedup key) is left as it is.
+pub async fn insert_quarantined(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    quarantined: &[&QuarantinedPacket],
+) -> Result<(), sqlx::Error> {
     for chunk in quarantined.chunks(ROWS_PER_STATEMENT) {
-        let mut b = SqlBuilder::new(
+        let mut b = BulkStatement::new(
+            backend,
             "INSERT INTO hj212_quarantine (received_at, peer, mn, device_id, reason, detail, packet, encoding, \
              dedup_key) VALUES ",
         );
         for (i, q) in chunk.iter().enumerate() {
             b.push(if i == 0 { "(" } else { ", (" });
-            b.push_bind(q.received_at)
-                .push(", ")
-                .push_bind(q.peer.clone())
-                .push(", ")
-                .push_bind(q.mn.clone())
-                .push(", ")
-                .push_bind(q.device_id)
-                .push(", ")
-                .push_bind(q.reason.as_str().to_string())
-                .push(", ")
-                .push_bind(q.detail.clone())
-                .push(", ")
-                .push_bind(q.bytes.text.clone())
-                .push(", ")
-                .push_bind(q.bytes.encoding.to_string())
-                .push(", ")
-                .push_bind(q.dedup_key.clone())
-                .push(")");
+            b.bind(q.received_at).push(", ");
+            b.bind(q.peer.clone()).push(", ");
+            b.bind(q.mn.clone()).push(", ");
+            b.bind(q.device_id).push(", ");
+            b.bind(q.reason.as_str().to_string()).push(", ");
+            b.bind(q.detail.clone()).push(", ");
+            b.bind(q.bytes.text.clone()).push(", ");
+            b.bind(q.bytes.encoding.to_string()).push(", ");
+            b.bind(q.dedup_key.clone()).push(")");
         }
         b.push(" ON CONFLICT (dedup_key) DO NOTHING");
-        b.build().execute(&mut *tx).await?;
+        b.execute(&mut *conn).await?;
     }
+    Ok(())
+}
+
+/// Applies a batch's device-state changes in the caller's transaction.
+pub async fn update_device_states(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    deltas: &BTreeMap<i64, DeviceDelta>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     let deltas: Vec<(&i64, &DeviceDelta)> = deltas.iter().collect();
     for chunk in deltas.chunks(ROWS_PER_STATEMENT) {
-        let mut b = SqlBuilder::new(
+        let mut b = BulkStatement::new(
+            backend,
             "INSERT INTO hj212_device_state (device_id, online, peer, last_packet_at, last_data_time, \
              clock_drift_seconds, packets, duplicates, errors, last_error, last_error_at, updated_at) VALUES ",
         );
         for (i, (device_id, d)) in chunk.iter().enumerate() {
             b.push(if i == 0 { "(" } else { ", (" });
-            b.push_bind(**device_id)
-                .push(", ")
-                .push_bind(i64::from(d.last_packet_at.is_some()))
-                .push(", ")
-                .push_bind(d.peer.clone())
-                .push(", ")
-                .push_bind(d.last_packet_at)
-                .push(", ")
-                .push_bind(d.last_data_time)
-                .push(", ")
-                .push_bind(d.clock_drift_seconds)
-                .push(", ")
-                .push_bind(d.packets)
-                .push(", ")
-                .push_bind(d.duplicates)
-                .push(", ")
-                .push_bind(d.errors)
-                .push(", ")
-                .push_bind(d.last_error.clone())
-                .push(", ")
-                .push_bind(d.last_error_at)
-                .push(", ")
-                .push_bind(now)
-                .push(")");
+            b.bind(**device_id).push(", ");
+            b.bind(i64::from(d.last_packet_at.is_some())).push(", ");
+            b.bind(d.peer.clone()).push(", ");
+            b.bind(d.last_packet_at).push(", ");
+            b.bind(d.last_data_time).push(", ");
+            b.bind(d.clock_drift_seconds).push(", ");
+            b.bind(d.packets).push(", ");
+            b.bind(d.duplicates).push(", ");
+            b.bind(d.errors).push(", ");
+            b.bind(d.last_error.clone()).push(", ");
+            b.bind(d.last_error_at).push(", ");
+            b.bind(now).push(")");
         }
         // One row per device in a statement (the map's keys), as PostgreSQL requires.
         b.push(
@@ -204,9 +191,9 @@ pub async fn store_batch(
              last_error_at = COALESCE(excluded.last_error_at, hj212_device_state.last_error_at), \
              updated_at = excluded.updated_at",
         );
-        b.build().execute(&mut *tx).await?;
+        b.execute(&mut *conn).await?;
     }
-    tx.commit().await
+    Ok(())
 }
 
 /// At start no connection exists: whatever a previous run left online is not.
@@ -571,56 +558,261 @@ pub async fn abandon_key(conn: &mut AnyConnection, key_id: i64) -> Result<bool, 
     Ok(done.rows_affected() == 1)
 }
 
-/// Up to `n` active registered devices, oldest first (the demo's, or any registry's), for the simulator.
-pub async fn active_devices(db: &Db, n: i64) -> Result<Vec<(String, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT mn, password FROM devices WHERE active = 1 ORDER BY id LIMIT $1")
-        .bind(n)
-        .fetch_all(db.pool())
-        .await
+/// The first `n` active devices as the simulator drives them: MN, password and, for an HJ 212-2025 device with
+/// a current key, that key (its packets are then SM4-encrypted).
+pub async fn active_devices(db: &Db, n: i64) -> Result<Vec<SimDevice>, sqlx::Error> {
+    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT id, mn, password, protocol FROM devices WHERE active = 1 ORDER BY id LIMIT $1",
+    )
+    .bind(n)
+    .fetch_all(db.pool())
+    .await?;
+    let mut current: std::collections::HashMap<i64, hj212::sm4::Sm4Key> =
+        std::collections::HashMap::new();
+    if rows.iter().any(|(_, _, _, protocol)| protocol == "2025") {
+        for key in live_keys(db, None).await? {
+            if key.state == KeyState::Current {
+                current.insert(key.device_id, key.key);
+            }
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(id, mn, password, protocol)| SimDevice {
+            key: (protocol == "2025")
+                .then(|| current.get(&id).copied())
+                .flatten(),
+            mn,
+            password,
+        })
+        .collect())
 }
 
-/// Registers a simulated outlet point and its device (MN `QS-SIM-0001`…, password `sim-0001`…) unless the MN
-/// exists; both are marked simulated in the registry (`monitoring_points.simulated`, model `qingshan
-/// simulate`).
+/// Registers a simulated outlet point and its device unless the MN exists; both are marked simulated in the
+/// registry (`monitoring_points.simulated`, model `qingshan simulate`). HJ 212-2017: MN `QS-SIM-0001`…,
+/// password `sim-0001`…; HJ 212-2025: MN `QS-SIM25-0001`…, password `s25-0001`…, and a current SM4 key.
 pub async fn register_simulated_device(
     db: &Db,
     number: usize,
-) -> Result<(String, String), sqlx::Error> {
-    let mn = format!("QS-SIM-{number:04}");
-    let password = format!("sim-{number:04}");
-    let exists: i64 =
-        sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM devices WHERE mn = $1")
-            .bind(&mn)
-            .fetch_one(db.pool())
-            .await?;
-    if exists > 0 {
-        return Ok((mn, password));
-    }
-    let now = kernel::time::now_ts();
-    let mut tx = match db.backend() {
-        Backend::Sqlite => db.pool().begin_with("BEGIN IMMEDIATE").await?,
-        Backend::Postgres => db.pool().begin().await?,
+    protocol: SimProtocol,
+) -> Result<SimDevice, sqlx::Error> {
+    let (mn, password) = match protocol {
+        SimProtocol::Hj2017 => (format!("QS-SIM-{number:04}"), format!("sim-{number:04}")),
+        SimProtocol::Hj2025 => (format!("QS-SIM25-{number:04}"), format!("s25-{number:04}")),
     };
-    let point_id: i64 = sqlx::query_scalar(
-        "INSERT INTO monitoring_points (code, name, kind, level, owner, simulated, created_at, updated_at) \
-         VALUES ($1, $2, 'outlet', 'enterprise', $3, 1, $4, $4) RETURNING id",
-    )
-    .bind(format!("SIM-{number:04}"))
-    .bind(format!("模拟排放口 {number:04}"))
-    .bind("qingshan simulate")
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
+    let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM devices WHERE mn = $1")
+        .bind(&mn)
+        .fetch_optional(db.pool())
+        .await?;
+    let now = kernel::time::now_ts();
+    let device_id = match existing {
+        Some(id) => id,
+        None => {
+            let mut tx = db.begin_write().await?;
+            let point_id: i64 = sqlx::query_scalar(
+                "INSERT INTO monitoring_points (code, name, kind, level, owner, simulated, created_at, updated_at) \
+                 VALUES ($1, $2, 'outlet', 'enterprise', $3, 1, $4, $4) RETURNING id",
+            )
+            .bind(match protocol {
+                SimProtocol::Hj2017 => format!("SIM-{number:04}"),
+                SimProtocol::Hj2025 => format!("SIM25-{number:04}"),
+            })
+            .bind(match protocol {
+                SimProtocol::Hj2017 => format!("模拟排放口 {number:04}"),
+                SimProtocol::Hj2025 => format!("模拟排放口（HJ 212-2025）{number:04}"),
+            })
+            .bind("qingshan simulate")
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            let device_id: i64 = sqlx::query_scalar(
+                "INSERT INTO devices (mn, password, protocol, crc_mode, point_id, model, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, 'qingshan simulate', $6, $6) RETURNING id",
+            )
+            .bind(&mn)
+            .bind(&password)
+            .bind(protocol.label())
+            .bind(match protocol {
+                SimProtocol::Hj2017 => "accept_variant",
+                SimProtocol::Hj2025 => "strict",
+            })
+            .bind(point_id)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            if protocol == SimProtocol::Hj2025 {
+                let key = crate::service::generate_key();
+                let text = String::from_utf8_lossy(&key).into_owned();
+                insert_key(
+                    &mut tx,
+                    &KeyRow {
+                        device_id,
+                        key_text: &text,
+                        fingerprint: &crate::model::fingerprint(&key),
+                        state: KeyState::Current,
+                        source: "registered",
+                        sk_created_at: now,
+                        issued_qn: None,
+                        created_by: None,
+                    },
+                    now,
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            device_id
+        }
+    };
+    let key = match protocol {
+        SimProtocol::Hj2017 => None,
+        SimProtocol::Hj2025 => live_keys(db, Some(device_id))
+            .await?
+            .into_iter()
+            .find(|k| k.state == KeyState::Current)
+            .map(|k| k.key),
+    };
+    Ok(SimDevice { mn, password, key })
+}
+
+// --- HJ 212-2025 onboarding: MNs assigned to data loggers ------------------------------------------------------
+
+const ASSIGNMENT_COLUMNS: &str = "a.id, a.logger_id, a.cpu_id, a.mac1, a.mac2, a.device_id, d.mn, a.quarantine_id, \
+     a.assigned_by, a.assigned_at, a.sent_at, a.sent_count, a.confirmed_at, a.superseded_at \
+     FROM hj212_mn_assignments a JOIN devices d ON d.id = a.device_id";
+
+fn assignment_row(row: &sqlx::any::AnyRow) -> Result<MnAssignment, sqlx::Error> {
+    Ok(MnAssignment {
+        id: row.try_get(0)?,
+        logger_id: row.try_get(1)?,
+        cpu_id: row.try_get(2)?,
+        mac1: row.try_get(3)?,
+        mac2: row.try_get(4)?,
+        device_id: row.try_get(5)?,
+        mn: row.try_get(6)?,
+        quarantine_id: row.try_get(7)?,
+        assigned_by: row.try_get(8)?,
+        assigned_at: row.try_get(9)?,
+        sent_at: row.try_get(10)?,
+        sent_count: row.try_get(11)?,
+        confirmed_at: row.try_get(12)?,
+        superseded_at: row.try_get(13)?,
+    })
+}
+
+/// Assigns a logger the MN of `device_id`; an earlier assignment of the same logger is superseded.
+pub async fn insert_assignment(
+    conn: &mut AnyConnection,
+    logger: &LoggerIds,
+    device_id: i64,
+    quarantine_id: Option<i64>,
+    assigned_by: Option<i64>,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
     sqlx::query(
-        "INSERT INTO devices (mn, password, protocol, crc_mode, point_id, model, created_at, updated_at) \
-         VALUES ($1, $2, '2017', 'accept_variant', $3, 'qingshan simulate', $4, $4)",
+        "UPDATE hj212_mn_assignments SET superseded_at = $1 WHERE logger_id = $2 AND superseded_at IS NULL",
     )
-    .bind(&mn)
-    .bind(&password)
-    .bind(point_id)
     .bind(now)
-    .execute(&mut *tx)
+    .bind(&logger.logger_id)
+    .execute(&mut *conn)
     .await?;
-    tx.commit().await?;
-    Ok((mn, password))
+    sqlx::query_scalar(
+        "INSERT INTO hj212_mn_assignments (logger_id, cpu_id, mac1, mac2, device_id, quarantine_id, assigned_by, \
+         assigned_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(&logger.logger_id)
+    .bind(&logger.cpu_id)
+    .bind(&logger.mac1)
+    .bind(&logger.mac2)
+    .bind(device_id)
+    .bind(quarantine_id)
+    .bind(assigned_by)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// The logger's current assignment, if it has one.
+pub async fn current_assignment(
+    db: &Db,
+    logger_id: &str,
+) -> Result<Option<MnAssignment>, sqlx::Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ASSIGNMENT_COLUMNS} WHERE a.logger_id = $1 AND a.superseded_at IS NULL"
+    )))
+    .bind(logger_id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(assignment_row).transpose()
+}
+
+/// Current assignments whose 1002 has not been sent yet.
+pub async fn unsent_assignments(db: &Db) -> Result<Vec<MnAssignment>, sqlx::Error> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ASSIGNMENT_COLUMNS} WHERE a.superseded_at IS NULL AND a.sent_at IS NULL ORDER BY a.id"
+    )))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(assignment_row).collect()
+}
+
+/// Devices with a current assignment no packet has confirmed yet.
+pub async fn unconfirmed_assignment_devices(db: &Db) -> Result<HashSet<i64>, sqlx::Error> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT device_id FROM hj212_mn_assignments WHERE superseded_at IS NULL AND confirmed_at IS NULL",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    Ok(ids.into_iter().collect())
+}
+
+/// Records a 1002 sent for an assignment.
+pub async fn mark_assignment_sent(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE hj212_mn_assignments SET sent_at = $1, sent_count = sent_count + 1 WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// A packet was accepted under the MN of `device_id`: its current assignment is confirmed (also when no 1002
+/// was needed, the logger having been given the MN by hand).
+pub async fn confirm_assignment(db: &Db, device_id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE hj212_mn_assignments SET confirmed_at = $1 \
+         WHERE device_id = $2 AND superseded_at IS NULL AND confirmed_at IS NULL",
+    )
+    .bind(now)
+    .bind(device_id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Assignments, current ones first, newest first.
+pub async fn assignments(db: &Db, limit: i64) -> Result<Vec<MnAssignment>, sqlx::Error> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ASSIGNMENT_COLUMNS} ORDER BY CASE WHEN a.superseded_at IS NULL THEN 0 ELSE 1 END, a.id DESC \
+         LIMIT $1"
+    )))
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(assignment_row).collect()
+}
+
+/// The assignment made when a device was registered from this quarantined 1001.
+pub async fn assignment_for_quarantine(
+    db: &Db,
+    quarantine_id: i64,
+) -> Result<Option<MnAssignment>, sqlx::Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ASSIGNMENT_COLUMNS} WHERE a.quarantine_id = $1 ORDER BY a.id DESC LIMIT 1"
+    )))
+    .bind(quarantine_id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(assignment_row).transpose()
 }

@@ -6,7 +6,8 @@ use hj212::{Frame, Packet, ProtocolVersion};
 use readings::{DataFlag, Period};
 
 use crate::model::{
-    AcceptedPacket, Device, DeviceSeen, QuarantineReason, QuarantinedPacket, StoredBytes, dedup_key,
+    AcceptedPacket, Device, DeviceSeen, LoggerIds, QuarantineReason, QuarantinedPacket,
+    StoredBytes, dedup_key, packet_key,
 };
 
 /// The outcome of checking a frame.
@@ -24,6 +25,95 @@ pub enum Decision {
         seen: DeviceSeen,
         reply: Option<Vec<u8>>,
     },
+    /// A 9015 heartbeat of a logger that has no MN yet (HJ 212-2025): answered, nothing stored.
+    Answer {
+        reply: Option<Vec<u8>>,
+    },
+    /// A CN 1001 of a logger whose MN is not a registered device (empty before onboarding): answered with its
+    /// 9013; the connection sends the 1002 when the logger has been assigned a device, and otherwise keeps
+    /// `quarantined` for an operator to register the device from.
+    Onboarding {
+        logger: LoggerIds,
+        request: OnboardingRequest,
+        quarantined: Box<QuarantinedPacket>,
+        reply: Option<Vec<u8>>,
+    },
+}
+
+/// How to address the 1002 to a logger that asked with a 1001: as it spoke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnboardingRequest {
+    pub st: String,
+    pub pw: String,
+    pub version: ProtocolVersion,
+}
+
+/// The hardware ids of a CN 1001 (`None` for another CN or without `i23005-Info`).
+pub fn logger_ids(packet: &Packet<'_>) -> Option<LoggerIds> {
+    if packet.cn != 1001 {
+        return None;
+    }
+    let info = |code: &str| {
+        packet
+            .cp
+            .items
+            .iter()
+            .find(|item| item.name == code)
+            .map(|item| item.value.trim().to_string())
+            .filter(|value| !value.is_empty())
+    };
+    Some(LoggerIds {
+        logger_id: info("i23005-Info")?,
+        cpu_id: info("i23006-Info"),
+        mac1: info("i23007-Info"),
+        mac2: info("i23008-Info"),
+    })
+}
+
+/// The hardware ids of a quarantined packet that is a CN 1001.
+pub fn logger_of_entry(entry: &QuarantineEntry) -> Option<LoggerIds> {
+    if entry.encoding != "utf8" {
+        return None;
+    }
+    let wire = format!("{}\r\n", entry.packet.trim_end());
+    let frame = hj212::frame::decode_all(wire.as_bytes())
+        .into_iter()
+        .next()?
+        .ok()?;
+    logger_ids(&Packet::parse(frame.segment()).ok()?)
+}
+
+/// The 1002 that gives the logger `logger_id` the MN `mn`, addressed as the logger spoke (`qn`: now).
+pub fn set_mn_command(
+    request: &OnboardingRequest,
+    logger_id: &str,
+    mn: &str,
+    qn: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<u8>, hj212::encode::EncodeError> {
+    let target = hj212::encode::Target {
+        st: &request.st,
+        pw: &request.pw,
+        mn,
+        version: request.version,
+    };
+    hj212::encode::Command::SetMn { logger_id }.encode(&target, qn)
+}
+
+/// An MN to propose for a logger's device: 24 upper-case hex digits from the SHA-256 of its hardware ids.
+/// HJ 212-2025 has the platform derive the MN from the CPU id and MAC; its exact rule was not available
+/// (hj212-2025.md), so this is only a proposal the operator may change.
+pub fn proposed_mn(logger: &LoggerIds) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in [
+        Some(logger.logger_id.as_str()),
+        logger.cpu_id.as_deref(),
+        logger.mac1.as_deref(),
+    ] {
+        hasher.update(part.unwrap_or("").as_bytes());
+        hasher.update([0u8]);
+    }
+    hex::encode_upper(&hasher.finalize()[..12])
 }
 
 /// The MN from a segment's header, which HJ 212-2025 keeps in clear when the CP is encrypted (and which is
@@ -142,15 +232,37 @@ pub fn decide_opened(
 ) -> Decision {
     let mn = packet.mn.unwrap_or("");
     let Some(device) = device else {
-        return quarantine(
+        let reply = || hj212::encode::reply_to(packet).and_then(Result::ok);
+        if mn.is_empty() && packet.cn == 9015 {
+            return Decision::Answer { reply: reply() };
+        }
+        let detail = if mn.is_empty() {
+            "no MN: a data logger not yet onboarded".to_string()
+        } else {
+            format!("MN {mn:?} is not a registered device")
+        };
+        let quarantined = quarantine(
             received,
             Some(mn),
             None,
             QuarantineReason::UnknownDevice,
-            format!("MN {mn:?} is not a registered device"),
+            detail,
             peer,
             now,
         );
+        return match (logger_ids(packet), quarantined) {
+            (Some(logger), Decision::Quarantine(quarantined)) => Decision::Onboarding {
+                logger,
+                request: OnboardingRequest {
+                    st: packet.st.unwrap_or("32").to_string(),
+                    pw: packet.pw.unwrap_or("").to_string(),
+                    version: packet.version(),
+                },
+                quarantined,
+                reply: reply(),
+            },
+            (_, decision) => decision,
+        };
     };
     if !device.active {
         return quarantine(
@@ -242,7 +354,7 @@ pub fn decide_opened(
             data_time,
             bytes: StoredBytes::of(received.raw()),
             crc: verdict.label(),
-            dedup_key: dedup_key(mn, received.raw()),
+            dedup_key: packet_key(data_time, mn, received.raw()),
             readings: readings_of(packet, device.point_id),
             clock_drift_seconds,
             warning,
@@ -577,7 +689,21 @@ pub async fn register_from(
         input.mn = entry.mn.clone().unwrap_or_default();
     }
     let device = registry::service::create_device(db, principal, &input).await?;
+    let logger = logger_of_entry(&entry);
     let mut tx = db.begin_write().await.map_err(anyhow::Error::from)?;
+    if let Some(logger) = &logger {
+        // A 1001: the logger is given the new device's MN with a 1002 when it is next connected.
+        repo::insert_assignment(
+            &mut tx,
+            logger,
+            device.id,
+            Some(id),
+            Some(principal.user_id),
+            now,
+        )
+        .await
+        .map_err(anyhow::Error::from)?;
+    }
     let marked = repo::review_quarantine(
         &mut tx,
         id,
@@ -597,7 +723,13 @@ pub async fn register_from(
         audit::record(
             &mut *tx,
             &AuditEntry::by(principal, "register", "hj212_quarantine", id)
-                .summary(format!("隔离报文 #{id} 审核：登记设备 MN {}", device.mn))
+                .summary(match &logger {
+                    Some(logger) => format!(
+                        "隔离报文 #{id} 审核：登记设备 MN {}，经 1002 下发给数采仪 {}",
+                        device.mn, logger.logger_id
+                    ),
+                    None => format!("隔离报文 #{id} 审核：登记设备 MN {}", device.mn),
+                })
                 .before(&review_view(&entry))
                 .after(&review_view(&after)),
         )
@@ -845,13 +977,84 @@ mod tests {
     }
 
     #[test]
+    fn a_1001_without_mn_is_onboarding_and_the_1002_matches_the_reference() {
+        // hj212-2025.md §4: the 1001 and 1002 as caoyiliang/HJ212 builds them.
+        let wire = "##0174QN=20240601085857223;ST=32;CN=1001;PW=123456;MN=;Flag=9;CP=&&i23005-Info=6970000000001ABCDEFG1234;i23006-Info=A800200A8C6D;i23007-Info=E86A643C7BBC;i23008-Info=A763742C1AE1&&F141";
+        let frame = frame_of(wire);
+        assert_eq!(frame.crc_verdict(), hj212::CrcVerdict::Ok);
+        let packet = Packet::parse(frame.segment()).expect("parses");
+        let Decision::Onboarding {
+            logger,
+            request,
+            quarantined,
+            reply,
+        } = decide(&frame, &packet, None, "p", 0)
+        else {
+            panic!("onboarding expected");
+        };
+        assert_eq!(
+            logger,
+            LoggerIds {
+                logger_id: "6970000000001ABCDEFG1234".into(),
+                cpu_id: Some("A800200A8C6D".into()),
+                mac1: Some("E86A643C7BBC".into()),
+                mac2: Some("A763742C1AE1".into()),
+            }
+        );
+        assert_eq!(quarantined.reason, QuarantineReason::UnknownDevice);
+        let reply = String::from_utf8(reply.expect("a 9013")).unwrap();
+        assert!(
+            reply.contains("CN=9013") && reply.contains("QN=20240601085857223"),
+            "{reply}"
+        );
+        let qn = hj212::time::parse_qn("20240601085857223").unwrap();
+        let command = set_mn_command(&request, &logger.logger_id, "010000A8900016F000169DC0", qn)
+            .expect("encodes");
+        assert_eq!(
+            String::from_utf8(command).unwrap(),
+            "##0123QN=20240601085857223;ST=32;CN=1002;PW=123456;MN=010000A8900016F000169DC0;Flag=9;CP=&&i23005-Info=6970000000001ABCDEFG1234&&6FC0\r\n"
+        );
+        let proposed = proposed_mn(&logger);
+        assert_eq!(proposed.len(), 24);
+        assert!(
+            proposed
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c))
+        );
+        assert_eq!(
+            proposed,
+            proposed_mn(&logger),
+            "the same logger gets the same proposal"
+        );
+
+        // A heartbeat without MN is answered and nothing else.
+        let header = hj212::encode::Header {
+            qn: Some("20240601085857000"),
+            st: "32",
+            cn: 9015,
+            pw: "123456",
+            mn: "",
+            flag: Some(9),
+            subpacket: None,
+            backfill: false,
+        };
+        let beat = hj212::encode::encode(&header, "").unwrap();
+        let frame = frame_of(std::str::from_utf8(&beat).unwrap().trim_end());
+        let packet = Packet::parse(frame.segment()).expect("parses");
+        let Decision::Answer { reply: Some(reply) } = decide(&frame, &packet, None, "p", 0) else {
+            panic!("an answer expected");
+        };
+        assert!(String::from_utf8(reply).unwrap().contains("CN=9013"));
+    }
+
+    #[test]
     fn unknown_device_wrong_password_and_bad_crc_are_quarantined() {
         let text = encoded("DataTime=20260101115900;a21026-Avg=12.5", "999999", 5);
         let frame = frame_of(text.trim_end());
         let packet = Packet::parse(frame.segment()).expect("parses");
         let reason = |d: Decision| match d {
             Decision::Quarantine(q) => q.reason,
-            Decision::Accept { .. } | Decision::Heartbeat { .. } => panic!("quarantine expected"),
+            _ => panic!("quarantine expected"),
         };
         assert_eq!(
             reason(decide(&frame, &packet, None, "p", 0)),

@@ -1,6 +1,7 @@
-//! Simulated field devices for `qingshan simulate`, the load client and tests: flue-gas outlets sending HJ
-//! 212-2017 minute uploads (CN 2051, Flag 5: acknowledgement requested) over TCP, waiting for each 9014 and
-//! sending again what was not acknowledged. With faults on, some packets go out with a bad CRC, behind
+//! Simulated field devices for `qingshan simulate`, the load client and tests: flue-gas outlets sending minute
+//! uploads (CN 2051) over TCP — HJ 212-2017 (Flag 5: acknowledgement requested), or HJ 212-2025 (Flag 9) with
+//! the CP SM4-encrypted under the device's key — waiting for each 9014 and sending again what was not
+//! acknowledged. With faults on, some packets go out with a bad CRC, behind
 //! garbage, split over several writes, and some connections are dropped before the reply.
 
 use std::net::SocketAddr;
@@ -14,6 +15,33 @@ use tokio::net::TcpStream;
 pub struct SimDevice {
     pub mn: String,
     pub password: String,
+    /// The device's current SM4 key: it speaks HJ 212-2025 and encrypts its CP. `None`: HJ 212-2017 in clear.
+    pub key: Option<hj212::sm4::Sm4Key>,
+}
+
+/// The protocol a simulated device is registered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimProtocol {
+    Hj2017,
+    /// With a current SM4 key; packets encrypted.
+    Hj2025,
+}
+
+impl SimProtocol {
+    pub fn parse(text: &str) -> Option<SimProtocol> {
+        match text {
+            "2017" => Some(SimProtocol::Hj2017),
+            "2025" => Some(SimProtocol::Hj2025),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SimProtocol::Hj2017 => "2017",
+            SimProtocol::Hj2025 => "2025",
+        }
+    }
 }
 
 /// Small deterministic generator (xorshift64*): values and faults repeat for a seed.
@@ -104,7 +132,8 @@ impl Outlet {
     }
 }
 
-/// A minute upload asking for a 9014. `qn` is the send time (CST, 17 digits).
+/// A minute upload asking for a 9014. `qn` is the send time (CST, 17 digits). With a key: HJ 212-2025, the CP
+/// encrypted (the CRC over the plaintext, as the standard has it).
 pub fn minute_packet(device: &SimDevice, qn: &str, cp: &str) -> Vec<u8> {
     let header = hj212::encode::Header {
         qn: Some(qn),
@@ -112,12 +141,16 @@ pub fn minute_packet(device: &SimDevice, qn: &str, cp: &str) -> Vec<u8> {
         cn: 2051,
         pw: &device.password,
         mn: &device.mn,
-        flag: Some(5),
+        flag: Some(if device.key.is_some() { 9 } else { 5 }),
         subpacket: None,
         backfill: false,
     };
     // Our own CP and header text never hold what the encoder refuses.
-    hj212::encode::encode(&header, cp).unwrap_or_default()
+    let plain = hj212::encode::encode(&header, cp).unwrap_or_default();
+    match &device.key {
+        Some(key) => hj212::sm4::encrypt_packet(key, &plain).unwrap_or(plain),
+        None => plain,
+    }
 }
 
 /// QN for the current moment, China Standard Time with milliseconds.

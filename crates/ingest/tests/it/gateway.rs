@@ -329,8 +329,15 @@ testkit::db_test!(
                 Decision::Quarantine(q) => {
                     quarantined_keys.insert(q.dedup_key);
                 }
-                Decision::Heartbeat { reply, .. } => {
+                Decision::Heartbeat { reply, .. } | Decision::Answer { reply } => {
                     expected_replies += usize::from(reply.is_some());
+                }
+                // A logger without an MN: answered, and its first 1001 kept for review.
+                Decision::Onboarding {
+                    quarantined, reply, ..
+                } => {
+                    expected_replies += usize::from(reply.is_some());
+                    quarantined_keys.insert(quarantined.dedup_key);
                 }
             }
         }

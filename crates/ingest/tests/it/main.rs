@@ -5,4 +5,5 @@ mod support;
 mod gateway;
 mod hj2025;
 mod http;
+mod onboarding;
 mod review;

@@ -138,11 +138,7 @@ pub fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         let report = demo::ensure(&db, args.seed, demo::History::UntilNow).await?;
         println!("{report}");
         // The demo's registered devices report live minute data to its own gateway.
-        let devices: Vec<ingest::simulate::SimDevice> = ingest::repo::active_devices(&db, 10_000)
-            .await?
-            .into_iter()
-            .map(|(mn, password)| ingest::simulate::SimDevice { mn, password })
-            .collect();
+        let devices = ingest::repo::active_devices(&db, 10_000).await?;
         println!(
             "{} simulated devices report to the HJ 212 gateway on {}",
             devices.len(),
@@ -174,8 +170,7 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind(http)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {http}: {e}"))?;
-    let gateway_listener = tokio::net::TcpListener::bind(hj212)
-        .await
+    let gateway_listener = ingest::listen(hj212)
         .map_err(|e| anyhow::anyhow!("cannot listen on {hj212} (HJ 212 gateway): {e}"))?;
     tracing::info!("web platform on http://{http}, HJ 212 gateway on {hj212}");
     println!(

@@ -2,15 +2,16 @@
 //!
 //! The devices must be registered in the gateway's database, so the simulator opens the same database
 //! (`--database` / `--data-dir`, as `serve`; `--data-dir data/demo` for the demo): it takes the first N active
-//! registered devices (the demo's, with their MNs and passwords) and, when there are fewer, registers the
-//! missing ones as simulated outlets `QS-SIM-0001`… (`monitoring_points.simulated = 1`).
+//! registered devices (the demo's, with their MNs, passwords and, for HJ 212-2025 devices, keys) and, when there
+//! are fewer, registers the missing ones as simulated outlets `QS-SIM-0001`… (`--protocol 2025`:
+//! `QS-SIM25-0001`… with an SM4 key each; `monitoring_points.simulated = 1`).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use ingest::simulate::{self, Behaviour, SimDevice};
+use ingest::simulate::{self, Behaviour, SimDevice, SimProtocol};
 
 use super::serve::{DatabaseArgs, init_logging, runtime};
 
@@ -35,6 +36,10 @@ pub struct SimulateArgs {
     /// Send some packets with a bad CRC, behind garbage, split over writes, and drop some connections.
     #[arg(long)]
     pub faults: bool,
+    /// Protocol of the devices registered for the run when the database has too few: 2017, or 2025 (each
+    /// with an SM4 key; its packets encrypted). Only simulated devices of that protocol are driven.
+    #[arg(long, default_value = "2017", value_parser = ["2017", "2025"])]
+    pub protocol: String,
 }
 
 /// A day of minutes: the longest backlog a run starts with.
@@ -47,25 +52,28 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     }
     runtime()?.block_on(async {
         let db = args.db.open().await?;
-        let mut devices: Vec<SimDevice> =
-            ingest::repo::active_devices(&db, i64::try_from(args.devices)?)
-                .await?
-                .into_iter()
-                .map(|(mn, password)| SimDevice { mn, password })
-                .collect();
+        let protocol = SimProtocol::parse(&args.protocol)
+            .ok_or_else(|| anyhow::anyhow!("--protocol must be 2017 or 2025"))?;
+        let mut devices: Vec<SimDevice> = match protocol {
+            SimProtocol::Hj2017 => {
+                ingest::repo::active_devices(&db, i64::try_from(args.devices)?).await?
+            }
+            SimProtocol::Hj2025 => Vec::new(),
+        };
         let registered = devices.len();
         let mut number = 1;
         while devices.len() < args.devices {
-            let (mn, password) = ingest::repo::register_simulated_device(&db, number).await?;
+            let device = ingest::repo::register_simulated_device(&db, number, protocol).await?;
             number += 1;
-            if !devices.iter().any(|d| d.mn == mn) {
-                devices.push(SimDevice { mn, password });
+            if !devices.iter().any(|d| d.mn == device.mn) {
+                devices.push(device);
             }
         }
         db.close().await;
         println!(
-            "simulating {} device(s) ({} registered before, {} added as QS-SIM-…) against {}{}",
+            "simulating {} HJ 212-{} device(s) ({} registered before, {} added as QS-SIM…) against {}{}",
             devices.len(),
+            protocol.label(),
             registered,
             devices.len() - registered,
             args.target,
