@@ -44,6 +44,9 @@ pub enum Job {
     },
 }
 
+/// Connections of the writer's own pool: it holds one at a time.
+const WRITER_CONNECTIONS: u32 = 2;
+
 /// Attempts per batch before its packets are reported as not stored.
 const ATTEMPTS: u32 = 3;
 
@@ -54,8 +57,9 @@ const ROLLUP_EVERY: Duration = Duration::from_secs(30);
 /// Runs the writer on a thread of its own until every sender is gone; `finished` resolves after the last batch
 /// and its roll-ups. Its own thread because each batch awaits the database a few times: as a task among
 /// thousands of connection tasks every await waited for a turn on the runtime (measured: 7–15 ms for the
-/// `BEGIN` of a batch alone at 1,000 connections), and the batch's acknowledgements with it. The roll-ups,
-/// which are not on the acknowledgement path, run on the caller's runtime.
+/// `BEGIN` of a batch alone at 1,000 connections), and the batch's acknowledgements with it. It has a pool of
+/// its own on that runtime ([`Db::connect_again`]). The roll-ups, which are not on the acknowledgement path,
+/// run on the caller's runtime and pool.
 pub fn spawn(db: Db, jobs: mpsc::Receiver<Job>, max_batch: usize) -> oneshot::Receiver<()> {
     let (finished_tx, finished) = oneshot::channel();
     let (dirty_tx, dirty_rx) = mpsc::unbounded_channel::<BTreeSet<DirtyDay>>();
@@ -67,15 +71,27 @@ pub fn spawn(db: Db, jobs: mpsc::Receiver<Job>, max_batch: usize) -> oneshot::Re
     let spawned = std::thread::Builder::new()
         .name("hj212-writer".to_string())
         .spawn(move || {
-            match runtime {
-                Ok(runtime) => runtime.block_on(run(db, jobs, max_batch, dirty_tx)),
+            // Its own pool: connections opened on this runtime stay on it (see `Db::connect_again`).
+            let own = match &runtime {
+                Ok(runtime) => match runtime.block_on(db.connect_again(WRITER_CONNECTIONS)) {
+                    Ok(own) => Some(own),
+                    Err(e) => {
+                        tracing::warn!("HJ 212 writer has no pool of its own ({e:#})");
+                        None
+                    }
+                },
                 Err(e) => {
-                    // Without a runtime of its own the writer runs on the caller's.
-                    tracing::warn!(
-                        "HJ 212 writer thread has no runtime ({e}); using the shared one"
-                    );
-                    handle.block_on(run(db, jobs, max_batch, dirty_tx));
+                    tracing::warn!("HJ 212 writer thread has no runtime of its own ({e})");
+                    None
                 }
+            };
+            match (runtime, own) {
+                (Ok(runtime), Some(own)) => runtime.block_on(async move {
+                    run(own.clone(), jobs, max_batch, dirty_tx).await;
+                    own.close().await;
+                }),
+                // Else the writer runs on the caller's runtime and pool, only slower.
+                _ => handle.block_on(run(db, jobs, max_batch, dirty_tx)),
             }
             handle.block_on(async {
                 let _ = rollups.await;

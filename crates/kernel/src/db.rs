@@ -41,6 +41,8 @@ pub struct Db {
     /// The working-day calendar loaded from this database (crate `workcal` fills and refreshes it), so that
     /// per-case deadline arithmetic does not query.
     calendar: CalendarCache,
+    /// The URL it was opened with, for [`Db::connect_again`].
+    url: std::sync::Arc<str>,
 }
 
 /// The in-memory copy of a database's working-day calendar, shared by every clone of a [`Db`].
@@ -53,18 +55,34 @@ static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrat
 impl Db {
     /// Connects to `url`. A SQLite file (and its directory) is created when missing.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let max_connections = match Backend::from_url(url)? {
+            // One writer at a time anyway; a few readers beside it under WAL.
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        };
+        Self::connect_with(url, max_connections).await
+    }
+
+    /// A second pool of at most `max_connections` on the same database (sharing the calendar cache), for a
+    /// component that runs on a tokio runtime of its own, such as the HJ 212 gateway's writer thread. A
+    /// connection belongs to the runtime that opened it (a PostgreSQL socket is registered with that
+    /// runtime's I/O driver), so one pool shared by two runtimes would hand connections of the one to the other,
+    /// which then wait on a driver that is busy or gone.
+    pub async fn connect_again(&self, max_connections: u32) -> anyhow::Result<Db> {
+        let mut again = Self::connect_with(&self.url, max_connections).await?;
+        again.calendar = self.calendar.clone();
+        Ok(again)
+    }
+
+    async fn connect_with(original_url: &str, max_connections: u32) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
-        let backend = Backend::from_url(url)?;
+        let backend = Backend::from_url(original_url)?;
         let url = match backend {
-            Backend::Sqlite => sqlite_url_creating_file(url)?,
-            Backend::Postgres => postgres_url_without_statement_cache(url),
+            Backend::Sqlite => sqlite_url_creating_file(original_url)?,
+            Backend::Postgres => postgres_url_without_statement_cache(original_url),
         };
         let options = AnyPoolOptions::new()
-            .max_connections(match backend {
-                // One writer at a time anyway; a few readers beside it under WAL.
-                Backend::Sqlite => 8,
-                Backend::Postgres => 16,
-            })
+            .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(30));
         let options = if backend == Backend::Sqlite {
             options.after_connect(|conn, _meta| {
@@ -95,6 +113,7 @@ impl Db {
             pool,
             backend,
             calendar: CalendarCache::default(),
+            url: original_url.into(),
         })
     }
 
