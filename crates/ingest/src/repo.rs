@@ -558,8 +558,8 @@ pub async fn abandon_key(conn: &mut AnyConnection, key_id: i64) -> Result<bool, 
     Ok(done.rows_affected() == 1)
 }
 
-/// The first `n` active devices as the simulator drives them: MN, password and, for an HJ 212-2025 device with
-/// a current key, that key (its packets are then SM4-encrypted).
+/// The first `n` active devices as the simulator drives them: MN, password, edition and, for an HJ 212-2025
+/// device with a current key, that key (its packets are then SM4-encrypted).
 pub async fn active_devices(db: &Db, n: i64) -> Result<Vec<SimDevice>, sqlx::Error> {
     let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
         "SELECT id, mn, password, protocol FROM devices WHERE active = 1 ORDER BY id LIMIT $1",
@@ -582,6 +582,7 @@ pub async fn active_devices(db: &Db, n: i64) -> Result<Vec<SimDevice>, sqlx::Err
             key: (protocol == "2025")
                 .then(|| current.get(&id).copied())
                 .flatten(),
+            protocol: SimProtocol::parse(&protocol).unwrap_or(SimProtocol::Hj2017),
             mn,
             password,
         })
@@ -590,13 +591,15 @@ pub async fn active_devices(db: &Db, n: i64) -> Result<Vec<SimDevice>, sqlx::Err
 
 /// Registers a simulated outlet point and its device unless the MN exists; both are marked simulated in the
 /// registry (`monitoring_points.simulated`, model `qingshan simulate`). HJ 212-2017: MN `QS-SIM-0001`…,
-/// password `sim-0001`…; HJ 212-2025: MN `QS-SIM25-0001`…, password `s25-0001`…, and a current SM4 key.
+/// password `sim-0001`…; HJ/T 212-2005: `QS-SIM05-0001`…, `s05-0001`…; HJ 212-2025: `QS-SIM25-0001`…,
+/// `s25-0001`…, and a current SM4 key.
 pub async fn register_simulated_device(
     db: &Db,
     number: usize,
     protocol: SimProtocol,
 ) -> Result<SimDevice, sqlx::Error> {
     let (mn, password) = match protocol {
+        SimProtocol::Hj2005 => (format!("QS-SIM05-{number:04}"), format!("s05-{number:04}")),
         SimProtocol::Hj2017 => (format!("QS-SIM-{number:04}"), format!("sim-{number:04}")),
         SimProtocol::Hj2025 => (format!("QS-SIM25-{number:04}"), format!("s25-{number:04}")),
     };
@@ -614,12 +617,13 @@ pub async fn register_simulated_device(
                  VALUES ($1, $2, 'outlet', 'enterprise', $3, 1, $4, $4) RETURNING id",
             )
             .bind(match protocol {
+                SimProtocol::Hj2005 => format!("SIM05-{number:04}"),
                 SimProtocol::Hj2017 => format!("SIM-{number:04}"),
                 SimProtocol::Hj2025 => format!("SIM25-{number:04}"),
             })
             .bind(match protocol {
                 SimProtocol::Hj2017 => format!("模拟排放口 {number:04}"),
-                SimProtocol::Hj2025 => format!("模拟排放口（HJ 212-2025）{number:04}"),
+                other => format!("模拟排放口（HJ 212-{}）{number:04}", other.label()),
             })
             .bind("qingshan simulate")
             .bind(now)
@@ -633,7 +637,7 @@ pub async fn register_simulated_device(
             .bind(&password)
             .bind(protocol.label())
             .bind(match protocol {
-                SimProtocol::Hj2017 => "accept_variant",
+                SimProtocol::Hj2005 | SimProtocol::Hj2017 => "accept_variant",
                 SimProtocol::Hj2025 => "strict",
             })
             .bind(point_id)
@@ -641,37 +645,26 @@ pub async fn register_simulated_device(
             .fetch_one(&mut *tx)
             .await?;
             if protocol == SimProtocol::Hj2025 {
-                let key = crate::service::generate_key();
-                let text = String::from_utf8_lossy(&key).into_owned();
-                insert_key(
-                    &mut tx,
-                    &KeyRow {
-                        device_id,
-                        key_text: &text,
-                        fingerprint: &crate::model::fingerprint(&key),
-                        state: KeyState::Current,
-                        source: "registered",
-                        sk_created_at: now,
-                        issued_qn: None,
-                        created_by: None,
-                    },
-                    now,
-                )
-                .await?;
+                insert_random_key(&mut tx, device_id, now).await?;
             }
             tx.commit().await?;
             device_id
         }
     };
     let key = match protocol {
-        SimProtocol::Hj2017 => None,
+        SimProtocol::Hj2005 | SimProtocol::Hj2017 => None,
         SimProtocol::Hj2025 => live_keys(db, Some(device_id))
             .await?
             .into_iter()
             .find(|k| k.state == KeyState::Current)
             .map(|k| k.key),
     };
-    Ok(SimDevice { mn, password, key })
+    Ok(SimDevice {
+        mn,
+        password,
+        protocol,
+        key,
+    })
 }
 
 // --- HJ 212-2025 onboarding: MNs assigned to data loggers ------------------------------------------------------
@@ -815,4 +808,49 @@ pub async fn assignment_for_quarantine(
     .fetch_optional(db.pool())
     .await?;
     row.as_ref().map(assignment_row).transpose()
+}
+
+/// Gives every simulated HJ 212-2025 device without a current key one (random, source `registered`, as a key
+/// registered out of band), so that the demo's devices send encrypted packets as the standard asks; returns
+/// how many got one. Devices of real points are never touched.
+pub async fn key_simulated_2025_devices(db: &Db) -> Result<usize, sqlx::Error> {
+    let keyless: Vec<i64> = sqlx::query_scalar(
+        "SELECT d.id FROM devices d JOIN monitoring_points p ON p.id = d.point_id \
+         WHERE d.protocol = '2025' AND p.simulated = 1 AND NOT EXISTS \
+         (SELECT 1 FROM hj212_keys k WHERE k.device_id = d.id AND k.state = 'current') ORDER BY d.id",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let now = kernel::time::now_ts();
+    for &device_id in &keyless {
+        let mut tx = db.begin_write().await?;
+        insert_random_key(&mut tx, device_id, now).await?;
+        tx.commit().await?;
+    }
+    Ok(keyless.len())
+}
+
+/// A random key as a simulated device's current key, registered out of band (no user).
+async fn insert_random_key(
+    conn: &mut AnyConnection,
+    device_id: i64,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    let key = crate::service::generate_key();
+    let text = String::from_utf8_lossy(&key).into_owned();
+    insert_key(
+        conn,
+        &KeyRow {
+            device_id,
+            key_text: &text,
+            fingerprint: &crate::model::fingerprint(&key),
+            state: KeyState::Current,
+            source: "registered",
+            sk_created_at: now,
+            issued_qn: None,
+            created_by: None,
+        },
+        now,
+    )
+    .await
 }

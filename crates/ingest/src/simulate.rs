@@ -1,6 +1,7 @@
 //! Simulated field devices for `qingshan simulate`, the load client and tests: flue-gas outlets sending minute
-//! uploads (CN 2051) over TCP — HJ 212-2017 (Flag 5: acknowledgement requested), or HJ 212-2025 (Flag 9) with
-//! the CP SM4-encrypted under the device's key — waiting for each 9014 and sending again what was not
+//! uploads (CN 2051) over TCP in the edition they are registered with — HJ 212-2017 (Flag 5: acknowledgement
+//! requested), HJ/T 212-2005 (Flag 1, the 2005 pollutant codes) or HJ 212-2025 (Flag 9, the CP SM4-encrypted
+//! under the device's key when it has one) — waiting for each 9014 and sending again what was not
 //! acknowledged. With faults on, some packets go out with a bad CRC, behind
 //! garbage, split over several writes, and some connections are dropped before the reply.
 
@@ -15,21 +16,23 @@ use tokio::net::TcpStream;
 pub struct SimDevice {
     pub mn: String,
     pub password: String,
-    /// The device's current SM4 key: it speaks HJ 212-2025 and encrypts its CP. `None`: HJ 212-2017 in clear.
+    pub protocol: SimProtocol,
+    /// An HJ 212-2025 device's current SM4 key: its CP is encrypted. `None`: sent in clear.
     pub key: Option<hj212::sm4::Sm4Key>,
 }
 
-/// The protocol a simulated device is registered with.
+/// The edition a simulated device speaks (its registered `protocol`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SimProtocol {
+    Hj2005,
     Hj2017,
-    /// With a current SM4 key; packets encrypted.
     Hj2025,
 }
 
 impl SimProtocol {
     pub fn parse(text: &str) -> Option<SimProtocol> {
         match text {
+            "2005" => Some(SimProtocol::Hj2005),
             "2017" => Some(SimProtocol::Hj2017),
             "2025" => Some(SimProtocol::Hj2025),
             _ => None,
@@ -38,10 +41,41 @@ impl SimProtocol {
 
     pub fn label(self) -> &'static str {
         match self {
+            SimProtocol::Hj2005 => "2005",
             SimProtocol::Hj2017 => "2017",
             SimProtocol::Hj2025 => "2025",
         }
     }
+
+    /// Version bits and the A bit (acknowledgement wanted).
+    fn flag(self) -> u8 {
+        match self {
+            SimProtocol::Hj2005 => 1,
+            SimProtocol::Hj2017 => 5,
+            SimProtocol::Hj2025 => 9,
+        }
+    }
+}
+
+/// A CP written with HJ 212-2017 codes, with the HJ/T 212-2005 codes instead where the standard gives one.
+pub fn with_2005_codes(cp: &str) -> String {
+    cp.split(';')
+        .map(|item| {
+            item.split(',')
+                .map(|field| match field.split_once('-') {
+                    Some((code, rest)) => {
+                        match hj212::codes::pollutant_code(code).and_then(|p| p.code_2005) {
+                            Some(old) => format!("{old}-{rest}"),
+                            None => field.to_string(),
+                        }
+                    }
+                    None => field.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// Small deterministic generator (xorshift64*): values and faults repeat for a seed.
@@ -132,8 +166,8 @@ impl Outlet {
     }
 }
 
-/// A minute upload asking for a 9014. `qn` is the send time (CST, 17 digits). With a key: HJ 212-2025, the CP
-/// encrypted (the CRC over the plaintext, as the standard has it).
+/// A minute upload asking for a 9014, in the device's edition. `qn` is the send time (CST, 17 digits); `cp`
+/// written with 2017 codes. With a key the CP is encrypted (the CRC over the plaintext, as HJ 212-2025 has it).
 pub fn minute_packet(device: &SimDevice, qn: &str, cp: &str) -> Vec<u8> {
     let header = hj212::encode::Header {
         qn: Some(qn),
@@ -141,12 +175,16 @@ pub fn minute_packet(device: &SimDevice, qn: &str, cp: &str) -> Vec<u8> {
         cn: 2051,
         pw: &device.password,
         mn: &device.mn,
-        flag: Some(if device.key.is_some() { 9 } else { 5 }),
+        flag: Some(device.protocol.flag()),
         subpacket: None,
         backfill: false,
     };
+    let cp = match device.protocol {
+        SimProtocol::Hj2005 => with_2005_codes(cp),
+        SimProtocol::Hj2017 | SimProtocol::Hj2025 => cp.to_string(),
+    };
     // Our own CP and header text never hold what the encoder refuses.
-    let plain = hj212::encode::encode(&header, cp).unwrap_or_default();
+    let plain = hj212::encode::encode(&header, &cp).unwrap_or_default();
     match &device.key {
         Some(key) => hj212::sm4::encrypt_packet(key, &plain).unwrap_or(plain),
         None => plain,

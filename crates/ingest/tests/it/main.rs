@@ -7,3 +7,4 @@ mod hj2025;
 mod http;
 mod onboarding;
 mod review;
+mod simulated;

@@ -36,9 +36,10 @@ pub struct SimulateArgs {
     /// Send some packets with a bad CRC, behind garbage, split over writes, and drop some connections.
     #[arg(long)]
     pub faults: bool,
-    /// Protocol of the devices registered for the run when the database has too few: 2017, or 2025 (each
-    /// with an SM4 key; its packets encrypted). Only simulated devices of that protocol are driven.
-    #[arg(long, default_value = "2017", value_parser = ["2017", "2025"])]
+    /// Edition of the devices registered for the run when the database has too few: 2017 (the registered
+    /// devices of any edition are driven first, each in its own), 2005, or 2025 (each with an SM4 key; its
+    /// packets encrypted). With 2005 or 2025 only simulated devices of that edition are driven.
+    #[arg(long, default_value = "2017", value_parser = ["2005", "2017", "2025"])]
     pub protocol: String,
 }
 
@@ -53,12 +54,12 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let db = args.db.open().await?;
         let protocol = SimProtocol::parse(&args.protocol)
-            .ok_or_else(|| anyhow::anyhow!("--protocol must be 2017 or 2025"))?;
+            .ok_or_else(|| anyhow::anyhow!("--protocol must be 2005, 2017 or 2025"))?;
         let mut devices: Vec<SimDevice> = match protocol {
             SimProtocol::Hj2017 => {
                 ingest::repo::active_devices(&db, i64::try_from(args.devices)?).await?
             }
-            SimProtocol::Hj2025 => Vec::new(),
+            SimProtocol::Hj2005 | SimProtocol::Hj2025 => Vec::new(),
         };
         let registered = devices.len();
         let mut number = 1;
