@@ -278,6 +278,12 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     repo::mark_all_offline(&db).await?;
+    let sealed = repo::seal_clear_keys(&db).await?;
+    if sealed > 0 {
+        tracing::info!(
+            "HJ 212: {sealed} device key(s) stored in clear sealed under the master key"
+        );
+    }
     let (jobs, queue) = mpsc::channel(config.queue_capacity.max(1));
     let writer = writer::spawn(db.clone(), queue, config.max_batch.max(1));
     let limit = Arc::new(Semaphore::new(config.max_connections));

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use kernel::db::{BulkStatement, SqlBuilder};
+use kernel::secrets::MasterKey;
 use kernel::{Backend, Db};
 use sqlx::{AnyConnection, Row};
 
@@ -386,9 +387,37 @@ const LIVE_KEY_COLUMNS: &str = "SELECT id, device_id, key_text, state, sk_create
 const LIVE_KEY_ORDER: &str = " ORDER BY device_id, CASE state WHEN 'current' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, \
      COALESCE(valid_to, 0) DESC, id DESC";
 
-fn live_key(row: &sqlx::any::AnyRow) -> Result<Option<LiveKey>, sqlx::Error> {
-    let text: String = row.try_get(2)?;
+/// A stored key as the gateway uses it; `None` for one that cannot be read (sealed under another master key,
+/// or with none at hand: logged, since the device's encrypted packets will then be quarantined).
+fn live_key(
+    row: &sqlx::any::AnyRow,
+    master: Option<&MasterKey>,
+) -> Result<Option<LiveKey>, sqlx::Error> {
+    let stored: String = row.try_get(2)?;
     let state: String = row.try_get(3)?;
+    let text = if kernel::secrets::is_sealed(&stored) {
+        let opened = master
+            .ok_or(kernel::secrets::SecretError::DoesNotOpen)
+            .and_then(|master| master.open(&stored, KEY_PURPOSE))
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+        match opened {
+            Ok(text) => text,
+            Err(e) => {
+                let id: i64 = row.try_get(0)?;
+                tracing::warn!(
+                    "HJ 212 key #{id} cannot be used: {e}{}",
+                    if master.is_none() {
+                        " (no master key)"
+                    } else {
+                        ""
+                    }
+                );
+                return Ok(None);
+            }
+        }
+    } else {
+        stored
+    };
     let (Some(key), Some(state)) = (hj212::sm4::key_from_text(&text), KeyState::parse(&state))
     else {
         return Ok(None);
@@ -414,7 +443,7 @@ pub async fn live_keys(db: &Db, device_id: Option<i64>) -> Result<Vec<LiveKey>, 
     let rows = b.build().fetch_all(db.pool()).await?;
     let mut keys = Vec::with_capacity(rows.len());
     for row in &rows {
-        keys.extend(live_key(row)?);
+        keys.extend(live_key(row, db.master_key())?);
     }
     Ok(keys)
 }
@@ -478,8 +507,20 @@ pub struct KeyRow<'a> {
     pub created_by: Option<i64>,
 }
 
+/// What device keys are sealed for (`kernel::secrets`: the associated data).
+pub const KEY_PURPOSE: &str = "hj212_keys";
+
+/// The text stored for a key: sealed under the master key when there is one, else the key itself.
+fn stored_key_text(key_text: &str, master: Option<&MasterKey>) -> String {
+    match master {
+        Some(master) => master.seal(key_text.as_bytes(), KEY_PURPOSE),
+        None => key_text.to_string(),
+    }
+}
+
 pub async fn insert_key(
     conn: &mut AnyConnection,
+    master: Option<&MasterKey>,
     row: &KeyRow<'_>,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
@@ -504,7 +545,7 @@ pub async fn insert_key(
          issued_qn, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(row.device_id)
-    .bind(row.key_text)
+    .bind(stored_key_text(row.key_text, master))
     .bind(row.fingerprint)
     .bind(row.state.as_str())
     .bind(row.source)
@@ -645,7 +686,7 @@ pub async fn register_simulated_device(
             .fetch_one(&mut *tx)
             .await?;
             if protocol == SimProtocol::Hj2025 {
-                insert_random_key(&mut tx, device_id, now).await?;
+                insert_random_key(&mut tx, db.master_key(), device_id, now).await?;
             }
             tx.commit().await?;
             device_id
@@ -824,7 +865,7 @@ pub async fn key_simulated_2025_devices(db: &Db) -> Result<usize, sqlx::Error> {
     let now = kernel::time::now_ts();
     for &device_id in &keyless {
         let mut tx = db.begin_write().await?;
-        insert_random_key(&mut tx, device_id, now).await?;
+        insert_random_key(&mut tx, db.master_key(), device_id, now).await?;
         tx.commit().await?;
     }
     Ok(keyless.len())
@@ -833,6 +874,7 @@ pub async fn key_simulated_2025_devices(db: &Db) -> Result<usize, sqlx::Error> {
 /// A random key as a simulated device's current key, registered out of band (no user).
 async fn insert_random_key(
     conn: &mut AnyConnection,
+    master: Option<&MasterKey>,
     device_id: i64,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
@@ -840,6 +882,7 @@ async fn insert_random_key(
     let text = String::from_utf8_lossy(&key).into_owned();
     insert_key(
         conn,
+        master,
         &KeyRow {
             device_id,
             key_text: &text,
@@ -853,4 +896,30 @@ async fn insert_random_key(
         now,
     )
     .await
+}
+
+/// Seals the keys stored in clear (before sealing existed, or while no master key was at hand) under the
+/// database's master key; returns how many. Nothing happens without a master key.
+pub async fn seal_clear_keys(db: &Db) -> Result<usize, sqlx::Error> {
+    let Some(master) = db.master_key() else {
+        return Ok(0);
+    };
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, key_text FROM hj212_keys ORDER BY id")
+            .fetch_all(db.pool())
+            .await?;
+    let mut sealed = 0;
+    for (id, text) in rows {
+        if kernel::secrets::is_sealed(&text) {
+            continue;
+        }
+        sqlx::query("UPDATE hj212_keys SET key_text = $1 WHERE id = $2 AND key_text = $3")
+            .bind(master.seal(text.as_bytes(), KEY_PURPOSE))
+            .bind(id)
+            .bind(&text)
+            .execute(db.pool())
+            .await?;
+        sealed += 1;
+    }
+    Ok(sealed)
 }

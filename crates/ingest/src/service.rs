@@ -546,6 +546,7 @@ pub async fn register_key(
     }
     let id = repo::insert_key(
         &mut tx,
+        db.master_key(),
         &repo::KeyRow {
             device_id,
             key_text: &key_text,
@@ -846,6 +847,7 @@ pub async fn issue_key(
     let mut tx = db.begin_write().await?;
     let id = repo::insert_key(
         &mut tx,
+        db.master_key(),
         &repo::KeyRow {
             device_id: device.id,
             key_text: &key_text,

@@ -43,6 +43,8 @@ pub struct Db {
     calendar: CalendarCache,
     /// The URL it was opened with, for [`Db::connect_again`].
     url: std::sync::Arc<str>,
+    /// Seals secrets stored in this database (see [`crate::secrets`]); `None`: they are stored in clear.
+    master_key: Option<std::sync::Arc<crate::secrets::MasterKey>>,
 }
 
 /// The in-memory copy of a database's working-day calendar, shared by every clone of a [`Db`].
@@ -71,6 +73,7 @@ impl Db {
     pub async fn connect_again(&self, max_connections: u32) -> anyhow::Result<Db> {
         let mut again = Self::connect_with(&self.url, max_connections).await?;
         again.calendar = self.calendar.clone();
+        again.master_key = self.master_key.clone();
         Ok(again)
     }
 
@@ -114,6 +117,7 @@ impl Db {
             backend,
             calendar: CalendarCache::default(),
             url: original_url.into(),
+            master_key: None,
         })
     }
 
@@ -177,6 +181,16 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// This handle with the key that seals stored secrets (device keys).
+    pub fn with_master_key(mut self, key: crate::secrets::MasterKey) -> Db {
+        self.master_key = Some(std::sync::Arc::new(key));
+        self
+    }
+
+    pub fn master_key(&self) -> Option<&crate::secrets::MasterKey> {
+        self.master_key.as_deref()
     }
 
     pub async fn close(&self) {

@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod page;
 pub mod password;
+pub mod secrets;
 pub mod state;
 pub mod time;
 pub mod validate;

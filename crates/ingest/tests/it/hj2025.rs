@@ -340,3 +340,76 @@ testkit::db_test!(
         assert_eq!(states, vec!["current", "abandoned"]);
     }
 );
+
+testkit::db_test!(device_keys_are_sealed_under_the_master_key, |db| {
+    let clear_db = db.clone();
+    let master = kernel::secrets::MasterKey::from_hex("00112233445566778899aabbccddeeff").unwrap();
+    let db = db.with_master_key(master);
+    let (sealed_id, sealed_point) = register(&db, "QSSEAL01", "123456", "2025", "strict").await;
+    let (clear_id, clear_point) = register(&db, "QSSEAL02", "123456", "2025", "strict").await;
+    let now = kernel::time::now_ts();
+    add_key(&db, sealed_id, KEY, now).await;
+    // A key stored before sealing existed (a handle without the master key writes it in clear).
+    add_key(&clear_db, clear_id, OLD_KEY, now).await;
+    let stored = |device_id: i64| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT key_text FROM hj212_keys WHERE device_id = $1")
+                .bind(device_id)
+                .fetch_one(db.pool())
+                .await
+                .unwrap()
+        }
+    };
+    let text = stored(sealed_id).await;
+    assert!(
+        text.starts_with("sm4gcm1:") && !text.contains("k3Y"),
+        "{text}"
+    );
+    assert_eq!(
+        stored(clear_id).await,
+        std::str::from_utf8(OLD_KEY).unwrap()
+    );
+
+    // The gateway seals the clear key at start and opens both devices' packets.
+    let gateway = start(&db, ingest::Config::default()).await;
+    let packets = [
+        encrypted_minute(
+            "QSSEAL01",
+            "123456",
+            KEY,
+            "20260101120100000",
+            "20260101120000",
+            7.5,
+        ),
+        encrypted_minute(
+            "QSSEAL02",
+            "123456",
+            OLD_KEY,
+            "20260101120100000",
+            "20260101120000",
+            8.5,
+        ),
+    ];
+    let replies = exchange(gateway.addr, &packets, 2, WAIT).await;
+    assert_eq!(replies.len(), 2, "{replies:?}");
+    assert!(replies.iter().all(|r| r.contains("CN=9014")), "{replies:?}");
+    gateway.stop().await;
+    assert!(stored(clear_id).await.starts_with("sm4gcm1:"));
+    assert_eq!(so2_at(&db, sealed_point, 1_767_240_000).await, Some(7.5));
+    assert_eq!(so2_at(&db, clear_point, 1_767_240_000).await, Some(8.5));
+
+    // Without the master key the sealed keys are unusable: the next packet is not acknowledged.
+    let gateway = start(&clear_db, ingest::Config::default()).await;
+    let next = encrypted_minute(
+        "QSSEAL01",
+        "123456",
+        KEY,
+        "20260101120200000",
+        "20260101120100",
+        9.5,
+    );
+    assert!(exchange(gateway.addr, &[next], 1, QUIET).await.is_empty());
+    gateway.stop().await;
+    assert_eq!(so2_at(&db, sealed_point, 1_767_240_060).await, None);
+});

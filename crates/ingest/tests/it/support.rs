@@ -195,6 +195,7 @@ pub async fn add_key(db: &Db, device_id: i64, key: &[u8; 16], sk_created_at: i64
     let mut conn = db.pool().acquire().await.expect("connection");
     ingest::repo::insert_key(
         &mut conn,
+        db.master_key(),
         &ingest::repo::KeyRow {
             device_id,
             key_text: text,

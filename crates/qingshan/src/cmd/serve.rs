@@ -48,6 +48,13 @@ impl DatabaseArgs {
     }
 }
 
+/// The database handle with the master key that seals device keys (`kernel::secrets`: `QINGSHAN_MASTER_KEY`,
+/// else `<data dir>/secrets/master.key`, created on first use).
+pub fn with_master_key(db: Db, data_dir: &std::path::Path) -> anyhow::Result<Db> {
+    let key = kernel::secrets::MasterKey::load_or_create(data_dir)?;
+    Ok(db.with_master_key(key))
+}
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
@@ -101,7 +108,7 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging();
     runtime()?.block_on(async {
-        let db = args.db.open().await?;
+        let db = with_master_key(args.db.open().await?, &args.db.data_dir)?;
         let config = AppConfig {
             secure_cookies: args.secure_cookies,
             data_dir: args.db.data_dir.clone(),
@@ -135,6 +142,7 @@ pub fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| kernel::db::sqlite_url_for_dir(&args.data_dir));
         let db = Db::connect(&url).await?;
         db.migrate().await?;
+        let db = with_master_key(db, &args.data_dir)?;
         let report = demo::ensure(&db, args.seed, demo::History::UntilNow).await?;
         println!("{report}");
         // The demo's registered devices report live minute data to its own gateway.

@@ -52,7 +52,8 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--devices must be at least 1 and --rate in (0, 1000]");
     }
     runtime()?.block_on(async {
-        let db = args.db.open().await?;
+        // The master key of the server's data directory opens the devices' keys.
+        let db = super::serve::with_master_key(args.db.open().await?, &args.db.data_dir)?;
         let protocol = SimProtocol::parse(&args.protocol)
             .ok_or_else(|| anyhow::anyhow!("--protocol must be 2005, 2017 or 2025"))?;
         let mut devices: Vec<SimDevice> = match protocol {
