@@ -145,16 +145,20 @@ async fn refresh_directory(shared: std::sync::Weak<Shared>, every: Duration) {
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        match load_directory(&shared.db).await {
-            Ok(devices) => {
-                if let Ok(mut directory) = shared.devices.write() {
-                    *directory = devices;
-                }
-            }
-            Err(e) => tracing::warn!("HJ 212 device directory not refreshed: {e}"),
+        if let Err(e) = reload_directory(&shared).await {
+            tracing::warn!("HJ 212 device directory not refreshed: {e}");
         }
         push_assignments(&shared).await;
     }
+}
+
+/// Re-reads the devices and keys from the registry into the gateway's directory.
+async fn reload_directory(shared: &Shared) -> Result<(), sqlx::Error> {
+    let devices = load_directory(&shared.db).await?;
+    if let Ok(mut directory) = shared.devices.write() {
+        *directory = devices;
+    }
+    Ok(())
 }
 
 /// Sends their 1002 to the waiting loggers an operator has registered a device for since.
@@ -204,29 +208,13 @@ async fn set_mn(
         .devices
         .read()
         .is_ok_and(|directory| directory.devices.contains_key(&assignment.mn));
-    if !known {
-        match load_directory(&shared.db).await {
-            Ok(devices) => {
-                if let Ok(mut directory) = shared.devices.write() {
-                    *directory = devices;
-                }
-            }
-            Err(e) => {
-                tracing::warn!("HJ 212 device directory not refreshed for a 1002: {e}");
-                return None;
-            }
-        }
+    if !known && let Err(e) = reload_directory(shared).await {
+        tracing::warn!("HJ 212 device directory not refreshed for a 1002: {e}");
+        return None;
     }
     let qn = chrono::DateTime::from_timestamp(now, 0).unwrap_or_default();
     match service::set_mn_command(request, &assignment.logger_id, &assignment.mn, qn) {
-        Ok(command) => {
-            let (done, stored) = oneshot::channel();
-            let _ = done.send(Stored::New);
-            Some(PendingReply {
-                stored,
-                reply: Some(command),
-            })
-        }
+        Ok(command) => Some(PendingReply::at_once(Some(command))),
         Err(e) => {
             tracing::warn!(
                 "HJ 212 1002 for logger {:?} not encoded: {e}",
@@ -353,6 +341,15 @@ struct PendingReply {
     reply: Option<Vec<u8>>,
 }
 
+impl PendingReply {
+    /// A reply with nothing to commit first (heartbeats, commands, answers to onboarding).
+    fn at_once(reply: Option<Vec<u8>>) -> PendingReply {
+        let (done, stored) = oneshot::channel();
+        let _ = done.send(Stored::New);
+        PendingReply { stored, reply }
+    }
+}
+
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
@@ -464,15 +461,11 @@ async fn connection(
                     shared.jobs.send(Job::Quarantined(q)).await.is_ok()
                 }
                 Decision::Heartbeat { seen, reply } => {
-                    let (done, stored) = oneshot::channel();
-                    let _ = done.send(Stored::New);
                     shared.jobs.send(Job::Seen(seen)).await.is_ok()
-                        && replies.send(PendingReply { stored, reply }).await.is_ok()
+                        && replies.send(PendingReply::at_once(reply)).await.is_ok()
                 }
                 Decision::Answer { reply } => {
-                    let (done, stored) = oneshot::channel();
-                    let _ = done.send(Stored::New);
-                    replies.send(PendingReply { stored, reply }).await.is_ok()
+                    replies.send(PendingReply::at_once(reply)).await.is_ok()
                 }
                 Decision::Onboarding {
                     logger,
@@ -528,13 +521,8 @@ async fn connection(
                 && let Some(command) = keys_after(shared, device, &keys, &key_step, &st, now).await
             {
                 // After the packet's own reply: the 1014 goes out once that reply has.
-                let (done, stored) = oneshot::channel();
-                let _ = done.send(Stored::New);
                 if replies
-                    .send(PendingReply {
-                        stored,
-                        reply: Some(command),
-                    })
+                    .send(PendingReply::at_once(Some(command)))
                     .await
                     .is_err()
                 {
@@ -584,9 +572,7 @@ async fn onboarding(
     reply: Option<Vec<u8>>,
     now: i64,
 ) -> bool {
-    let (done, stored) = oneshot::channel();
-    let _ = done.send(Stored::New);
-    if replies.send(PendingReply { stored, reply }).await.is_err() {
+    if replies.send(PendingReply::at_once(reply)).await.is_err() {
         return false;
     }
     match repo::current_assignment(&shared.db, &logger.logger_id).await {

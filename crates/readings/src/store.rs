@@ -436,35 +436,17 @@ async fn write_batch(
     batch: &[Row],
 ) -> anyhow::Result<WriteOutcome> {
     let mut outcome = WriteOutcome::default();
-    // Rows as they would be stored fresh (present cells only); rows with nothing present store nothing.
-    let fresh: Vec<Row> = batch
-        .iter()
-        .filter(|r| !r.is_empty())
-        .map(|new| {
-            let mut row = Row::new(new.point_id, new.period, new.ts);
-            for (code, cell) in new.iter() {
-                row.set(code, cell);
-            }
-            row
-        })
-        .collect();
-    // Rows of (point, period) groups too small to be worth a read of their own are tried as new first.
+    // Rows of (point, period) groups too small to be worth a read of their own are tried as new first; rows
+    // with nothing present store nothing.
     let mut few: Vec<Row> = Vec::new();
     let mut existing: Vec<&Row> = Vec::new();
-    let mut start = 0;
-    while start < fresh.len() {
-        let (point, period) = (fresh[start].point_id, fresh[start].period);
-        let end = start
-            + fresh[start..]
-                .iter()
-                .take_while(|r| r.point_id == point && r.period == period)
-                .count();
-        if end - start < ROWS_WORTH_A_READ {
-            few.extend(fresh[start..end].iter().cloned());
+    for group in batch.chunk_by(|a, b| (a.point_id, a.period) == (b.point_id, b.period)) {
+        let group = group.iter().filter(|r| !r.is_empty());
+        if group.clone().count() < ROWS_WORTH_A_READ {
+            few.extend(group.cloned());
         } else {
-            existing.extend(&fresh[start..end]);
+            existing.extend(group);
         }
-        start = end;
     }
     let inserted = insert_new(conn, backend, source_id, &few).await?;
     for row in &few {
@@ -485,30 +467,23 @@ async fn write_batch(
     existing.sort_by_key(|r| (r.point_id, r.period, r.ts));
     // What is stored already, per (point, period) over the span of its rows.
     let mut stored: HashMap<(i64, Period, i64), Row> = HashMap::new();
-    let mut start = 0;
-    while start < existing.len() {
-        let (point, period) = (existing[start].point_id, existing[start].period);
-        let end = start
-            + existing[start..]
-                .iter()
-                .take_while(|r| r.point_id == point && r.period == period)
-                .count();
-        let sql = format!(
-            "SELECT {} FROM readings WHERE point_id = $1 AND period = $2 AND ts >= $3 AND ts <= $4",
-            select_list()
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(point)
-            .bind(period.as_str())
-            .bind(existing[start].ts)
-            .bind(existing[end - 1].ts)
+    let sql = format!(
+        "SELECT {} FROM readings WHERE point_id = $1 AND period = $2 AND ts >= $3 AND ts <= $4",
+        select_list()
+    );
+    for group in existing.chunk_by(|a, b| (a.point_id, a.period) == (b.point_id, b.period)) {
+        let (first, last) = (group[0], group[group.len() - 1]);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(first.point_id)
+            .bind(first.period.as_str())
+            .bind(first.ts)
+            .bind(last.ts)
             .fetch_all(&mut *conn)
             .await?;
         for row in &rows {
             let row = decode_row(row)?;
             stored.insert((row.point_id, row.period, row.ts), row);
         }
-        start = end;
     }
     let mut to_write: Vec<Row> = Vec::with_capacity(existing.len());
     let mut resends: Vec<Conflict> = Vec::new();
