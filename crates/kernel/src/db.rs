@@ -396,6 +396,16 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     }
 }
 
+/// Whether PostgreSQL refused a text value it cannot store: the NUL character (SQLSTATE 22021,
+/// character_not_in_repertoire) or bytes that are not UTF-8 (22P05). SQLite stores either. The HTTP layer
+/// refuses NUL before it gets here; this is the backstop that keeps such input a 422 and never a 500.
+pub fn is_unstorable_text(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| c == "22021" || c == "22P05"),
+        _ => false,
+    }
+}
+
 /// Whether an error is a foreign-key violation (on either backend).
 pub fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
     match err {

@@ -142,6 +142,12 @@ impl From<sqlx::Error> for AppError {
                     .to_string(),
             };
         }
+        if crate::db::is_unstorable_text(&err) {
+            return AppError::Validation {
+                field: "body".to_string(),
+                message: "contains a character that cannot be stored (NUL, U+0000)".to_string(),
+            };
+        }
         if matches!(err, sqlx::Error::RowNotFound) {
             return AppError::NotFound("record not found".to_string());
         }

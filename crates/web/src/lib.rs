@@ -7,6 +7,7 @@
 mod assets;
 mod dashboard;
 mod home;
+mod input;
 mod middleware;
 pub mod openapi;
 
@@ -46,6 +47,7 @@ pub fn app(state: AppState) -> Router {
             middleware::authenticate,
         ))
         .merge(assets::routes())
+        .layer(axum::middleware::from_fn(input::refuse_nul))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())

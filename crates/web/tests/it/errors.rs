@@ -122,3 +122,67 @@ testkit::db_test!(openapi_and_assets_are_served, |db| {
     );
     assert_eq!(health.body, "ok");
 });
+
+// A NUL (U+0000) in a query, a form or a JSON body gave 500 on PostgreSQL (its text type cannot hold it): it is
+// a 422 naming the parameter on both backends, before any handler runs.
+testkit::db_test!(nul_characters_are_refused_naming_the_field, |db| {
+    let app = TestApp::new(db).await;
+    let admin = app.token(Role::Admin).await;
+    for (path, field) in [
+        ("/api/v1/enterprises?q=a%00b", "q"),
+        ("/api/v1/audit?q=%00", "q"),
+        ("/api/v1/complaints?%00=1", "query"),
+    ] {
+        let reply = app.get_with_token(path, &admin).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}: {}",
+            reply.body
+        );
+        assert_eq!(reply.content_type(), "application/problem+json", "{path}");
+        assert_eq!(reply.json()["field"], field, "{path}");
+    }
+    let reply = app
+        .json_with_token(
+            "POST",
+            "/api/v1/streets",
+            &admin,
+            r#"{"code":"x1","name":"新\u0000街道"}"#,
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.json()["field"], "name");
+    // Nothing was stored.
+    let streets = app.get_with_token("/api/v1/streets", &admin).await;
+    assert!(!streets.body.contains("x1"), "{}", streets.body);
+    // The login form: a page answer, not a 500, and no session.
+    for body in [
+        "username=a%00b&password=x&next=%2F",
+        "username=admin&password=%00&next=%2F",
+    ] {
+        let reply = app
+            .send(
+                Request::post("/login")
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            reply.body
+        );
+        assert!(reply.headers.get(header::SET_COOKIE).is_none(), "{body}");
+    }
+    // The same text without the NUL is fine.
+    let reply = app.get_with_token("/api/v1/enterprises?q=ab", &admin).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+});
