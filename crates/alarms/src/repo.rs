@@ -144,17 +144,15 @@ pub async fn put_permit(
     by: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM outlet_limits WHERE outlet_id = $1")
-        .bind(permit.outlet_id)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query("DELETE FROM outlet_permits WHERE outlet_id = $1")
-        .bind(permit.outlet_id)
-        .execute(&mut **tx)
-        .await?;
+    // The permit row first, as an upsert: on PostgreSQL it locks the row, so a concurrent replacement of the
+    // same outlet's permit waits for this one instead of failing on the key (seen: 409s under concurrent PUTs),
+    // and its DELETE of the limits below then sees the limits this one wrote.
     sqlx::query(
         "INSERT INTO outlet_permits (outlet_id, reference_oxygen, rated_flow, basis, simulated, updated_by, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (outlet_id) DO UPDATE SET reference_oxygen = excluded.reference_oxygen, \
+         rated_flow = excluded.rated_flow, basis = excluded.basis, simulated = excluded.simulated, \
+         updated_by = excluded.updated_by, updated_at = excluded.updated_at",
     )
     .bind(permit.outlet_id)
     .bind(permit.reference_oxygen)
@@ -165,6 +163,10 @@ pub async fn put_permit(
     .bind(now)
     .execute(&mut **tx)
     .await?;
+    sqlx::query("DELETE FROM outlet_limits WHERE outlet_id = $1")
+        .bind(permit.outlet_id)
+        .execute(&mut **tx)
+        .await?;
     for l in &permit.limits {
         sqlx::query(
             "INSERT INTO outlet_limits (outlet_id, factor, limit_value, averaging, on_converted, range_low, \

@@ -85,7 +85,7 @@ pub async fn generate(db: &Db, seed: u64, today: NaiveDate) -> anyhow::Result<De
     // The roster: an officer and a leader from 08:30 to 08:30 the next day, every day, two weeks ahead.
     let handover = NaiveTime::from_hms_opt(8, 30, 0).unwrap_or_default();
     let mut day = start;
-    let mut conn = db.pool().begin().await?;
+    let mut conn = db.begin_write().await?;
     while day <= today + Duration::days(14) {
         let from = cst_local_to_ts(day.and_time(handover));
         let index = usize::try_from((day - start).num_days()).unwrap_or(0);

@@ -105,7 +105,7 @@ pub async fn store(
     let now = kernel::time::now_ts();
     let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
     let result = async {
-        let mut tx = db.pool().begin().await?;
+        let mut tx = db.begin_write().await?;
         let id = repo::insert_evidence(
             &mut tx,
             complaint_id,

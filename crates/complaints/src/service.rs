@@ -470,7 +470,7 @@ pub async fn update_settings(db: &Db, principal: &Principal, new: Settings) -> A
     )?;
     let before = load_settings(db).await?.0;
     let now = now_ts();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     for (key, value) in [
         ("repeat_window_days", new.repeat_window_days.to_string()),
         ("repeat_distance_m", new.repeat_distance_m.to_string()),
@@ -641,7 +641,7 @@ pub async fn file_complaint(
     let (handover_deadline, handover_ref) = handover(channel, &new, received_day)?;
     let ctx = context(db).await?;
     let (settings, cal) = (&ctx.settings, &*ctx.calendar);
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let mut street_id = new.street_id;
     if let Some(enterprise) = new.enterprise_id {
         match repo::enterprise_street(&mut tx, enterprise).await? {
@@ -1065,7 +1065,7 @@ pub async fn act(
 ) -> AppResult<Complaint> {
     let ctx = context(db).await?;
     let cal = &*ctx.calendar;
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let before = repo::get_case(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::not_found("complaint not found"))?;
@@ -1553,7 +1553,7 @@ pub async fn escalate_overdue(db: &Db, caller: Caller<'_>, now: i64) -> AppResul
     let today = date_text(cst_day(now));
     let mut done = Vec::new();
     for (id, due) in repo::overdue_unescalated(db, &today).await? {
-        let mut tx = db.pool().begin().await?;
+        let mut tx = db.begin_write().await?;
         if repo::set_escalated(&mut tx, id, now).await? {
             let text = format!("逾期（期限 {due}），提请局领导督办");
             repo::insert_event(
@@ -1601,7 +1601,7 @@ pub async fn add_shift(
     let phone = validate::required("phone", &new.phone, 32)?;
     let note = validate::optional("note", Some(new.note.as_str()), 500)?.unwrap_or_default();
     let now = now_ts();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let id = repo::insert_shift(
         &mut tx,
         new.starts_at,
@@ -1638,7 +1638,7 @@ pub async fn add_shift(
 
 pub async fn delete_shift(db: &Db, principal: &Principal, id: i64) -> AppResult<()> {
     principal.require(Resource::DutyRoster, Action::Delete)?;
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let shift = repo::get_shift(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::not_found("duty shift not found"))?;

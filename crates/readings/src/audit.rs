@@ -239,7 +239,7 @@ pub async fn correct(
             )
         })?;
     let now = kernel::time::now_ts();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let version: i64 = sqlx::query_scalar(
         "SELECT CAST(COALESCE(MAX(version), 0) + 1 AS BIGINT) FROM reading_corrections \
          WHERE point_id = $1 AND period = $2 AND ts = $3 AND factor = $4",
@@ -388,7 +388,7 @@ pub async fn lock_month(
         return Err(AppError::validation("month", "expected YYYY-MM"));
     }
     let now = kernel::time::now_ts();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query(
         "INSERT INTO data_month_locks (month, locked, locked_by, locked_at) VALUES ($1, 1, $2, $3) \
          ON CONFLICT (month) DO UPDATE SET locked = 1, locked_by = excluded.locked_by, locked_at = excluded.locked_at",
@@ -427,7 +427,7 @@ pub async fn reopen_month(
             "reopening a confirmed month needs a reason",
         ));
     }
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let changed = sqlx::query(
         "UPDATE data_month_locks SET locked = 0, reopened_by = $1, reopened_at = $2, reopen_reason = $3 \
          WHERE month = $4 AND locked = 1",

@@ -219,8 +219,27 @@ pub async fn recompute(db: &Db, dirty: &BTreeSet<DirtyDay>) -> anyhow::Result<u6
     Ok(written)
 }
 
+/// One lock per point for its roll-ups: two recomputations of the same point's days, each reading the rows and
+/// then replacing the roll-ups, must not interleave. On PostgreSQL the second one's insert met the rows the
+/// first had just inserted (a unique violation: 500s under concurrent pushes and corrections), and whichever
+/// wrote last could have written figures computed before the other's data was committed. Under the lock, the
+/// recomputation that runs last reads every row committed before it began.
+fn point_lock(point_id: i64) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<i64, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    > = std::sync::OnceLock::new();
+    let locks = LOCKS.get_or_init(Default::default);
+    // A poisoned map still holds valid entries: a panic elsewhere cannot leave an Arc half-inserted.
+    let mut map = locks
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    map.entry(point_id).or_default().clone()
+}
+
 /// Days `first..=last` of one point.
 async fn recompute_span(db: &Db, point_id: i64, first: i64, last: i64) -> anyhow::Result<u64> {
+    let lock = point_lock(point_id);
+    let _guard = lock.lock().await;
     let from = first * DAY_SECONDS - 8 * HOUR;
     let to = (last + 1) * DAY_SECONDS - 8 * HOUR;
     let rows = store::rows(db, point_id, &[Period::Minute, Period::Hour], from, to).await?;
@@ -256,7 +275,7 @@ async fn recompute_span(db: &Db, point_id: i64, first: i64, last: i64) -> anyhow
             &kept,
         ));
     }
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("DELETE FROM reading_rollups WHERE point_id = $1 AND ts >= $2 AND ts < $3")
         .bind(point_id)
         .bind(from)

@@ -312,7 +312,7 @@ pub async fn simulate_air_history(
             .collect();
         let outcome = store::write_rows(db, source_id, rows).await?;
         summary.values += outcome.values_written;
-        let mut tx = db.pool().begin().await?;
+        let mut tx = db.begin_write().await?;
         sqlx::query("DELETE FROM reading_rollups WHERE point_id = $1 AND ts >= $2")
             .bind(station.id)
             .bind(HISTORY_START)

@@ -2,5 +2,6 @@
 
 mod app;
 mod auth;
+mod concurrency;
 mod dashboard;
 mod errors;
