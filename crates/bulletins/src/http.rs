@@ -131,7 +131,9 @@ async fn bulletin_xlsx(
     ApiQuery(q): ApiQuery<MonthQuery>,
 ) -> AppResult<Response> {
     let (month, bulletin) = q.bulletin(&state, &principal).await?;
-    let bytes = crate::export::workbook(&bulletin)?;
+    let _slot = kernel::export::slot(&state).await?;
+    let bytes =
+        kernel::export::build_off_thread(move || crate::export::workbook(&bulletin)).await?;
     Ok(download(
         bytes,
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -149,8 +151,11 @@ async fn bulletin_pdf(
     ApiQuery(q): ApiQuery<MonthQuery>,
 ) -> AppResult<Response> {
     let (month, bulletin) = q.bulletin(&state, &principal).await?;
+    let _slot = kernel::export::slot(&state).await?;
+    let bytes =
+        kernel::export::build_off_thread(move || Ok(crate::pdf::document(&bulletin))).await?;
     Ok(download(
-        crate::pdf::document(&bulletin),
+        bytes,
         "application/pdf",
         format!("bulletin-{}.pdf", month.key()),
     ))

@@ -236,7 +236,8 @@ async fn export_xlsx(
     ApiQuery(filter): ApiQuery<ComplaintFilter>,
 ) -> AppResult<Response> {
     let rows = service::export_rows(&state.db, &principal, &filter, today()).await?;
-    let bytes = crate::export::workbook(&rows)?;
+    let _slot = kernel::export::slot(&state).await?;
+    let bytes = kernel::export::build_off_thread(move || crate::export::workbook(&rows)).await?;
     Ok((
         [
             (

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod calendar;
 pub mod db;
 pub mod error;
+pub mod export;
 pub mod page;
 pub mod password;
 pub mod secrets;

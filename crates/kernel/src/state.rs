@@ -17,6 +17,11 @@ pub struct AppConfig {
     pub login_window_seconds: i64,
     /// Session lifetime without activity.
     pub session_idle_seconds: i64,
+    /// Exports (workbooks, bulk CSV) built at once across the server (`kernel::export`). Two keep a 2-core
+    /// server's pages responsive while a month's data is exported; more wait, then get a 429.
+    pub export_concurrency: usize,
+    /// How long an export waits for a free slot before it is answered 429 with Retry-After.
+    pub export_wait_seconds: u64,
 }
 
 impl Default for AppConfig {
@@ -28,6 +33,8 @@ impl Default for AppConfig {
             login_max_failures: 5,
             login_window_seconds: 15 * 60,
             session_idle_seconds: 8 * 3600,
+            export_concurrency: 2,
+            export_wait_seconds: 10,
         }
     }
 }
@@ -36,12 +43,17 @@ impl Default for AppConfig {
 pub struct AppState {
     pub db: Db,
     pub config: Arc<AppConfig>,
+    /// The export slots of this server (`kernel::export`), `config.export_concurrency` of them.
+    pub exports: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
     pub fn new(db: Db, config: AppConfig) -> Self {
         AppState {
             db,
+            exports: Arc::new(tokio::sync::Semaphore::new(
+                config.export_concurrency.max(1),
+            )),
             config: Arc::new(config),
         }
     }

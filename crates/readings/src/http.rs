@@ -168,13 +168,8 @@ async fn push(
                 "a reading without a value needs a flag saying why (F M S D C T B)",
             ));
         }
-        // 2000-01-01 .. 2100-01-01: anything else is a device clock gone wrong.
-        if !(946_684_800..4_102_444_800).contains(&r.ts) {
-            return Err(AppError::validation(
-                format!("readings[{i}].ts"),
-                "outside 2000–2099",
-            ));
-        }
+        crate::model::check_reading_time(r.ts)
+            .map_err(|why| AppError::validation(format!("readings[{i}].ts"), why))?;
         if checked.insert(r.point_id) {
             points::visible(db, &principal, r.point_id)
                 .await
@@ -744,16 +739,21 @@ pub struct ExportQuery {
 }
 
 /// One exported value.
-struct ExportLine<'a> {
-    point: &'a str,
-    factor: &'a str,
-    time_cst: &'a str,
+struct ExportLine {
+    factor: String,
+    time_cst: String,
     period: Period,
     value: Option<f64>,
     flag: DataFlag,
     audited: Option<f64>,
     valid: bool,
-    time_utc: &'a str,
+    time_utc: String,
+}
+
+/// The values of one point in the export, its code beside them.
+struct PointLines {
+    code: String,
+    lines: Vec<ExportLine>,
 }
 
 const EXPORT_HEADER: [&str; 9] = [
@@ -767,18 +767,27 @@ const EXPORT_HEADER: [&str; 9] = [
     "valid",
     "time_utc",
 ];
-/// Lines per export: an XLSX sheet holds 1,048,576 rows; a CSV is built in memory, so it is bounded too.
-const MAX_XLSX_LINES: u64 = 1_000_000;
-const MAX_CSV_LINES: u64 = 3_000_000;
+/// Values per workbook: an XLSX sheet holds 1,048,576 rows. A CSV is streamed and has no such bound.
+const MAX_XLSX_LINES: usize = 1_000_000;
+/// CSV bytes gathered before they are sent on.
+const CSV_CHUNK: usize = 64 * 1024;
 
-/// Feeds every line of the requested point-month or month to `sink`; returns the file name's stem.
-async fn export_lines(
+/// What an export covers, checked before anything is read or streamed.
+struct ExportPlan {
+    points: Vec<PointInfo>,
+    from: i64,
+    to: i64,
+    stem: String,
+}
+
+/// Checks the request. A whole month of every visible point (no `point`) is a bulk export, which the public may
+/// not make: it is the one export that reads every station's month, and the public's interest (a station's data)
+/// is served one point at a time. Staff and street officers (their street's points) may.
+async fn export_plan(
     state: &AppState,
     principal: &Principal,
     query: &ExportQuery,
-    max_lines: u64,
-    sink: &mut (dyn FnMut(&ExportLine<'_>) -> AppResult<()> + Send),
-) -> AppResult<String> {
+) -> AppResult<ExportPlan> {
     principal.require(Resource::Reading, Action::Read)?;
     let month = query
         .month
@@ -787,55 +796,66 @@ async fn export_lines(
     let (from, to) = audit::parse_month(&month)
         .and_then(|(y, m)| audit::month_span(y, m))
         .ok_or_else(|| AppError::validation("month", "expected YYYY-MM"))?;
-    let selected: Vec<PointInfo> = match query.point {
+    let points: Vec<PointInfo> = match query.point {
         Some(id) => vec![points::visible(&state.db, principal, id).await?],
+        None if principal.role == kernel::Role::Public => {
+            return Err(AppError::forbidden(
+                "the public exports one point at a time: give point",
+            ));
+        }
         None => points::all(&state.db)
             .await?
             .into_iter()
             .filter(|p| points::visible_to(principal, p))
             .collect(),
     };
-    let mut lines = 0u64;
-    for point in &selected {
-        let rows = store::rows(&state.db, point.id, &Period::ALL, from, to).await?;
-        if rows.is_empty() {
-            continue;
-        }
-        let corrections = audit::latest_corrections(&state.db, point.id, from, to).await?;
+    let stem = match query.point {
+        Some(id) => format!("readings-{id}-{month}"),
+        None => format!("readings-{month}"),
+    };
+    Ok(ExportPlan {
+        points,
+        from,
+        to,
+        stem,
+    })
+}
+
+/// Every value of one point in the plan's month, with its audited value.
+async fn point_lines(
+    db: &kernel::Db,
+    point: &PointInfo,
+    from: i64,
+    to: i64,
+) -> AppResult<PointLines> {
+    let rows = store::rows(db, point.id, &Period::ALL, from, to).await?;
+    let mut lines = Vec::new();
+    if !rows.is_empty() {
+        let corrections = audit::latest_corrections(db, point.id, from, to).await?;
         for row in &rows {
             let (time_utc, time_cst) = times(row.ts);
             for (factor, cell) in row.iter() {
-                lines += 1;
-                if lines > max_lines {
-                    return Err(AppError::validation(
-                        "point",
-                        format!(
-                            "more than {max_lines} values in this export: export one point at a time"
-                        ),
-                    ));
-                }
                 let a = corrections.apply(row.period, row.ts, factor, cell);
-                sink(&ExportLine {
-                    point: &point.code,
-                    factor,
-                    time_cst: &time_cst,
+                lines.push(ExportLine {
+                    factor: factor.to_string(),
+                    time_cst: time_cst.clone(),
                     period: row.period,
                     value: cell.value,
                     flag: cell.flag,
                     audited: a.value,
                     valid: a.valid,
-                    time_utc: &time_utc,
-                })?;
+                    time_utc: time_utc.clone(),
+                });
             }
         }
     }
-    Ok(match query.point {
-        Some(id) => format!("readings-{id}-{month}"),
-        None => format!("readings-{month}"),
+    Ok(PointLines {
+        code: point.code.clone(),
+        lines,
     })
 }
 
-fn attachment(content_type: &str, name: String, bytes: Vec<u8>) -> Response {
+fn attachment(content_type: &str, name: String, body: axum::body::Body) -> Response {
     (
         StatusCode::OK,
         [
@@ -844,63 +864,150 @@ fn attachment(content_type: &str, name: String, bytes: Vec<u8>) -> Response {
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{name}\""),
             ),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
         ],
-        bytes,
+        body,
     )
         .into_response()
 }
 
+fn csv_record(out: &mut csv::Writer<Vec<u8>>, code: &str, l: &ExportLine) -> csv::Result<()> {
+    let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    out.write_record([
+        code,
+        &l.factor,
+        &l.time_cst,
+        l.period.as_str(),
+        &num(l.value),
+        &l.flag.as_char().to_string(),
+        &num(l.audited),
+        if l.valid { "1" } else { "0" },
+        &l.time_utc,
+    ])
+}
+
 /// The readings of a point-month or a whole month as CSV. The first six columns are the generic import format
-/// (so an export can be imported elsewhere); then the audited value, validity and the UTC time.
+/// (so an export can be imported elsewhere); then the audited value, validity and the UTC time. Streamed one
+/// point at a time, so its size does not depend on memory; a failure part-way ends the download early (the
+/// client sees a truncated file) and is logged.
 #[utoipa::path(get, path = "/api/v1/readings/export.csv", tag = "readings", params(ExportQuery),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = kernel::error::Problem),
+        (status = 422, body = kernel::error::Problem), (status = 429, body = kernel::error::Problem)))]
 async fn export_csv(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> AppResult<Response> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let write_err = |e: csv::Error| AppError::Internal(anyhow::Error::new(e));
-    out.write_record(EXPORT_HEADER).map_err(write_err)?;
-    let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-    let stem = export_lines(&state, &principal, &query, MAX_CSV_LINES, &mut |l| {
-        out.write_record([
-            l.point,
-            l.factor,
-            l.time_cst,
-            l.period.as_str(),
-            &num(l.value),
-            &l.flag.as_char().to_string(),
-            &num(l.audited),
-            if l.valid { "1" } else { "0" },
-            l.time_utc,
-        ])
-        .map_err(write_err)
-    })
-    .await?;
-    let bytes = out
-        .into_inner()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("CSV buffer: {e}")))?;
+    let plan = export_plan(&state, &principal, &query).await?;
+    let slot = kernel::export::slot(&state).await?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let db = state.db.clone();
+    let stem = plan.stem.clone();
+    tokio::spawn(async move {
+        let _slot = slot;
+        let mut out = csv::Writer::from_writer(Vec::with_capacity(CSV_CHUNK));
+        if out.write_record(EXPORT_HEADER).is_err() {
+            return;
+        }
+        for point in &plan.points {
+            let lines = match point_lines(&db, point, plan.from, plan.to).await {
+                Ok(lines) => lines,
+                Err(e) => {
+                    tracing::warn!(
+                        "CSV export {} stopped at point {}: {e}",
+                        plan.stem,
+                        point.id
+                    );
+                    let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                    return;
+                }
+            };
+            for line in &lines.lines {
+                if csv_record(&mut out, &lines.code, line).is_err() {
+                    return;
+                }
+                if out.get_ref().len() >= CSV_CHUNK {
+                    let chunk = match out.into_inner() {
+                        Ok(chunk) => chunk,
+                        Err(_) => return,
+                    };
+                    out = csv::Writer::from_writer(Vec::with_capacity(CSV_CHUNK));
+                    // The client is gone: stop reading.
+                    if tx.send(Ok(chunk)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+        if let Ok(rest) = out.into_inner()
+            && !rest.is_empty()
+        {
+            let _ = tx.send(Ok(rest)).await;
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
     Ok(attachment(
         "text/csv; charset=utf-8",
         format!("{stem}.csv"),
-        bytes,
+        axum::body::Body::from_stream(stream),
     ))
 }
 
-/// The same export as an Excel workbook (one sheet, numbers as numbers, at most 1,000,000 values).
+/// The same export as an Excel workbook (one sheet, numbers as numbers, at most 1,000,000 values). The
+/// workbook is written on a blocking thread, row by row to a temporary file (rust_xlsxwriter's constant-memory
+/// mode), while the async side reads one point at a time.
 #[utoipa::path(get, path = "/api/v1/readings/export.xlsx", tag = "readings", params(ExportQuery),
     responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
-        (status = 422, body = kernel::error::Problem)))]
+        (status = 403, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem),
+        (status = 429, body = kernel::error::Problem)))]
 async fn export_xlsx(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> AppResult<Response> {
+    let plan = export_plan(&state, &principal, &query).await?;
+    let _slot = kernel::export::slot(&state).await?;
+    let name = format!("{}.xlsx", plan.stem);
+    let (tx, rx) = tokio::sync::mpsc::channel::<PointLines>(2);
+    let writer = kernel::export::build_off_thread(move || write_workbook(rx));
+    let reader = async move {
+        let mut total = 0usize;
+        for point in &plan.points {
+            let lines = point_lines(&state.db, point, plan.from, plan.to).await?;
+            total += lines.lines.len();
+            if total > MAX_XLSX_LINES {
+                return Err(AppError::validation(
+                    "point",
+                    format!(
+                        "more than {MAX_XLSX_LINES} values in this export: export one point at a time"
+                    ),
+                ));
+            }
+            if tx.send(lines).await.is_err() {
+                break;
+            }
+        }
+        Ok(())
+    };
+    // Reading and writing run together; when reading fails, its sender is dropped, the writer finishes early
+    // and its workbook is discarded.
+    let (read, bytes) = tokio::join!(reader, writer);
+    read?;
+    Ok(attachment(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        name,
+        axum::body::Body::from(bytes?),
+    ))
+}
+
+/// Writes the points received until the sender is gone into one workbook (on a blocking thread).
+fn write_workbook(mut points: tokio::sync::mpsc::Receiver<PointLines>) -> AppResult<Vec<u8>> {
     use rust_xlsxwriter::{Format, Workbook};
     let xlsx = |e: rust_xlsxwriter::XlsxError| AppError::Internal(anyhow::anyhow!("xlsx: {e}"));
     let mut book = Workbook::new();
-    let sheet = book.add_worksheet();
+    let sheet = book.add_worksheet_with_constant_memory();
     sheet.set_name("监测数据").map_err(xlsx)?;
     let bold = Format::new().set_bold();
     let titles = [
@@ -914,46 +1021,40 @@ async fn export_xlsx(
         "有效",
         "时间（UTC）",
     ];
-    for (col, title) in titles.iter().enumerate() {
-        let col = u16::try_from(col).unwrap_or(u16::MAX);
-        sheet
-            .write_string_with_format(0, col, *title, &bold)
-            .map_err(xlsx)?;
+    for (col, title) in (0u16..).zip(titles) {
         sheet
             .set_column_width(col, if col == 2 || col == 8 { 26 } else { 10 })
             .map_err(xlsx)?;
+        sheet
+            .write_string_with_format(0, col, title, &bold)
+            .map_err(xlsx)?;
     }
     let mut row = 0u32;
-    let stem = export_lines(&state, &principal, &query, MAX_XLSX_LINES, &mut |l| {
-        row += 1;
-        sheet.write_string(row, 0, l.point).map_err(xlsx)?;
-        sheet.write_string(row, 1, l.factor).map_err(xlsx)?;
-        sheet.write_string(row, 2, l.time_cst).map_err(xlsx)?;
-        sheet
-            .write_string(row, 3, l.period.as_str())
-            .map_err(xlsx)?;
-        if let Some(v) = l.value {
-            sheet.write_number(row, 4, v).map_err(xlsx)?;
+    while let Some(point) = points.blocking_recv() {
+        for l in &point.lines {
+            row += 1;
+            sheet.write_string(row, 0, &point.code).map_err(xlsx)?;
+            sheet.write_string(row, 1, &l.factor).map_err(xlsx)?;
+            sheet.write_string(row, 2, &l.time_cst).map_err(xlsx)?;
+            sheet
+                .write_string(row, 3, l.period.as_str())
+                .map_err(xlsx)?;
+            if let Some(v) = l.value {
+                sheet.write_number(row, 4, v).map_err(xlsx)?;
+            }
+            sheet
+                .write_string(row, 5, l.flag.as_char().to_string())
+                .map_err(xlsx)?;
+            if let Some(v) = l.audited {
+                sheet.write_number(row, 6, v).map_err(xlsx)?;
+            }
+            sheet
+                .write_number(row, 7, if l.valid { 1.0 } else { 0.0 })
+                .map_err(xlsx)?;
+            sheet.write_string(row, 8, &l.time_utc).map_err(xlsx)?;
         }
-        sheet
-            .write_string(row, 5, l.flag.as_char().to_string())
-            .map_err(xlsx)?;
-        if let Some(v) = l.audited {
-            sheet.write_number(row, 6, v).map_err(xlsx)?;
-        }
-        sheet
-            .write_number(row, 7, if l.valid { 1.0 } else { 0.0 })
-            .map_err(xlsx)?;
-        sheet.write_string(row, 8, l.time_utc).map_err(xlsx)?;
-        Ok(())
-    })
-    .await?;
-    let bytes = book.save_to_buffer().map_err(xlsx)?;
-    Ok(attachment(
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        format!("{stem}.xlsx"),
-        bytes,
-    ))
+    }
+    book.save_to_buffer().map_err(xlsx)
 }
 
 // --- audit tier ---------------------------------------------------------------------------------------------

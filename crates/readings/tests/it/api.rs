@@ -48,7 +48,10 @@ async fn insert_principal(
 
 impl Api {
     fn new(db: Db) -> Api {
-        let state = AppState::new(db, AppConfig::default());
+        Api::with_state(AppState::new(db, AppConfig::default()))
+    }
+
+    fn with_state(state: AppState) -> Api {
         Api {
             router: readings::http::routes()
                 .layer(axum::middleware::from_fn(insert_principal))
@@ -601,4 +604,130 @@ testkit::db_test!(corrections_and_locks_over_http, |db| {
         )
         .await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN);
+});
+
+/// The body of an export as bytes (workbooks are binary).
+async fn export_bytes(
+    api: &Api,
+    path: &str,
+    role: Role,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let request = Request::get(path)
+        .header("x-test-role", role.as_str())
+        .body(Body::empty())
+        .unwrap();
+    let response = api.router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = to_bytes(response.into_body(), 64 * 1024 * 1024)
+        .await
+        .unwrap()
+        .to_vec();
+    (status, headers, bytes)
+}
+
+// Four concurrent month workbooks, also by the public, took the server to 1.5 GB and stalled it: the CSV is now
+// streamed, the workbook is written on a blocking thread in constant memory, exports take a slot of a few
+// (429 when none frees up in time), and the public exports one point at a time.
+testkit::db_test!(exports_are_bounded_streamed_and_equal, |db| {
+    let a = support::point(&db, "A-EXP", "air_station", None).await;
+    let b = support::point(&db, "B-EXP", "air_station", None).await;
+    let config = AppConfig {
+        export_concurrency: 1,
+        export_wait_seconds: 0,
+        ..AppConfig::default()
+    };
+    let state = AppState::new(db.clone(), config);
+    let api = Api::with_state(state.clone());
+    for (point, hours) in [(a, 48), (b, 30)] {
+        let pushed = api
+            .send(
+                "POST",
+                "/api/v1/readings",
+                Role::Monitoring,
+                None,
+                Some(&push_body(point, hours, 10.0)),
+                None,
+            )
+            .await;
+        assert_eq!(pushed.status, StatusCode::OK, "{}", pushed.body);
+    }
+
+    // The public: one point, not the whole month.
+    let (status, _, body) = export_bytes(
+        &api,
+        "/api/v1/readings/export.csv?month=2024-01",
+        Role::Public,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (status, _, body) = export_bytes(
+        &api,
+        &format!("/api/v1/readings/export.csv?month=2024-01&point={a}"),
+        Role::Public,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(String::from_utf8(body).unwrap().lines().count(), 1 + 48);
+
+    // Staff: the whole month, streamed; the workbook holds the same values in the same order.
+    let (status, headers, csv) = export_bytes(
+        &api,
+        "/api/v1/readings/export.csv?month=2024-01",
+        Role::Leader,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers.get("cache-control").unwrap(), "private, no-store");
+    let csv = String::from_utf8(csv).unwrap();
+    let csv_rows: Vec<Vec<String>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    assert_eq!(csv_rows.len(), 48 + 30);
+    let (status, _, xlsx) = export_bytes(
+        &api,
+        "/api/v1/readings/export.xlsx?month=2024-01",
+        Role::Leader,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    use calamine::Reader;
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(xlsx)).unwrap();
+    let sheet = book.worksheet_range("监测数据").unwrap();
+    let xlsx_rows: Vec<Vec<String>> = sheet
+        .rows()
+        .skip(1)
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(xlsx_rows.len(), csv_rows.len());
+    for (x, c) in xlsx_rows.iter().zip(&csv_rows) {
+        // point, factor, CST time, period, raw value, flag, audited value
+        assert_eq!(&x[..7], &c[..7], "workbook row {x:?} against CSV row {c:?}");
+    }
+
+    // Every slot taken: the next export is told to come back, with Retry-After.
+    let held = state.exports.clone().acquire_owned().await.unwrap();
+    for path in [
+        "/api/v1/readings/export.csv?month=2024-01",
+        "/api/v1/readings/export.xlsx?month=2024-01",
+    ] {
+        let (status, headers, _) = export_bytes(&api, path, Role::Leader).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{path}");
+        assert!(headers.get("retry-after").is_some(), "{path}");
+    }
+    drop(held);
+    let (status, _, _) = export_bytes(
+        &api,
+        "/api/v1/readings/export.csv?month=2024-01",
+        Role::Leader,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
 });
