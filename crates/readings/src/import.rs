@@ -364,7 +364,17 @@ fn read_station_file(
         let Some(local) = record.date.and_hms_opt(u32::from(record.hour), 0, 0) else {
             continue;
         };
-        let mut row = Row::new(0, Period::Hour, kernel::time::cst_local_to_ts(local));
+        let ts = kernel::time::cst_local_to_ts(local);
+        if let Err(why) = crate::model::check_reading_time(ts) {
+            each(Err(BadRow {
+                file: path.to_path_buf(),
+                line: reader.last_row().0,
+                column: None,
+                why: format!("{local} is {why}"),
+            }));
+            continue;
+        }
+        let mut row = Row::new(0, Period::Hour, ts);
         for p in Pollutant::ALL {
             if let Some(v) = record.values[p.index()] {
                 row.set(
@@ -541,6 +551,8 @@ fn read_generic_csv(
                     ),
                 )
             })?;
+            crate::model::check_reading_time(ts)
+                .map_err(|why| bad(2, format!("{:?} is {why}", cell(2))))?;
             let period = Period::parse(cell(3)).ok_or_else(|| {
                 bad(
                     3,

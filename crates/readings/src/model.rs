@@ -144,3 +144,17 @@ impl Cell {
             }
     }
 }
+
+/// The span a reading's time must fall in, whatever brings it (push API, station files, the generic CSV):
+/// 2000-01-01 00:00 UTC up to, not including, 2100-01-01 00:00 UTC. A time outside is a device or file clock
+/// gone wrong (HJ 212 devices reset to 1900, placeholder dates such as 9999), never a measurement.
+pub const READING_TIME_SPAN: std::ops::Range<i64> = 946_684_800..4_102_444_800;
+
+/// Checks a reading's time against [`READING_TIME_SPAN`].
+pub fn check_reading_time(ts: i64) -> Result<(), &'static str> {
+    if READING_TIME_SPAN.contains(&ts) {
+        Ok(())
+    } else {
+        Err("outside 2000–2099")
+    }
+}

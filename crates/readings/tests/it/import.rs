@@ -247,3 +247,62 @@ testkit::db_test!(generic_csv_imports_with_offsets_and_flags, |db| {
     );
     assert_eq!(rows[1].get("w99999").and_then(|c| c.value), Some(1.5));
 });
+
+// `import readings` took times in 1900 and 9999 while the push API refused anything outside 2000–2099: one rule
+// (`readings::model::READING_TIME_SPAN`) for every way in, each out-of-span row named with its line.
+testkit::db_test!(
+    times_outside_2000_to_2099_are_refused_by_every_import,
+    |db| {
+        let dir = tempfile::tempdir().unwrap();
+        let generic = dir.path().join("generic.csv");
+        std::fs::write(
+            &generic,
+            "point,factor,time,period,value,flag\n\
+         OUT-9,a21026,2024-03-01T00:00:00Z,minute,35.2,N\n\
+         OUT-9,a21026,1900-01-01 08:00,minute,36.0,N\n\
+         OUT-9,a21026,9999-12-31T23:00:00Z,minute,36.0,N\n\
+         OUT-9,a21026,1999-12-31T23:59:59Z,minute,36.0,N\n\
+         OUT-9,a21026,2100-01-01T00:00:00Z,minute,36.0,N\n\
+         OUT-9,a21026,2099-12-31T23:59:00Z,minute,36.0,N\n",
+        )
+        .unwrap();
+        let err = import::run(&db, &request(vec![generic], Format::Csv), &mut |_, _| {})
+            .await
+            .unwrap_err();
+        let ImportError::BadRows(bad) = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(
+            bad.iter().map(|b| b.line).collect::<Vec<_>>(),
+            vec![3, 4, 5, 6],
+            "{err}"
+        );
+        assert!(
+            bad.iter().all(|b| b.why.contains("outside 2000–2099")),
+            "{err}"
+        );
+        assert_eq!(count_readings(&db).await, 0, "nothing imported");
+
+        let station = dir.path().join("station.csv");
+        std::fs::write(
+            &station,
+            format!(
+                "{UCI_HEADER}1,2024,1,1,0,9,9,3,17,300,89,-0.5,1024.5,-21.4,0,\"N\",5.7,\"Alpha\"\n\
+             2,1900,1,1,1,9,9,3,17,300,89,-0.5,1024.5,-21.4,0,\"N\",5.7,\"Alpha\"\n"
+            ),
+        )
+        .unwrap();
+        let err = import::run(&db, &request(vec![station], Format::Uci), &mut |_, _| {})
+            .await
+            .unwrap_err();
+        let ImportError::BadRows(bad) = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(
+            bad.iter().map(|b| b.line).collect::<Vec<_>>(),
+            vec![3],
+            "{err}"
+        );
+        assert_eq!(count_readings(&db).await, 0, "nothing imported");
+    }
+);
