@@ -629,7 +629,9 @@ async fn api_get_user(
 
 /// Changes a user (admin): name, role, street, active, password.
 #[utoipa::path(put, path = "/api/v1/users/{id}", tag = "accounts", params(("id" = i64, Path)), request_body = UserUpdate,
-    responses((status = 200, body = User), (status = 404, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = User), (status = 404, body = kernel::error::Problem),
+        (status = 409, body = kernel::error::Problem, description = "would leave no active administrator"),
+        (status = 422, body = kernel::error::Problem)))]
 async fn api_update_user(
     State(state): State<AppState>,
     principal: Principal,

@@ -108,10 +108,10 @@ impl AccountsArgs {
 #[derive(Debug, Clone, Args)]
 pub struct TokenLifetimeArgs {
     /// Lifetime in days of an API token created without one.
-    #[arg(long, env = "QINGSHAN_API_TOKEN_DAYS", default_value_t = AppConfig::default().api_token_default_days)]
+    #[arg(long, env = "QINGSHAN_API_TOKEN_DAYS", global = true, default_value_t = AppConfig::default().api_token_default_days)]
     pub api_token_days: i64,
     /// The longest lifetime in days an API token may be given.
-    #[arg(long, env = "QINGSHAN_API_TOKEN_MAX_DAYS", default_value_t = AppConfig::default().api_token_max_days)]
+    #[arg(long, env = "QINGSHAN_API_TOKEN_MAX_DAYS", global = true, default_value_t = AppConfig::default().api_token_max_days)]
     pub api_token_max_days: i64,
 }
 
