@@ -1,11 +1,8 @@
 //! Login and logout pages, user administration and the audit log (pages and `/api/v1` JSON).
 
-use std::net::SocketAddr;
-
 use askama::Template;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -56,21 +53,9 @@ pub fn routes() -> Router<AppState> {
 )]
 pub struct ApiDoc;
 
-/// The client's address for login throttling (absent in in-process tests).
-pub struct ClientAddr(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string())
-            .unwrap_or_else(|| "local".to_string());
-        Ok(ClientAddr(addr))
-    }
-}
+/// The client's address for login throttling and the audit log (`local` in in-process tests); behind a
+/// trusted proxy, from `X-Forwarded-For` (see [`kernel::client`]).
+pub use kernel::client::ClientAddr;
 
 pub fn session_cookie(value: &str, max_age: i64, secure: bool) -> String {
     format!(
@@ -91,12 +76,56 @@ pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// Only same-site paths may be a post-login destination.
-fn safe_next(next: Option<&str>) -> &str {
+/// The longest post-login destination kept (longer ones are no link of ours).
+const NEXT_MAX_LEN: usize = 2048;
+
+/// Only a local path may be a post-login destination; anything else goes to `/`.
+///
+/// Browsers are lenient with what they are redirected to: they drop tabs and newlines from URLs (so
+/// `/\t/evil.example` is `//evil.example`, another site), read `\` as `/`, and some decode `%2F`. So the
+/// value must start with one `/`, contain no `//` and no backslash, and be visible ASCII only — checked on the
+/// value and again on its percent-decoded form — and it must fit a header (a newline made the redirect a
+/// 500, issue 12).
+pub fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        Some(n) if is_local_path(n) => n,
         _ => "/",
     }
+}
+
+fn is_local_path(next: &str) -> bool {
+    if next.len() > NEXT_MAX_LEN || !next.bytes().all(|b| b.is_ascii_graphic()) {
+        return false;
+    }
+    let decoded = percent_decode(next.as_bytes());
+    [next.as_bytes(), decoded.as_slice()].iter().all(|path| {
+        path.starts_with(b"/")
+            && !path.windows(2).any(|w| w == b"//")
+            && !path.contains(&b'\\')
+            // Decoded, UTF-8 beyond ASCII is a legitimate path; control characters and spaces are not.
+            && !path.iter().any(|b| b.is_ascii_control() || *b == b' ')
+    })
+}
+
+/// `%XX` → the byte (malformed escapes stay as they are).
+fn percent_decode(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (input[i], input.get(i + 1), input.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                let (h, l) = (hex(h).unwrap_or(0), hex(l).unwrap_or(0));
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'%'));
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 // --- login ----------------------------------------------------------------------------------------------
@@ -201,24 +230,51 @@ async fn login_submit(
             }
             Ok(response)
         }
-        Err(err @ (AppError::Unauthorized | AppError::TooManyRequests { .. })) => {
-            let (status, message) = match &err {
+        Err(
+            err @ (AppError::Unauthorized
+            | AppError::TooManyRequests { .. }
+            | AppError::Validation { .. }),
+        ) => {
+            let (status, message, retry_after) = match &err {
                 AppError::TooManyRequests {
                     retry_after_seconds,
-                } => (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    format!(
-                        "登录失败次数过多，请 {} 分钟后再试",
-                        retry_after_seconds.div_ceil(60)
-                    ),
+                } => {
+                    let wait = if *retry_after_seconds < 60 {
+                        format!("{retry_after_seconds} 秒")
+                    } else {
+                        format!("{} 分钟", retry_after_seconds.div_ceil(60))
+                    };
+                    (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        format!("登录失败次数过多，请 {wait}后再试"),
+                        Some(*retry_after_seconds),
+                    )
+                }
+                AppError::Validation { .. } => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "用户名格式不正确".to_string(),
+                    None,
                 ),
                 _ => (
                     StatusCode::UNAUTHORIZED,
                     "用户名或密码错误，或账号已停用".to_string(),
+                    None,
                 ),
             };
-            let page = login_page_for(&state, &next, &form.username, Some(message));
-            Ok((status, render(&page)?).into_response())
+            // The username goes back into the form only when it is one (not a control character's carrier).
+            let shown = if matches!(err, AppError::Validation { .. }) {
+                ""
+            } else {
+                form.username.as_str()
+            };
+            let page = login_page_for(&state, &next, shown, Some(message));
+            let mut response = (status, render(&page)?).into_response();
+            if let Some(seconds) = retry_after
+                && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+            {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            Ok(response)
         }
         Err(other) => Err(other.into()),
     }
@@ -425,6 +481,12 @@ async fn users_update(
             )
             .await
         }
+        Err(AppError::Conflict(message)) => {
+            let page = users_page_with(&state, &principal, None, Some(message)).await?;
+            let (mut parts, body) = page.into_parts();
+            parts.status = StatusCode::CONFLICT;
+            Ok(Response::from_parts(parts, body))
+        }
         Err(other) => Err(other.into()),
     }
 }
@@ -567,7 +629,9 @@ async fn api_get_user(
 
 /// Changes a user (admin): name, role, street, active, password.
 #[utoipa::path(put, path = "/api/v1/users/{id}", tag = "accounts", params(("id" = i64, Path)), request_body = UserUpdate,
-    responses((status = 200, body = User), (status = 404, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = User), (status = 404, body = kernel::error::Problem),
+        (status = 409, body = kernel::error::Problem, description = "would leave no active administrator"),
+        (status = 422, body = kernel::error::Problem)))]
 async fn api_update_user(
     State(state): State<AppState>,
     principal: Principal,
@@ -588,8 +652,10 @@ async fn api_list_tokens(
     Ok(ApiJson(service::tokens_of(&state.db, &principal).await?))
 }
 
-/// Issues an API token for the caller; the secret is shown only in this response.
-#[utoipa::path(post, path = "/api/v1/tokens", tag = "accounts", request_body = NewToken, responses((status = 201, body = IssuedToken)))]
+/// Issues an API token for the caller; the secret is shown only in this response. `days` sets its lifetime
+/// (default 90, at most 365 unless configured otherwise); `expires_at` in the response says when it ends.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "accounts", request_body = NewToken,
+    responses((status = 201, body = IssuedToken), (status = 422, body = kernel::error::Problem)))]
 async fn api_create_token(
     State(state): State<AppState>,
     principal: Principal,
@@ -600,12 +666,13 @@ async fn api_create_token(
             "the public role cannot hold API tokens",
         ));
     }
-    let issued = service::create_token(
+    let issued = service::create_token_with(
         &state.db,
         Actor::Principal(&principal),
         &principal.username,
         &new.name,
         new.days,
+        service::TokenLifetime::of(&state.config),
     )
     .await?;
     Ok((StatusCode::CREATED, ApiJson(issued)).into_response())

@@ -48,6 +48,8 @@ pub struct ApiToken {
     pub user_id: i64,
     pub name: String,
     pub created_at: i64,
+    /// When it stops working (Unix seconds). Every token issued now has one; `null` only for tokens issued
+    /// before lifetimes existed and not yet given one.
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
@@ -64,6 +66,6 @@ pub struct IssuedToken {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewToken {
     pub name: String,
-    /// Lifetime in days (default: no expiry).
+    /// Lifetime in days (default 90; at most 365 unless the server is configured otherwise).
     pub days: Option<i64>,
 }

@@ -330,59 +330,77 @@ pub async fn revoke_token<'e, E: Executor<'e, Database = Any>>(
 
 // --- login throttling -----------------------------------------------------------------------------------
 
-pub async fn record_login_failure(
+/// Reserves a login attempt: a pending failure row written and committed before the password is verified, so
+/// that concurrent attempts see each other. A failed verification settles it ([`settle_login_failure`]), a
+/// successful login removes it with the username's other failures ([`clear_login_failures`]).
+pub async fn reserve_login_attempt(
     db: &Db,
     username: &str,
     client: &str,
     now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO login_failures (username, client, at) VALUES ($1, $2, $3)")
-        .bind(username)
-        .bind(client)
-        .bind(now)
+) -> Result<i64, sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO login_failures (username, client, at, pending) VALUES ($1, $2, $3, 1) RETURNING id",
+    )
+    .bind(username)
+    .bind(client)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Marks a reserved attempt as a failure of its password.
+pub async fn settle_login_failure(db: &Db, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE login_failures SET pending = 0 WHERE id = $1")
+        .bind(id)
         .execute(db.pool())
         .await?;
     Ok(())
 }
 
-/// Failures since `since` for this username, and for this client address.
-pub async fn recent_failures(
-    db: &Db,
-    username: &str,
-    client: &str,
-    since: i64,
-) -> Result<(i64, i64), sqlx::Error> {
-    let by_user: i64 = sqlx::query_scalar(
-        "SELECT CAST(COUNT(*) AS BIGINT) FROM login_failures WHERE username = $1 AND at >= $2",
-    )
-    .bind(username)
-    .bind(since)
-    .fetch_one(db.pool())
-    .await?;
-    let by_client: i64 = sqlx::query_scalar(
-        "SELECT CAST(COUNT(*) AS BIGINT) FROM login_failures WHERE client = $1 AND at >= $2",
-    )
-    .bind(client)
-    .bind(since)
-    .fetch_one(db.pool())
-    .await?;
-    Ok((by_user, by_client))
+/// Withdraws a reservation that was refused without verifying (it is no failure of the password).
+pub async fn delete_login_attempt(db: &Db, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM login_failures WHERE id = $1")
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
 }
 
-pub async fn oldest_failure_since(
+/// Failures (and reserved attempts) for this username since `since`: how many, and the oldest one's time.
+pub async fn user_failures_since(
     db: &Db,
     username: &str,
-    client: &str,
     since: i64,
-) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT MIN(at) FROM login_failures WHERE (username = $1 OR client = $2) AND at >= $3",
+) -> Result<(i64, Option<i64>), sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n, MIN(at) AS oldest FROM login_failures WHERE username = $1 AND at >= $2",
     )
     .bind(username)
+    .bind(since)
+    .fetch_one(db.pool())
+    .await?;
+    Ok((row.try_get("n")?, row.try_get("oldest")?))
+}
+
+/// Settled failures from this client address since `since` (attempts still being verified do not count):
+/// how many, and the latest one's time.
+pub async fn client_failures_since(
+    db: &Db,
+    client: &str,
+    since: i64,
+) -> Result<(i64, Option<i64>), sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n, MAX(at) AS latest FROM login_failures WHERE client = $1 AND at >= $2 AND pending = 0",
+    )
     .bind(client)
     .bind(since)
     .fetch_one(db.pool())
-    .await
+    .await?;
+    Ok((row.try_get("n")?, row.try_get("latest")?))
 }
 
 pub async fn clear_login_failures(db: &Db, username: &str) -> Result<(), sqlx::Error> {
@@ -391,4 +409,38 @@ pub async fn clear_login_failures(db: &Db, username: &str) -> Result<(), sqlx::E
         .execute(db.pool())
         .await?;
     Ok(())
+}
+
+/// Removes failures older than `before` (they no longer count in any window).
+pub async fn prune_login_failures(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM login_failures WHERE at < $1")
+        .bind(before)
+        .execute(db.pool())
+        .await?
+        .rows_affected())
+}
+
+// --- administrators -------------------------------------------------------------------------------------
+
+/// Locks the rows of the active administrators until the transaction ends (a no-op update: portable, and on
+/// PostgreSQL it takes the row locks that `SELECT … FOR UPDATE` would; SQLite's write transaction already
+/// excludes every other writer). Two transactions that each remove a different administrator then run one
+/// after the other, and the second sees the first's change.
+pub async fn lock_active_admins<'e, E: Executor<'e, Database = Any>>(
+    exec: E,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET active = active WHERE role = $1 AND active = 1")
+        .bind(Role::Admin.as_str())
+        .execute(exec)
+        .await?;
+    Ok(())
+}
+
+pub async fn count_active_admins<'e, E: Executor<'e, Database = Any>>(
+    exec: E,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM users WHERE role = $1 AND active = 1")
+        .bind(Role::Admin.as_str())
+        .fetch_one(exec)
+        .await
 }

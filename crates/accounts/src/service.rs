@@ -4,9 +4,9 @@
 use kernel::audit::{self, AuditEntry};
 use kernel::auth::AuthMethod;
 use kernel::password::{
-    check_password_policy, constant_time_eq, dummy_hash, hash_password, random_secret,
-    secret_digest, verify_password,
+    self, check_password_policy, constant_time_eq, random_secret, secret_digest,
 };
+use kernel::state::AppConfig;
 use kernel::time::{DAY_SECONDS, now_ts};
 use kernel::validate;
 use kernel::{Action, AppError, AppResult, AppState, Db, Principal, Resource, Role};
@@ -68,9 +68,10 @@ pub async fn create_user(db: &Db, actor: Actor<'_>, new: NewUser) -> AppResult<U
     actor.require(Action::Create)?;
     let username = validate_username(&new.username)?;
     let display_name = validate::required("display_name", &new.display_name, 64)?;
-    check_password_policy(&new.password).map_err(|m| AppError::validation("password", m))?;
+    check_password_policy(&new.password, &username)
+        .map_err(|m| AppError::validation("password", m))?;
     check_street_for_role(db, new.role, new.street_id).await?;
-    let hash = hash_password(&new.password)?;
+    let hash = password::hash(&new.password).await?;
     let now = now_ts();
     let mut tx = db.begin_write().await?;
     let id = repo::insert_user(
@@ -118,6 +119,9 @@ pub async fn create_user(db: &Db, actor: Actor<'_>, new: NewUser) -> AppResult<U
     Ok(user)
 }
 
+/// Why a change that would leave no active administrator is refused (shown on the users page as it is).
+pub const LAST_ADMIN_MESSAGE: &str = "至少要保留一名启用的系统管理员，不能停用或降级最后一名 (the last active administrator cannot be deactivated or demoted)";
+
 pub async fn update_user(
     db: &Db,
     actor: Actor<'_>,
@@ -148,16 +152,29 @@ pub async fn update_user(
     }
     check_street_for_role(db, after.role, after.street_id).await?;
     let new_hash = match &change.password {
-        Some(password) => {
-            check_password_policy(password).map_err(|m| AppError::validation("password", m))?;
-            Some(hash_password(password)?)
+        Some(new_password) => {
+            check_password_policy(new_password, &before.username)
+                .map_err(|m| AppError::validation("password", m))?;
+            Some(password::hash(new_password).await?)
         }
         None => None,
     };
     let now = now_ts();
     after.updated_at = now;
     let mut tx = db.begin_write().await?;
+    // A change that could remove an administrator is checked inside the write transaction, with the
+    // administrators' rows locked, so that two concurrent changes cannot each count on "another"
+    // administrator that the other one removes.
+    let admins_before = if after.role == Role::Admin && after.active {
+        None
+    } else {
+        repo::lock_active_admins(&mut *tx).await?;
+        Some(repo::count_active_admins(&mut *tx).await?)
+    };
     repo::update_user(&mut *tx, &after, now).await?;
+    if admins_before.is_some_and(|n| n > 0) && repo::count_active_admins(&mut *tx).await? == 0 {
+        return Err(AppError::Conflict(LAST_ADMIN_MESSAGE.to_string()));
+    }
     if let Some(hash) = &new_hash {
         repo::set_password_hash(&mut *tx, id, hash, now).await?;
     }
@@ -226,7 +243,37 @@ pub struct NewSession {
     pub principal: Principal,
 }
 
-/// Checks a username and password, throttled per username and per client address.
+/// The wait imposed on a client address with `failures` failures in the window: none up to
+/// `login_max_failures`, then 2, 4, 8, … seconds after its latest failure, capped (see
+/// `AppConfig::login_client_backoff_max_seconds`).
+pub fn client_backoff_seconds(config: &AppConfig, failures: i64) -> i64 {
+    let over = failures - i64::from(config.login_max_failures);
+    if over <= 0 {
+        return 0;
+    }
+    let cap = config.login_client_backoff_max_seconds.max(0);
+    // 2^over overflows past 62; the cap is reached long before.
+    1_i64
+        .checked_shl(u32::try_from(over.min(62)).unwrap_or(62))
+        .unwrap_or(i64::MAX)
+        .min(cap)
+}
+
+fn retry_after(seconds: i64) -> AppError {
+    AppError::TooManyRequests {
+        retry_after_seconds: u64::try_from(seconds.max(1)).unwrap_or(1),
+    }
+}
+
+/// Checks a username and password, throttled per username (a limit) and per client address (a backoff).
+///
+/// Each attempt first reserves its place: a failure row committed before the password is verified, and
+/// counted with everyone else's after that commit. Whatever the interleaving, the last of any set of
+/// verified attempts counts all of their rows, so at most `login_max_failures` verifications per username
+/// happen in a window even when attempts arrive at once (issue 12: 40 concurrent wrong passwords were all
+/// verified). A refused attempt withdraws its row, so refusals do not prolong the lock; a successful login
+/// clears the username's failures. The verification itself runs on a blocking thread
+/// ([`kernel::password::verify`]).
 pub async fn login(
     state: &AppState,
     username: &str,
@@ -236,27 +283,42 @@ pub async fn login(
     let db = &state.db;
     let config = &state.config;
     let username = username.trim();
+    // Anything that cannot be a username is refused before it reaches the throttle's table.
+    if username.chars().count() > 64 || username.chars().any(char::is_control) {
+        return Err(AppError::validation(
+            "username",
+            "用户名格式不正确 (not a username)",
+        ));
+    }
     let now = now_ts();
     let since = now - config.login_window_seconds;
-    let (by_user, by_client) = repo::recent_failures(db, username, client, since).await?;
     let max = i64::from(config.login_max_failures);
-    if by_user >= max || by_client >= max * 4 {
-        let oldest = repo::oldest_failure_since(db, username, client, since)
-            .await?
-            .unwrap_or(now);
-        let retry_after = (oldest + config.login_window_seconds - now).max(1);
-        return Err(AppError::TooManyRequests {
-            retry_after_seconds: u64::try_from(retry_after).unwrap_or(1),
-        });
+
+    // The client's backoff: a read of its settled failures is enough, it is a pace, not a limit (and the
+    // attempts of colleagues at the same address being verified right now are no failures).
+    let (client_failures, latest) = repo::client_failures_since(db, client, since).await?;
+    let backoff = client_backoff_seconds(config, client_failures);
+    if let Some(latest) = latest
+        && now < latest + backoff
+    {
+        return Err(retry_after(latest + backoff - now));
     }
+
+    let reservation = repo::reserve_login_attempt(db, username, client, now).await?;
+    let (by_user, oldest) = repo::user_failures_since(db, username, since).await?;
+    if by_user > max {
+        repo::delete_login_attempt(db, reservation).await?;
+        let oldest = oldest.unwrap_or(now);
+        return Err(retry_after(oldest + config.login_window_seconds - now));
+    }
+
     let row = repo::credentials(db, username).await?;
     // Verify against a dummy hash when the user does not exist, so timing does not reveal usernames.
-    let stored = row
-        .as_ref()
-        .map_or(dummy_hash(), |r| r.password_hash.as_str());
-    let password_ok = verify_password(password, stored);
+    let password_ok =
+        password::verify(password, row.as_ref().map(|r| r.password_hash.as_str())).await?;
     let Some(row) = row.filter(|r| password_ok && r.active) else {
-        repo::record_login_failure(db, username, client, now).await?;
+        // The reservation stays, as this failure's record.
+        repo::settle_login_failure(db, reservation).await?;
         audit::record(
             db.pool(),
             &AuditEntry::system(username, "login_failed", "user", username)
@@ -415,13 +477,48 @@ pub async fn authenticate_token(db: &Db, token: &str) -> AppResult<Option<Princi
     principal_for(db, info.user_id, AuthMethod::Token).await
 }
 
-/// Issues an API token for `username`: an admin may issue for anyone, others only for themselves.
+/// How long tokens live: the lifetime when none is asked for, and the longest allowed.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenLifetime {
+    pub default_days: i64,
+    pub max_days: i64,
+}
+
+impl TokenLifetime {
+    pub fn of(config: &AppConfig) -> Self {
+        TokenLifetime {
+            default_days: config.api_token_default_days,
+            max_days: config.api_token_max_days,
+        }
+    }
+}
+
+impl Default for TokenLifetime {
+    fn default() -> Self {
+        TokenLifetime::of(&AppConfig::default())
+    }
+}
+
+/// Issues an API token for `username` with the default lifetimes ([`create_token_with`]).
 pub async fn create_token(
     db: &Db,
     actor: Actor<'_>,
     username: &str,
     name: &str,
     days: Option<i64>,
+) -> AppResult<IssuedToken> {
+    create_token_with(db, actor, username, name, days, TokenLifetime::default()).await
+}
+
+/// Issues an API token for `username`: an admin may issue for anyone, others only for themselves. Every token
+/// expires: after `days`, or the default lifetime; never later than the maximum.
+pub async fn create_token_with(
+    db: &Db,
+    actor: Actor<'_>,
+    username: &str,
+    name: &str,
+    days: Option<i64>,
+    lifetime: TokenLifetime,
 ) -> AppResult<IssuedToken> {
     let user = repo::user_by_username(db, username)
         .await?
@@ -432,11 +529,17 @@ pub async fn create_token(
         p.require(Resource::User, Action::Update)?;
     }
     let name = validate::required("name", name, 100)?;
-    if let Some(d) = days
-        && !(1..=3650).contains(&d)
-    {
-        return Err(AppError::validation("days", "must be between 1 and 3650"));
-    }
+    let max_days = lifetime.max_days.max(1);
+    let days = match days {
+        Some(d) if !(1..=max_days).contains(&d) => {
+            return Err(AppError::validation(
+                "days",
+                format!("must be between 1 and {max_days}"),
+            ));
+        }
+        Some(d) => d,
+        None => lifetime.default_days.clamp(1, max_days),
+    };
     let token = format!("qs_{}", random_secret());
     let now = now_ts();
     let mut tx = db.begin_write().await?;
@@ -446,19 +549,28 @@ pub async fn create_token(
         &name,
         &secret_digest(&token),
         now,
-        days.map(|d| now + d * DAY_SECONDS),
+        Some(now + days * DAY_SECONDS),
     )
     .await?;
     audit::record(
         &mut *tx,
         &actor
             .entry("token_create", "api_token", info.id)
-            .summary(format!("token {:?} for {}", info.name, user.username))
+            .summary(format!(
+                "token {:?} for {} ({days} days)",
+                info.name, user.username
+            ))
             .after(&info),
     )
     .await?;
     tx.commit().await?;
     Ok(IssuedToken { token, info })
+}
+
+/// Removes login failures that have left the throttle window (hourly housekeeping): they no longer count,
+/// and the table would otherwise grow with every failed attempt for good.
+pub async fn prune_login_failures(db: &Db, config: &AppConfig, now: i64) -> AppResult<u64> {
+    Ok(repo::prune_login_failures(db, now - config.login_window_seconds).await?)
 }
 
 pub async fn tokens_of(db: &Db, principal: &Principal) -> AppResult<Vec<ApiToken>> {

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod auth;
 pub mod calendar;
+pub mod client;
 pub mod db;
 pub mod error;
 pub mod export;

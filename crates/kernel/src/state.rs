@@ -12,9 +12,17 @@ pub struct AppConfig {
     /// Send cookies with `Secure` (behind HTTPS).
     pub secure_cookies: bool,
     pub data_dir: PathBuf,
-    /// Failed logins allowed per username (and 4× per client address) in the throttle window.
+    /// Password verifications allowed per username in the throttle window; the next attempt is refused (429)
+    /// until the oldest failure leaves the window. Five: enough for typing mistakes, far too few for guessing.
     pub login_max_failures: u32,
+    /// The throttle window (15 minutes, the usual lockout period).
     pub login_window_seconds: i64,
+    /// The longest wait imposed on one client address. Beyond `login_max_failures` failures from one address
+    /// in the window, each further attempt from it must wait 2, 4, 8, … seconds after its last failure, up to
+    /// this. A backoff rather than a lockout: a whole office behind one NAT or proxy shares the address, and
+    /// one person guessing must not shut the others out for the window (issue 12). One minute still limits
+    /// password spraying across usernames to about 60 guesses an hour per address.
+    pub login_client_backoff_max_seconds: i64,
     /// Session lifetime without activity.
     pub session_idle_seconds: i64,
     /// Exports (workbooks, bulk CSV) built at once across the server (`kernel::export`). Two keep a 2-core
@@ -22,6 +30,17 @@ pub struct AppConfig {
     pub export_concurrency: usize,
     /// How long an export waits for a free slot before it is answered 429 with Retry-After.
     pub export_wait_seconds: u64,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (see [`crate::client`]). Empty: the socket's
+    /// peer is the client, which is right only when no proxy is in front.
+    pub trusted_proxies: Vec<crate::client::IpCidr>,
+    /// Argon2 hashes and verifications at once (`0`: one per CPU). They run on blocking threads; the bound
+    /// keeps a login burst from taking every core and 19 MiB per computation. Applied once per process.
+    pub password_hash_concurrency: usize,
+    /// Lifetime of an API token when its creator gives none: 90 days, so that a forgotten token stops
+    /// working on its own within a quarter.
+    pub api_token_default_days: i64,
+    /// The longest lifetime a token may be given (a year: tokens are rotated at least yearly).
+    pub api_token_max_days: i64,
 }
 
 impl Default for AppConfig {
@@ -32,9 +51,14 @@ impl Default for AppConfig {
             data_dir: PathBuf::from("data"),
             login_max_failures: 5,
             login_window_seconds: 15 * 60,
+            login_client_backoff_max_seconds: 60,
             session_idle_seconds: 8 * 3600,
             export_concurrency: 2,
             export_wait_seconds: 10,
+            trusted_proxies: Vec::new(),
+            password_hash_concurrency: 0,
+            api_token_default_days: 90,
+            api_token_max_days: 365,
         }
     }
 }
@@ -49,6 +73,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: Db, config: AppConfig) -> Self {
+        crate::password::set_concurrency(config.password_hash_concurrency);
         AppState {
             db,
             exports: Arc::new(tokio::sync::Semaphore::new(

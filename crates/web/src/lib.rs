@@ -74,9 +74,9 @@ pub async fn serve(
     result.map_err(|e| anyhow::anyhow!("HTTP server failed: {e}"))
 }
 
-/// Hourly housekeeping: removes expired sessions, escalates overdue complaints to the leaders (the statutory
-/// clocks run whether or not anyone opens the statistics page), and sweeps real-time and minute readings past
-/// their retention.
+/// Hourly housekeeping: removes expired sessions and login failures past the throttle window, escalates
+/// overdue complaints to the leaders (the statutory clocks run whether or not anyone opens the statistics
+/// page), and sweeps real-time and minute readings past their retention.
 async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
@@ -84,6 +84,10 @@ async fn housekeeping(state: AppState) {
         let now = kernel::time::now_ts();
         if let Err(e) = accounts::repo::delete_expired_sessions(&state.db, now).await {
             tracing::warn!("session sweep failed: {e}");
+        }
+        if let Err(e) = accounts::service::prune_login_failures(&state.db, &state.config, now).await
+        {
+            tracing::warn!("login failure sweep failed: {e}");
         }
         match complaints::service::escalate_overdue(
             &state.db,

@@ -135,6 +135,36 @@ impl TestApp {
         .await
     }
 
+    /// A login form posted as a browser would, with `next`, from the socket peer `peer` (as
+    /// `into_make_service_with_connect_info` records it) with an optional `X-Forwarded-For`.
+    pub async fn login_from(
+        &self,
+        username: &str,
+        password: &str,
+        next: &str,
+        peer: Option<std::net::SocketAddr>,
+        forwarded_for: Option<&str>,
+    ) -> Reply {
+        let body = serde_urlencoded::to_string([
+            ("username", username),
+            ("password", password),
+            ("next", next),
+        ])
+        .unwrap();
+        let mut request = Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(xff) = forwarded_for {
+            request = request.header("x-forwarded-for", xff);
+        }
+        let mut request = request.body(Body::from(body)).unwrap();
+        if let Some(peer) = peer {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+        }
+        self.send(request).await
+    }
+
     pub async fn session(&self, role: Role) -> Session {
         let reply = self.login(&Self::username(role), PASSWORD).await;
         assert_eq!(

@@ -8,7 +8,7 @@ use accounts::service::{self, Actor};
 use clap::{Args, Subcommand};
 use kernel::{AppError, Role};
 
-use super::serve::{DatabaseArgs, runtime};
+use super::serve::{DatabaseArgs, TokenLifetimeArgs, runtime};
 
 #[derive(Debug, Args)]
 pub struct UserArgs {
@@ -50,6 +50,8 @@ pub enum UserCommand {
 pub struct TokenArgs {
     #[command(flatten)]
     pub db: DatabaseArgs,
+    #[command(flatten)]
+    pub lifetime: TokenLifetimeArgs,
     #[command(subcommand)]
     pub command: TokenCommand,
 }
@@ -64,7 +66,7 @@ pub enum TokenCommand {
         /// What the token is for (e.g. "站房数据推送").
         #[arg(long)]
         name: String,
-        /// Lifetime in days (default: until revoked).
+        /// Lifetime in days (default: QINGSHAN_API_TOKEN_DAYS, 90; at most QINGSHAN_API_TOKEN_MAX_DAYS, 365).
         #[arg(long)]
         days: Option<i64>,
     },
@@ -181,11 +183,19 @@ pub fn run_token(args: TokenArgs) -> anyhow::Result<ExitCode> {
         let db = args.db.open().await?;
         match args.command {
             TokenCommand::Create { user, name, days } => {
-                let issued = service::create_token(&db, Actor::Cli, &user, &name, days)
-                    .await
-                    .map_err(explain)?;
+                let config = args.lifetime.apply(kernel::state::AppConfig::default());
+                let lifetime = service::TokenLifetime::of(&config);
+                let issued =
+                    service::create_token_with(&db, Actor::Cli, &user, &name, days, lifetime)
+                        .await
+                        .map_err(explain)?;
+                let expires = issued
+                    .info
+                    .expires_at
+                    .map(kernel::time::format_cst)
+                    .unwrap_or_default();
                 eprintln!(
-                    "token {:?} for {user} (id {}); it is shown only now:",
+                    "token {:?} for {user} (id {}), valid until {expires}; it is shown only now:",
                     issued.info.name, issued.info.id
                 );
                 println!("{}", issued.token);

@@ -68,6 +68,61 @@ pub struct ServeArgs {
     /// Mark cookies Secure (when served behind HTTPS).
     #[arg(long, env = "QINGSHAN_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    #[command(flatten)]
+    pub accounts: AccountsArgs,
+}
+
+/// Login, password hashing and API token settings (see `kernel::state::AppConfig` for why each default).
+#[derive(Debug, Clone, Args)]
+pub struct AccountsArgs {
+    /// A reverse proxy (address or CIDR block) whose X-Forwarded-For names the client; repeat the option or
+    /// separate with commas. Without one, X-Forwarded-For is ignored and the socket's peer is the client.
+    #[arg(
+        long = "trusted-proxy",
+        env = "QINGSHAN_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<kernel::client::IpCidr>,
+    /// Password hashes and verifications (argon2) at once; 0 = one per CPU.
+    #[arg(long, env = "QINGSHAN_PASSWORD_HASH_CONCURRENCY", default_value_t = AppConfig::default().password_hash_concurrency)]
+    pub password_hash_concurrency: usize,
+    /// Longest wait (seconds) a client address is made to keep between failed logins.
+    #[arg(long, env = "QINGSHAN_LOGIN_BACKOFF_MAX_SECONDS", default_value_t = AppConfig::default().login_client_backoff_max_seconds)]
+    pub login_backoff_max_seconds: i64,
+    #[command(flatten)]
+    pub tokens: TokenLifetimeArgs,
+}
+
+impl AccountsArgs {
+    pub fn apply(&self, config: AppConfig) -> AppConfig {
+        AppConfig {
+            trusted_proxies: self.trusted_proxies.clone(),
+            password_hash_concurrency: self.password_hash_concurrency,
+            login_client_backoff_max_seconds: self.login_backoff_max_seconds,
+            ..self.tokens.apply(config)
+        }
+    }
+}
+
+/// How long API tokens live (`serve` and `token create` read the same settings).
+#[derive(Debug, Clone, Args)]
+pub struct TokenLifetimeArgs {
+    /// Lifetime in days of an API token created without one.
+    #[arg(long, env = "QINGSHAN_API_TOKEN_DAYS", global = true, default_value_t = AppConfig::default().api_token_default_days)]
+    pub api_token_days: i64,
+    /// The longest lifetime in days an API token may be given.
+    #[arg(long, env = "QINGSHAN_API_TOKEN_MAX_DAYS", global = true, default_value_t = AppConfig::default().api_token_max_days)]
+    pub api_token_max_days: i64,
+}
+
+impl TokenLifetimeArgs {
+    pub fn apply(&self, config: AppConfig) -> AppConfig {
+        AppConfig {
+            api_token_default_days: self.api_token_days,
+            api_token_max_days: self.api_token_max_days,
+            ..config
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -109,11 +164,11 @@ pub fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging();
     runtime()?.block_on(async {
         let db = with_master_key(args.db.open().await?, &args.db.data_dir)?;
-        let config = AppConfig {
+        let config = args.accounts.apply(AppConfig {
             secure_cookies: args.secure_cookies,
             data_dir: args.db.data_dir.clone(),
             ..AppConfig::default()
-        };
+        });
         serve(db, config, args.http, args.hj212).await
     })
 }

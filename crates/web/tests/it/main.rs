@@ -5,3 +5,4 @@ mod auth;
 mod concurrency;
 mod dashboard;
 mod errors;
+mod login;
