@@ -70,16 +70,19 @@ pub fn logger_ids(packet: &Packet<'_>) -> Option<LoggerIds> {
     })
 }
 
+/// The frame of a quarantined packet (stored as text or base64), when its bytes make one.
+pub fn frame_of_entry(entry: &QuarantineEntry) -> Option<Frame> {
+    let mut wire = crate::model::stored_packet_bytes(&entry.packet, &entry.encoding)?;
+    while wire.last().is_some_and(u8::is_ascii_whitespace) {
+        wire.pop();
+    }
+    wire.extend_from_slice(b"\r\n");
+    hj212::frame::decode_all(&wire).into_iter().next()?.ok()
+}
+
 /// The hardware ids of a quarantined packet that is a CN 1001.
 pub fn logger_of_entry(entry: &QuarantineEntry) -> Option<LoggerIds> {
-    if entry.encoding != "utf8" {
-        return None;
-    }
-    let wire = format!("{}\r\n", entry.packet.trim_end());
-    let frame = hj212::frame::decode_all(wire.as_bytes())
-        .into_iter()
-        .next()?
-        .ok()?;
+    let frame = frame_of_entry(entry)?;
     logger_ids(&Packet::parse(frame.segment()).ok()?)
 }
 
