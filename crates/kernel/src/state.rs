@@ -17,6 +17,15 @@ pub struct AppConfig {
     pub login_window_seconds: i64,
     /// Session lifetime without activity.
     pub session_idle_seconds: i64,
+    /// An HTTP connection that has not sent a whole request head within this time is closed — also an idle
+    /// kept-alive one, the timer running while the next request is awaited. 30 s (hyper's own default): far
+    /// more than a browser or a client on a slow mobile link needs for a few hundred bytes of headers, while a
+    /// client sending its headers a byte at a time no longer holds a connection for ever.
+    pub http_header_read_timeout: std::time::Duration,
+    /// HTTP connections served at once; more wait in the listening socket's queue. 512: a bureau's users are
+    /// tens to a few hundred, a browser opens up to six connections; and it is the web server's share of the
+    /// open-files limit that the HJ 212 gateway's connection cap leaves free (`ingest::connection_cap`).
+    pub http_max_connections: usize,
 }
 
 impl Default for AppConfig {
@@ -28,6 +37,8 @@ impl Default for AppConfig {
             login_max_failures: 5,
             login_window_seconds: 15 * 60,
             session_idle_seconds: 8 * 3600,
+            http_header_read_timeout: std::time::Duration::from_secs(30),
+            http_max_connections: 512,
         }
     }
 }

@@ -9,6 +9,8 @@ use base64::Engine;
 use ingest::model::{AcceptedPacket, QuarantineReason, QuarantinedPacket, StoredBytes};
 use ingest::writer::{self, Job, Stored};
 use kernel::Role;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use webtest::TestApp;
 
@@ -271,3 +273,282 @@ testkit::db_test!(a_job_that_cannot_be_stored_fails_alone, |db| {
         .unwrap();
     assert_eq!(state.packets, 9);
 });
+
+// --- Connections: valid frames, addresses -----------------------------------------------------------------------
+
+/// Waits until the server closes `stream` (end of stream or reset); false if it is still open after `bound`.
+async fn closed_within(stream: &mut TcpStream, bound: Duration) -> bool {
+    let mut buffer = [0u8; 1024];
+    let deadline = tokio::time::Instant::now() + bound;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+fn minute(i: usize) -> (String, String) {
+    (
+        format!("20260101{:02}{:02}00000", 12 + i / 60, i % 60),
+        format!("20260101{:02}{:02}00", 12 + i / 60, i % 60),
+    )
+}
+
+testkit::db_test!(a_trickle_without_valid_frames_is_closed, |db| {
+    register(&db, "QS-TRICKLE-1", "123456", "2017", "strict").await;
+    let config = ingest::Config {
+        valid_frame_timeout: Duration::from_secs(2),
+        ..ingest::Config::default()
+    };
+    let gateway = start(&db, config).await;
+
+    // A byte every 100 ms, never a frame: the idle timeout (600 s) alone kept this open for ever.
+    let mut trickle = TcpStream::connect(gateway.addr).await.unwrap();
+    let (mut reader, mut writer) = trickle.split();
+    let closed = tokio::select! {
+        closed = async {
+            let mut buffer = [0u8; 64];
+            matches!(
+                tokio::time::timeout(Duration::from_secs(20), reader.read(&mut buffer)).await,
+                Ok(Ok(0)) | Ok(Err(_))
+            )
+        } => closed,
+        _ = async {
+            loop {
+                if writer.write_all(b"#").await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        } => unreachable!(),
+    };
+    assert!(
+        closed,
+        "a trickling connection is closed after the valid-frame timeout"
+    );
+
+    // A device sending a packet every 250 ms for longer than the timeout stays connected: each frame counts.
+    let mut device = TcpStream::connect(gateway.addr).await.unwrap();
+    for i in 0..16 {
+        let (qn, data_time) = minute(i);
+        device
+            .write_all(&minute_packet(
+                "QS-TRICKLE-1",
+                "123456",
+                &qn,
+                &data_time,
+                1.0,
+            ))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let replies = read_replies(&mut device, 16, WAIT).await;
+    assert_eq!(replies.len(), 16, "{replies:?}");
+    drop(device);
+    gateway.stop().await;
+});
+
+testkit::db_test!(one_address_holds_at_most_its_connections, |db| {
+    register(&db, "QS-IP-1", "123456", "2017", "strict").await;
+    let config = ingest::Config {
+        max_connections_per_ip: 2,
+        per_ip_exempt_loopback: false,
+        ..ingest::Config::default()
+    };
+    let gateway = start(&db, config).await;
+    let from = |ip: [u8; 4]| {
+        let addr = gateway.addr;
+        async move {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind((ip, 0).into()).unwrap();
+            socket.connect(addr).await.unwrap()
+        }
+    };
+    let first = from([127, 0, 0, 1]).await;
+    let mut second = from([127, 0, 0, 1]).await;
+    // Both held: the second answers.
+    let (qn, data_time) = minute(0);
+    second
+        .write_all(&minute_packet("QS-IP-1", "123456", &qn, &data_time, 1.0))
+        .await
+        .unwrap();
+    assert_eq!(read_replies(&mut second, 1, WAIT).await.len(), 1);
+    // The third from the same address is closed at once.
+    let mut third = from([127, 0, 0, 1]).await;
+    assert!(
+        closed_within(&mut third, WAIT).await,
+        "the connection over the address's cap is closed"
+    );
+    // Another address is not affected.
+    let mut other = from([127, 0, 0, 2]).await;
+    let (qn, data_time) = minute(1);
+    other
+        .write_all(&minute_packet("QS-IP-1", "123456", &qn, &data_time, 2.0))
+        .await
+        .unwrap();
+    assert_eq!(read_replies(&mut other, 1, WAIT).await.len(), 1);
+    // A connection closed frees its place.
+    drop(first);
+    let mut answered = false;
+    for attempt in 2..40 {
+        let mut again = from([127, 0, 0, 1]).await;
+        let (qn, data_time) = minute(attempt);
+        if again
+            .write_all(&minute_packet("QS-IP-1", "123456", &qn, &data_time, 3.0))
+            .await
+            .is_ok()
+            && read_replies(&mut again, 1, Duration::from_secs(1))
+                .await
+                .len()
+                == 1
+        {
+            answered = true;
+            break;
+        }
+    }
+    assert!(answered, "a place freed is taken again");
+    drop((second, other));
+    gateway.stop().await;
+});
+
+// --- Onboarding flood -------------------------------------------------------------------------------------------
+
+fn hardware_ids(logger: &str, qn: &str) -> Vec<u8> {
+    let header = hj212::encode::Header {
+        qn: Some(qn),
+        st: "32",
+        cn: 1001,
+        pw: "123456",
+        mn: "",
+        flag: Some(9),
+        subpacket: None,
+        backfill: false,
+    };
+    hj212::encode::encode(
+        &header,
+        &format!("i23005-Info={logger};i23006-Info=A800200A8C6D;i23007-Info=E86A643C7BBC"),
+    )
+    .unwrap()
+}
+
+/// Sends `bytes` as fast as the gateway takes them, until it closes the connection; then waits for the close.
+async fn flood(addr: std::net::SocketAddr, bytes: &[u8]) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let (mut reader, mut writer) = stream.split();
+    let drain = async {
+        let mut buffer = [0u8; 4096];
+        while let Ok(Ok(n)) =
+            tokio::time::timeout(Duration::from_secs(3), reader.read(&mut buffer)).await
+        {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    let send = async {
+        let _ = writer.write_all(bytes).await;
+    };
+    tokio::join!(drain, send);
+}
+
+testkit::db_test!(an_onboarding_flood_stores_at_most_the_caps, |db| {
+    let config = ingest::Config::default();
+    let (per_connection, cap) = (
+        config.max_loggers_per_connection,
+        config.max_quarantined_per_connection,
+    );
+    let gateway = start(&db, config).await;
+    // 3,000 1001s of distinct loggers without a device on one connection: all were quarantined.
+    let burst: Vec<u8> = (0..3_000)
+        .flat_map(|i| {
+            hardware_ids(
+                &format!("LOGGER{i:06}"),
+                &format!("20260101120000{:03}", i % 1000),
+            )
+        })
+        .collect();
+    flood(gateway.addr, &burst).await;
+    // A logger id of 9 kB is not stored whole.
+    let huge = hardware_ids(&"X".repeat(9_000), "20260101120000000");
+    assert!(huge.len() > 9_000);
+    flood(gateway.addr, &huge).await;
+    gateway.stop().await;
+
+    let onboarding = count(
+        &db,
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM hj212_quarantine WHERE detail LIKE 'no MN%'",
+    )
+    .await;
+    assert!(
+        onboarding >= 1 && onboarding <= per_connection as i64,
+        "{onboarding} onboarding entries from one connection (at most {per_connection}, cap {cap})"
+    );
+    let (packet, encoding, detail): (String, String, String) = sqlx::query_as(
+        "SELECT packet, encoding, detail FROM hj212_quarantine WHERE detail LIKE 'CN 1001 with%'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    let bytes = stored_bytes(&packet, &encoding);
+    assert_eq!(bytes.len(), ingest::service::CUT_PACKET_BYTES);
+    assert_eq!(&bytes[..], &huge[..bytes.len()]);
+    assert!(detail.contains("9000 bytes"), "{detail}");
+    let largest: i64 = count(
+        &db,
+        "SELECT CAST(MAX(LENGTH(packet) + LENGTH(detail) + LENGTH(COALESCE(mn, ''))) AS BIGINT) FROM hj212_quarantine",
+    )
+    .await;
+    assert!(largest < 2_000, "no entry near 9 kB: {largest}");
+});
+
+testkit::db_test!(
+    one_address_adds_at_most_its_allowance_to_the_quarantine,
+    |db| {
+        let config = ingest::Config {
+            per_ip_exempt_loopback: false,
+            quarantine_per_ip_per_hour: 10,
+            onboarding_per_ip_per_hour: 3,
+            ..ingest::Config::default()
+        };
+        let gateway = start(&db, config).await;
+        // Unknown devices' packets, each distinct, over three connections.
+        for connection in 0..3 {
+            let packets: Vec<u8> = (0..20)
+                .flat_map(|i| {
+                    let (qn, data_time) = minute(connection * 20 + i);
+                    minute_packet(
+                        &format!("QS-UNKNOWN-{connection}-{i}"),
+                        "1",
+                        &qn,
+                        &data_time,
+                        1.0,
+                    )
+                })
+                .collect();
+            flood(gateway.addr, &packets).await;
+        }
+        // Loggers without a device, four per connection (under the per-connection maximum), three connections.
+        for connection in 0..3 {
+            let packets: Vec<u8> = (0..4)
+                .flat_map(|i| hardware_ids(&format!("L{connection}-{i}"), "20260101120000000"))
+                .collect();
+            flood(gateway.addr, &packets).await;
+        }
+        gateway.stop().await;
+        let refused = count(
+            &db,
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM hj212_quarantine WHERE detail NOT LIKE 'no MN%'",
+        )
+        .await;
+        assert!((1..=10).contains(&refused), "{refused}");
+        let onboarding = count(
+            &db,
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM hj212_quarantine WHERE detail LIKE 'no MN%'",
+        )
+        .await;
+        assert!((1..=3).contains(&onboarding), "{onboarding}");
+    }
+);
