@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,13 +24,27 @@ use crate::repo;
 use crate::service::{self, Decision, KeyStep};
 use crate::writer::{self, Job, Stored};
 
-/// Limits and sizes of the gateway.
+/// Limits and sizes of the gateway (docs/ingest.md, "Limits", says why each default).
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Connections held at once; more are closed on accept.
+    /// Connections held at once; more are closed on accept. `qingshan serve` lowers it to what the open-files
+    /// limit leaves beside the web server and the database ([`connection_cap`]).
     pub max_connections: usize,
+    /// Connections one source address may hold at once (IPv6: one /64); more are closed on accept. 500: a
+    /// district registers a few hundred devices, which may all come through one carrier NAT address, while
+    /// one address alone can then take no more than a twenty-fourth of the default 12,000.
+    pub max_connections_per_ip: usize,
+    /// Loopback addresses are not limited per address (connections, quarantine, onboarding): they are this
+    /// machine — the simulator of `qingshan demo` and `qingshan simulate`, or a TCP proxy in front of the
+    /// gateway, behind which every device shares the address.
+    pub per_ip_exempt_loopback: bool,
     /// A connection silent this long is closed.
     pub idle_timeout: Duration,
+    /// A connection that sends no frame passing the checks (accepted, heartbeat, onboarding) for this long is
+    /// closed, whatever other bytes trickle in meanwhile: a byte a second kept a connection open for ever under
+    /// the idle timeout alone. 600 s, as the idle timeout: a device sends real-time or minute data (or
+    /// heartbeats) every minute or more often; one only sending hourly data reconnects.
+    pub valid_frame_timeout: Duration,
     /// Bytes a connection's decoder may hold (at least one maximal frame).
     pub buffer_cap: usize,
     /// Packets waiting for the writer, all connections together.
@@ -41,8 +55,21 @@ pub struct Config {
     pub pending_replies: usize,
     /// A reply that cannot be written in this time closes the connection.
     pub write_timeout: Duration,
-    /// Quarantined packets one connection may send before it is closed.
+    /// Refused packets one connection may send before it is closed: quarantined ones, the 1001s of loggers
+    /// without a device that went to the quarantine, and those refused by the limits below.
     pub max_quarantined_per_connection: usize,
+    /// Quarantine entries one source address may add per hour (refilled evenly; beyond it refused packets are
+    /// dropped unstored, logged): 3,600, a refused packet a second, more than a site of misconfigured devices
+    /// sends, while a flood of distinct packets (each up to ~10 kB) grows the database by at most ~36 MB an
+    /// hour per address.
+    pub quarantine_per_ip_per_hour: u32,
+    /// Loggers without a device (HJ 212-2025 CN 1001) one connection may carry: a logger's 1001 goes to the
+    /// quarantine once an hour, so this bounds a connection's onboarding entries to 8 an hour. A concentrator
+    /// carries a few loggers; one connection sent 5,000 of them.
+    pub max_loggers_per_connection: usize,
+    /// Onboarding entries (1001s of loggers without a device) one source address may add per hour: 60, a
+    /// district's new loggers come a few at a time.
+    pub onboarding_per_ip_per_hour: u32,
     /// How often the gateway re-reads the registry's devices (registrations and edits apply after this).
     pub device_refresh: Duration,
     /// A sub-packet group still missing parts this long after its first part is reported incomplete.
@@ -53,17 +80,36 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             max_connections: 12_000,
+            max_connections_per_ip: 500,
+            per_ip_exempt_loopback: true,
             idle_timeout: Duration::from_secs(600),
+            valid_frame_timeout: Duration::from_secs(600),
             buffer_cap: hj212::frame::DEFAULT_BUFFER_CAP,
             queue_capacity: 50_000,
             max_batch: 5_000,
             pending_replies: 256,
             write_timeout: Duration::from_secs(30),
             max_quarantined_per_connection: 200,
+            quarantine_per_ip_per_hour: 3_600,
+            max_loggers_per_connection: 8,
+            onboarding_per_ip_per_hour: 60,
             device_refresh: Duration::from_secs(30),
             subpacket_timeout: Duration::from_secs(600),
         }
     }
+}
+
+/// File descriptors kept for everything but the two servers' connections: the database pools (16 + the
+/// writer's 2 + the roll-ups'), SQLite's database, WAL and shared-memory files, the listening sockets, uploads
+/// being written, logs. Generous: running out starves the web server ("Too many open files").
+pub const FD_RESERVE_OTHER: u64 = 128;
+
+/// The gateway's connection cap under an open-files limit of `fd_soft_limit`: the configured cap, lowered so
+/// that `reserve` descriptors (the web server's connection cap + [`FD_RESERVE_OTHER`]) stay free. 1,100
+/// idle gateway connections under the common limit of 1,024 left the web server none.
+pub fn connection_cap(configured: usize, fd_soft_limit: u64, reserve: u64) -> usize {
+    let room = fd_soft_limit.saturating_sub(reserve);
+    configured.min(usize::try_from(room).unwrap_or(usize::MAX))
 }
 
 /// Time a shutdown waits for connections to hand in their last packets and the writer to store them.
@@ -107,6 +153,176 @@ struct Shared {
     devices: Directory,
     subpackets: std::sync::Mutex<service::SubPackets>,
     waiting_loggers: std::sync::Mutex<HashMap<String, WaitingLogger>>,
+    /// Per source address (IPv6: per /64): its connections and what it may still add to the quarantine.
+    peers: std::sync::Mutex<HashMap<IpAddr, PeerLimits>>,
+    /// When a refusal by a per-address limit was last logged (logged at most every 10 s).
+    limited_logged_at: std::sync::Mutex<Option<Instant>>,
+}
+
+/// What one source address holds and may still do.
+struct PeerLimits {
+    connections: usize,
+    quarantine: Bucket,
+    onboarding: Bucket,
+}
+
+/// A token bucket holding at most `per_hour` tokens, refilled evenly over the hour.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn full(per_hour: u32, now: Instant) -> Bucket {
+        Bucket {
+            tokens: f64::from(per_hour),
+            at: now,
+        }
+    }
+
+    fn refill(&mut self, per_hour: u32, now: Instant) {
+        let hours = now.saturating_duration_since(self.at).as_secs_f64() / 3600.0;
+        self.tokens = (self.tokens + hours * f64::from(per_hour)).min(f64::from(per_hour));
+        self.at = now;
+    }
+
+    /// Takes a token when there is one.
+    fn take(&mut self, per_hour: u32, now: Instant) -> bool {
+        self.refill(per_hour, now);
+        let taken = self.tokens >= 1.0;
+        if taken {
+            self.tokens -= 1.0;
+        }
+        taken
+    }
+
+    fn is_full(&mut self, per_hour: u32, now: Instant) -> bool {
+        self.refill(per_hour, now);
+        self.tokens >= f64::from(per_hour)
+    }
+}
+
+/// Which per-address allowance a refused packet draws on.
+#[derive(Debug, Clone, Copy)]
+enum Allowance {
+    Quarantine,
+    Onboarding,
+}
+
+/// The key of an address's limits: the address; for IPv6 its /64 (what one subscriber is given), an IPv4
+/// address mapped into IPv6 as IPv4.
+fn peer_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
+}
+
+impl Shared {
+    /// The key of `ip`'s per-address limits, `None` when it has none (loopback, see
+    /// [`Config::per_ip_exempt_loopback`]).
+    fn limits_key(&self, ip: IpAddr) -> Option<IpAddr> {
+        let key = peer_key(ip);
+        (!(self.config.per_ip_exempt_loopback && key.is_loopback())).then_some(key)
+    }
+
+    fn new_limits(&self, now: Instant) -> PeerLimits {
+        PeerLimits {
+            connections: 0,
+            quarantine: Bucket::full(self.config.quarantine_per_ip_per_hour, now),
+            onboarding: Bucket::full(self.config.onboarding_per_ip_per_hour, now),
+        }
+    }
+
+    /// Counts a new connection from `key`; false (nothing counted) when the address holds its maximum.
+    fn admit(&self, key: IpAddr) -> bool {
+        let Ok(mut peers) = self.peers.lock() else {
+            return true;
+        };
+        let now = Instant::now();
+        let limits = peers.entry(key).or_insert_with(|| self.new_limits(now));
+        if limits.connections >= self.config.max_connections_per_ip {
+            return false;
+        }
+        limits.connections += 1;
+        true
+    }
+
+    /// A connection from `key` closed.
+    fn release(&self, key: IpAddr) {
+        if let Ok(mut peers) = self.peers.lock()
+            && let Some(limits) = peers.get_mut(&key)
+        {
+            limits.connections = limits.connections.saturating_sub(1);
+        }
+    }
+
+    /// Takes one of `key`'s allowance for a quarantine entry; true without limits (`None`).
+    fn allow(&self, key: Option<IpAddr>, allowance: Allowance) -> bool {
+        let Some(key) = key else { return true };
+        let Ok(mut peers) = self.peers.lock() else {
+            return true;
+        };
+        let now = Instant::now();
+        let limits = peers.entry(key).or_insert_with(|| self.new_limits(now));
+        match allowance {
+            Allowance::Quarantine => limits
+                .quarantine
+                .take(self.config.quarantine_per_ip_per_hour, now),
+            Allowance::Onboarding => limits
+                .onboarding
+                .take(self.config.onboarding_per_ip_per_hour, now),
+        }
+    }
+
+    /// Forgets the addresses without connections whose allowances are whole again (at every directory
+    /// refresh): the map holds the addresses of the last hour or so, not every address ever seen.
+    fn prune_peers(&self) {
+        let now = Instant::now();
+        let (quarantine, onboarding) = (
+            self.config.quarantine_per_ip_per_hour,
+            self.config.onboarding_per_ip_per_hour,
+        );
+        if let Ok(mut peers) = self.peers.lock() {
+            peers.retain(|_, l| {
+                l.connections > 0
+                    || !l.quarantine.is_full(quarantine, now)
+                    || !l.onboarding.is_full(onboarding, now)
+            });
+        }
+    }
+
+    /// Logs a refusal by a per-address limit, at most every 10 s.
+    fn log_limited(&self, what: std::fmt::Arguments<'_>) {
+        let Ok(mut logged_at) = self.limited_logged_at.lock() else {
+            return;
+        };
+        if logged_at.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+            tracing::warn!("HJ 212 {what} (logged at most every 10 s)");
+            *logged_at = Some(Instant::now());
+        }
+    }
+}
+
+/// A connection counted against its address's limit until it is dropped.
+struct Admitted {
+    shared: Arc<Shared>,
+    key: Option<IpAddr>,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        if let Some(key) = self.key {
+            self.shared.release(key);
+        }
+    }
 }
 
 async fn load_directory(db: &Db) -> Result<Known, sqlx::Error> {
@@ -149,6 +365,7 @@ async fn refresh_directory(shared: std::sync::Weak<Shared>, every: Duration) {
             tracing::warn!("HJ 212 device directory not refreshed: {e}");
         }
         push_assignments(&shared).await;
+        shared.prune_peers();
     }
 }
 
@@ -289,7 +506,20 @@ pub async fn run(
         devices,
         subpackets,
         waiting_loggers: std::sync::Mutex::new(HashMap::new()),
+        peers: std::sync::Mutex::new(HashMap::new()),
+        limited_logged_at: std::sync::Mutex::new(None),
     });
+    tracing::info!(
+        "HJ 212 gateway limits: {} connections, {} per address{}, a valid frame every {:?}",
+        shared.config.max_connections,
+        shared.config.max_connections_per_ip,
+        if shared.config.per_ip_exempt_loopback {
+            " (loopback exempt)"
+        } else {
+            ""
+        },
+        shared.config.valid_frame_timeout
+    );
     let refresher = tokio::spawn(refresh_directory(Arc::downgrade(&shared), refresh_every));
     let mut refused_logged_at: Option<Instant> = None;
     tokio::pin!(shutdown);
@@ -317,10 +547,26 @@ pub async fn run(
             drop(stream);
             continue;
         };
+        let key = shared.limits_key(peer.ip());
+        if let Some(key) = key
+            && !shared.admit(key)
+        {
+            shared.log_limited(format_args!(
+                "{key}: {} connections from this address, closing new ones",
+                shared.config.max_connections_per_ip
+            ));
+            drop(stream);
+            continue;
+        }
+        let admitted = Admitted {
+            shared: shared.clone(),
+            key,
+        };
         let shared = shared.clone();
         let stopped = stopped.clone();
         tokio::spawn(async move {
-            connection(stream, peer, &shared, stopped).await;
+            connection(stream, peer, key, &shared, stopped).await;
+            drop(admitted);
             drop(permit);
         });
     }
@@ -353,6 +599,7 @@ impl PendingReply {
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
+    limits_key: Option<IpAddr>,
     shared: &Shared,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -368,12 +615,23 @@ async fn connection(
     // Loggers without a device that sent their 1001 on this connection.
     let mut waiting: Vec<String> = Vec::new();
     let mut quarantined = 0usize;
+    // When the last frame that passed the checks came (or the connection opened).
+    let mut last_valid = Instant::now();
     'read: loop {
+        let deadline =
+            (Instant::now() + config.idle_timeout).min(last_valid + config.valid_frame_timeout);
         let read = tokio::select! {
-            read = tokio::time::timeout(config.idle_timeout, reader.read(&mut buffer)) => read,
+            read = tokio::time::timeout_at(deadline.into(), reader.read(&mut buffer)) => read,
             _ = stopped.changed() => break,
         };
         let at_end = match read {
+            Err(_) if last_valid.elapsed() >= config.valid_frame_timeout => {
+                tracing::debug!(
+                    "HJ 212 {peer}: no valid frame for {:?}, closing",
+                    config.valid_frame_timeout
+                );
+                break;
+            }
             Err(_) => {
                 tracing::debug!("HJ 212 {peer}: idle for {:?}, closing", config.idle_timeout);
                 break;
@@ -454,11 +712,25 @@ async fn connection(
                     decision
                 }
             };
+            if !matches!(
+                decision,
+                Decision::Quarantine(_) | Decision::Onboarding { .. }
+            ) {
+                last_valid = Instant::now();
+            }
             let sent = match decision {
                 Decision::Quarantine(q) => {
                     quarantined += 1;
                     tracing::debug!("HJ 212 {peer}: quarantined ({})", q.reason.as_str());
-                    shared.jobs.send(Job::Quarantined(q)).await.is_ok()
+                    if shared.allow(limits_key, Allowance::Quarantine) {
+                        shared.jobs.send(Job::Quarantined(q)).await.is_ok()
+                    } else {
+                        shared.log_limited(format_args!(
+                            "{peer}: more than {} quarantine entries an hour from this address, not stored",
+                            config.quarantine_per_ip_per_hour
+                        ));
+                        true
+                    }
                 }
                 Decision::Heartbeat { seen, reply } => {
                     shared.jobs.send(Job::Seen(seen)).await.is_ok()
@@ -467,14 +739,28 @@ async fn connection(
                 Decision::Answer { reply } => {
                     replies.send(PendingReply::at_once(reply)).await.is_ok()
                 }
+                Decision::Onboarding { logger, .. }
+                    if !waiting.contains(&logger.logger_id)
+                        && waiting.len() >= config.max_loggers_per_connection =>
+                {
+                    // Refused, not answered: a real logger asks again on a connection of its own.
+                    quarantined += 1;
+                    tracing::debug!(
+                        "HJ 212 {peer}: more than {} loggers without a device on one connection",
+                        config.max_loggers_per_connection
+                    );
+                    true
+                }
                 Decision::Onboarding {
                     logger,
                     request,
                     quarantined: entry,
                     reply,
                 } => {
-                    onboarding(
+                    last_valid = Instant::now();
+                    let onboarded = onboarding(
                         shared,
+                        limits_key,
                         &replies,
                         &mut waiting,
                         logger,
@@ -483,7 +769,12 @@ async fn connection(
                         reply,
                         now,
                     )
-                    .await
+                    .await;
+                    if onboarded != Onboarded::Going {
+                        // Its entry went to the quarantine, or was refused by the address's allowance.
+                        quarantined += 1;
+                    }
+                    onboarded != Onboarded::Closed
                 }
                 Decision::Accept { packet, reply } => {
                     if unconfirmed && let Some(device) = &device {
@@ -558,12 +849,26 @@ async fn connection(
     }
 }
 
+/// What became of a 1001 of a logger without a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Onboarded {
+    /// Answered; its 1002 sent, or the logger waits for it (its 1001 already in the quarantine this hour).
+    Going,
+    /// Answered, and its 1001 went to the quarantine for review.
+    Quarantined,
+    /// Answered, but its 1001 was not stored: the address's onboarding allowance is spent.
+    Limited,
+    /// The connection cannot go on.
+    Closed,
+}
+
 /// A 1001 of a logger without a device: its 9013, then the 1002 when an operator has registered a device for it;
-/// otherwise the 1001 goes to the quarantine for review (once an hour per logger) and the logger waits on this
-/// connection for its 1002. False when the connection cannot go on.
+/// otherwise the 1001 goes to the quarantine for review (once an hour per logger, within the address's
+/// onboarding allowance) and the logger waits on this connection for its 1002.
 #[allow(clippy::too_many_arguments)]
 async fn onboarding(
     shared: &Shared,
+    limits_key: Option<IpAddr>,
     replies: &mpsc::Sender<PendingReply>,
     waiting: &mut Vec<String>,
     logger: crate::model::LoggerIds,
@@ -571,17 +876,24 @@ async fn onboarding(
     entry: Box<crate::model::QuarantinedPacket>,
     reply: Option<Vec<u8>>,
     now: i64,
-) -> bool {
+) -> Onboarded {
+    let going = |ok: bool| {
+        if ok {
+            Onboarded::Going
+        } else {
+            Onboarded::Closed
+        }
+    };
     if replies.send(PendingReply::at_once(reply)).await.is_err() {
-        return false;
+        return Onboarded::Closed;
     }
     match repo::current_assignment(&shared.db, &logger.logger_id).await {
         Ok(Some(assignment)) => match set_mn(shared, &request, &assignment, now).await {
             Some(command) => {
                 record_sent(shared, &assignment, now).await;
-                replies.send(command).await.is_ok()
+                going(replies.send(command).await.is_ok())
             }
-            None => true,
+            None => Onboarded::Going,
         },
         found => {
             if let Err(e) = found {
@@ -590,26 +902,53 @@ async fn onboarding(
                     logger.logger_id
                 );
             }
-            let quarantine_again = {
+            let outcome = {
                 let Ok(mut loggers) = shared.waiting_loggers.lock() else {
-                    return true;
+                    return Onboarded::Going;
                 };
                 let last = loggers.get(&logger.logger_id).map(|w| w.quarantined_at);
-                let again = last.is_none_or(|at| now - at >= REQUARANTINE_SECONDS);
+                let due = last.is_none_or(|at| now - at >= REQUARANTINE_SECONDS);
+                let outcome = if !due {
+                    Onboarded::Going
+                } else if shared.allow(limits_key, Allowance::Onboarding) {
+                    Onboarded::Quarantined
+                } else {
+                    Onboarded::Limited
+                };
                 loggers.insert(
                     logger.logger_id.clone(),
                     WaitingLogger {
                         replies: replies.clone(),
                         request,
-                        quarantined_at: if again { now } else { last.unwrap_or(now) },
+                        // Not stored: due again at its next 1001.
+                        quarantined_at: match outcome {
+                            Onboarded::Quarantined => now,
+                            _ => last.unwrap_or(now - REQUARANTINE_SECONDS),
+                        },
                     },
                 );
-                again
+                outcome
             };
             if !waiting.contains(&logger.logger_id) {
                 waiting.push(logger.logger_id);
             }
-            !quarantine_again || shared.jobs.send(Job::Quarantined(entry)).await.is_ok()
+            match outcome {
+                Onboarded::Quarantined => {
+                    if shared.jobs.send(Job::Quarantined(entry)).await.is_ok() {
+                        Onboarded::Quarantined
+                    } else {
+                        Onboarded::Closed
+                    }
+                }
+                Onboarded::Limited => {
+                    shared.log_limited(format_args!(
+                        "{}: more than {} onboarding entries an hour from this address, not stored",
+                        entry.peer, shared.config.onboarding_per_ip_per_hour
+                    ));
+                    Onboarded::Limited
+                }
+                other => other,
+            }
         }
     }
 }
@@ -695,4 +1034,45 @@ async fn send_replies(
         }
     }
     let _ = writer.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_cap_leaves_the_reserve_free() {
+        let reserve = 512 + FD_RESERVE_OTHER;
+        // The common soft limit: the gateway gets what the web server and the rest leave.
+        assert_eq!(connection_cap(12_000, 1_024, reserve), 384);
+        // Raised to a usual hard limit: the configured cap.
+        assert_eq!(connection_cap(12_000, 1_048_576, reserve), 12_000);
+        assert_eq!(connection_cap(12_000, 12_640, reserve), 12_000);
+        assert_eq!(connection_cap(12_000, 12_639, reserve), 11_999);
+        // Below the reserve: no room at all.
+        assert_eq!(connection_cap(12_000, 600, reserve), 0);
+        assert_eq!(connection_cap(12_000, u64::MAX, reserve), 12_000);
+    }
+
+    #[test]
+    fn buckets_refill_evenly_up_to_their_size() {
+        let start = Instant::now();
+        let mut bucket = Bucket::full(3, start);
+        assert!((0..3).all(|_| bucket.take(3, start)));
+        assert!(!bucket.take(3, start));
+        // A third of an hour gives one back, a whole day no more than three.
+        assert!(bucket.take(3, start + Duration::from_secs(1_200)));
+        assert!(!bucket.take(3, start + Duration::from_secs(1_200)));
+        assert!(bucket.is_full(3, start + Duration::from_secs(86_400)));
+        let mut none = Bucket::full(0, start);
+        assert!(!none.take(0, start + Duration::from_secs(86_400)));
+    }
+
+    #[test]
+    fn addresses_are_keyed_by_ipv4_or_ipv6_64() {
+        let key = |s: &str| peer_key(s.parse().unwrap());
+        assert_eq!(key("203.0.113.7"), key("::ffff:203.0.113.7"));
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::2"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+    }
 }

@@ -429,41 +429,41 @@ async fn entry_page_with(
     error: Option<String>,
 ) -> PageResult {
     let entry = service::quarantine_entry(&state.db, principal, id).await?;
-    let text = (entry.encoding == "utf8").then(|| entry.packet.clone());
     let mut decoded = Vec::new();
     let (mut password, mut protocol) = (String::new(), "2017");
-    if let Some(text) = &text {
-        let frames = hj212::frame::decode_all(format!("{}\r\n", text.trim_end()).as_bytes());
-        if let Some(Ok(frame)) = frames.first() {
-            decoded.push(("CRC", frame.crc_verdict().label().to_string()));
-            if let Ok(packet) = hj212::Packet::parse(frame.segment()) {
-                password = packet.pw.unwrap_or("").to_string();
-                protocol = match packet.version() {
-                    hj212::ProtocolVersion::Hj2005 => "2005",
-                    hj212::ProtocolVersion::Hj2025 => "2025",
-                    _ => "2017",
-                };
-                decoded.push(("ST", packet.st.unwrap_or("—").to_string()));
-                decoded.push(("CN", packet.cn.to_string()));
-                decoded.push(("QN", packet.qn.unwrap_or("—").to_string()));
-                decoded.push(("协议版本", protocol.to_string()));
-                if let Some(t) = packet.data_time() {
-                    decoded.push(("DataTime", format_cst(t.timestamp())));
-                }
-                // Every CP item as sent (values, flags, and the hardware IDs of a 2025 1001).
-                let values: Vec<String> = packet
-                    .cp
-                    .items
-                    .iter()
-                    .filter(|item| item.name != "DataTime")
-                    .map(|item| format!("{}={}", item.name, item.value))
-                    .take(60)
-                    .collect();
-                if !values.is_empty() {
-                    decoded.push(("数据", values.join("；")));
-                }
+    if let Some(frame) = service::frame_of_entry(&entry) {
+        decoded.push(("CRC", frame.crc_verdict().label().to_string()));
+        if let Ok(packet) = hj212::Packet::parse(frame.segment()) {
+            password = packet.pw.unwrap_or("").to_string();
+            protocol = match packet.version() {
+                hj212::ProtocolVersion::Hj2005 => "2005",
+                hj212::ProtocolVersion::Hj2025 => "2025",
+                _ => "2017",
+            };
+            decoded.push(("ST", packet.st.unwrap_or("—").to_string()));
+            decoded.push(("CN", packet.cn.to_string()));
+            decoded.push(("QN", packet.qn.unwrap_or("—").to_string()));
+            decoded.push(("协议版本", protocol.to_string()));
+            if let Some(t) = packet.data_time() {
+                decoded.push(("DataTime", format_cst(t.timestamp())));
+            }
+            // Every CP item as sent (values, flags, and the hardware IDs of a 2025 1001).
+            let values: Vec<String> = packet
+                .cp
+                .items
+                .iter()
+                .filter(|item| item.name != "DataTime")
+                .map(|item| format!("{}={}", item.name, item.value))
+                .take(60)
+                .collect();
+            if !values.is_empty() {
+                decoded.push(("数据", values.join("；")));
             }
         }
+    }
+    // A device's bytes may hold NUL and other control characters: shown escaped, as the packet is.
+    for (_, value) in &mut decoded {
+        *value = crate::model::escaped_bytes(value.as_bytes());
     }
     let points = if entry.reviewed_at.is_none() {
         registry::service::list_points(

@@ -12,4 +12,4 @@ pub mod service;
 pub mod simulate;
 pub mod writer;
 
-pub use gateway::{Config, listen, run};
+pub use gateway::{Config, connection_cap, listen, run};

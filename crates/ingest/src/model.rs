@@ -45,7 +45,9 @@ impl QuarantineReason {
     }
 }
 
-/// The bytes of a packet as stored: text when UTF-8 (HJ 212 is ASCII), else base64.
+/// The bytes of a packet as stored: text when it is UTF-8 without NUL (HJ 212 is ASCII), else base64 — so that
+/// any byte a device sends survives storage: PostgreSQL refuses NUL in text ("invalid byte sequence for
+/// encoding UTF8: 0x00"), and one refused row used to fail the whole batch of every device with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredBytes {
     pub text: String,
@@ -56,11 +58,11 @@ pub struct StoredBytes {
 impl StoredBytes {
     pub fn of(bytes: &[u8]) -> StoredBytes {
         match std::str::from_utf8(bytes) {
-            Ok(text) => StoredBytes {
+            Ok(text) if !text.contains('\0') => StoredBytes {
                 text: text.to_string(),
                 encoding: "utf8",
             },
-            Err(_) => {
+            _ => {
                 use base64::Engine;
                 StoredBytes {
                     text: base64::engine::general_purpose::STANDARD.encode(bytes),
@@ -69,6 +71,61 @@ impl StoredBytes {
             }
         }
     }
+}
+
+/// The bytes of a stored packet (`packet`, `encoding` as in [`StoredBytes`]); `None` for base64 that does not
+/// decode (not written by the gateway).
+pub fn stored_packet_bytes(text: &str, encoding: &str) -> Option<Vec<u8>> {
+    match encoding {
+        "base64" => {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.decode(text).ok()
+        }
+        _ => Some(text.as_bytes().to_vec()),
+    }
+}
+
+/// A short text taken from a device (MN, QN, a logger id, a message quoting them) as it is stored: NUL, which
+/// PostgreSQL cannot hold in text, becomes U+FFFD (the replacement character). The packet itself keeps every
+/// byte ([`StoredBytes`]); these fields are for reading and filtering, and a real MN or QN has no NUL.
+pub fn storable_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        std::borrow::Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// [`storable_text`] for an optional field.
+pub fn storable_opt(text: Option<&str>) -> Option<String> {
+    text.map(|t| storable_text(t).into_owned())
+}
+
+/// Bytes as an operator reads them: UTF-8 text as it is (line breaks and tabs included), a backslash doubled,
+/// other control characters and bytes that are not UTF-8 as `\xNN`. Shown for quarantined packets, whose
+/// bytes may be anything.
+pub fn escaped_bytes(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\r' | '\n' | '\t' => out.push(c),
+                c if c.is_control() => {
+                    let mut buf = [0u8; 4];
+                    for b in c.encode_utf8(&mut buf).bytes() {
+                        let _ = write!(out, "\\x{b:02X}");
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02X}");
+        }
+    }
+    out
 }
 
 /// The key of an accepted packet: its DataTime (UTC seconds, 0 when it has none), `-`, then [`dedup_key`]. The
@@ -138,8 +195,11 @@ pub struct QuarantineEntry {
     pub reason: String,
     pub detail: String,
     pub packet: String,
-    /// `utf8`, or `base64` when the bytes were not UTF-8.
+    /// `utf8`, or `base64` when the bytes were not UTF-8 or held a NUL.
     pub encoding: String,
+    /// The packet's bytes (decoded from base64 when so stored) as text to read: control characters other than
+    /// line breaks and tabs, and bytes that are not UTF-8, written `\xNN` (a backslash doubled).
+    pub packet_text: String,
     pub reviewed_by: Option<i64>,
     pub reviewed_at: Option<i64>,
     /// `registered` (a device was registered from it) or `dismissed`.
@@ -321,4 +381,38 @@ pub struct DeviceSeen {
     pub peer: String,
     pub at: i64,
     pub clock_drift_seconds: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_bytes_are_stored_and_read_back() {
+        for bytes in [
+            &b"##0010QN=1;CP=&&&&\r\n"[..],
+            b"MN=A\0B\r\n",
+            b"\xff\xfe\x00\xc3",
+        ] {
+            let stored = StoredBytes::of(bytes);
+            assert_eq!(
+                stored.encoding == "utf8",
+                !bytes.contains(&0) && std::str::from_utf8(bytes).is_ok()
+            );
+            assert!(!stored.text.contains('\0'));
+            assert_eq!(
+                stored_packet_bytes(&stored.text, stored.encoding).as_deref(),
+                Some(bytes)
+            );
+        }
+        assert_eq!(storable_text("A\0B"), "A\u{FFFD}B");
+        assert!(matches!(
+            storable_text("AB"),
+            std::borrow::Cow::Borrowed("AB")
+        ));
+        assert_eq!(
+            escaped_bytes(b"a\\b\0c\x1b\xff\r\n\xe9\x9d\x92"),
+            "a\\\\b\\x00c\\x1B\\xFF\r\n青"
+        );
+    }
 }

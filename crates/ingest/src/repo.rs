@@ -9,7 +9,8 @@ use sqlx::{AnyConnection, Row};
 
 use crate::model::{
     AcceptedPacket, Device, DeviceState, KeyInfo, KeyState, LiveKey, LoggerIds, MnAssignment,
-    QuarantineEntry, QuarantinedPacket, parse_crc_mode,
+    QuarantineEntry, QuarantinedPacket, escaped_bytes, parse_crc_mode, storable_opt, storable_text,
+    stored_packet_bytes,
 };
 use crate::simulate::{SimDevice, SimProtocol};
 
@@ -73,12 +74,13 @@ pub async fn insert_packets(
         for (i, p) in chunk.iter().enumerate() {
             b.push(if i == 0 { "(" } else { ", (" });
             b.bind(p.received_at).push(", ");
-            b.bind(p.peer.clone()).push(", ");
-            b.bind(p.mn.clone()).push(", ");
+            // Texts from the device's bytes, NUL escaped (model::storable_text): PostgreSQL refuses NUL.
+            b.bind(storable_text(&p.peer).into_owned()).push(", ");
+            b.bind(storable_text(&p.mn).into_owned()).push(", ");
             b.bind(p.device_id).push(", ");
             b.bind(p.point_id).push(", ");
             b.bind(p.cn).push(", ");
-            b.bind(p.qn.clone()).push(", ");
+            b.bind(storable_opt(p.qn.as_deref())).push(", ");
             b.bind(p.data_time).push(", ");
             b.bind(p.bytes.text.clone()).push(", ");
             b.bind(p.bytes.encoding.to_string()).push(", ");
@@ -133,11 +135,11 @@ pub async fn insert_quarantined(
         for (i, q) in chunk.iter().enumerate() {
             b.push(if i == 0 { "(" } else { ", (" });
             b.bind(q.received_at).push(", ");
-            b.bind(q.peer.clone()).push(", ");
-            b.bind(q.mn.clone()).push(", ");
+            b.bind(storable_text(&q.peer).into_owned()).push(", ");
+            b.bind(storable_opt(q.mn.as_deref())).push(", ");
             b.bind(q.device_id).push(", ");
             b.bind(q.reason.as_str().to_string()).push(", ");
-            b.bind(q.detail.clone()).push(", ");
+            b.bind(storable_text(&q.detail).into_owned()).push(", ");
             b.bind(q.bytes.text.clone()).push(", ");
             b.bind(q.bytes.encoding.to_string()).push(", ");
             b.bind(q.dedup_key.clone()).push(")");
@@ -166,14 +168,14 @@ pub async fn update_device_states(
             b.push(if i == 0 { "(" } else { ", (" });
             b.bind(**device_id).push(", ");
             b.bind(i64::from(d.last_packet_at.is_some())).push(", ");
-            b.bind(d.peer.clone()).push(", ");
+            b.bind(storable_opt(d.peer.as_deref())).push(", ");
             b.bind(d.last_packet_at).push(", ");
             b.bind(d.last_data_time).push(", ");
             b.bind(d.clock_drift_seconds).push(", ");
             b.bind(d.packets).push(", ");
             b.bind(d.duplicates).push(", ");
             b.bind(d.errors).push(", ");
-            b.bind(d.last_error.clone()).push(", ");
+            b.bind(storable_opt(d.last_error.as_deref())).push(", ");
             b.bind(d.last_error_at).push(", ");
             b.bind(now).push(")");
         }
@@ -308,6 +310,12 @@ pub async fn quarantine(
 }
 
 fn quarantine_entry(row: &sqlx::any::AnyRow) -> Result<QuarantineEntry, sqlx::Error> {
+    let packet: String = row.try_get(7)?;
+    let encoding: String = row.try_get(8)?;
+    let packet_text = match stored_packet_bytes(&packet, &encoding) {
+        Some(bytes) => escaped_bytes(&bytes),
+        None => packet.clone(),
+    };
     Ok(QuarantineEntry {
         id: row.try_get(0)?,
         received_at: row.try_get(1)?,
@@ -316,8 +324,9 @@ fn quarantine_entry(row: &sqlx::any::AnyRow) -> Result<QuarantineEntry, sqlx::Er
         device_id: row.try_get(4)?,
         reason: row.try_get(5)?,
         detail: row.try_get(6)?,
-        packet: row.try_get(7)?,
-        encoding: row.try_get(8)?,
+        packet,
+        encoding,
+        packet_text,
         reviewed_by: row.try_get(9)?,
         reviewed_at: row.try_get(10)?,
         review_outcome: row.try_get(11)?,
@@ -746,17 +755,17 @@ pub async fn insert_assignment(
         "UPDATE hj212_mn_assignments SET superseded_at = $1 WHERE logger_id = $2 AND superseded_at IS NULL",
     )
     .bind(now)
-    .bind(&logger.logger_id)
+    .bind(storable_text(&logger.logger_id).into_owned())
     .execute(&mut *conn)
     .await?;
     sqlx::query_scalar(
         "INSERT INTO hj212_mn_assignments (logger_id, cpu_id, mac1, mac2, device_id, quarantine_id, assigned_by, \
          assigned_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
-    .bind(&logger.logger_id)
-    .bind(&logger.cpu_id)
-    .bind(&logger.mac1)
-    .bind(&logger.mac2)
+    .bind(storable_text(&logger.logger_id).into_owned())
+    .bind(storable_opt(logger.cpu_id.as_deref()))
+    .bind(storable_opt(logger.mac1.as_deref()))
+    .bind(storable_opt(logger.mac2.as_deref()))
     .bind(device_id)
     .bind(quarantine_id)
     .bind(assigned_by)
@@ -773,7 +782,7 @@ pub async fn current_assignment(
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {ASSIGNMENT_COLUMNS} WHERE a.logger_id = $1 AND a.superseded_at IS NULL"
     )))
-    .bind(logger_id)
+    .bind(storable_text(logger_id).into_owned())
     .fetch_optional(db.pool())
     .await?;
     row.as_ref().map(assignment_row).transpose()

@@ -48,9 +48,22 @@ pub struct OnboardingRequest {
     pub version: ProtocolVersion,
 }
 
-/// The hardware ids of a CN 1001 (`None` for another CN or without `i23005-Info`).
+/// Bytes a logger id (each of `i23005-Info` to `i23008-Info`) may have. A real one is short — the logger id of
+/// hj212-2025.md's example has 24 characters, a CPU id or MAC 12 — and 9 kB ids grew the database 18 MB in
+/// 12 s: a 1001 with a longer one is no onboarding request; it is quarantined cut to [`CUT_PACKET_BYTES`].
+pub const MAX_LOGGER_ID_BYTES: usize = 64;
+
+/// What is kept of a quarantined 1001 whose logger ids are too long: its first bytes, enough to see what it is.
+pub const CUT_PACKET_BYTES: usize = 256;
+
+/// Characters of a quarantine entry's MN kept (a registered MN has 24 at most) and of its detail.
+const MAX_MN_CHARS: usize = 64;
+const MAX_DETAIL_CHARS: usize = 512;
+
+/// The hardware ids of a CN 1001 (`None` for another CN, without `i23005-Info`, or with an id longer than
+/// [`MAX_LOGGER_ID_BYTES`]).
 pub fn logger_ids(packet: &Packet<'_>) -> Option<LoggerIds> {
-    if packet.cn != 1001 {
+    if packet.cn != 1001 || oversized_logger_id(packet).is_some() {
         return None;
     }
     let info = |code: &str| {
@@ -70,16 +83,41 @@ pub fn logger_ids(packet: &Packet<'_>) -> Option<LoggerIds> {
     })
 }
 
+/// The frame of a quarantined packet (stored as text or base64), when its bytes make one.
+pub fn frame_of_entry(entry: &QuarantineEntry) -> Option<Frame> {
+    let mut wire = crate::model::stored_packet_bytes(&entry.packet, &entry.encoding)?;
+    while wire.last().is_some_and(u8::is_ascii_whitespace) {
+        wire.pop();
+    }
+    wire.extend_from_slice(b"\r\n");
+    hj212::frame::decode_all(&wire).into_iter().next()?.ok()
+}
+
+/// The length of the longest logger id of a CN 1001 when it is longer than [`MAX_LOGGER_ID_BYTES`].
+fn oversized_logger_id(packet: &Packet<'_>) -> Option<usize> {
+    packet
+        .cp
+        .items
+        .iter()
+        .filter(|item| {
+            ["i23005-Info", "i23006-Info", "i23007-Info", "i23008-Info"].contains(&item.name)
+        })
+        .map(|item| item.value.trim().len())
+        .max()
+        .filter(|&len| len > MAX_LOGGER_ID_BYTES)
+}
+
+/// At most `max` characters of `text`, with `…` in place of the rest.
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 /// The hardware ids of a quarantined packet that is a CN 1001.
 pub fn logger_of_entry(entry: &QuarantineEntry) -> Option<LoggerIds> {
-    if entry.encoding != "utf8" {
-        return None;
-    }
-    let wire = format!("{}\r\n", entry.packet.trim_end());
-    let frame = hj212::frame::decode_all(wire.as_bytes())
-        .into_iter()
-        .next()?
-        .ok()?;
+    let frame = frame_of_entry(entry)?;
     logger_ids(&Packet::parse(frame.segment()).ok()?)
 }
 
@@ -195,15 +233,41 @@ fn quarantine(
     peer: &str,
     now: i64,
 ) -> Decision {
-    Decision::Quarantine(Box::new(QuarantinedPacket {
-        received_at: now,
-        peer: peer.to_string(),
-        mn: mn.map(str::to_string),
+    quarantine_cut(
+        frame,
+        frame.raw().len(),
+        mn,
         device_id,
         reason,
         detail,
-        bytes: StoredBytes::of(frame.raw()),
-        dedup_key: dedup_key(mn.unwrap_or(""), frame.raw()),
+        peer,
+        now,
+    )
+}
+
+/// [`quarantine`] keeping the first `keep` bytes of the frame (deduplicated by all of them); the MN and the
+/// detail are clipped (a device chooses their length).
+#[allow(clippy::too_many_arguments)]
+fn quarantine_cut(
+    frame: &Frame,
+    keep: usize,
+    mn: Option<&str>,
+    device_id: Option<i64>,
+    reason: QuarantineReason,
+    detail: String,
+    peer: &str,
+    now: i64,
+) -> Decision {
+    let raw = frame.raw();
+    Decision::Quarantine(Box::new(QuarantinedPacket {
+        received_at: now,
+        peer: peer.to_string(),
+        mn: mn.map(|mn| clip(mn, MAX_MN_CHARS)),
+        device_id,
+        reason,
+        detail: clip(&detail, MAX_DETAIL_CHARS),
+        bytes: StoredBytes::of(&raw[..keep.min(raw.len())]),
+        dedup_key: dedup_key(mn.unwrap_or(""), raw),
     }))
 }
 
@@ -235,6 +299,25 @@ pub fn decide_opened(
         let reply = || hj212::encode::reply_to(packet).and_then(Result::ok);
         if mn.is_empty() && packet.cn == 9015 {
             return Decision::Answer { reply: reply() };
+        }
+        if packet.cn == 1001
+            && let Some(len) = oversized_logger_id(packet)
+        {
+            let keep = CUT_PACKET_BYTES.min(received.raw().len());
+            return quarantine_cut(
+                received,
+                keep,
+                Some(mn),
+                None,
+                QuarantineReason::UnknownDevice,
+                format!(
+                    "CN 1001 with a logger id of {len} bytes (more than {MAX_LOGGER_ID_BYTES}): not an onboarding \
+                     request; packet cut to its first {keep} of {} bytes",
+                    received.raw().len()
+                ),
+                peer,
+                now,
+            );
         }
         let detail = if mn.is_empty() {
             "no MN: a data logger not yet onboarded".to_string()

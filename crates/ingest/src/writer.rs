@@ -4,7 +4,8 @@
 //!
 //! A batch is one transaction: its raw packets, their readings, quarantined packets and device state become
 //! durable together or not at all. A device whose packet was not acknowledged sends it again; the resend finds
-//! its dedup key stored (then it is a duplicate, acknowledged) or not (then it is stored now).
+//! its dedup key stored (then it is a duplicate, acknowledged) or not (then it is stored now). A row the
+//! database refuses does not take its batch with it: the batch is split until that job fails alone ([`store`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Duration;
@@ -47,7 +48,8 @@ pub enum Job {
 /// Connections of the writer's own pool: it holds one at a time.
 const WRITER_CONNECTIONS: u32 = 2;
 
-/// Attempts per batch before its packets are reported as not stored.
+/// Attempts per batch when the database itself fails (connection lost, busy), before its packets are reported
+/// as not stored.
 const ATTEMPTS: u32 = 3;
 
 /// How often the hours and days touched by the gateway are rolled up again. Off the acknowledgement path: a
@@ -112,22 +114,9 @@ async fn run(
     dirty_tx: mpsc::UnboundedSender<BTreeSet<DirtyDay>>,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+    let mut dropped = 0u64;
     while jobs.recv_many(&mut batch, max_batch).await > 0 {
-        let mut outcome = Err(anyhow::anyhow!("not attempted"));
-        for attempt in 1..=ATTEMPTS {
-            outcome = commit(&db, &batch).await;
-            match &outcome {
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::warn!(
-                        "HJ 212 batch of {} failed (attempt {attempt}): {e:#}",
-                        batch.len()
-                    );
-                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-                }
-            }
-        }
-        let (verdicts, dirty) = outcome.unwrap_or_default();
+        let (verdicts, dirty) = store(&db, &batch, &mut dropped).await;
         if !dirty.is_empty() {
             let _ = dirty_tx.send(dirty);
         }
@@ -137,6 +126,131 @@ async fn run(
                 let _ = done.send(verdicts.get(&i).copied().unwrap_or(Stored::Failed));
             }
         }
+    }
+}
+
+/// Stores a batch so that a job the database refuses fails alone: the batch is committed whole; when a row of
+/// it is refused (a constraint, a value the database cannot hold), the batch is split in halves and each
+/// half committed on its own, down to the single job that fails — its packet is not acknowledged (its device
+/// sends it again), a quarantine entry or device-state change is dropped with a warning and counted in
+/// `dropped`. Every other job of the batch is stored and acknowledged: nothing one device sends can make
+/// another device's packets fail. When the database itself fails, the batch is retried whole instead
+/// ([`commit_with_retries`]). A bad job costs about 2·log₂(batch) commits.
+async fn store(
+    db: &Db,
+    batch: &[Job],
+    dropped: &mut u64,
+) -> (HashMap<usize, Stored>, BTreeSet<DirtyDay>) {
+    let mut verdicts = HashMap::with_capacity(batch.len());
+    let mut dirty = BTreeSet::new();
+    let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+    ranges.push(0..batch.len());
+    while let Some(range) = ranges.pop() {
+        let jobs = &batch[range.clone()];
+        match commit_with_retries(db, jobs).await {
+            Ok((stored, days)) => {
+                verdicts.extend(stored.into_iter().map(|(i, v)| (range.start + i, v)));
+                dirty.extend(days);
+            }
+            Err(Refused::Row(e)) if jobs.len() > 1 => {
+                tracing::warn!(
+                    "HJ 212 batch of {} refused by the database, storing its halves apart: {e:#}",
+                    jobs.len()
+                );
+                let middle = range.start + jobs.len() / 2;
+                // Popped first half first: the jobs keep their order.
+                ranges.push(middle..range.end);
+                ranges.push(range.start..middle);
+            }
+            Err(Refused::Row(e)) => {
+                *dropped += 1;
+                tracing::warn!(
+                    "HJ 212 {} not stored, refused by the database ({} job(s) dropped since start): {e:#}",
+                    describe(&jobs[0]),
+                    *dropped
+                );
+            }
+            Err(Refused::Database(e)) => {
+                tracing::warn!(
+                    "HJ 212 batch of {} not stored after {ATTEMPTS} attempts: {e:#}",
+                    jobs.len()
+                );
+            }
+        }
+    }
+    (verdicts, dirty)
+}
+
+/// Why a batch was not stored.
+enum Refused {
+    /// The database refused a row's values (some job of the batch is at fault).
+    Row(anyhow::Error),
+    /// The database failed as such (retried already).
+    Database(anyhow::Error),
+}
+
+/// Commits `jobs`, retrying a failure of the database itself (not of a row) up to [`ATTEMPTS`] times.
+async fn commit_with_retries(
+    db: &Db,
+    jobs: &[Job],
+) -> Result<(HashMap<usize, Stored>, BTreeSet<DirtyDay>), Refused> {
+    let mut attempt = 1;
+    loop {
+        match commit(db, jobs).await {
+            Ok(done) => return Ok(done),
+            Err(e) if refused_row(db.backend(), &e) => return Err(Refused::Row(e)),
+            Err(e) if attempt >= ATTEMPTS => return Err(Refused::Database(e)),
+            Err(e) => {
+                tracing::warn!(
+                    "HJ 212 batch of {} failed (attempt {attempt}): {e:#}",
+                    jobs.len()
+                );
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// Whether the database refused a row's values (which splitting the batch isolates) rather than failed as
+/// such (which retrying may cure). PostgreSQL: SQLSTATE classes 22 (data exception: NUL in text, a number out
+/// of range), 23 (integrity constraint) and 54 (program limit exceeded: a value too large). SQLite: the primary
+/// result codes CONSTRAINT (19), TOOBIG (18), MISMATCH (20) and RANGE (25). A value that cannot be encoded,
+/// and an error that is not the database's at all (the readings store's own checks), count as refused too.
+fn refused_row(backend: kernel::Backend, error: &anyhow::Error) -> bool {
+    let Some(error) = error.chain().find_map(|e| e.downcast_ref::<sqlx::Error>()) else {
+        return true;
+    };
+    match error {
+        sqlx::Error::Encode(_) => true,
+        sqlx::Error::Database(e) => {
+            let Some(code) = e.code() else { return false };
+            match backend {
+                kernel::Backend::Postgres => ["22", "23", "54"].iter().any(|c| code.starts_with(c)),
+                kernel::Backend::Sqlite => code
+                    .parse::<i64>()
+                    .is_ok_and(|code| matches!(code & 0xff, 18 | 19 | 20 | 25)),
+            }
+        }
+        _ => false,
+    }
+}
+
+/// A job as named in the log when it could not be stored.
+fn describe(job: &Job) -> String {
+    match job {
+        Job::Accepted { packet, .. } => format!(
+            "packet of MN {:?} (QN {:?}, not acknowledged)",
+            packet.mn, packet.qn
+        ),
+        Job::Quarantined(q) => format!(
+            "quarantine entry ({}, MN {:?}, from {})",
+            q.reason.as_str(),
+            q.mn,
+            q.peer
+        ),
+        Job::Seen(seen) => format!("state of device {}", seen.device_id),
+        Job::DeviceError { device_id, .. } => format!("error of device {device_id}"),
     }
 }
 

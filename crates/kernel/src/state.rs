@@ -41,6 +41,15 @@ pub struct AppConfig {
     pub api_token_default_days: i64,
     /// The longest lifetime a token may be given (a year: tokens are rotated at least yearly).
     pub api_token_max_days: i64,
+    /// An HTTP connection that has not sent a whole request head within this time is closed — also an idle
+    /// kept-alive one, the timer running while the next request is awaited. 30 s (hyper's own default): far
+    /// more than a browser or a client on a slow mobile link needs for a few hundred bytes of headers, while a
+    /// client sending its headers a byte at a time no longer holds a connection for ever.
+    pub http_header_read_timeout: std::time::Duration,
+    /// HTTP connections served at once; more wait in the listening socket's queue. 512: a bureau's users are
+    /// tens to a few hundred, a browser opens up to six connections; and it is the web server's share of the
+    /// open-files limit that the HJ 212 gateway's connection cap leaves free (`ingest::connection_cap`).
+    pub http_max_connections: usize,
 }
 
 impl Default for AppConfig {
@@ -59,6 +68,8 @@ impl Default for AppConfig {
             password_hash_concurrency: 0,
             api_token_default_days: 90,
             api_token_max_days: 365,
+            http_header_read_timeout: std::time::Duration::from_secs(30),
+            http_max_connections: 512,
         }
     }
 }

@@ -11,7 +11,6 @@ mod input;
 mod middleware;
 pub mod openapi;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
@@ -54,24 +53,118 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves the application on `addr` until `shutdown` resolves.
+/// Serves the application on `listener` until `shutdown` resolves (see [`serve_app`] for the limits).
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = app(state.clone());
+    let limits = HttpLimits {
+        header_read_timeout: state.config.http_header_read_timeout,
+        max_connections: state.config.http_max_connections,
+    };
     let sweeper = tokio::spawn(housekeeping(state.clone()));
     let alarm_worker = tokio::spawn(alarm_worker(state));
-    let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    serve_app(app, listener, limits, shutdown).await;
     sweeper.abort();
     alarm_worker.abort();
-    result.map_err(|e| anyhow::anyhow!("HTTP server failed: {e}"))
+    Ok(())
+}
+
+/// The web server's connection limits (`AppConfig::http_header_read_timeout`, `http_max_connections`).
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    pub header_read_timeout: Duration,
+    pub max_connections: usize,
+}
+
+/// Time a shutdown gives requests in flight to finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Serves `app` over HTTP/1.1 on `listener` until `shutdown` resolves, then lets requests in flight finish (up
+/// to [`SHUTDOWN_GRACE`]). Each request carries `ConnectInfo<SocketAddr>`. Not `axum::serve`, which has no
+/// header-read timeout: a client sending its headers a byte at a time, or many idle ones, held connections
+/// (and file descriptors) for ever. Here a connection is closed when a request head has not arrived whole
+/// within `header_read_timeout`, and at most `max_connections` are served at once (the next waits in the
+/// listening socket's queue).
+pub async fn serve_app(
+    app: Router,
+    listener: tokio::net::TcpListener,
+    limits: HttpLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let mut full_logged_at: Option<std::time::Instant> = None;
+    tokio::pin!(shutdown);
+    loop {
+        let permit = match slots.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                if full_logged_at.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                    tracing::warn!(
+                        "HTTP connection limit ({}) reached: new connections wait",
+                        limits.max_connections
+                    );
+                    full_logged_at = Some(std::time::Instant::now());
+                }
+                tokio::select! {
+                    permit = slots.clone().acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => break,
+                    },
+                    _ = &mut shutdown => break,
+                }
+            }
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment instead of spinning.
+                    tracing::warn!("HTTP accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = app.clone().map_request(
+            move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        );
+        let connection = builder.serve_connection(
+            TokioIo::new(stream),
+            hyper_util::service::TowerToHyperService::new(service),
+        );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("HTTP connection from {peer}: {e}");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("HTTP requests still running after {SHUTDOWN_GRACE:?}: stopped");
+    }
 }
 
 /// Hourly housekeeping: removes expired sessions and login failures past the throttle window, escalates

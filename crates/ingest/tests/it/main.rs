@@ -3,6 +3,7 @@
 mod support;
 
 mod gateway;
+mod hardening;
 mod hj2025;
 mod http;
 mod onboarding;

@@ -70,6 +70,50 @@ pub struct ServeArgs {
     pub secure_cookies: bool,
     #[command(flatten)]
     pub accounts: AccountsArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Connection limits (defaults and why: `ingest::Config`, `kernel::state::AppConfig`, docs/ingest.md).
+#[derive(Debug, Clone, Default, Args)]
+pub struct LimitArgs {
+    /// HJ 212 connections held at once [default 12000, lowered to what the open-files limit leaves].
+    #[arg(long, env = "QINGSHAN_HJ212_MAX_CONNECTIONS")]
+    pub hj212_max_connections: Option<usize>,
+    /// HJ 212 connections from one address (IPv6: one /64; loopback is not limited) [default 500].
+    #[arg(long, env = "QINGSHAN_HJ212_MAX_CONNECTIONS_PER_IP")]
+    pub hj212_max_connections_per_ip: Option<usize>,
+    /// Seconds an HJ 212 connection may go without a valid frame before it is closed [default 600].
+    #[arg(long, env = "QINGSHAN_HJ212_VALID_FRAME_TIMEOUT")]
+    pub hj212_valid_frame_timeout: Option<u64>,
+    /// HTTP connections served at once [default 512].
+    #[arg(long, env = "QINGSHAN_HTTP_MAX_CONNECTIONS")]
+    pub http_max_connections: Option<usize>,
+    /// Seconds an HTTP client has to send a whole request head [default 30].
+    #[arg(long, env = "QINGSHAN_HTTP_HEADER_TIMEOUT")]
+    pub http_header_timeout: Option<u64>,
+}
+
+impl LimitArgs {
+    /// The gateway's and the web server's settings with the limits given, the defaults for the rest.
+    fn apply(&self, gateway: &mut ingest::Config, web: &mut AppConfig) {
+        let seconds = std::time::Duration::from_secs;
+        if let Some(n) = self.hj212_max_connections {
+            gateway.max_connections = n;
+        }
+        if let Some(n) = self.hj212_max_connections_per_ip {
+            gateway.max_connections_per_ip = n;
+        }
+        if let Some(s) = self.hj212_valid_frame_timeout {
+            gateway.valid_frame_timeout = seconds(s);
+        }
+        if let Some(n) = self.http_max_connections {
+            web.http_max_connections = n;
+        }
+        if let Some(s) = self.http_header_timeout {
+            web.http_header_read_timeout = seconds(s);
+        }
+    }
 }
 
 /// Login, password hashing and API token settings (see `kernel::state::AppConfig` for why each default).
@@ -164,12 +208,14 @@ pub fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging();
     runtime()?.block_on(async {
         let db = with_master_key(args.db.open().await?, &args.db.data_dir)?;
-        let config = args.accounts.apply(AppConfig {
+        let mut config = args.accounts.apply(AppConfig {
             secure_cookies: args.secure_cookies,
             data_dir: args.db.data_dir.clone(),
             ..AppConfig::default()
         });
-        serve(db, config, args.http, args.hj212).await
+        let mut gateway = ingest::Config::default();
+        args.limits.apply(&mut gateway, &mut config);
+        serve(db, config, gateway, args.http, args.hj212).await
     })
 }
 
@@ -216,16 +262,65 @@ pub fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             data_dir: args.data_dir.clone(),
             ..AppConfig::default()
         };
-        serve(db, config, args.http, args.hj212).await
+        serve(db, config, ingest::Config::default(), args.http, args.hj212).await
     })
+}
+
+/// Raises the soft limit of open files to the hard limit (the soft one is often 1,024, which 1,100 idle
+/// gateway connections exhausted, starving the web server) and logs both; returns the soft limit in force.
+fn raise_open_files_limit() -> Option<u64> {
+    let (soft, hard) = match rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        Ok(limits) => limits,
+        Err(e) => {
+            tracing::warn!("open-files limit not read: {e}");
+            return None;
+        }
+    };
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(raised) => {
+            tracing::info!("open-files limit: soft {soft} raised to {raised} (hard {hard})");
+            Some(raised)
+        }
+        Err(e) => {
+            tracing::warn!("open-files limit stays at soft {soft} (hard {hard}): {e}");
+            Some(soft)
+        }
+    }
+}
+
+/// The gateway's connection cap under the open-files limit, leaving the web server's connections and
+/// [`ingest::gateway::FD_RESERVE_OTHER`] free; logged.
+fn cap_gateway_connections(gateway: &mut ingest::Config, web: &AppConfig, fd_limit: Option<u64>) {
+    let Some(fd_limit) = fd_limit else { return };
+    let reserve = u64::try_from(web.http_max_connections)
+        .unwrap_or(u64::MAX)
+        .saturating_add(ingest::gateway::FD_RESERVE_OTHER);
+    let cap = ingest::connection_cap(gateway.max_connections, fd_limit, reserve);
+    if cap < gateway.max_connections {
+        tracing::warn!(
+            "HJ 212 gateway limited to {cap} connections (configured {}): the open-files limit {fd_limit} less \
+             {reserve} kept for the web server ({} connections), the database and files; raise the hard limit \
+             (LimitNOFILE=, ulimit -Hn) for more",
+            gateway.max_connections,
+            web.http_max_connections
+        );
+        gateway.max_connections = cap;
+    }
+    tracing::info!(
+        "connection caps: HJ 212 gateway {}, web server {} (open-files limit {fd_limit})",
+        gateway.max_connections,
+        web.http_max_connections
+    );
 }
 
 async fn serve(
     db: Db,
     config: AppConfig,
+    mut gateway_config: ingest::Config,
     http: SocketAddr,
     hj212: SocketAddr,
 ) -> anyhow::Result<ExitCode> {
+    cap_gateway_connections(&mut gateway_config, &config, raise_open_files_limit());
     // The year's targets from the 2024 plan, for every year up to this one that has none yet.
     let year = chrono::Datelike::year(&kernel::time::cst_day(kernel::time::now_ts()));
     let seeded = targets::service::ensure_seeded(&db, year).await?;
@@ -266,7 +361,7 @@ async fn serve(
         let result = ingest::run(
             db.clone(),
             gateway_listener,
-            ingest::Config::default(),
+            gateway_config,
             stopped(stop.as_ref()),
         )
         .await;

@@ -6,3 +6,4 @@ mod concurrency;
 mod dashboard;
 mod errors;
 mod login;
+mod server;
