@@ -4,3 +4,4 @@ mod app;
 mod auth;
 mod dashboard;
 mod errors;
+mod security;
