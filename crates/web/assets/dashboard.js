@@ -1,6 +1,8 @@
 // The dashboard's charts and map, drawn from the JSON the page embeds (#dashboard-data) and the district
-// boundary served at /map/district.geojson. No request leaves the platform.
+// boundary served at /map/district.geojson. No request leaves the platform. Names reach HTML only through
+// escapeHtml (app.js).
 (function () {
+  var escapeHtml = window.escapeHtml;
   function ready(fn) {
     if (document.readyState !== 'loading') { fn(); } else { document.addEventListener('DOMContentLoaded', fn); }
   }
@@ -88,7 +90,12 @@
           };
         };
         c.setOption({
-          tooltip: { trigger: 'item', formatter: function (p) { return p.data && p.data.label_text ? p.name + '<br>' + p.data.label_text : p.name; } },
+          // The formatter's result is HTML: the names (typed by users) are escaped. A long name wraps inside the
+          // map (confine) instead of running off a phone's screen.
+          tooltip: {
+            trigger: 'item', confine: true, extraCssText: 'max-width: 320px; white-space: normal; overflow-wrap: anywhere;',
+            formatter: function (p) { return p.data && p.data.label_text ? escapeHtml(p.name) + '<br>' + escapeHtml(p.data.label_text) : escapeHtml(p.name); }
+          },
           legend: { bottom: 0, data: ['国控/市控站点', '微站', '水质断面', '重点排污单位'] },
           geo: { map: 'district', roam: true, itemStyle: { areaColor: '#eef3ee', borderColor: '#6b8f71' }, emphasis: { disabled: true } },
           series: [
@@ -98,6 +105,7 @@
             layer('重点排污单位', 'enterprise', 'rect', 6),
             {
               name: '街道', type: 'scatter', coordinateSystem: 'geo', symbolSize: 0, silent: true,
+              // Drawn as text on the canvas (no rich-text styles are defined, so no name is read as markup).
               label: { show: true, formatter: '{b}', color: '#333', fontSize: 11 },
               data: data.streets.map(function (s) { return { name: s.name, value: [s.lon, s.lat] }; })
             }

@@ -1,5 +1,7 @@
-// Charts of the station and section pages (crates/stations), drawn from the JSON each page embeds.
+// Charts of the station and section pages (crates/stations), drawn from the JSON each page embeds. Text
+// reaches tooltip HTML only through escapeHtml (app.js).
 (function () {
+  var escapeHtml = window.escapeHtml;
   function ready(fn) {
     if (document.readyState !== 'loading') { fn(); } else { document.addEventListener('DOMContentLoaded', fn); }
   }
@@ -38,7 +40,7 @@
     if (cal) {
       var year = String(v.year);
       cal.setOption({
-        tooltip: { formatter: function (p) { var d = p.data; return d[0] + '<br>AQI ' + (d[1] == null ? '无' : d[1]) + ' ' + (d[2] || ''); } },
+        tooltip: { formatter: function (p) { var d = p.data; return escapeHtml(d[0]) + '<br>AQI ' + (d[1] == null ? '无' : escapeHtml(d[1])) + ' ' + escapeHtml(d[2]); } },
         visualMap: { type: 'piecewise', pieces: pieces, orient: 'horizontal', left: 'center', bottom: 0, dimension: 1 },
         calendar: { range: year, top: 30, left: 40, right: 20, cellSize: ['auto', 16], dayLabel: { nameMap: 'ZH' }, monthLabel: { nameMap: 'ZH' }, yearLabel: { show: false } },
         series: [{

@@ -1,6 +1,7 @@
 //! The HTTP face of the platform. Assembles every area's routes into one router, authenticates each request
 //! (session cookie for pages, bearer token for machines), checks CSRF on unsafe browser requests, serves the
-//! static assets, the OpenAPI document and the overview page.
+//! static assets, the OpenAPI document and the overview page, and puts the browser security headers
+//! ([`security`]: Content-Security-Policy, no framing) on every response.
 //!
 //! Areas never depend on this crate: they expose `routes()` and an `ApiDoc`, and this crate merges them.
 
@@ -10,6 +11,7 @@ mod home;
 mod input;
 mod middleware;
 pub mod openapi;
+mod security;
 
 use std::time::Duration;
 
@@ -50,6 +52,8 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
+        // Outermost, so that every response has them: assets, errors, and the body limit's own 413.
+        .layer(axum::middleware::map_response(security::add_headers))
         .with_state(state)
 }
 

@@ -7,3 +7,4 @@ mod dashboard;
 mod errors;
 mod login;
 mod server;
+mod security;
