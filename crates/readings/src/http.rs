@@ -945,9 +945,11 @@ async fn export_csv(
             let _ = tx.send(Ok(rest)).await;
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    });
+    // Fused: the compression layer polls a finished body once more, and an unfused `unfold` panics on that.
+    let stream =
+        futures_util::StreamExt::fuse(futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|chunk| (chunk, rx))
+        }));
     Ok(attachment(
         "text/csv; charset=utf-8",
         format!("{stem}.csv"),

@@ -92,6 +92,12 @@ pub struct LimitArgs {
     /// Seconds an HTTP client has to send a whole request head [default 30].
     #[arg(long, env = "QINGSHAN_HTTP_HEADER_TIMEOUT")]
     pub http_header_timeout: Option<u64>,
+    /// Exports (workbooks, bulk CSV) built at once [default 2].
+    #[arg(long, env = "QINGSHAN_EXPORT_CONCURRENCY")]
+    pub export_concurrency: Option<usize>,
+    /// Seconds an export waits for a free slot before it is answered 429 [default 10].
+    #[arg(long, env = "QINGSHAN_EXPORT_WAIT")]
+    pub export_wait: Option<u64>,
 }
 
 impl LimitArgs {
@@ -112,6 +118,12 @@ impl LimitArgs {
         }
         if let Some(s) = self.http_header_timeout {
             web.http_header_read_timeout = seconds(s);
+        }
+        if let Some(n) = self.export_concurrency {
+            web.export_concurrency = n;
+        }
+        if let Some(s) = self.export_wait {
+            web.export_wait_seconds = s;
         }
     }
 }

@@ -6,5 +6,5 @@ mod concurrency;
 mod dashboard;
 mod errors;
 mod login;
-mod server;
 mod security;
+mod server;
