@@ -1591,7 +1591,8 @@ pub async fn add_shift(
     if new.ends_at <= new.starts_at {
         return Err(AppError::validation("ends_at", "must be after starts_at"));
     }
-    if new.ends_at - new.starts_at > 7 * DAY_SECONDS {
+    // Saturating: times near i64::MIN or MAX (the fuzzer sent them) must be refused, not overflow.
+    if new.ends_at.saturating_sub(new.starts_at) > 7 * DAY_SECONDS {
         return Err(AppError::validation(
             "ends_at",
             "a shift lasts at most 7 days",

@@ -50,11 +50,27 @@ pub fn app(state: AppState) -> Router {
         .merge(assets::routes())
         .layer(axum::middleware::from_fn(input::refuse_nul))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        // A handler that panics (a bug: nothing may panic on input) answers a logged 500 problem instead of
+        // dropping the connection without a word.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         // Outermost, so that every response has them: assets, errors, and the body limit's own 413.
         .layer(axum::middleware::map_response(security::add_headers))
         .with_state(state)
+}
+
+fn panic_response(cause: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let what = cause
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| cause.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    axum::response::IntoResponse::into_response(kernel::AppError::Internal(anyhow::anyhow!(
+        "handler panicked: {what}"
+    )))
 }
 
 /// Serves the application on `listener` until `shutdown` resolves (see [`serve_app`] for the limits).

@@ -186,3 +186,25 @@ testkit::db_test!(nul_characters_are_refused_naming_the_field, |db| {
     let reply = app.get_with_token("/api/v1/enterprises?q=ab", &admin).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 });
+
+// Found by the schema-driven fuzz step: a duty shift from i64::MIN overflowed the shift-length check (a panic in
+// a debug build, a wrong answer in release). Extreme times are refused like any other bad shift.
+testkit::db_test!(extreme_times_are_refused_not_overflowed, |db| {
+    let app = TestApp::new(db).await;
+    let admin = app.token(Role::Admin).await;
+    for (starts, ends) in [(i64::MIN, 0), (0, i64::MAX), (i64::MIN, i64::MAX)] {
+        let body = format!(
+            r#"{{"duty_role":"leader","person_name":"张三","phone":"13800000000","starts_at":{starts},"ends_at":{ends}}}"#
+        );
+        let reply = app
+            .json_with_token("POST", "/api/v1/complaints/duty", &admin, &body)
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            reply.body
+        );
+        assert_eq!(reply.json()["field"], "ends_at", "{body}");
+    }
+});
