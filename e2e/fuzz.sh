@@ -111,7 +111,7 @@ for backend in "${backends[@]}"; do
         --header "Authorization: Bearer $token" \
         --checks not_a_server_error \
         --max-time "$SECONDS_PER_BACKEND" \
-        --workers 2 \
+        --workers 1 \
         --request-timeout 60 \
         --suppress-health-check all \
         --seed 1 \
@@ -122,7 +122,8 @@ for backend in "${backends[@]}"; do
     tail -n 25 "$artifacts/schemathesis.log"
     # What fails the step: a check that failed (a 5xx), a connection the server dropped (a panic in a handler
     # ends its connection), or a panic in the server's log. An error inside schemathesis itself ("Runtime
-    # Error": seen once, a race in its own code generation) is reported, not counted against the platform.
+    # Error": a race in its own code generation, seen with two workers, so it runs one) is reported, not counted
+    # against the platform.
     if [ "$status" -ne 0 ] \
         && ! grep -q "= FAILURES =" "$artifacts/schemathesis.log" \
         && ! grep -q "Network Error" "$artifacts/schemathesis.log" \
