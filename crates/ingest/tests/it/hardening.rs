@@ -1,6 +1,7 @@
 //! What an unauthenticated device can do to the gateway (issue 12): bytes PostgreSQL refuses as text, a row
 //! that fails taking its batch with it. On both backends.
 
+use crate::onboarding::hardware_ids;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -415,24 +416,6 @@ testkit::db_test!(one_address_holds_at_most_its_connections, |db| {
 });
 
 // --- Onboarding flood -------------------------------------------------------------------------------------------
-
-fn hardware_ids(logger: &str, qn: &str) -> Vec<u8> {
-    let header = hj212::encode::Header {
-        qn: Some(qn),
-        st: "32",
-        cn: 1001,
-        pw: "123456",
-        mn: "",
-        flag: Some(9),
-        subpacket: None,
-        backfill: false,
-    };
-    hj212::encode::encode(
-        &header,
-        &format!("i23005-Info={logger};i23006-Info=A800200A8C6D;i23007-Info=E86A643C7BBC"),
-    )
-    .unwrap()
-}
 
 /// Sends `bytes` as fast as the gateway takes them, until it closes the connection; then waits for the close.
 async fn flood(addr: std::net::SocketAddr, bytes: &[u8]) {
