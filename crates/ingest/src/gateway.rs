@@ -40,10 +40,11 @@ pub struct Config {
     pub per_ip_exempt_loopback: bool,
     /// A connection silent this long is closed.
     pub idle_timeout: Duration,
-    /// A connection that sends no frame passing the checks (accepted, heartbeat, onboarding) for this long is
-    /// closed, whatever other bytes trickle in meanwhile: a byte a second kept a connection open for ever under
-    /// the idle timeout alone. 600 s, as the idle timeout: a device sends real-time or minute data (or
-    /// heartbeats) every minute or more often; one only sending hourly data reconnects.
+    /// A connection that sends no frame passing the checks (a registered device's packet, heartbeat or answered
+    /// request; not a quarantined packet, nor a 1001 of a logger without a device) for this long is closed,
+    /// whatever other bytes trickle in meanwhile: a byte a second kept a connection open for ever under the idle
+    /// timeout alone. 600 s, as the idle timeout: a device sends real-time or minute data (or heartbeats) every
+    /// minute or more often; one only sending hourly data reconnects, and so does a logger waiting for its MN.
     pub valid_frame_timeout: Duration,
     /// Bytes a connection's decoder may hold (at least one maximal frame).
     pub buffer_cap: usize,

@@ -5,7 +5,7 @@
 //! running in the same process would disturb.
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{Request, StatusCode};
 use kernel::Role;
 use testkit::TestDb;
 use webtest::{PASSWORD, TestApp};
@@ -18,17 +18,8 @@ async fn logins_leave_the_runtime_free(db: kernel::Db) {
     let mut logins = tokio::task::JoinSet::new();
     for role in Role::ALL.iter().cycle().take(16) {
         let router = app.router.clone();
-        let body = serde_urlencoded::to_string([
-            ("username", TestApp::username(*role).as_str()),
-            ("password", PASSWORD),
-            ("next", "/"),
-        ])
-        .unwrap();
+        let request = webtest::login_request(&TestApp::username(*role), PASSWORD, "/");
         logins.spawn(async move {
-            let request = Request::post("/login")
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(body))
-                .unwrap();
             tower::ServiceExt::oneshot(router, request)
                 .await
                 .unwrap()

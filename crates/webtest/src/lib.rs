@@ -10,6 +10,20 @@ use tower::ServiceExt;
 
 pub const PASSWORD: &str = "correct-horse-battery";
 
+/// The login form as a browser posts it, for tests that send it themselves (many at once).
+pub fn login_request(username: &str, password: &str, next: &str) -> Request<Body> {
+    let body = serde_urlencoded::to_string([
+        ("username", username),
+        ("password", password),
+        ("next", next),
+    ])
+    .unwrap();
+    Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap()
+}
+
 pub struct TestApp {
     /// The app's data directory (evidence files and the like), removed with the app.
     pub _data: tempfile::TempDir,
@@ -120,19 +134,7 @@ impl TestApp {
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Reply {
-        let body = serde_urlencoded::to_string([
-            ("username", username),
-            ("password", password),
-            ("next", "/"),
-        ])
-        .unwrap();
-        self.send(
-            Request::post("/login")
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await
+        self.send(login_request(username, password, "/")).await
     }
 
     /// A login form posted as a browser would, with `next`, from the socket peer `peer` (as
@@ -145,18 +147,12 @@ impl TestApp {
         peer: Option<std::net::SocketAddr>,
         forwarded_for: Option<&str>,
     ) -> Reply {
-        let body = serde_urlencoded::to_string([
-            ("username", username),
-            ("password", password),
-            ("next", next),
-        ])
-        .unwrap();
-        let mut request = Request::post("/login")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let mut request = login_request(username, password, next);
         if let Some(xff) = forwarded_for {
-            request = request.header("x-forwarded-for", xff);
+            request
+                .headers_mut()
+                .insert("x-forwarded-for", xff.parse().unwrap());
         }
-        let mut request = request.body(Body::from(body)).unwrap();
         if let Some(peer) = peer {
             request
                 .extensions_mut()

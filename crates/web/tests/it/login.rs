@@ -60,11 +60,7 @@ testkit::db_test!(
         for _ in 0..40 {
             let router = app.router.clone();
             burst.spawn(async move {
-                let body = "username=leader&password=wrong-password-0&next=%2F";
-                let request = Request::post("/login")
-                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body(Body::from(body))
-                    .unwrap();
+                let request = webtest::login_request("leader", "wrong-password-0", "/");
                 tower::ServiceExt::oneshot(router, request)
                     .await
                     .unwrap()
