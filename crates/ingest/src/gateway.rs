@@ -157,7 +157,7 @@ struct Shared {
     /// Per source address (IPv6: per /64): its connections and what it may still add to the quarantine.
     peers: std::sync::Mutex<HashMap<IpAddr, PeerLimits>>,
     /// When a refusal by a per-address limit was last logged (logged at most every 10 s).
-    limited_logged_at: std::sync::Mutex<Option<Instant>>,
+    limited_logged: std::sync::Mutex<kernel::time::AtMostEvery>,
 }
 
 /// What one source address holds and may still do.
@@ -302,15 +302,14 @@ impl Shared {
 
     /// Logs a refusal by a per-address limit, at most every 10 s.
     fn log_limited(&self, what: std::fmt::Arguments<'_>) {
-        let Ok(mut logged_at) = self.limited_logged_at.lock() else {
-            return;
-        };
-        if logged_at.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+        if self.limited_logged.lock().is_ok_and(|mut log| log.due()) {
             tracing::warn!("HJ 212 {what} (logged at most every 10 s)");
-            *logged_at = Some(Instant::now());
         }
     }
 }
+
+/// How often a refusal by a limit is logged at most (a flood would log every packet).
+const LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// A connection counted against its address's limit until it is dropped.
 struct Admitted {
@@ -508,7 +507,7 @@ pub async fn run(
         subpackets,
         waiting_loggers: std::sync::Mutex::new(HashMap::new()),
         peers: std::sync::Mutex::new(HashMap::new()),
-        limited_logged_at: std::sync::Mutex::new(None),
+        limited_logged: std::sync::Mutex::new(kernel::time::AtMostEvery::new(LOG_EVERY)),
     });
     tracing::info!(
         "HJ 212 gateway limits: {} connections, {} per address{}, a valid frame every {:?}",
@@ -522,7 +521,7 @@ pub async fn run(
         shared.config.valid_frame_timeout
     );
     let refresher = tokio::spawn(refresh_directory(Arc::downgrade(&shared), refresh_every));
-    let mut refused_logged_at: Option<Instant> = None;
+    let mut refused_log = kernel::time::AtMostEvery::new(LOG_EVERY);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -538,12 +537,11 @@ pub async fn run(
             },
         };
         let Ok(permit) = limit.clone().try_acquire_owned() else {
-            if refused_logged_at.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+            if refused_log.due() {
                 tracing::warn!(
                     "HJ 212 connection limit ({}) reached: closing new connections",
                     shared.config.max_connections
                 );
-                refused_logged_at = Some(Instant::now());
             }
             drop(stream);
             continue;

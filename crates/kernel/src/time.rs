@@ -70,6 +70,29 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
 }
 
+/// Says yes at most once per `period`: for a warning that a flood would otherwise repeat on every packet or
+/// connection (a connection limit reached, a per-address limit).
+#[derive(Debug, Clone, Copy)]
+pub struct AtMostEvery {
+    period: std::time::Duration,
+    last: Option<std::time::Instant>,
+}
+
+impl AtMostEvery {
+    pub const fn new(period: std::time::Duration) -> Self {
+        AtMostEvery { period, last: None }
+    }
+
+    /// Whether the period has passed since the last yes (and if so, this is the new last yes).
+    pub fn due(&mut self) -> bool {
+        let due = self.last.is_none_or(|t| t.elapsed() > self.period);
+        if due {
+            self.last = Some(std::time::Instant::now());
+        }
+        due
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

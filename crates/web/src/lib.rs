@@ -123,18 +123,17 @@ pub async fn serve_app(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
-    let mut full_logged_at: Option<std::time::Instant> = None;
+    let mut full_log = kernel::time::AtMostEvery::new(Duration::from_secs(10));
     tokio::pin!(shutdown);
     loop {
         let permit = match slots.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => {
-                if full_logged_at.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                if full_log.due() {
                     tracing::warn!(
                         "HTTP connection limit ({}) reached: new connections wait",
                         limits.max_connections
                     );
-                    full_logged_at = Some(std::time::Instant::now());
                 }
                 tokio::select! {
                     permit = slots.clone().acquire_owned() => match permit {
