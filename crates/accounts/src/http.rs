@@ -9,7 +9,7 @@ use axum::{Form, Router};
 use kernel::audit::{AuditFilter, AuditRecord};
 use kernel::auth::MaybePrincipal;
 use kernel::web::{ApiJson, ApiPath, ApiQuery, Chrome, PageResult, render};
-use kernel::{Action, AppError, AppResult, AppState, Page, PageQuery, Principal, Resource, Role};
+use kernel::{Action, AppError, AppResult, AppState, Page, PageQuery, Principal, Role};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{ApiToken, IssuedToken, NewToken, NewUser, User, UserUpdate};
@@ -360,7 +360,7 @@ async fn users_page_with(
         })
         .collect();
     let page = UsersPage {
-        chrome: Chrome::new(principal, "/admin/users", state.config.demo),
+        chrome: Chrome::new(state, principal, "/admin/users"),
         users,
         streets,
         roles: Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
@@ -549,11 +549,11 @@ async fn audit_page(
     ApiQuery(form): ApiQuery<AuditFilterForm>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> PageResult {
-    principal.require(Resource::AuditLog, Action::Read)?;
+    principal.require(crate::AUDIT_LOG, Action::Read)?;
     let records = kernel::audit::search(&state.db, &form.to_filter()?, &page).await?;
     let query = serde_urlencoded::to_string(&form).unwrap_or_default();
     let page = AuditPage {
-        chrome: Chrome::new(&principal, "/admin/audit", state.config.demo),
+        chrome: Chrome::new(&state, &principal, "/admin/audit"),
         pager_base: format!("/admin/audit?{query}&"),
         page: records.page,
         pages: records.pages().max(1),
@@ -698,7 +698,7 @@ async fn api_audit(
     ApiQuery(filter): ApiQuery<AuditFilter>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> AppResult<ApiJson<Page<AuditRecord>>> {
-    principal.require(Resource::AuditLog, Action::Read)?;
+    principal.require(crate::AUDIT_LOG, Action::Read)?;
     Ok(ApiJson(
         kernel::audit::search(&state.db, &filter, &page).await?,
     ))

@@ -9,7 +9,7 @@ use kernel::password::{
 use kernel::state::AppConfig;
 use kernel::time::{DAY_SECONDS, now_ts};
 use kernel::validate;
-use kernel::{Action, AppError, AppResult, AppState, Db, Principal, Resource, Role};
+use kernel::{Action, AppError, AppResult, AppState, Db, Principal, Role};
 
 use crate::model::{ApiToken, IssuedToken, NewUser, User, UserUpdate};
 use crate::repo;
@@ -30,7 +30,7 @@ impl Actor<'_> {
 
     fn require(&self, action: Action) -> AppResult<()> {
         match self {
-            Actor::Principal(p) => p.require(Resource::User, action),
+            Actor::Principal(p) => p.require(crate::USER, action),
             Actor::Cli => Ok(()),
         }
     }
@@ -226,12 +226,12 @@ pub async fn set_password(
 }
 
 pub async fn list_users(db: &Db, principal: &Principal) -> AppResult<Vec<User>> {
-    principal.require(Resource::User, Action::Read)?;
+    principal.require(crate::USER, Action::Read)?;
     Ok(repo::list_users(db).await?)
 }
 
 pub async fn get_user(db: &Db, principal: &Principal, id: i64) -> AppResult<User> {
-    principal.require(Resource::User, Action::Read)?;
+    principal.require(crate::USER, Action::Read)?;
     repo::user_by_id(db, id)
         .await?
         .ok_or_else(|| AppError::not_found(format!("user {id} not found")))
@@ -526,7 +526,7 @@ pub async fn create_token_with(
     if let Actor::Principal(p) = &actor
         && p.user_id != user.id
     {
-        p.require(Resource::User, Action::Update)?;
+        p.require(crate::USER, Action::Update)?;
     }
     let name = validate::required("name", name, 100)?;
     let max_days = lifetime.max_days.max(1);
@@ -580,7 +580,7 @@ pub async fn tokens_of(db: &Db, principal: &Principal) -> AppResult<Vec<ApiToken
 pub async fn revoke_token(db: &Db, principal: &Principal, id: i64) -> AppResult<()> {
     let own = repo::tokens_of(db, principal.user_id).await?;
     if !own.iter().any(|t| t.id == id) {
-        principal.require(Resource::User, Action::Update)?;
+        principal.require(crate::USER, Action::Update)?;
     }
     let mut tx = db.begin_write().await?;
     if repo::revoke_token(&mut *tx, id, now_ts()).await? == 0 {

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kernel::time::{format_cst, now_ts};
 use kernel::web::{ApiJson, ApiPath, ApiQuery, Chrome, PageResult, render};
-use kernel::{Action, AppError, AppResult, AppState, Page, PageQuery, Principal, Resource};
+use kernel::{Action, AppError, AppResult, AppState, Page, PageQuery, Principal};
 use serde::{Deserialize, Serialize};
 
 use crate::RuleId;
@@ -100,7 +100,7 @@ async fn api_summary(
     AxState(state): AxState<AppState>,
     principal: Principal,
 ) -> AppResult<ApiJson<OpenSummary>> {
-    principal.require(Resource::Alarm, Action::Read)?;
+    principal.require(crate::ALARM, Action::Read)?;
     Ok(ApiJson(
         service::open_summary(&state.db, principal.street_scope()).await?,
     ))
@@ -178,7 +178,7 @@ async fn api_evaluate(
     principal: Principal,
     ApiJson(req): ApiJson<EvaluationRequest>,
 ) -> AppResult<ApiJson<EvaluationSummary>> {
-    principal.require(Resource::Alarm, Action::Update)?;
+    principal.require(crate::ALARM, Action::Update)?;
     if principal.street_scope().is_some() {
         return Err(AppError::forbidden("street officers cannot run the worker"));
     }
@@ -293,7 +293,7 @@ async fn list_page(
     let query = serde_urlencoded::to_string(&filter).unwrap_or_default();
     let scope = principal.street_scope();
     let page = ListPage {
-        chrome: Chrome::new(&principal, "/alarms", state.config.demo),
+        chrome: Chrome::new(&state, &principal, "/alarms"),
         pager_base: format!("/alarms?{query}&"),
         page: found.page,
         pages: found.pages().max(1),
@@ -354,7 +354,7 @@ async fn alarm_page_with(
         "name": record.factor_name.clone().or_else(|| record.factor.clone()).unwrap_or_default(),
     })
     .to_string();
-    let may_update = principal.can(Resource::Alarm, Action::Update);
+    let may_update = principal.can(crate::ALARM, Action::Update);
     let mut steps = vec![(
         format_cst(record.raised_at),
         "系统".to_string(),
@@ -395,7 +395,7 @@ async fn alarm_page_with(
     };
     let verdict = record.verdict.as_deref();
     let page = AlarmPage {
-        chrome: Chrome::new(principal, "/alarms", state.config.demo),
+        chrome: Chrome::new(state, principal, "/alarms"),
         can_verify: may_update && record.state == "raised",
         can_handle: may_update && record.state == "verified" && verdict != Some("false_positive"),
         can_close: may_update
@@ -492,7 +492,7 @@ async fn leads_page_with(
         StatusCode::OK
     };
     let page = LeadsPage {
-        chrome: Chrome::new(principal, "/alarms", state.config.demo),
+        chrome: Chrome::new(state, principal, "/alarms"),
         leads: leads
             .into_iter()
             .map(|l| {
@@ -501,7 +501,7 @@ async fn leads_page_with(
             })
             .collect(),
         candidates,
-        can_create: principal.can(Resource::Alarm, Action::Update),
+        can_create: principal.can(crate::ALARM, Action::Update),
         error,
     };
     Ok((status, render(&page)?).into_response())
@@ -574,7 +574,7 @@ async fn stats_page(
         })
         .collect();
     let page = StatsPage {
-        chrome: Chrome::new(&principal, "/alarms", state.config.demo),
+        chrome: Chrome::new(&state, &principal, "/alarms"),
         month: q.month.unwrap_or_default(),
         rows,
     };

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use kernel::audit::{self, AuditEntry};
-use kernel::{Action as Permission, AppError, AppResult, Db, Page, PageQuery, Principal, Resource};
+use kernel::{Action as Permission, AppError, AppResult, Db, Page, PageQuery, Principal};
 use readings::model::Period as StorePeriod;
 
 use crate::model::{
@@ -587,7 +587,7 @@ pub async fn list(
     page: &PageQuery,
     now: i64,
 ) -> AppResult<Page<AlarmRecord>> {
-    principal.require(Resource::Alarm, Permission::Read)?;
+    principal.require(crate::ALARM, Permission::Read)?;
     let span = check_filter(filter)?;
     let (items, total) = repo::list(
         db,
@@ -604,7 +604,7 @@ pub async fn list(
 
 /// One alarm (404 outside the caller's street).
 pub async fn get(db: &Db, principal: &Principal, id: i64, now: i64) -> AppResult<AlarmRecord> {
-    principal.require(Resource::Alarm, Permission::Read)?;
+    principal.require(crate::ALARM, Permission::Read)?;
     let record = repo::get(db, id)
         .await?
         .ok_or_else(|| AppError::not_found("alarm not found"))?;
@@ -621,9 +621,9 @@ pub async fn act(
     body: AlarmActionBody,
     now: i64,
 ) -> AppResult<AlarmRecord> {
-    principal.require(Resource::Alarm, Permission::Read)?;
+    principal.require(crate::ALARM, Permission::Read)?;
     let before = get(db, principal, id, now).await?;
-    principal.require(Resource::Alarm, Permission::Update)?;
+    principal.require(crate::ALARM, Permission::Update)?;
     if let Some(version) = body.version
         && version != before.version
     {
@@ -758,7 +758,7 @@ pub async fn monthly_statistics(
     month: Option<&str>,
     now: i64,
 ) -> AppResult<Vec<EnterpriseMonthStats>> {
-    principal.require(Resource::Alarm, Permission::Read)?;
+    principal.require(crate::ALARM, Permission::Read)?;
     let span = month_span_of(month)?;
     let records = repo::all(db, &AlarmFilter::default(), principal.street_scope(), span).await?;
     let names: BTreeMap<i64, String> = records
@@ -805,7 +805,7 @@ fn cst_month(ts: i64) -> String {
 
 /// Leads made so far and the candidates not yet made, in the caller's scope.
 pub async fn leads(db: &Db, principal: &Principal) -> AppResult<(Vec<Lead>, Vec<LeadCandidate>)> {
-    principal.require(Resource::Alarm, Permission::Read)?;
+    principal.require(crate::ALARM, Permission::Read)?;
     let made = repo::leads(db, principal.street_scope()).await?;
     let keys: HashSet<String> = repo::lead_keys(db).await?.into_iter().collect();
     let records = repo::all(db, &AlarmFilter::default(), principal.street_scope(), None).await?;
@@ -882,7 +882,7 @@ pub async fn create_lead(
     new: NewLead,
     now: i64,
 ) -> AppResult<Lead> {
-    principal.require(Resource::Alarm, Permission::Update)?;
+    principal.require(crate::ALARM, Permission::Update)?;
     let note = new.note.trim().to_string();
     if note.is_empty() {
         return Err(AppError::validation("note", "is required"));
@@ -994,7 +994,7 @@ pub async fn permit(
     principal: &Principal,
     outlet_id: i64,
 ) -> AppResult<Option<OutletPermit>> {
-    principal.require(Resource::Alarm, Permission::Read)?;
+    principal.require(crate::ALARM, Permission::Read)?;
     let (_, street) = repo::outlet_owner(db, outlet_id)
         .await?
         .ok_or_else(|| AppError::not_found("outlet not found"))?;
@@ -1071,7 +1071,7 @@ pub async fn put_permit(
     permit: OutletPermit,
 ) -> AppResult<OutletPermit> {
     let before = self::permit(db, principal, permit.outlet_id).await?;
-    principal.require(Resource::Alarm, Permission::Update)?;
+    principal.require(crate::ALARM, Permission::Update)?;
     check_permit(&permit)?;
     let mut tx = db.begin_write().await?;
     repo::put_permit(

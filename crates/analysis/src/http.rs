@@ -165,7 +165,7 @@ async fn page(
             (selection.from + chrono::Duration::days(half)).to_string()
         });
     let page = AnalysisPage {
-        chrome: Chrome::new(&principal, "/analysis", state.config.demo),
+        chrome: Chrome::new(&state, &principal, "/analysis"),
         year: q.year.unwrap_or(chrono::Datelike::year(&selection.to)),
         selection,
         groups,

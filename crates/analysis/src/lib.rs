@@ -22,3 +22,20 @@ pub mod wind;
 mod props;
 #[doc(hidden)]
 pub mod testdata;
+
+// ---- The area's self-description (kernel::area; listed in crates/areas) ----
+
+use kernel::area::{Area, NavItem};
+
+/// The analyses of the audited hourly data.
+pub const AREA: Area = Area {
+    routes: http::routes,
+    api_doc: <http::ApiDoc as utoipa::OpenApi>::openapi,
+    nav: &[NavItem::reading(
+        "/analysis",
+        "数据分析",
+        readings::READING,
+        30,
+    )],
+    ..Area::named("analysis", "数据分析")
+};

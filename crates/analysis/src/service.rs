@@ -2,7 +2,7 @@
 //! which hours each analysis reads, and the plain-language notes (no wind data, too few months …).
 
 use chrono::{Datelike, Months, NaiveDate};
-use kernel::{Action, AppError, Db, Principal, Resource};
+use kernel::{Action, AppError, Db, Principal};
 use readings::factors;
 use readings::points::{self, PointInfo};
 
@@ -44,7 +44,7 @@ pub async fn choose_point(
     principal: &Principal,
     id: Option<i64>,
 ) -> Result<PointInfo, AppError> {
-    principal.require(Resource::Reading, Action::Read)?;
+    principal.require(readings::READING, Action::Read)?;
     if let Some(id) = id {
         return match repo::point(db, id).await? {
             Some(p) if points::visible_to(principal, &p) => Ok(p),
@@ -65,7 +65,7 @@ pub async fn choose_point(
 
 /// Every point the caller may analyse.
 pub async fn visible_points(db: &Db, principal: &Principal) -> Result<Vec<PointInfo>, AppError> {
-    principal.require(Resource::Reading, Action::Read)?;
+    principal.require(readings::READING, Action::Read)?;
     Ok(repo::all_points(db)
         .await?
         .into_iter()

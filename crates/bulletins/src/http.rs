@@ -9,7 +9,7 @@ use axum::routing::get;
 use chrono::NaiveDate;
 use kernel::time::{cst_day, now_ts};
 use kernel::web::{ApiJson, ApiQuery, Chrome, PageResult, render};
-use kernel::{Action, AppError, AppResult, AppState, Principal, Resource};
+use kernel::{Action, AppError, AppResult, AppState, Principal};
 use serde::Deserialize;
 
 use crate::model::*;
@@ -168,7 +168,7 @@ async fn api_settings(
     AxState(state): AxState<AppState>,
     principal: Principal,
 ) -> AppResult<ApiJson<RankingSettings>> {
-    principal.require(Resource::Bulletin, Action::Read)?;
+    principal.require(crate::BULLETIN, Action::Read)?;
     Ok(ApiJson(service::settings(&state.db).await?))
 }
 
@@ -415,11 +415,11 @@ async fn rankings_page(
     let month = q.month()?;
     let ranking = service::ranking(&state.db, &principal, month, today()).await?;
     render(&RankingsPage {
-        chrome: Chrome::new(&principal, "/rankings", state.config.demo),
+        chrome: Chrome::new(&state, &principal, "/rankings"),
         month: month.key(),
         label: month.label(),
         t: tables(&ranking),
-        can_edit: principal.can(Resource::Bulletin, Action::Update),
+        can_edit: principal.can(crate::BULLETIN, Action::Update),
     })
 }
 
@@ -510,7 +510,7 @@ async fn bulletin_page(
         meeting: d.sections_meeting,
     };
     render(&BulletinPage {
-        chrome: Chrome::new(&principal, "/rankings", state.config.demo),
+        chrome: Chrome::new(&state, &principal, "/rankings"),
         month: month.key(),
         title: b.title.clone(),
         generated_at: b.generated_at.clone(),
@@ -545,7 +545,7 @@ async fn settings_page_with(
     message: Option<String>,
     error: Option<String>,
 ) -> PageResult {
-    principal.require(Resource::Bulletin, Action::Read)?;
+    principal.require(crate::BULLETIN, Action::Read)?;
     let settings = service::settings(&state.db).await?;
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -553,7 +553,7 @@ async fn settings_page_with(
         StatusCode::OK
     };
     let page = SettingsPage {
-        chrome: Chrome::new(principal, "/rankings", state.config.demo),
+        chrome: Chrome::new(state, principal, "/rankings"),
         air_presets: AIR_PRESETS
             .iter()
             .map(|p| (p.key, p.label, p.source))
@@ -573,7 +573,7 @@ async fn settings_page_with(
             .map(|(c, w)| (c.key, c.label, w))
             .collect(),
         settings,
-        can_edit: principal.can(Resource::Bulletin, Action::Update),
+        can_edit: principal.can(crate::BULLETIN, Action::Update),
         message,
         error,
     };

@@ -18,3 +18,32 @@ pub mod ranking;
 pub mod repo;
 pub mod service;
 pub mod sources;
+
+// ---- The area's self-description (kernel::area; listed in crates/areas) ----
+
+use kernel::Resource;
+use kernel::area::{Area, NavItem};
+use kernel::auth::{Action, Role};
+
+/// 排名与通报: monthly street rankings and bulletins.
+pub const BULLETIN: Resource = Resource::new("bulletin", "排名与通报", bulletin_policy);
+
+/// The monitoring department issues the bulletins; every bureau role reads them (street officers their
+/// street's part). Not public.
+fn bulletin_policy(role: Role, action: Action) -> bool {
+    match role {
+        Role::Admin => true,
+        Role::Monitoring => action != Action::Delete,
+        Role::Public => false,
+        _ => action == Action::Read,
+    }
+}
+
+/// Rankings and bulletins.
+pub const AREA: Area = Area {
+    routes: http::routes,
+    api_doc: <http::ApiDoc as utoipa::OpenApi>::openapi,
+    resources: &[BULLETIN],
+    nav: &[NavItem::reading("/rankings", "排名通报", BULLETIN, 40)],
+    ..Area::named("bulletins", "排名与通报")
+};

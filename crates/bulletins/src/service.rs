@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use kernel::audit::{self, AuditEntry};
 use kernel::time::{cst_day_start, format_cst, now_ts};
-use kernel::{Action, AppError, AppResult, Db, Principal, Resource};
+use kernel::{Action, AppError, AppResult, Db, Principal};
 use standards::aggregate::DailyValues;
 use standards::assessment::{assess_period, minimum_valid_days};
 use standards::composite::change_percent;
@@ -95,7 +95,7 @@ pub async fn update_settings(
     principal: &Principal,
     update: SettingsUpdate,
 ) -> AppResult<RankingSettings> {
-    principal.require(Resource::Bulletin, Action::Update)?;
+    principal.require(crate::BULLETIN, Action::Update)?;
     let new = resolve_settings(update)?;
     let before = settings(db).await?;
     let value = serde_json::to_string(&new).map_err(|e| AppError::Internal(e.into()))?;
@@ -555,7 +555,7 @@ pub async fn ranking(
     month: Month,
     today: NaiveDate,
 ) -> AppResult<Ranking> {
-    principal.require(Resource::Bulletin, Action::Read)?;
+    principal.require(crate::BULLETIN, Action::Read)?;
     let period = Period::of(month, today)?;
     let settings = settings(db).await?;
     let (inputs, section_points) = fetch_inputs(db, &period).await?;
@@ -654,7 +654,7 @@ pub async fn bulletin(
     month: Month,
     today: NaiveDate,
 ) -> AppResult<Bulletin> {
-    principal.require(Resource::Bulletin, Action::Read)?;
+    principal.require(crate::BULLETIN, Action::Read)?;
     let period = Period::of(month, today)?;
     let settings = settings(db).await?;
     let (inputs, section_points) = fetch_inputs(db, &period).await?;

@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use chrono::{Datelike, NaiveDate};
 use kernel::time::{cst_day, format_cst, now_ts};
 use kernel::web::{ApiJson, ApiPath, ApiQuery, Chrome, PageResult, render};
-use kernel::{Action, AppError, AppResult, AppState, Page, PageQuery, Principal, Resource};
+use kernel::{Action, AppError, AppResult, AppState, Page, PageQuery, Principal};
 use serde::Deserialize;
 
 use crate::evidence;
@@ -320,7 +320,7 @@ async fn api_escalate(
     AxState(state): AxState<AppState>,
     principal: Principal,
 ) -> AppResult<ApiJson<Vec<i64>>> {
-    principal.require(Resource::Complaint, Action::Read)?;
+    principal.require(crate::COMPLAINT, Action::Read)?;
     Ok(ApiJson(
         service::escalate_overdue(&state.db, Caller::User(&principal), now_ts()).await?,
     ))
@@ -332,7 +332,7 @@ async fn api_settings(
     AxState(state): AxState<AppState>,
     principal: Principal,
 ) -> AppResult<ApiJson<Settings>> {
-    principal.require(Resource::Complaint, Action::Read)?;
+    principal.require(crate::COMPLAINT, Action::Read)?;
     Ok(ApiJson(service::settings(&state.db).await?))
 }
 
@@ -499,7 +499,7 @@ async fn list_page(
         .map(|(id, name)| (id.to_string(), name))
         .collect();
     let page = ListPage {
-        chrome: Chrome::new(&principal, "/complaints", state.config.demo),
+        chrome: Chrome::new(&state, &principal, "/complaints"),
         pager_base: format!("/complaints?{query}&"),
         export_query: query,
         page: found.page,
@@ -510,7 +510,7 @@ async fn list_page(
         channels: pairs(Channel::ALL, Channel::as_str, Channel::label),
         categories: pairs(Category::ALL, Category::as_str, Category::label),
         streets,
-        can_create: principal.can(Resource::Complaint, Action::Create),
+        can_create: principal.can(crate::COMPLAINT, Action::Create),
         filter,
     };
     render(&page)
@@ -531,7 +531,7 @@ async fn new_page_with(
     principal: &Principal,
     error: Option<String>,
 ) -> PageResult {
-    principal.require(Resource::Complaint, Action::Create)?;
+    principal.require(crate::COMPLAINT, Action::Create)?;
     let streets = crate::repo::streets(&state.db)
         .await?
         .into_iter()
@@ -543,7 +543,7 @@ async fn new_page_with(
         StatusCode::OK
     };
     let page = NewPage {
-        chrome: Chrome::new(principal, "/complaints", state.config.demo),
+        chrome: Chrome::new(state, principal, "/complaints"),
         channels: pairs(Channel::ALL, Channel::as_str, Channel::label),
         categories: pairs(Category::ALL, Category::as_str, Category::label),
         streets,
@@ -736,7 +736,7 @@ fn possible_actions(principal: &Principal, file: &CaseFile) -> Vec<&'static str>
     if matches!(role, Leader | Admin) && file.extensions.iter().any(|e| e.status == "pending") {
         out.push("decide_extension");
     }
-    if principal.can(Resource::Complaint, Action::Update) && !s.is_final() {
+    if principal.can(crate::COMPLAINT, Action::Update) && !s.is_final() {
         out.push("evidence");
     }
     if intake && c.handover_deadline.is_some() && !s.is_final() {
@@ -761,7 +761,7 @@ async fn case_page_with(
         StatusCode::OK
     };
     let page = CasePage {
-        chrome: Chrome::new(principal, "/complaints", state.config.demo),
+        chrome: Chrome::new(state, principal, "/complaints"),
         can: possible_actions(principal, &file),
         timeline: file.timeline.iter().map(timeline_row).collect(),
         links: file
@@ -967,7 +967,7 @@ async fn map_page(
         .map(|p| serde_json::json!([p.lon, p.lat, p.category.label(), p.case_no, p.id, p.month]))
         .collect();
     let page = MapPage {
-        chrome: Chrome::new(&principal, "/complaints", state.config.demo),
+        chrome: Chrome::new(&state, &principal, "/complaints"),
         year,
         month: q.month.clone().unwrap_or_default(),
         category: q.category.clone().unwrap_or_default(),
@@ -1004,7 +1004,7 @@ async fn stats_page(
         })
         .collect();
     let page = StatsPage {
-        chrome: Chrome::new(&principal, "/complaints", state.config.demo),
+        chrome: Chrome::new(&state, &principal, "/complaints"),
         max_month: stats
             .by_month
             .iter()
@@ -1024,7 +1024,7 @@ async fn stats_page(
 
 /// The "督办逾期案件" button: escalates every overdue case, then shows the escalated list.
 async fn escalate_submit(AxState(state): AxState<AppState>, principal: Principal) -> PageResult {
-    principal.require(Resource::Complaint, Action::Read)?;
+    principal.require(crate::COMPLAINT, Action::Read)?;
     service::escalate_overdue(&state.db, Caller::User(&principal), now_ts()).await?;
     Ok(Redirect::to("/complaints?due=escalated").into_response())
 }
@@ -1045,14 +1045,14 @@ async fn settings_page_with(
     message: Option<String>,
     error: Option<String>,
 ) -> PageResult {
-    principal.require(Resource::Complaint, Action::Read)?;
+    principal.require(crate::COMPLAINT, Action::Read)?;
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
     };
     let page = SettingsPage {
-        chrome: Chrome::new(principal, "/complaints", state.config.demo),
+        chrome: Chrome::new(state, principal, "/complaints"),
         settings: service::settings(&state.db).await?,
         can_edit: matches!(principal.role, kernel::Role::Admin | kernel::Role::Petition),
         message,
@@ -1160,10 +1160,10 @@ async fn duty_page_with(
         StatusCode::OK
     };
     let page = DutyPage {
-        chrome: Chrome::new(principal, "/complaints", state.config.demo),
+        chrome: Chrome::new(state, principal, "/complaints"),
         shifts,
         roles: pairs(DutyRole::ALL, DutyRole::as_str, DutyRole::label),
-        can_edit: principal.can(Resource::DutyRoster, Action::Create),
+        can_edit: principal.can(crate::DUTY_ROSTER, Action::Create),
         error,
     };
     Ok((status, render(&page)?).into_response())

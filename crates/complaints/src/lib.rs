@@ -19,3 +19,73 @@ pub mod repo;
 pub mod service;
 
 pub use model::{Category, Channel, Complaint, State};
+
+// ---- The area's self-description (kernel::area; listed in crates/areas) ----
+
+use kernel::Resource;
+use kernel::area::{Area, BoxFuture, NavItem};
+use kernel::auth::{Action, Role};
+
+/// 信访投诉: complaints and petitions (street-scoped for street officers).
+pub const COMPLAINT: Resource = Resource::new("complaint", "信访投诉", complaint_policy);
+/// 值班表: the 24-hour duty roster.
+pub const DUTY_ROSTER: Resource = Resource::new("duty_roster", "值班表", duty_roster_policy);
+
+/// The petition office runs intake and replies, handlers (enforcement, street officers of the case's street)
+/// handle; nobody deletes a petition record. Leaders and solid waste read (extension approval is a service
+/// rule of its own). Monitoring and the public have no part in them.
+fn complaint_policy(role: Role, action: Action) -> bool {
+    match role {
+        Role::Admin => true,
+        Role::Petition | Role::Enforcement | Role::StreetOfficer => action != Action::Delete,
+        Role::Leader | Role::SolidWaste => action == Action::Read,
+        Role::Monitoring | Role::Public => false,
+    }
+}
+
+/// The duty roster is kept by the petition office; everyone inside the bureau may see who is on duty.
+fn duty_roster_policy(role: Role, action: Action) -> bool {
+    match role {
+        Role::Admin | Role::Petition => true,
+        Role::Public => false,
+        _ => action == Action::Read,
+    }
+}
+
+/// Complaints and petitions, with their statutory clocks.
+pub const AREA: Area = Area {
+    routes: http::routes,
+    api_doc: <http::ApiDoc as utoipa::OpenApi>::openapi,
+    resources: &[COMPLAINT, DUTY_ROSTER],
+    nav: &[NavItem::reading("/complaints", "信访投诉", COMPLAINT, 70)],
+    jobs: &[kernel::area::Job {
+        name: "overdue complaint escalation",
+        every: std::time::Duration::from_secs(3600),
+        run: escalate,
+    }],
+    demo: Some(demo_step),
+    ..Area::named("complaints", "信访投诉")
+};
+
+/// Escalates overdue complaints to the leaders: the statutory clocks run whether or not anyone opens the
+/// statistics page.
+fn escalate(state: kernel::AppState) -> BoxFuture<anyhow::Result<()>> {
+    Box::pin(async move {
+        let now = kernel::time::now_ts();
+        let ids = service::escalate_overdue(&state.db, service::Caller::System("system"), now)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.public_message()))?;
+        if !ids.is_empty() {
+            tracing::info!("escalated {} overdue complaints", ids.len());
+        }
+        Ok(())
+    })
+}
+
+/// A year and more of simulated complaints with the duty roster.
+fn demo_step(demo: kernel::area::DemoContext) -> BoxFuture<anyhow::Result<String>> {
+    Box::pin(async move {
+        let generated = demo::generate(&demo.db, demo.seed, demo.today).await?;
+        Ok(format!("{} simulated complaints", generated.complaints))
+    })
+}

@@ -23,9 +23,7 @@ use std::sync::Arc;
 
 use kernel::calendar::{Calendar, CalendarError, Period};
 use kernel::time::{DAY_SECONDS, cst_day, cst_day_start, now_ts};
-use kernel::{
-    Action, AppError, AppResult, Db, Page, PageQuery, Principal, Resource, Role, validate,
-};
+use kernel::{Action, AppError, AppResult, Db, Page, PageQuery, Principal, Role, validate};
 
 use crate::model::*;
 use crate::repo::{self, DueFilter, ListQuery, Value};
@@ -605,7 +603,7 @@ pub async fn file_complaint(
     simulated: bool,
 ) -> AppResult<Complaint> {
     if let Some(p) = caller.principal() {
-        p.require(Resource::Complaint, Action::Create)?;
+        p.require(crate::COMPLAINT, Action::Create)?;
     }
     let channel = parse_code("channel", &new.channel, Channel::parse, Channel::codes())?;
     let category = parse_code(
@@ -845,7 +843,7 @@ pub async fn file_complaint(
 
 /// A case the caller may see (another street's case is "not found").
 async fn visible_case(db: &Db, principal: &Principal, id: i64) -> AppResult<Complaint> {
-    principal.require(Resource::Complaint, Action::Read)?;
+    principal.require(crate::COMPLAINT, Action::Read)?;
     let mut conn = db.pool().acquire().await?;
     let complaint = repo::get_case(&mut conn, id)
         .await?
@@ -905,7 +903,7 @@ pub async fn require_case(
     action: Action,
 ) -> AppResult<Complaint> {
     let complaint = visible_case(db, principal, id).await?;
-    principal.require(Resource::Complaint, action)?;
+    principal.require(crate::COMPLAINT, action)?;
     Ok(complaint)
 }
 
@@ -1010,7 +1008,7 @@ pub async fn list(
     page: &PageQuery,
     today: NaiveDate,
 ) -> AppResult<Page<ComplaintView>> {
-    principal.require(Resource::Complaint, Action::Read)?;
+    principal.require(crate::COMPLAINT, Action::Read)?;
     let ctx = context(db).await?;
     let query = list_query(principal, filter, today, &ctx)?;
     let found = repo::list_cases(db, &query, page).await?;
@@ -1026,7 +1024,7 @@ pub async fn export_rows(
     filter: &ComplaintFilter,
     today: NaiveDate,
 ) -> AppResult<Vec<ComplaintView>> {
-    principal.require(Resource::Complaint, Action::Read)?;
+    principal.require(crate::COMPLAINT, Action::Read)?;
     let ctx = context(db).await?;
     let query = list_query(principal, filter, today, &ctx)?;
     Ok(repo::all_cases(db, &query, EXPORT_LIMIT)
@@ -1070,10 +1068,10 @@ pub async fn act(
         .await?
         .ok_or_else(|| AppError::not_found("complaint not found"))?;
     if let Some(p) = caller.principal() {
-        p.require(Resource::Complaint, Action::Read)?;
+        p.require(crate::COMPLAINT, Action::Read)?;
         p.require_street(before.street_id, "complaint")?;
         if !matches!(action, CaseAction::DecideExtension { .. }) {
-            p.require(Resource::Complaint, Action::Update)?;
+            p.require(crate::COMPLAINT, Action::Update)?;
         }
     }
     let actor = caller.name();
@@ -1586,7 +1584,7 @@ pub async fn add_shift(
     simulated: bool,
 ) -> AppResult<DutyShift> {
     if let Some(p) = caller.principal() {
-        p.require(Resource::DutyRoster, Action::Create)?;
+        p.require(crate::DUTY_ROSTER, Action::Create)?;
     }
     if new.ends_at <= new.starts_at {
         return Err(AppError::validation("ends_at", "must be after starts_at"));
@@ -1638,7 +1636,7 @@ pub async fn add_shift(
 }
 
 pub async fn delete_shift(db: &Db, principal: &Principal, id: i64) -> AppResult<()> {
-    principal.require(Resource::DutyRoster, Action::Delete)?;
+    principal.require(crate::DUTY_ROSTER, Action::Delete)?;
     let mut tx = db.begin_write().await?;
     let shift = repo::get_shift(&mut tx, id)
         .await?
@@ -1660,7 +1658,7 @@ pub async fn shifts(
     from: i64,
     to: i64,
 ) -> AppResult<Vec<DutyShift>> {
-    principal.require(Resource::DutyRoster, Action::Read)?;
+    principal.require(crate::DUTY_ROSTER, Action::Read)?;
     Ok(repo::shifts(db, from, to).await?)
 }
 
@@ -1680,7 +1678,7 @@ pub async fn statistics(
     year: i32,
     today: NaiveDate,
 ) -> AppResult<Statistics> {
-    principal.require(Resource::Complaint, Action::Read)?;
+    principal.require(crate::COMPLAINT, Action::Read)?;
     context(db).await?;
     let (from, to) = year_range(year)?;
     let scope = principal.street_scope();
@@ -1761,7 +1759,7 @@ pub async fn map_points(
     month: Option<&str>,
     category: Option<&str>,
 ) -> AppResult<Vec<MapPoint>> {
-    principal.require(Resource::Complaint, Action::Read)?;
+    principal.require(crate::COMPLAINT, Action::Read)?;
     let (from, to) = match month.map(str::trim).filter(|m| !m.is_empty()) {
         Some(m) => {
             month_range(m).ok_or_else(|| AppError::validation("month", "must be YYYY-MM"))?
@@ -1782,7 +1780,7 @@ pub async fn persistent_sources(
     principal: &Principal,
     now: i64,
 ) -> AppResult<Vec<PersistentSource>> {
-    principal.require(Resource::Complaint, Action::Read)?;
+    principal.require(crate::COMPLAINT, Action::Read)?;
     let settings = settings(db).await?;
     let since = now - settings.persistent_window_days * DAY_SECONDS;
     let groups = repo::persistent_sources(

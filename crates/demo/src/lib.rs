@@ -78,32 +78,34 @@ async fn load(db: &Db, seed: u64, history: History) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("demo user {username}: {}", e.public_message()))?;
     }
-    let today = kernel::time::cst_day(kernel::time::now_ts());
-    let complaints = complaints::demo::generate(db, seed, today).await?;
     let until = match history {
         History::UntilNow => kernel::time::now_ts(),
         History::Until(ts) => ts,
     };
-    let air = readings::simulate::simulate_air_history(db, seed, until).await?;
     let water_values =
         water_samples::simulate_water_samples(db, seed, kernel::time::cst_day(until)).await?;
-    // Outlet permits, and minute data with planted patterns up to where the live devices start (half an hour
-    // before now), then one run of the alarm worker so that the alarm pages show alarms from the start.
-    let outlets_started = std::time::Instant::now();
-    let outlets =
-        alarms::demo::simulate_outlet_history(db, seed, until / 60 * 60 - 30 * 60).await?;
-    let judged = alarms::service::evaluate_due(db, until).await?;
-    tracing::info!(
-        "demo alarms in {:?}: {outlets}; worker judged {} points, raised {} alarms",
-        outlets_started.elapsed(),
-        judged.evaluated,
-        judged.raised
-    );
-    tracing::info!(
-        "demo district loaded in {:?} ({} simulated complaints; air history: {air}; {water_values} water sample values)",
-        started.elapsed(),
-        complaints.complaints
-    );
+    tracing::info!("demo water sections: {water_values} sample values");
+    // Each area's own part of the district (complaints, air history, outlets and alarms, …), in list order.
+    let context = kernel::area::DemoContext {
+        db: db.clone(),
+        seed,
+        until,
+        today: kernel::time::cst_day(kernel::time::now_ts()),
+    };
+    for area in areas::ALL {
+        if let Some(step) = area.demo {
+            let step_started = std::time::Instant::now();
+            let summary = step(context.clone())
+                .await
+                .map_err(|e| e.context(format!("demo step of {}", area.name)))?;
+            tracing::info!(
+                "demo {} in {:?}: {summary}",
+                area.name,
+                step_started.elapsed()
+            );
+        }
+    }
+    tracing::info!("demo district loaded in {:?}", started.elapsed());
     Ok(())
 }
 

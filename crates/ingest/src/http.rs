@@ -1,6 +1,6 @@
 //! The gateway's pages and API: device state, the quarantine and its review (register the device, or dismiss
 //! with a reason), and the devices' HJ 212-2025 keys (fingerprints only). Everything but the device-state page
-//! is for the monitoring department and administrators (`Resource::Device` with `Update`); the device-state
+//! is for the monitoring department and administrators (`registry::DEVICE` with `Update`); the device-state
 //! page is for whoever may read devices. Errors are problem+json on the API, short pages on the pages.
 
 use askama::Template;
@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use kernel::page::{Page, PageQuery};
 use kernel::time::{format_cst, now_ts};
 use kernel::web::{ApiJson, ApiPath, ApiQuery, Chrome, PageResult, render};
-use kernel::{Action, AppError, AppResult, AppState, Principal, Resource};
+use kernel::{Action, AppError, AppResult, AppState, Principal};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{DeviceState, KeyInfo, MnAssignment, NewKey, QuarantineEntry, QuarantineReason};
@@ -55,7 +55,7 @@ async fn device_states(
     State(state): State<AppState>,
     principal: Principal,
 ) -> AppResult<ApiJson<Vec<DeviceState>>> {
-    principal.require(Resource::Device, Action::Read)?;
+    principal.require(registry::DEVICE, Action::Read)?;
     Ok(ApiJson(
         repo::device_states(&state.db)
             .await
@@ -251,7 +251,7 @@ async fn mn_assignments(
     State(state): State<AppState>,
     principal: Principal,
 ) -> AppResult<ApiJson<Vec<MnAssignment>>> {
-    principal.require(Resource::Device, Action::Read)?;
+    principal.require(registry::DEVICE, Action::Read)?;
     Ok(ApiJson(
         repo::assignments(&state.db, ASSIGNMENTS_SHOWN)
             .await
@@ -305,7 +305,7 @@ fn assignment_status(a: &MnAssignment) -> String {
 }
 
 async fn devices_page(State(state): State<AppState>, principal: Principal) -> PageResult {
-    principal.require(Resource::Device, Action::Read)?;
+    principal.require(registry::DEVICE, Action::Read)?;
     let states = repo::device_states(&state.db)
         .await
         .map_err(anyhow::Error::from)?;
@@ -320,10 +320,10 @@ async fn devices_page(State(state): State<AppState>, principal: Principal) -> Pa
         })
         .collect();
     let page = DevicesPage {
-        chrome: Chrome::new(&principal, "/ingest/devices", state.config.demo),
+        chrome: Chrome::new(&state, &principal, "/ingest/devices"),
         online: rows.iter().filter(|r| r.s.online).count(),
         rows,
-        can_review: principal.can(Resource::Device, Action::Update),
+        can_review: principal.can(registry::DEVICE, Action::Update),
         assignments: repo::assignments(&state.db, ASSIGNMENTS_SHOWN)
             .await
             .map_err(anyhow::Error::from)?
@@ -391,7 +391,7 @@ async fn quarantine_page(
     })
     .unwrap_or_default();
     let page = QuarantinePage {
-        chrome: Chrome::new(&principal, "/ingest/devices", state.config.demo),
+        chrome: Chrome::new(&state, &principal, "/ingest/devices"),
         pager_base: format!("/ingest/quarantine?{base}&"),
         page: found.page,
         pages: found.pages().max(1),
@@ -497,7 +497,7 @@ async fn entry_page_with(
         (_, mn) => mn.unwrap_or_default().to_string(),
     };
     let page = EntryPage {
-        chrome: Chrome::new(principal, "/ingest/devices", state.config.demo),
+        chrome: Chrome::new(state, principal, "/ingest/devices"),
         reviewed: time_or_dash(entry.reviewed_at),
         mn,
         logger: logger.is_some(),

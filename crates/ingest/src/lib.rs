@@ -13,3 +13,21 @@ pub mod simulate;
 pub mod writer;
 
 pub use gateway::{Config, connection_cap, listen, run};
+
+// ---- The area's self-description (kernel::area; listed in crates/areas) ----
+
+use kernel::area::{Area, NavItem};
+
+/// The HJ 212 gateway's pages: device onboarding, quarantine, connections. The gateway itself is a server of
+/// its own, started by `qingshan serve`.
+pub const AREA: Area = Area {
+    routes: http::routes,
+    api_doc: <http::ApiDoc as utoipa::OpenApi>::openapi,
+    nav: &[NavItem::reading(
+        "/ingest/devices",
+        "设备接入",
+        registry::DEVICE,
+        63,
+    )],
+    ..Area::named("ingest", "设备接入")
+};

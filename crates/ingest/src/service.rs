@@ -560,14 +560,14 @@ impl SubPackets {
 // --- Operators: keys and quarantine review --------------------------------------------------------------------
 
 use kernel::audit::{self, AuditEntry};
-use kernel::{Action, AppError, AppResult, Db, Principal, Resource};
+use kernel::{Action, AppError, AppResult, Db, Principal};
 
 use crate::model::{KeyInfo, KeyState, NewKey, QuarantineEntry, fingerprint};
 use crate::repo;
 
 /// Keys and the quarantine are for those who keep the devices: the monitoring department and administrators.
 pub fn require_operator(principal: &Principal) -> AppResult<()> {
-    principal.require(Resource::Device, Action::Update)
+    principal.require(registry::DEVICE, Action::Update)
 }
 
 async fn device_exists(conn: &mut sqlx::AnyConnection, device_id: i64) -> AppResult<()> {
@@ -762,7 +762,7 @@ pub async fn register_from(
     now: i64,
 ) -> AppResult<(QuarantineEntry, registry::model::Device)> {
     require_operator(principal)?;
-    principal.require(Resource::Device, Action::Create)?;
+    principal.require(registry::DEVICE, Action::Create)?;
     let entry = quarantine_entry(db, principal, id).await?;
     if entry.reviewed_at.is_some() {
         return Err(AppError::Conflict(

@@ -1,6 +1,7 @@
 //! Who is asking and what they may do. Authentication (sessions, tokens) happens in the web layer, which puts
 //! a [`Principal`] into the request; every handler then asks [`Principal::require`] and, for street-owned
-//! records, [`Principal::street_scope`]. The matrix below is the single place where roles meet resources.
+//! records, [`Principal::street_scope`]. What a role may do with a resource is the resource's own policy,
+//! declared by the area that owns it.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -72,52 +73,58 @@ impl Role {
     }
 }
 
-/// What is being acted on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Resource {
-    /// Streets, departments, the district itself.
-    Organisation,
-    Enterprise,
-    MonitoringPoint,
-    Device,
-    User,
-    AuditLog,
-    /// 信访投诉: complaints and petitions (street-scoped for street officers).
-    Complaint,
-    /// 值班表: the 24-hour duty roster.
-    DutyRoster,
-    /// Monitoring data (readings, roll-ups, exports); the point's kind and street narrow it further.
-    Reading,
-    /// 数据审核: corrections of readings and month confirmation.
-    DataAudit,
-    /// 在线监控报警: online-monitoring alarms, their handling and the inspection leads drawn from them.
-    Alarm,
-    /// 年度目标: the year's targets, their progress and the dashboard built on them.
-    Target,
-    /// 排名与通报: monthly street rankings and bulletins.
-    Bulletin,
-    /// 工作日历: the official working-day calendar (holidays and make-up working days) statutory clocks count by.
-    WorkingCalendar,
+/// What is being acted on. Each area declares its own (`pub const COMPLAINT: Resource = Resource::new(…)` in
+/// its crate, listed in its `kernel::area::Area`), with the policy saying what each role may do with it: the
+/// role matrix is the union of the areas' policies, and a role-matrix test writes it out as a table.
+#[derive(Clone, Copy)]
+pub struct Resource {
+    /// Stable snake_case name, unique across the areas (messages, tests).
+    pub name: &'static str,
+    /// Its name for users.
+    pub label: &'static str,
+    policy: fn(Role, Action) -> bool,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 14] = [
-        Resource::Organisation,
-        Resource::Enterprise,
-        Resource::MonitoringPoint,
-        Resource::Device,
-        Resource::User,
-        Resource::AuditLog,
-        Resource::Complaint,
-        Resource::DutyRoster,
-        Resource::Reading,
-        Resource::DataAudit,
-        Resource::Alarm,
-        Resource::Target,
-        Resource::Bulletin,
-        Resource::WorkingCalendar,
-    ];
+    /// A resource whose `policy` says whether a role may do an action on it (street scoping comes on top:
+    /// a street officer who may update enterprises may update only those of their street).
+    pub const fn new(
+        name: &'static str,
+        label: &'static str,
+        policy: fn(Role, Action) -> bool,
+    ) -> Resource {
+        Resource {
+            name,
+            label,
+            policy,
+        }
+    }
+}
+
+impl PartialEq for Resource {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Resource {}
+
+impl std::hash::Hash for Resource {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl std::fmt::Debug for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl Serialize for Resource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -133,58 +140,9 @@ impl Action {
     pub const ALL: [Action; 4] = [Action::Read, Action::Create, Action::Update, Action::Delete];
 }
 
-/// The role × resource × action matrix. Street scoping comes on top of it: a street officer who may update
-/// enterprises may update only those of their street.
+/// Whether `role` may do `action` on `resource`: the resource's own policy.
 pub fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
-    use Action::*;
-    use Resource::*;
-    use Role::*;
-    match (role, resource) {
-        (Admin, _) => true,
-        (_, User) | (_, AuditLog) => false,
-        (Public, Organisation | MonitoringPoint) => action == Read,
-        // Complaints: the petition office runs intake and replies, handlers (enforcement, street officers of
-        // the case's street) handle; nobody deletes a petition record. Leaders read (extension approval is a
-        // service rule of its own). Monitoring has no part in them.
-        (Petition | Enforcement | StreetOfficer, Complaint) => action != Delete,
-        (SolidWaste, Complaint) => action == Read,
-        (Monitoring, Complaint) => false,
-        // The duty roster is kept by the petition office; everyone inside the bureau may see who is on duty.
-        (Petition, DutyRoster) => true,
-        (Public, Complaint | DutyRoster) => false,
-        // The public reads air-station and water-section data only (the readings area checks the kind).
-        (Public, Reading) => action == Read,
-        // The public sees the published indicators (targets' progress), not alarms or internal bulletins.
-        (Public, Target) => action == Read,
-        (Public, _) => false,
-        // The calendar is entered by the administrator (the State Council's notice each year); all read it.
-        (_, WorkingCalendar) => action == Read,
-        // Targets and bulletins: the monitoring department keeps the targets and issues the bulletins; every
-        // bureau role reads them (street officers their street's part).
-        (Monitoring, Target | Bulletin) => action != Delete,
-        (_, Target | Bulletin) => action == Read,
-        // Alarms: the monitoring department confirms and closes them, enforcement handles the leads; the other
-        // bureau roles read (street officers their street's enterprises).
-        (Monitoring | Enforcement, Alarm) => action != Delete,
-        (_, Alarm) => action == Read,
-        (_, DutyRoster) => action == Read,
-        (_, Organisation) => action == Read,
-        (Leader, _) => action == Read,
-        // Monitoring data: the monitoring department pushes, corrects and confirms; the other bureau roles read
-        // (street officers only their street's points); nobody deletes readings.
-        (Monitoring, Reading | DataAudit) => action != Delete,
-        (_, Reading) => action == Read,
-        (_, DataAudit) => false,
-        (Monitoring, MonitoringPoint | Device) => action != Delete,
-        (Monitoring, Enterprise) => action == Read,
-        (Enforcement | SolidWaste, Enterprise) => action != Delete,
-        (Enforcement | SolidWaste, MonitoringPoint | Device) => action == Read,
-        (Petition, Enterprise | MonitoringPoint) => action == Read,
-        (Petition, Device) => false,
-        (StreetOfficer, Enterprise) => matches!(action, Read | Create | Update),
-        (StreetOfficer, MonitoringPoint) => action == Read,
-        (StreetOfficer, Device) => false,
-    }
+    (resource.policy)(role, action)
 }
 
 /// How the caller proved who they are.
@@ -292,90 +250,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_admin_touches_users_and_audit() {
-        for role in Role::ALL {
-            for action in Action::ALL {
-                assert_eq!(
-                    role_allows(role, Resource::User, action),
-                    role == Role::Admin
-                );
-                assert_eq!(
-                    role_allows(role, Resource::AuditLog, action),
-                    role == Role::Admin
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn public_and_leader_never_write() {
-        for resource in Resource::ALL {
-            for action in [Action::Create, Action::Update, Action::Delete] {
-                assert!(!role_allows(Role::Public, resource, action));
-                assert!(!role_allows(Role::Leader, resource, action));
-            }
-        }
-        assert!(!role_allows(
-            Role::Public,
-            Resource::Enterprise,
-            Action::Read
-        ));
-        assert!(!role_allows(Role::Public, Resource::Device, Action::Read));
-    }
-
-    #[test]
-    fn complaints_matrix() {
-        use Action::*;
-        assert!(role_allows(Role::Petition, Resource::Complaint, Create));
-        assert!(role_allows(
-            Role::StreetOfficer,
-            Resource::Complaint,
-            Update
-        ));
-        assert!(role_allows(Role::Enforcement, Resource::Complaint, Update));
-        assert!(role_allows(Role::Leader, Resource::Complaint, Read));
-        assert!(!role_allows(Role::Leader, Resource::Complaint, Update));
-        assert!(!role_allows(Role::Monitoring, Resource::Complaint, Read));
-        assert!(!role_allows(Role::Public, Resource::Complaint, Read));
-        for role in [Role::Petition, Role::Enforcement, Role::StreetOfficer] {
-            assert!(!role_allows(role, Resource::Complaint, Delete));
-        }
-        assert!(role_allows(Role::Petition, Resource::DutyRoster, Create));
-        assert!(role_allows(Role::StreetOfficer, Resource::DutyRoster, Read));
-        assert!(!role_allows(
-            Role::StreetOfficer,
-            Resource::DutyRoster,
-            Create
-        ));
-        assert!(!role_allows(Role::Public, Resource::DutyRoster, Read));
-    }
-
-    #[test]
-    fn readings_matrix() {
-        use Action::*;
-        for action in [Read, Create, Update] {
-            assert!(role_allows(Role::Monitoring, Resource::Reading, action));
-            assert!(role_allows(Role::Monitoring, Resource::DataAudit, action));
-            assert!(role_allows(Role::Admin, Resource::DataAudit, action));
-        }
-        for role in [
-            Role::Leader,
-            Role::Enforcement,
-            Role::Petition,
-            Role::StreetOfficer,
-            Role::Public,
-        ] {
-            assert!(role_allows(role, Resource::Reading, Read), "{role:?}");
-            assert!(!role_allows(role, Resource::Reading, Create), "{role:?}");
-            assert!(!role_allows(role, Resource::DataAudit, Update), "{role:?}");
-        }
-        assert!(role_allows(Role::Leader, Resource::DataAudit, Read));
-        assert!(!role_allows(Role::Public, Resource::DataAudit, Read));
-        assert!(!role_allows(Role::StreetOfficer, Resource::DataAudit, Read));
-        assert!(!role_allows(Role::Monitoring, Resource::Reading, Delete));
-    }
-
-    #[test]
     fn street_officer_is_scoped() {
         let p = Principal {
             user_id: 1,
@@ -408,5 +282,14 @@ mod tests {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
         assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn the_policy_decides() {
+        const ONLY_READ: Resource =
+            Resource::new("thing", "东西", |_, action| action == Action::Read);
+        assert!(role_allows(Role::Public, ONLY_READ, Action::Read));
+        assert!(!role_allows(Role::Admin, ONLY_READ, Action::Delete));
+        assert_eq!(format!("{ONLY_READ:?}"), "thing");
     }
 }

@@ -4,6 +4,7 @@
 //!
 //! Areas (registry, accounts, air, water, complaints, …) depend on this crate; it depends on none of them.
 
+pub mod area;
 pub mod audit;
 pub mod auth;
 pub mod calendar;
@@ -19,6 +20,7 @@ pub mod time;
 pub mod validate;
 pub mod web;
 
+pub use area::Area;
 pub use auth::{Action, Principal, Resource, Role};
 pub use db::{Backend, Db};
 pub use error::{AppError, AppResult};

@@ -80,6 +80,8 @@ pub struct AppState {
     pub config: Arc<AppConfig>,
     /// The export slots of this server (`kernel::export`), `config.export_concurrency` of them.
     pub exports: Arc<tokio::sync::Semaphore>,
+    /// The main navigation of every area (`kernel::area::navigation`), set by `web::app`.
+    pub navigation: Arc<[crate::area::NavItem]>,
 }
 
 impl AppState {
@@ -91,6 +93,15 @@ impl AppState {
                 config.export_concurrency.max(1),
             )),
             config: Arc::new(config),
+            navigation: Arc::from(Vec::new()),
+        }
+    }
+
+    /// This state with `navigation` as the menu of every page.
+    pub fn with_navigation(self, navigation: Vec<crate::area::NavItem>) -> Self {
+        AppState {
+            navigation: Arc::from(navigation),
+            ..self
         }
     }
 }

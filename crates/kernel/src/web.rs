@@ -5,95 +5,9 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use crate::auth::{Action, Principal, Resource};
+use crate::auth::Principal;
 use crate::error::AppError;
-
-/// One entry of the main navigation; shown only to roles that may read `resource`.
-pub struct NavItem {
-    pub path: &'static str,
-    pub label: &'static str,
-    pub resource: Option<Resource>,
-}
-
-/// The navigation, in the order a bureau user works. Areas add their entry here.
-pub const NAV: &[NavItem] = &[
-    NavItem {
-        path: "/",
-        label: "总览",
-        resource: None,
-    },
-    NavItem {
-        path: "/targets",
-        label: "年度目标",
-        resource: Some(Resource::Target),
-    },
-    NavItem {
-        path: "/stations",
-        label: "站点断面",
-        resource: Some(Resource::Reading),
-    },
-    NavItem {
-        path: "/analysis",
-        label: "数据分析",
-        resource: Some(Resource::Reading),
-    },
-    NavItem {
-        path: "/rankings",
-        label: "排名通报",
-        resource: Some(Resource::Bulletin),
-    },
-    NavItem {
-        path: "/alarms",
-        label: "在线报警",
-        resource: Some(Resource::Alarm),
-    },
-    NavItem {
-        path: "/registry/enterprises",
-        label: "企业",
-        resource: Some(Resource::Enterprise),
-    },
-    NavItem {
-        path: "/registry/points",
-        label: "监测点位",
-        resource: Some(Resource::MonitoringPoint),
-    },
-    NavItem {
-        path: "/registry/devices",
-        label: "监测设备",
-        resource: Some(Resource::Device),
-    },
-    NavItem {
-        path: "/ingest/devices",
-        label: "设备接入",
-        resource: Some(Resource::Device),
-    },
-    NavItem {
-        path: "/registry/organisation",
-        label: "街道与部门",
-        resource: Some(Resource::Organisation),
-    },
-    NavItem {
-        path: "/complaints",
-        label: "信访投诉",
-        resource: Some(Resource::Complaint),
-    },
-    NavItem {
-        path: "/admin/users",
-        label: "用户",
-        resource: Some(Resource::User),
-    },
-    NavItem {
-        path: "/admin/calendar",
-        label: "工作日历",
-        // Shown to those who keep it (the administrator); everyone else meets the calendar in the deadlines.
-        resource: Some(Resource::User),
-    },
-    NavItem {
-        path: "/admin/audit",
-        label: "审计日志",
-        resource: Some(Resource::AuditLog),
-    },
-];
+use crate::state::AppState;
 
 /// The layout's context, passed to every page template as `chrome`.
 pub struct Chrome {
@@ -106,12 +20,15 @@ pub struct Chrome {
 }
 
 impl Chrome {
-    pub fn new(principal: &Principal, current_path: &str, demo: bool) -> Self {
-        let nav = NAV
+    /// The layout for `principal` on the page at `current_path`: the areas' navigation they may see
+    /// (`AppState::navigation`), the current entry marked.
+    pub fn new(state: &AppState, principal: &Principal, current_path: &str) -> Self {
+        let nav = state
+            .navigation
             .iter()
             .filter(|item| {
                 item.resource
-                    .is_none_or(|resource| principal.can(resource, Action::Read))
+                    .is_none_or(|resource| principal.can(resource, item.action))
             })
             .map(|item| {
                 let active = if item.path == "/" {
@@ -128,7 +45,7 @@ impl Chrome {
             role_label: principal.role.label().to_string(),
             csrf_token: principal.csrf_token().unwrap_or_default().to_string(),
             nav,
-            demo,
+            demo: state.config.demo,
         }
     }
 }

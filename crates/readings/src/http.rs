@@ -1,5 +1,5 @@
 //! The readings API under `/api/v1`: push, series, latest values, coverage, CSV export, corrections and month
-//! locks. Every request checks the role (`Resource::Reading`, `Resource::DataAudit`) and the point's
+//! locks. Every request checks the role (`crate::READING`, `crate::DATA_AUDIT`) and the point's
 //! visibility (street officers: their street; the public: air stations and water sections). Times are Unix
 //! seconds (UTC) with the RFC 3339 UTC and CST renderings alongside.
 
@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kernel::time::{DAY_SECONDS, format_cst_rfc3339, format_utc_rfc3339, now_ts};
 use kernel::web::{ApiJson, ApiPath, ApiQuery};
-use kernel::{Action, AppError, AppResult, AppState, Principal, Resource};
+use kernel::{Action, AppError, AppResult, AppState, Principal};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, CorrectionRecord, MonthLock, NewCorrection};
@@ -122,7 +122,7 @@ async fn push(
     headers: HeaderMap,
     ApiJson(body): ApiJson<PushBody>,
 ) -> AppResult<Response> {
-    principal.require(Resource::Reading, Action::Create)?;
+    principal.require(crate::READING, Action::Create)?;
     let db = &state.db;
     let key = match headers.get("idempotency-key") {
         None => None,
@@ -291,7 +291,7 @@ async fn latest(
     State(state): State<AppState>,
     principal: Principal,
 ) -> AppResult<ApiJson<Vec<LatestValues>>> {
-    principal.require(Resource::Reading, Action::Read)?;
+    principal.require(crate::READING, Action::Read)?;
     let mut out = Vec::new();
     for point in points::all(&state.db).await? {
         if !points::visible_to(&principal, &point) {
@@ -333,7 +333,7 @@ async fn latest(
 /// The factor catalogue: codes with a column of their own, names, units, plausible ranges.
 #[utoipa::path(get, path = "/api/v1/readings/factors", tag = "readings", responses((status = 200, body = [Factor])))]
 async fn catalogue(principal: Principal) -> AppResult<ApiJson<&'static [Factor]>> {
-    principal.require(Resource::Reading, Action::Read)?;
+    principal.require(crate::READING, Action::Read)?;
     Ok(ApiJson(factors::CATALOGUE))
 }
 
@@ -446,7 +446,7 @@ async fn series(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(query): ApiQuery<SeriesQuery>,
 ) -> AppResult<ApiJson<SeriesPage>> {
-    principal.require(Resource::Reading, Action::Read)?;
+    principal.require(crate::READING, Action::Read)?;
     let point = points::visible(&state.db, &principal, id).await?;
     let factor = query
         .factor
@@ -644,7 +644,7 @@ async fn coverage(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(query): ApiQuery<CoverageQuery>,
 ) -> AppResult<ApiJson<CoverageReport>> {
-    principal.require(Resource::Reading, Action::Read)?;
+    principal.require(crate::READING, Action::Read)?;
     let point = points::visible(&state.db, &principal, id).await?;
     if let Some(f) = &query.factor {
         check_factor("factor", f)?;
@@ -788,7 +788,7 @@ async fn export_plan(
     principal: &Principal,
     query: &ExportQuery,
 ) -> AppResult<ExportPlan> {
-    principal.require(Resource::Reading, Action::Read)?;
+    principal.require(crate::READING, Action::Read)?;
     let month = query
         .month
         .clone()
@@ -1073,7 +1073,7 @@ async fn correct(
     ApiPath(id): ApiPath<i64>,
     ApiJson(input): ApiJson<NewCorrection>,
 ) -> AppResult<Response> {
-    principal.require(Resource::DataAudit, Action::Create)?;
+    principal.require(crate::DATA_AUDIT, Action::Create)?;
     let point = points::visible(&state.db, &principal, id).await?;
     let (record, dirty) = audit::correct(&state.db, &principal, point.id, &input).await?;
     rollup::recompute(&state.db, &BTreeSet::from([dirty])).await?;
@@ -1099,7 +1099,7 @@ async fn list_corrections(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(query): ApiQuery<CorrectionsQuery>,
 ) -> AppResult<ApiJson<Vec<CorrectionRecord>>> {
-    principal.require(Resource::DataAudit, Action::Read)?;
+    principal.require(crate::DATA_AUDIT, Action::Read)?;
     let point = points::visible(&state.db, &principal, id).await?;
     let (from, to) = range(&query.from, &query.to, 366 * DAY_SECONDS)?;
     Ok(ApiJson(
@@ -1134,7 +1134,7 @@ async fn locks(
     principal: Principal,
     ApiJson(body): ApiJson<LockBody>,
 ) -> AppResult<ApiJson<MonthLock>> {
-    principal.require(Resource::DataAudit, Action::Update)?;
+    principal.require(crate::DATA_AUDIT, Action::Update)?;
     let lock = match body.action {
         LockAction::Lock => audit::lock_month(&state.db, &principal, &body.month).await?,
         LockAction::Reopen => {
@@ -1157,7 +1157,7 @@ async fn retention_get(
     State(state): State<AppState>,
     principal: Principal,
 ) -> AppResult<ApiJson<Vec<crate::retention::Retention>>> {
-    principal.require(Resource::DataAudit, Action::Read)?;
+    principal.require(crate::DATA_AUDIT, Action::Read)?;
     Ok(ApiJson(crate::retention::settings(&state.db).await?))
 }
 

@@ -4,7 +4,7 @@
 //! gone keeps its hourly roll-ups (`rollup::compute_day_keeping`), so a later correction cannot erase them.
 
 use kernel::audit::AuditEntry;
-use kernel::{Action, AppError, AppResult, Db, Principal, Resource};
+use kernel::{Action, AppError, AppResult, Db, Principal};
 use serde::{Deserialize, Serialize};
 use sqlx::Row as _;
 
@@ -69,7 +69,7 @@ pub async fn update(
     principal: &Principal,
     input: &RetentionInput,
 ) -> AppResult<Vec<Retention>> {
-    principal.require(Resource::DataAudit, Action::Update)?;
+    principal.require(crate::DATA_AUDIT, Action::Update)?;
     if input
         .rtd_days
         .is_some_and(|d| !(MIN_RTD_DAYS..=36_500).contains(&d))

@@ -4,7 +4,7 @@
 
 use kernel::audit::{self, AuditEntry};
 use kernel::time::{cst_day, now_ts};
-use kernel::{Action, AppError, AppResult, Db, Page, PageQuery, Principal, Resource, Role};
+use kernel::{Action, AppError, AppResult, Db, Page, PageQuery, Principal, Role};
 use serde::Serialize;
 use sqlx::AnyConnection;
 
@@ -45,17 +45,17 @@ pub fn sees_device_passwords(principal: &Principal) -> bool {
 // ---------------------------------------------------------------------------------------------------------------
 
 pub async fn district(db: &Db, principal: &Principal) -> AppResult<Option<District>> {
-    principal.require(Resource::Organisation, Action::Read)?;
+    principal.require(crate::ORGANISATION, Action::Read)?;
     Ok(repo::district(&mut *conn(db).await?).await?)
 }
 
 pub async fn list_streets(db: &Db, principal: &Principal) -> AppResult<Vec<Street>> {
-    principal.require(Resource::Organisation, Action::Read)?;
+    principal.require(crate::ORGANISATION, Action::Read)?;
     Ok(repo::list_streets(&mut *conn(db).await?).await?)
 }
 
 pub async fn get_street(db: &Db, principal: &Principal, id: i64) -> AppResult<Street> {
-    principal.require(Resource::Organisation, Action::Read)?;
+    principal.require(crate::ORGANISATION, Action::Read)?;
     repo::get_street(&mut *conn(db).await?, id)
         .await?
         .ok_or_else(|| AppError::not_found("street not found"))
@@ -79,7 +79,7 @@ pub async fn create_street(
     principal: &Principal,
     input: &StreetInput,
 ) -> AppResult<Street> {
-    principal.require(Resource::Organisation, Action::Create)?;
+    principal.require(crate::ORGANISATION, Action::Create)?;
     let street = input.parse()?;
     let mut tx = db.begin_write().await?;
     let district = street_district(&mut tx, street.district_code.as_deref()).await?;
@@ -106,7 +106,7 @@ pub async fn update_street(
     id: i64,
     input: &StreetInput,
 ) -> AppResult<Street> {
-    principal.require(Resource::Organisation, Action::Update)?;
+    principal.require(crate::ORGANISATION, Action::Update)?;
     let street = input.parse()?;
     let mut tx = db.begin_write().await?;
     let before = repo::get_street(&mut tx, id)
@@ -139,12 +139,12 @@ pub async fn update_street(
 }
 
 pub async fn list_departments(db: &Db, principal: &Principal) -> AppResult<Vec<Department>> {
-    principal.require(Resource::Organisation, Action::Read)?;
+    principal.require(crate::ORGANISATION, Action::Read)?;
     Ok(repo::list_departments(&mut *conn(db).await?).await?)
 }
 
 pub async fn get_department(db: &Db, principal: &Principal, id: i64) -> AppResult<Department> {
-    principal.require(Resource::Organisation, Action::Read)?;
+    principal.require(crate::ORGANISATION, Action::Read)?;
     repo::get_department(&mut *conn(db).await?, id)
         .await?
         .ok_or_else(|| AppError::not_found("department not found"))
@@ -155,7 +155,7 @@ pub async fn create_department(
     principal: &Principal,
     input: &DepartmentInput,
 ) -> AppResult<Department> {
-    principal.require(Resource::Organisation, Action::Create)?;
+    principal.require(crate::ORGANISATION, Action::Create)?;
     let department = input.parse()?;
     let mut tx = db.begin_write().await?;
     let id = repo::insert_department(&mut tx, &department, now_ts())
@@ -181,7 +181,7 @@ pub async fn update_department(
     id: i64,
     input: &DepartmentInput,
 ) -> AppResult<Department> {
-    principal.require(Resource::Organisation, Action::Update)?;
+    principal.require(crate::ORGANISATION, Action::Update)?;
     let department = input.parse()?;
     let mut tx = db.begin_write().await?;
     let before = repo::get_department(&mut tx, id)
@@ -238,7 +238,7 @@ pub async fn list_enterprises(
     filter: &EnterpriseFilter,
     page: &PageQuery,
 ) -> AppResult<Page<Enterprise>> {
-    principal.require(Resource::Enterprise, Action::Read)?;
+    principal.require(crate::ENTERPRISE, Action::Read)?;
     Ok(repo::list_enterprises(
         &mut *conn(db).await?,
         filter,
@@ -267,14 +267,14 @@ async fn enterprise_reader(
     principal: &Principal,
     id: i64,
 ) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
-    principal.require(Resource::Enterprise, Action::Read)?;
+    principal.require(crate::ENTERPRISE, Action::Read)?;
     let mut conn = conn(db).await?;
     visible_enterprise(&mut conn, principal, id).await?;
     Ok(conn)
 }
 
 pub async fn get_enterprise(db: &Db, principal: &Principal, id: i64) -> AppResult<Enterprise> {
-    principal.require(Resource::Enterprise, Action::Read)?;
+    principal.require(crate::ENTERPRISE, Action::Read)?;
     visible_enterprise(&mut *conn(db).await?, principal, id).await
 }
 
@@ -293,7 +293,7 @@ pub async fn create_enterprise(
     principal: &Principal,
     input: &EnterpriseInput,
 ) -> AppResult<Enterprise> {
-    principal.require(Resource::Enterprise, Action::Create)?;
+    principal.require(crate::ENTERPRISE, Action::Create)?;
     let draft = input.parse()?;
     require_own_street(principal, draft.street_id)?;
     let mut tx = db.begin_write().await?;
@@ -340,7 +340,7 @@ pub async fn update_enterprise(
     id: i64,
     input: &EnterpriseInput,
 ) -> AppResult<Enterprise> {
-    principal.require(Resource::Enterprise, Action::Update)?;
+    principal.require(crate::ENTERPRISE, Action::Update)?;
     let mut tx = db.begin_write().await?;
     let before = visible_enterprise(&mut tx, principal, id).await?;
     let draft = input.parse()?;
@@ -386,7 +386,7 @@ pub async fn change_status(
     id: i64,
     change: &StatusChange,
 ) -> AppResult<Enterprise> {
-    principal.require(Resource::Enterprise, Action::Update)?;
+    principal.require(crate::ENTERPRISE, Action::Update)?;
     let (effective_date, note) = change.parse()?;
     let mut tx = db.begin_write().await?;
     let before = visible_enterprise(&mut tx, principal, id).await?;
@@ -450,7 +450,7 @@ pub async fn add_identifier(
     id: i64,
     input: &IdentifierInput,
 ) -> AppResult<Identifier> {
-    principal.require(Resource::Enterprise, Action::Update)?;
+    principal.require(crate::ENTERPRISE, Action::Update)?;
     let identifier = input.parse()?;
     let mut tx = db.begin_write().await?;
     let enterprise = visible_enterprise(&mut tx, principal, id).await?;
@@ -479,7 +479,7 @@ pub async fn remove_identifier(
     id: i64,
     identifier_id: i64,
 ) -> AppResult<Identifier> {
-    principal.require(Resource::Enterprise, Action::Update)?;
+    principal.require(crate::ENTERPRISE, Action::Update)?;
     let mut tx = db.begin_write().await?;
     let enterprise = visible_enterprise(&mut tx, principal, id).await?;
     let removed = repo::delete_identifier(&mut tx, id, identifier_id)
@@ -528,7 +528,7 @@ pub async fn lookup(
     program: &str,
     identifier: &str,
 ) -> AppResult<Enterprise> {
-    principal.require(Resource::Enterprise, Action::Read)?;
+    principal.require(crate::ENTERPRISE, Action::Read)?;
     let identifier = identifier.trim();
     if identifier.is_empty() {
         return Err(AppError::validation("identifier", "is required"));
@@ -590,7 +590,7 @@ async fn save_site(
     site_id: Option<i64>,
     input: &SiteInput,
 ) -> AppResult<Site> {
-    principal.require(Resource::Enterprise, Action::Update)?;
+    principal.require(crate::ENTERPRISE, Action::Update)?;
     let site = input.parse()?;
     let mut tx = db.begin_write().await?;
     let enterprise = visible_enterprise(&mut tx, principal, id).await?;
@@ -662,7 +662,7 @@ async fn save_outlet(
     outlet_id: Option<i64>,
     input: &OutletInput,
 ) -> AppResult<Outlet> {
-    principal.require(Resource::Enterprise, Action::Update)?;
+    principal.require(crate::ENTERPRISE, Action::Update)?;
     let outlet = input.parse()?;
     let mut tx = db.begin_write().await?;
     let enterprise = visible_enterprise(&mut tx, principal, id).await?;
@@ -747,7 +747,7 @@ async fn insert_outlet(
 
 /// The ECHO-style profile: the enterprise and every record and identifier that links to it.
 pub async fn profile(db: &Db, principal: &Principal, id: i64) -> AppResult<EnterpriseProfile> {
-    principal.require(Resource::Enterprise, Action::Read)?;
+    principal.require(crate::ENTERPRISE, Action::Read)?;
     let mut conn = conn(db).await?;
     let enterprise = visible_enterprise(&mut conn, principal, id).await?;
     let street = repo::get_street(&mut conn, enterprise.street_id)
@@ -779,7 +779,7 @@ pub async fn profile(db: &Db, principal: &Principal, id: i64) -> AppResult<Enter
         note: d.point_name.clone(),
         source: "derived".to_string(),
     }));
-    let devices = if principal.can(Resource::Device, Action::Read) {
+    let devices = if principal.can(crate::DEVICE, Action::Read) {
         devices.into_iter().map(Device::masked).collect()
     } else {
         Vec::new()
@@ -827,7 +827,7 @@ pub async fn list_points(
     filter: &PointFilter,
     page: &PageQuery,
 ) -> AppResult<Page<MonitoringPoint>> {
-    principal.require(Resource::MonitoringPoint, Action::Read)?;
+    principal.require(crate::MONITORING_POINT, Action::Read)?;
     Ok(repo::list_points(
         &mut *conn(db).await?,
         filter,
@@ -849,7 +849,7 @@ async fn visible_point(
 }
 
 pub async fn get_point(db: &Db, principal: &Principal, id: i64) -> AppResult<MonitoringPoint> {
-    principal.require(Resource::MonitoringPoint, Action::Read)?;
+    principal.require(crate::MONITORING_POINT, Action::Read)?;
     visible_point(&mut *conn(db).await?, principal, id).await
 }
 
@@ -876,7 +876,7 @@ pub async fn create_point(
     principal: &Principal,
     input: &PointInput,
 ) -> AppResult<MonitoringPoint> {
-    principal.require(Resource::MonitoringPoint, Action::Create)?;
+    principal.require(crate::MONITORING_POINT, Action::Create)?;
     let point = input.parse()?;
     let mut tx = db.begin_write().await?;
     let created = insert_point(&mut tx, point, false).await?;
@@ -917,7 +917,7 @@ pub async fn update_point(
     id: i64,
     input: &PointInput,
 ) -> AppResult<MonitoringPoint> {
-    principal.require(Resource::MonitoringPoint, Action::Update)?;
+    principal.require(crate::MONITORING_POINT, Action::Update)?;
     let point = input.parse()?;
     let mut tx = db.begin_write().await?;
     let before = visible_point(&mut tx, principal, id).await?;
@@ -968,13 +968,13 @@ pub async fn list_devices(
     filter: &DeviceFilter,
     page: &PageQuery,
 ) -> AppResult<Page<Device>> {
-    principal.require(Resource::Device, Action::Read)?;
+    principal.require(crate::DEVICE, Action::Read)?;
     let page = repo::list_devices(&mut *conn(db).await?, filter, page).await?;
     Ok(page.map(|d| shown(principal, d)))
 }
 
 pub async fn get_device(db: &Db, principal: &Principal, id: i64) -> AppResult<Device> {
-    principal.require(Resource::Device, Action::Read)?;
+    principal.require(crate::DEVICE, Action::Read)?;
     let device = repo::get_device(&mut *conn(db).await?, id)
         .await?
         .ok_or_else(|| AppError::not_found("device not found"))?;
@@ -986,7 +986,7 @@ pub async fn create_device(
     principal: &Principal,
     input: &DeviceInput,
 ) -> AppResult<Device> {
-    principal.require(Resource::Device, Action::Create)?;
+    principal.require(crate::DEVICE, Action::Create)?;
     let draft = input.parse()?;
     let mut tx = db.begin_write().await?;
     let created = insert_device(&mut tx, &draft).await?;
@@ -1030,7 +1030,7 @@ pub async fn update_device(
     id: i64,
     input: &DeviceInput,
 ) -> AppResult<Device> {
-    principal.require(Resource::Device, Action::Update)?;
+    principal.require(crate::DEVICE, Action::Update)?;
     let draft = input.parse()?;
     let mut tx = db.begin_write().await?;
     let before = repo::get_device(&mut tx, id)

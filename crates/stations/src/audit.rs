@@ -5,7 +5,7 @@
 
 use chrono::{Duration, NaiveDate};
 use kernel::time::{cst_day, cst_day_start, format_cst};
-use kernel::{Action, AppError, AppResult, Db, Principal, Resource};
+use kernel::{Action, AppError, AppResult, Db, Principal};
 use readings::audit::{self, NewCorrection};
 use readings::model::Period;
 use readings::points::{self, PointInfo};
@@ -58,7 +58,7 @@ pub struct AuditDay {
 
 /// A point's day (CST) of hourly and daily rows with their audited view.
 pub async fn day(db: &Db, principal: &Principal, id: i64, day: NaiveDate) -> AppResult<AuditDay> {
-    principal.require(Resource::DataAudit, Action::Read)?;
+    principal.require(readings::DATA_AUDIT, Action::Read)?;
     let point = points::visible(db, principal, id).await?;
     let start = cst_day_start(day);
     let end = cst_day_start(day + Duration::days(1));
@@ -149,7 +149,7 @@ pub async fn correct(
     id: i64,
     input: &NewCorrection,
 ) -> AppResult<audit::CorrectionRecord> {
-    principal.require(Resource::DataAudit, Action::Create)?;
+    principal.require(readings::DATA_AUDIT, Action::Create)?;
     let point = points::visible(db, principal, id).await?;
     let (record, dirty) = audit::correct(db, principal, point.id, input).await?;
     rollup::recompute(db, &std::collections::BTreeSet::from([dirty]))
@@ -166,7 +166,7 @@ pub async fn lock(
     reopen: bool,
     reason: &str,
 ) -> AppResult<audit::MonthLock> {
-    principal.require(Resource::DataAudit, Action::Update)?;
+    principal.require(readings::DATA_AUDIT, Action::Update)?;
     if reopen {
         audit::reopen_month(db, principal, month, reason).await
     } else {

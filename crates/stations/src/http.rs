@@ -99,7 +99,7 @@ async fn list_page(State(state): State<AppState>, principal: Principal) -> PageR
     let rows = service::list(&state.db, &principal).await?;
     let (stations, sections) = rows.into_iter().partition(|r| r.kind == "air_station");
     render(&ListPage {
-        chrome: Chrome::new(&principal, "/stations", state.config.demo),
+        chrome: Chrome::new(&state, &principal, "/stations"),
         stations,
         sections,
     })
@@ -134,8 +134,8 @@ async fn place_page(
     let year = year_or_now(&query);
     let this_year = kernel::time::cst_day(kernel::time::now_ts()).year();
     let years: Vec<i32> = (2024.min(year)..=this_year).rev().collect();
-    let chrome = Chrome::new(&principal, "/stations", state.config.demo);
-    let may_audit = principal.can(kernel::Resource::DataAudit, kernel::Action::Read);
+    let chrome = Chrome::new(&state, &principal, "/stations");
+    let may_audit = principal.can(readings::DATA_AUDIT, kernel::Action::Read);
     match view(&state, &principal, id, year).await? {
         PlaceView::AirStation(v) => render(&AirPage {
             chrome,
@@ -195,9 +195,9 @@ async fn audit_page_with(
 ) -> PageResult {
     let d = crate::audit::day(&state.db, principal, id, day).await?;
     render(&AuditPage {
-        chrome: Chrome::new(principal, "/stations", state.config.demo),
-        may_correct: principal.can(kernel::Resource::DataAudit, kernel::Action::Create),
-        may_lock: principal.can(kernel::Resource::DataAudit, kernel::Action::Update),
+        chrome: Chrome::new(state, principal, "/stations"),
+        may_correct: principal.can(readings::DATA_AUDIT, kernel::Action::Create),
+        may_lock: principal.can(readings::DATA_AUDIT, kernel::Action::Update),
         previous: (day - chrono::Duration::days(1)).to_string(),
         next: (day + chrono::Duration::days(1)).to_string(),
         d,

@@ -12,3 +12,20 @@ pub mod http;
 pub mod model;
 mod repo;
 pub mod service;
+
+// ---- The area's self-description (kernel::area; listed in crates/areas) ----
+
+use kernel::area::{Area, NavItem};
+
+/// The per-place pages of air stations and water sections.
+pub const AREA: Area = Area {
+    routes: http::routes,
+    api_doc: <http::ApiDoc as utoipa::OpenApi>::openapi,
+    nav: &[NavItem::reading(
+        "/stations",
+        "站点断面",
+        readings::READING,
+        20,
+    )],
+    ..Area::named("stations", "站点断面")
+};

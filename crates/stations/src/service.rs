@@ -2,7 +2,7 @@
 //! (the public sees stations and sections, a street officer only their street's, 404 otherwise).
 
 use chrono::{Duration, Months, NaiveDate};
-use kernel::{Action, AppError, AppResult, Db, Principal, Resource};
+use kernel::{Action, AppError, AppResult, Db, Principal};
 use readings::model::Period;
 use readings::points::{self, PointInfo, level_label};
 use standards::aqi::AqiLevel;
@@ -28,7 +28,7 @@ fn internal(e: anyhow::Error) -> AppError {
 
 /// Air stations and water sections the caller may see.
 pub async fn list(db: &Db, principal: &Principal) -> AppResult<Vec<PlaceRow>> {
-    principal.require(Resource::Reading, Action::Read)?;
+    principal.require(readings::READING, Action::Read)?;
     let streets = crate::repo::street_names(db).await?;
     let street = |id: Option<i64>| {
         id.and_then(|id| streets.get(&id).cloned())
@@ -81,7 +81,7 @@ fn visible(principal: &Principal, row: &PlaceRow, street_id: Option<i64>) -> boo
 
 /// A station or section the caller may see, or 404.
 pub async fn place(db: &Db, principal: &Principal, id: i64) -> AppResult<PlaceRow> {
-    principal.require(Resource::Reading, Action::Read)?;
+    principal.require(readings::READING, Action::Read)?;
     let point = points::get(db, id).await?;
     let Some(point) = point.filter(|p| matches!(p.kind.as_str(), "air_station" | "water_section"))
     else {

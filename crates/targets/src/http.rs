@@ -13,7 +13,7 @@ use kernel::auth::MaybePrincipal;
 use kernel::error::Problem;
 use kernel::time::{cst_day, format_cst, now_ts};
 use kernel::web::{ApiJson, ApiPath, ApiQuery, Chrome, PageError, PageResult, parse_query, render};
-use kernel::{Action, AppError, AppResult, AppState, Principal, Resource};
+use kernel::{Action, AppError, AppResult, AppState, Principal};
 use serde::Deserialize;
 
 use crate::model::{Comparison, Indicator, Target, TargetInput, TargetStatus};
@@ -161,11 +161,11 @@ async fn list_page(
         years.sort_unstable_by(|a, b| b.cmp(a));
     }
     render(&ListPage {
-        chrome: Chrome::new(&principal, "/targets", state.config.demo),
+        chrome: Chrome::new(&state, &principal, "/targets"),
         year,
         years,
-        can_edit: principal.can(Resource::Target, Action::Update),
-        can_create: principal.can(Resource::Target, Action::Create),
+        can_edit: principal.can(crate::TARGET, Action::Update),
+        can_create: principal.can(crate::TARGET, Action::Create),
         computed_at: format_cst(now),
         statuses,
     })
@@ -348,9 +348,9 @@ async fn edit_page(
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> PageResult {
     let principal = who(caller)?;
-    principal.require(Resource::Target, Action::Update)?;
+    principal.require(crate::TARGET, Action::Update)?;
     let target = service::get(&state.db, &principal, page_id(&id)?).await?;
-    let chrome = Chrome::new(&principal, "/targets", state.config.demo);
+    let chrome = Chrome::new(&state, &principal, "/targets");
     let form = FormValues::of(&target);
     render(&FormPage::new(chrome, Some(target), form, None))
 }
@@ -385,7 +385,7 @@ async fn save_form(
                 Some(id) => Some(service::get(&state.db, principal, id).await?),
                 None => None,
             };
-            let chrome = Chrome::new(principal, "/targets", state.config.demo);
+            let chrome = Chrome::new(state, principal, "/targets");
             let mut page = render(&FormPage::new(chrome, target, form, Some(err)))?;
             *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(page)
@@ -399,7 +399,7 @@ async fn new_page(
     RawQuery(query): RawQuery,
 ) -> PageResult {
     let principal = who(caller)?;
-    principal.require(Resource::Target, Action::Create)?;
+    principal.require(crate::TARGET, Action::Create)?;
     let query: YearQuery = parse_query(query.as_deref().unwrap_or(""))?;
     let form = FormValues {
         year: query.year.unwrap_or_else(current_year).to_string(),
@@ -407,7 +407,7 @@ async fn new_page(
         comparison: Comparison::Ge.as_str().to_string(),
         ..FormValues::default()
     };
-    let chrome = Chrome::new(&principal, "/targets", state.config.demo);
+    let chrome = Chrome::new(&state, &principal, "/targets");
     render(&FormPage::new(chrome, None, form, None))
 }
 

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use kernel::audit::{self, AuditEntry};
 use kernel::time::{cst_day, now_ts};
-use kernel::{Action, AppError, AppResult, Db, Principal, Resource};
+use kernel::{Action, AppError, AppResult, Db, Principal};
 use standards::aggregate::DailyValues;
 use standards::settings::AirSettings;
 
@@ -31,7 +31,7 @@ fn check_year(year: i32) -> AppResult<i32> {
 
 /// The targets of a year, as stored.
 pub async fn list(db: &Db, principal: &Principal, year: i32) -> AppResult<Vec<Target>> {
-    principal.require(Resource::Target, Action::Read)?;
+    principal.require(crate::TARGET, Action::Read)?;
     let year = check_year(year)?;
     let mut conn = db.pool().acquire().await?;
     Ok(repo::list(&mut conn, year).await?)
@@ -39,13 +39,13 @@ pub async fn list(db: &Db, principal: &Principal, year: i32) -> AppResult<Vec<Ta
 
 /// The years that have targets, newest first.
 pub async fn years(db: &Db, principal: &Principal) -> AppResult<Vec<i32>> {
-    principal.require(Resource::Target, Action::Read)?;
+    principal.require(crate::TARGET, Action::Read)?;
     let mut conn = db.pool().acquire().await?;
     Ok(repo::years(&mut conn).await?)
 }
 
 pub async fn get(db: &Db, principal: &Principal, id: i64) -> AppResult<Target> {
-    principal.require(Resource::Target, Action::Read)?;
+    principal.require(crate::TARGET, Action::Read)?;
     let mut conn = db.pool().acquire().await?;
     repo::get(&mut conn, id)
         .await?
@@ -59,7 +59,7 @@ pub async fn statuses(
     year: i32,
     now: i64,
 ) -> AppResult<Vec<TargetStatus>> {
-    principal.require(Resource::Target, Action::Read)?;
+    principal.require(crate::TARGET, Action::Read)?;
     let year = check_year(year)?;
     Ok(status_for_year(db, year, now).await?)
 }
@@ -203,7 +203,7 @@ pub async fn section_outcomes(
 
 /// Creates a target (monitoring department, administrators).
 pub async fn create(db: &Db, principal: &Principal, input: &TargetInput) -> AppResult<Target> {
-    principal.require(Resource::Target, Action::Create)?;
+    principal.require(crate::TARGET, Action::Create)?;
     let year = check_year(
         input
             .year
@@ -257,7 +257,7 @@ pub async fn update(
     id: i64,
     input: &TargetInput,
 ) -> AppResult<Target> {
-    principal.require(Resource::Target, Action::Update)?;
+    principal.require(crate::TARGET, Action::Update)?;
     let now = now_ts();
     let mut tx = db.begin_write().await?;
     let before = repo::get(&mut tx, id)

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{Datelike, Duration, Months, NaiveDate};
 use kernel::web::{Chrome, PageResult, render};
-use kernel::{Action, AppError, AppResult, AppState, Db, Principal, Resource};
+use kernel::{Action, AppError, AppResult, AppState, Db, Principal};
 use serde::Serialize;
 use sqlx::Row;
 use standards::aqi::AqiLevel;
@@ -431,7 +431,7 @@ pub async fn gather(db: &Db, principal: &Principal, now: i64) -> AppResult<Dashb
         });
     }
 
-    let targets = if principal.can(Resource::Target, Action::Read) {
+    let targets = if principal.can(targets::TARGET, Action::Read) {
         Some(
             targets::service::status_for_year(db, today.year(), now)
                 .await
@@ -440,7 +440,7 @@ pub async fn gather(db: &Db, principal: &Principal, now: i64) -> AppResult<Dashb
     } else {
         None
     };
-    let alarms = if principal.can(Resource::Alarm, Action::Read) {
+    let alarms = if principal.can(alarms::ALARM, Action::Read) {
         Some(
             alarms::service::open_summary(db, scope)
                 .await
@@ -496,7 +496,7 @@ pub async fn gather(db: &Db, principal: &Principal, now: i64) -> AppResult<Dashb
             });
         }
     }
-    if principal.can(Resource::Enterprise, Action::Read) {
+    if principal.can(registry::ENTERPRISE, Action::Read) {
         map_points.extend(key_dischargers(db, scope).await?);
     }
     let street_points = street_rows
@@ -575,7 +575,7 @@ async fn page(State(state): State<AppState>, principal: Principal) -> PageResult
     let d = gather(&state.db, &principal, kernel::time::now_ts()).await?;
     let data_json = kernel::web::script_json(&d)?;
     render(&DashboardPage {
-        chrome: Chrome::new(&principal, "/", state.config.demo),
+        chrome: Chrome::new(&state, &principal, "/"),
         d,
         data_json,
     })

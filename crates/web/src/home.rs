@@ -50,7 +50,7 @@ async fn counts(db: &Db, principal: &Principal) -> AppResult<(String, Vec<Street
             .fetch_optional(db.pool())
             .await?;
     let scope = principal.street_scope();
-    let sees_enterprises = principal.can(kernel::Resource::Enterprise, kernel::Action::Read);
+    let sees_enterprises = principal.can(registry::ENTERPRISE, kernel::Action::Read);
     let rows = sqlx::query(
         "SELECT s.id, s.name, \
            (SELECT CAST(COUNT(*) AS BIGINT) FROM enterprises e WHERE e.street_id = s.id) AS enterprises, \
@@ -76,14 +76,13 @@ async fn counts(db: &Db, principal: &Principal) -> AppResult<(String, Vec<Street
             water_sections: row.try_get("water_sections")?,
         });
     }
-    let devices: i64 =
-        if principal.can(kernel::Resource::Device, kernel::Action::Read) && scope.is_none() {
-            sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM devices")
-                .fetch_one(db.pool())
-                .await?
-        } else {
-            0
-        };
+    let devices: i64 = if principal.can(registry::DEVICE, kernel::Action::Read) && scope.is_none() {
+        sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM devices")
+            .fetch_one(db.pool())
+            .await?
+    } else {
+        0
+    };
     Ok((
         district.unwrap_or_else(|| "（未配置区县）".to_string()),
         streets,
@@ -93,7 +92,7 @@ async fn counts(db: &Db, principal: &Principal) -> AppResult<(String, Vec<Street
 
 async fn overview(State(state): State<AppState>, principal: Principal) -> PageResult {
     let (district, streets, devices) = counts(&state.db, &principal).await?;
-    let outlets: i64 = if principal.can(kernel::Resource::Enterprise, kernel::Action::Read)
+    let outlets: i64 = if principal.can(registry::ENTERPRISE, kernel::Action::Read)
         && principal.street_scope().is_none()
     {
         sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM outlets")
@@ -105,7 +104,7 @@ async fn overview(State(state): State<AppState>, principal: Principal) -> PageRe
     };
     let sum = |f: fn(&StreetRow) -> i64| streets.iter().map(f).sum::<i64>();
     let page = OverviewPage {
-        chrome: Chrome::new(&principal, "/overview", state.config.demo),
+        chrome: Chrome::new(&state, &principal, "/overview"),
         district,
         enterprises: sum(|s| s.enterprises),
         key_dischargers: sum(|s| s.key_dischargers),

@@ -3,7 +3,9 @@
 //! static assets, the OpenAPI document and the overview page, and puts the browser security headers
 //! ([`security`]: Content-Security-Policy, no framing) on every response.
 //!
-//! Areas never depend on this crate: they expose `routes()` and an `ApiDoc`, and this crate merges them.
+//! Areas never depend on this crate: each describes itself (`kernel::area::Area`), and this crate builds the
+//! router, the OpenAPI document and the menu from the list in `areas`. Their background jobs are started by
+//! `qingshan serve`, not here.
 
 mod assets;
 mod dashboard;
@@ -24,22 +26,29 @@ use tower_http::trace::TraceLayer;
 /// Largest request body accepted (evidence uploads have their own, larger limit in their area).
 const BODY_LIMIT_BYTES: usize = 8 * 1024 * 1024;
 
-/// The whole application as one router (no socket: tests call it in-process).
+/// The overview page's own menu entry (the rest comes from the areas).
+const OVERVIEW_NAV: kernel::area::NavItem = kernel::area::NavItem {
+    path: "/",
+    label: "总览",
+    resource: None,
+    action: kernel::Action::Read,
+    order: 0,
+};
+
+/// The whole application as one router (no socket: tests call it in-process): this crate's pages and every
+/// area of [`areas::ALL`].
 pub fn app(state: AppState) -> Router {
-    let routes = Router::new()
-        .merge(home::routes())
-        .merge(dashboard::routes())
-        .merge(stations::http::routes())
-        .merge(accounts::http::routes())
-        .merge(registry::http::routes())
-        .merge(readings::http::routes())
-        .merge(complaints::http::routes())
-        .merge(alarms::http::routes())
-        .merge(workcal::http::routes())
-        .merge(ingest::http::routes())
-        .merge(targets::http::routes())
-        .merge(bulletins::http::routes())
-        .merge(analysis::http::routes())
+    let mut navigation = vec![OVERVIEW_NAV];
+    navigation.extend(kernel::area::navigation(areas::ALL));
+    let state = state.with_navigation(navigation);
+    let routes = areas::ALL
+        .iter()
+        .fold(
+            Router::new()
+                .merge(home::routes())
+                .merge(dashboard::routes()),
+            |router, area| router.merge((area.routes)()),
+        )
         .merge(openapi::routes())
         .fallback(middleware::not_found);
     routes
@@ -73,7 +82,8 @@ fn panic_response(cause: Box<dyn std::any::Any + Send + 'static>) -> axum::respo
     )))
 }
 
-/// Serves the application on `listener` until `shutdown` resolves (see [`serve_app`] for the limits).
+/// Serves the application on `listener` until `shutdown` resolves (see [`serve_app`] for the limits). The
+/// areas' jobs are not started here (`kernel::area::spawn_jobs`).
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
@@ -84,11 +94,7 @@ pub async fn serve(
         header_read_timeout: state.config.http_header_read_timeout,
         max_connections: state.config.http_max_connections,
     };
-    let sweeper = tokio::spawn(housekeeping(state.clone()));
-    let alarm_worker = tokio::spawn(alarm_worker(state));
     serve_app(app, listener, limits, shutdown).await;
-    sweeper.abort();
-    alarm_worker.abort();
     Ok(())
 }
 
@@ -183,64 +189,5 @@ pub async fn serve_app(
         .is_err()
     {
         tracing::warn!("HTTP requests still running after {SHUTDOWN_GRACE:?}: stopped");
-    }
-}
-
-/// Hourly housekeeping: removes expired sessions and login failures past the throttle window, escalates
-/// overdue complaints to the leaders (the statutory clocks run whether or not anyone opens the statistics
-/// page), and sweeps real-time and minute readings past their retention.
-async fn housekeeping(state: AppState) {
-    let mut tick = tokio::time::interval(Duration::from_secs(3600));
-    loop {
-        tick.tick().await;
-        let now = kernel::time::now_ts();
-        if let Err(e) = accounts::repo::delete_expired_sessions(&state.db, now).await {
-            tracing::warn!("session sweep failed: {e}");
-        }
-        if let Err(e) = accounts::service::prune_login_failures(&state.db, &state.config, now).await
-        {
-            tracing::warn!("login failure sweep failed: {e}");
-        }
-        match complaints::service::escalate_overdue(
-            &state.db,
-            complaints::service::Caller::System("system"),
-            now,
-        )
-        .await
-        {
-            Ok(ids) if !ids.is_empty() => {
-                tracing::info!("escalated {} overdue complaints", ids.len())
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!("complaint escalation failed: {e}"),
-        }
-        match readings::retention::sweep(&state.db, now).await {
-            Ok(swept) if swept.rtd_rows + swept.minute_rows > 0 => tracing::info!(
-                "retention sweep removed {} real-time and {} minute rows",
-                swept.rtd_rows,
-                swept.minute_rows
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::warn!("retention sweep failed: {e}"),
-        }
-    }
-}
-
-/// Every minute: the alarm worker judges the outlets whose last whole hour has not been judged yet (each
-/// point once an hour; see `alarms::service::evaluate_due`).
-async fn alarm_worker(state: AppState) {
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
-    loop {
-        tick.tick().await;
-        match alarms::service::evaluate_due(&state.db, kernel::time::now_ts()).await {
-            Ok(run) if run.raised + run.extended > 0 => tracing::info!(
-                "alarm worker: {} points judged, {} alarms raised, {} extended",
-                run.evaluated,
-                run.raised,
-                run.extended
-            ),
-            Ok(_) => {}
-            Err(e) => tracing::warn!("alarm worker failed: {e:#}"),
-        }
     }
 }

@@ -1,4 +1,4 @@
-//! The OpenAPI document of `/api/v1`, merged from every area's `ApiDoc`.
+//! The OpenAPI document of `/api/v1`, merged from every area's (`kernel::area::Area::api_doc`).
 
 use axum::Router;
 use axum::response::IntoResponse;
@@ -17,17 +17,9 @@ struct RootDoc;
 
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = RootDoc::openapi();
-    doc.merge(accounts::http::ApiDoc::openapi());
-    doc.merge(registry::http::ApiDoc::openapi());
-    doc.merge(readings::http::ApiDoc::openapi());
-    doc.merge(stations::http::ApiDoc::openapi());
-    doc.merge(complaints::http::ApiDoc::openapi());
-    doc.merge(bulletins::http::ApiDoc::openapi());
-    doc.merge(alarms::http::ApiDoc::openapi());
-    doc.merge(workcal::http::ApiDoc::openapi());
-    doc.merge(ingest::http::ApiDoc::openapi());
-    doc.merge(targets::http::ApiDoc::openapi());
-    doc.merge(analysis::http::ApiDoc::openapi());
+    for area in areas::ALL {
+        doc.merge((area.api_doc)());
+    }
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",

@@ -10,7 +10,7 @@ use chrono::{Datelike, NaiveDate};
 use kernel::calendar::YearStatus;
 use kernel::time::{cst_day, now_ts};
 use kernel::web::{ApiJson, ApiPath, ApiQuery, Chrome, PageResult, render};
-use kernel::{Action, AppError, AppResult, AppState, Principal, Resource};
+use kernel::{Action, AppError, AppResult, AppState, Principal};
 use serde::Deserialize;
 
 use crate::model::*;
@@ -104,8 +104,8 @@ async fn list_page(AxState(state): AxState<AppState>, principal: Principal) -> P
         .max()
         .unwrap_or(today().year());
     let page = ListPage {
-        chrome: Chrome::new(&principal, "/admin/calendar", state.config.demo),
-        can_edit: principal.can(Resource::WorkingCalendar, Action::Update),
+        chrome: Chrome::new(&state, &principal, "/admin/calendar"),
+        can_edit: principal.can(crate::WORKING_CALENDAR, Action::Update),
         next_year,
         years,
     };
@@ -208,7 +208,7 @@ async fn year_page_with(
     form: Option<(&YearForm, String)>,
     message: Option<String>,
 ) -> PageResult {
-    let can_edit = principal.can(Resource::WorkingCalendar, Action::Update);
+    let can_edit = principal.can(crate::WORKING_CALENDAR, Action::Update);
     let mut detail = match service::year(&state.db, principal, year).await {
         // A year before the first stored one: the administrator may enter it.
         Err(AppError::NotFound(_)) if can_edit && service::YEAR_RANGE.contains(&year) => {
@@ -244,7 +244,7 @@ async fn year_page_with(
         StatusCode::OK
     };
     let page = YearPage {
-        chrome: Chrome::new(principal, "/admin/calendar", state.config.demo),
+        chrome: Chrome::new(state, principal, "/admin/calendar"),
         can_edit,
         months,
         detail,
@@ -315,7 +315,7 @@ async fn year_submit(
     ApiPath(year): ApiPath<i32>,
     axum::Form(form): axum::Form<YearForm>,
 ) -> PageResult {
-    principal.require(Resource::WorkingCalendar, Action::Update)?;
+    principal.require(crate::WORKING_CALENDAR, Action::Update)?;
     let result = async {
         let status = form
             .status

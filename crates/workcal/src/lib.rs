@@ -14,3 +14,38 @@ pub mod http;
 pub mod model;
 pub mod repo;
 pub mod service;
+
+// ---- The area's self-description (kernel::area; listed in crates/areas) ----
+
+use kernel::Resource;
+use kernel::area::{Area, NavItem};
+use kernel::auth::{Action, Role};
+
+/// 工作日历: the official working-day calendar (holidays and make-up working days) statutory clocks count by.
+pub const WORKING_CALENDAR: Resource =
+    Resource::new("working_calendar", "工作日历", working_calendar_policy);
+
+/// The administrator enters each year from the State Council's notice; every bureau role reads it.
+fn working_calendar_policy(role: Role, action: Action) -> bool {
+    match role {
+        Role::Admin => true,
+        Role::Public => false,
+        _ => action == Action::Read,
+    }
+}
+
+/// The official working-day calendar.
+pub const AREA: Area = Area {
+    routes: http::routes,
+    api_doc: <http::ApiDoc as utoipa::OpenApi>::openapi,
+    resources: &[WORKING_CALENDAR],
+    // Shown to those who keep it (the administrator); everyone else meets the calendar in the deadlines.
+    nav: &[NavItem {
+        path: "/admin/calendar",
+        label: "工作日历",
+        resource: Some(WORKING_CALENDAR),
+        action: Action::Update,
+        order: 91,
+    }],
+    ..Area::named("workcal", "工作日历")
+};

@@ -13,7 +13,7 @@ use chrono::{Datelike, NaiveDate};
 use kernel::audit::{self, AuditEntry};
 use kernel::calendar::{Calendar, YEARS, YearCalendar, YearSource, YearStatus, rule_rest_days};
 use kernel::time::now_ts;
-use kernel::{Action, AppError, AppResult, Db, Principal, Resource};
+use kernel::{Action, AppError, AppResult, Db, Principal};
 
 use crate::model::*;
 use crate::repo::{self, DayRow, YearRow};
@@ -121,7 +121,7 @@ pub async fn list_years(
     principal: &Principal,
     today: NaiveDate,
 ) -> AppResult<Vec<YearSummary>> {
-    principal.require(Resource::WorkingCalendar, Action::Read)?;
+    principal.require(crate::WORKING_CALENDAR, Action::Read)?;
     let calendar = calendar(db).await?;
     let rows = repo::years(db).await?;
     let mut years: BTreeSet<i32> = calendar.entered_years().map(|y| y.year).collect();
@@ -136,7 +136,7 @@ pub async fn list_years(
 
 /// One year with its listed days: stored days, the compiled ones, or the rule's.
 pub async fn year(db: &Db, principal: &Principal, year: i32) -> AppResult<YearDetail> {
-    principal.require(Resource::WorkingCalendar, Action::Read)?;
+    principal.require(crate::WORKING_CALENDAR, Action::Read)?;
     let calendar = calendar(db).await?;
     let mut conn = db.pool().acquire().await?;
     let row = repo::year(&mut conn, year).await?;
@@ -299,7 +299,7 @@ pub async fn save_year(
     year: i32,
     input: YearInput,
 ) -> AppResult<(YearDetail, bool)> {
-    principal.require(Resource::WorkingCalendar, Action::Update)?;
+    principal.require(crate::WORKING_CALENDAR, Action::Update)?;
     let days = validate_year(year, &input)?;
     let notice_date = input
         .notice_date
@@ -320,7 +320,7 @@ pub async fn save_year(
     };
     let created = match &existing {
         None => {
-            principal.require(Resource::WorkingCalendar, Action::Create)?;
+            principal.require(crate::WORKING_CALENDAR, Action::Create)?;
             repo::insert_year(&mut tx, &write).await?;
             true
         }

@@ -333,12 +333,8 @@ async fn serve(
     hj212: SocketAddr,
 ) -> anyhow::Result<ExitCode> {
     cap_gateway_connections(&mut gateway_config, &config, raise_open_files_limit());
-    // The year's targets from the 2024 plan, for every year up to this one that has none yet.
-    let year = chrono::Datelike::year(&kernel::time::cst_day(kernel::time::now_ts()));
-    let seeded = targets::service::ensure_seeded(&db, year).await?;
-    if !seeded.is_empty() {
-        tracing::info!("seeded the targets of {seeded:?} from the 2024 work plan");
-    }
+    // Each area's start-up step (e.g. the year's targets from the 2024 plan), before anyone can connect.
+    kernel::area::run_on_start(&db, areas::ALL).await?;
     let state = AppState::new(db.clone(), config);
     let listener = tokio::net::TcpListener::bind(http)
         .await
@@ -364,6 +360,8 @@ async fn serve(
             let _ = rx.wait_for(|stopped| *stopped).await;
         }
     };
+    // The areas' background jobs (session sweep, complaint escalation, retention, the alarm worker, …).
+    let jobs = kernel::area::spawn_jobs(&state, areas::ALL);
     let web = async {
         let result = web::serve(state, listener, stopped(stop.as_ref())).await;
         stop.send_replace(true);
@@ -381,6 +379,9 @@ async fn serve(
         result
     };
     let (web_result, gateway_result) = tokio::join!(web, gateway);
+    for job in jobs {
+        job.abort();
+    }
     ctrl_c.abort();
     db.close().await;
     web_result?;

@@ -12,7 +12,7 @@ use axum::routing::get;
 use kernel::auth::MaybePrincipal;
 use kernel::validate::{form_f64, form_i64};
 use kernel::web::{Chrome, PageError, PageResult, render};
-use kernel::{Action, AppError, AppState, Page, PageQuery, Principal, Resource};
+use kernel::{Action, AppError, AppState, Page, PageQuery, Principal};
 
 use super::parse_id;
 use crate::model::*;
@@ -91,7 +91,7 @@ fn who(caller: MaybePrincipal) -> Result<Principal, PageError> {
 }
 
 fn chrome(state: &AppState, principal: &Principal, path: &str) -> Chrome {
-    Chrome::new(principal, path, state.config.demo)
+    Chrome::new(state, principal, path)
 }
 
 fn see_other(location: String) -> PageResult {
@@ -326,7 +326,7 @@ async fn enterprises_page(
             &key,
             Some("全部"),
         ),
-        can_create: principal.can(Resource::Enterprise, Action::Create),
+        can_create: principal.can(crate::ENTERPRISE, Action::Create),
     })
 }
 
@@ -489,7 +489,7 @@ async fn enterprise_form(
 
 async fn new_enterprise_page(State(state): State<AppState>, caller: MaybePrincipal) -> PageResult {
     let principal = who(caller)?;
-    principal.require(Resource::Enterprise, Action::Create)?;
+    principal.require(crate::ENTERPRISE, Action::Create)?;
     let form = EnterpriseForm {
         street_id: id_text(principal.street_scope()),
         ..Default::default()
@@ -530,7 +530,7 @@ async fn edit_enterprise_page(
     Path(id): Path<String>,
 ) -> PageResult {
     let principal = who(caller)?;
-    principal.require(Resource::Enterprise, Action::Update)?;
+    principal.require(crate::ENTERPRISE, Action::Update)?;
     let id = parse_id(&id)?;
     let enterprise = service::get_enterprise(&state.db, &principal, id).await?;
     let form = EnterpriseForm::from_enterprise(&enterprise);
@@ -594,8 +594,8 @@ async fn profile_page(
     .any(|e| e.message.is_some());
     let page = EnterpriseProfilePage {
         chrome: chrome(state, principal, &format!("/registry/enterprises/{id}")),
-        can_edit: principal.can(Resource::Enterprise, Action::Update),
-        can_see_devices: principal.can(Resource::Device, Action::Read),
+        can_edit: principal.can(crate::ENTERPRISE, Action::Update),
+        can_see_devices: principal.can(crate::DEVICE, Action::Read),
         statuses: enum_options!(EnterpriseStatus, p.enterprise.status.as_str(), None),
         programs: enum_options!(Program, "", None),
         media: enum_options!(Medium, "", None),
@@ -817,7 +817,7 @@ async fn points_page(
             &id_text(filter.street_id),
             Some("全部街道"),
         ),
-        can_create: principal.can(Resource::MonitoringPoint, Action::Create),
+        can_create: principal.can(crate::MONITORING_POINT, Action::Create),
     })
 }
 
@@ -839,7 +839,7 @@ async fn point_page(
     let principal = who(caller)?;
     let id = parse_id(&id)?;
     let point = service::get_point(&state.db, &principal, id).await?;
-    let can_see_devices = principal.can(Resource::Device, Action::Read);
+    let can_see_devices = principal.can(crate::DEVICE, Action::Read);
     let devices = if can_see_devices {
         let filter = DeviceFilter {
             point_id: Some(id),
@@ -853,7 +853,7 @@ async fn point_page(
     };
     render(&PointPage {
         chrome: chrome(&state, &principal, &format!("/registry/points/{id}")),
-        can_edit: principal.can(Resource::MonitoringPoint, Action::Update),
+        can_edit: principal.can(crate::MONITORING_POINT, Action::Update),
         point,
         devices,
         can_see_devices,
@@ -992,7 +992,7 @@ async fn point_form(
 
 async fn new_point_page(State(state): State<AppState>, caller: MaybePrincipal) -> PageResult {
     let principal = who(caller)?;
-    principal.require(Resource::MonitoringPoint, Action::Create)?;
+    principal.require(crate::MONITORING_POINT, Action::Create)?;
     let form = PointForm {
         active: true,
         ..Default::default()
@@ -1033,7 +1033,7 @@ async fn edit_point_page(
     Path(id): Path<String>,
 ) -> PageResult {
     let principal = who(caller)?;
-    principal.require(Resource::MonitoringPoint, Action::Update)?;
+    principal.require(crate::MONITORING_POINT, Action::Update)?;
     let id = parse_id(&id)?;
     let point = service::get_point(&state.db, &principal, id).await?;
     point_form(
@@ -1093,8 +1093,8 @@ async fn devices_page(
         pager_base: pager_base("/registry/devices", &filter),
         q: filter.q.clone().unwrap_or_default(),
         point_id: id_text(filter.point_id),
-        can_create: principal.can(Resource::Device, Action::Create),
-        can_edit: principal.can(Resource::Device, Action::Update),
+        can_create: principal.can(crate::DEVICE, Action::Create),
+        can_edit: principal.can(crate::DEVICE, Action::Update),
     })
 }
 
@@ -1107,7 +1107,7 @@ async fn device_page(
     let id = parse_id(&id)?;
     // A device is small enough that its detail is its form; read-only roles get the list filtered to it.
     let device = service::get_device(&state.db, &principal, id).await?;
-    if principal.can(Resource::Device, Action::Update) {
+    if principal.can(crate::DEVICE, Action::Update) {
         see_other(format!("/registry/devices/{id}/edit"))
     } else {
         see_other(format!("/registry/devices?q={}", device.mn))
@@ -1218,7 +1218,7 @@ async fn new_device_page(
     RawQuery(query): RawQuery,
 ) -> PageResult {
     let principal = who(caller)?;
-    principal.require(Resource::Device, Action::Create)?;
+    principal.require(crate::DEVICE, Action::Create)?;
     let filter: DeviceFilter = parse_query(&query.unwrap_or_default())?;
     let form = DeviceForm {
         protocol: Protocol::V2017.as_str().to_string(),
@@ -1263,7 +1263,7 @@ async fn edit_device_page(
     Path(id): Path<String>,
 ) -> PageResult {
     let principal = who(caller)?;
-    principal.require(Resource::Device, Action::Update)?;
+    principal.require(crate::DEVICE, Action::Update)?;
     let id = parse_id(&id)?;
     let device = service::get_device(&state.db, &principal, id).await?;
     device_form(
@@ -1343,8 +1343,8 @@ async fn organisation(
         district: service::district(&state.db, principal).await?,
         streets: service::list_streets(&state.db, principal).await?,
         departments: service::list_departments(&state.db, principal).await?,
-        can_create: principal.can(Resource::Organisation, Action::Create),
-        can_update: principal.can(Resource::Organisation, Action::Update),
+        can_create: principal.can(crate::ORGANISATION, Action::Create),
+        can_update: principal.can(crate::ORGANISATION, Action::Update),
         street_errors: errors.street,
         department_errors: errors.department,
         department_kinds: enum_options!(DepartmentKind, &errors.department_form.2, None),

@@ -15,35 +15,35 @@ fn request_for(
     n: u32,
 ) -> (Method, String, Option<Value>) {
     let tag = role.as_str();
-    match (resource, action) {
-        (Resource::Organisation, Action::Read) => {
+    match (resource.name, action) {
+        ("organisation", Action::Read) => {
             (Method::GET, format!("/api/v1/streets/{}", f.street_a), None)
         }
-        (Resource::Organisation, Action::Create) => (
+        ("organisation", Action::Create) => (
             Method::POST,
             "/api/v1/departments".into(),
             Some(
                 json!({"code": format!("D-{tag}"), "name": format!("部门{tag}"), "kind": "external"}),
             ),
         ),
-        (Resource::Organisation, Action::Update) => (
+        ("organisation", Action::Update) => (
             Method::PUT,
             format!("/api/v1/departments/{}", f.department),
             Some(
                 json!({"code": "JCK", "name": "监测科", "kind": "bureau", "duties": format!("by {tag}")}),
             ),
         ),
-        (Resource::Enterprise, Action::Read) => (
+        ("enterprise", Action::Read) => (
             Method::GET,
             format!("/api/v1/enterprises/{}", f.steel_a),
             None,
         ),
-        (Resource::Enterprise, Action::Create) => (
+        ("enterprise", Action::Create) => (
             Method::POST,
             "/api/v1/enterprises".into(),
             Some(serde_json::to_value(enterprise_input(100 + n, f.street_a)).unwrap()),
         ),
-        (Resource::Enterprise, Action::Update) => {
+        ("enterprise", Action::Update) => {
             let mut input = enterprise_input(1, f.street_a);
             input.name = format!("天津东丽钢铁有限公司（{tag}）");
             (
@@ -52,17 +52,17 @@ fn request_for(
                 Some(serde_json::to_value(input).unwrap()),
             )
         }
-        (Resource::MonitoringPoint, Action::Read) => (
+        ("monitoring_point", Action::Read) => (
             Method::GET,
             format!("/api/v1/points/{}", f.air_station),
             None,
         ),
-        (Resource::MonitoringPoint, Action::Create) => (
+        ("monitoring_point", Action::Create) => (
             Method::POST,
             "/api/v1/points".into(),
             Some(serde_json::to_value(air_station_input(&format!("M-{tag}"), f.street_a)).unwrap()),
         ),
-        (Resource::MonitoringPoint, Action::Update) => {
+        ("monitoring_point", Action::Update) => {
             let mut input = air_station_input("1021A", f.street_a);
             input.level = registry::model::PointLevel::National;
             input.name = format!("跃进路（{tag}）");
@@ -72,15 +72,13 @@ fn request_for(
                 Some(serde_json::to_value(input).unwrap()),
             )
         }
-        (Resource::Device, Action::Read) => {
-            (Method::GET, format!("/api/v1/devices/{}", f.device), None)
-        }
-        (Resource::Device, Action::Create) => (
+        ("device", Action::Read) => (Method::GET, format!("/api/v1/devices/{}", f.device), None),
+        ("device", Action::Create) => (
             Method::POST,
             "/api/v1/devices".into(),
             Some(serde_json::to_value(device_input(&format!("MN{n:012}"), f.air_station)).unwrap()),
         ),
-        (Resource::Device, Action::Update) => {
+        ("device", Action::Update) => {
             let mut input = device_input("88888880000001", f.outlet_point);
             input.model = format!("TEST-{tag}");
             (
@@ -95,11 +93,11 @@ fn request_for(
 
 /// The list endpoint of a resource.
 fn list_for(resource: Resource) -> &'static str {
-    match resource {
-        Resource::Organisation => "/api/v1/departments",
-        Resource::Enterprise => "/api/v1/enterprises",
-        Resource::MonitoringPoint => "/api/v1/points",
-        Resource::Device => "/api/v1/devices",
+    match resource.name {
+        "organisation" => "/api/v1/departments",
+        "enterprise" => "/api/v1/enterprises",
+        "monitoring_point" => "/api/v1/points",
+        "device" => "/api/v1/devices",
         _ => unreachable!(),
     }
 }
@@ -107,10 +105,10 @@ fn list_for(resource: Resource) -> &'static str {
 testkit::db_test!(role_resource_action_matrix, |db| {
     let f = seed(&db).await;
     let resources = [
-        Resource::Organisation,
-        Resource::Enterprise,
-        Resource::MonitoringPoint,
-        Resource::Device,
+        registry::ORGANISATION,
+        registry::ENTERPRISE,
+        registry::MONITORING_POINT,
+        registry::DEVICE,
     ];
     let mut checked: usize = 0;
     for (n, role) in Role::ALL.into_iter().enumerate() {
@@ -327,7 +325,7 @@ testkit::db_test!(device_passwords_only_for_admin_and_monitoring, |db| {
     for role in Role::ALL {
         let who = principal_for(role, &f);
         let reply = get(&db, &who, &format!("/api/v1/devices/{}", f.device)).await;
-        if !role_allows(role, Resource::Device, Action::Read) {
+        if !role_allows(role, registry::DEVICE, Action::Read) {
             reply.assert_problem(StatusCode::FORBIDDEN, None);
             continue;
         }

@@ -352,35 +352,3 @@ testkit::db_test!(concurrent_writers_never_fail_with_a_server_error, |db| {
     let listed: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(listed["total"], (2 * CONCURRENT) as u64, "{body}");
 });
-
-/// The rule the storm above checks by behaviour, checked in the source too: no area opens a transaction with a
-/// plain `BEGIN` (`pool().begin()`); every write transaction goes through `Db::begin_write`.
-#[test]
-fn no_source_opens_a_deferred_write_transaction() {
-    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut offenders = Vec::new();
-    let mut stack = vec![crates];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if path.is_dir() {
-                // Tests may set up fixtures as they like; only the code that serves users counts.
-                if name != "tests" && name != "target" {
-                    stack.push(path);
-                }
-            } else if name.ends_with(".rs") {
-                let text = std::fs::read_to_string(&path).unwrap();
-                for (i, line) in text.lines().enumerate() {
-                    if line.contains("pool().begin()")
-                        || line.contains("pool.begin().await")
-                            && !path.ends_with("kernel/src/db.rs")
-                    {
-                        offenders.push(format!("{}:{}", path.display(), i + 1));
-                    }
-                }
-            }
-        }
-    }
-    assert!(offenders.is_empty(), "use Db::begin_write: {offenders:?}");
-}
