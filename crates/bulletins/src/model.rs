@@ -52,6 +52,7 @@ impl Month {
     }
 
     pub fn first_day(self) -> NaiveDate {
+        // Cannot fail: a Month is only built from a validated year and a month of 1–12.
         NaiveDate::from_ymd_opt(self.year, self.month, 1).expect("validated month")
     }
 
@@ -61,6 +62,7 @@ impl Month {
         } else {
             (self.year, self.month + 1)
         };
+        // Cannot fail: a Month is only built from a validated year and a month of 1–12.
         NaiveDate::from_ymd_opt(y, m, 1)
             .and_then(|d| d.pred_opt())
             .expect("validated month")
@@ -102,6 +104,7 @@ impl Period {
         }
         let to = month.last_day().min(yesterday);
         let shift = |d: NaiveDate| {
+            // Cannot fail: only 29 February has no twin a year earlier, and the 28th does.
             NaiveDate::from_ymd_opt(d.year() - 1, d.month(), d.day())
                 .or_else(|| NaiveDate::from_ymd_opt(d.year() - 1, d.month(), d.day() - 1))
                 .expect("a day of the previous year")

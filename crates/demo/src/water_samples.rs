@@ -59,13 +59,10 @@ fn round(value: f64, decimals: i32) -> f64 {
 /// Writes the samples once per seed; returns the number of values written (0 when already present).
 pub async fn simulate_water_samples(db: &Db, seed: u64, until: NaiveDate) -> anyhow::Result<usize> {
     let name = format!("demo water samples, seed {seed}");
-    let seen: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM reading_sources WHERE kind = 'simulation' AND name = $1",
-    )
-    .bind(&name)
-    .fetch_optional(db.pool())
-    .await?;
-    if seen.is_some() {
+    if store::source_named(db, "simulation", &name)
+        .await?
+        .is_some()
+    {
         return Ok(0);
     }
     let source_id = store::create_source(
@@ -84,6 +81,7 @@ pub async fn simulate_water_samples(db: &Db, seed: u64, until: NaiveDate) -> any
     for section in &sections {
         let mut rng = Rng::new(seed ^ (section.id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let base = baseline(section);
+        // Cannot fail: a constant, valid date.
         let mut month = NaiveDate::from_ymd_opt(2024, 1, 1).expect("valid date");
         while month <= until {
             let day = month + Duration::days(7 + rng.below(7) as i64);

@@ -13,8 +13,9 @@
 //! statutory holidays ([`rule_rest_days`]), which callers must show as provisional
 //! ([`Calendar::provisional_between`]).
 //!
-//! Pure: no I/O, no clock. Source of the data: `shared/reference/holidays.md` (checked against the notice text
-//! and four data sets).
+//! Pure: no I/O, no clock. Source of the data: the State Council General Office's yearly notices on the
+//! arrangement of public holidays (国务院办公厅关于某年部分节假日安排的通知), checked against four public data
+//! sets.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

@@ -710,13 +710,9 @@ pub async fn run(
     let mut done = 0u64;
     for file in &request.files {
         let sum = checksum(file)?;
-        let existing: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM reading_sources WHERE kind = 'file' AND checksum = $1 ORDER BY id LIMIT 1",
-        )
-        .bind(&sum)
-        .fetch_optional(db.pool())
-        .await
-        .map_err(anyhow::Error::from)?;
+        let existing = store::file_source_with_checksum(db, &sum)
+            .await
+            .map_err(anyhow::Error::from)?;
         let source_id = match existing {
             Some(id) => {
                 summary.files_seen_before += 1;

@@ -287,6 +287,24 @@ async fn recompute_span(db: &Db, point_id: i64, first: i64, last: i64) -> anyhow
     Ok(rollups.len() as u64)
 }
 
+/// Replaces a point's roll-ups from `from` on with `rollups`, in one write transaction (the demo's history,
+/// whose roll-ups come straight from the generated rows).
+pub async fn replace_from(
+    db: &Db,
+    point_id: i64,
+    from: i64,
+    rollups: &[Rollup],
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query("DELETE FROM reading_rollups WHERE point_id = $1 AND ts >= $2")
+        .bind(point_id)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+    insert(&mut tx, db.backend(), rollups).await?;
+    tx.commit().await
+}
+
 /// Inserts roll-ups (the caller has removed the ones they replace).
 pub async fn insert(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,

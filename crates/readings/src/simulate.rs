@@ -263,13 +263,10 @@ pub async fn simulate_air_history(
 ) -> anyhow::Result<SimulationSummary> {
     let started = std::time::Instant::now();
     let name = format!("demo air history, seed {seed}");
-    let seen: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM reading_sources WHERE kind = 'simulation' AND name = $1",
-    )
-    .bind(&name)
-    .fetch_optional(db.pool())
-    .await?;
-    if seen.is_some() {
+    if store::source_named(db, "simulation", &name)
+        .await?
+        .is_some()
+    {
         return Ok(SimulationSummary {
             already_present: true,
             ..SimulationSummary::default()
@@ -312,14 +309,7 @@ pub async fn simulate_air_history(
             .collect();
         let outcome = store::write_rows(db, source_id, rows).await?;
         summary.values += outcome.values_written;
-        let mut tx = db.begin_write().await?;
-        sqlx::query("DELETE FROM reading_rollups WHERE point_id = $1 AND ts >= $2")
-            .bind(station.id)
-            .bind(HISTORY_START)
-            .execute(&mut *tx)
-            .await?;
-        rollup::insert(&mut tx, db.backend(), &rollups).await?;
-        tx.commit().await?;
+        rollup::replace_from(db, station.id, HISTORY_START, &rollups).await?;
         summary.rollups += rollups.len() as u64;
     }
     summary.seconds = started.elapsed().as_secs_f64();

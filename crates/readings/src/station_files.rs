@@ -373,6 +373,7 @@ impl<R: Read> StationFileReader<R> {
                 .collect();
             self.pending = Some((date, hour, records));
         }
+        // Cannot fail: the hour was set just above when it was missing.
         let (_, _, records) = self.pending.as_mut().expect("pending hour set above");
         for (offset, target) in records.iter_mut().enumerate() {
             let column = offset + 3;

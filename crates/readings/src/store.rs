@@ -173,6 +173,30 @@ pub struct NewSource {
     pub idempotency_key: Option<String>,
 }
 
+/// The first source of `kind` named `name`, if one was recorded (a simulation writes once per seed).
+pub async fn source_named(db: &Db, kind: &str, name: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM reading_sources WHERE kind = $1 AND name = $2 ORDER BY id LIMIT 1",
+    )
+    .bind(kind)
+    .bind(name)
+    .fetch_optional(db.pool())
+    .await
+}
+
+/// The first file source with this checksum, if the same file was imported before.
+pub async fn file_source_with_checksum(
+    db: &Db,
+    checksum: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM reading_sources WHERE kind = 'file' AND checksum = $1 ORDER BY id LIMIT 1",
+    )
+    .bind(checksum)
+    .fetch_optional(db.pool())
+    .await
+}
+
 pub async fn create_source(db: &Db, source: &NewSource) -> Result<i64, sqlx::Error> {
     create_source_in(&mut *db.pool().acquire().await?, source).await
 }

@@ -18,8 +18,10 @@ pub enum AqiStandard {
     Hj633_2026,
 }
 
-/// HJ 633-2026 takes effect on this date; data of earlier dates use HJ 633-2012 (standards.md §0.1).
+/// HJ 633-2026 takes effect on this date (HJ 633-2026, 实施日期 2026-03-01); data of earlier dates use
+/// HJ 633-2012.
 pub fn hj633_2026_effective_date() -> NaiveDate {
+    // Cannot fail: a constant, valid date.
     NaiveDate::from_ymd_opt(2026, 3, 1).expect("valid constant date")
 }
 

@@ -68,6 +68,7 @@ fn daily_aqi_without(values: &DailyValues, left_out: &[Pollutant]) -> AqiResult 
         Ok(result) => result,
         // Daily values come from validated non-negative hours; a negative one is a caller bug, reported as no AQI.
         Err(AqiInputError::Negative(_)) => {
+            // Cannot fail: no concentration, none negative.
             compute_aqi(standard, ReportKind::Daily, &[]).expect("empty input is valid")
         }
     }

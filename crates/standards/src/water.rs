@@ -291,6 +291,7 @@ impl WaterItem {
     }
 
     fn row(self) -> &'static ItemRow {
+        // Cannot fail: ITEMS has a row for every item (tested).
         ITEMS
             .iter()
             .find(|row| row.0 == self)
@@ -361,6 +362,7 @@ impl WaterItem {
         if texts[0].is_empty() {
             return None;
         }
+        // Cannot fail: the limits are decimal constants of the table (tested).
         Some(texts.map(|t| Exact::parse_decimal(t).expect("limit constants are decimals")))
     }
 
