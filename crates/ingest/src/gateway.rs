@@ -595,6 +595,41 @@ impl PendingReply {
     }
 }
 
+/// What one connection keeps between its frames.
+struct Connection<'a> {
+    shared: &'a Shared,
+    peer: String,
+    limits_key: Option<IpAddr>,
+    /// The queue of the connection's reply task.
+    replies: mpsc::Sender<PendingReply>,
+    /// Devices whose packets came on this connection (recorded offline when it closes).
+    seen: Vec<i64>,
+    /// Loggers without a device that sent their 1001 on this connection.
+    waiting: Vec<String>,
+    /// Refused packets so far ([`Config::max_quarantined_per_connection`]).
+    quarantined: usize,
+    /// When the last frame that passed the checks came (or the connection opened).
+    last_valid: Instant,
+}
+
+/// Whether a connection reads on after a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    Read,
+    Close,
+}
+
+/// What the checks decided about one frame, with what follows an accepted packet.
+struct Checked {
+    decision: Decision,
+    /// The device's key step (HJ 212-2025 key rotation); only after an accepted packet.
+    key_step: KeyStep,
+    /// The accepted packet's ST, which a 1014 repeats.
+    st: String,
+    /// Sub-packet groups given up at this packet: (MN, why).
+    given_up: Vec<(String, String)>,
+}
+
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
@@ -603,28 +638,32 @@ async fn connection(
     mut stopped: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
-    let peer = peer.to_string();
     let config = &shared.config;
     let (mut reader, writer) = stream.into_split();
     let (replies, pending) = mpsc::channel(config.pending_replies.max(1));
     let reply_task = tokio::spawn(send_replies(writer, pending, config.write_timeout));
     let mut decoder = FrameDecoder::with_cap(config.buffer_cap);
     let mut buffer = vec![0u8; READ_CHUNK];
-    let mut seen: Vec<i64> = Vec::new();
-    // Loggers without a device that sent their 1001 on this connection.
-    let mut waiting: Vec<String> = Vec::new();
-    let mut quarantined = 0usize;
-    // When the last frame that passed the checks came (or the connection opened).
-    let mut last_valid = Instant::now();
+    let mut conn = Connection {
+        shared,
+        peer: peer.to_string(),
+        limits_key,
+        replies,
+        seen: Vec::new(),
+        waiting: Vec::new(),
+        quarantined: 0,
+        last_valid: Instant::now(),
+    };
     'read: loop {
-        let deadline =
-            (Instant::now() + config.idle_timeout).min(last_valid + config.valid_frame_timeout);
+        let deadline = (Instant::now() + config.idle_timeout)
+            .min(conn.last_valid + config.valid_frame_timeout);
         let read = tokio::select! {
             read = tokio::time::timeout_at(deadline.into(), reader.read(&mut buffer)) => read,
             _ = stopped.changed() => break,
         };
+        let peer = &conn.peer;
         let at_end = match read {
-            Err(_) if last_valid.elapsed() >= config.valid_frame_timeout => {
+            Err(_) if conn.last_valid.elapsed() >= config.valid_frame_timeout => {
                 tracing::debug!(
                     "HJ 212 {peer}: no valid frame for {:?}, closing",
                     config.valid_frame_timeout
@@ -652,178 +691,18 @@ async fn connection(
             let frame = match next {
                 Ok(frame) => frame,
                 Err(FrameError::Overflow { .. }) => {
-                    tracing::warn!("HJ 212 {peer}: buffer cap reached, oldest bytes dropped");
+                    tracing::warn!(
+                        "HJ 212 {}: buffer cap reached, oldest bytes dropped",
+                        conn.peer
+                    );
                     continue;
                 }
                 Err(e) => {
-                    tracing::debug!("HJ 212 {peer}: {e}");
+                    tracing::debug!("HJ 212 {}: {e}", conn.peer);
                     continue;
                 }
             };
-            let now = kernel::time::now_ts();
-            // The header is in clear also when an HJ 212-2025 device encrypted the CP.
-            let mn = service::header_mn(frame.segment())
-                .unwrap_or("")
-                .to_string();
-            let (device, keys, unconfirmed) = shared
-                .devices
-                .read()
-                .ok()
-                .and_then(|directory| {
-                    let device = directory.devices.get(&mn)?.clone();
-                    let keys = directory.keys.get(&device.id).cloned().unwrap_or_default();
-                    let unconfirmed = directory.unconfirmed.contains(&device.id);
-                    Some((Some(device), keys, unconfirmed))
-                })
-                .unwrap_or_default();
-            let (opened, key_id) = open_frame(&frame, &keys);
-            let plain = opened.as_ref().unwrap_or(&frame);
-            let mut key_step = KeyStep::Nothing;
-            let mut st = String::new();
-            let mut given_up: Vec<(String, String)> = Vec::new();
-            let decision = match Packet::parse(plain.segment()) {
-                Err(e) => service::unopened(&frame, &e, device.as_ref(), &peer, now),
-                Ok(packet) => {
-                    if let Some(device) = &device
-                        && !seen.contains(&device.id)
-                        && seen.len() < SEEN_DEVICES
-                    {
-                        seen.push(device.id);
-                    }
-                    let decision = service::decide_opened(
-                        &frame,
-                        plain,
-                        key_id,
-                        &packet,
-                        device.as_ref(),
-                        &peer,
-                        now,
-                    );
-                    if matches!(decision, Decision::Accept { .. }) {
-                        key_step = service::key_step(&packet, &keys, now);
-                        st = packet.st.unwrap_or("32").to_string();
-                        given_up = shared
-                            .subpackets
-                            .lock()
-                            .map(|mut groups| groups.offer(&packet, now))
-                            .unwrap_or_default();
-                    }
-                    decision
-                }
-            };
-            if !matches!(
-                decision,
-                Decision::Quarantine(_) | Decision::Onboarding { .. }
-            ) {
-                last_valid = Instant::now();
-            }
-            let sent = match decision {
-                Decision::Quarantine(q) => {
-                    quarantined += 1;
-                    tracing::debug!("HJ 212 {peer}: quarantined ({})", q.reason.as_str());
-                    if shared.allow(limits_key, Allowance::Quarantine) {
-                        shared.jobs.send(Job::Quarantined(q)).await.is_ok()
-                    } else {
-                        shared.log_limited(format_args!(
-                            "{peer}: more than {} quarantine entries an hour from this address, not stored",
-                            config.quarantine_per_ip_per_hour
-                        ));
-                        true
-                    }
-                }
-                Decision::Heartbeat { seen, reply } => {
-                    shared.jobs.send(Job::Seen(seen)).await.is_ok()
-                        && replies.send(PendingReply::at_once(reply)).await.is_ok()
-                }
-                Decision::Answer { reply } => {
-                    replies.send(PendingReply::at_once(reply)).await.is_ok()
-                }
-                Decision::Onboarding { logger, .. }
-                    if !waiting.contains(&logger.logger_id)
-                        && waiting.len() >= config.max_loggers_per_connection =>
-                {
-                    // Refused, not answered: a real logger asks again on a connection of its own.
-                    quarantined += 1;
-                    tracing::debug!(
-                        "HJ 212 {peer}: more than {} loggers without a device on one connection",
-                        config.max_loggers_per_connection
-                    );
-                    true
-                }
-                Decision::Onboarding {
-                    logger,
-                    request,
-                    quarantined: entry,
-                    reply,
-                } => {
-                    last_valid = Instant::now();
-                    let onboarded = onboarding(
-                        shared,
-                        limits_key,
-                        &replies,
-                        &mut waiting,
-                        logger,
-                        request,
-                        entry,
-                        reply,
-                        now,
-                    )
-                    .await;
-                    if onboarded != Onboarded::Going {
-                        // Its entry went to the quarantine, or was refused by the address's allowance.
-                        quarantined += 1;
-                    }
-                    onboarded != Onboarded::Closed
-                }
-                Decision::Accept { packet, reply } => {
-                    if unconfirmed && let Some(device) = &device {
-                        confirm(shared, device, now).await;
-                    }
-                    let (done, stored) = oneshot::channel();
-                    shared
-                        .jobs
-                        .send(Job::Accepted { packet, done })
-                        .await
-                        .is_ok()
-                        && replies.send(PendingReply { stored, reply }).await.is_ok()
-                }
-            };
-            for (group_mn, message) in given_up {
-                let device_id = shared
-                    .devices
-                    .read()
-                    .ok()
-                    .and_then(|directory| directory.devices.get(&group_mn).map(|d| d.id));
-                if let Some(device_id) = device_id {
-                    tracing::info!("HJ 212 MN {group_mn}: {message}");
-                    let job = Job::DeviceError {
-                        device_id,
-                        at: now,
-                        message,
-                    };
-                    if shared.jobs.send(job).await.is_err() {
-                        break 'read;
-                    }
-                }
-            }
-            if let Some(device) = &device
-                && key_step != KeyStep::Nothing
-                && let Some(command) = keys_after(shared, device, &keys, &key_step, &st, now).await
-            {
-                // After the packet's own reply: the 1014 goes out once that reply has.
-                if replies
-                    .send(PendingReply::at_once(Some(command)))
-                    .await
-                    .is_err()
-                {
-                    break 'read;
-                }
-            }
-            if !sent {
-                break 'read;
-            }
-            if quarantined > config.max_quarantined_per_connection {
-                tracing::info!("HJ 212 {peer}: too many refused packets, closing");
+            if conn.handle_frame(&frame).await == Next::Close {
                 break 'read;
             }
         }
@@ -831,20 +710,252 @@ async fn connection(
             break;
         }
     }
-    if let Ok(mut loggers) = shared.waiting_loggers.lock() {
-        for logger_id in &waiting {
-            if loggers
-                .get(logger_id)
-                .is_some_and(|w| w.replies.same_channel(&replies))
+    conn.close(reply_task).await;
+}
+
+impl Connection<'_> {
+    /// One frame: opened with its device's keys, decoded and checked (`service`), then queued for the writer,
+    /// answered or refused; then the sub-packet groups it made give up are reported and its device's key step
+    /// is carried out.
+    async fn handle_frame(&mut self, frame: &hj212::Frame) -> Next {
+        let shared = self.shared;
+        let config = &shared.config;
+        let now = kernel::time::now_ts();
+        // The header is in clear also when an HJ 212-2025 device encrypted the CP.
+        let mn = service::header_mn(frame.segment())
+            .unwrap_or("")
+            .to_string();
+        let (device, keys, unconfirmed) = shared
+            .devices
+            .read()
+            .ok()
+            .and_then(|directory| {
+                let device = directory.devices.get(&mn)?.clone();
+                let keys = directory.keys.get(&device.id).cloned().unwrap_or_default();
+                let unconfirmed = directory.unconfirmed.contains(&device.id);
+                Some((Some(device), keys, unconfirmed))
+            })
+            .unwrap_or_default();
+        let Checked {
+            decision,
+            key_step,
+            st,
+            given_up,
+        } = self.check(frame, device.as_ref(), &keys, now);
+        if !matches!(
+            decision,
+            Decision::Quarantine(_) | Decision::Onboarding { .. }
+        ) {
+            self.last_valid = Instant::now();
+        }
+        let sent = self
+            .dispatch(decision, device.as_ref(), unconfirmed, now)
+            .await;
+        for (group_mn, message) in given_up {
+            let device_id = shared
+                .devices
+                .read()
+                .ok()
+                .and_then(|directory| directory.devices.get(&group_mn).map(|d| d.id));
+            if let Some(device_id) = device_id {
+                tracing::info!("HJ 212 MN {group_mn}: {message}");
+                let job = Job::DeviceError {
+                    device_id,
+                    at: now,
+                    message,
+                };
+                if shared.jobs.send(job).await.is_err() {
+                    return Next::Close;
+                }
+            }
+        }
+        if let Some(device) = &device
+            && key_step != KeyStep::Nothing
+            && let Some(command) = keys_after(shared, device, &keys, &key_step, &st, now).await
+        {
+            // After the packet's own reply: the 1014 goes out once that reply has.
+            if self
+                .replies
+                .send(PendingReply::at_once(Some(command)))
+                .await
+                .is_err()
             {
-                loggers.remove(logger_id);
+                return Next::Close;
+            }
+        }
+        if !sent {
+            return Next::Close;
+        }
+        if self.quarantined > config.max_quarantined_per_connection {
+            tracing::info!("HJ 212 {}: too many refused packets, closing", self.peer);
+            return Next::Close;
+        }
+        Next::Read
+    }
+
+    /// Decrypts (HJ 212-2025), decodes and checks a frame against its device; for an accepted packet also what
+    /// follows it: its device's key step and the sub-packet groups it completes or gives up.
+    fn check(
+        &mut self,
+        frame: &hj212::Frame,
+        device: Option<&Device>,
+        keys: &[LiveKey],
+        now: i64,
+    ) -> Checked {
+        let (opened, key_id) = open_frame(frame, keys);
+        let plain = opened.as_ref().unwrap_or(frame);
+        let mut key_step = KeyStep::Nothing;
+        let mut st = String::new();
+        let mut given_up: Vec<(String, String)> = Vec::new();
+        let decision = match Packet::parse(plain.segment()) {
+            Err(e) => service::unopened(frame, &e, device, &self.peer, now),
+            Ok(packet) => {
+                if let Some(device) = device
+                    && !self.seen.contains(&device.id)
+                    && self.seen.len() < SEEN_DEVICES
+                {
+                    self.seen.push(device.id);
+                }
+                let decision =
+                    service::decide_opened(frame, plain, key_id, &packet, device, &self.peer, now);
+                if matches!(decision, Decision::Accept { .. }) {
+                    key_step = service::key_step(&packet, keys, now);
+                    st = packet.st.unwrap_or("32").to_string();
+                    given_up = self
+                        .shared
+                        .subpackets
+                        .lock()
+                        .map(|mut groups| groups.offer(&packet, now))
+                        .unwrap_or_default();
+                }
+                decision
+            }
+        };
+        Checked {
+            decision,
+            key_step,
+            st,
+            given_up,
+        }
+    }
+
+    /// Carries out a decision: queues the packet for the writer with its reply to follow once stored, answers
+    /// at once, or refuses (counted). False when the writer or the reply task is gone.
+    async fn dispatch(
+        &mut self,
+        decision: Decision,
+        device: Option<&Device>,
+        unconfirmed: bool,
+        now: i64,
+    ) -> bool {
+        let shared = self.shared;
+        let config = &shared.config;
+        let peer = &self.peer;
+        match decision {
+            Decision::Quarantine(q) => {
+                self.quarantined += 1;
+                tracing::debug!("HJ 212 {peer}: quarantined ({})", q.reason.as_str());
+                if shared.allow(self.limits_key, Allowance::Quarantine) {
+                    shared.jobs.send(Job::Quarantined(q)).await.is_ok()
+                } else {
+                    shared.log_limited(format_args!(
+                        "{peer}: more than {} quarantine entries an hour from this address, not stored",
+                        config.quarantine_per_ip_per_hour
+                    ));
+                    true
+                }
+            }
+            Decision::Heartbeat { seen, reply } => {
+                shared.jobs.send(Job::Seen(seen)).await.is_ok()
+                    && self
+                        .replies
+                        .send(PendingReply::at_once(reply))
+                        .await
+                        .is_ok()
+            }
+            Decision::Answer { reply } => self
+                .replies
+                .send(PendingReply::at_once(reply))
+                .await
+                .is_ok(),
+            Decision::Onboarding { logger, .. }
+                if !self.waiting.contains(&logger.logger_id)
+                    && self.waiting.len() >= config.max_loggers_per_connection =>
+            {
+                // Refused, not answered: a real logger asks again on a connection of its own.
+                self.quarantined += 1;
+                tracing::debug!(
+                    "HJ 212 {peer}: more than {} loggers without a device on one connection",
+                    config.max_loggers_per_connection
+                );
+                true
+            }
+            Decision::Onboarding {
+                logger,
+                request,
+                quarantined: entry,
+                reply,
+            } => {
+                self.last_valid = Instant::now();
+                let onboarded = onboarding(
+                    shared,
+                    self.limits_key,
+                    &self.replies,
+                    &mut self.waiting,
+                    logger,
+                    request,
+                    entry,
+                    reply,
+                    now,
+                )
+                .await;
+                if onboarded != Onboarded::Going {
+                    // Its entry went to the quarantine, or was refused by the address's allowance.
+                    self.quarantined += 1;
+                }
+                onboarded != Onboarded::Closed
+            }
+            Decision::Accept { packet, reply } => {
+                if unconfirmed && let Some(device) = device {
+                    confirm(shared, device, now).await;
+                }
+                let (done, stored) = oneshot::channel();
+                shared
+                    .jobs
+                    .send(Job::Accepted { packet, done })
+                    .await
+                    .is_ok()
+                    && self
+                        .replies
+                        .send(PendingReply { stored, reply })
+                        .await
+                        .is_ok()
             }
         }
     }
-    drop(replies);
-    let _ = tokio::time::timeout(config.write_timeout, reply_task).await;
-    if let Err(e) = repo::mark_offline(&shared.db, &seen, &peer).await {
-        tracing::warn!("HJ 212 {peer}: cannot record the devices offline: {e}");
+
+    /// The connection is closing: its waiting loggers are forgotten, its last replies sent (within the write
+    /// timeout) and its devices recorded offline.
+    async fn close(self, reply_task: tokio::task::JoinHandle<()>) {
+        let shared = self.shared;
+        if let Ok(mut loggers) = shared.waiting_loggers.lock() {
+            for logger_id in &self.waiting {
+                if loggers
+                    .get(logger_id)
+                    .is_some_and(|w| w.replies.same_channel(&self.replies))
+                {
+                    loggers.remove(logger_id);
+                }
+            }
+        }
+        drop(self.replies);
+        let _ = tokio::time::timeout(shared.config.write_timeout, reply_task).await;
+        if let Err(e) = repo::mark_offline(&shared.db, &self.seen, &self.peer).await {
+            tracing::warn!(
+                "HJ 212 {}: cannot record the devices offline: {e}",
+                self.peer
+            );
+        }
     }
 }
 

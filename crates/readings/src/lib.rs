@@ -6,6 +6,7 @@
 //! `docs/readings.md`.
 
 pub mod audit;
+pub mod export;
 pub mod factors;
 pub mod http;
 pub mod import;
@@ -13,6 +14,7 @@ pub mod model;
 pub mod points;
 pub mod retention;
 pub mod rollup;
+pub mod service;
 pub mod simulate;
 pub mod station_files;
 pub mod store;

@@ -220,6 +220,25 @@ pub async fn create_source_in(
     .await
 }
 
+/// The answer stored for a pushed request with this idempotency key: `None` when the key is new,
+/// `Some(None)` when its request has not finished (or failed).
+pub async fn stored_response(db: &Db, key: &str) -> Result<Option<Option<String>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT response_json FROM reading_sources WHERE idempotency_key = $1")
+        .bind(key)
+        .fetch_optional(db.pool())
+        .await
+}
+
+/// Keeps a pushed request's answer with its source, for a retry with the same idempotency key.
+pub async fn record_response(db: &Db, source_id: i64, json: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE reading_sources SET response_json = $1 WHERE id = $2")
+        .bind(json)
+        .bind(source_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
 /// Narrow readings → wide rows (a later reading of the same cell in the input wins over an earlier one).
 pub fn rows_from_readings(readings: &[Reading]) -> Vec<Row> {
     let mut rows: BTreeMap<(i64, Period, i64), Row> = BTreeMap::new();

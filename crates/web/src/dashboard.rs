@@ -256,65 +256,140 @@ async fn monthly_trend(
     Ok(trend)
 }
 
-/// Everything the dashboard shows, for this caller at `now`.
+/// Everything the dashboard shows, for this caller at `now`: one function per tile, called in this order.
 pub async fn gather(db: &Db, principal: &Principal, now: i64) -> AppResult<Dashboard> {
-    let internal = AppError::Internal;
     let (district_code, district_name) = district(db).await?;
     let today = kernel::time::cst_day(now);
     let yesterday_date = today - Duration::days(1);
-    let street_rows = streets(db).await?;
-    let street_name = |id: Option<i64>| {
-        id.and_then(|id| street_rows.iter().find(|s| s.0 == id))
+    let streets = Streets(streets(db).await?);
+    let scope = principal.street_scope();
+    let assessment_ids: Vec<i64> = air::service::assessment_stations(db)
+        .await
+        .map_err(AppError::Internal)?
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    let yesterday = yesterday_aqi(db, &assessment_ids, yesterday_date).await?;
+    let stations = realtime_aqi(db, principal, now, &streets).await?;
+    let (sections, class_counts) = sections_by_class(db, principal, today, &streets).await?;
+    let targets = targets_progress(db, principal, today, now).await?;
+    let alarms = open_alarms(db, principal).await?;
+    let trend = monthly_trend(db, &assessment_ids, yesterday_date)
+        .await
+        .map_err(AppError::Internal)?
+        .as_ref()
+        .clone();
+    let map_points = map_points(db, principal, &stations, &sections).await?;
+    Ok(Dashboard {
+        district: district_name,
+        district_code,
+        today: today.format("%Y-%m-%d").to_string(),
+        year: today.year(),
+        street: scope.map(|id| streets.name(Some(id))),
+        yesterday,
+        stations,
+        sections,
+        class_counts,
+        targets,
+        alarms,
+        trend,
+        map_points,
+        streets: streets.map_labels(scope),
+    })
+}
+
+/// The district's streets with their centres, for the tables' street names and the map's labels.
+struct Streets(Vec<(i64, String, Option<f64>, Option<f64>)>);
+
+impl Streets {
+    /// The street's name; empty without a street.
+    fn name(&self, id: Option<i64>) -> String {
+        id.and_then(|id| self.0.iter().find(|s| s.0 == id))
             .map(|s| s.1.clone())
             .unwrap_or_default()
-    };
-    let scope = principal.street_scope();
-    let sees_point = |kind: &str, street: Option<i64>| {
-        readings::points::visible_to(
-            principal,
-            &readings::points::PointInfo {
-                id: 0,
-                code: String::new(),
-                name: String::new(),
-                kind: kind.to_string(),
-                street_id: street,
-            },
-        )
-    };
+    }
 
-    // Yesterday's official district day (assessment stations).
-    let assessment = air::service::assessment_stations(db)
-        .await
-        .map_err(internal)?;
-    let assessment_ids: Vec<i64> = assessment.iter().map(|s| s.id).collect();
-    let yesterday = air::service::area_days(db, &assessment_ids, yesterday_date, yesterday_date)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .next()
-        .map(|day| {
-            let level = day.aqi.level;
-            DistrictDay {
-                date: yesterday_date.format("%Y-%m-%d").to_string(),
-                aqi: day.aqi.aqi,
-                aqi_text: aqi_text(&day.aqi),
-                level: level.map(|l| l.category().to_string()).unwrap_or_default(),
-                colour: level.map(AqiLevel::hex).unwrap_or_else(|| "#cccccc".into()),
-                primary: primary_text(&day.aqi),
-                pm25: day.values.value(Pollutant::Pm25).map(|v| v.to_f64()),
-                standard: day.aqi.standard.code().to_string(),
-            }
-        });
+    /// A label at each street's centre (only the caller's own street for a street officer).
+    fn map_labels(&self, scope: Option<i64>) -> Vec<MapPoint> {
+        self.0
+            .iter()
+            .filter(|s| scope.is_none_or(|own| own == s.0))
+            .filter_map(|(id, name, lon, lat)| {
+                Some(MapPoint {
+                    kind: "street",
+                    id: *id,
+                    name: name.clone(),
+                    lon: (*lon)?,
+                    lat: (*lat)?,
+                    label: name.clone(),
+                    colour: "#333333".into(),
+                    href: String::new(),
+                })
+            })
+            .collect()
+    }
+}
 
-    // Every visible station's latest hour (within the last 6 hours).
+/// Whether the caller may see a monitoring point of `kind` in `street`.
+fn sees_point(principal: &Principal, kind: &str, street: Option<i64>) -> bool {
+    readings::points::visible_to(
+        principal,
+        &readings::points::PointInfo {
+            id: 0,
+            code: String::new(),
+            name: String::new(),
+            kind: kind.to_string(),
+            street_id: street,
+        },
+    )
+}
+
+/// Yesterday's official district day (the assessment stations as one HJ 663 area).
+async fn yesterday_aqi(
+    db: &Db,
+    assessment_ids: &[i64],
+    yesterday_date: NaiveDate,
+) -> AppResult<Option<DistrictDay>> {
+    Ok(
+        air::service::area_days(db, assessment_ids, yesterday_date, yesterday_date)
+            .await
+            .map_err(AppError::Internal)?
+            .into_iter()
+            .next()
+            .map(|day| {
+                let level = day.aqi.level;
+                DistrictDay {
+                    date: yesterday_date.format("%Y-%m-%d").to_string(),
+                    aqi: day.aqi.aqi,
+                    aqi_text: aqi_text(&day.aqi),
+                    level: level.map(|l| l.category().to_string()).unwrap_or_default(),
+                    colour: level.map(AqiLevel::hex).unwrap_or_else(|| "#cccccc".into()),
+                    primary: primary_text(&day.aqi),
+                    pm25: day.values.value(Pollutant::Pm25).map(|v| v.to_f64()),
+                    standard: day.aqi.standard.code().to_string(),
+                }
+            }),
+    )
+}
+
+/// Every visible station's latest hour (within the last 6 hours).
+async fn realtime_aqi(
+    db: &Db,
+    principal: &Principal,
+    now: i64,
+    streets: &Streets,
+) -> AppResult<Vec<StationNow>> {
     let mut stations = Vec::new();
-    for station in air::service::all_stations(db).await.map_err(internal)? {
-        if !sees_point("air_station", station.street_id) {
+    for station in air::service::all_stations(db)
+        .await
+        .map_err(AppError::Internal)?
+    {
+        if !sees_point(principal, "air_station", station.street_id) {
             continue;
         }
         let latest = air::service::latest_hour(db, station.id, now, 6)
             .await
-            .map_err(internal)?;
+            .map_err(AppError::Internal)?;
         let aqi_text = latest
             .as_ref()
             .map(|l| aqi_text(&l.aqi))
@@ -343,7 +418,7 @@ pub async fn gather(db: &Db, principal: &Principal, now: i64) -> AppResult<Dashb
             name: station.name.clone(),
             level_label: level_label(&station.level),
             level: station.level.clone(),
-            street: street_name(station.street_id),
+            street: streets.name(station.street_id),
             lon: station.lon,
             lat: station.lat,
             hour,
@@ -356,13 +431,22 @@ pub async fn gather(db: &Db, principal: &Principal, now: i64) -> AppResult<Dashb
             standard,
         });
     }
+    Ok(stations)
+}
 
-    // Water sections: each one's latest month with samples in the last twelve months.
+/// Water sections: each one's latest month with samples in the last twelve months, and how many sections are
+/// in each class (I … 劣V).
+async fn sections_by_class(
+    db: &Db,
+    principal: &Principal,
+    today: NaiveDate,
+    streets: &Streets,
+) -> AppResult<(Vec<SectionNow>, [usize; 6])> {
     let mut sections = Vec::new();
     let mut class_counts = [0usize; 6];
     let all_sections = water::repo::sections(db).await?;
     for section in all_sections {
-        if !sees_point("water_section", section.street_id) {
+        if !sees_point(principal, "water_section", section.street_id) {
             continue;
         }
         let mut found = None;
@@ -373,7 +457,7 @@ pub async fn gather(db: &Db, principal: &Principal, now: i64) -> AppResult<Dashb
             let result =
                 water::service::section_result(db, section.clone(), month_start, month_end)
                     .await
-                    .map_err(internal)?;
+                    .map_err(AppError::Internal)?;
             if result.samples > 0 {
                 found = Some((month_start, result));
                 break;
@@ -414,7 +498,7 @@ pub async fn gather(db: &Db, principal: &Principal, now: i64) -> AppResult<Dashb
             id: section.id,
             name: section.name.clone(),
             level_label: level_label(&section.level),
-            street: street_name(section.street_id),
+            street: streets.name(section.street_id),
             lon: section.lon,
             lat: section.lat,
             month,
@@ -430,33 +514,51 @@ pub async fn gather(db: &Db, principal: &Principal, now: i64) -> AppResult<Dashb
             main_pollutants: main,
         });
     }
+    Ok((sections, class_counts))
+}
 
-    let targets = if principal.can(targets::TARGET, Action::Read) {
-        Some(
-            targets::service::status_for_year(db, today.year(), now)
-                .await
-                .map_err(internal)?,
-        )
-    } else {
-        None
-    };
-    let alarms = if principal.can(alarms::ALARM, Action::Read) {
-        Some(
-            alarms::service::open_summary(db, scope)
-                .await
-                .map_err(internal)?,
-        )
-    } else {
-        None
-    };
-    let trend = monthly_trend(db, &assessment_ids, yesterday_date)
-        .await
-        .map_err(internal)?
-        .as_ref()
-        .clone();
+/// The year's targets with their progress, for those who may read them.
+async fn targets_progress(
+    db: &Db,
+    principal: &Principal,
+    today: NaiveDate,
+    now: i64,
+) -> AppResult<Option<Vec<targets::model::TargetStatus>>> {
+    if !principal.can(targets::TARGET, Action::Read) {
+        return Ok(None);
+    }
+    Ok(Some(
+        targets::service::status_for_year(db, today.year(), now)
+            .await
+            .map_err(AppError::Internal)?,
+    ))
+}
 
+/// The open alarms (of the caller's street when scoped), for those who may read them.
+async fn open_alarms(
+    db: &Db,
+    principal: &Principal,
+) -> AppResult<Option<alarms::model::OpenSummary>> {
+    if !principal.can(alarms::ALARM, Action::Read) {
+        return Ok(None);
+    }
+    Ok(Some(
+        alarms::service::open_summary(db, principal.street_scope())
+            .await
+            .map_err(AppError::Internal)?,
+    ))
+}
+
+/// The map's points: stations coloured by their AQI, sections by their class, and the key dischargers for
+/// those who may read enterprises.
+async fn map_points(
+    db: &Db,
+    principal: &Principal,
+    stations: &[StationNow],
+    sections: &[SectionNow],
+) -> AppResult<Vec<MapPoint>> {
     let mut map_points = Vec::new();
-    for s in &stations {
+    for s in stations {
         if let (Some(lon), Some(lat)) = (s.lon, s.lat) {
             map_points.push(MapPoint {
                 kind: if s.level == "micro" {
@@ -478,7 +580,7 @@ pub async fn gather(db: &Db, principal: &Principal, now: i64) -> AppResult<Dashb
             });
         }
     }
-    for s in &sections {
+    for s in sections {
         if let (Some(lon), Some(lat)) = (s.lon, s.lat) {
             map_points.push(MapPoint {
                 kind: "section",
@@ -497,41 +599,9 @@ pub async fn gather(db: &Db, principal: &Principal, now: i64) -> AppResult<Dashb
         }
     }
     if principal.can(registry::ENTERPRISE, Action::Read) {
-        map_points.extend(key_dischargers(db, scope).await?);
+        map_points.extend(key_dischargers(db, principal.street_scope()).await?);
     }
-    let street_points = street_rows
-        .iter()
-        .filter(|s| scope.is_none_or(|own| own == s.0))
-        .filter_map(|(id, name, lon, lat)| {
-            Some(MapPoint {
-                kind: "street",
-                id: *id,
-                name: name.clone(),
-                lon: (*lon)?,
-                lat: (*lat)?,
-                label: name.clone(),
-                colour: "#333333".into(),
-                href: String::new(),
-            })
-        })
-        .collect();
-
-    Ok(Dashboard {
-        district: district_name,
-        district_code,
-        today: today.format("%Y-%m-%d").to_string(),
-        year: today.year(),
-        street: scope.map(|id| street_name(Some(id))),
-        yesterday,
-        stations,
-        sections,
-        class_counts,
-        targets,
-        alarms,
-        trend,
-        map_points,
-        streets: street_points,
-    })
+    Ok(map_points)
 }
 
 fn aqi_text(aqi: &standards::aqi::AqiResult) -> String {
