@@ -8,7 +8,6 @@ use ingest::simulate::{self, Behaviour, SimProtocol};
 
 use crate::support::*;
 
-const PACKETS: u64 = 30;
 
 testkit::db_test!(simulated_devices_of_every_edition_are_stored, |db| {
     let mut devices = Vec::new();
@@ -28,7 +27,7 @@ testkit::db_test!(simulated_devices_of_every_edition_are_stored, |db| {
     let first_minute = kernel::time::now_ts() / 86_400 * 86_400 - 5 * 86_400;
     let behaviour = Behaviour {
         target: gateway.addr,
-        rate: 200.0,
+        rate: 20.0,
         faults: false,
         ack_timeout: Duration::from_secs(10),
         first_minute,
@@ -55,8 +54,9 @@ testkit::db_test!(simulated_devices_of_every_edition_are_stored, |db| {
                 "encrypted: {text}"
             ),
         }
-        // Long enough for PACKETS packets at 200 per second, stopped by the deadline.
-        let deadline = Instant::now() + Duration::from_millis(PACKETS * 5);
+        // About 40 packets at 20 per second, stopped by the deadline: the test needs a few acknowledged, and a
+        // loaded machine (a 150 ms window acknowledged only 2 under a load of 12) must still give them.
+        let deadline = Instant::now() + Duration::from_secs(2);
         let stats =
             simulate::run_device(device.clone(), number as u64, behaviour.clone(), deadline).await;
         assert!(stats.acknowledged >= 5, "{protocol:?}: {stats:?}");
