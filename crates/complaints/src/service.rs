@@ -2,7 +2,8 @@
 //! role rules; extensions; escalation of overdue work; masking of the reporter's personal data; statistics.
 //! No HTTP types here.
 //!
-//! Day counting (governance.md §4.1): a period starts the day after receipt (or acceptance); "N 日" counts
+//! Day counting (《信访工作条例》's periods, counted as 《民法典》第二百零一、二百零三条 count periods — unverified
+//! for petitions): a period starts the day after receipt (or acceptance); "N 日" counts
 //! calendar days and, when its last day is a rest day, ends on the next working day; "N 个工作日" counts working
 //! days on the official calendar. The calendar is the database's (crate `workcal`, held in memory): a due date
 //! that relies on a provisional year (暂定，待国务院通知) is flagged `calendar_provisional`; one that needs a year
@@ -1047,7 +1048,7 @@ const HANDLER_ROLES: &[Role] = &[
 ];
 const APPROVER_ROLES: &[Role] = &[Role::Leader, Role::Admin];
 
-/// How many times a case may be reopened after an unsatisfied reply ("re-open once", governance.md §4.5 [M]);
+/// How many times a case may be reopened after an unsatisfied reply ("re-open once": our unverified policy);
 /// beyond that the reporter's route is 复查 at the next level.
 pub const MAX_REOPENINGS: i64 = 1;
 

@@ -1,5 +1,5 @@
-//! HJ 212-2025 packets as listed in `shared/reference/hj212-2025.md` §4 (built by caoyiliang/HJ212 with length
-//! and CRC recomputed by the researcher; the RF line built from the documented field order).
+//! HJ 212-2025 packets after the standard's examples (built with the caoyiliang/HJ212 library, with length and
+//! CRC recomputed; the RF line built from the field order HJ 212-2025 documents).
 
 use hj212::crc::CrcVerdict;
 use hj212::encode::{ReplyKind, reply_to, required_reply};
