@@ -2,7 +2,7 @@
 """Annual air assessment of 1,000 station-years of hourly data with pandas/numpy — the same rules as
 `crates/standards/benches/annual.rs`, written the straightforward way, for a speed comparison.
 
-Rules (standards.md §1–§3): daily mean with >= 20 valid hours; O3 8-h windows of the day with >= 6 valid hours,
+Rules (HJ 633-2012, GB 3095-2012, HJ 663-2013, 环办监测〔2018〕19号): daily mean with >= 20 valid hours; O3 8-h windows of the day with >= 6 valid hours,
 daily max valid with >= 14 of 17 windows or above 160; daily values rounded half to even (integers, CO one
 decimal); IAQI of HJ 633-2012 rounded up (including the O3 daily max 1-h of the 2012 daily report), AQI = max; a day counts when all six daily values are valid; good days
 AQI <= 100, heavy days AQI > 200; annual means, percentiles (numpy "linear" = HJ 663 k = 1 + (n-1)p),

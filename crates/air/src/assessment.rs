@@ -1,5 +1,5 @@
 //! The area assessment report: the stations given form the area; each day the valid stations' daily values
-//! are averaged and the AQI is computed from the averages (standards.md §2.6). Period and monthly figures
+//! are averaged and the AQI is computed from the averages (HJ 633-2026 §4.2.2, by HJ 663). Period and monthly figures
 //! come from `standards::assessment`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -99,7 +99,7 @@ pub fn same_period_last_year(from: NaiveDate, to: NaiveDate) -> (NaiveDate, Naiv
     (back(from), back(to))
 }
 
-/// Comparison with the same period a year earlier (改善率 / 变化率, standards.md §3).
+/// Comparison with the same period a year earlier (改善率 / 变化率, as in 环办监测〔2018〕19号).
 #[derive(Clone, Debug, Serialize)]
 pub struct YearOnYear {
     pub from: NaiveDate,

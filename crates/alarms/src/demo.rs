@@ -69,8 +69,9 @@ impl Rng {
     }
 }
 
-/// The permit the demo gives an outlet of an industry: limits with a reference O2 by the standard the
-/// reference names for it (enforcement.md §3), analyser ranges and detection limits.
+/// The permit the demo gives an outlet of an industry: limits with a reference O2 by the standard for that
+/// industry (环大气〔2019〕35号, GB 16171-2012, GB 13271-2014, GB 18918-2002; each `basis` names it), analyser
+/// ranges and detection limits.
 pub fn demo_permit(outlet_id: i64, medium: &str, industry: &str) -> OutletPermit {
     let gas = |factor: &str, limit: Option<f64>, high: f64, detection: f64| OutletLimit {
         factor: factor.into(),

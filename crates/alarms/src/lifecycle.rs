@@ -265,8 +265,9 @@ impl Alarm {
     }
 }
 
-/// A clue for off-site enforcement (非现场执法, reference enforcement.md §6.3). A check it triggers is a
-/// case (个案) check, not counted against routine inspection caps (§6.4).
+/// A clue for off-site enforcement (非现场执法, 生态环境部《关于严格规范生态环境行政检查 大力提升执法质效的通知》,
+/// 2025). A check it triggers is a case (个案) check, not counted against routine inspection caps
+/// (国办发〔2024〕54号; e.g. 浙环发〔2025〕13号).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InspectionLead {
     pub alarm_id: i64,

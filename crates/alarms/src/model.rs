@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// HJ 212 factor codes the rules look up by themselves (reference hj212.md §3.5).
+/// HJ 212 factor codes the rules look up by themselves (HJ 212-2017 Appendix B).
 pub mod factor_codes {
     /// 氧含量 O2, % (dry).
     pub const OXYGEN: &str = "a19001";
@@ -14,7 +14,7 @@ pub mod factor_codes {
     pub const AMBIENT_TEMPERATURE: &str = "a01001";
 }
 
-/// HJ 212 data flag (`-Flag`, reference hj212.md §3.4). Serialised as its letter, like `readings::DataFlag`.
+/// HJ 212 data flag (`-Flag`, HJ 212-2017 Table 8). Serialised as its letter, like `readings::DataFlag`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum DataFlag {
     /// 正常 normal.
@@ -66,7 +66,7 @@ impl DataFlag {
     }
 
     /// Only normal data judge exceedances and patterns: marked data are not used to judge exceedance
-    /// (标记规则, reference enforcement.md §2.4).
+    /// (生态环境部《污染物排放自动监测设备标记规则》).
     pub fn is_normal(self) -> bool {
         self == DataFlag::N
     }
@@ -162,7 +162,7 @@ pub struct DetectionLimit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutletContext {
     pub limits: Vec<EmissionLimit>,
-    /// 基准含氧量 in %, e.g. 9 for a coal boiler (reference enforcement.md §2.3). `None`: no conversion.
+    /// 基准含氧量 in %, e.g. 9 for a coal boiler (GB 13271-2014). `None`: no conversion.
     pub reference_oxygen: Option<f64>,
     pub ranges: Vec<InstrumentRange>,
     pub detection_limits: Vec<DetectionLimit>,

@@ -28,7 +28,7 @@ pub const MAX_MANUAL_SPAN_S: i64 = 92 * 86_400;
 /// enterprise-month becomes a lead candidate.
 pub const REPEATED_EXCEEDANCES: usize = 3;
 
-/// The rules that point at falsified or manipulated data (hj212.md §11): their alarms verified as true are
+/// The rules that point at falsified or manipulated data (篡改、伪造, 环发〔2015〕175号): their alarms verified as true are
 /// lead candidates.
 pub fn is_falsification_rule(rule: RuleId) -> bool {
     matches!(

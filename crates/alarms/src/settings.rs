@@ -41,7 +41,7 @@ pub struct ExceedanceSettings {
     /// Valid hours a daily mean needs (HJ 212-2017 App. D formula (25): m ≥ 20).
     pub min_hours_per_day: usize,
     /// Hours whose O2 is at or above this are not converted and not judged: the factor (21−ref)/(21−O2)
-    /// explodes near 21 % (start-up, shutdown, air leaks; reference enforcement.md §2.2 "≥ ~19 %").
+    /// explodes near 21 % (start-up, shutdown, air leaks; "≥ ~19 %" is an unverified rule of thumb).
     pub oxygen_guard: f64,
     /// Ratio to the limit from which an exceedance is `High` (our choice: 1.5× is what penalty practice
     /// treats as clearly over, below it measurement uncertainty is arguable).
@@ -99,14 +99,14 @@ impl Default for HealthSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PatternSettings {
-    /// Identical values for this long are a constant-value anomaly (reference hj212.md §11: "identical for
-    /// 4 consecutive hours under normal production").
+    /// Identical values for this long are a constant-value anomaly ("自动监控数据异常的18种情况": "identical
+    /// for 4 consecutive hours under normal production").
     pub constant_min_s: i64,
     /// Values within this relative difference count as identical (float noise from unit conversions).
     pub constant_tolerance: f64,
     /// Block of hourly means over which the coefficient of variation is measured, CST-day aligned.
     pub low_variation_block_s: i64,
-    /// Coefficient of variation of the hourly means below this is near-zero variation. The reference's
+    /// Coefficient of variation of the hourly means below this is near-zero variation. The same list's
     /// "half-month hourly-mean variation < 5 %" is a range over 15 days; hourly means of an honest stack
     /// vary with load by well over 1 % within a day, a value written by hand with added noise does not.
     pub low_variation_max_cv: f64,
@@ -121,10 +121,10 @@ pub struct PatternSettings {
     pub pinned_tolerance: f64,
     /// Share of a block's normal samples at the detection limit that raises the alarm.
     pub pinned_min_share: f64,
-    /// Block for the narrow-band check, CST-day aligned (reference: "for long periods"; our choice 3 days).
+    /// Block for the narrow-band check, CST-day aligned (checklists: "for long periods"; our choice 3 days).
     pub narrow_band_block_s: i64,
     /// Max − min of a block's normal samples within this share of the instrument span is a narrow band
-    /// (reference hj212.md §11: "variation within 2 % of range for long periods").
+    /// (on-site inspection checklists: "variation within 2 % of range for long periods").
     pub narrow_band_share: f64,
     /// Flat part of step-then-flat: at least this long…
     pub flat_min_s: i64,
@@ -186,7 +186,7 @@ impl Default for PatternSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ConsistencySettings {
-    /// O2 at or above this says "no combustion, air only" (reference enforcement.md §2.2: ≥ ~19 % is
+    /// O2 at or above this says "no combustion, air only" (unverified rule of thumb: ≥ ~19 % is
     /// start-up/shutdown/leak territory; 20 % leaves room for lean processes such as sinter at 16–18 %).
     pub stopped_oxygen: f64,
     /// Flow at or above this share of the rated flow says the stack is running.

@@ -219,17 +219,17 @@ impl WaterWeights {
     }
 }
 
-/// A named weighting with where it comes from and how sure the reference is of it.
+/// A named weighting with where it comes from and how sure we are of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Preset<W> {
     pub key: &'static str,
     pub label: &'static str,
-    /// The source and its verification tag from the reference (V2: seen in official reports; unverified…).
+    /// The source and how it was verified (V2: seen in official reports; unverified…).
     pub source: &'static str,
     pub weights: W,
 }
 
-/// The air presets (standards.md §3.3, governance.md §2.2).
+/// The air presets: Tianjin's district ranking rules and 环办监测〔2018〕19号 (each `source` names its document).
 pub const AIR_PRESETS: [Preset<AirWeights>; 3] = [
     Preset {
         key: "tianjin_2021",
@@ -269,7 +269,7 @@ pub const AIR_PRESETS: [Preset<AirWeights>; 3] = [
     },
 ];
 
-/// The water presets (standards.md §5, governance.md §2.2).
+/// The water presets: 《天津市地表水环境区域补偿办法》 and 环办监测〔2017〕51号 (each `source` names its document).
 pub const WATER_PRESETS: [Preset<WaterWeights>; 2] = [
     Preset {
         key: "tianjin_compensation_2023",

@@ -92,7 +92,7 @@ text_enum!(
 );
 
 text_enum!(
-    /// A person's place on the duty roster (governance.md §5.3).
+    /// A person's place on the duty roster (带班领导, 值班员 and 备勤, as local governments' duty rules have them).
     DutyRole {
         Leader = "leader", "带班领导";
         Officer = "officer", "值班员";
@@ -115,7 +115,8 @@ pub struct ChannelClocks {
 }
 
 impl Channel {
-    /// The clocks of this channel (governance.md §4, anchors.md §1.13).
+    /// The clocks of this channel: 《信访工作条例》 (2022) for petitions, 《环保举报热线工作管理办法》 with a
+    /// provincial example for 12369, Tianjin's 12345 实施细则; each `basis` names its source and how sure it is.
     pub fn clocks(self) -> ChannelClocks {
         use Period::*;
         match self {
@@ -179,7 +180,7 @@ impl Category {
         }
     }
 
-    /// Who is competent, when it is not (only) the bureau (噪声污染防治法, governance.md §4.4). A department
+    /// Who is competent, when it is not (only) the bureau (噪声污染防治法 第七十四至八十四条). A department
     /// that receives a report it does not own transfers it and tells the reporter (Art. 31).
     pub fn competent_body(self) -> &'static str {
         match self {

@@ -49,8 +49,9 @@ pub struct OnboardingRequest {
 }
 
 /// Bytes a logger id (each of `i23005-Info` to `i23008-Info`) may have. A real one is short — the logger id of
-/// hj212-2025.md's example has 24 characters, a CPU id or MAC 12 — and 9 kB ids grew the database 18 MB in
-/// 12 s: a 1001 with a longer one is no onboarding request; it is quarantined cut to [`CUT_PACKET_BYTES`].
+/// the HJ 212-2025 1001 (Appendix C2) as caoyiliang/HJ212 builds it has 24 characters, a CPU id or MAC 12 — and
+/// 9 kB ids grew the database 18 MB in 12 s: a 1001 with a longer one is no onboarding request; it is
+/// quarantined cut to [`CUT_PACKET_BYTES`].
 pub const MAX_LOGGER_ID_BYTES: usize = 64;
 
 /// What is kept of a quarantined 1001 whose logger ids are too long: its first bytes, enough to see what it is.
@@ -139,7 +140,7 @@ pub fn set_mn_command(
 
 /// An MN to propose for a logger's device: 24 upper-case hex digits from the SHA-256 of its hardware ids.
 /// HJ 212-2025 has the platform derive the MN from the CPU id and MAC; its exact rule was not available
-/// (hj212-2025.md), so this is only a proposal the operator may change.
+/// (HJ 212-2025's text was not read), so this is only a proposal the operator may change.
 pub fn proposed_mn(logger: &LoggerIds) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
@@ -1063,7 +1064,7 @@ mod tests {
 
     #[test]
     fn a_1001_without_mn_is_onboarding_and_the_1002_matches_the_reference() {
-        // hj212-2025.md §4: the 1001 and 1002 as caoyiliang/HJ212 builds them.
+        // HJ 212-2025 Appendix C: the 1001 and 1002 as caoyiliang/HJ212 builds them.
         let wire = "##0174QN=20240601085857223;ST=32;CN=1001;PW=123456;MN=;Flag=9;CP=&&i23005-Info=6970000000001ABCDEFG1234;i23006-Info=A800200A8C6D;i23007-Info=E86A643C7BBC;i23008-Info=A763742C1AE1&&F141";
         let frame = frame_of(wire);
         assert_eq!(frame.crc_verdict(), hj212::CrcVerdict::Ok);

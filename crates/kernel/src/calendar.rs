@@ -124,7 +124,7 @@ pub const YEARS: &[YearData] = &[
     },
     YearData {
         year: 2026,
-        // The document number is known only from third-party code comments (holidays.md: [U]).
+        // The document number (国办发明电〔2025〕7号) is unverified: only third-party code comments give it.
         notice: "国务院办公厅关于2026年部分节假日安排的通知（2025-11-04）",
         rest_weekdays: &[
             (1, 1),
@@ -293,7 +293,7 @@ impl YearCalendar {
 /// in force from 2025) that fall on a fixed Gregorian date — 元旦 01-01, 劳动节 05-01 and 05-02, 国庆节 10-01 to
 /// 10-03 — when they fall on Monday–Friday. The lunar holidays (春节 with 除夕, 端午, 中秋) and 清明 are left
 /// out: their dates need an astronomical calendar, and the notice's 调休 around them cannot be derived
-/// (holidays.md: 2026's Spring Festival break did not follow 2025's pattern). A provisional year therefore has
+/// (the 2026 notice's Spring Festival break did not follow 2025's pattern). A provisional year therefore has
 /// more working days than the real one will have: its deadlines come earlier, never later, than the official
 /// ones across a break that is missing (but a 调休 Saturday can move a date by a day either way).
 pub fn rule_rest_days(year: i32) -> Vec<(NaiveDate, &'static str)> {
@@ -531,8 +531,8 @@ pub enum Period {
     /// "N 个工作日": counted on the official calendar from the day after the start day.
     WorkingDays(u32),
     /// "N 日": calendar days from the day after the start day; when the last day is a rest day, the period
-    /// ends on the next working day (the general rule of 民法典 第二百零三条 for periods; governance.md marks
-    /// its application to petitions as to be checked).
+    /// ends on the next working day (the general rule of 民法典 第二百零三条 for periods; its application to
+    /// petitions is unverified).
     CalendarDays(u32),
 }
 
@@ -598,7 +598,7 @@ mod tests {
 
     #[test]
     fn spot_checks_from_the_reference() {
-        // holidays.md "Spot checks": Nth working day after the start date, start excluded.
+        // Nth working day after the start date, start excluded, worked out from the State Council notices.
         assert_eq!(add_working_days(d(2025, 1, 24), 5).unwrap(), d(2025, 2, 7));
         assert_eq!(
             add_working_days(d(2026, 9, 18), 20).unwrap(),

@@ -1,6 +1,6 @@
 //! The factor catalogue: every HJ 212 factor code that has a column of its own in the `readings` table.
 //!
-//! Codes are HJ 212-2017 Appendix B / the ambient-air list (reference hj212.md §3.5). A code not listed here
+//! Codes are HJ 212-2017 Appendix B / the ambient-air list (HJ 212-2017, ST=22). A code not listed here
 //! is still stored, in the row's `extra` JSON. Adding a factor = a migration `ALTER TABLE readings ADD COLUMN
 //! <code> DOUBLE PRECISION` on both backends + one line below (the column is named after the code).
 

@@ -42,7 +42,7 @@ impl Period {
     }
 }
 
-/// HJ 212 data flag (`-Flag`, reference hj212.md §3.4). Lower-case letters seen in the field are accepted.
+/// HJ 212 data flag (`-Flag`, HJ 212-2017 Table 8). Lower-case letters seen in the field are accepted.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
 )]

@@ -1,6 +1,6 @@
 //! Roll-ups computed by the platform from the audited tier, the same code on both backends.
 //!
-//! Rules, per kind of input (GB 3095-2012/2026 Table 4, reference standards.md §2.3):
+//! Rules, per kind of input (GB 3095-2012/2026 Table 4):
 //! - **Hour from minute data**: expected 60 minute values; the hour is valid with ≥ 45 valid minutes
 //!   ("≥ 45 min sampling per hour"). Stored as `period = 'hour'` roll-ups.
 //! - **Hour reported by the device or file** (`period = 'hour'` readings): the audited hourly value itself (it

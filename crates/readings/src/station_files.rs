@@ -1,6 +1,6 @@
 //! Readers for hourly station data files, as streaming iterators of typed hourly records.
 //!
-//! Two formats (standards.md §7.3):
+//! Two formats:
 //! - **UCI Beijing** (`No,year,month,day,hour,PM2.5,PM10,SO2,NO2,CO,O3,…,station`): one row per station-hour,
 //!   every pollutant in µg/m³ *including CO*, which is converted here to mg/m³; `NA` is missing.
 //! - **CNEMC long** (`date,hour,type,<station codes…>`): one row per hour and type, one column per station;

@@ -1,4 +1,5 @@
-//! Hourly → daily values and percentiles, GB 3095 Table 4 and HJ 663 (standards.md §2.3, §2.5, §2.6).
+//! Hourly → daily values and percentiles: GB 3095 Table 4, HJ 663-2013 §6.1.2 and Appendix A, area values per
+//! HJ 633-2026 §4.2.2.
 //!
 //! Hourly values are fixed-point integers in ten-thousandths of the unit (µg/m³; CO mg/m³), which holds
 //! every value of the real data files exactly; sums stay integers and means are exact fractions.
@@ -43,7 +44,7 @@ impl DayHours {
     }
 }
 
-/// The daily values of a station or an area (standards.md §1.5, §2.3).
+/// The daily values of a station or an area (HJ 633 daily report; validity by GB 3095 Table 4).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DailyValues {
     pub date: NaiveDate,
@@ -166,7 +167,7 @@ pub fn o3_daily_max_8h(hours: &[i32; 24]) -> (Option<Exact>, u32) {
 }
 
 /// An area's daily values: per pollutant the mean of the valid stations' values, then the AQI is computed
-/// from these means (HJ 633-2026 §4.2.2; standards.md §2.6), not from the stations' AQIs.
+/// from these means (HJ 633-2026 §4.2.2, which refers to HJ 663), not from the stations' AQIs.
 pub fn area_daily_values(
     date: NaiveDate,
     stations: &[&DailyValues],

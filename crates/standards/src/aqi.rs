@@ -1,4 +1,4 @@
-//! Air Quality Index, HJ 633-2012 and HJ 633-2026 (standards.md §1), chosen by the date of the data.
+//! Air Quality Index, HJ 633-2012 and HJ 633-2026, chosen by the date of the data.
 //!
 //! IAQI is computed on the exact concentration with rational arithmetic and rounded up ("全部进位取整数");
 //! under HJ 633-2026 the concentration is first rounded half to even to an integer (CO: one decimal).
@@ -129,7 +129,7 @@ impl Indicator {
         }
     }
 
-    /// The indicators that make up a report in an edition (standards.md §1.5).
+    /// The indicators that make up a report in an edition (the daily and real-time reports of HJ 633-2012 and 2026).
     ///
     /// HJ 633-2012 real-time: the six 1-h values plus the O3 8-h and PM 24-h moving averages (the PM 1-h
     /// value has no breakpoints there). HJ 633-2026 real-time: the six 1-h values. HJ 633-2012 daily: six
@@ -173,7 +173,7 @@ impl Indicator {
 /// The IAQI values of the table rows.
 pub const IAQI_ROWS: [i64; 8] = [0, 50, 100, 150, 200, 300, 400, 500];
 
-/// The breakpoints of an indicator's column (standards.md §1.1, HJ 633-2012 Table 1, HJ 633-2026 Table 3),
+/// The breakpoints of an indicator's column (HJ 633-2012 Table 1, HJ 633-2026 Table 3),
 /// µg/m³ except CO in mg/m³. Shorter columns end where the table has "—". `None`: not defined in that edition.
 pub fn breakpoints(standard: AqiStandard, indicator: Indicator) -> Option<&'static [i64]> {
     const SO2_24H: [i64; 8] = [0, 50, 150, 475, 800, 1600, 2100, 2620];

@@ -1,4 +1,4 @@
-//! Period assessment of a station or an area (HJ 663, GB 3095; standards.md §2.3–§2.8): daily AQI, good days,
+//! Period assessment of a station or an area (HJ 663-2013, GB 3095, HJ 633): daily AQI, good days,
 //! heavy-pollution days, period means, percentiles, attainment, exceedance multiples, composite index.
 
 use chrono::{Datelike, NaiveDate};
@@ -14,10 +14,10 @@ use crate::limits::Gb3095;
 use crate::pollutant::Pollutant;
 use crate::settings::{AirSettings, DayValidity, LimitsSelection, SandDustConvention};
 
-/// HJ 663-2026 could not be read (standards.md §9.1); its statistics are assumed unchanged from HJ 663-2013.
+/// Unverified: the text of HJ 663-2026 could not be read; its statistics are assumed unchanged from HJ 663-2013.
 pub const ASSESSMENT_METHOD: &str = "HJ 663-2013 (HJ 663-2026 assumed identical) / GB 3095 Table 4";
 
-/// The percentile of the period statistic (HJ 663-2013 Table 1; standards.md §2.4).
+/// The percentile of the period statistic (HJ 663-2013 Table 1; the SO2/NO2 98th is unverified).
 pub const fn assessment_percentile(pollutant: Pollutant) -> u32 {
     match pollutant {
         Pollutant::So2 | Pollutant::No2 => 98,

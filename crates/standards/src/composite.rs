@@ -1,4 +1,5 @@
-//! 环境空气质量综合指数 (standards.md §3): I_sum = Σ wᵢ·Cᵢ/Sᵢ, with its change rate and rankings.
+//! 环境空气质量综合指数 (《城市环境空气质量排名技术规定》, 环办监测〔2018〕19号): I_sum = Σ wᵢ·Cᵢ/Sᵢ, with its
+//! change rate and rankings.
 
 use serde::Serialize;
 
@@ -40,7 +41,7 @@ pub struct SingleIndex {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CompositeIndex {
     pub variant: CompositeIndexVariant,
-    /// Σ wᵢ·Cᵢ/Sᵢ, computed exactly and rounded half to even to 2 decimals (standards.md §2.8).
+    /// Σ wᵢ·Cᵢ/Sᵢ, computed exactly and rounded half to even (GB/T 8170) to 2 decimals, as official bulletins print it.
     pub value: Exact,
     pub single_indices: Vec<SingleIndex>,
     /// The pollutant(s) with the largest single index [M].

@@ -1,5 +1,5 @@
 //! GB 3095 concentration limits: 2012 (to 2026-02-28), 2026 transition phase (2026-03-01 to 2030-12-31) and
-//! 2026 final phase (from 2031-01-01). standards.md §2.1, §2.2.
+//! 2026 final phase (from 2031-01-01): GB 3095-2012 Table 1, GB 3095-2026 Table 1.
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -136,7 +136,7 @@ mod tests {
         }
     }
 
-    /// standards.md §2.1 and §2.2, Class 2, row by row: (annual, daily) for SO2, NO2, PM10, PM2.5, CO, O3.
+    /// GB 3095-2012 and GB 3095-2026 Table 1, Class 2, row by row: (annual, daily) for SO2, NO2, PM10, PM2.5, CO, O3.
     #[test]
     fn class_2_tables() {
         let expected: [(Gb3095, LimitRows); 3] = [

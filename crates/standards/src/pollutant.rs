@@ -73,7 +73,7 @@ impl Pollutant {
         }
     }
 
-    /// Reporting precision (HJ 633-2026 §4.2.2; bulletins, standards.md §2.8): integers, CO one decimal.
+    /// Reporting precision (HJ 633-2026 §4.2.2; official bulletins): integers, CO one decimal.
     pub const fn reporting_decimals(self) -> u32 {
         match self {
             Self::Co => 1,

@@ -1,10 +1,11 @@
-//! Every rule the reference marks unverified ([M], [I] or an open question in standards.md §9) is a named
-//! setting here, with the documented default. Results carry the settings they were computed with.
+//! Every rule not verified in the official text (tagged as in docs/standards-engine.md: [M] background
+//! knowledge, [I] inferred, [V2] a secondary source; or a question open for the bureau) is a named setting
+//! here, with the documented default. Results carry the settings they were computed with.
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
-/// GB 3095 functional zone class (§2.1, §2.2). A district such as Dongli is Class 2 [M].
+/// GB 3095 functional zone class (GB 3095-2026 §4.1). A district such as Dongli is Class 2 (unverified).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ZoneClass {
@@ -12,7 +13,7 @@ pub enum ZoneClass {
     Class2,
 }
 
-/// Which days count as valid for the good-day ratio (standards.md §2.7).
+/// Which days count as valid for the good-day ratio (优良天数比例).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DayValidity {
@@ -22,7 +23,8 @@ pub enum DayValidity {
     PublishableAqi,
 }
 
-/// The sand-and-dust deduction of the good-day ratio (standards.md §2.7; the bureau's convention is unknown).
+/// The sand-and-dust deduction of the good-day ratio (环办监测〔2016〕120号, unverified; from 2026 the exceptional
+/// events of HJ 663-2026). The bureau's convention is unknown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SandDustConvention {
@@ -34,7 +36,7 @@ pub enum SandDustConvention {
     ReevaluateWithoutPm,
 }
 
-/// Which GB 3095 limits judge a period that may straddle the 2026-03-01 switch (standards.md §9.2, open).
+/// Which GB 3095 limits judge a period that may straddle the 2026-03-01 switch (a question open for the bureau).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LimitsSelection {
@@ -44,7 +46,7 @@ pub enum LimitsSelection {
     InForceAtPeriodStart,
 }
 
-/// The composite index denominators and weights (standards.md §3).
+/// The composite index denominators and weights (环办监测〔2018〕19号).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CompositeIndexVariant {
@@ -66,7 +68,7 @@ pub struct AirSettings {
     /// the published daily values [I]. Default: true.
     pub round_daily_values: bool,
     /// Accept a 24-h mean with fewer than 20 hours when it already exceeds the 24-h limit, as the O3 8-h rule
-    /// does (standards.md §2.3 says "many implementations" do this [M]). Default: false.
+    /// does (many implementations do this; unverified in HJ 663's text). Default: false.
     pub daily_mean_exceedance_exception: bool,
     /// Minimum valid hours for the O3 daily max 1-h (used by the HJ 633-2012 daily AQI). Not stated in the
     /// standards; default 20, the same as a daily mean [M].
@@ -99,7 +101,7 @@ impl Default for AirSettings {
     }
 }
 
-/// How a mean pH is formed from several samples (standards.md §4.2).
+/// How a mean pH is formed from several samples (unverified: the 2020 water statistics rule was not read).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PhAveraging {
@@ -110,7 +112,8 @@ pub enum PhAveraging {
     Arithmetic,
 }
 
-/// Threshold of the I–III share below which a ≥ 40 % 劣V share means 重度污染 (standards.md §4.2, §9.6).
+/// Threshold of the I–III share below which a ≥ 40 % 劣V share means 重度污染 (环办〔2011〕22号; its exact
+/// wording is unverified).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SeverePollutionThreshold {
@@ -125,7 +128,8 @@ pub enum SeverePollutionThreshold {
 pub struct WaterSettings {
     pub ph_averaging: PhAveraging,
     /// Round averaged concentrations half to even to the reporting decimals of the 2020 statistics rule
-    /// (standards.md §4.2 table) before classifying. [V2 secondary]; default true.
+    /// (《地表水环境质量监测数据统计技术规定（试行）》 as a third party implements it; unverified against the
+    /// text) before classifying. Default true.
     pub round_to_reporting_decimals: bool,
     /// A basin with at least this many sections uses the proportion method; fewer average the concentrations.
     /// "5 个（含）以上" [M]; default 5.

@@ -1,5 +1,5 @@
 //! Surface water: GB 3838-2002 classes, 《地表水环境质量评价办法（试行）》(环办〔2011〕22号) section and basin
-//! assessment, CWQI (环办监测〔2017〕51号) and the lake trophic index (standards.md §4, §5).
+//! assessment, CWQI (环办监测〔2017〕51号) and the lake trophic index.
 
 use serde::Serialize;
 
@@ -73,8 +73,8 @@ pub enum WaterItem {
 use WaterItem::*;
 
 /// (item, code, Chinese name, HJ 212 factor code, reporting decimals, limits I–V as decimal text).
-/// Limits: GB 3838-2002 Table 1 (standards.md §4.1); decimals: the 2020 statistics rule as implemented by a
-/// third party (standards.md §4.2) [V2 secondary].
+/// Limits: GB 3838-2002 Table 1; decimals: the 2020 statistics rule (《地表水环境质量监测数据统计技术规定
+/// （试行）》) as implemented by a third party, unverified against the text.
 type ItemRow = (
     WaterItem,
     &'static str,
@@ -285,7 +285,7 @@ impl WaterItem {
         all
     };
 
-    /// The 21 assessed items: all but water temperature, total nitrogen and fecal coliform (§4.2).
+    /// The 21 assessed items: all but water temperature, total nitrogen and fecal coliform (环办〔2011〕22号).
     pub fn is_assessed(self) -> bool {
         !matches!(self, WaterTemperature | TotalNitrogen | FecalColiform)
     }
@@ -405,7 +405,7 @@ impl WaterClass {
         }
     }
 
-    /// 水质状况 of a section class (§4.2).
+    /// 水质状况 of a section class (环办〔2011〕22号).
     pub const fn quality_level(self) -> QualityLevel {
         match self {
             Self::I | Self::II => QualityLevel::Excellent,
@@ -594,7 +594,7 @@ pub fn assess_section(values: &[(WaterItem, Exact)], body: WaterBody) -> Section
 
 /// Mean of several samples of one item: arithmetic, except pH per the `ph_averaging` setting; rounded to the
 /// item's reporting decimals when `round_to_reporting_decimals` is set (pH is never rounded: the source table's
-/// "0 decimals" for pH is doubtful, standards.md §4.2).
+/// "0 decimals" for pH is doubtful).
 pub fn mean_of_samples(
     item: WaterItem,
     samples: &[Exact],
@@ -654,7 +654,7 @@ pub fn class_shares(classes: &[WaterClass]) -> ClassShares {
     }
 }
 
-/// 水质状况 of a basin by the section-class proportion method (≥ 5 sections, §4.2).
+/// 水质状况 of a basin by the section-class proportion method (≥ 5 sections, 环办〔2011〕22号).
 pub fn proportion_method_level(
     shares: &ClassShares,
     settings: &WaterSettings,
@@ -686,7 +686,8 @@ pub fn proportion_method_level(
     })
 }
 
-/// Lake trophic level index TLI(Σ) (§4.2) [M: verify]; inputs chla mg/m³, SD m, others mg/L.
+/// Lake trophic level index TLI(Σ) (环办〔2011〕22号; formula and weights unverified); inputs chla mg/m³, SD m,
+/// others mg/L.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TrophicState {
     pub tli: f64,

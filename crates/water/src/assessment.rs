@@ -1,6 +1,6 @@
 //! The water assessment report: each section by the single-factor method, for the whole file and per month;
 //! class shares, the basin level (proportion method for ≥ 5 sections, else averaged concentrations) and the
-//! CWQI per section and per area (concentration first, standards.md §5).
+//! CWQI per section and per area (concentration first, 环办监测〔2017〕51号).
 
 use std::collections::BTreeMap;
 
@@ -66,7 +66,7 @@ pub struct PeriodReport {
     pub change_on_last_year: Option<CwqiChange>,
 }
 
-/// ΔCWQI = (now − base)/base × 100 %, 1 decimal; negative means improved (standards.md §5).
+/// ΔCWQI = (now − base)/base × 100 %, 1 decimal; negative means improved (环办监测〔2017〕51号).
 #[derive(Clone, Debug, Serialize)]
 pub struct CwqiChange {
     /// The base period ("YYYY-MM").

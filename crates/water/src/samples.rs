@@ -8,7 +8,8 @@
 //!   `water_temperature`), Chinese name (氨氮) or HJ 212 factor code (w21003); for lakes also the trophic state
 //!   parameters `chla` (叶绿素a, mg/m³) and `SD` (透明度, m);
 //! - `value`: a plain decimal in mg/L (pH dimensionless, fecal coliform 个/L, temperature ℃). Values below the
-//!   detection limit ("<0.01", "ND") are rejected: the rule for them is unverified (standards.md §4.2).
+//!   detection limit ("<0.01", "ND") are rejected: the official rule for them is unknown (½ × the detection
+//!   limit is common, unverified).
 
 use std::fs::File;
 use std::io::Read;

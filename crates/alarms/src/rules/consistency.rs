@@ -1,4 +1,4 @@
-//! Physically inconsistent combinations of O2, flue temperature and flow (reference hj212.md §11: "O2 says
+//! Physically inconsistent combinations of O2, flue temperature and flow ("自动监控数据异常的18种情况": "O2 says
 //! stopped but other parameters disagree"; flue temperature vs operation).
 
 use std::collections::BTreeMap;

@@ -12,7 +12,7 @@ use crate::prepare::{
 };
 use crate::settings::ExceedanceSettings;
 
-/// C_zs = C × (21 − O2_ref)/(21 − O2) (HJ 212-2017 App. D formula (28), reference enforcement.md §2.2).
+/// C_zs = C × (21 − O2_ref)/(21 − O2) (HJ 212-2017 App. D formula (28), after HJ/T 75-2007).
 /// `None` when O2 is at or above the guard (the factor explodes towards 21 %) or any input is not finite.
 pub fn converted_concentration(
     measured: f64,

@@ -1,4 +1,5 @@
-//! Falsified or abnormal data patterns (reference hj212.md §11): constant values, near-zero variation,
+//! Falsified or abnormal data patterns (as regulators' lists name them: "自动监控数据异常的18种情况", on-site
+//! inspection checklists): constant values, near-zero variation,
 //! pinned at the detection limit, narrow band within 2 % of range, negative and over-range values, step then
 //! flat, hovering just under the limit.
 
@@ -193,7 +194,8 @@ pub(crate) fn low_variation(
     out
 }
 
-/// Blocks where most normal samples sit at the detection limit (method 检出限, reference hj212.md §11).
+/// Blocks where most normal samples sit at the detection limit (method 检出限; inspection checklists: data
+/// "hovering around the detection limit").
 pub(crate) fn detection_limit_pinned(
     prepared: &Prepared,
     context: &OutletContext,

@@ -24,7 +24,7 @@ const HANDLER_ROLES: &[Role] = &[
 ];
 const APPROVER_ROLES: &[Role] = &[Role::Leader, Role::Admin];
 
-/// How many times a case may be reopened after an unsatisfied reply ("re-open once", governance.md §4.5 [M]);
+/// How many times a case may be reopened after an unsatisfied reply ("re-open once": our unverified policy);
 /// beyond that the reporter's route is 复查 at the next level.
 pub const MAX_REOPENINGS: i64 = 1;
 

@@ -1,4 +1,4 @@
-//! The statutory clocks. Day counting (governance.md §4.1): a period starts the day after receipt (or
+//! The statutory clocks. Day counting (《信访工作条例》's periods, counted as 《民法典》第二百零一、二百零三条 count periods — unverified for petitions): a period starts the day after receipt (or
 //! acceptance); "N 日" counts calendar days and, when its last day is a rest day, ends on the next working day;
 //! "N 个工作日" counts working days on the official calendar. The calendar is the database's (crate `workcal`,
 //! held in memory): a due date that relies on a provisional year (暂定，待国务院通知) is flagged

@@ -17,7 +17,7 @@ const WAIT: Duration = Duration::from_secs(10);
 
 const LOGGER: &str = "6970000000001ABCDEFG1234";
 
-/// A 1001 as caoyiliang/HJ212 builds it (hj212-2025.md §4), with `MN=` empty.
+/// A 1001 (HJ 212-2025 Appendix C) as caoyiliang/HJ212 builds it, with `MN=` empty.
 pub(crate) fn hardware_ids(logger: &str, qn: &str) -> Vec<u8> {
     let header = hj212::encode::Header {
         qn: Some(qn),

@@ -8,7 +8,6 @@ use ingest::simulate::{self, Behaviour, SimProtocol};
 
 use crate::support::*;
 
-
 testkit::db_test!(simulated_devices_of_every_edition_are_stored, |db| {
     let mut devices = Vec::new();
     for (number, protocol) in [

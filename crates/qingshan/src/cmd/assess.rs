@@ -82,7 +82,7 @@ pub struct AssessAirArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Sand-and-dust deduction convention (standards.md §2.7); needs --sand-dust-dates.
+    /// Sand-and-dust deduction convention (环办监测〔2016〕120号; the bureau's is unknown); needs --sand-dust-dates.
     #[arg(long, value_enum, default_value = "none")]
     pub sand_dust: SandDustArg,
     /// Dates of sand-and-dust days, comma-separated.

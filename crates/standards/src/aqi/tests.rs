@@ -103,7 +103,7 @@ fn every_breakpoint_of_every_column_is_exact() {
     );
 }
 
-/// standards.md §1.2: the f64 formula gives 7.000000000000001 and 55.00000000000001; the exact values are 7 and 55.
+/// HJ 633 rounds up: the f64 formula gives 7.000000000000001 and 55.00000000000001; the exact values are 7 and 55.
 #[test]
 fn floating_point_traps_of_section_1_2() {
     assert_eq!(
@@ -122,7 +122,7 @@ fn floating_point_traps_of_section_1_2() {
 }
 
 /// At 0.1 µg/m³ resolution the exact IAQI matches an all-integer evaluation of 式 1 for every PM2.5 value
-/// 0–500 (2012 and 2026), and the §1.2 count of float failures (8 for PM2.5) is reproduced.
+/// 0–500 (2012 and 2026), and the count of float failures (8 for PM2.5) is reproduced.
 #[test]
 fn pm25_tenths_match_integer_formula() {
     for standard in BOTH {
@@ -154,7 +154,7 @@ fn pm25_tenths_match_integer_formula() {
         if standard == AqiStandard::Hj633_2012 {
             assert_eq!(
                 float_failures, 8,
-                "standards.md §1.2 counts 8 float failures for PM2.5 (2012)"
+                "the f64 formula fails 8 times for PM2.5 (2012)"
             );
         }
     }
@@ -394,7 +394,7 @@ fn report_membership_and_missing_pollutants() {
         Some(125),
         "2012 daily report includes the O3 daily max 1-h"
     );
-    // 2026 §5.3.1: with a pollutant missing, publish only when AQI > 100.
+    // HJ 633-2026 §5.3.1: with a pollutant missing, publish only when AQI > 100.
     let r = daily(AqiStandard::Hj633_2026, &[(Indicator::Pm25Daily, "100")]);
     assert_eq!(
         (r.aqi, r.publishable, r.missing.len()),
