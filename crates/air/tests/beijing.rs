@@ -1,7 +1,8 @@
-//! The whole air assessment on a full year of the real Beijing data (UCI, 12 national-control stations).
-//! Reads `/work/shared/data/beijing-multisite` located relative to the workspace; skipped when absent.
+//! The whole air assessment on the real Beijing data (UCI). One station-year (Dongsi 2015) is in the repository
+//! (`fixtures/beijing`); the tests of twelve stations and of two stations read the shared research data
+//! (`testkit::shared_data`), and fail when it is missing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use air::assessment::{build_air_report, read_station_hours};
 use chrono::NaiveDate;
@@ -9,18 +10,18 @@ use standards::exact::Exact;
 use standards::pollutant::Pollutant;
 use standards::settings::AirSettings;
 
-fn data_dir() -> Option<PathBuf> {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/beijing-multisite");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("skipped: {} not found", dir.display());
-        None
-    }
+/// Dongsi, 2015-01-01 00:00 to 2015-12-31 23:00.
+fn dongsi_2015() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/beijing/PRSA_Data_Dongsi_2015.csv")
 }
 
-fn all_files(dir: &PathBuf) -> Vec<PathBuf> {
+/// The twelve station files, 2013-03 to 2017-02.
+fn data_dir() -> Option<PathBuf> {
+    testkit::shared_data("beijing-multisite")
+}
+
+fn all_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -106,8 +107,7 @@ fn beijing_2016_area_of_twelve_stations() {
 
 #[test]
 fn one_station_whole_year_2015_and_unknown_station() {
-    let Some(dir) = data_dir() else { return };
-    let file = dir.join("PRSA_Data_Dongsi_20130301-20170228.csv");
+    let file = dongsi_2015();
     let (from, to) = (date(2015, 1, 1), date(2015, 12, 31));
     let hours = read_station_hours(std::slice::from_ref(&file), from, to).unwrap();
     let report = build_air_report(

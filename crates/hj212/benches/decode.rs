@@ -1,6 +1,6 @@
 //! Decode throughput on the sample corpus: `cargo bench -p hj212 --bench decode`.
 //!
-//! The corpus (69 packets, `shared/data/hj212/samples.txt`) is fed as one TCP-like byte stream with CRLF after
+//! The corpus (69 packets, `fixtures/hj212/samples.txt`) is fed as one TCP-like byte stream with CRLF after
 //! each packet; counters report packets and bytes per second.
 
 use divan::Bencher;
@@ -16,7 +16,7 @@ fn main() {
 fn corpus() -> (Vec<u8>, usize) {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/hj212/samples.txt"
+        "/../../fixtures/hj212/samples.txt"
     );
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|error| panic!("the benchmark needs {path}: {error}"));

@@ -1,4 +1,4 @@
-//! The 69 published packets of `shared/data/hj212/samples.txt`, each followed by a `# ` line with its source
+//! The 69 published packets of `fixtures/hj212/samples.txt`, each followed by a `# ` line with its source
 //! and the CRC verdict computed independently by the researcher.
 
 use hj212::crc::CrcVerdict;
@@ -10,15 +10,12 @@ struct Sample {
     note: String,
 }
 
-fn load_samples() -> Option<Vec<Sample>> {
+fn load_samples() -> Vec<Sample> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/hj212/samples.txt"
+        "/../../fixtures/hj212/samples.txt"
     );
-    let Ok(text) = std::fs::read_to_string(path) else {
-        println!("skipped: {path} not found");
-        return None;
-    };
+    let text = std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{path}: {error}"));
     let lines: Vec<&str> = text.lines().collect();
     let samples: Vec<Sample> = lines
         .iter()
@@ -30,7 +27,7 @@ fn load_samples() -> Option<Vec<Sample>> {
         })
         .collect();
     assert_eq!(samples.len(), 69, "the corpus announces 69 packets");
-    Some(samples)
+    samples
 }
 
 fn expected_verdict(note: &str) -> &'static str {
@@ -57,9 +54,7 @@ fn expected_length_mismatch(note: &str) -> Option<(usize, usize)> {
 
 #[test]
 fn every_sample_frames_with_the_annotated_crc_verdict_and_length_check() {
-    let Some(samples) = load_samples() else {
-        return;
-    };
+    let samples = load_samples();
     let mut counts = [0usize; 3];
     for sample in &samples {
         let wire = format!("{}\r\n", sample.packet);
@@ -111,9 +106,7 @@ fn every_sample_frames_with_the_annotated_crc_verdict_and_length_check() {
 
 #[test]
 fn the_whole_corpus_as_one_noisy_stream_in_odd_chunks() {
-    let Some(samples) = load_samples() else {
-        return;
-    };
+    let samples = load_samples();
     let mut stream = Vec::new();
     for (index, sample) in samples.iter().enumerate() {
         stream.extend_from_slice(sample.packet.as_bytes());
@@ -223,9 +216,7 @@ fn a_2005_packet_without_qn_and_flag_maps_its_codes() {
 
 #[test]
 fn subpacket_with_zs_values_and_fault_flags() {
-    let Some(samples) = load_samples() else {
-        return;
-    };
+    let samples = load_samples();
     let sample = samples
         .iter()
         .find(|sample| sample.packet.contains("Flag=6;PNUM=2;PNO=2"))
@@ -248,9 +239,7 @@ fn subpacket_with_zs_values_and_fault_flags() {
 
 #[test]
 fn modbus_variant_oversize_and_odd_flags_from_a_receiver_log() {
-    let Some(samples) = load_samples() else {
-        return;
-    };
+    let samples = load_samples();
     let sample = samples
         .iter()
         .find(|sample| sample.packet.starts_with("##1623"))
@@ -305,9 +294,7 @@ fn replies_epoch_qn_and_2005_qn_inside_cp() {
 
 #[test]
 fn bare_flag_and_trailing_separator() {
-    let Some(samples) = load_samples() else {
-        return;
-    };
+    let samples = load_samples();
     let bare = samples
         .iter()
         .find(|sample| sample.packet.contains("a34001-Rtd=92;Flag=N"))
@@ -341,9 +328,7 @@ fn bare_flag_and_trailing_separator() {
 
 #[test]
 fn codes_2005_map_only_within_the_medium_of_the_system() {
-    let Some(samples) = load_samples() else {
-        return;
-    };
+    let samples = load_samples();
     let flue_gas = samples
         .iter()
         .find(|sample| sample.packet.starts_with("##0679"))

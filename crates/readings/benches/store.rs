@@ -111,17 +111,16 @@ fn import_sqlite_96k_readings(bencher: divan::Bencher) {
         });
 }
 
+/// The whole station file (four years, the figure BENCHMARKS.md records), from the shared research data: the
+/// repository's `fixtures/beijing` holds one year of it only.
 fn beijing_file() -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/beijing-multisite/PRSA_Data_Dongsi_20130301-20170228.csv");
-    path.exists().then_some(path)
+    testkit::shared_data("beijing-multisite/PRSA_Data_Dongsi_20130301-20170228.csv")
 }
 
 /// One real UCI station file (35,064 station-hours, ≈ 0.5 M readings) through `import::run`.
 #[divan::bench(sample_count = 3, sample_size = 1)]
 fn import_sqlite_beijing_station_file(bencher: divan::Bencher) {
     let Some(file) = beijing_file() else {
-        eprintln!("skipped: /work/shared/data/beijing-multisite is absent");
         return;
     };
     let rt = runtime();

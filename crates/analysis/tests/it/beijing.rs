@@ -1,24 +1,18 @@
-//! One station of the real UCI Beijing multi-site data (2013-03 – 2017-02, hourly, with wind), imported through
-//! `readings::import`, analysed, and the monthly means checked against an independent reading of the file.
-//! Skipped, with a message, when `/work/shared/data/beijing-multisite` is absent.
+//! One station of the real UCI Beijing multi-site data (hourly, with wind), imported through `readings::import`,
+//! analysed, and the rose and the monthly means checked against an independent reading of the file: one year
+//! from the repository (`fixtures/beijing`, Dongsi 2015), and the whole station file (2013-03 – 2017-02) from the
+//! shared research data (`testkit::shared_data`, which fails when it is missing).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use kernel::Role;
 use readings::import::{self, Format, ImportRequest, PointsMap};
 
 use crate::support::principal;
 
-fn station_file() -> Option<PathBuf> {
-    let dir =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/beijing-multisite");
-    let file = dir.join("PRSA_Data_Dongsi_20130301-20170228.csv");
-    file.exists().then_some(file)
-}
-
 /// Monthly PM2.5 means (by the file's own Beijing-time year and month) straight from the CSV.
-fn independent_monthly_pm25(path: &PathBuf) -> BTreeMap<(i32, u32), (usize, f64)> {
+fn independent_monthly_pm25(path: &Path) -> BTreeMap<(i32, u32), (usize, f64)> {
     let mut reader = csv::Reader::from_path(path).unwrap();
     let headers = reader.headers().unwrap().clone();
     let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
@@ -38,7 +32,7 @@ fn independent_monthly_pm25(path: &PathBuf) -> BTreeMap<(i32, u32), (usize, f64)
 }
 
 /// Share (%) of the total PM2.5 of the non-calm hours by the file's wind-direction name.
-fn independent_rose_shares(path: &PathBuf) -> BTreeMap<String, f64> {
+fn independent_rose_shares(path: &Path) -> BTreeMap<String, f64> {
     let mut reader = csv::Reader::from_path(path).unwrap();
     let headers = reader.headers().unwrap().clone();
     let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
@@ -60,15 +54,34 @@ fn independent_rose_shares(path: &PathBuf) -> BTreeMap<String, f64> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dongsi_rose_and_trend_on_the_real_data() {
-    let Some(file) = station_file() else {
-        eprintln!("skipped: /work/shared/data/beijing-multisite is absent");
+async fn dongsi_rose_and_trend_on_one_year_of_real_data() {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/beijing/PRSA_Data_Dongsi_2015.csv");
+    rose_and_trend_agree_with_the_file(&file, ("2015-01-01", "2015-12-31"), 12, 8_500).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dongsi_rose_and_trend_on_four_years_of_real_data() {
+    let Some(dir) = testkit::shared_data("beijing-multisite") else {
         return;
     };
+    let file = dir.join("PRSA_Data_Dongsi_20130301-20170228.csv");
+    rose_and_trend_agree_with_the_file(&file, ("2013-03-01", "2017-02-28"), 48, 30_000).await;
+}
+
+/// Imports the Dongsi file, then checks the PM2.5 rose and the monthly trend over `from..=to` against an
+/// independent reading of the file: every one of its `months` months, and more than `min_hours` hours with
+/// PM2.5 and wind.
+async fn rose_and_trend_agree_with_the_file(
+    file: &Path,
+    (from, to): (&str, &str),
+    months: usize,
+    min_hours: usize,
+) {
     let test_db = testkit::TestDb::sqlite().await;
     let db = test_db.db.clone();
     let request = ImportRequest {
-        files: vec![file.clone()],
+        files: vec![file.to_path_buf()],
         format: Format::Uci,
         points_map: PointsMap::default(),
         skip_bad: false,
@@ -83,19 +96,19 @@ async fn dongsi_rose_and_trend_on_the_real_data() {
     let leader = principal(Role::Leader, None);
     let q = analysis::model::AnalysisQuery {
         point: Some(point.id),
-        from: Some("2013-03-01".into()),
-        to: Some("2017-02-28".into()),
+        from: Some(from.into()),
+        to: Some(to.into()),
         ..Default::default()
     };
 
     let rose = analysis::service::rose(&db, &leader, &q).await.unwrap();
     assert!(rose.result.wind);
     let r = &rose.result.rose;
-    assert!(r.hours > 30_000, "{} hours with PM2.5 and wind", r.hours);
+    assert!(r.hours > min_hours, "{} hours with PM2.5 and wind", r.hours);
     let shares: f64 = r.sectors.iter().map(|s| s.share_percent).sum();
     assert!((shares - 100.0).abs() < 1e-6);
     // The file's own 16-point wind names, read independently: the same shares by sector (calm: WSPM < 0.5).
-    let independent = independent_rose_shares(&file);
+    let independent = independent_rose_shares(file);
     for sector in &r.sectors {
         let expected = independent
             .get(sector.label.as_str())
@@ -115,9 +128,9 @@ async fn dongsi_rose_and_trend_on_the_real_data() {
 
     let trend = analysis::service::trend(&db, &leader, &q).await.unwrap();
     let t = &trend.result;
-    // Every month of the file's 48 has its hours (some months have gaps, all above half coverage).
-    let expected = independent_monthly_pm25(&file);
-    assert_eq!(t.months.len(), 48);
+    // Every month of the file has its hours (some months have gaps, all above half coverage).
+    let expected = independent_monthly_pm25(file);
+    assert_eq!(t.months.len(), months);
     for m in &t.months {
         let (n, sum) = expected[&(m.year, m.month)];
         assert_eq!(m.n, n, "{}-{}", m.year, m.month);
@@ -132,7 +145,7 @@ async fn dongsi_rose_and_trend_on_the_real_data() {
     let (lower, upper) = (slope.lower.unwrap(), slope.upper.unwrap());
     assert!(lower <= slope.slope && slope.slope <= upper, "{slope:?}");
     eprintln!(
-        "Dongsi PM2.5 trend 2013-03..2017-02 ({} months): {:.2} µg/m³/yr [{lower:.2}, {upper:.2}], {:.1} %/yr, MK p = {:.4}",
+        "Dongsi PM2.5 trend {from}..{to} ({} months): {:.2} µg/m³/yr [{lower:.2}, {upper:.2}], {:.1} %/yr, MK p = {:.4}",
         t.n,
         slope.slope,
         t.percent_per_year.unwrap(),

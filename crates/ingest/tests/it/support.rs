@@ -123,20 +123,15 @@ pub async fn read_replies(stream: &mut TcpStream, expected: usize, wait: Duratio
         .collect()
 }
 
-/// The sample corpus's packets (one per line, comments skipped), or `None` when `shared/` is absent.
-pub fn samples() -> Option<Vec<String>> {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/hj212/samples.txt");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        eprintln!("skipped: {} not found", path.display());
-        return None;
-    };
-    Some(
-        text.lines()
-            .filter(|l| l.starts_with("##"))
-            .map(str::to_string)
-            .collect(),
-    )
+/// The sample corpus's packets (`fixtures/hj212/samples.txt`, one per line, comments skipped).
+pub fn samples() -> Vec<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/hj212/samples.txt");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    text.lines()
+        .filter(|l| l.starts_with("##"))
+        .map(str::to_string)
+        .collect()
 }
 
 /// An HJ 212-2017 minute upload asking for an acknowledgement.
