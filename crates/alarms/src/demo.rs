@@ -5,6 +5,7 @@
 //! stay silent. Deterministic for a seed; written once (a `simulation` source), flagged simulated.
 
 use kernel::Db;
+use kernel::rng::SplitMix64;
 use kernel::time::DAY_SECONDS;
 use readings::model::{Cell, DataFlag, Period};
 use readings::store::{self, NewSource, Row};
@@ -47,26 +48,10 @@ pub const PLANTS: [Plant; 8] = [
     Plant::Clean,
 ];
 
-/// SplitMix64: small, fast, deterministic.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x5EED_A1A2_0000_0007)
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f64 {
-        (0..12).map(|_| self.unit()).sum::<f64>() - 6.0
-    }
+/// The planted history's generator: the platform's one, on a stream of its own (the seed mixed with a constant
+/// of this module, so that it does not repeat the district's draws).
+fn planting_rng(seed: u64) -> SplitMix64 {
+    SplitMix64::new(seed ^ 0x5EED_A1A2_0000_0007)
 }
 
 /// The permit the demo gives an outlet of an industry: limits with a reference O2 by the standard for that
@@ -167,7 +152,7 @@ pub fn demo_permit(outlet_id: i64, medium: &str, industry: &str) -> OutletPermit
 /// The minute rows of one outlet over `[start, end)` (both minute-aligned), with `plant` planted. `start`
 /// should be a CST midnight: the plants are placed by CST hour of the history's days.
 pub fn outlet_minutes(seed: u64, point_id: i64, plant: Plant, start: i64, end: i64) -> Vec<Row> {
-    let mut rng = Rng::new(seed.wrapping_mul(1_000_003).wrapping_add(point_id as u64));
+    let mut rng = planting_rng(seed.wrapping_mul(1_000_003).wrapping_add(point_id as u64));
     let mut level = [
         25.0 + 5.0 * rng.unit(),  // SO2
         50.0 + 10.0 * rng.unit(), // NOx
@@ -188,7 +173,7 @@ pub fn outlet_minutes(seed: u64, point_id: i64, plant: Plant, start: i64, end: i
         let load = if (8..20).contains(&hour) { 1.1 } else { 0.85 };
         let centres = [25.0 * load, 50.0 * load, 5.0 * load, 9.5, 60.0, 40.0 * load];
         for i in 0..6 {
-            level[i] += 0.1 * (centres[i] - level[i]) + spread[i] * rng.normal();
+            level[i] += 0.1 * (centres[i] - level[i]) + spread[i] * rng.approximately_normal();
             level[i] = level[i].max(0.0);
         }
         let mut values = level;

@@ -4,9 +4,9 @@
 //!
 //! `cargo bench -p analysis --bench analyses`
 
-use analysis::testdata::Mix;
 use analysis::trend;
 use analysis::wind::{self, PolarSettings, WindHour};
+use kernel::rng::SplitMix64;
 
 fn main() {
     divan::main();
@@ -17,14 +17,14 @@ const HOURS: i64 = 8_760;
 const START: i64 = 1_704_038_400;
 
 fn station_year() -> (Vec<WindHour>, Vec<(i64, f64)>) {
-    let mut mix = Mix(1);
+    let mut mix = SplitMix64::new(1);
     let mut wind_hours = Vec::new();
     let mut series = Vec::new();
     for h in 0..HOURS {
-        let direction = mix.uniform() * 360.0;
-        let speed = mix.uniform() * 12.0;
+        let direction = mix.unit() * 360.0;
+        let speed = mix.unit() * 12.0;
         let value = 20.0
-            + 60.0 * mix.uniform()
+            + 60.0 * mix.unit()
             + if (30.0..60.0).contains(&direction) {
                 80.0
             } else {

@@ -133,7 +133,7 @@ pub fn before_after(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testdata::Mix;
+    use kernel::rng::SplitMix64;
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -142,13 +142,13 @@ mod tests {
     /// Daily values from 2023-01-01 to 2024-12-31: 60 ± noise, −15 from 2024-06-01 on (a retrofit), and a
     /// seasonal +10 in both years' summers so that the control sees the season too.
     fn series() -> Vec<(NaiveDate, usize, f64)> {
-        let mut mix = Mix(5);
+        let mut mix = SplitMix64::new(5);
         let mut out = Vec::new();
         let mut d = day(2023, 1, 1);
         while d <= day(2024, 12, 31) {
             let summer = (6..=8).contains(&chrono::Datelike::month(&d));
             let retrofit = d >= day(2024, 6, 1);
-            let v = 60.0 + 5.0 * mix.normal() + if summer { 10.0 } else { 0.0 }
+            let v = 60.0 + 5.0 * mix.approximately_normal() + if summer { 10.0 } else { 0.0 }
                 - if retrofit { 15.0 } else { 0.0 };
             out.push((d, 24, v));
             d = d.succ_opt().unwrap();

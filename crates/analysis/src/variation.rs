@@ -107,8 +107,8 @@ pub fn time_variation(values: &[(i64, f64)]) -> Variation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testdata::Mix;
     use chrono::NaiveDate;
+    use kernel::rng::SplitMix64;
 
     /// 2024-01-01 00:00 CST, a Monday.
     fn monday() -> i64 {
@@ -118,7 +118,7 @@ mod tests {
     #[test]
     fn rush_hours_and_weekends_show_where_they_were_planted() {
         // A year of hours: base 30 ± noise; +40 at 07–08 and 17–18 h on working days only.
-        let mut mix = Mix(11);
+        let mut mix = SplitMix64::new(11);
         let start = monday();
         let values: Vec<(i64, f64)> = (0..366 * 24)
             .map(|i| {
@@ -128,7 +128,7 @@ mod tests {
                     && local.weekday().num_days_from_monday() < 5;
                 (
                     ts,
-                    30.0 + 4.0 * mix.normal() + if rush { 40.0 } else { 0.0 },
+                    30.0 + 4.0 * mix.approximately_normal() + if rush { 40.0 } else { 0.0 },
                 )
             })
             .collect();

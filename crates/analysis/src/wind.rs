@@ -311,18 +311,18 @@ pub fn polar_plot(hours: &[WindHour], settings: &PolarSettings) -> Polar {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testdata::Mix;
+    use kernel::rng::SplitMix64;
 
     /// Background 20 from every direction at 0.5–8 m/s; a source NE (35–55°) that adds 200 at 3–5 m/s.
     fn planted(hours: usize) -> Vec<WindHour> {
-        let mut mix = Mix(7);
+        let mut mix = SplitMix64::new(7);
         (0..hours)
             .map(|_| {
-                let direction = mix.uniform() * 360.0;
-                let speed = 0.5 + mix.uniform() * 7.5;
+                let direction = mix.unit() * 360.0;
+                let speed = 0.5 + mix.unit() * 7.5;
                 let source = (35.0..55.0).contains(&direction) && (3.0..5.0).contains(&speed);
                 WindHour {
-                    value: 20.0 + 5.0 * mix.uniform() + if source { 200.0 } else { 0.0 },
+                    value: 20.0 + 5.0 * mix.unit() + if source { 200.0 } else { 0.0 },
                     direction,
                     speed: Some(speed),
                 }

@@ -4,9 +4,8 @@
 
 use chrono::{Duration, NaiveDate, NaiveTime};
 use kernel::Db;
+use kernel::rng::SplitMix64;
 use kernel::time::{DAY_SECONDS, cst_local_to_ts, now_ts};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 
 use crate::model::{CaseAction, Category, Channel, DutyRole, NewComplaint, Satisfaction};
 use crate::repo;
@@ -37,9 +36,9 @@ const DUTY_PEOPLE: &[(&str, &str)] = &[
 ];
 const DUTY_LEADERS: &[(&str, &str)] = &[("王局长", "022-24390101"), ("何副局长", "022-24390102")];
 
-fn weighted<T: Copy>(rng: &mut StdRng, items: &[(T, u32)]) -> T {
+fn weighted<T: Copy>(rng: &mut SplitMix64, items: &[(T, u32)]) -> T {
     let total: u32 = items.iter().map(|(_, w)| w).sum();
-    let mut pick = rng.gen_range(0..total.max(1));
+    let mut pick = rng.below(total as usize) as u32;
     for (item, weight) in items {
         if pick < *weight {
             return *item;
@@ -69,7 +68,7 @@ fn title_for(category: Category) -> &'static str {
 /// Creates the simulated cases and roster. Needs the district's streets (and uses its enterprises when there
 /// are any). Deterministic for a given `seed` and `today`; run it once on an empty complaints area.
 pub async fn generate(db: &Db, seed: u64, today: NaiveDate) -> anyhow::Result<DemoSummary> {
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = SplitMix64::new(seed);
     let streets = repo::street_centres(db).await?;
     anyhow::ensure!(
         !streets.is_empty(),
@@ -119,7 +118,7 @@ pub async fn generate(db: &Db, seed: u64, today: NaiveDate) -> anyhow::Result<De
     // Recurring sources: a few places and enterprises that keep drawing complaints.
     let hotspots: Vec<(usize, f64, f64, Category)> = (0..16)
         .map(|i| {
-            let s = rng.gen_range(0..streets.len());
+            let s = rng.below(streets.len());
             let (_, lon, lat) = streets[s];
             let category = [
                 Category::CateringFumes,
@@ -131,8 +130,8 @@ pub async fn generate(db: &Db, seed: u64, today: NaiveDate) -> anyhow::Result<De
             ][i % 6];
             (
                 s,
-                lon + rng.gen_range(-0.02..0.02),
-                lat + rng.gen_range(-0.015..0.015),
+                lon + rng.range(-0.02, 0.02),
+                lat + rng.range(-0.015, 0.015),
                 category,
             )
         })
@@ -172,28 +171,28 @@ pub async fn generate(db: &Db, seed: u64, today: NaiveDate) -> anyhow::Result<De
         let summer = (5..=9).contains(&month);
         let expected = per_day * if summer { 1.3 } else { 0.8 };
         let mut n = expected.floor() as i64;
-        if rng.gen_bool((expected - expected.floor()).clamp(0.0, 1.0)) {
+        if rng.chance((expected - expected.floor()).clamp(0.0, 1.0)) {
             n += 1;
         }
         for _ in 0..n {
-            let minute = if rng.gen_bool(0.3) {
+            let minute = if rng.chance(0.3) {
                 // Evenings and nights: the duty officer's share.
-                rng.gen_range(18 * 60..24 * 60)
+                rng.int_in(18 * 60..24 * 60)
             } else {
-                rng.gen_range(8 * 60 + 40..17 * 60 + 20)
+                rng.int_in(8 * 60 + 40..17 * 60 + 20)
             };
             let received_at = kernel::time::cst_day_start(day) + minute * 60;
             if received_at > now {
                 continue;
             }
             let channel = weighted(&mut rng, &channels);
-            let (street_index, lon, lat, category, enterprise_id, object) = if rng.gen_bool(0.22) {
-                let h = hotspots[rng.gen_range(0..hotspots.len())];
-                let lon = h.1 + rng.gen_range(-0.0008..0.0008);
-                let lat = h.2 + rng.gen_range(-0.0006..0.0006);
+            let (street_index, lon, lat, category, enterprise_id, object) = if rng.chance(0.22) {
+                let h = hotspots[rng.below(hotspots.len())];
+                let lon = h.1 + rng.range(-0.0008, 0.0008);
+                let lat = h.2 + rng.range(-0.0006, 0.0006);
                 (h.0, lon, lat, h.3, None, format!("{}附近", title_for(h.3)))
-            } else if !enterprises.is_empty() && rng.gen_bool(0.25) {
-                let (id, street_id, lon, lat) = enterprises[rng.gen_range(0..enterprises.len())];
+            } else if !enterprises.is_empty() && rng.chance(0.25) {
+                let (id, street_id, lon, lat) = enterprises[rng.below(enterprises.len())];
                 let s = streets
                     .iter()
                     .position(|(sid, _, _)| Some(*sid) == street_id)
@@ -217,25 +216,21 @@ pub async fn generate(db: &Db, seed: u64, today: NaiveDate) -> anyhow::Result<De
                     String::new(),
                 )
             } else {
-                let s = rng.gen_range(0..streets.len());
+                let s = rng.below(streets.len());
                 let (_, slon, slat) = streets[s];
                 let category = weighted(&mut rng, &categories);
                 (
                     s,
-                    slon + rng.gen_range(-0.03..0.03),
-                    slat + rng.gen_range(-0.02..0.02),
+                    slon + rng.range(-0.03, 0.03),
+                    slat + rng.range(-0.02, 0.02),
                     category,
                     None,
                     String::new(),
                 )
             };
-            let anonymous = rng.gen_bool(0.15);
-            let name = format!(
-                "{}{}",
-                SURNAMES[rng.gen_range(0..SURNAMES.len())],
-                GIVEN[rng.gen_range(0..GIVEN.len())]
-            );
-            let phone = format!("139{:08}", rng.gen_range(0..100_000_000_u32));
+            let anonymous = rng.chance(0.15);
+            let name = format!("{}{}", rng.pick(SURNAMES), rng.pick(GIVEN));
+            let phone = format!("139{:08}", rng.below(100_000_000));
             let new = NewComplaint {
                 channel: channel.as_str().to_string(),
                 category: category.as_str().to_string(),
@@ -303,7 +298,7 @@ pub async fn generate(db: &Db, seed: u64, today: NaiveDate) -> anyhow::Result<De
 async fn walk(
     db: &Db,
     caller: Caller<'_>,
-    rng: &mut StdRng,
+    rng: &mut SplitMix64,
     id: i64,
     handover: bool,
     street_id: i64,
@@ -311,12 +306,12 @@ async fn walk(
     now: i64,
 ) -> anyhow::Result<bool> {
     let hour = 3600;
-    let mut at = received_at + rng.gen_range(1..48) * hour;
+    let mut at = received_at + rng.int_in(1..48) * hour;
     let step = |at: i64| at <= now;
     if !step(at) {
         return Ok(true);
     }
-    if rng.gen_bool(0.04) {
+    if rng.chance(0.04) {
         service::act(
             db,
             caller,
@@ -330,7 +325,7 @@ async fn walk(
         return Ok(false);
     }
     service::act(db, caller, id, CaseAction::Accept { note: None }, at).await?;
-    at += rng.gen_range(1..8) * hour;
+    at += rng.int_in(1..8) * hour;
     if !step(at) {
         return Ok(true);
     }
@@ -346,16 +341,16 @@ async fn walk(
         at,
     )
     .await?;
-    at += rng.gen_range(4..30) * hour;
+    at += rng.int_in(4..30) * hour;
     if !step(at) {
         return Ok(true);
     }
     service::act(db, caller, id, CaseAction::StartHandling { note: None }, at).await?;
-    at += rng.gen_range(2..48) * hour;
+    at += rng.int_in(2..48) * hour;
     if !step(at) {
         return Ok(true);
     }
-    let violation = rng.gen_bool(0.3);
+    let violation = rng.chance(0.3);
     service::act(
         db,
         caller,
@@ -374,10 +369,10 @@ async fn walk(
     )
     .await?;
     // A few cases are never finished: they become overdue and are escalated.
-    if rng.gen_bool(0.03) {
+    if rng.chance(0.03) {
         return Ok(true);
     }
-    if rng.gen_bool(0.05) && !handover {
+    if rng.chance(0.05) && !handover {
         service::act(
             db,
             caller,
@@ -403,11 +398,11 @@ async fn walk(
             .await?;
         }
     }
-    let late = rng.gen_bool(0.06);
+    let late = rng.chance(0.06);
     at += if late {
-        rng.gen_range(62..80)
+        rng.int_in(62..80)
     } else {
-        rng.gen_range(3..40)
+        rng.int_in(3..40)
     } * DAY_SECONDS;
     if !step(at) {
         return Ok(true);
@@ -427,13 +422,13 @@ async fn walk(
             } else {
                 "加强巡查（模拟）".into()
             },
-            penalty_case_ref: (violation && rng.gen_bool(0.3))
+            penalty_case_ref: (violation && rng.chance(0.3))
                 .then(|| format!("津东环罚〔模拟〕{}号", id)),
         },
         at,
     )
     .await?;
-    at += rng.gen_range(1..5) * DAY_SECONDS;
+    at += rng.int_in(1..5) * DAY_SECONDS;
     if !step(at) {
         return Ok(true);
     }
@@ -445,7 +440,7 @@ async fn walk(
             (Satisfaction::Unsatisfied, 10),
         ],
     );
-    if satisfaction == Satisfaction::Unsatisfied && rng.gen_bool(0.5) {
+    if satisfaction == Satisfaction::Unsatisfied && rng.chance(0.5) {
         service::act(
             db,
             caller,

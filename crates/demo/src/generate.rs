@@ -4,7 +4,7 @@
 //! Everything here is fictitious; names are invented, and every record is flagged `simulated`.
 
 use crate::district::STREETS;
-use crate::rng::Rng;
+use kernel::rng::SplitMix64;
 
 pub struct DemoEnterprise {
     pub uscc: String,
@@ -139,7 +139,7 @@ const USCC_CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /// A valid unified social credit code for an enterprise registered in Dongli (division 120110): the
 /// organisation code carries its GB 11714 check character and the whole its GB 32100 check character.
-pub fn uscc(rng: &mut Rng) -> String {
+pub fn uscc(rng: &mut SplitMix64) -> String {
     let digits: Vec<u32> = (0..8).map(|_| rng.below(10) as u32).collect();
     const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
     let sum: u32 = digits.iter().zip(ORG_WEIGHTS).map(|(d, w)| d * w).sum();
@@ -171,7 +171,7 @@ fn street_code(index: usize) -> &'static str {
     STREETS[index % STREETS.len()].0
 }
 
-fn near(rng: &mut Rng, street: &'static str, spread: f64) -> (f64, f64) {
+fn near(rng: &mut SplitMix64, street: &'static str, spread: f64) -> (f64, f64) {
     let (_, _, lon, lat) = STREETS
         .iter()
         .find(|s| s.0 == street)
@@ -189,7 +189,7 @@ fn round6(x: f64) -> f64 {
 }
 
 pub fn generate(seed: u64, enterprise_count: usize) -> DemoDistrict {
-    let mut rng = Rng::new(seed);
+    let mut rng = SplitMix64::new(seed);
     let total_weight: u32 = INDUSTRIES.iter().map(|i| i.5).sum();
     let mut enterprises = Vec::with_capacity(enterprise_count);
     let mut used_names = std::collections::HashSet::new();
@@ -258,7 +258,7 @@ pub fn generate(seed: u64, enterprise_count: usize) -> DemoDistrict {
         let permit_number =
             (key || rng.chance(0.4)).then(|| format!("{uscc}{:03}P", 1 + rng.below(3)));
         let mut outlets = Vec::new();
-        let mut new_device = |rng: &mut Rng| {
+        let mut new_device = |rng: &mut SplitMix64| {
             device_seq += 1;
             DemoDevice {
                 mn: format!("1201100{:017}", 10_000 + device_seq),
@@ -344,13 +344,13 @@ pub fn generate(seed: u64, enterprise_count: usize) -> DemoDistrict {
     }
 }
 
-fn points(rng: &mut Rng) -> Vec<DemoPoint> {
+fn points(rng: &mut SplitMix64) -> Vec<DemoPoint> {
     let mut points = Vec::new();
     let air = |code: String,
                name: String,
                level: &'static str,
                street: &'static str,
-               rng: &mut Rng,
+               rng: &mut SplitMix64,
                owner: &'static str| {
         let (lon, lat) = near(rng, street, 0.01);
         DemoPoint {

@@ -13,7 +13,7 @@ use readings::model::{DataFlag, Period, Reading};
 use readings::store::{self, NewSource};
 use water::repo::Section;
 
-use crate::rng::Rng;
+use kernel::rng::SplitMix64;
 
 /// Baseline means of the organic/nutrient items (COD, CODMn, BOD5, NH3-N, TP, TN, DO), by section code.
 struct Baseline {
@@ -79,7 +79,8 @@ pub async fn simulate_water_samples(db: &Db, seed: u64, until: NaiveDate) -> any
     let sections = water::repo::sections(db).await?;
     let mut readings = Vec::new();
     for section in &sections {
-        let mut rng = Rng::new(seed ^ (section.id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng =
+            SplitMix64::new(seed ^ (section.id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let base = baseline(section);
         // Cannot fail: a constant, valid date.
         let mut month = NaiveDate::from_ymd_opt(2024, 1, 1).expect("valid date");
@@ -97,7 +98,12 @@ pub async fn simulate_water_samples(db: &Db, seed: u64, until: NaiveDate) -> any
     Ok(written)
 }
 
-fn month_sample(point_id: i64, day: NaiveDate, base: &Baseline, rng: &mut Rng) -> Vec<Reading> {
+fn month_sample(
+    point_id: i64,
+    day: NaiveDate,
+    base: &Baseline,
+    rng: &mut SplitMix64,
+) -> Vec<Reading> {
     // Summer peak of organic load (cosine over the year, maximum mid-July), improvement of 4 % a year from 2025.
     let phase = (day.ordinal() as f64 - 196.0) / 365.0 * std::f64::consts::TAU;
     let season = 1.0 + 0.08 * phase.cos();

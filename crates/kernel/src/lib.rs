@@ -14,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod page;
 pub mod password;
+pub mod rng;
 pub mod secrets;
 pub mod state;
 pub mod time;

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use kernel::Db;
+use kernel::rng::SplitMix64;
 use kernel::time::DAY_SECONDS;
 
 use crate::audit::Corrections;
@@ -49,30 +50,9 @@ impl std::fmt::Display for SimulationSummary {
     }
 }
 
-/// SplitMix64: small, fast, deterministic; enough for a demo.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    /// Standard normal (Box–Muller, one of the pair).
-    fn normal(&mut self) -> f64 {
-        let u = self.unit().max(1e-12);
-        let v = self.unit();
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
+/// The simulation's generator: the platform's one, on a stream of its own (the seed mixed with a constant).
+fn simulation_rng(seed: u64) -> SplitMix64 {
+    SplitMix64::new(seed ^ 0x9E37_79B9_7F4A_7C15)
 }
 
 fn hash(text: &str) -> u64 {
@@ -97,7 +77,7 @@ struct Regional {
 
 fn regional(seed: u64, hours: usize) -> Regional {
     use chrono::Datelike;
-    let mut rng = Rng::new(seed);
+    let mut rng = simulation_rng(seed);
     let days = hours / 24 + 2;
     // Daily level: AR(1) with heating-season episodes of 3–6 days ramping up to +1.3.
     let mut daily = Vec::with_capacity(days);
@@ -161,7 +141,7 @@ fn is_heating(date: chrono::NaiveDate) -> bool {
 
 /// The rows of one station over all hours.
 fn station_rows(seed: u64, point_id: i64, code: &str, r: &Regional) -> Vec<Row> {
-    let mut rng = Rng::new(seed ^ hash(code));
+    let mut rng = simulation_rng(seed ^ hash(code));
     let bias_pm = (0.13 * rng.normal()).exp();
     let bias_gas = (0.15 * rng.normal()).exp();
     let bias_wind = (0.12 * rng.normal()).exp();

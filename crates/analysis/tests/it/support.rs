@@ -1,7 +1,7 @@
 //! Fixtures: points and a constructed hourly series written through the readings store.
 
-use analysis::testdata::Mix;
 use kernel::auth::AuthMethod;
+use kernel::rng::SplitMix64;
 use kernel::{Db, Principal, Role};
 use readings::model::{DataFlag, Period, Reading};
 use readings::points::{self, NewPoint};
@@ -62,14 +62,14 @@ pub async fn write_series(db: &Db, point_id: i64, wind: bool) {
     .await
     .unwrap();
     let step = kernel::time::cst_day_start(chrono::NaiveDate::from_ymd_opt(2024, 7, 1).unwrap());
-    let mut mix = Mix(42);
+    let mut mix = SplitMix64::new(42);
     let mut readings = Vec::new();
     for h in 0..HOURS {
         let ts = start() + h * 3600;
-        let direction = (mix.uniform() * 360.0).floor();
-        let speed = ((0.5 + mix.uniform() * 6.0) * 10.0).round() / 10.0;
+        let direction = (mix.unit() * 360.0).floor();
+        let speed = ((0.5 + mix.unit() * 6.0) * 10.0).round() / 10.0;
         let source_hour = wind && (35.0..55.0).contains(&direction) && (2.0..5.0).contains(&speed);
-        let pm25 = 30.0 + (mix.uniform() * 10.0).round() + if source_hour { 150.0 } else { 0.0 }
+        let pm25 = 30.0 + (mix.unit() * 10.0).round() + if source_hour { 150.0 } else { 0.0 }
             - if ts >= step { 10.0 } else { 0.0 };
         let mut r = |factor: &str, value: f64| {
             readings.push(Reading {
