@@ -14,68 +14,8 @@ pub mod factor_codes {
     pub const AMBIENT_TEMPERATURE: &str = "a01001";
 }
 
-/// HJ 212 data flag (`-Flag`, HJ 212-2017 Table 8). Serialised as its letter, like `readings::DataFlag`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-pub enum DataFlag {
-    /// 正常 normal.
-    #[default]
-    N,
-    /// 停运 instrument stopped.
-    F,
-    /// 维护 maintenance.
-    M,
-    /// 手工输入的设定值 manual set value.
-    S,
-    /// 故障 fault.
-    D,
-    /// 校准 calibration.
-    C,
-    /// 超测量上限 above the measuring range (not the emission limit).
-    T,
-    /// 通讯异常 instrument↔logger communication abnormal.
-    B,
-}
-
-impl DataFlag {
-    /// Accepts the lower-case letters seen in the field.
-    pub fn from_letter(letter: char) -> Option<DataFlag> {
-        Some(match letter.to_ascii_uppercase() {
-            'N' => DataFlag::N,
-            'F' => DataFlag::F,
-            'M' => DataFlag::M,
-            'S' => DataFlag::S,
-            'D' => DataFlag::D,
-            'C' => DataFlag::C,
-            'T' => DataFlag::T,
-            'B' => DataFlag::B,
-            _ => return None,
-        })
-    }
-
-    pub fn letter(self) -> char {
-        match self {
-            DataFlag::N => 'N',
-            DataFlag::F => 'F',
-            DataFlag::M => 'M',
-            DataFlag::S => 'S',
-            DataFlag::D => 'D',
-            DataFlag::C => 'C',
-            DataFlag::T => 'T',
-            DataFlag::B => 'B',
-        }
-    }
-
-    /// Only normal data judge exceedances and patterns: marked data are not used to judge exceedance
-    /// (生态环境部《污染物排放自动监测设备标记规则》).
-    pub fn is_normal(self) -> bool {
-        self == DataFlag::N
-    }
-
-    /// Marks an operator sets that take data out of the exceedance judgement: stopped, maintenance, manual.
-    pub fn is_operator_mark(self) -> bool {
-        matches!(self, DataFlag::F | DataFlag::M | DataFlag::S)
-    }
-}
+/// The data flag of a sample: the platform's one type, owned by the readings store.
+pub use readings::model::DataFlag;
 
 /// What one sample stands for, as reported by the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -621,19 +561,5 @@ mod tests {
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), RuleId::ALL.len());
-    }
-
-    #[test]
-    fn flags_read_either_case_and_write_upper_case() {
-        for letter in "NFMSDCTB".chars() {
-            let flag = DataFlag::from_letter(letter).unwrap();
-            assert_eq!(flag.letter(), letter);
-            assert_eq!(
-                DataFlag::from_letter(letter.to_ascii_lowercase()),
-                Some(flag)
-            );
-        }
-        assert_eq!(DataFlag::from_letter('X'), None);
-        assert!(DataFlag::M.is_operator_mark() && !DataFlag::D.is_operator_mark());
     }
 }

@@ -311,11 +311,10 @@ async fn load_series(
         };
         for (code, cell) in row.iter() {
             let audited = corrections.apply(row.period, row.ts, code, cell);
-            let raw_flag = DataFlag::from_letter(cell.flag.as_char()).unwrap_or(DataFlag::D);
             let flag = if audited.corrected && audited.value.is_some() {
                 DataFlag::N
             } else {
-                raw_flag
+                cell.flag
             };
             by_factor
                 .entry((code.to_string(), u8::from(period == Period::Hour)))
@@ -362,7 +361,7 @@ fn with_resends(series: &[Series], resends: &[readings::store::Resend]) -> Vec<S
         };
         if let Some(sample) = s.samples.iter_mut().find(|x| x.ts == r.ts) {
             sample.value = r.value;
-            sample.flag = DataFlag::from_letter(r.flag.as_char()).unwrap_or(DataFlag::D);
+            sample.flag = r.flag;
         }
     }
     out

@@ -483,10 +483,7 @@ pub fn readings_of(packet: &Packet<'_>, point_id: i64) -> Vec<readings::Reading>
                 ts: r.data_time?.timestamp(),
                 period,
                 value: r.value,
-                flag: r
-                    .flag
-                    .and_then(|f| DataFlag::parse(&f.letter().to_string()))
-                    .unwrap_or_default(),
+                flag: r.flag.map(DataFlag::from).unwrap_or_default(),
             })
         })
         .collect()

@@ -42,7 +42,10 @@ impl Period {
     }
 }
 
-/// HJ 212 data flag (`-Flag`, HJ 212-2017 Table 8). Lower-case letters seen in the field are accepted.
+/// The data flag of a value (`-Flag`, HJ 212-2017 Table 8), as the platform stores, serves and judges it: one
+/// type for the readings, the API and the alarm rules, serialised as its letter. The letters on the wire are
+/// read by the protocol crate (`hj212::DataFlag`, lower-case letters seen in the field accepted) and converted
+/// with `From`.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
 )]
@@ -68,40 +71,53 @@ pub enum DataFlag {
 
 impl DataFlag {
     pub fn as_char(self) -> char {
-        match self {
-            DataFlag::N => 'N',
-            DataFlag::F => 'F',
-            DataFlag::M => 'M',
-            DataFlag::S => 'S',
-            DataFlag::D => 'D',
-            DataFlag::C => 'C',
-            DataFlag::T => 'T',
-            DataFlag::B => 'B',
-        }
+        hj212::DataFlag::from(self).letter()
     }
 
+    /// One letter, either case, surrounding blanks ignored.
     pub fn parse(text: &str) -> Option<DataFlag> {
-        let mut chars = text.trim().chars();
-        let c = chars.next()?;
-        if chars.next().is_some() {
-            return None;
-        }
-        Some(match c.to_ascii_uppercase() {
-            'N' => DataFlag::N,
-            'F' => DataFlag::F,
-            'M' => DataFlag::M,
-            'S' => DataFlag::S,
-            'D' => DataFlag::D,
-            'C' => DataFlag::C,
-            'T' => DataFlag::T,
-            'B' => DataFlag::B,
-            _ => return None,
-        })
+        hj212::DataFlag::parse(text.trim()).map(DataFlag::from)
     }
 
-    /// Only normal data count as valid in statistics; every other flag marks the value as not usable.
+    /// Only normal data count as valid in statistics and judge exceedances; every other flag marks the value as
+    /// not usable; marked data do not judge exceedances (生态环境部《污染物排放自动监测设备标记规则》).
     pub fn is_normal(self) -> bool {
         self == DataFlag::N
+    }
+
+    /// The marks an operator sets that take data out of the exceedance judgement: stopped, maintenance, manual.
+    pub fn is_operator_mark(self) -> bool {
+        matches!(self, DataFlag::F | DataFlag::M | DataFlag::S)
+    }
+}
+
+impl From<hj212::DataFlag> for DataFlag {
+    fn from(flag: hj212::DataFlag) -> DataFlag {
+        match flag {
+            hj212::DataFlag::Normal => DataFlag::N,
+            hj212::DataFlag::Stopped => DataFlag::F,
+            hj212::DataFlag::Maintenance => DataFlag::M,
+            hj212::DataFlag::ManualSet => DataFlag::S,
+            hj212::DataFlag::Fault => DataFlag::D,
+            hj212::DataFlag::Calibration => DataFlag::C,
+            hj212::DataFlag::AboveRange => DataFlag::T,
+            hj212::DataFlag::CommunicationFault => DataFlag::B,
+        }
+    }
+}
+
+impl From<DataFlag> for hj212::DataFlag {
+    fn from(flag: DataFlag) -> hj212::DataFlag {
+        match flag {
+            DataFlag::N => hj212::DataFlag::Normal,
+            DataFlag::F => hj212::DataFlag::Stopped,
+            DataFlag::M => hj212::DataFlag::Maintenance,
+            DataFlag::S => hj212::DataFlag::ManualSet,
+            DataFlag::D => hj212::DataFlag::Fault,
+            DataFlag::C => hj212::DataFlag::Calibration,
+            DataFlag::T => hj212::DataFlag::AboveRange,
+            DataFlag::B => hj212::DataFlag::CommunicationFault,
+        }
     }
 }
 
@@ -156,5 +172,28 @@ pub fn check_reading_time(ts: i64) -> Result<(), &'static str> {
         Ok(())
     } else {
         Err("outside 2000–2099")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_read_either_case_and_write_upper_case() {
+        for letter in "NFMSDCTB".chars() {
+            let flag = DataFlag::parse(&letter.to_string()).unwrap();
+            assert_eq!(flag.as_char(), letter);
+            assert_eq!(
+                DataFlag::parse(&format!(" {} ", letter.to_ascii_lowercase())),
+                Some(flag)
+            );
+            assert_eq!(DataFlag::from(hj212::DataFlag::from(flag)), flag);
+        }
+        assert_eq!(DataFlag::parse("X"), None);
+        assert_eq!(DataFlag::parse("NN"), None);
+        assert_eq!(DataFlag::parse(""), None);
+        assert!(DataFlag::M.is_operator_mark() && !DataFlag::D.is_operator_mark());
+        assert!(DataFlag::N.is_normal() && !DataFlag::T.is_normal());
     }
 }

@@ -196,7 +196,7 @@ pub(crate) fn reflagged(
                 let mut marks: Vec<char> = normal_before
                     .iter()
                     .filter_map(|ts| after_flags.get(ts).filter(|flag| flag.is_operator_mark()))
-                    .map(|flag| flag.letter())
+                    .map(|flag| flag.as_char())
                     .collect();
                 let count = marks.len();
                 marks.sort_unstable();
