@@ -14,7 +14,8 @@ use standards::exact::Exact;
 use standards::pollutant::Pollutant;
 use standards::settings::AirSettings;
 
-use readings::station_files::{HourlyRecord, StationFileError, open_station_file};
+use kernel::file_error::FileError;
+use readings::station_files::{HourlyRecord, open_station_file};
 
 /// Hourly data of several stations, by station and date, limited to a date range.
 #[derive(Debug, Default)]
@@ -45,7 +46,7 @@ impl StationHours {
 #[derive(Debug, thiserror::Error)]
 pub enum AirAssessmentError {
     #[error(transparent)]
-    File(#[from] StationFileError),
+    File(#[from] FileError),
     #[error("unknown station {station:?}: the input files contain {known}")]
     UnknownStation { station: String, known: String },
     #[error("no station data in the input files between {from} and {to}")]

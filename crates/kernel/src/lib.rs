@@ -12,6 +12,7 @@ pub mod client;
 pub mod db;
 pub mod error;
 pub mod export;
+pub mod file_error;
 pub mod page;
 pub mod password;
 pub mod rng;

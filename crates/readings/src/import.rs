@@ -10,9 +10,10 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::station_files::{StationFileError, open_station_file};
+use crate::station_files::open_station_file;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use kernel::Db;
+use kernel::file_error::FileError;
 use sha2::Digest;
 use standards::pollutant::Pollutant;
 
@@ -40,26 +41,6 @@ impl Format {
             "csv" => Some(Format::Csv),
             _ => None,
         }
-    }
-}
-
-/// A row that cannot be imported.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadRow {
-    pub file: PathBuf,
-    pub line: u64,
-    /// 1-based column and its header, when the problem is in one cell.
-    pub column: Option<(usize, String)>,
-    pub why: String,
-}
-
-impl fmt::Display for BadRow {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}, line {}", self.file.display(), self.line)?;
-        if let Some((n, name)) = &self.column {
-            write!(f, ", column {n} ({name})")?;
-        }
-        write!(f, ": {}", self.why)
     }
 }
 
@@ -165,14 +146,14 @@ pub struct ImportRequest {
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("{} bad row(s); nothing imported (use --skip-bad to import the good rows):\n{}", .0.len(), list(.0))]
-    BadRows(Vec<BadRow>),
+    BadRows(Vec<FileError>),
     #[error("{} station(s) unknown to the registry; nothing imported (--strict): {}", .0.len(), .0.join(", "))]
     UnknownStations(Vec<String>),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
 
-fn list(rows: &[BadRow]) -> String {
+fn list(rows: &[FileError]) -> String {
     rows.iter()
         .map(|r| format!("  {r}"))
         .collect::<Vec<_>>()
@@ -188,7 +169,7 @@ pub struct ImportSummary {
     pub records: u64,
     pub outcome: WriteOutcome,
     /// Bad rows skipped (`skip_bad`).
-    pub skipped: Vec<BadRow>,
+    pub skipped: Vec<FileError>,
     /// Points registered for stations the registry did not know: (code, name).
     pub new_points: Vec<(String, String)>,
     pub rollups: u64,
@@ -253,50 +234,11 @@ impl fmt::Display for ImportSummary {
 pub fn read_file(
     path: &Path,
     format: Format,
-    each: &mut dyn FnMut(Result<Record, BadRow>),
-) -> Result<(), BadRow> {
+    each: &mut dyn FnMut(Result<Record, FileError>),
+) -> Result<(), FileError> {
     match format {
         Format::Uci | Format::Cnemc => read_station_file(path, format, each),
         Format::Csv => read_generic_csv(path, each),
-    }
-}
-
-fn station_error(err: StationFileError) -> BadRow {
-    match err {
-        StationFileError::Open { file, source } => BadRow {
-            file,
-            line: 0,
-            column: None,
-            why: format!("cannot open: {source}"),
-        },
-        StationFileError::Line {
-            file,
-            line,
-            message,
-        } => BadRow {
-            file,
-            line,
-            column: None,
-            why: message,
-        },
-        StationFileError::Cell {
-            file,
-            line,
-            column,
-            column_name,
-            message,
-        } => BadRow {
-            file,
-            line,
-            column: Some((column, column_name)),
-            why: message,
-        },
-        StationFileError::UnknownFormat { file } => BadRow {
-            file,
-            line: 1,
-            column: None,
-            why: "unrecognised header for this format".to_string(),
-        },
     }
 }
 
@@ -338,26 +280,25 @@ const UCI_WEATHER: [(&str, &str); 5] = [
 fn read_station_file(
     path: &Path,
     format: Format,
-    each: &mut dyn FnMut(Result<Record, BadRow>),
-) -> Result<(), BadRow> {
-    let mut reader = open_station_file(path).map_err(station_error)?;
+    each: &mut dyn FnMut(Result<Record, FileError>),
+) -> Result<(), FileError> {
+    let mut reader = open_station_file(path)?;
     let detected = match reader.format() {
         crate::station_files::FileFormat::UciBeijing => Format::Uci,
         crate::station_files::FileFormat::CnemcLong => Format::Cnemc,
     };
     if detected != format {
-        return Err(BadRow {
-            file: path.to_path_buf(),
-            line: 1,
-            column: None,
-            why: format!("the header is that of the {detected:?} format, not {format:?}"),
-        });
+        return Err(FileError::line(
+            path,
+            1,
+            format!("the header is that of the {detected:?} format, not {format:?}"),
+        ));
     }
     while let Some(next) = reader.next() {
         let record = match next {
             Ok(record) => record,
             Err(e) => {
-                each(Err(station_error(e)));
+                each(Err(e));
                 continue;
             }
         };
@@ -366,12 +307,11 @@ fn read_station_file(
         };
         let ts = kernel::time::cst_local_to_ts(local);
         if let Err(why) = crate::model::check_reading_time(ts) {
-            each(Err(BadRow {
-                file: path.to_path_buf(),
-                line: reader.last_row().0,
-                column: None,
-                why: format!("{local} is {why}"),
-            }));
+            each(Err(FileError::line(
+                path,
+                reader.last_row().0,
+                format!("{local} is {why}"),
+            )));
             continue;
         }
         let mut row = Row::new(0, Period::Hour, ts);
@@ -394,7 +334,7 @@ fn read_station_file(
                 if text.is_empty() || text.eq_ignore_ascii_case("NA") {
                     continue;
                 }
-                let located = |why: String| BadRow {
+                let located = |why: String| FileError {
                     file: path.to_path_buf(),
                     line,
                     column: Some((column + 1, header.to_string())),
@@ -468,23 +408,13 @@ pub const CSV_COLUMNS: [&str; 6] = ["point", "factor", "time", "period", "value"
 
 fn read_generic_csv(
     path: &Path,
-    each: &mut dyn FnMut(Result<Record, BadRow>),
-) -> Result<(), BadRow> {
-    let file = std::fs::File::open(path).map_err(|e| BadRow {
-        file: path.to_path_buf(),
-        line: 0,
-        column: None,
-        why: format!("cannot open: {e}"),
-    })?;
+    each: &mut dyn FnMut(Result<Record, FileError>),
+) -> Result<(), FileError> {
+    let file = std::fs::File::open(path).map_err(|e| FileError::cannot_open(path, &e))?;
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
     let headers = reader
         .headers()
-        .map_err(|e| BadRow {
-            file: path.to_path_buf(),
-            line: 1,
-            column: None,
-            why: e.to_string(),
-        })?
+        .map_err(|e| FileError::line(path, 1, e.to_string()))?
         .clone();
     let mut columns = [0usize; 6];
     for (i, name) in CSV_COLUMNS.iter().enumerate() {
@@ -500,14 +430,15 @@ fn read_generic_csv(
             } else {
                 None
             })
-            .ok_or_else(|| BadRow {
-                file: path.to_path_buf(),
-                line: 1,
-                column: None,
-                why: format!(
-                    "the header has no `{name}` column (expected {})",
-                    CSV_COLUMNS.join(",")
-                ),
+            .ok_or_else(|| {
+                FileError::line(
+                    path,
+                    1,
+                    format!(
+                        "the header has no `{name}` column (expected {})",
+                        CSV_COLUMNS.join(",")
+                    ),
+                )
             })?;
     }
     let mut record = csv::StringRecord::new();
@@ -516,18 +447,17 @@ fn read_generic_csv(
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                each(Err(BadRow {
-                    file: path.to_path_buf(),
-                    line: e.position().map_or(0, |p| p.line()),
-                    column: None,
-                    why: e.to_string(),
-                }));
+                each(Err(FileError::line(
+                    path,
+                    e.position().map_or(0, |p| p.line()),
+                    e.to_string(),
+                )));
                 continue;
             }
         }
         let line = record.position().map_or(0, |p| p.line());
         let cell = |i: usize| record.get(columns[i]).unwrap_or("").trim();
-        let bad = |i: usize, why: String| BadRow {
+        let bad = |i: usize, why: String| FileError {
             file: path.to_path_buf(),
             line,
             column: Some((columns[i] + 1, CSV_COLUMNS[i].to_string())),
@@ -617,7 +547,7 @@ pub async fn run(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<ImportSummary, ImportError> {
     // Pass 1: every bad row, every station, the record count.
-    let mut bad: Vec<BadRow> = Vec::new();
+    let mut bad: Vec<FileError> = Vec::new();
     let mut stations: BTreeSet<String> = BTreeSet::new();
     let mut total = 0u64;
     for file in &request.files {

@@ -31,33 +31,10 @@ pub struct HourlyRecord {
     pub values: [Option<i32>; 6],
 }
 
-/// A problem in a data file, located as precisely as possible.
-#[derive(Debug, thiserror::Error)]
-pub enum StationFileError {
-    #[error("{file}: cannot open")]
-    Open {
-        file: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{file}, line {line}: {message}")]
-    Line {
-        file: PathBuf,
-        line: u64,
-        message: String,
-    },
-    #[error("{file}, line {line}, column {column} ({column_name}): {message}")]
-    Cell {
-        file: PathBuf,
-        line: u64,
-        column: usize,
-        column_name: String,
-        message: String,
-    },
-    #[error(
-        "{file}: unrecognised header; expected the UCI Beijing columns (No,year,month,day,hour,PM2.5,PM10,SO2,NO2,CO,O3,…,station) or the CNEMC long format (date,hour,type,<station codes…>)"
-    )]
-    UnknownFormat { file: PathBuf },
-}
+use kernel::file_error::FileError;
+
+/// Why a header is neither layout.
+const UNRECOGNISED_HEADER: &str = "unrecognised header; expected the UCI Beijing columns (No,year,month,day,hour,PM2.5,PM10,SO2,NO2,CO,O3,…,station) or the CNEMC long format (date,hour,type,<station codes…>)";
 
 /// The recognised file layouts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,14 +65,14 @@ struct Located<'a> {
 }
 
 impl Located<'_> {
-    fn cell(&self, column: usize, message: impl Into<String>) -> StationFileError {
-        StationFileError::Cell {
-            file: self.file.to_path_buf(),
-            line: self.line,
-            column: column + 1,
-            column_name: self.headers.get(column).unwrap_or("").to_string(),
-            message: message.into(),
-        }
+    fn cell(&self, column: usize, message: impl Into<String>) -> FileError {
+        FileError::cell(
+            self.file,
+            self.line,
+            column + 1,
+            self.headers.get(column).unwrap_or(""),
+            message,
+        )
     }
 }
 
@@ -103,7 +80,7 @@ fn parse_int<T: std::str::FromStr>(
     at: &Located,
     record: &csv::StringRecord,
     column: usize,
-) -> Result<T, StationFileError> {
+) -> Result<T, FileError> {
     let text = record.get(column).unwrap_or("").trim();
     text.parse()
         .map_err(|_| at.cell(column, format!("{text:?} is not an integer")))
@@ -143,25 +120,18 @@ pub struct StationFileReader<R: Read> {
 }
 
 /// Opens a station data file and detects its format from the header.
-pub fn open_station_file(path: &Path) -> Result<StationFileReader<File>, StationFileError> {
-    let file = File::open(path).map_err(|source| StationFileError::Open {
-        file: path.to_path_buf(),
-        source,
-    })?;
+pub fn open_station_file(path: &Path) -> Result<StationFileReader<File>, FileError> {
+    let file = File::open(path).map_err(|error| FileError::cannot_open(path, &error))?;
     StationFileReader::new(path, file)
 }
 
 impl<R: Read> StationFileReader<R> {
     /// Reads from any source; `name` is used in error messages.
-    pub fn new(name: &Path, source: R) -> Result<Self, StationFileError> {
+    pub fn new(name: &Path, source: R) -> Result<Self, FileError> {
         let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(source);
         let headers = reader
             .headers()
-            .map_err(|e| StationFileError::Line {
-                file: name.to_path_buf(),
-                line: 1,
-                message: e.to_string(),
-            })?
+            .map_err(|e| FileError::line(name, 1, e.to_string()))?
             .clone();
         let names: Vec<String> = headers
             .iter()
@@ -176,9 +146,7 @@ impl<R: Read> StationFileReader<R> {
         {
             (FileFormat::CnemcLong, None)
         } else if let (Some(_), Some(station)) = (find("year"), find("station")) {
-            let unknown = || StationFileError::UnknownFormat {
-                file: name.to_path_buf(),
-            };
+            let unknown = || FileError::line(name, 1, UNRECOGNISED_HEADER);
             let mut pollutants = [0usize; 6];
             for pollutant in Pollutant::ALL {
                 pollutants[pollutant.index()] = find(pollutant.code()).ok_or_else(unknown)?;
@@ -193,9 +161,7 @@ impl<R: Read> StationFileReader<R> {
             };
             (FileFormat::UciBeijing, Some(columns))
         } else {
-            return Err(StationFileError::UnknownFormat {
-                file: name.to_path_buf(),
-            });
+            return Err(FileError::line(name, 1, UNRECOGNISED_HEADER));
         };
         Ok(StationFileReader {
             file: name.to_path_buf(),
@@ -230,22 +196,18 @@ impl<R: Read> StationFileReader<R> {
         (line, self.headers.iter().zip(self.record.iter()))
     }
 
-    fn read_record(&mut self) -> Option<Result<u64, StationFileError>> {
+    fn read_record(&mut self) -> Option<Result<u64, FileError>> {
         match self.reader.read_record(&mut self.record) {
             Ok(true) => Some(Ok(self.record.position().map_or(0, |p| p.line()))),
             Ok(false) => None,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                Some(Err(StationFileError::Line {
-                    file: self.file.clone(),
-                    line,
-                    message: e.to_string(),
-                }))
+                Some(Err(FileError::line(&self.file, line, e.to_string())))
             }
         }
     }
 
-    fn next_uci(&mut self) -> Option<Result<HourlyRecord, StationFileError>> {
+    fn next_uci(&mut self) -> Option<Result<HourlyRecord, FileError>> {
         let line = match self.read_record()? {
             Ok(line) => line,
             Err(e) => return Some(Err(e)),
@@ -257,7 +219,7 @@ impl<R: Read> StationFileReader<R> {
             headers: &self.headers,
         };
         let record = &self.record;
-        let parse = || -> Result<HourlyRecord, StationFileError> {
+        let parse = || -> Result<HourlyRecord, FileError> {
             let (year, month, day) = (
                 parse_int::<i32>(&at, record, columns.year)?,
                 parse_int::<u32>(&at, record, columns.month)?,
@@ -300,7 +262,7 @@ impl<R: Read> StationFileReader<R> {
         Some(parse())
     }
 
-    fn next_cnemc(&mut self) -> Option<Result<HourlyRecord, StationFileError>> {
+    fn next_cnemc(&mut self) -> Option<Result<HourlyRecord, FileError>> {
         loop {
             if let Some(record) = self.ready.pop_front() {
                 return Some(Ok(record));
@@ -325,7 +287,7 @@ impl<R: Read> StationFileReader<R> {
         }
     }
 
-    fn absorb_cnemc_row(&mut self, line: u64) -> Result<(), StationFileError> {
+    fn absorb_cnemc_row(&mut self, line: u64) -> Result<(), FileError> {
         let at = Located {
             file: &self.file,
             line,
@@ -344,15 +306,15 @@ impl<R: Read> StationFileReader<R> {
             return Ok(()); // AQI, *_24h, O3_8h …: derived values, recomputed by the engine.
         };
         if record.len() != self.headers.len() {
-            return Err(StationFileError::Line {
-                file: self.file.clone(),
+            return Err(FileError::line(
+                &self.file,
                 line,
-                message: format!(
+                format!(
                     "{} fields, but the header has {}",
                     record.len(),
                     self.headers.len()
                 ),
-            });
+            ));
         }
         let same_hour = self
             .pending
@@ -389,7 +351,7 @@ impl<R: Read> StationFileReader<R> {
 }
 
 impl<R: Read> Iterator for StationFileReader<R> {
-    type Item = Result<HourlyRecord, StationFileError>;
+    type Item = Result<HourlyRecord, FileError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         match self.format {
@@ -403,7 +365,7 @@ impl<R: Read> Iterator for StationFileReader<R> {
 mod tests {
     use super::*;
 
-    fn read(text: &str) -> Result<Vec<HourlyRecord>, StationFileError> {
+    fn read(text: &str) -> Result<Vec<HourlyRecord>, FileError> {
         StationFileReader::new(Path::new("test.csv"), text.as_bytes())?.collect()
     }
 

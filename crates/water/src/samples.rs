@@ -13,9 +13,10 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::NaiveDate;
+use kernel::file_error::FileError;
 use standards::exact::Exact;
 use standards::water::{WaterBody, WaterItem};
 
@@ -53,30 +54,6 @@ pub struct Sample {
     pub value: Exact,
 }
 
-/// A problem in a sample file, located by file, line and column.
-#[derive(Debug, thiserror::Error)]
-pub enum SampleFileError {
-    #[error("{file}: cannot open")]
-    Open {
-        file: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{file}, line {line}: {message}")]
-    Line {
-        file: PathBuf,
-        line: u64,
-        message: String,
-    },
-    #[error("{file}, line {line}, column {column} ({column_name}): {message}")]
-    Cell {
-        file: PathBuf,
-        line: u64,
-        column: usize,
-        column_name: &'static str,
-        message: String,
-    },
-}
-
 pub const COLUMNS: [&str; 5] = ["section", "water_body", "date", "item", "value"];
 
 fn parse_body(text: &str) -> Option<WaterBody> {
@@ -88,22 +65,15 @@ fn parse_body(text: &str) -> Option<WaterBody> {
 }
 
 /// Reads every sample of a file.
-pub fn read_samples_file(path: &Path) -> Result<Vec<Sample>, SampleFileError> {
-    let file = File::open(path).map_err(|source| SampleFileError::Open {
-        file: path.to_path_buf(),
-        source,
-    })?;
+pub fn read_samples_file(path: &Path) -> Result<Vec<Sample>, FileError> {
+    let file = File::open(path).map_err(|error| FileError::cannot_open(path, &error))?;
     read_samples(path, file)
 }
 
 /// Reads samples from any source; `name` is used in error messages.
-pub fn read_samples(name: &Path, source: impl Read) -> Result<Vec<Sample>, SampleFileError> {
+pub fn read_samples(name: &Path, source: impl Read) -> Result<Vec<Sample>, FileError> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(source);
-    let line_error = |line: u64, message: String| SampleFileError::Line {
-        file: name.to_path_buf(),
-        line,
-        message,
-    };
+    let line_error = |line: u64, message: String| FileError::line(name, line, message);
     let headers = reader
         .headers()
         .map_err(|e| line_error(1, e.to_string()))?
@@ -142,12 +112,8 @@ pub fn read_samples(name: &Path, source: impl Read) -> Result<Vec<Sample>, Sampl
                 format!("{} fields, expected {}", record.len(), COLUMNS.len()),
             ));
         }
-        let cell = |column: usize, message: String| SampleFileError::Cell {
-            file: name.to_path_buf(),
-            line,
-            column: column + 1,
-            column_name: COLUMNS[column],
-            message,
+        let cell = |column: usize, message: String| {
+            FileError::cell(name, line, column + 1, COLUMNS[column], message)
         };
         let text = |column: usize| record.get(column).unwrap_or("").trim();
         let section = text(0).to_string();
@@ -196,7 +162,7 @@ pub fn read_samples(name: &Path, source: impl Read) -> Result<Vec<Sample>, Sampl
 mod tests {
     use super::*;
 
-    fn read(text: &str) -> Result<Vec<Sample>, SampleFileError> {
+    fn read(text: &str) -> Result<Vec<Sample>, FileError> {
         read_samples(Path::new("w.csv"), text.as_bytes())
     }
 
