@@ -28,6 +28,7 @@ use standards::aggregate::{
 use standards::aqi::AqiResult;
 use standards::assessment::daily_aqi;
 use standards::pollutant::Pollutant;
+use standards::realtime::{TRAILING_HOURS, TrailingHours, hourly_report_concentrations};
 use standards::settings::AirSettings;
 
 pub use crate::repo::Station;
@@ -203,8 +204,7 @@ fn empty_day(date: NaiveDate) -> DailyValues {
 
 /// The real-time (hourly) AQI of a station at its latest reported hour (HJ 633 real-time report, the edition in
 /// force that day): under HJ 633-2012 the 1-h values of SO2, NO2, CO and O3 with the 24-h moving means of PM10
-/// and PM2.5 and the 8-h moving mean of O3 (≥ 20 and ≥ 6 valid hours, as GB 3095 asks of a 24-h and an 8-h
-/// mean); under HJ 633-2026 the six 1-h values.
+/// and PM2.5 and the 8-h moving mean of O3; under HJ 633-2026 the six 1-h values — `standards::realtime`.
 #[derive(Debug, Clone, Serialize)]
 pub struct LatestHour {
     pub point_id: i64,
@@ -232,11 +232,12 @@ pub async fn latest_hour(
     let end = latest.ts + 3600;
     let rows = store::rows(db, point_id, &[Period::Hour], start, end).await?;
     let corrections = audit::latest_corrections(db, point_id, start, end).await?;
-    // hours[p][k]: hour latest.ts - (23 - k)·3600.
-    let mut hours = [[None::<f64>; 24]; 6];
+    // hours[p][k]: hour latest.ts - (23 - k)·3600, in the fixed-point unit of `standards`.
+    let mut hours: TrailingHours = [[MISSING_HOUR; TRAILING_HOURS]; 6];
+    let mut values = [None::<f64>; 6];
     for row in &rows {
         let k = ((row.ts - start) / 3600) as usize;
-        if k >= 24 || (row.ts - start) % 3600 != 0 {
+        if k >= TRAILING_HOURS || (row.ts - start) % 3600 != 0 {
             continue;
         }
         for pollutant in Pollutant::ALL {
@@ -245,38 +246,17 @@ pub async fn latest_hour(
             };
             if let Some(cell) = row.cells[slot] {
                 let audited = corrections.apply(Period::Hour, row.ts, factor_code(pollutant), cell);
-                if audited.valid {
-                    hours[pollutant.index()][k] = audited.value;
+                if let (true, Some(value)) = (audited.valid, audited.value) {
+                    hours[pollutant.index()][k] = to_fixed(value);
+                    if k == TRAILING_HOURS - 1 {
+                        values[pollutant.index()] = Some(value);
+                    }
                 }
             }
         }
     }
-    let mean_of_last = |p: Pollutant, n: usize, needed: usize| {
-        let valid: Vec<f64> = hours[p.index()][24 - n..]
-            .iter()
-            .flatten()
-            .copied()
-            .collect();
-        (valid.len() >= needed).then(|| valid.iter().sum::<f64>() / valid.len() as f64)
-    };
-    let date = cst_day(latest.ts);
-    let standard = standards::aqi::AqiStandard::for_date(date);
-    let values: [Option<f64>; 6] = Pollutant::ALL.map(|p| hours[p.index()][23]);
-    let mut given: Vec<(standards::aqi::Indicator, standards::exact::Exact)> = Vec::new();
-    for &indicator in
-        standards::aqi::Indicator::in_report(standard, standards::aqi::ReportKind::Hourly)
-    {
-        use standards::aqi::Indicator::*;
-        let pollutant = indicator.pollutant();
-        let value = match indicator {
-            Pm10Daily | Pm25Daily => mean_of_last(pollutant, 24, 20),
-            O3EightHour => mean_of_last(pollutant, 8, 6),
-            _ => values[pollutant.index()],
-        };
-        if let Some(value) = value.and_then(exact_concentration) {
-            given.push((indicator, value));
-        }
-    }
+    let standard = standards::aqi::AqiStandard::for_date(cst_day(latest.ts));
+    let given = hourly_report_concentrations(standard, &hours);
     let aqi = standards::aqi::compute_aqi(standard, standards::aqi::ReportKind::Hourly, &given)
         .map_err(|e| anyhow::anyhow!("hourly AQI of point {point_id}: {e}"))?;
     Ok(Some(LatestHour {
@@ -285,11 +265,6 @@ pub async fn latest_hour(
         values,
         aqi,
     }))
-}
-
-fn exact_concentration(value: f64) -> Option<standards::exact::Exact> {
-    (value.is_finite() && value >= 0.0)
-        .then(|| standards::exact::Exact::new((value * 10_000.0).round() as i128, 10_000))
 }
 
 #[cfg(test)]

@@ -9,5 +9,6 @@ pub mod composite;
 pub mod exact;
 pub mod limits;
 pub mod pollutant;
+pub mod realtime;
 pub mod settings;
 pub mod water;
