@@ -344,5 +344,42 @@ pub fn assess_period(
     }
 }
 
+/// One calendar month of a station's or an area's days, for trend charts: the PM2.5 mean and the good-day ratio
+/// exactly as the assessment of that month computes them ([`assess_period`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MonthMeans {
+    pub year: i32,
+    pub month: u32,
+    /// Mean of the month's valid PM2.5 daily values, rounded for reporting (µg/m³, integer).
+    pub pm25_mean: Option<Exact>,
+    /// 优良天数比例 of the month's valid days, percent, 1 decimal.
+    pub good_day_ratio_percent: Option<Exact>,
+}
+
+/// The calendar months overlapping `from..=to` (each clipped to the range), oldest first.
+pub fn monthly_means(
+    days: &[DailyValues],
+    from: NaiveDate,
+    to: NaiveDate,
+    settings: &AirSettings,
+) -> Vec<MonthMeans> {
+    calendar_months(from, to)
+        .into_iter()
+        .map(|(month_from, month_to)| {
+            let month = assess_period(days, month_from, month_to, settings);
+            MonthMeans {
+                year: month_from.year(),
+                month: month_from.month(),
+                pm25_mean: month
+                    .pollutants
+                    .iter()
+                    .find(|p| p.pollutant == Pollutant::Pm25)
+                    .and_then(|p| p.mean),
+                good_day_ratio_percent: month.good_day_ratio_percent,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests;

@@ -21,8 +21,11 @@ use kernel::web::{Chrome, PageResult, render};
 use kernel::{Action, AppError, AppResult, AppState, Db, Principal};
 use serde::Serialize;
 use sqlx::Row;
+use standards::aggregate::DailyValues;
 use standards::aqi::AqiLevel;
+use standards::assessment::{MonthMeans, monthly_means};
 use standards::pollutant::Pollutant;
+use standards::settings::AirSettings;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -195,7 +198,7 @@ fn trend_cache() -> &'static TrendCache {
 }
 
 /// Monthly PM2.5 mean and good-day ratio of the district area (HJ 663 over `stations`), this year to
-/// `through` and the whole of last year.
+/// `through` and the whole of last year (`standards::assessment::monthly_means`).
 async fn monthly_trend(
     db: &Db,
     stations: &[i64],
@@ -212,41 +215,31 @@ async fn monthly_trend(
     let year = through.year();
     let from = NaiveDate::from_ymd_opt(year - 1, 1, 1).unwrap_or(through);
     let days = air::service::area_days(db, stations, from, through).await?;
-    // (year, month) → (PM2.5 sum, PM2.5 days, good days, valid days)
-    let mut acc: BTreeMap<(i32, u32), (f64, u32, u32, u32)> = BTreeMap::new();
-    for day in &days {
-        let entry = acc
-            .entry((day.values.date.year(), day.values.date.month()))
-            .or_default();
-        if let Some(pm) = day.values.value(Pollutant::Pm25) {
-            entry.0 += pm.to_f64();
-            entry.1 += 1;
-        }
-        if day.values.all_six_valid()
-            && let Some(aqi) = day.aqi.aqi
-        {
-            entry.3 += 1;
-            if aqi <= 100 {
-                entry.2 += 1;
-            }
-        }
-    }
-    let pick = |y: i32, m: u32| acc.get(&(y, m)).copied();
-    let mean = |a: Option<(f64, u32, u32, u32)>| {
-        a.filter(|a| a.1 > 0)
-            .map(|a| (a.0 / f64::from(a.1)).round())
+    let daily: Vec<DailyValues> = days.into_iter().map(|day| day.values).collect();
+    let months: BTreeMap<(i32, u32), MonthMeans> =
+        monthly_means(&daily, from, through, &AirSettings::default())
+            .into_iter()
+            .map(|m| ((m.year, m.month), m))
+            .collect();
+    let pm25 = |y: i32, m: u32| {
+        months
+            .get(&(y, m))
+            .and_then(|m| m.pm25_mean)
+            .map(|v| v.to_f64())
     };
-    let ratio = |a: Option<(f64, u32, u32, u32)>| {
-        a.filter(|a| a.3 > 0)
-            .map(|a| (f64::from(a.2) * 1000.0 / f64::from(a.3)).round() / 10.0)
+    let ratio = |y: i32, m: u32| {
+        months
+            .get(&(y, m))
+            .and_then(|m| m.good_day_ratio_percent)
+            .map(|v| v.to_f64())
     };
     let trend: Vec<MonthTrend> = (1..=12)
         .map(|m| MonthTrend {
             month: m,
-            pm25: mean(pick(year, m)),
-            pm25_last_year: mean(pick(year - 1, m)),
-            good_ratio: ratio(pick(year, m)),
-            good_ratio_last_year: ratio(pick(year - 1, m)),
+            pm25: pm25(year, m),
+            pm25_last_year: pm25(year - 1, m),
+            good_ratio: ratio(year, m),
+            good_ratio_last_year: ratio(year - 1, m),
         })
         .collect();
     let trend = Arc::new(trend);

@@ -271,3 +271,61 @@ fn hj633_2012_daily_report_uses_o3_max_1h() {
     d.date = date(2026, 7, 1);
     assert_eq!(daily_aqi(&d).aqi, Some(92));
 }
+
+#[test]
+fn monthly_means_round_half_to_even_and_count_only_valid_days() {
+    let days = vec![
+        // Outside the range: not counted.
+        day(date(2015, 12, 31), Some(300), 50),
+        // January: PM2.5 34.5 → 34 (half to even); the day without PM2.5 is no valid day: 2 good of 2.
+        day(date(2016, 1, 20), Some(34), 50),
+        day(date(2016, 1, 21), Some(35), 50),
+        day(date(2016, 1, 22), None, 50),
+        // February: 231 / 3 = 77; PM2.5 160 is above IAQI 100: 2 good of 3 → 66.7 %.
+        day(date(2016, 2, 1), Some(35), 50),
+        day(date(2016, 2, 2), Some(36), 50),
+        day(date(2016, 2, 29), Some(160), 50),
+        // April: 35.5 → 36 (half to even).
+        day(date(2016, 4, 9), Some(35), 50),
+        day(date(2016, 4, 10), Some(36), 50),
+        // After the range: not counted.
+        day(date(2016, 4, 11), Some(300), 50),
+    ];
+    let months = monthly_means(
+        &days,
+        date(2016, 1, 15),
+        date(2016, 4, 10),
+        &AirSettings::default(),
+    );
+    let got: Vec<(i32, u32, Option<Exact>, Option<Exact>)> = months
+        .iter()
+        .map(|m| (m.year, m.month, m.pm25_mean, m.good_day_ratio_percent))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (2016, 1, Some(x("34")), Some(x("100"))),
+            (2016, 2, Some(x("77")), Some(x("66.7"))),
+            (2016, 3, None, None),
+            (2016, 4, Some(x("36")), Some(x("100"))),
+        ]
+    );
+}
+
+#[test]
+fn a_month_of_days_without_pm25_has_a_ratio_but_no_mean() {
+    let mut only_gases = day(date(2024, 5, 1), None, 50);
+    only_gases.values[Pollutant::Pm25.index()] = None;
+    let months = monthly_means(
+        &[only_gases],
+        date(2024, 5, 1),
+        date(2024, 5, 31),
+        &AirSettings {
+            day_validity: crate::settings::DayValidity::PublishableAqi,
+            ..AirSettings::default()
+        },
+    );
+    assert_eq!(months.len(), 1);
+    assert_eq!(months[0].pm25_mean, None);
+    assert_eq!(months[0].good_day_ratio_percent, Some(x("100")));
+}

@@ -111,6 +111,11 @@ testkit::db_test!(dashboard_shows_computed_figures_within_scope, |db| {
     let expected = if edition_2026 { 119 } else { 107 };
     assert_eq!(d["yesterday"]["aqi"], expected, "{}", d["yesterday"]);
     assert_eq!(d["yesterday"]["primary"], "PM2.5");
+    // The monthly trend (standards::assessment::monthly_means): yesterday's month has one PM2.5 day of 80 and no
+    // valid day (five pollutants missing), so a mean and no good-day ratio.
+    let month = &d["trend"][chrono::Datelike::month(&(today - Duration::days(1))) as usize - 1];
+    assert_eq!(month["pm25"], 80.0, "{month}");
+    assert_eq!(month["good_ratio"], serde_json::Value::Null, "{month}");
     let stations = d["stations"].as_array().unwrap();
     assert_eq!(stations.len(), 2);
     let n1 = stations.iter().find(|s| s["code"] == "N1").unwrap();
