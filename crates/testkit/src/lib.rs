@@ -26,8 +26,8 @@ fn flag_is_set(var: &str) -> bool {
     std::env::var(var).is_ok_and(|value| value == "1")
 }
 
-/// A file or folder of the shared research data (`shared/data/<relative>` beside the work tree), for the tests
-/// that need more than `fixtures/` holds (several stations, several years).
+/// A file or folder of the shared research data (the `data` folder of the `shared` folder beside the work tree),
+/// for the tests that need more than `fixtures/` holds (several stations, several years).
 ///
 /// Panics when it is missing, unless `QINGSHAN_ALLOW_MISSING_SHARED_DATA=1`: then it says the test was skipped
 /// and returns `None`.
