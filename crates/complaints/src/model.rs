@@ -4,12 +4,13 @@
 use kernel::calendar::Period;
 use serde::{Deserialize, Serialize};
 
-/// Declares a closed list stored as snake_case text, with its Chinese label.
+/// Declares a closed list stored as snake_case text, with its Chinese label. `$code` is a `tt`, not a `literal`:
+/// a `literal` fragment reaches the derives wrapped in an invisible group, which utoipa does not read, so the
+/// OpenAPI document listed `hotline12369` (the variant name in snake case) instead of `hotline_12369`.
 macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:literal, $label:literal;)+ }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:tt, $label:literal;)+ }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-        #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vmeta])* #[serde(rename = $code)] $variant,)+ }
 
         impl $name {
