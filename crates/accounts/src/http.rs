@@ -48,7 +48,7 @@ pub fn routes() -> Router<AppState> {
 #[openapi(
     paths(api_me, api_list_users, api_create_user, api_get_user, api_update_user, api_list_tokens, api_create_token,
           api_revoke_token, api_audit),
-    components(schemas(User, NewUser, UserUpdate, ApiToken, IssuedToken, NewToken, Me, AuditRecord, kernel::error::Problem)),
+    components(responses(kernel::error::ProblemResponse), schemas(User, NewUser, UserUpdate, ApiToken, IssuedToken, NewToken, Me, AuditRecord, kernel::error::Problem)),
     tags((name = "accounts", description = "用户、令牌与审计日志 Users, tokens and the audit log"))
 )]
 pub struct ApiDoc;
@@ -578,7 +578,7 @@ struct Me {
 }
 
 /// The caller.
-#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", responses((status = 200, body = Me), (status = 401, body = kernel::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", responses((status = 200, body = Me), (status = 401, response = kernel::error::ProblemResponse)))]
 async fn api_me(principal: Principal) -> ApiJson<Me> {
     ApiJson(Me {
         user_id: principal.user_id,
@@ -591,7 +591,7 @@ async fn api_me(principal: Principal) -> ApiJson<Me> {
 }
 
 /// All users (admin).
-#[utoipa::path(get, path = "/api/v1/users", tag = "accounts", responses((status = 200, body = [User]), (status = 403, body = kernel::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/users", tag = "accounts", responses((status = 200, body = [User]), (status = 403, response = kernel::error::ProblemResponse)))]
 async fn api_list_users(
     State(state): State<AppState>,
     principal: Principal,
@@ -601,7 +601,7 @@ async fn api_list_users(
 
 /// Creates a user (admin).
 #[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = NewUser,
-    responses((status = 201, body = User), (status = 409, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem)))]
+    responses((status = 201, body = User), (status = 409, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_create_user(
     State(state): State<AppState>,
     principal: Principal,
@@ -618,7 +618,7 @@ async fn api_create_user(
 }
 
 /// One user (admin).
-#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "accounts", params(("id" = i64, Path)), responses((status = 200, body = User), (status = 404, body = kernel::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "accounts", params(("id" = i64, Path)), responses((status = 200, body = User), (status = 403, response = kernel::error::ProblemResponse), (status = 404, response = kernel::error::ProblemResponse)))]
 async fn api_get_user(
     State(state): State<AppState>,
     principal: Principal,
@@ -629,9 +629,9 @@ async fn api_get_user(
 
 /// Changes a user (admin): name, role, street, active, password.
 #[utoipa::path(put, path = "/api/v1/users/{id}", tag = "accounts", params(("id" = i64, Path)), request_body = UserUpdate,
-    responses((status = 200, body = User), (status = 404, body = kernel::error::Problem),
-        (status = 409, body = kernel::error::Problem, description = "would leave no active administrator"),
-        (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = User), (status = 404, response = kernel::error::ProblemResponse),
+        (status = 409, body = kernel::error::Problem, content_type = "application/problem+json", description = "would leave no active administrator"),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_update_user(
     State(state): State<AppState>,
     principal: Principal,
@@ -655,7 +655,7 @@ async fn api_list_tokens(
 /// Issues an API token for the caller; the secret is shown only in this response. `days` sets its lifetime
 /// (default 90, at most 365 unless configured otherwise); `expires_at` in the response says when it ends.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "accounts", request_body = NewToken,
-    responses((status = 201, body = IssuedToken), (status = 422, body = kernel::error::Problem)))]
+    responses((status = 201, body = IssuedToken), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_create_token(
     State(state): State<AppState>,
     principal: Principal,
@@ -679,7 +679,7 @@ async fn api_create_token(
 }
 
 /// Revokes a token (one's own, or any as admin).
-#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "accounts", params(("id" = i64, Path)), responses((status = 204), (status = 404, body = kernel::error::Problem)))]
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "accounts", params(("id" = i64, Path)), responses((status = 204), (status = 404, response = kernel::error::ProblemResponse)))]
 async fn api_revoke_token(
     State(state): State<AppState>,
     principal: Principal,
@@ -691,7 +691,7 @@ async fn api_revoke_token(
 
 /// Searches the audit log (admin).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "accounts", params(AuditFilter, PageQuery),
-    responses((status = 200, body = Page<AuditRecord>), (status = 403, body = kernel::error::Problem)))]
+    responses((status = 200, body = Page<AuditRecord>), (status = 403, response = kernel::error::ProblemResponse)))]
 async fn api_audit(
     State(state): State<AppState>,
     principal: Principal,

@@ -39,7 +39,7 @@ pub fn routes() -> Router<AppState> {
 #[openapi(
     paths(api_list, api_get, api_action, api_summary, api_stats, api_leads, api_create_lead, api_evaluate,
           api_permit, api_put_permit),
-    components(schemas(AlarmRecord, EvidencePoint, AlarmActionBody, OpenSummary, RuleCount, EnterpriseMonthStats,
+    components(responses(kernel::error::ProblemResponse), schemas(AlarmRecord, EvidencePoint, AlarmActionBody, OpenSummary, RuleCount, EnterpriseMonthStats,
         Lead, LeadCandidate, NewLead, LeadsView, EvaluationRequest, EvaluationSummary, OutletPermit, OutletLimit,
         kernel::error::Problem)),
     tags((name = "alarms", description = "在线监控报警 Online-monitoring alarms, their handling, statistics and inspection leads"))
@@ -49,9 +49,9 @@ pub struct ApiDoc;
 // --- API -------------------------------------------------------------------------------------------------
 
 /// Alarms visible to the caller (a street officer: their street's enterprises), newest first, with filters.
-#[utoipa::path(get, path = "/api/v1/alarms", tag = "alarms", params(AlarmFilter, PageQuery),
-    responses((status = 200, body = Page<AlarmRecord>), (status = 403, body = kernel::error::Problem),
-              (status = 422, body = kernel::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/alarms", operation_id = "list_alarms", tag = "alarms", params(AlarmFilter, PageQuery),
+    responses((status = 200, body = Page<AlarmRecord>), (status = 403, response = kernel::error::ProblemResponse),
+              (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_list(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -64,8 +64,8 @@ async fn api_list(
 }
 
 /// One alarm with its evidence and lifecycle (404 outside the caller's street).
-#[utoipa::path(get, path = "/api/v1/alarms/{id}", tag = "alarms", params(("id" = i64, Path)),
-    responses((status = 200, body = AlarmRecord), (status = 404, body = kernel::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/alarms/{id}", operation_id = "get_alarm", tag = "alarms", params(("id" = i64, Path)),
+    responses((status = 200, body = AlarmRecord), (status = 403, response = kernel::error::ProblemResponse), (status = 404, response = kernel::error::ProblemResponse)))]
 async fn api_get(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -78,10 +78,10 @@ async fn api_get(
 
 /// One step of the lifecycle: `verify` (verdict `true`, `equipment_fault` or `false_positive`), `handle`,
 /// `close`. A step the state does not allow, or a stale `version`, is a 409; a missing note a 422.
-#[utoipa::path(post, path = "/api/v1/alarms/{id}/actions", tag = "alarms", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/alarms/{id}/actions", operation_id = "act_on_alarm", tag = "alarms", params(("id" = i64, Path)),
     request_body = AlarmActionBody,
-    responses((status = 200, body = AlarmRecord), (status = 404, body = kernel::error::Problem),
-              (status = 409, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = AlarmRecord), (status = 404, response = kernel::error::ProblemResponse),
+              (status = 409, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_action(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -95,7 +95,7 @@ async fn api_action(
 
 /// Open alarms by rule, with how many are overdue (the caller's street for a street officer).
 #[utoipa::path(get, path = "/api/v1/alarms/summary", tag = "alarms",
-    responses((status = 200, body = OpenSummary), (status = 403, body = kernel::error::Problem)))]
+    responses((status = 200, body = OpenSummary), (status = 403, response = kernel::error::ProblemResponse)))]
 async fn api_summary(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -114,8 +114,8 @@ struct MonthQuery {
 }
 
 /// Per enterprise and CST month: alarms by rule, verdicts, false-positive rate, open and overdue.
-#[utoipa::path(get, path = "/api/v1/alarms/stats", tag = "alarms", params(MonthQuery),
-    responses((status = 200, body = [EnterpriseMonthStats]), (status = 422, body = kernel::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/alarms/stats", operation_id = "alarm_stats", tag = "alarms", params(MonthQuery),
+    responses((status = 200, body = [EnterpriseMonthStats]), (status = 403, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_stats(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -136,7 +136,7 @@ pub struct LeadsView {
 /// Inspection leads (线索) handed to enforcement, and the candidates: alarms of the falsified-data kinds verified
 /// as true, and enterprise-months with repeated exceedances.
 #[utoipa::path(get, path = "/api/v1/alarms/leads", tag = "alarms",
-    responses((status = 200, body = LeadsView), (status = 403, body = kernel::error::Problem)))]
+    responses((status = 200, body = LeadsView), (status = 403, response = kernel::error::ProblemResponse)))]
 async fn api_leads(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -147,8 +147,8 @@ async fn api_leads(
 
 /// Makes a lead from an alarm verified as true, or from an enterprise's month of repeated exceedances.
 #[utoipa::path(post, path = "/api/v1/alarms/leads", tag = "alarms", request_body = NewLead,
-    responses((status = 201, body = Lead), (status = 403, body = kernel::error::Problem),
-              (status = 409, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem)))]
+    responses((status = 201, body = Lead), (status = 403, response = kernel::error::ProblemResponse),
+              (status = 409, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_create_lead(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -171,8 +171,8 @@ pub struct EvaluationRequest {
 
 /// Runs every rule over `[from, to)` now (monitoring, enforcement); idempotent: a rerun stores nothing twice.
 #[utoipa::path(post, path = "/api/v1/alarms/evaluations", tag = "alarms", request_body = EvaluationRequest,
-    responses((status = 200, body = EvaluationSummary), (status = 403, body = kernel::error::Problem),
-              (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = EvaluationSummary), (status = 403, response = kernel::error::ProblemResponse),
+              (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_evaluate(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -189,7 +189,7 @@ async fn api_evaluate(
 
 /// The permit of an outlet as the rules use it (limits, reference O2, analysers); 404 when none is recorded.
 #[utoipa::path(get, path = "/api/v1/alarms/outlets/{id}/permit", tag = "alarms", params(("id" = i64, Path)),
-    responses((status = 200, body = OutletPermit), (status = 404, body = kernel::error::Problem)))]
+    responses((status = 200, body = OutletPermit), (status = 403, response = kernel::error::ProblemResponse), (status = 404, response = kernel::error::ProblemResponse)))]
 async fn api_permit(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -204,8 +204,8 @@ async fn api_permit(
 /// Records the permit of an outlet (replacing the previous one; audited).
 #[utoipa::path(put, path = "/api/v1/alarms/outlets/{id}/permit", tag = "alarms", params(("id" = i64, Path)),
     request_body = OutletPermit,
-    responses((status = 200, body = OutletPermit), (status = 403, body = kernel::error::Problem),
-              (status = 404, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = OutletPermit), (status = 403, response = kernel::error::ProblemResponse),
+              (status = 404, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_put_permit(
     AxState(state): AxState<AppState>,
     principal: Principal,

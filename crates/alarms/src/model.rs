@@ -402,14 +402,31 @@ pub struct AlarmRecord {
 #[into_params(parameter_in = Query)]
 pub struct AlarmFilter {
     /// `raised`, `verified`, `handled`, `closed`, or `open` (anything not closed).
+    #[param(schema_with = state_filter_schema)]
     pub state: Option<String>,
     /// Rule code (`exceedance`, `offline`, …).
+    #[param(schema_with = rule_filter_schema)]
     pub rule: Option<String>,
     pub enterprise_id: Option<i64>,
     pub street_id: Option<i64>,
     pub point_id: Option<i64>,
     /// `YYYY-MM`: alarms raised in that China Standard Time month.
     pub month: Option<String>,
+}
+
+/// The `state` filters `service::list` understands.
+fn state_filter_schema() -> utoipa::openapi::schema::Object {
+    kernel::web::text_choice(
+        "An alarm state, or `open` (anything not closed)",
+        &["open", "raised", "verified", "handled", "closed"],
+    )
+}
+
+fn rule_filter_schema() -> utoipa::openapi::schema::Object {
+    kernel::web::text_choice(
+        "The rule that raised the alarm",
+        &RuleId::ALL.map(RuleId::code),
+    )
 }
 
 /// An officer's step (`POST /api/v1/alarms/{id}/actions`).

@@ -13,6 +13,7 @@ use standards::aqi::AqiResult;
 
 /// One day of the calendar.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = AqiCalendarDay)]
 pub struct CalendarDay {
     pub date: NaiveDate,
     pub aqi: Option<u32>,

@@ -30,7 +30,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(api_rose, api_polar, api_variation, api_calendar, api_trend, api_before_after),
-    components(schemas(PointRef, FactorRef, RoseResult, Rose, RoseSector, PolarResult, Polar, PolarCell, PolarPeak,
+    components(responses(kernel::error::ProblemResponse), schemas(PointRef, FactorRef, RoseResult, Rose, RoseSector, PolarResult, Polar, PolarCell, PolarPeak,
         Variation, Group, Calendar, CalendarDay, Trend, MonthMean, SenSlope, MannKendall, BeforeAfter, Pair, Window,
         Summary, Difference, kernel::error::Problem)),
     tags((name = "analysis", description = "数据分析 Analyses: pollution rose, polar plot, time variation, AQI calendar, trend, before/after"))
@@ -39,8 +39,8 @@ pub struct ApiDoc;
 
 /// Pollution rose: the share of the total concentration brought by each wind-direction sector.
 #[utoipa::path(get, path = "/api/v1/analysis/rose", tag = "analysis", params(AnalysisQuery),
-    responses((status = 200, body = Analysis<RoseResult>), (status = 404, body = kernel::error::Problem),
-        (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = Analysis<RoseResult>), (status = 404, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_rose(
     State(state): State<AppState>,
     principal: Principal,
@@ -51,8 +51,8 @@ async fn api_rose(
 
 /// Bivariate polar plot: mean concentration by wind direction × wind speed, binned and kernel-smoothed.
 #[utoipa::path(get, path = "/api/v1/analysis/polar", tag = "analysis", params(AnalysisQuery),
-    responses((status = 200, body = Analysis<PolarResult>), (status = 404, body = kernel::error::Problem),
-        (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = Analysis<PolarResult>), (status = 404, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_polar(
     State(state): State<AppState>,
     principal: Principal,
@@ -63,8 +63,8 @@ async fn api_polar(
 
 /// Time variation: mean and 95 % interval by hour, weekday, month and hour × weekday (CST).
 #[utoipa::path(get, path = "/api/v1/analysis/variation", tag = "analysis", params(AnalysisQuery),
-    responses((status = 200, body = Analysis<Variation>), (status = 404, body = kernel::error::Problem),
-        (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = Analysis<Variation>), (status = 404, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_variation(
     State(state): State<AppState>,
     principal: Principal,
@@ -77,8 +77,8 @@ async fn api_variation(
 
 /// Calendar of the daily AQI of a year (HJ 633 edition in force each day), with the factor's daily means.
 #[utoipa::path(get, path = "/api/v1/analysis/calendar", tag = "analysis", params(AnalysisQuery),
-    responses((status = 200, body = Analysis<Calendar>), (status = 404, body = kernel::error::Problem),
-        (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = Analysis<Calendar>), (status = 404, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_calendar(
     State(state): State<AppState>,
     principal: Principal,
@@ -89,8 +89,8 @@ async fn api_calendar(
 
 /// Theil–Sen trend of monthly means (optionally deseasonalised) with its interval and the Mann–Kendall test.
 #[utoipa::path(get, path = "/api/v1/analysis/trend", tag = "analysis", params(AnalysisQuery),
-    responses((status = 200, body = Analysis<Trend>), (status = 404, body = kernel::error::Problem),
-        (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = Analysis<Trend>), (status = 404, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_trend(
     State(state): State<AppState>,
     principal: Principal,
@@ -101,8 +101,8 @@ async fn api_trend(
 
 /// Before/after comparison of daily means around `date`, with last year's same windows as the control.
 #[utoipa::path(get, path = "/api/v1/analysis/before-after", tag = "analysis", params(AnalysisQuery),
-    responses((status = 200, body = Analysis<BeforeAfter>), (status = 404, body = kernel::error::Problem),
-        (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = Analysis<BeforeAfter>), (status = 404, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_before_after(
     State(state): State<AppState>,
     principal: Principal,

@@ -17,6 +17,7 @@ pub struct AnalysisQuery {
     /// Last CST day (inclusive); default today.
     pub to: Option<String>,
     /// Rose: direction sectors, one of 4, 8, 12, 16, 36 (default 16).
+    #[param(schema_with = sectors_schema)]
     pub sectors: Option<usize>,
     /// Polar plot: kernel bandwidth in m/s (0 = binned means only; default 1, at most 5).
     pub bandwidth: Option<f64>,
@@ -116,4 +117,12 @@ pub fn kind_label(kind: &str) -> &'static str {
         "outlet" => "排放口",
         _ => "其他点位",
     }
+}
+
+fn sectors_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Integer)
+        .description(Some("Rose: direction sectors (default 16)"))
+        .enum_values(Some(crate::wind::SECTOR_CHOICES))
+        .build()
 }

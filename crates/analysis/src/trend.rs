@@ -65,6 +65,7 @@ pub struct SenSlope {
 
 /// The trend result.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = TrendResult)]
 pub struct Trend {
     pub months: Vec<MonthMean>,
     pub deseasonalised: bool,

@@ -38,7 +38,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(api_ranking, api_bulletin, bulletin_xlsx, bulletin_pdf, api_settings, api_put_settings),
-    components(schemas(Ranking, Bulletin, Period, MethodNote, WeightNote, AirRow, AirFigures, WaterRow,
+    components(responses(kernel::error::ProblemResponse), schemas(Ranking, Bulletin, Period, MethodNote, WeightNote, AirRow, AirFigures, WaterRow,
         WaterFigures, SectionLine, CriterionRank, Placing, DistrictFigures, Standing, TargetLine, RankingSettings, SettingsUpdate,
         AirWeights, WaterWeights, Better, kernel::error::Problem)),
     tags((name = "rankings", description = "排名通报 Monthly street rankings and bulletins"))
@@ -81,8 +81,8 @@ impl MonthQuery {
 
 /// The street ranking of a month: air and water tables, each street ranked or shown with why it is not.
 #[utoipa::path(get, path = "/api/v1/rankings", tag = "rankings", params(MonthQuery),
-    responses((status = 200, body = Ranking), (status = 403, body = kernel::error::Problem),
-              (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = Ranking), (status = 403, response = kernel::error::ProblemResponse),
+              (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_ranking(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -96,8 +96,8 @@ async fn api_ranking(
 
 /// The bulletin of a month: the ranking, the district's figures, the best and worst streets.
 #[utoipa::path(get, path = "/api/v1/rankings/bulletin", tag = "rankings", params(MonthQuery),
-    responses((status = 200, body = Bulletin), (status = 403, body = kernel::error::Problem),
-              (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = Bulletin), (status = 403, response = kernel::error::ProblemResponse),
+              (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_bulletin(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -123,8 +123,9 @@ fn download(bytes: Vec<u8>, content_type: &str, name: String) -> Response {
 
 /// The bulletin as XLSX (sheets 空气排名, 水质排名, 断面, 区域概况, 说明).
 #[utoipa::path(get, path = "/api/v1/rankings/bulletin.xlsx", tag = "rankings", params(MonthQuery),
-    responses((status = 200, description = "XLSX workbook"), (status = 403, body = kernel::error::Problem),
-              (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, description = "XLSX workbook", content(("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), (status = 403, response = kernel::error::ProblemResponse),
+              (status = 429, response = kernel::error::ProblemResponse),
+              (status = 422, response = kernel::error::ProblemResponse)))]
 async fn bulletin_xlsx(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -143,8 +144,9 @@ async fn bulletin_xlsx(
 
 /// The bulletin as PDF (A4; Chinese in the standard CJK font STSong-Light, not embedded).
 #[utoipa::path(get, path = "/api/v1/rankings/bulletin.pdf", tag = "rankings", params(MonthQuery),
-    responses((status = 200, description = "PDF document"), (status = 403, body = kernel::error::Problem),
-              (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, description = "PDF document", content(("application/pdf"))), (status = 403, response = kernel::error::ProblemResponse),
+              (status = 429, response = kernel::error::ProblemResponse),
+              (status = 422, response = kernel::error::ProblemResponse)))]
 async fn bulletin_pdf(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -162,8 +164,8 @@ async fn bulletin_pdf(
 }
 
 /// The ranking weighting in force.
-#[utoipa::path(get, path = "/api/v1/rankings/settings", tag = "rankings",
-    responses((status = 200, body = RankingSettings), (status = 403, body = kernel::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/rankings/settings", operation_id = "get_ranking_settings", tag = "rankings",
+    responses((status = 200, body = RankingSettings), (status = 403, response = kernel::error::ProblemResponse)))]
 async fn api_settings(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -173,9 +175,9 @@ async fn api_settings(
 }
 
 /// Changes the weighting (monitoring department): a preset key, or `custom` with weights summing to 100.
-#[utoipa::path(put, path = "/api/v1/rankings/settings", tag = "rankings", request_body = SettingsUpdate,
-    responses((status = 200, body = RankingSettings), (status = 403, body = kernel::error::Problem),
-              (status = 422, body = kernel::error::Problem)))]
+#[utoipa::path(put, path = "/api/v1/rankings/settings", operation_id = "put_ranking_settings", tag = "rankings", request_body = SettingsUpdate,
+    responses((status = 200, body = RankingSettings), (status = 403, response = kernel::error::ProblemResponse),
+              (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_put_settings(
     AxState(state): AxState<AppState>,
     principal: Principal,

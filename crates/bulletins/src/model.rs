@@ -82,6 +82,7 @@ impl Month {
 /// The period a ranking covers: the month, or its complete days so far when the month is still running, and
 /// the same days of the month a year earlier (同期).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = RankingPeriod)]
 pub struct Period {
     pub from: NaiveDate,
     pub to: NaiveDate,

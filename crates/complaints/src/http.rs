@@ -56,7 +56,7 @@ pub fn routes() -> Router<AppState> {
 #[openapi(
     paths(api_list, api_create, api_get, api_action, api_upload, evidence_download, export_xlsx, api_stats, api_map,
           api_persistent, api_escalate, api_settings, api_put_settings, api_duty, api_add_duty, api_delete_duty),
-    components(schemas(Complaint, ComplaintView, ClockStatus, NewComplaint, CaseAction, CaseFile, TimelineEvent,
+    components(responses(kernel::error::ProblemResponse), schemas(Complaint, ComplaintView, ClockStatus, NewComplaint, CaseAction, CaseFile, TimelineEvent,
         SiteCheck, Extension, RepeatLink, Evidence, Statistics, Count, NoiseSurveyRow, MapPoint, PersistentSource,
         Settings, DutyShift, NewDutyShift, Channel, Category, State, Satisfaction, DutyRole, kernel::error::Problem)),
     tags((name = "complaints", description = "信访投诉 Complaints and petitions, duty roster"))
@@ -70,8 +70,8 @@ fn today() -> NaiveDate {
 // --- API -------------------------------------------------------------------------------------------------
 
 /// Cases visible to the caller (a street officer: their street only), with filters; reporters masked by role.
-#[utoipa::path(get, path = "/api/v1/complaints", tag = "complaints", params(ComplaintFilter, PageQuery),
-    responses((status = 200, body = Page<ComplaintView>), (status = 403, body = kernel::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/complaints", operation_id = "list_complaints", tag = "complaints", params(ComplaintFilter, PageQuery),
+    responses((status = 200, body = Page<ComplaintView>), (status = 403, response = kernel::error::ProblemResponse)))]
 async fn api_list(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -84,8 +84,8 @@ async fn api_list(
 }
 
 /// Files a case: starts its acceptance clock, routes after-hours intake to the officer on duty, links repeats.
-#[utoipa::path(post, path = "/api/v1/complaints", tag = "complaints", request_body = NewComplaint,
-    responses((status = 201, body = Complaint), (status = 422, body = kernel::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/complaints", operation_id = "create_complaint", tag = "complaints", request_body = NewComplaint,
+    responses((status = 201, body = Complaint), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_create(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -102,8 +102,8 @@ async fn api_create(
 }
 
 /// A case with its timeline, site checks, extensions, repeat links and evidence (404 outside the caller's street).
-#[utoipa::path(get, path = "/api/v1/complaints/{id}", tag = "complaints", params(("id" = i64, Path)),
-    responses((status = 200, body = CaseFile), (status = 404, body = kernel::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/complaints/{id}", operation_id = "get_complaint", tag = "complaints", params(("id" = i64, Path)),
+    responses((status = 200, body = CaseFile), (status = 403, response = kernel::error::ProblemResponse), (status = 404, response = kernel::error::ProblemResponse)))]
 async fn api_get(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -116,10 +116,10 @@ async fn api_get(
 
 /// One step: accept, not_accept, assign, start_handling, site_check, reply, close, reopen, request_extension,
 /// decide_extension, change_handover_deadline. An illegal step for the case's state is a 409.
-#[utoipa::path(post, path = "/api/v1/complaints/{id}/actions", tag = "complaints", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/v1/complaints/{id}/actions", operation_id = "act_on_complaint", tag = "complaints", params(("id" = i64, Path)),
     request_body = CaseAction,
-    responses((status = 200, body = Complaint), (status = 404, body = kernel::error::Problem),
-              (status = 409, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = Complaint), (status = 404, response = kernel::error::ProblemResponse),
+              (status = 409, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_action(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -151,7 +151,10 @@ async fn read_upload(mut multipart: Multipart) -> AppResult<(String, Vec<u8>)> {
 /// Uploads one evidence file (multipart field `file`): JPEG, PNG, PDF or MP4, at most 6 MiB, checked by content.
 #[utoipa::path(post, path = "/api/v1/complaints/{id}/evidence", tag = "complaints", params(("id" = i64, Path)),
     request_body(content_type = "multipart/form-data", description = "field `file`"),
-    responses((status = 201, body = Evidence), (status = 404, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem)))]
+    responses((status = 201, body = Evidence),
+        (status = 400, description = "not a multipart body (axum's own refusal, in plain text), or a broken one",
+            content((kernel::error::Problem = "application/problem+json"), (String = "text/plain"))),
+        (status = 404, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_upload(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -175,7 +178,7 @@ async fn api_upload(
 /// One evidence file, to users who may see the case.
 #[utoipa::path(get, path = "/api/v1/complaints/{id}/evidence/{evidence_id}", tag = "complaints",
     params(("id" = i64, Path), ("evidence_id" = i64, Path)),
-    responses((status = 200, description = "the file"), (status = 404, body = kernel::error::Problem)))]
+    responses((status = 200, description = "the file, as its type was recognised on upload", content(("image/jpeg"), ("image/png"), ("application/pdf"), ("video/mp4"))), (status = 403, response = kernel::error::ProblemResponse), (status = 404, response = kernel::error::ProblemResponse)))]
 async fn evidence_download(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -210,8 +213,9 @@ async fn evidence_download(
 }
 
 /// The filtered list as XLSX (reporters masked as for the caller).
-#[utoipa::path(get, path = "/api/v1/complaints/export.xlsx", tag = "complaints", params(ComplaintFilter),
-    responses((status = 200, description = "XLSX workbook"), (status = 403, body = kernel::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/complaints/export.xlsx", operation_id = "export_complaints_xlsx", tag = "complaints", params(ComplaintFilter),
+    responses((status = 200, description = "XLSX workbook", content(("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), (status = 403, response = kernel::error::ProblemResponse),
+              (status = 429, response = kernel::error::ProblemResponse)))]
 async fn export_xlsx(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -245,12 +249,13 @@ struct YearQuery {
     /// `YYYY-MM` (map only).
     month: Option<String>,
     /// Category code (map only).
+    #[param(value_type = Option<Category>)]
     category: Option<String>,
 }
 
 /// Counts by street, category, channel, month and state, the noise-source survey, repeats and overdue cases.
-#[utoipa::path(get, path = "/api/v1/complaints/stats", tag = "complaints", params(YearQuery),
-    responses((status = 200, body = Statistics)))]
+#[utoipa::path(get, path = "/api/v1/complaints/stats", operation_id = "complaint_stats", tag = "complaints", params(YearQuery),
+    responses((status = 200, body = Statistics), (status = 403, response = kernel::error::ProblemResponse)))]
 async fn api_stats(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -264,7 +269,7 @@ async fn api_stats(
 
 /// Coordinates of cases by category and month, for the map.
 #[utoipa::path(get, path = "/api/v1/complaints/map", tag = "complaints", params(YearQuery),
-    responses((status = 200, body = [MapPoint])))]
+    responses((status = 200, body = [MapPoint]), (status = 403, response = kernel::error::ProblemResponse)))]
 async fn api_map(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -285,7 +290,7 @@ async fn api_map(
 
 /// Sources that keep coming back (at least N cases of one category in the window; see settings).
 #[utoipa::path(get, path = "/api/v1/complaints/persistent", tag = "complaints",
-    responses((status = 200, body = [PersistentSource])))]
+    responses((status = 200, body = [PersistentSource]), (status = 403, response = kernel::error::ProblemResponse)))]
 async fn api_persistent(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -297,7 +302,7 @@ async fn api_persistent(
 
 /// Escalates every overdue open case to the leaders (idempotent); returns the ids escalated now.
 #[utoipa::path(post, path = "/api/v1/complaints/escalations", tag = "complaints",
-    responses((status = 200, body = [i64]), (status = 403, body = kernel::error::Problem)))]
+    responses((status = 200, body = [i64]), (status = 403, response = kernel::error::ProblemResponse)))]
 async fn api_escalate(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -309,7 +314,7 @@ async fn api_escalate(
 }
 
 /// The area's settings (repeat window and distance, due-soon horizon, office hours, persistent threshold).
-#[utoipa::path(get, path = "/api/v1/complaints/settings", tag = "complaints", responses((status = 200, body = Settings)))]
+#[utoipa::path(get, path = "/api/v1/complaints/settings", operation_id = "get_complaint_settings", tag = "complaints", responses((status = 200, body = Settings), (status = 403, response = kernel::error::ProblemResponse)))]
 async fn api_settings(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -319,8 +324,8 @@ async fn api_settings(
 }
 
 /// Changes the settings (petition office, admin).
-#[utoipa::path(put, path = "/api/v1/complaints/settings", tag = "complaints", request_body = Settings,
-    responses((status = 200, body = Settings), (status = 403, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem)))]
+#[utoipa::path(put, path = "/api/v1/complaints/settings", operation_id = "put_complaint_settings", tag = "complaints", request_body = Settings,
+    responses((status = 200, body = Settings), (status = 403, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_put_settings(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -342,7 +347,7 @@ struct RangeQuery {
 
 /// Duty shifts overlapping the range.
 #[utoipa::path(get, path = "/api/v1/complaints/duty", tag = "complaints", params(RangeQuery),
-    responses((status = 200, body = [DutyShift])))]
+    responses((status = 200, body = [DutyShift]), (status = 403, response = kernel::error::ProblemResponse)))]
 async fn api_duty(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -358,7 +363,7 @@ async fn api_duty(
 
 /// Adds a duty shift.
 #[utoipa::path(post, path = "/api/v1/complaints/duty", tag = "complaints", request_body = NewDutyShift,
-    responses((status = 201, body = DutyShift), (status = 403, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem)))]
+    responses((status = 201, body = DutyShift), (status = 403, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_add_duty(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -370,7 +375,7 @@ async fn api_add_duty(
 
 /// Removes a shift that received no cases.
 #[utoipa::path(delete, path = "/api/v1/complaints/duty/{id}", tag = "complaints", params(("id" = i64, Path)),
-    responses((status = 204), (status = 404, body = kernel::error::Problem), (status = 409, body = kernel::error::Problem)))]
+    responses((status = 204), (status = 404, response = kernel::error::ProblemResponse), (status = 409, response = kernel::error::ProblemResponse)))]
 async fn api_delete_duty(
     AxState(state): AxState<AppState>,
     principal: Principal,

@@ -4,12 +4,13 @@
 use kernel::calendar::Period;
 use serde::{Deserialize, Serialize};
 
-/// Declares a closed list stored as snake_case text, with its Chinese label.
+/// Declares a closed list stored as snake_case text, with its Chinese label. `$code` is a `tt`, not a `literal`:
+/// a `literal` fragment reaches the derives wrapped in an invisible group, which utoipa does not read, so the
+/// OpenAPI document listed `hotline12369` (the variant name in snake case) instead of `hotline_12369`.
 macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:literal, $label:literal;)+ }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:tt, $label:literal;)+ }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-        #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vmeta])* #[serde(rename = $code)] $variant,)+ }
 
         impl $name {
@@ -527,20 +528,42 @@ pub struct CaseFile {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ComplaintFilter {
+    // Texts, not the enums and numbers they are, because the list page's filter form sends them empty; the
+    // service parses them (a 422 naming the parameter). The document shows what they take.
+    #[param(value_type = Option<State>)]
     pub state: Option<String>,
+    #[param(value_type = Option<Channel>)]
     pub channel: Option<String>,
+    #[param(value_type = Option<Category>)]
     pub category: Option<String>,
+    #[param(value_type = Option<i64>)]
     pub street_id: Option<String>,
     /// `due_soon`, `overdue`, `escalated`, `calendar_gap` or `provisional` (the due date relies on a
     /// provisional calendar year).
+    #[param(schema_with = due_filter_schema)]
     pub due: Option<String>,
-    /// `1`: only repeats.
+    /// `1` or `true`: only repeats.
     pub repeat: Option<String>,
     /// `YYYY-MM` (CST month of receipt).
     pub month: Option<String>,
     /// Text in the case number, title, address or object.
     pub q: Option<String>,
+    #[param(value_type = Option<i64>)]
     pub enterprise_id: Option<String>,
+}
+
+/// The `due` filters `service::list` understands.
+fn due_filter_schema() -> utoipa::openapi::schema::Object {
+    kernel::web::text_choice(
+        "Cases due soon, overdue, escalated, with a due date beyond the calendar, or relying on a provisional calendar year",
+        &[
+            "due_soon",
+            "overdue",
+            "escalated",
+            "calendar_gap",
+            "provisional",
+        ],
+    )
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]

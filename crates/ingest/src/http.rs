@@ -40,7 +40,7 @@ pub fn routes() -> Router<AppState> {
 #[openapi(
     paths(device_states, device_state, keys, add_key, quarantine, quarantine_entry, dismiss, register,
         mn_assignments),
-    components(schemas(DeviceState, QuarantineEntry, QuarantineReason, KeyInfo, NewKey, DismissBody,
+    components(responses(kernel::error::ProblemResponse), schemas(DeviceState, QuarantineEntry, QuarantineReason, KeyInfo, NewKey, DismissBody,
         Registered, MnAssignment, kernel::error::Problem)),
     tags((name = "ingest", description = "HJ 212 网关 Gateway: device state, quarantined packets and their review, HJ 212-2025 keys"))
 )]
@@ -50,7 +50,7 @@ pub struct ApiDoc;
 
 /// Every registered device with what the gateway last saw of it (for whoever may read devices).
 #[utoipa::path(get, path = "/api/v1/ingest/devices", tag = "ingest",
-    responses((status = 200, body = [DeviceState]), (status = 403, body = kernel::error::Problem)))]
+    responses((status = 200, body = [DeviceState]), (status = 403, response = kernel::error::ProblemResponse)))]
 async fn device_states(
     State(state): State<AppState>,
     principal: Principal,
@@ -66,8 +66,8 @@ async fn device_states(
 /// What the gateway last saw of a device: online, last packet, clock drift, packets, resends and errors.
 #[utoipa::path(get, path = "/api/v1/devices/{id}/state", tag = "ingest",
     params(("id" = i64, Path, description = "Device id")),
-    responses((status = 200, body = DeviceState), (status = 403, body = kernel::error::Problem),
-        (status = 404, body = kernel::error::Problem)))]
+    responses((status = 200, body = DeviceState), (status = 403, response = kernel::error::ProblemResponse),
+        (status = 404, response = kernel::error::ProblemResponse)))]
 async fn device_state(
     State(state): State<AppState>,
     principal: Principal,
@@ -84,8 +84,8 @@ async fn device_state(
 /// A device's HJ 212-2025 SM4 keys with their history — fingerprints, never the keys.
 #[utoipa::path(get, path = "/api/v1/devices/{id}/keys", tag = "ingest",
     params(("id" = i64, Path, description = "Device id")),
-    responses((status = 200, body = [KeyInfo]), (status = 403, body = kernel::error::Problem),
-        (status = 404, body = kernel::error::Problem)))]
+    responses((status = 200, body = [KeyInfo]), (status = 403, response = kernel::error::ProblemResponse),
+        (status = 404, response = kernel::error::ProblemResponse)))]
 async fn keys(
     State(state): State<AppState>,
     principal: Principal,
@@ -100,8 +100,8 @@ async fn keys(
 /// previous key is retired but still tried. Audited by fingerprint; the answer shows only the fingerprint.
 #[utoipa::path(post, path = "/api/v1/devices/{id}/keys", tag = "ingest",
     params(("id" = i64, Path, description = "Device id")), request_body = NewKey,
-    responses((status = 201, body = KeyInfo), (status = 403, body = kernel::error::Problem),
-        (status = 404, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem)))]
+    responses((status = 201, body = KeyInfo), (status = 403, response = kernel::error::ProblemResponse),
+        (status = 404, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn add_key(
     State(state): State<AppState>,
     principal: Principal,
@@ -116,6 +116,7 @@ async fn add_key(
 #[into_params(parameter_in = Query)]
 pub struct QuarantineQuery {
     /// `unknown_device`, `inactive_device`, `wrong_password`, `bad_crc` or `unreadable`.
+    #[param(value_type = Option<QuarantineReason>)]
     pub reason: Option<String>,
     pub mn: Option<String>,
     /// Only entries nobody has reviewed yet.
@@ -173,8 +174,8 @@ async fn find_quarantine(
 /// Packets kept out of the data (unknown or inactive device, wrong password, bad CRC or no key to open them,
 /// unreadable), newest first, for review.
 #[utoipa::path(get, path = "/api/v1/ingest/quarantine", tag = "ingest", params(QuarantineQuery),
-    responses((status = 200, body = Page<QuarantineEntry>), (status = 403, body = kernel::error::Problem),
-        (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = Page<QuarantineEntry>), (status = 403, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn quarantine(
     State(state): State<AppState>,
     principal: Principal,
@@ -186,8 +187,8 @@ async fn quarantine(
 /// One quarantined packet with its review.
 #[utoipa::path(get, path = "/api/v1/ingest/quarantine/{id}", tag = "ingest",
     params(("id" = i64, Path)),
-    responses((status = 200, body = QuarantineEntry), (status = 403, body = kernel::error::Problem),
-        (status = 404, body = kernel::error::Problem)))]
+    responses((status = 200, body = QuarantineEntry), (status = 403, response = kernel::error::ProblemResponse),
+        (status = 404, response = kernel::error::ProblemResponse)))]
 async fn quarantine_entry(
     State(state): State<AppState>,
     principal: Principal,
@@ -207,9 +208,9 @@ pub struct DismissBody {
 /// Dismisses a quarantined packet with a reason; audited. An entry already reviewed is a 409.
 #[utoipa::path(post, path = "/api/v1/ingest/quarantine/{id}/dismiss", tag = "ingest",
     params(("id" = i64, Path)), request_body = DismissBody,
-    responses((status = 200, body = QuarantineEntry), (status = 403, body = kernel::error::Problem),
-        (status = 404, body = kernel::error::Problem), (status = 409, body = kernel::error::Problem),
-        (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = QuarantineEntry), (status = 403, response = kernel::error::ProblemResponse),
+        (status = 404, response = kernel::error::ProblemResponse), (status = 409, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn dismiss(
     State(state): State<AppState>,
     principal: Principal,
@@ -231,9 +232,9 @@ pub struct Registered {
 /// `mn` takes the entry's) and marks the entry reviewed.
 #[utoipa::path(post, path = "/api/v1/ingest/quarantine/{id}/register", tag = "ingest",
     params(("id" = i64, Path)), request_body = registry::model::DeviceInput,
-    responses((status = 201, body = Registered), (status = 403, body = kernel::error::Problem),
-        (status = 404, body = kernel::error::Problem), (status = 409, body = kernel::error::Problem),
-        (status = 422, body = kernel::error::Problem)))]
+    responses((status = 201, body = Registered), (status = 403, response = kernel::error::ProblemResponse),
+        (status = 404, response = kernel::error::ProblemResponse), (status = 409, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn register(
     State(state): State<AppState>,
     principal: Principal,
@@ -246,7 +247,7 @@ async fn register(
 
 /// MNs assigned to HJ 212-2025 data loggers (1001/1002 onboarding), current ones first, newest first (up to 200).
 #[utoipa::path(get, path = "/api/v1/ingest/mn-assignments", tag = "ingest",
-    responses((status = 200, body = [MnAssignment]), (status = 403, body = kernel::error::Problem)))]
+    responses((status = 200, body = [MnAssignment]), (status = 403, response = kernel::error::ProblemResponse)))]
 async fn mn_assignments(
     State(state): State<AppState>,
     principal: Principal,

@@ -527,6 +527,7 @@ pub fn working_days_between(from: NaiveDate, to: NaiveDate) -> Result<i64, Calen
     Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
 )]
 #[serde(tag = "unit", content = "count", rename_all = "snake_case")]
+#[schema(as = TimeLimit)]
 pub enum Period {
     /// "N 个工作日": counted on the official calendar from the day after the start day.
     WorkingDays(u32),

@@ -98,6 +98,16 @@ pub struct Problem {
     pub field: Option<String>,
 }
 
+/// A 4xx answer of the API in the OpenAPI document: a [`Problem`] as `application/problem+json`, the content
+/// type [`AppError`] sends. Handlers document their errors as `(status = 404, response = ProblemResponse)`, and
+/// each area's `ApiDoc` lists it under `components(responses(...))`.
+#[derive(utoipa::ToResponse)]
+#[response(
+    description = "Problem details (RFC 9457), naming the offending field where there is one",
+    content_type = "application/problem+json"
+)]
+pub struct ProblemResponse(pub Problem);
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let AppError::Internal(cause) = &self {

@@ -238,6 +238,16 @@ where
     }
 }
 
+/// The OpenAPI schema of a text query parameter that takes one of `values`, for `#[param(schema_with = …)]` where
+/// no Rust enum lists them (the parameter is read as a string and matched by the handler).
+pub fn text_choice(description: &str, values: &[&str]) -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some(description))
+        .enum_values(Some(values.iter().copied()))
+        .build()
+}
+
 /// `value` as JSON to embed in a page's `<script type="application/json">` element: `</` is written `<\/`, so no
 /// text in the data can close the element.
 pub fn script_json<T: serde::Serialize>(value: &T) -> Result<String, AppError> {

@@ -49,7 +49,7 @@ pub fn routes() -> Router<AppState> {
 #[openapi(
     paths(push, latest, catalogue, export_csv, export_xlsx, locks, retention_get, retention_put, series, coverage,
         correct, list_corrections),
-    components(schemas(PushBody, Reading, Period, DataFlag, PushResult, Conflict, LatestValues, LatestValue,
+    components(responses(kernel::error::ProblemResponse), schemas(PushBody, Reading, Period, DataFlag, PushResult, Conflict, LatestValues, LatestValue,
         Factor, SeriesPage, SeriesItem, CoverageReport, FactorCoverage, DayCoverage, NewCorrection,
         CorrectionRecord, LockBody, LockAction, MonthLock, crate::retention::Retention,
         crate::retention::RetentionInput, kernel::error::Problem)),
@@ -84,8 +84,8 @@ pub struct PushBody {
 /// repeated key returns the first answer (with `Idempotent-Replay: true`) and writes nothing.
 #[utoipa::path(post, path = "/api/v1/readings", tag = "readings", request_body = PushBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer")),
-    responses((status = 200, body = PushResult), (status = 403, body = kernel::error::Problem),
-        (status = 409, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = PushResult), (status = 403, response = kernel::error::ProblemResponse),
+        (status = 409, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn push(
     State(state): State<AppState>,
     principal: Principal,
@@ -132,7 +132,7 @@ fn json_response(text: String, replayed: bool) -> Response {
 
 /// Latest values of every point the caller may see (points without data are left out).
 #[utoipa::path(get, path = "/api/v1/readings/latest", tag = "readings",
-    responses((status = 200, body = [LatestValues]), (status = 403, body = kernel::error::Problem)))]
+    responses((status = 200, body = [LatestValues]), (status = 403, response = kernel::error::ProblemResponse)))]
 async fn latest(
     State(state): State<AppState>,
     principal: Principal,
@@ -153,9 +153,11 @@ async fn catalogue(principal: Principal) -> AppResult<ApiJson<&'static [Factor]>
 #[into_params(parameter_in = Query)]
 pub struct SeriesQuery {
     /// HJ 212 factor code, e.g. a34004.
+    #[param(required = true)]
     pub factor: Option<String>,
     /// raw (as received), audited (corrections applied), hour (hourly values: reported hours, completed by
     /// hours rolled up from minute data), day (platform daily roll-ups). Default audited.
+    #[param(schema_with = series_period_schema)]
     pub period: Option<String>,
     /// From (inclusive): Unix seconds, RFC 3339, or CST date/time. Default: 7 days before `to` (a year for day).
     pub from: Option<String>,
@@ -194,6 +196,14 @@ impl SeriesQuery {
     }
 }
 
+/// The periods `series` serves.
+fn series_period_schema() -> utoipa::openapi::schema::Object {
+    kernel::web::text_choice(
+        "raw (as received), audited (corrections applied, the default), hour (reported hours completed by roll-ups of minute data), day (platform daily roll-ups)",
+        &SeriesPeriod::ALL.map(SeriesPeriod::as_str),
+    )
+}
+
 fn range(
     query_from: &Option<String>,
     query_to: &Option<String>,
@@ -215,8 +225,8 @@ fn range(
 
 /// A series of one factor at one point: raw, audited, hourly or daily, paged.
 #[utoipa::path(get, path = "/api/v1/points/{id}/series", tag = "readings", params(("id" = i64, Path), SeriesQuery),
-    responses((status = 200, body = SeriesPage), (status = 404, body = kernel::error::Problem),
-        (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = SeriesPage), (status = 404, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn series(
     State(state): State<AppState>,
     principal: Principal,
@@ -275,7 +285,7 @@ impl CoverageQuery {
 
 /// Data capture per factor over whole CST days: expected vs observed vs valid hours and days.
 #[utoipa::path(get, path = "/api/v1/points/{id}/coverage", tag = "readings", params(("id" = i64, Path), CoverageQuery),
-    responses((status = 200, body = CoverageReport), (status = 404, body = kernel::error::Problem)))]
+    responses((status = 200, body = CoverageReport), (status = 404, response = kernel::error::ProblemResponse)))]
 async fn coverage(
     State(state): State<AppState>,
     principal: Principal,
@@ -327,8 +337,8 @@ fn attachment(content_type: &str, name: String, body: axum::body::Body) -> Respo
 /// point at a time, so its size does not depend on memory; a failure part-way ends the download early (the
 /// client sees a truncated file) and is logged.
 #[utoipa::path(get, path = "/api/v1/readings/export.csv", tag = "readings", params(ExportQuery),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = kernel::error::Problem),
-        (status = 422, body = kernel::error::Problem), (status = 429, body = kernel::error::Problem)))]
+    responses((status = 200, content_type = "text/csv", body = String), (status = 403, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse), (status = 429, response = kernel::error::ProblemResponse)))]
 async fn export_csv(
     State(state): State<AppState>,
     principal: Principal,
@@ -348,10 +358,10 @@ async fn export_csv(
 /// The same export as an Excel workbook (one sheet, numbers as numbers, at most 1,000,000 values). The
 /// workbook is written on a blocking thread, row by row to a temporary file (rust_xlsxwriter's constant-memory
 /// mode), while the async side reads one point at a time.
-#[utoipa::path(get, path = "/api/v1/readings/export.xlsx", tag = "readings", params(ExportQuery),
-    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
-        (status = 403, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem),
-        (status = 429, body = kernel::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/readings/export.xlsx", operation_id = "export_readings_xlsx", tag = "readings", params(ExportQuery),
+    responses((status = 200, description = "XLSX workbook", content(("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 403, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse),
+        (status = 429, response = kernel::error::ProblemResponse)))]
 async fn export_xlsx(
     State(state): State<AppState>,
     principal: Principal,
@@ -373,8 +383,8 @@ async fn export_xlsx(
 /// that day are recomputed. Refused (409) in a confirmed month.
 #[utoipa::path(post, path = "/api/v1/points/{id}/corrections", tag = "readings", params(("id" = i64, Path)),
     request_body = NewCorrection,
-    responses((status = 201, body = CorrectionRecord), (status = 403, body = kernel::error::Problem),
-        (status = 409, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem)))]
+    responses((status = 201, body = CorrectionRecord), (status = 403, response = kernel::error::ProblemResponse),
+        (status = 409, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn correct(
     State(state): State<AppState>,
     principal: Principal,
@@ -396,8 +406,8 @@ pub struct CorrectionsQuery {
 
 /// The correction history of a point (every version, who and why, with the raw value), newest first.
 #[utoipa::path(get, path = "/api/v1/points/{id}/corrections", tag = "readings", params(("id" = i64, Path), CorrectionsQuery),
-    responses((status = 200, body = [CorrectionRecord]), (status = 403, body = kernel::error::Problem),
-        (status = 404, body = kernel::error::Problem)))]
+    responses((status = 200, body = [CorrectionRecord]), (status = 403, response = kernel::error::ProblemResponse),
+        (status = 404, response = kernel::error::ProblemResponse)))]
 async fn list_corrections(
     State(state): State<AppState>,
     principal: Principal,
@@ -431,8 +441,8 @@ pub struct LockBody {
 
 /// Confirms (locks) a month's data, or reopens it with a recorded reason.
 #[utoipa::path(post, path = "/api/v1/readings/locks", tag = "readings", request_body = LockBody,
-    responses((status = 200, body = MonthLock), (status = 403, body = kernel::error::Problem),
-        (status = 409, body = kernel::error::Problem), (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = MonthLock), (status = 403, response = kernel::error::ProblemResponse),
+        (status = 409, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn locks(
     State(state): State<AppState>,
     principal: Principal,
@@ -456,7 +466,7 @@ async fn locks(
 
 /// How long real-time and minute rows are kept, and how far they have been swept.
 #[utoipa::path(get, path = "/api/v1/readings/retention", tag = "readings",
-    responses((status = 200, body = [crate::retention::Retention]), (status = 403, body = kernel::error::Problem)))]
+    responses((status = 200, body = [crate::retention::Retention]), (status = 403, response = kernel::error::ProblemResponse)))]
 async fn retention_get(
     State(state): State<AppState>,
     principal: Principal,
@@ -467,8 +477,8 @@ async fn retention_get(
 
 /// Changes the days kept (minute data at least 8 days: the alarm worker looks back 7).
 #[utoipa::path(put, path = "/api/v1/readings/retention", tag = "readings", request_body = crate::retention::RetentionInput,
-    responses((status = 200, body = [crate::retention::Retention]), (status = 403, body = kernel::error::Problem),
-        (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = [crate::retention::Retention]), (status = 403, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn retention_put(
     State(state): State<AppState>,
     principal: Principal,

@@ -130,7 +130,7 @@ pub fn routes() -> Router<AppState> {
         list_points, create_point, get_point, update_point,
         list_devices, create_device, get_device, update_device,
     ),
-    components(schemas(Problem)),
+    components(responses(kernel::error::ProblemResponse), schemas(Problem)),
     tags((name = "registry", description = "基础信息：街道、部门、企业（一企一档）、监测点位、监测设备"))
 )]
 pub struct ApiDoc;
@@ -141,7 +141,7 @@ pub struct ApiDoc;
 
 /// 街道 — every role may read them.
 #[utoipa::path(get, path = "/api/v1/streets", tag = "registry",
-    responses((status = 200, body = Vec<Street>), (status = 401, body = Problem)))]
+    responses((status = 200, body = Vec<Street>), (status = 401, response = kernel::error::ProblemResponse)))]
 async fn list_streets(
     State(state): State<AppState>,
     principal: Principal,
@@ -150,7 +150,7 @@ async fn list_streets(
 }
 
 #[utoipa::path(get, path = "/api/v1/streets/{id}", tag = "registry", params(("id" = i64, Path)),
-    responses((status = 200, body = Street), (status = 404, body = Problem)))]
+    responses((status = 200, body = Street), (status = 404, response = kernel::error::ProblemResponse)))]
 async fn get_street(
     State(state): State<AppState>,
     principal: Principal,
@@ -160,8 +160,8 @@ async fn get_street(
 }
 
 #[utoipa::path(post, path = "/api/v1/streets", tag = "registry", request_body = StreetInput,
-    responses((status = 201, body = Street), (status = 403, body = Problem), (status = 409, body = Problem),
-        (status = 422, body = Problem)))]
+    responses((status = 201, body = Street), (status = 403, response = kernel::error::ProblemResponse), (status = 409, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn create_street(
     State(state): State<AppState>,
     principal: Principal,
@@ -173,8 +173,8 @@ async fn create_street(
 
 #[utoipa::path(put, path = "/api/v1/streets/{id}", tag = "registry", params(("id" = i64, Path)),
     request_body = StreetInput,
-    responses((status = 200, body = Street), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 422, body = Problem)))]
+    responses((status = 200, body = Street), (status = 403, response = kernel::error::ProblemResponse), (status = 404, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn update_street(
     State(state): State<AppState>,
     principal: Principal,
@@ -188,7 +188,7 @@ async fn update_street(
 
 /// 部门 — the bureau's departments and external agencies.
 #[utoipa::path(get, path = "/api/v1/departments", tag = "registry",
-    responses((status = 200, body = Vec<Department>), (status = 403, body = Problem)))]
+    responses((status = 200, body = Vec<Department>), (status = 403, response = kernel::error::ProblemResponse)))]
 async fn list_departments(
     State(state): State<AppState>,
     principal: Principal,
@@ -199,7 +199,7 @@ async fn list_departments(
 }
 
 #[utoipa::path(get, path = "/api/v1/departments/{id}", tag = "registry", params(("id" = i64, Path)),
-    responses((status = 200, body = Department), (status = 404, body = Problem)))]
+    responses((status = 200, body = Department), (status = 404, response = kernel::error::ProblemResponse)))]
 async fn get_department(
     State(state): State<AppState>,
     principal: Principal,
@@ -211,7 +211,7 @@ async fn get_department(
 }
 
 #[utoipa::path(post, path = "/api/v1/departments", tag = "registry", request_body = DepartmentInput,
-    responses((status = 201, body = Department), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Department), (status = 403, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn create_department(
     State(state): State<AppState>,
     principal: Principal,
@@ -226,7 +226,7 @@ async fn create_department(
 
 #[utoipa::path(put, path = "/api/v1/departments/{id}", tag = "registry", params(("id" = i64, Path)),
     request_body = DepartmentInput,
-    responses((status = 200, body = Department), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Department), (status = 403, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn update_department(
     State(state): State<AppState>,
     principal: Principal,
@@ -244,7 +244,7 @@ async fn update_department(
 
 /// 企业 — a street officer sees only their street's.
 #[utoipa::path(get, path = "/api/v1/enterprises", tag = "registry", params(EnterpriseFilter, PageQuery),
-    responses((status = 200, body = Page<Enterprise>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Page<Enterprise>), (status = 403, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn list_enterprises(
     State(state): State<AppState>,
     principal: Principal,
@@ -257,8 +257,8 @@ async fn list_enterprises(
 }
 
 #[utoipa::path(post, path = "/api/v1/enterprises", tag = "registry", request_body = EnterpriseInput,
-    responses((status = 201, body = Enterprise), (status = 403, body = Problem), (status = 409, body = Problem),
-        (status = 422, body = Problem)))]
+    responses((status = 201, body = Enterprise), (status = 403, response = kernel::error::ProblemResponse), (status = 409, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn create_enterprise(
     State(state): State<AppState>,
     principal: Principal,
@@ -275,13 +275,20 @@ async fn create_enterprise(
 #[into_params(parameter_in = Query)]
 struct LookupQuery {
     /// `uscc`, `device_mn`, `permit`, `hazardous_waste`, `pollution_source` or `emergency_plan`.
+    #[param(schema_with = lookup_program_schema, required = true)]
     program: String,
     identifier: String,
 }
 
+fn lookup_program_schema() -> utoipa::openapi::schema::Object {
+    let mut programs = vec![service::LOOKUP_USCC, service::LOOKUP_DEVICE_MN];
+    programs.extend(Program::texts());
+    kernel::web::text_choice("The identifier's program", &programs)
+}
+
 /// Finds the enterprise holding an identifier of any program (the ECHO registry lookup).
 #[utoipa::path(get, path = "/api/v1/enterprises/lookup", tag = "registry", params(LookupQuery),
-    responses((status = 200, body = Enterprise), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Enterprise), (status = 404, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn lookup_enterprise(
     State(state): State<AppState>,
     principal: Principal,
@@ -293,7 +300,7 @@ async fn lookup_enterprise(
 }
 
 #[utoipa::path(get, path = "/api/v1/enterprises/{id}", tag = "registry", params(("id" = i64, Path)),
-    responses((status = 200, body = Enterprise), (status = 404, body = Problem)))]
+    responses((status = 200, body = Enterprise), (status = 403, response = kernel::error::ProblemResponse), (status = 404, response = kernel::error::ProblemResponse)))]
 async fn get_enterprise(
     State(state): State<AppState>,
     principal: Principal,
@@ -307,8 +314,8 @@ async fn get_enterprise(
 /// Replaces the editable fields; send `version` to be told (409) when someone else changed it meanwhile.
 #[utoipa::path(put, path = "/api/v1/enterprises/{id}", tag = "registry", params(("id" = i64, Path)),
     request_body = EnterpriseInput,
-    responses((status = 200, body = Enterprise), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Enterprise), (status = 403, response = kernel::error::ProblemResponse), (status = 404, response = kernel::error::ProblemResponse),
+        (status = 409, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn update_enterprise(
     State(state): State<AppState>,
     principal: Principal,
@@ -323,7 +330,7 @@ async fn update_enterprise(
 /// 企业环境档案: the enterprise, its street, status history, every program's identifiers, sites, outlets,
 /// monitoring points and devices.
 #[utoipa::path(get, path = "/api/v1/enterprises/{id}/profile", tag = "registry", params(("id" = i64, Path)),
-    responses((status = 200, body = EnterpriseProfile), (status = 404, body = Problem)))]
+    responses((status = 200, body = EnterpriseProfile), (status = 403, response = kernel::error::ProblemResponse), (status = 404, response = kernel::error::ProblemResponse)))]
 async fn enterprise_profile(
     State(state): State<AppState>,
     principal: Principal,
@@ -333,7 +340,7 @@ async fn enterprise_profile(
 }
 
 #[utoipa::path(get, path = "/api/v1/enterprises/{id}/status", tag = "registry", params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<StatusRecord>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<StatusRecord>), (status = 403, response = kernel::error::ProblemResponse), (status = 404, response = kernel::error::ProblemResponse)))]
 async fn status_history(
     State(state): State<AppState>,
     principal: Principal,
@@ -347,8 +354,8 @@ async fn status_history(
 /// Changes the status (在产, 在建, 停产, 关闭) from an effective date; the history keeps every change.
 #[utoipa::path(post, path = "/api/v1/enterprises/{id}/status", tag = "registry", params(("id" = i64, Path)),
     request_body = StatusChange,
-    responses((status = 200, body = Enterprise), (status = 404, body = Problem), (status = 409, body = Problem),
-        (status = 422, body = Problem)))]
+    responses((status = 200, body = Enterprise), (status = 404, response = kernel::error::ProblemResponse), (status = 409, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn change_status(
     State(state): State<AppState>,
     principal: Principal,
@@ -361,7 +368,7 @@ async fn change_status(
 }
 
 #[utoipa::path(get, path = "/api/v1/enterprises/{id}/identifiers", tag = "registry", params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<Identifier>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<Identifier>), (status = 403, response = kernel::error::ProblemResponse), (status = 404, response = kernel::error::ProblemResponse)))]
 async fn list_identifiers(
     State(state): State<AppState>,
     principal: Principal,
@@ -374,8 +381,8 @@ async fn list_identifiers(
 
 #[utoipa::path(post, path = "/api/v1/enterprises/{id}/identifiers", tag = "registry", params(("id" = i64, Path)),
     request_body = IdentifierInput,
-    responses((status = 201, body = Identifier), (status = 404, body = Problem), (status = 409, body = Problem),
-        (status = 422, body = Problem)))]
+    responses((status = 201, body = Identifier), (status = 404, response = kernel::error::ProblemResponse), (status = 409, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn add_identifier(
     State(state): State<AppState>,
     principal: Principal,
@@ -392,7 +399,7 @@ async fn add_identifier(
 /// Removes an identifier registered by mistake.
 #[utoipa::path(delete, path = "/api/v1/enterprises/{id}/identifiers/{identifier_id}", tag = "registry",
     params(("id" = i64, Path), ("identifier_id" = i64, Path)),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 403, response = kernel::error::ProblemResponse), (status = 404, response = kernel::error::ProblemResponse)))]
 async fn remove_identifier(
     State(state): State<AppState>,
     principal: Principal,
@@ -404,7 +411,7 @@ async fn remove_identifier(
 }
 
 #[utoipa::path(get, path = "/api/v1/enterprises/{id}/sites", tag = "registry", params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<Site>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<Site>), (status = 403, response = kernel::error::ProblemResponse), (status = 404, response = kernel::error::ProblemResponse)))]
 async fn list_sites(
     State(state): State<AppState>,
     principal: Principal,
@@ -415,7 +422,7 @@ async fn list_sites(
 
 #[utoipa::path(post, path = "/api/v1/enterprises/{id}/sites", tag = "registry", params(("id" = i64, Path)),
     request_body = SiteInput,
-    responses((status = 201, body = Site), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Site), (status = 404, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn add_site(
     State(state): State<AppState>,
     principal: Principal,
@@ -428,8 +435,8 @@ async fn add_site(
 
 #[utoipa::path(put, path = "/api/v1/enterprises/{id}/sites/{site_id}", tag = "registry",
     params(("id" = i64, Path), ("site_id" = i64, Path)), request_body = SiteInput,
-    responses((status = 200, body = Site), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 422, body = Problem)))]
+    responses((status = 200, body = Site), (status = 403, response = kernel::error::ProblemResponse), (status = 404, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn update_site(
     State(state): State<AppState>,
     principal: Principal,
@@ -443,7 +450,7 @@ async fn update_site(
 }
 
 #[utoipa::path(get, path = "/api/v1/enterprises/{id}/outlets", tag = "registry", params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<Outlet>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<Outlet>), (status = 403, response = kernel::error::ProblemResponse), (status = 404, response = kernel::error::ProblemResponse)))]
 async fn list_outlets(
     State(state): State<AppState>,
     principal: Principal,
@@ -456,8 +463,8 @@ async fn list_outlets(
 
 #[utoipa::path(post, path = "/api/v1/enterprises/{id}/outlets", tag = "registry", params(("id" = i64, Path)),
     request_body = OutletInput,
-    responses((status = 201, body = Outlet), (status = 404, body = Problem), (status = 409, body = Problem),
-        (status = 422, body = Problem)))]
+    responses((status = 201, body = Outlet), (status = 404, response = kernel::error::ProblemResponse), (status = 409, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn add_outlet(
     State(state): State<AppState>,
     principal: Principal,
@@ -473,8 +480,8 @@ async fn add_outlet(
 
 #[utoipa::path(put, path = "/api/v1/enterprises/{id}/outlets/{outlet_id}", tag = "registry",
     params(("id" = i64, Path), ("outlet_id" = i64, Path)), request_body = OutletInput,
-    responses((status = 200, body = Outlet), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Outlet), (status = 403, response = kernel::error::ProblemResponse), (status = 404, response = kernel::error::ProblemResponse),
+        (status = 409, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn update_outlet(
     State(state): State<AppState>,
     principal: Principal,
@@ -493,7 +500,7 @@ async fn update_outlet(
 
 /// 监测点位 — the public sees air stations and water sections only.
 #[utoipa::path(get, path = "/api/v1/points", tag = "registry", params(PointFilter, PageQuery),
-    responses((status = 200, body = Page<MonitoringPoint>), (status = 422, body = Problem)))]
+    responses((status = 200, body = Page<MonitoringPoint>), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn list_points(
     State(state): State<AppState>,
     principal: Principal,
@@ -506,8 +513,8 @@ async fn list_points(
 }
 
 #[utoipa::path(post, path = "/api/v1/points", tag = "registry", request_body = PointInput,
-    responses((status = 201, body = MonitoringPoint), (status = 403, body = Problem), (status = 409, body = Problem),
-        (status = 422, body = Problem)))]
+    responses((status = 201, body = MonitoringPoint), (status = 403, response = kernel::error::ProblemResponse), (status = 409, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn create_point(
     State(state): State<AppState>,
     principal: Principal,
@@ -518,7 +525,7 @@ async fn create_point(
 }
 
 #[utoipa::path(get, path = "/api/v1/points/{id}", tag = "registry", params(("id" = i64, Path)),
-    responses((status = 200, body = MonitoringPoint), (status = 404, body = Problem)))]
+    responses((status = 200, body = MonitoringPoint), (status = 404, response = kernel::error::ProblemResponse)))]
 async fn get_point(
     State(state): State<AppState>,
     principal: Principal,
@@ -529,8 +536,8 @@ async fn get_point(
 
 #[utoipa::path(put, path = "/api/v1/points/{id}", tag = "registry", params(("id" = i64, Path)),
     request_body = PointInput,
-    responses((status = 200, body = MonitoringPoint), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = MonitoringPoint), (status = 403, response = kernel::error::ProblemResponse), (status = 404, response = kernel::error::ProblemResponse),
+        (status = 409, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn update_point(
     State(state): State<AppState>,
     principal: Principal,
@@ -544,7 +551,7 @@ async fn update_point(
 
 /// 监测设备 — passwords are shown to administrators and the monitoring department only.
 #[utoipa::path(get, path = "/api/v1/devices", tag = "registry", params(DeviceFilter, PageQuery),
-    responses((status = 200, body = Page<Device>), (status = 403, body = Problem)))]
+    responses((status = 200, body = Page<Device>), (status = 403, response = kernel::error::ProblemResponse)))]
 async fn list_devices(
     State(state): State<AppState>,
     principal: Principal,
@@ -557,8 +564,8 @@ async fn list_devices(
 }
 
 #[utoipa::path(post, path = "/api/v1/devices", tag = "registry", request_body = DeviceInput,
-    responses((status = 201, body = Device), (status = 403, body = Problem), (status = 409, body = Problem),
-        (status = 422, body = Problem)))]
+    responses((status = 201, body = Device), (status = 403, response = kernel::error::ProblemResponse), (status = 409, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn create_device(
     State(state): State<AppState>,
     principal: Principal,
@@ -569,7 +576,7 @@ async fn create_device(
 }
 
 #[utoipa::path(get, path = "/api/v1/devices/{id}", tag = "registry", params(("id" = i64, Path)),
-    responses((status = 200, body = Device), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Device), (status = 403, response = kernel::error::ProblemResponse), (status = 404, response = kernel::error::ProblemResponse)))]
 async fn get_device(
     State(state): State<AppState>,
     principal: Principal,
@@ -580,8 +587,8 @@ async fn get_device(
 
 #[utoipa::path(put, path = "/api/v1/devices/{id}", tag = "registry", params(("id" = i64, Path)),
     request_body = DeviceInput,
-    responses((status = 200, body = Device), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Device), (status = 403, response = kernel::error::ProblemResponse), (status = 404, response = kernel::error::ProblemResponse),
+        (status = 409, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn update_device(
     State(state): State<AppState>,
     principal: Principal,

@@ -26,7 +26,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(api_list, api_place),
-    components(schemas(PlaceRow, AirStationView, SectionView, CalendarDay, PollutantExceedance, MonthCoverage,
+    components(responses(kernel::error::ProblemResponse), schemas(PlaceRow, AirStationView, SectionView, CalendarDay, PollutantExceedance, MonthCoverage,
         Series, SectionMonth, KeyItem, PlaceView, kernel::error::Problem)),
     tags((name = "stations", description = "站点断面 Air stations and water sections: calendars, exceedances, coverage, monthly classes"))
 )]
@@ -34,6 +34,7 @@ pub struct ApiDoc;
 
 /// `?year=` (default: this year, CST).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct YearQuery {
     pub year: Option<i32>,
 }
@@ -63,8 +64,8 @@ async fn view(state: &AppState, principal: &Principal, id: i64, year: i32) -> Ap
 }
 
 /// The stations and sections the caller may see.
-#[utoipa::path(get, path = "/api/v1/stations", tag = "stations",
-    responses((status = 200, body = Vec<PlaceRow>), (status = 403, body = kernel::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/stations", operation_id = "list_stations", tag = "stations",
+    responses((status = 200, body = Vec<PlaceRow>), (status = 403, response = kernel::error::ProblemResponse)))]
 async fn api_list(
     State(state): State<AppState>,
     principal: Principal,
@@ -74,8 +75,8 @@ async fn api_list(
 
 /// One station's or section's figures for a year.
 #[utoipa::path(get, path = "/api/v1/stations/{id}", tag = "stations", params(("id" = i64, Path), YearQuery),
-    responses((status = 200, body = PlaceView), (status = 404, body = kernel::error::Problem),
-              (status = 422, body = kernel::error::Problem)))]
+    responses((status = 200, body = PlaceView), (status = 404, response = kernel::error::ProblemResponse),
+              (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_place(
     State(state): State<AppState>,
     principal: Principal,

@@ -33,7 +33,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(api_list, api_get, api_create, api_update),
-    components(schemas(Problem, Target, TargetInput, TargetStatus, Indicator, Comparison)),
+    components(responses(kernel::error::ProblemResponse), schemas(Problem, Target, TargetInput, TargetStatus, Indicator, Comparison)),
     tags((name = "targets", description = "年度目标：目标值、今年以来进度、去年同期、所需进度与状态"))
 )]
 pub struct ApiDoc;
@@ -50,8 +50,8 @@ pub struct YearQuery {
 }
 
 /// 年度目标 with their progress, recomputed from the audited data.
-#[utoipa::path(get, path = "/api/v1/targets", tag = "targets", params(YearQuery),
-    responses((status = 200, body = Vec<TargetStatus>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/targets", operation_id = "list_targets", tag = "targets", params(YearQuery),
+    responses((status = 200, body = Vec<TargetStatus>), (status = 403, response = kernel::error::ProblemResponse), (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_list(
     State(state): State<AppState>,
     principal: Principal,
@@ -63,8 +63,8 @@ async fn api_list(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/targets/{id}", tag = "targets", params(("id" = i64, Path)),
-    responses((status = 200, body = Target), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/targets/{id}", operation_id = "get_target", tag = "targets", params(("id" = i64, Path)),
+    responses((status = 200, body = Target), (status = 404, response = kernel::error::ProblemResponse)))]
 async fn api_get(
     State(state): State<AppState>,
     principal: Principal,
@@ -73,9 +73,9 @@ async fn api_get(
     Ok(axum::Json(service::get(&state.db, &principal, id).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/targets", tag = "targets", request_body = TargetInput,
-    responses((status = 201, body = Target), (status = 403, body = Problem), (status = 409, body = Problem),
-        (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/targets", operation_id = "create_target", tag = "targets", request_body = TargetInput,
+    responses((status = 201, body = Target), (status = 403, response = kernel::error::ProblemResponse), (status = 409, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_create(
     State(state): State<AppState>,
     principal: Principal,
@@ -92,8 +92,8 @@ async fn api_create(
 
 #[utoipa::path(put, path = "/api/v1/targets/{id}", tag = "targets", params(("id" = i64, Path)),
     request_body = TargetInput,
-    responses((status = 200, body = Target), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 422, body = Problem)))]
+    responses((status = 200, body = Target), (status = 403, response = kernel::error::ProblemResponse), (status = 404, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_update(
     State(state): State<AppState>,
     principal: Principal,

@@ -35,7 +35,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// A station's real-time AQI for the table and the map.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StationNow {
     pub id: i64,
     pub code: String,
@@ -59,7 +59,7 @@ pub struct StationNow {
 }
 
 /// A water section's latest monthly result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SectionNow {
     pub id: i64,
     pub name: String,
@@ -77,7 +77,7 @@ pub struct SectionNow {
 }
 
 /// One month of the trend: this year and last year.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, utoipa::ToSchema)]
 pub struct MonthTrend {
     pub month: u32,
     pub pm25: Option<f64>,
@@ -86,7 +86,8 @@ pub struct MonthTrend {
     pub good_ratio_last_year: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = DashboardMapPoint)]
 pub struct MapPoint {
     pub kind: &'static str,
     pub id: i64,
@@ -98,7 +99,7 @@ pub struct MapPoint {
     pub href: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DistrictDay {
     pub date: String,
     pub aqi: Option<u32>,
@@ -110,7 +111,7 @@ pub struct DistrictDay {
     pub standard: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Dashboard {
     pub district: String,
     pub district_code: String,
@@ -644,6 +645,19 @@ async fn page(State(state): State<AppState>, principal: Principal) -> PageResult
     })
 }
 
+/// The dashboard's figures as JSON (the caller's street only, for a street officer).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(api),
+    components(responses(kernel::error::ProblemResponse), schemas(Dashboard)),
+    tags((name = "dashboard", description = "总览 The leader's dashboard"))
+)]
+pub struct ApiDoc;
+
+/// The dashboard's figures: targets, real-time and yesterday's AQI, sections by class, open alarms, trends and
+/// the map's points.
+#[utoipa::path(get, path = "/api/v1/dashboard", tag = "dashboard", operation_id = "dashboard",
+    responses((status = 200, body = Dashboard)))]
 async fn api(
     State(state): State<AppState>,
     principal: Principal,

@@ -1,5 +1,8 @@
 //! A test client around `web::app`, shared by the HTTP tests of every area: users of every role (the street
 //! officer on street A), login, requests with a session or a token. Each app has its own data directory.
+//! Every `/api/v1` response it receives is checked against the OpenAPI document ([`contract`]).
+
+pub mod contract;
 
 use accounts::service::Actor;
 use axum::body::{Body, to_bytes};
@@ -119,13 +122,29 @@ impl TestApp {
         role.as_str().replace('_', "-")
     }
 
+    /// Sends `request` to the app; an `/api/v1` answer that differs from the OpenAPI document fails the test.
     pub async fn send(&self, request: Request<Body>) -> Reply {
+        let method = request.method().clone();
+        let path = request.uri().path().to_string();
+        // The body is kept to check it against the document when the API accepts it.
+        let (parts, body) = request.into_parts();
+        let request_headers = parts.headers.clone();
+        let request_body = to_bytes(body, usize::MAX).await.unwrap();
+        let request = Request::from_parts(parts, Body::from(request_body.clone()));
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = to_bytes(response.into_body(), 16 * 1024 * 1024)
             .await
             .unwrap();
+        contract::assert_response(method.as_str(), &path, status.as_u16(), &headers, &bytes);
+        contract::assert_accepted_request(
+            method.as_str(),
+            &path,
+            status.as_u16(),
+            &request_headers,
+            &request_body,
+        );
         Reply {
             status,
             headers,

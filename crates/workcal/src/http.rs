@@ -27,7 +27,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(api_list, api_get, api_put),
-    components(schemas(YearSummary, YearDetail, YearInput, CalendarDay, DayKind, YearOrigin,
+    components(responses(kernel::error::ProblemResponse), schemas(YearSummary, YearDetail, YearInput, CalendarDay, DayKind, YearOrigin,
         kernel::calendar::YearStatus, kernel::error::Problem)),
     tags((name = "calendar", description = "工作日历 The official working-day calendar (holidays and 调休 working days per year)"))
 )]
@@ -40,8 +40,8 @@ fn today() -> NaiveDate {
 // --- API -------------------------------------------------------------------------------------------------
 
 /// Every stored year and the provisional (rule) years up to next year, with their status and counts.
-#[utoipa::path(get, path = "/api/v1/calendar/years", tag = "calendar",
-    responses((status = 200, body = Vec<YearSummary>), (status = 403, body = kernel::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/calendar/years", operation_id = "list_calendar_years", tag = "calendar",
+    responses((status = 200, body = Vec<YearSummary>), (status = 403, response = kernel::error::ProblemResponse)))]
 async fn api_list(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -52,8 +52,8 @@ async fn api_list(
 }
 
 /// One year with its rest days and make-up working days (a rule year: the fixed-date statutory holidays).
-#[utoipa::path(get, path = "/api/v1/calendar/years/{year}", tag = "calendar", params(("year" = i32, Path)),
-    responses((status = 200, body = YearDetail), (status = 404, body = kernel::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/calendar/years/{year}", operation_id = "get_calendar_year", tag = "calendar", params(("year" = i32, Path)),
+    responses((status = 200, body = YearDetail), (status = 403, response = kernel::error::ProblemResponse), (status = 404, response = kernel::error::ProblemResponse)))]
 async fn api_get(
     AxState(state): AxState<AppState>,
     principal: Principal,
@@ -67,8 +67,8 @@ async fn api_get(
 #[utoipa::path(put, path = "/api/v1/calendar/years/{year}", tag = "calendar", params(("year" = i32, Path)),
     request_body = YearInput,
     responses((status = 200, body = YearDetail), (status = 201, body = YearDetail),
-              (status = 403, body = kernel::error::Problem), (status = 409, body = kernel::error::Problem),
-              (status = 422, body = kernel::error::Problem)))]
+              (status = 403, response = kernel::error::ProblemResponse), (status = 409, response = kernel::error::ProblemResponse),
+              (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_put(
     AxState(state): AxState<AppState>,
     principal: Principal,

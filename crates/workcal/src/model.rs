@@ -32,6 +32,7 @@ impl DayKind {
 
 /// One listed day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = ListedDay)]
 pub struct CalendarDay {
     /// `YYYY-MM-DD`.
     pub date: String,

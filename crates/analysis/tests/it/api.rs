@@ -282,7 +282,7 @@ testkit::db_test!(
     }
 );
 
-/// Every schema the analysis paths refer to, and every schema those refer to, exists in the document.
+/// Every schema and response the analysis paths refer to, and every one those refer to, exists in the document.
 fn check_refs(
     doc: &serde_json::Value,
     value: &serde_json::Value,
@@ -290,12 +290,14 @@ fn check_refs(
 ) {
     match value {
         serde_json::Value::Object(map) => {
-            if let Some(serde_json::Value::String(r)) = map.get("$ref") {
-                let name = r.trim_start_matches("#/components/schemas/").to_string();
-                if seen.insert(name.clone()) {
-                    let schema = &doc["components"]["schemas"][&name];
-                    assert!(schema.is_object(), "dangling $ref {r}");
-                    check_refs(doc, schema, seen);
+            if let Some(serde_json::Value::String(r)) = map.get("$ref")
+                && seen.insert(r.clone())
+            {
+                let target = r.strip_prefix('#').and_then(|pointer| doc.pointer(pointer));
+                let target = target.filter(|t| t.is_object());
+                assert!(target.is_some(), "dangling $ref {r}");
+                if let Some(target) = target {
+                    check_refs(doc, target, seen);
                 }
             }
             map.values().for_each(|v| check_refs(doc, v, seen));

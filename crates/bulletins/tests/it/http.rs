@@ -26,13 +26,15 @@ async fn raw(app: &TestApp, path: &str, token: &str) -> (StatusCode, String, Vec
         .await
         .unwrap();
     let status = response.status();
-    let content_type = response
-        .headers()
+    let headers = response.headers().clone();
+    let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
     let bytes = to_bytes(response.into_body(), 1 << 24).await.unwrap();
+    let api_path = path.split('?').next().unwrap_or(path);
+    webtest::contract::assert_response("GET", api_path, status.as_u16(), &headers, &bytes);
     (status, content_type, bytes.to_vec())
 }
 

@@ -48,13 +48,15 @@ async fn get(db: &Db, path: &str, role: Role) -> (StatusCode, String, serde_json
         .await
         .unwrap();
     let status = response.status();
-    let content_type = response
-        .headers()
+    let headers = response.headers().clone();
+    let content_type = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
     let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    let api_path = path.split('?').next().unwrap_or(path);
+    webtest::contract::assert_response("GET", api_path, status.as_u16(), &headers, &body);
     (
         status,
         content_type,

@@ -85,10 +85,23 @@ impl Api {
             None => request.body(Body::empty()),
         }
         .unwrap();
+        let path = path.split('?').next().unwrap_or(path);
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = to_bytes(response.into_body(), 64 << 20).await.unwrap();
+        webtest::contract::assert_response(method, path, status.as_u16(), &headers, &bytes);
+        if let Some(body) = body {
+            let mut sent = axum::http::HeaderMap::new();
+            sent.insert("content-type", "application/json".parse().unwrap());
+            webtest::contract::assert_accepted_request(
+                method,
+                path,
+                status.as_u16(),
+                &sent,
+                body.as_bytes(),
+            );
+        }
         Reply {
             status,
             headers,
@@ -623,6 +636,8 @@ async fn export_bytes(
         .await
         .unwrap()
         .to_vec();
+    let path = path.split('?').next().unwrap_or(path);
+    webtest::contract::assert_response("GET", path, status.as_u16(), &headers, &bytes);
     (status, headers, bytes)
 }
 

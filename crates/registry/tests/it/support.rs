@@ -270,7 +270,13 @@ impl Reply {
     }
 }
 
+/// Sends `request` to `app`; an `/api/v1` answer that differs from the OpenAPI document fails the test.
 pub async fn send(app: Router, request: Request<Body>) -> Reply {
+    let (method, path) = (request.method().clone(), request.uri().path().to_string());
+    let (parts, body) = request.into_parts();
+    let sent_headers = parts.headers.clone();
+    let sent = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    let request = Request::from_parts(parts, Body::from(sent.clone()));
     let response = app.oneshot(request).await.unwrap();
     let (parts, body) = response.into_parts();
     let header_text = |name| {
@@ -284,6 +290,20 @@ pub async fn send(app: Router, request: Request<Body>) -> Reply {
     let content_type = header_text(header::CONTENT_TYPE).unwrap_or_default();
     let location = header_text(header::LOCATION);
     let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024).await.unwrap();
+    webtest::contract::assert_response(
+        method.as_str(),
+        &path,
+        status.as_u16(),
+        &parts.headers,
+        &bytes,
+    );
+    webtest::contract::assert_accepted_request(
+        method.as_str(),
+        &path,
+        status.as_u16(),
+        &sent_headers,
+        &sent,
+    );
     Reply {
         status,
         content_type,

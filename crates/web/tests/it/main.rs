@@ -3,6 +3,7 @@
 mod app;
 mod auth;
 mod concurrency;
+mod contract;
 mod dashboard;
 mod errors;
 mod login;
