@@ -294,6 +294,22 @@ impl SqlBuilder {
         self
     }
 
+    /// Appends `{column} IN ($n, …)` with one bound id each; with no ids, a condition that is never true
+    /// (`IN ()` is not SQL). For filtering by ids another area gave (e.g. the enterprises of a street).
+    pub fn push_id_in(&mut self, column: &str, ids: &[i64]) -> &mut Self {
+        if ids.is_empty() {
+            return self.push("1 = 0");
+        }
+        self.push(column).push(" IN (");
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.push_bind(*id);
+        }
+        self.push(")")
+    }
+
     pub fn sql(&self) -> &str {
         &self.sql
     }
