@@ -1125,7 +1125,11 @@ pub async fn the_district(db: &Db) -> AppResult<Option<District>> {
 
 /// Every street, by id.
 pub async fn streets(db: &Db) -> AppResult<Vec<Street>> {
-    Ok(repo::streets_by_id(&mut *conn(db).await?).await?)
+    streets_in(&mut *conn(db).await?).await
+}
+
+pub async fn streets_in(conn: &mut AnyConnection) -> AppResult<Vec<Street>> {
+    Ok(repo::streets_by_id(conn).await?)
 }
 
 /// The street with this name or code (command-line arguments, import files).
@@ -1139,7 +1143,11 @@ pub async fn street_exists_in(conn: &mut AnyConnection, id: i64) -> AppResult<bo
 
 /// Every department and external agency, by id.
 pub async fn departments(db: &Db) -> AppResult<Vec<Department>> {
-    Ok(repo::departments_by_id(&mut *conn(db).await?).await?)
+    departments_in(&mut *conn(db).await?).await
+}
+
+pub async fn departments_in(conn: &mut AnyConnection) -> AppResult<Vec<Department>> {
+    Ok(repo::departments_by_id(conn).await?)
 }
 
 pub async fn department_exists_in(conn: &mut AnyConnection, id: i64) -> AppResult<bool> {
@@ -1153,7 +1161,14 @@ pub async fn enterprises(db: &Db) -> AppResult<Vec<Enterprise>> {
 
 /// The enterprises with these ids (unknown ids are left out), by id.
 pub async fn enterprises_by_ids(db: &Db, ids: &[i64]) -> AppResult<Vec<Enterprise>> {
-    Ok(repo::enterprises_by_ids(&mut *conn(db).await?, ids).await?)
+    enterprises_by_ids_in(&mut *conn(db).await?, ids).await
+}
+
+pub async fn enterprises_by_ids_in(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+) -> AppResult<Vec<Enterprise>> {
+    Ok(repo::enterprises_by_ids(conn, ids).await?)
 }
 
 pub async fn enterprise_in(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Enterprise>> {

@@ -61,12 +61,11 @@ async fn counts(db: &Db, principal: &Principal) -> AppResult<(String, Vec<Street
         })
         .collect();
     let totals = registry::service::counts(db).await?;
-    let devices =
-        if principal.can(registry::DEVICE, kernel::Action::Read) && scope.is_none() {
-            totals.devices
-        } else {
-            0
-        };
+    let devices = if principal.can(registry::DEVICE, kernel::Action::Read) && scope.is_none() {
+        totals.devices
+    } else {
+        0
+    };
     let outlets = if sees_enterprises && scope.is_none() {
         totals.outlets
     } else {
