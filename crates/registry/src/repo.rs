@@ -1177,6 +1177,15 @@ pub async fn all_devices(conn: &mut Conn) -> SqlResult<Vec<Device>> {
     rows.iter().map(device_from_row).collect()
 }
 
+pub async fn device_by_mn(conn: &mut Conn, mn: &str) -> SqlResult<Option<Device>> {
+    let sql = format!("{DEVICE_SELECT} WHERE d.mn = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(mn)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(device_from_row).transpose()
+}
+
 pub async fn device_ids_of_point(conn: &mut Conn, point_id: i64) -> SqlResult<Vec<i64>> {
     sqlx::query_scalar("SELECT id FROM devices WHERE point_id = $1 ORDER BY id")
         .bind(point_id)
