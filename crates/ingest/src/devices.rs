@@ -9,7 +9,7 @@ use kernel::{AppResult, Db};
 use registry::model::{CrcMode, DeviceInput, PointKind, PointLevel, PointRegistration, Protocol};
 
 use crate::model::{Device, DeviceState, KeyState, MnAssignment, parse_crc_mode};
-use crate::repo::{self, StoredState};
+use crate::repo;
 use crate::simulate::{SimDevice, SimProtocol};
 
 /// Who registers the simulator's points and devices in the audit log.
@@ -32,24 +32,15 @@ pub async fn all(db: &Db) -> AppResult<Vec<Device>> {
         .collect())
 }
 
-fn state_of(device: registry::model::Device, stored: Option<&StoredState>) -> DeviceState {
-    let stored = stored.cloned().unwrap_or_default();
+/// A device's state: the registry's part (MN, point, active) with what the gateway stored, if anything.
+fn state_of(device: registry::model::Device, stored: Option<DeviceState>) -> DeviceState {
     DeviceState {
         device_id: device.id,
         mn: device.mn,
         point_id: device.point_id,
-        online: stored.online,
-        peer: stored.peer,
-        last_packet_at: stored.last_packet_at,
-        last_data_time: stored.last_data_time,
-        clock_drift_seconds: stored.clock_drift_seconds,
-        packets: stored.packets,
-        duplicates: stored.duplicates,
-        errors: stored.errors,
-        last_error: stored.last_error,
-        last_error_at: stored.last_error_at,
         point_name: device.point_name,
         active: device.active,
+        ..stored.unwrap_or_default()
     }
 }
 
@@ -57,7 +48,7 @@ fn state_of(device: registry::model::Device, stored: Option<&StoredState>) -> De
 pub async fn states(db: &Db) -> AppResult<Vec<DeviceState>> {
     let mut devices = registry::service::devices(db).await?;
     devices.sort_by(|a, b| a.mn.cmp(&b.mn));
-    let stored: HashMap<i64, StoredState> = repo::stored_states(db, None)
+    let mut stored: HashMap<i64, DeviceState> = repo::stored_states(db, None)
         .await?
         .into_iter()
         .map(|s| (s.device_id, s))
@@ -65,7 +56,7 @@ pub async fn states(db: &Db) -> AppResult<Vec<DeviceState>> {
     Ok(devices
         .into_iter()
         .map(|d| {
-            let seen = stored.get(&d.id);
+            let seen = stored.remove(&d.id);
             state_of(d, seen)
         })
         .collect())
@@ -78,7 +69,7 @@ pub async fn state(db: &Db, device_id: i64) -> AppResult<Option<DeviceState>> {
         return Ok(None);
     };
     let stored = repo::stored_states(db, Some(device_id)).await?;
-    Ok(Some(state_of(device, stored.first())))
+    Ok(Some(state_of(device, stored.into_iter().next())))
 }
 
 /// The assignments with the MNs of their devices filled in from the registry.

@@ -10,8 +10,9 @@ use kernel::{Backend, Db};
 use sqlx::{AnyConnection, Row};
 
 use crate::model::{
-    AcceptedPacket, KeyInfo, KeyState, LiveKey, LoggerIds, MnAssignment, QuarantineEntry,
-    QuarantinedPacket, escaped_bytes, storable_opt, storable_text, stored_packet_bytes,
+    AcceptedPacket, DeviceState, KeyInfo, KeyState, LiveKey, LoggerIds, MnAssignment,
+    QuarantineEntry, QuarantinedPacket, escaped_bytes, storable_opt, storable_text,
+    stored_packet_bytes,
 };
 
 /// Rows per multi-row statement. With anonymous placeholders on SQLite ([`BulkStatement`]) a statement's cost
@@ -198,27 +199,12 @@ pub async fn mark_offline(db: &Db, device_ids: &[i64], peer: &str) -> Result<(),
     Ok(())
 }
 
-/// What the gateway last saw of a device that connected at least once.
-#[derive(Debug, Clone, Default)]
-pub struct StoredState {
-    pub device_id: i64,
-    pub online: bool,
-    pub peer: Option<String>,
-    pub last_packet_at: Option<i64>,
-    pub last_data_time: Option<i64>,
-    pub clock_drift_seconds: Option<i64>,
-    pub packets: i64,
-    pub duplicates: i64,
-    pub errors: i64,
-    pub last_error: Option<String>,
-    pub last_error_at: Option<i64>,
-}
-
-/// The stored states of every device (or of one).
+/// What the gateway stored of every device that connected at least once (or of one). The registry's part of
+/// a device's state (MN, point, active) is left for `crate::devices` to fill in.
 pub async fn stored_states(
     db: &Db,
     device_id: Option<i64>,
-) -> Result<Vec<StoredState>, sqlx::Error> {
+) -> Result<Vec<DeviceState>, sqlx::Error> {
     let mut b = SqlBuilder::new(
         "SELECT device_id, online, peer, last_packet_at, last_data_time, clock_drift_seconds, packets, \
          duplicates, errors, last_error, last_error_at FROM hj212_device_state",
@@ -229,7 +215,7 @@ pub async fn stored_states(
     let rows = b.build().fetch_all(db.pool()).await?;
     rows.iter()
         .map(|row| {
-            Ok(StoredState {
+            Ok(DeviceState {
                 device_id: row.try_get(0)?,
                 online: row.try_get::<i64, _>(1)? != 0,
                 peer: row.try_get(2)?,
@@ -241,6 +227,7 @@ pub async fn stored_states(
                 errors: row.try_get(8)?,
                 last_error: row.try_get(9)?,
                 last_error_at: row.try_get(10)?,
+                ..DeviceState::default()
             })
         })
         .collect()
