@@ -136,9 +136,11 @@ impl fmt::Display for Uscc {
 // Closed lists
 // ---------------------------------------------------------------------------------------------------------------
 
-/// Declares a closed list stored as snake_case text, with its Chinese label.
+/// Declares a closed list stored as snake_case text, with its Chinese label. `$text` is a `tt`, not a `literal`:
+/// a `literal` fragment reaches the derives wrapped in an invisible group, which serde reads but utoipa does not
+/// (the API document then listed `AirStation` for `air_station`).
 macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal, $label:literal;)+ }) => {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:tt, $label:literal;)+ }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
         pub enum $name {

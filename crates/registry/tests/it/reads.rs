@@ -258,4 +258,10 @@ fn point_kinds_are_the_stored_names() {
         assert_eq!(text.parse::<PointKind>(), Ok(kind));
         assert_eq!(serde_json::to_value(kind).unwrap(), text);
     }
+    // The API document lists the names the API reads and writes.
+    let schema = serde_json::to_value(<PointKind as utoipa::PartialSchema>::schema()).unwrap();
+    assert_eq!(
+        schema["enum"],
+        serde_json::json!(["air_station", "water_section", "outlet"])
+    );
 }
