@@ -15,7 +15,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn healthz(State(state): State<AppState>) -> AppResult<&'static str> {
-    sqlx::query("SELECT 1").execute(state.db.pool()).await?;
+    state.db.ping().await?;
     Ok("ok")
 }
 
