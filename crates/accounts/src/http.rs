@@ -331,11 +331,11 @@ impl UserView {
 }
 
 async fn streets(state: &AppState) -> AppResult<Vec<(i64, String)>> {
-    Ok(
-        sqlx::query_as::<_, (i64, String)>("SELECT id, name FROM streets ORDER BY id")
-            .fetch_all(state.db.pool())
-            .await?,
-    )
+    Ok(registry::service::streets(&state.db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect())
 }
 
 async fn users_page_with(

@@ -150,14 +150,6 @@ pub async fn set_password_hash<'e, E: Executor<'e, Database = Any>>(
     Ok(())
 }
 
-pub async fn street_exists(db: &Db, street_id: i64) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM streets WHERE id = $1")
-        .bind(street_id)
-        .fetch_one(db.pool())
-        .await?;
-    Ok(n > 0)
-}
-
 // --- sessions -------------------------------------------------------------------------------------------
 
 pub async fn insert_session(

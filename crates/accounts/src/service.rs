@@ -50,13 +50,17 @@ fn validate_username(username: &str) -> AppResult<String> {
     Ok(username)
 }
 
+async fn street_exists(db: &Db, id: i64) -> AppResult<bool> {
+    registry::service::street_exists_in(&mut *db.pool().acquire().await?, id).await
+}
+
 async fn check_street_for_role(db: &Db, role: Role, street_id: Option<i64>) -> AppResult<()> {
     match (role, street_id) {
         (Role::StreetOfficer, None) => Err(AppError::validation(
             "street_id",
             "a street officer must belong to a street",
         )),
-        (_, Some(id)) if !repo::street_exists(db, id).await? => Err(AppError::validation(
+        (_, Some(id)) if !street_exists(db, id).await? => Err(AppError::validation(
             "street_id",
             format!("no street with id {id}"),
         )),

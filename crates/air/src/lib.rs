@@ -2,5 +2,4 @@
 //! hourly station files built with the `standards` engine (`assessment`, used by `qingshan assess`).
 
 pub mod assessment;
-pub mod repo;
 pub mod service;

@@ -21,6 +21,7 @@ use readings::audit;
 use readings::factors;
 use readings::model::Period;
 use readings::store;
+use registry::model::{PointKind, PointLevel};
 use serde::Serialize;
 use standards::aggregate::{
     DailyValues, DayHours, HOURLY_UNIT, MISSING_HOUR, area_daily_values, station_daily_values,
@@ -31,7 +32,47 @@ use standards::pollutant::Pollutant;
 use standards::realtime::{TRAILING_HOURS, TrailingHours, hourly_report_concentrations};
 use standards::settings::AirSettings;
 
-pub use crate::repo::Station;
+/// An air station as the air figures need it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Station {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    /// `national`, `municipal`, `district` or `micro`.
+    pub level: String,
+    pub street_id: Option<i64>,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub simulated: bool,
+}
+
+/// Active air stations of these levels (and of one street if given) from the registry, by control tier
+/// (national first), then by code.
+async fn air_stations(
+    db: &Db,
+    levels: &[PointLevel],
+    street_id: Option<i64>,
+) -> anyhow::Result<Vec<Station>> {
+    let mut points: Vec<_> = registry::service::active_points(db, PointKind::AirStation)
+        .await?
+        .into_iter()
+        .filter(|p| levels.contains(&p.level) && street_id.is_none_or(|s| p.street_id == Some(s)))
+        .collect();
+    points.sort_by(|a, b| (a.level.tier(), &a.code).cmp(&(b.level.tier(), &b.code)));
+    Ok(points
+        .into_iter()
+        .map(|p| Station {
+            id: p.id,
+            code: p.code,
+            name: p.name,
+            level: p.level.as_str().to_string(),
+            street_id: p.street_id,
+            lon: p.lon,
+            lat: p.lat,
+            simulated: p.simulated,
+        })
+        .collect())
+}
 
 /// The HJ 212 code under which each of the six pollutants is stored.
 pub const fn factor_code(pollutant: Pollutant) -> &'static str {
@@ -65,20 +106,23 @@ pub struct AreaDay {
 /// The district's assessment stations: national and municipal air stations (not district or micro-stations),
 /// the ones whose mean is the district's official figure.
 pub async fn assessment_stations(db: &Db) -> anyhow::Result<Vec<Station>> {
-    Ok(crate::repo::air_stations(db, &["national", "municipal"], None).await?)
+    air_stations(db, &[PointLevel::National, PointLevel::Municipal], None).await
 }
 
 /// The micro-stations (微站), all or one street's; a street's air ranking is computed from them.
 pub async fn micro_stations(db: &Db, street_id: Option<i64>) -> anyhow::Result<Vec<Station>> {
-    Ok(crate::repo::air_stations(db, &["micro"], street_id).await?)
+    air_stations(db, &[PointLevel::Micro], street_id).await
 }
 
 /// Every air station of every level.
 pub async fn all_stations(db: &Db) -> anyhow::Result<Vec<Station>> {
-    Ok(
-        crate::repo::air_stations(db, &["national", "municipal", "district", "micro"], None)
-            .await?,
-    )
+    let levels = [
+        PointLevel::National,
+        PointLevel::Municipal,
+        PointLevel::District,
+        PointLevel::Micro,
+    ];
+    air_stations(db, &levels, None).await
 }
 
 /// The audited hours of one station over the CST days `from..=to`, by day (only days with at least one hour).

@@ -4,27 +4,30 @@ use chrono::NaiveDate;
 use kernel::Db;
 use kernel::time::cst_day_start;
 use readings::model::{DataFlag, Period, Reading};
-use readings::points::{self, NewPoint};
 use readings::store::{self, NewSource};
+use registry::model::{PointKind, PointRegistration};
 use standards::exact::Exact;
 use standards::pollutant::Pollutant;
 
 async fn station(db: &Db, code: &str, level: &str) -> i64 {
-    points::register(
+    registry::service::register_point(
         db,
-        &NewPoint {
+        "test",
+        &PointRegistration {
             code: code.into(),
             name: format!("站 {code}"),
-            kind: "air_station",
-            level: level.into(),
+            kind: PointKind::AirStation,
+            level: level.parse().unwrap(),
             street_id: None,
             lon: None,
             lat: None,
             owner: "测试".into(),
+            simulated: false,
         },
     )
     .await
     .unwrap()
+    .id
 }
 
 /// `hours` hourly PM2.5 values from 00:00 CST of `date`, all equal to `value`, plus a flagged hour if `bad`.

@@ -9,6 +9,7 @@ use kernel::rng::SplitMix64;
 use kernel::time::DAY_SECONDS;
 use readings::model::{Cell, DataFlag, Period};
 use readings::store::{self, NewSource, Row};
+use registry::model::Medium;
 
 use crate::model::{OutletLimit, OutletPermit};
 use crate::repo;
@@ -57,7 +58,7 @@ fn planting_rng(seed: u64) -> SplitMix64 {
 /// The permit the demo gives an outlet of an industry: limits with a reference O2 by the standard for that
 /// industry (环大气〔2019〕35号, GB 16171-2012, GB 13271-2014, GB 18918-2002; each `basis` names it), analyser
 /// ranges and detection limits.
-pub fn demo_permit(outlet_id: i64, medium: &str, industry: &str) -> OutletPermit {
+pub fn demo_permit(outlet_id: i64, medium: Medium, industry: &str) -> OutletPermit {
     let gas = |factor: &str, limit: Option<f64>, high: f64, detection: f64| OutletLimit {
         factor: factor.into(),
         limit,
@@ -76,7 +77,7 @@ pub fn demo_permit(outlet_id: i64, medium: &str, industry: &str) -> OutletPermit
         range_high: Some(high),
         detection_limit: None,
     };
-    if medium == "water" {
+    if medium == Medium::Water {
         let water = |factor: &str, limit: f64, high: f64, detection: f64| OutletLimit {
             factor: factor.into(),
             limit: Some(limit),
@@ -266,12 +267,14 @@ pub async fn simulate_outlet_history(
         });
     }
     let mut summary = DemoSummary::default();
-    let profiles = repo::outlet_profiles(db).await?;
-    for (_, outlet_id, medium, industry, simulated) in &profiles {
-        if !simulated || repo::permit(db, *outlet_id).await?.is_some() {
+    let outlets = registry::service::monitored_outlets(db).await?;
+    for outlet in &outlets {
+        let outlet_id = outlet.outlet_id;
+        if !outlet.simulated || repo::permit(db, outlet_id).await?.is_some() {
             continue;
         }
-        crate::service::seed_permit(db, ACTOR, &demo_permit(*outlet_id, medium, industry))
+        let permit = demo_permit(outlet_id, outlet.medium, &outlet.industry_code);
+        crate::service::seed_permit(db, ACTOR, &permit)
             .await
             .map_err(|e| anyhow::anyhow!("demo permit of outlet {outlet_id}: {e}"))?;
         summary.permits += 1;
@@ -290,10 +293,10 @@ pub async fn simulate_outlet_history(
         },
     )
     .await?;
-    let gas_points = profiles
+    let gas_points = outlets
         .iter()
-        .filter(|(_, _, medium, _, simulated)| medium == "gas" && *simulated)
-        .map(|(point, ..)| *point);
+        .filter(|o| o.medium == Medium::Gas && o.simulated)
+        .map(|o| o.point_id);
     let mut rows = Vec::new();
     for (point_id, plant) in gas_points.zip(PLANTS) {
         rows.extend(outlet_minutes(seed, point_id, plant, start, until));

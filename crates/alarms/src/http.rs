@@ -305,12 +305,13 @@ async fn list_page(
             .iter()
             .map(|r| (r.code(), r.name_zh()))
             .collect(),
-        streets: crate::repo::streets(&state.db)
+        streets: registry::service::streets(&state.db)
             .await?
             .into_iter()
-            .filter(|(id, _)| principal.sees_street(Some(*id)))
+            .filter(|s| principal.sees_street(Some(s.id)))
+            .map(|s| (s.id, s.name))
             .collect(),
-        enterprises: crate::repo::enterprises_with_alarms(&state.db, scope).await?,
+        enterprises: service::enterprises_with_alarms(&state.db, scope).await?,
         filter,
     };
     render(&page)

@@ -1,4 +1,5 @@
-//! The alarm area's SQL (and only here): outlet permits and limits, alarms, watermarks, leads.
+//! The alarm area's SQL (and only here): outlet permits and limits, alarms, watermarks, leads. What it needs of the
+//! registry (outlets, their points and enterprises, names, streets) comes through `registry::service`.
 
 use kernel::Db;
 use kernel::db::SqlBuilder;
@@ -17,36 +18,6 @@ where
 {
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect()
-}
-
-/// A monitored outlet's point and whom it belongs to.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OutletPoint {
-    pub point_id: i64,
-    pub outlet_id: i64,
-    pub enterprise_id: i64,
-    pub street_id: Option<i64>,
-}
-
-/// Every active monitoring point of an outlet.
-pub async fn outlet_points(db: &Db) -> Result<Vec<OutletPoint>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT p.id, p.outlet_id, o.enterprise_id, e.street_id FROM monitoring_points p \
-         JOIN outlets o ON o.id = p.outlet_id JOIN enterprises e ON e.id = o.enterprise_id \
-         WHERE p.kind = 'outlet' AND p.active = 1 ORDER BY p.id",
-    )
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(OutletPoint {
-                point_id: r.try_get(0)?,
-                outlet_id: r.try_get(1)?,
-                enterprise_id: r.try_get(2)?,
-                street_id: r.try_get(3)?,
-            })
-        })
         .collect()
 }
 
@@ -186,28 +157,12 @@ pub async fn put_permit(
     Ok(())
 }
 
-/// The enterprise, street and outlet of an outlet (for scoping permits).
-pub async fn outlet_owner(
-    db: &Db,
-    outlet_id: i64,
-) -> Result<Option<(i64, Option<i64>)>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT o.enterprise_id, e.street_id FROM outlets o JOIN enterprises e ON e.id = o.enterprise_id \
-         WHERE o.id = $1",
-    )
-    .bind(outlet_id)
-    .fetch_optional(db.pool())
-    .await?;
-    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
-}
-
-const SELECT: &str = "SELECT a.id, a.enterprise_id, e.name AS enterprise_name, e.street_id, s.name AS street_name, \
-     a.outlet_id, o.name AS outlet_name, a.point_id, p.code AS point_code, p.name AS point_name, a.rule, a.factor, \
-     a.from_ts, a.to_ts, a.severity, a.evidence, a.values_json, a.state, a.verdict, a.verified_by, a.verified_at, \
-     a.verify_note, a.handled_by, a.handled_at, a.handle_note, a.closed_by, a.closed_at, a.close_note, a.raised_at, \
-     a.updated_at, a.simulated, a.version \
-     FROM alarms a JOIN enterprises e ON e.id = a.enterprise_id LEFT JOIN streets s ON s.id = e.street_id \
-     LEFT JOIN outlets o ON o.id = a.outlet_id JOIN monitoring_points p ON p.id = a.point_id";
+/// The alarm's own columns; the names of its enterprise, street, outlet and point come from the registry
+/// (`service::with_names`).
+const SELECT: &str = "SELECT a.id, a.enterprise_id, a.outlet_id, a.point_id, a.rule, a.factor, a.from_ts, a.to_ts, \
+     a.severity, a.evidence, a.values_json, a.state, a.verdict, a.verified_by, a.verified_at, a.verify_note, \
+     a.handled_by, a.handled_at, a.handle_note, a.closed_by, a.closed_at, a.close_note, a.raised_at, a.updated_at, \
+     a.simulated, a.version FROM alarms a";
 
 fn decode(r: &AnyRow) -> Result<AlarmRecord, sqlx::Error> {
     let rule: String = r.try_get("rule")?;
@@ -216,14 +171,14 @@ fn decode(r: &AnyRow) -> Result<AlarmRecord, sqlx::Error> {
     Ok(AlarmRecord {
         id: r.try_get("id")?,
         enterprise_id: r.try_get("enterprise_id")?,
-        enterprise_name: r.try_get("enterprise_name")?,
-        street_id: r.try_get("street_id")?,
-        street_name: r.try_get("street_name")?,
+        enterprise_name: String::new(),
+        street_id: None,
+        street_name: None,
         outlet_id: r.try_get("outlet_id")?,
-        outlet_name: r.try_get("outlet_name")?,
+        outlet_name: None,
         point_id: r.try_get("point_id")?,
-        point_code: r.try_get("point_code")?,
-        point_name: r.try_get("point_name")?,
+        point_code: String::new(),
+        point_name: String::new(),
         rule_name: crate::RuleId::parse(&rule)
             .map_or_else(|| rule.clone(), |id| id.name_zh().to_string()),
         rule,
@@ -265,11 +220,12 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<AlarmRecord>, sqlx::Error> {
     row.as_ref().map(decode).transpose()
 }
 
-/// The filter as SQL conditions; `month` is given as its UTC span.
+/// The filter as SQL conditions; `month` is given as its UTC span, a street (the filter's, the caller's scope)
+/// as the ids of its enterprises (`None`: any enterprise).
 fn conditions(
     b: &mut SqlBuilder,
     filter: &AlarmFilter,
-    street_scope: Option<i64>,
+    enterprises: Option<&[i64]>,
     month_span: Option<(i64, i64)>,
 ) {
     b.push(" WHERE 1 = 1");
@@ -291,11 +247,8 @@ fn conditions(
     if let Some(id) = filter.point_id {
         b.push(" AND a.point_id = ").push_bind(id);
     }
-    if let Some(id) = filter.street_id {
-        b.push(" AND e.street_id = ").push_bind(id);
-    }
-    if let Some(street) = street_scope {
-        b.push(" AND e.street_id = ").push_bind(street);
+    if let Some(ids) = enterprises {
+        b.push(" AND ").push_id_in("a.enterprise_id", ids);
     }
     if let Some((from, to)) = month_span {
         b.push(" AND a.raised_at >= ").push_bind(from);
@@ -307,18 +260,16 @@ fn conditions(
 pub async fn list(
     db: &Db,
     filter: &AlarmFilter,
-    street_scope: Option<i64>,
+    enterprises: Option<&[i64]>,
     month_span: Option<(i64, i64)>,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<AlarmRecord>, i64), sqlx::Error> {
-    let mut count = SqlBuilder::new(
-        "SELECT CAST(COUNT(*) AS BIGINT) FROM alarms a JOIN enterprises e ON e.id = a.enterprise_id",
-    );
-    conditions(&mut count, filter, street_scope, month_span);
+    let mut count = SqlBuilder::new("SELECT CAST(COUNT(*) AS BIGINT) FROM alarms a");
+    conditions(&mut count, filter, enterprises, month_span);
     let total: i64 = count.build_scalar().fetch_one(db.pool()).await?;
     let mut b = SqlBuilder::new(SELECT);
-    conditions(&mut b, filter, street_scope, month_span);
+    conditions(&mut b, filter, enterprises, month_span);
     b.push(" ORDER BY a.raised_at DESC, a.id DESC LIMIT ")
         .push_bind(limit);
     b.push(" OFFSET ").push_bind(offset);
@@ -331,11 +282,11 @@ pub async fn list(
 pub async fn all(
     db: &Db,
     filter: &AlarmFilter,
-    street_scope: Option<i64>,
+    enterprises: Option<&[i64]>,
     month_span: Option<(i64, i64)>,
 ) -> Result<Vec<AlarmRecord>, sqlx::Error> {
     let mut b = SqlBuilder::new(SELECT);
-    conditions(&mut b, filter, street_scope, month_span);
+    conditions(&mut b, filter, enterprises, month_span);
     b.push(" ORDER BY a.raised_at, a.id");
     let rows = b.build().fetch_all(db.pool()).await?;
     rows.iter().map(decode).collect()
@@ -458,61 +409,52 @@ pub async fn update_lifecycle(
     Ok(done.rows_affected() == 1)
 }
 
-/// Open alarms by rule (and how many of each), optionally of one street.
+/// Open alarms by rule (and how many of each), optionally of some enterprises (a street's).
 pub async fn open_by_rule(
     db: &Db,
-    street_scope: Option<i64>,
+    enterprises: Option<&[i64]>,
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
     let mut b = SqlBuilder::new(
-        "SELECT a.rule, CAST(COUNT(*) AS BIGINT) FROM alarms a JOIN enterprises e ON e.id = a.enterprise_id \
-         WHERE a.state <> 'closed'",
+        "SELECT a.rule, CAST(COUNT(*) AS BIGINT) FROM alarms a WHERE a.state <> 'closed'",
     );
-    if let Some(street) = street_scope {
-        b.push(" AND e.street_id = ").push_bind(street);
+    if let Some(ids) = enterprises {
+        b.push(" AND ").push_id_in("a.enterprise_id", ids);
     }
     b.push(" GROUP BY a.rule ORDER BY a.rule");
     let rows = b.build().fetch_all(db.pool()).await?;
     pairs(&rows)
 }
 
-const LEAD_SELECT: &str = "SELECT l.id, l.kind, l.enterprise_id, e.name, l.alarm_id, l.month, l.alarm_ids, l.summary, \
-     l.note, l.created_by, l.created_at FROM alarm_leads l JOIN enterprises e ON e.id = l.enterprise_id";
+/// The lead's own columns; the enterprise's name comes from the registry.
+const LEAD_SELECT: &str = "SELECT l.id, l.kind, l.enterprise_id, l.alarm_id, l.month, l.alarm_ids, l.summary, \
+     l.note, l.created_by, l.created_at FROM alarm_leads l";
 
 fn decode_lead(r: &AnyRow) -> Result<Lead, sqlx::Error> {
-    let ids: String = r.try_get(6)?;
+    let ids: String = r.try_get(5)?;
     Ok(Lead {
         id: r.try_get(0)?,
         kind: r.try_get(1)?,
         enterprise_id: r.try_get(2)?,
-        enterprise_name: r.try_get(3)?,
-        alarm_id: r.try_get(4)?,
-        month: r.try_get(5)?,
+        enterprise_name: String::new(),
+        alarm_id: r.try_get(3)?,
+        month: r.try_get(4)?,
         alarm_ids: serde_json::from_str(&ids).unwrap_or_default(),
-        summary: r.try_get(7)?,
-        note: r.try_get(8)?,
-        created_by: r.try_get(9)?,
-        created_at: r.try_get(10)?,
+        summary: r.try_get(6)?,
+        note: r.try_get(7)?,
+        created_by: r.try_get(8)?,
+        created_at: r.try_get(9)?,
     })
 }
 
-pub async fn leads(db: &Db, street_scope: Option<i64>) -> Result<Vec<Lead>, sqlx::Error> {
+/// Leads, newest first, optionally of some enterprises (a street's).
+pub async fn leads(db: &Db, enterprises: Option<&[i64]>) -> Result<Vec<Lead>, sqlx::Error> {
     let mut b = SqlBuilder::new(LEAD_SELECT);
-    if let Some(street) = street_scope {
-        b.push(" WHERE e.street_id = ").push_bind(street);
+    if let Some(ids) = enterprises {
+        b.push(" WHERE ").push_id_in("l.enterprise_id", ids);
     }
     b.push(" ORDER BY l.created_at DESC, l.id DESC");
     let rows = b.build().fetch_all(db.pool()).await?;
     rows.iter().map(decode_lead).collect()
-}
-
-pub async fn lead(db: &Db, id: i64) -> Result<Option<Lead>, sqlx::Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{LEAD_SELECT} WHERE l.id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await?;
-    row.as_ref().map(decode_lead).transpose()
 }
 
 /// Dedup keys of the leads already made.
@@ -541,61 +483,17 @@ pub async fn insert_lead(tx: &mut Tx, lead: &Lead, dedup_key: &str) -> Result<i6
     .await
 }
 
-/// Streets (id, name) for the filter form.
-pub async fn streets(db: &Db) -> Result<Vec<(i64, String)>, sqlx::Error> {
-    let rows = sqlx::query("SELECT id, name FROM streets ORDER BY id")
-        .fetch_all(db.pool())
-        .await?;
-    pairs(&rows)
-}
-
-/// Enterprises that have alarms (id, name), for the filter form.
+/// The enterprises that have alarms, by id, optionally among some (a street's).
 pub async fn enterprises_with_alarms(
     db: &Db,
-    street_scope: Option<i64>,
-) -> Result<Vec<(i64, String)>, sqlx::Error> {
-    let mut b = SqlBuilder::new(
-        "SELECT DISTINCT e.id, e.name FROM alarms a JOIN enterprises e ON e.id = a.enterprise_id",
-    );
-    if let Some(street) = street_scope {
-        b.push(" WHERE e.street_id = ").push_bind(street);
+    enterprises: Option<&[i64]>,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut b = SqlBuilder::new("SELECT DISTINCT a.enterprise_id FROM alarms a");
+    if let Some(ids) = enterprises {
+        b.push(" WHERE ").push_id_in("a.enterprise_id", ids);
     }
-    b.push(" ORDER BY e.id");
-    let rows = b.build().fetch_all(db.pool()).await?;
-    pairs(&rows)
-}
-
-/// Whether the point's enterprise is simulated (alarms of a simulated enterprise are flagged so).
-pub async fn enterprise_simulated(db: &Db, enterprise_id: i64) -> Result<bool, sqlx::Error> {
-    let flag: Option<i64> = sqlx::query_scalar("SELECT simulated FROM enterprises WHERE id = $1")
-        .bind(enterprise_id)
-        .fetch_optional(db.pool())
-        .await?;
-    Ok(flag.unwrap_or(0) != 0)
-}
-
-/// What the demo needs to choose an outlet's limits: (point, outlet, medium, industry code, simulated).
-pub async fn outlet_profiles(
-    db: &Db,
-) -> Result<Vec<(i64, i64, String, String, bool)>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT p.id, o.id, o.medium, e.industry_code, e.simulated FROM monitoring_points p \
-         JOIN outlets o ON o.id = p.outlet_id JOIN enterprises e ON e.id = o.enterprise_id \
-         WHERE p.kind = 'outlet' AND p.active = 1 ORDER BY p.id",
-    )
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get(0)?,
-                r.try_get(1)?,
-                r.try_get(2)?,
-                r.try_get(3)?,
-                r.try_get::<i64, _>(4)? != 0,
-            ))
-        })
-        .collect()
+    b.push(" ORDER BY a.enterprise_id");
+    b.build_scalar().fetch_all(db.pool()).await
 }
 
 /// Whether a reading source of this kind and name exists (the demo's history is written once).
@@ -607,14 +505,6 @@ pub async fn source_exists(db: &Db, kind: &str, name: &str) -> Result<bool, sqlx
             .fetch_optional(db.pool())
             .await?;
     Ok(id.is_some())
-}
-
-/// The devices of a point (the gateway's packets are filed by device).
-pub async fn devices_of(db: &Db, point_id: i64) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT id FROM devices WHERE point_id = $1 ORDER BY id")
-        .bind(point_id)
-        .fetch_all(db.pool())
-        .await
 }
 
 /// (QN, receive time) of a device's stored packets received in `[from, to)`: the device's clock against ours.

@@ -2,17 +2,18 @@
 //! the lifecycle of stored alarms (who may do what, audited), lists, statistics, inspection leads and the
 //! outlets' permits. No HTTP types here.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use kernel::audit::{self, AuditEntry};
 use kernel::{Action as Permission, AppError, AppResult, Db, Page, PageQuery, Principal};
 use readings::model::Period as StorePeriod;
+use registry::model::MonitoredOutlet;
 
 use crate::model::{
     AlarmActionBody, AlarmFilter, AlarmRecord, EnterpriseMonthStats, EvaluationSummary,
     EvidencePoint, Lead, LeadCandidate, NewLead, OpenSummary, OutletPermit, RuleCount,
 };
-use crate::repo::{self, OutletPoint};
+use crate::repo;
 use crate::{
     Action, Alarm, AlarmState, Averaging, ClockCheck, CrcTally, DataFlag, DetectionLimit,
     EmissionLimit, Finding, InstrumentRange, KnownFinding, LifecycleError, Outcome, OutletContext,
@@ -60,7 +61,7 @@ pub async fn evaluate_due(db: &Db, now: i64) -> anyhow::Result<EvaluationSummary
     let _one_at_a_time = WORKER_LOCK.lock().await;
     let settings = settings();
     let to = now - now.rem_euclid(3600);
-    let points = repo::outlet_points(db).await?;
+    let points = registry::service::monitored_outlets(db).await?;
     let mut summary = EvaluationSummary {
         points: points.len(),
         ..EvaluationSummary::default()
@@ -101,7 +102,7 @@ pub async fn evaluate_range(
     }
     let _one_at_a_time = WORKER_LOCK.lock().await;
     let settings = settings();
-    let points: Vec<OutletPoint> = repo::outlet_points(db)
+    let points: Vec<MonitoredOutlet> = registry::service::monitored_outlets(db)
         .await?
         .into_iter()
         .filter(|p| point_id.is_none_or(|id| id == p.point_id))
@@ -143,7 +144,7 @@ static WORKER_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 #[allow(clippy::too_many_arguments)]
 async fn evaluate_point(
     db: &Db,
-    point: &OutletPoint,
+    point: &MonitoredOutlet,
     from: i64,
     to: i64,
     now: i64,
@@ -177,7 +178,7 @@ async fn evaluate_point(
             &input, &later, &context, settings,
         ));
     }
-    let simulated = repo::enterprise_simulated(db, point.enterprise_id).await?;
+    let simulated = point.simulated;
     let mut tx = db.begin_write().await?;
     // Reconcile inside the write transaction, so that what is stored cannot change in between.
     let stored = repo::touching(db, point.point_id, from, to).await?;
@@ -252,7 +253,7 @@ async fn device_health(
 ) -> anyhow::Result<(Vec<ClockCheck>, Vec<CrcTally>)> {
     let mut clocks = Vec::new();
     let mut tallies = Vec::new();
-    for device in repo::devices_of(db, point_id).await? {
+    for device in registry::service::device_ids_of_point(db, point_id).await? {
         for (qn, received_ts) in repo::packet_clocks(db, device, from.max(to - 86_400), to).await? {
             if let Some(device_ts) = qn_time(&qn) {
                 clocks.push(ClockCheck {
@@ -578,6 +579,94 @@ fn check_filter(filter: &AlarmFilter) -> AppResult<Option<(i64, i64)>> {
     month_span_of(filter.month.as_deref())
 }
 
+/// The enterprises a street asked for and the caller's street scope leave (`None`: no street is asked for).
+/// Alarms belong to the street of their enterprise.
+async fn street_enterprises(
+    db: &Db,
+    street: Option<i64>,
+    scope: Option<i64>,
+) -> AppResult<Option<Vec<i64>>> {
+    match (street, scope) {
+        (None, None) => Ok(None),
+        (Some(asked), Some(own)) if asked != own => Ok(Some(Vec::new())),
+        (Some(street), _) | (None, Some(street)) => Ok(Some(
+            registry::service::enterprise_ids_of_street(db, street).await?,
+        )),
+    }
+}
+
+/// Fills in the names the pages show (enterprise, its street, outlet, point) from the registry.
+async fn with_names(db: &Db, mut records: Vec<AlarmRecord>) -> AppResult<Vec<AlarmRecord>> {
+    if records.is_empty() {
+        return Ok(records);
+    }
+    let ids = |of: fn(&AlarmRecord) -> Option<i64>| -> Vec<i64> {
+        let set: BTreeSet<i64> = records.iter().filter_map(of).collect();
+        set.into_iter().collect()
+    };
+    let (enterprise_ids, outlet_ids, point_ids) = (
+        ids(|r| Some(r.enterprise_id)),
+        ids(|r| r.outlet_id),
+        ids(|r| Some(r.point_id)),
+    );
+    let enterprises: HashMap<i64, registry::model::Enterprise> =
+        registry::service::enterprises_by_ids(db, &enterprise_ids)
+            .await?
+            .into_iter()
+            .map(|e| (e.id, e))
+            .collect();
+    let outlets: HashMap<i64, String> = registry::service::outlets_by_ids(db, &outlet_ids)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect();
+    let points: HashMap<i64, registry::model::MonitoringPoint> =
+        registry::service::points_by_ids(db, &point_ids)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+    for r in &mut records {
+        if let Some(e) = enterprises.get(&r.enterprise_id) {
+            r.enterprise_name = e.name.clone();
+            r.street_id = Some(e.street_id);
+            r.street_name = Some(e.street_name.clone());
+        }
+        r.outlet_name = r.outlet_id.and_then(|id| outlets.get(&id).cloned());
+        if let Some(p) = points.get(&r.point_id) {
+            r.point_code = p.code.clone();
+            r.point_name = p.name.clone();
+        }
+    }
+    Ok(records)
+}
+
+/// Every alarm matching the filter in a street scope, with names (statistics, leads), oldest first.
+async fn all_named(
+    db: &Db,
+    filter: &AlarmFilter,
+    street_scope: Option<i64>,
+    month_span: Option<(i64, i64)>,
+) -> AppResult<Vec<AlarmRecord>> {
+    let enterprises = street_enterprises(db, filter.street_id, street_scope).await?;
+    let records = repo::all(db, filter, enterprises.as_deref(), month_span).await?;
+    with_names(db, records).await
+}
+
+/// The enterprises that have alarms (id, name), of one street if scoped: the list page's filter.
+pub async fn enterprises_with_alarms(
+    db: &Db,
+    street_scope: Option<i64>,
+) -> AppResult<Vec<(i64, String)>> {
+    let enterprises = street_enterprises(db, None, street_scope).await?;
+    let ids = repo::enterprises_with_alarms(db, enterprises.as_deref()).await?;
+    Ok(registry::service::enterprises_by_ids(db, &ids)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e.name))
+        .collect())
+}
+
 /// Alarms the caller may see (a street officer: their street's enterprises), newest first.
 pub async fn list(
     db: &Db,
@@ -588,16 +677,21 @@ pub async fn list(
 ) -> AppResult<Page<AlarmRecord>> {
     principal.require(crate::ALARM, Permission::Read)?;
     let span = check_filter(filter)?;
+    let enterprises = street_enterprises(db, filter.street_id, principal.street_scope()).await?;
     let (items, total) = repo::list(
         db,
         filter,
-        principal.street_scope(),
+        enterprises.as_deref(),
         span,
         page.limit(),
         page.offset(),
     )
     .await?;
-    let items = items.into_iter().map(|r| with_deadline(r, now)).collect();
+    let items = with_names(db, items)
+        .await?
+        .into_iter()
+        .map(|r| with_deadline(r, now))
+        .collect();
     Ok(Page::new(items, page, total))
 }
 
@@ -606,6 +700,10 @@ pub async fn get(db: &Db, principal: &Principal, id: i64, now: i64) -> AppResult
     principal.require(crate::ALARM, Permission::Read)?;
     let record = repo::get(db, id)
         .await?
+        .ok_or_else(|| AppError::not_found("alarm not found"))?;
+    let record = with_names(db, vec![record])
+        .await?
+        .pop()
         .ok_or_else(|| AppError::not_found("alarm not found"))?;
     principal.require_street(record.street_id, "alarm")?;
     Ok(with_deadline(record, now))
@@ -727,10 +825,11 @@ pub async fn open_summary(db: &Db, street_scope: Option<i64>) -> anyhow::Result<
         state: Some("open".into()),
         ..AlarmFilter::default()
     };
-    let open = repo::all(db, &filter, street_scope, None).await?;
+    let enterprises = street_enterprises(db, None, street_scope).await?;
+    let open = repo::all(db, &filter, enterprises.as_deref(), None).await?;
     let now = kernel::time::now_ts();
     let deadlines = settings().deadlines;
-    let by_rule = repo::open_by_rule(db, street_scope)
+    let by_rule = repo::open_by_rule(db, enterprises.as_deref())
         .await?
         .into_iter()
         .map(|(rule, count)| RuleCount {
@@ -759,7 +858,7 @@ pub async fn monthly_statistics(
 ) -> AppResult<Vec<EnterpriseMonthStats>> {
     principal.require(crate::ALARM, Permission::Read)?;
     let span = month_span_of(month)?;
-    let records = repo::all(db, &AlarmFilter::default(), principal.street_scope(), span).await?;
+    let records = all_named(db, &AlarmFilter::default(), principal.street_scope(), span).await?;
     let names: BTreeMap<i64, String> = records
         .iter()
         .map(|r| (r.enterprise_id, r.enterprise_name.clone()))
@@ -805,9 +904,22 @@ fn cst_month(ts: i64) -> String {
 /// Leads made so far and the candidates not yet made, in the caller's scope.
 pub async fn leads(db: &Db, principal: &Principal) -> AppResult<(Vec<Lead>, Vec<LeadCandidate>)> {
     principal.require(crate::ALARM, Permission::Read)?;
-    let made = repo::leads(db, principal.street_scope()).await?;
+    let enterprises = street_enterprises(db, None, principal.street_scope()).await?;
+    let mut made = repo::leads(db, enterprises.as_deref()).await?;
+    let lead_enterprises: BTreeSet<i64> = made.iter().map(|l| l.enterprise_id).collect();
+    let names: HashMap<i64, String> = registry::service::enterprises_by_ids(
+        db,
+        &lead_enterprises.into_iter().collect::<Vec<_>>(),
+    )
+    .await?
+    .into_iter()
+    .map(|e| (e.id, e.name))
+    .collect();
+    for lead in &mut made {
+        lead.enterprise_name = names.get(&lead.enterprise_id).cloned().unwrap_or_default();
+    }
     let keys: HashSet<String> = repo::lead_keys(db).await?.into_iter().collect();
-    let records = repo::all(db, &AlarmFilter::default(), principal.street_scope(), None).await?;
+    let records = all_named(db, &AlarmFilter::default(), principal.street_scope(), None).await?;
     let mut candidates = Vec::new();
     for r in &records {
         let falsified = RuleId::parse(&r.rule).is_some_and(is_falsification_rule);
@@ -930,7 +1042,7 @@ pub async fn create_lead(
                 rule: Some(RuleId::Exceedance.code().into()),
                 ..AlarmFilter::default()
             };
-            let records = repo::all(db, &filter, principal.street_scope(), None).await?;
+            let records = all_named(db, &filter, principal.street_scope(), None).await?;
             let groups = repeated_exceedances(&records);
             let Some(group) = groups.get(&(enterprise_id, month.to_string())) else {
                 return Err(AppError::validation(
@@ -994,10 +1106,15 @@ pub async fn permit(
     outlet_id: i64,
 ) -> AppResult<Option<OutletPermit>> {
     principal.require(crate::ALARM, Permission::Read)?;
-    let (_, street) = repo::outlet_owner(db, outlet_id)
+    let outlet = registry::service::outlet(db, outlet_id)
         .await?
         .ok_or_else(|| AppError::not_found("outlet not found"))?;
-    principal.require_street(street, "outlet")?;
+    let street = registry::service::enterprises_by_ids(db, &[outlet.enterprise_id])
+        .await?
+        .first()
+        .map(|e| e.street_id)
+        .ok_or_else(|| AppError::not_found("outlet not found"))?;
+    principal.require_street(Some(street), "outlet")?;
     Ok(repo::permit(db, outlet_id).await?)
 }
 

@@ -141,7 +141,7 @@ async fn page(
         let choice = PointChoice {
             id: p.id,
             label: format!("{} {}", p.code, p.name),
-            kind_label: kind_label(&p.kind),
+            kind_label: kind_label(p.kind),
         };
         match groups.iter_mut().find(|(k, _)| *k == choice.kind_label) {
             Some((_, list)) => list.push(choice),

@@ -1,6 +1,7 @@
 //! The analyses' request parameters and the envelope every answer comes in.
 
 use chrono::NaiveDate;
+use registry::model::PointKind;
 use serde::{Deserialize, Serialize};
 
 /// Parameters of every analysis (each endpoint reads the ones it needs and ignores the rest).
@@ -39,7 +40,7 @@ pub struct PointRef {
     pub id: i64,
     pub code: String,
     pub name: String,
-    pub kind: String,
+    pub kind: PointKind,
 }
 
 /// The factor an analysis ran on.
@@ -110,12 +111,12 @@ pub struct PointChoice {
     pub kind_label: &'static str,
 }
 
-pub fn kind_label(kind: &str) -> &'static str {
+/// The chooser's group of a point kind (shorter than the registry's labels).
+pub fn kind_label(kind: PointKind) -> &'static str {
     match kind {
-        "air_station" => "空气站",
-        "water_section" => "水质断面",
-        "outlet" => "排放口",
-        _ => "其他点位",
+        PointKind::AirStation => "空气站",
+        PointKind::WaterSection => "水质断面",
+        PointKind::Outlet => "排放口",
     }
 }
 

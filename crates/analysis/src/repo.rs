@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use kernel::Db;
 use readings::audit;
 use readings::model::Period;
-use readings::points::{self, PointInfo};
 use readings::rollup;
 use readings::store;
 
@@ -46,16 +45,4 @@ pub async fn hourly(
         }
     }
     Ok(out)
-}
-
-pub async fn point(db: &Db, id: i64) -> Result<Option<PointInfo>, sqlx::Error> {
-    points::get(db, id).await
-}
-
-pub async fn point_by_code(db: &Db, code: &str) -> Result<Option<PointInfo>, sqlx::Error> {
-    points::by_code(db, code).await
-}
-
-pub async fn all_points(db: &Db) -> Result<Vec<PointInfo>, sqlx::Error> {
-    points::all(db).await
 }

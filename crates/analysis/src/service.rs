@@ -5,6 +5,7 @@ use chrono::{Datelike, Months, NaiveDate};
 use kernel::{Action, AppError, Db, Principal};
 use readings::factors;
 use readings::points::{self, PointInfo};
+use registry::model::PointKind;
 
 use crate::calendar::{self, Calendar};
 use crate::compare::{self, BeforeAfter, MIN_HOURS_PER_DAY};
@@ -46,12 +47,12 @@ pub async fn choose_point(
 ) -> Result<PointInfo, AppError> {
     principal.require(readings::READING, Action::Read)?;
     if let Some(id) = id {
-        return match repo::point(db, id).await? {
+        return match points::get(db, id).await? {
             Some(p) if points::visible_to(principal, &p) => Ok(p),
             _ => Err(AppError::not_found("monitoring point not found")),
         };
     }
-    if let Some(p) = repo::point_by_code(db, DEFAULT_POINT_CODE).await?
+    if let Some(p) = points::by_code(db, DEFAULT_POINT_CODE).await?
         && points::visible_to(principal, &p)
     {
         return Ok(p);
@@ -59,14 +60,14 @@ pub async fn choose_point(
     visible_points(db, principal)
         .await?
         .into_iter()
-        .min_by_key(|p| (p.kind != "air_station", p.id))
+        .min_by_key(|p| (p.kind != PointKind::AirStation, p.id))
         .ok_or_else(|| AppError::not_found("no monitoring point visible to you"))
 }
 
 /// Every point the caller may analyse.
 pub async fn visible_points(db: &Db, principal: &Principal) -> Result<Vec<PointInfo>, AppError> {
     principal.require(readings::READING, Action::Read)?;
-    Ok(repo::all_points(db)
+    Ok(points::all(db)
         .await?
         .into_iter()
         .filter(|p| points::visible_to(principal, p))

@@ -1,24 +1,7 @@
-//! The only SQL of the area: the streets, and the ranking settings.
+//! The only SQL of the area: the ranking settings.
 
 use kernel::Db;
 use sqlx::AnyConnection;
-
-/// A street (街道) of the district.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Street {
-    pub id: i64,
-    pub name: String,
-}
-
-pub async fn streets(db: &Db) -> Result<Vec<Street>, sqlx::Error> {
-    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM streets ORDER BY code, id")
-        .fetch_all(db.pool())
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name)| Street { id, name })
-        .collect())
-}
 
 pub async fn setting(db: &Db, key: &str) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT value FROM ranking_settings WHERE key = $1")

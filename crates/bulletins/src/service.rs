@@ -132,7 +132,7 @@ pub struct SectionInput {
 /// Everything a ranking is computed from, fetched from the air and water areas.
 #[derive(Clone, Debug, Default)]
 pub struct Inputs {
-    pub streets: Vec<repo::Street>,
+    pub streets: Vec<crate::sources::Street>,
     /// Micro-stations per street.
     pub stations: BTreeMap<i64, usize>,
     /// Water sections per street (registry).
@@ -511,7 +511,7 @@ pub fn compute_ranking(
 
 /// Fetches the inputs of `period` from the air and water areas.
 pub async fn fetch_inputs(db: &Db, period: &Period) -> AppResult<(Inputs, Vec<SectionPoint>)> {
-    let streets = repo::streets(db).await?;
+    let streets = crate::sources::streets(db).await?;
     let micro = crate::sources::micro_stations(db).await?;
     let (sections, water_now) = crate::sources::sections(db, period.from, period.to).await?;
     let (_, water_last_year) =

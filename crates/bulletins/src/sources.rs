@@ -1,5 +1,5 @@
-//! What the rankings read from the other areas: air area days (air::service) and water section results
-//! (water::service), turned into the ranking's inputs.
+//! What the rankings read from the other areas: the streets (registry::service), air area days (air::service)
+//! and water section results (water::service), turned into the ranking's inputs.
 
 use chrono::NaiveDate;
 use kernel::{AppError, AppResult, Db};
@@ -10,6 +10,26 @@ use crate::service::SectionInput;
 
 fn internal(e: anyhow::Error) -> AppError {
     AppError::Internal(e)
+}
+
+/// A street (街道) of the district.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Street {
+    pub id: i64,
+    pub name: String,
+}
+
+/// The district's streets, by code.
+pub async fn streets(db: &Db) -> AppResult<Vec<Street>> {
+    let mut streets = registry::service::streets(db).await?;
+    streets.sort_by(|a, b| (&a.code, a.id).cmp(&(&b.code, b.id)));
+    Ok(streets
+        .into_iter()
+        .map(|s| Street {
+            id: s.id,
+            name: s.name,
+        })
+        .collect())
 }
 
 /// The HJ 663 area days of the stations `ids` over `from..=to` (no stations: no days).

@@ -69,12 +69,23 @@ fn title_for(category: Category) -> &'static str {
 /// are any). Deterministic for a given `seed` and `today`; run it once on an empty complaints area.
 pub async fn generate(db: &Db, seed: u64, today: NaiveDate) -> anyhow::Result<DemoSummary> {
     let mut rng = SplitMix64::new(seed);
-    let streets = repo::street_centres(db).await?;
+    // A street without a centre gets the district's (东丽区 is about 117.31°E 39.09°N).
+    let streets: Vec<(i64, f64, f64)> = registry::service::streets(db)
+        .await?
+        .into_iter()
+        .map(|s| {
+            (
+                s.id,
+                s.center_lon.unwrap_or(117.31),
+                s.center_lat.unwrap_or(39.09),
+            )
+        })
+        .collect();
     anyhow::ensure!(
         !streets.is_empty(),
         "the complaints demo needs streets; create the registry demo first"
     );
-    let enterprises = repo::enterprise_locations(db).await?;
+    let enterprises = registry::service::enterprises(db).await?;
     let start =
         NaiveDate::from_ymd_opt(2024, 1, 1).ok_or_else(|| anyhow::anyhow!("bad start date"))?;
     let mut summary = DemoSummary::default();
@@ -192,7 +203,8 @@ pub async fn generate(db: &Db, seed: u64, today: NaiveDate) -> anyhow::Result<De
                 let lat = h.2 + rng.range(-0.0006, 0.0006);
                 (h.0, lon, lat, h.3, None, format!("{}附近", title_for(h.3)))
             } else if !enterprises.is_empty() && rng.chance(0.25) {
-                let (id, street_id, lon, lat) = enterprises[rng.below(enterprises.len())];
+                let e = &enterprises[rng.below(enterprises.len())];
+                let (id, street_id, lon, lat) = (e.id, Some(e.street_id), e.lon, e.lat);
                 let s = streets
                     .iter()
                     .position(|(sid, _, _)| Some(*sid) == street_id)

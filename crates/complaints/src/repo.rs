@@ -1,5 +1,6 @@
 //! The only SQL of the area. Portable dialect (kernel::db): `$n`, i64 Unix seconds, BIGINT flags, casts on
-//! every aggregate. Street and enterprise names are read here with joins of our own.
+//! every aggregate. Streets, enterprises and departments are the registry's: their names come from
+//! `registry::service` (the service fills them in), never from a join here.
 
 use kernel::db::{SqlBuilder, flag};
 use kernel::{Db, Page, PageQuery};
@@ -11,9 +12,7 @@ use crate::model::{
     RepeatLink, Satisfaction, SiteCheck, State, TimelineEvent,
 };
 
-const SELECT_CASE: &str = "SELECT c.*, s.name AS street_name, e.name AS enterprise_name, d.name AS department_name \
-     FROM complaints c LEFT JOIN streets s ON s.id = c.street_id LEFT JOIN enterprises e ON e.id = c.enterprise_id \
-     LEFT JOIN departments d ON d.id = c.department_id";
+const SELECT_CASE: &str = "SELECT c.* FROM complaints c";
 
 fn decode_error(column: &str, value: &str) -> sqlx::Error {
     sqlx::Error::Decode(format!("unknown {column} {value:?}").into())
@@ -35,13 +34,13 @@ fn complaint_from_row(row: &AnyRow) -> Result<Complaint, sqlx::Error> {
         title: text("title")?,
         description: text("description")?,
         enterprise_id: row.try_get("enterprise_id")?,
-        enterprise_name: row.try_get("enterprise_name")?,
+        enterprise_name: None,
         object_name: text("object_name")?,
         address: text("address")?,
         street_id: row.try_get("street_id")?,
-        street_name: row.try_get("street_name")?,
+        street_name: None,
         department_id: row.try_get("department_id")?,
-        department_name: row.try_get("department_name")?,
+        department_name: None,
         lon: row.try_get("lon")?,
         lat: row.try_get("lat")?,
         reporter_name: row.try_get("reporter_name")?,
@@ -1018,7 +1017,7 @@ fn scope_clause(b: &mut SqlBuilder, from: i64, to: i64, scope_street: Option<i64
     }
 }
 
-/// Counts by one column of the case (`street`, `category`, `channel`, `state`).
+/// Counts by one column of the case (`category`, `channel`, `state`).
 pub async fn count_by(
     db: &Db,
     dimension: &str,
@@ -1027,13 +1026,12 @@ pub async fn count_by(
     scope_street: Option<i64>,
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
     let key = match dimension {
-        "street" => "COALESCE(s.name, '（未定街道）')",
         "category" => "c.category",
         "channel" => "c.channel",
         _ => "c.state",
     };
     let mut b = SqlBuilder::new(&format!(
-        "SELECT {key} AS k, CAST(COUNT(*) AS BIGINT) AS n FROM complaints c LEFT JOIN streets s ON s.id = c.street_id"
+        "SELECT {key} AS k, CAST(COUNT(*) AS BIGINT) AS n FROM complaints c"
     ));
     scope_clause(&mut b, from, to, scope_street);
     b.push(&format!(" GROUP BY {key} ORDER BY n DESC, k"));
@@ -1043,17 +1041,33 @@ pub async fn count_by(
         .collect()
 }
 
-/// (received_at, street name, category) of every case in the range: months and the noise survey are
+/// Cases per street (`None`: no street yet) in the range.
+pub async fn count_by_street(
+    db: &Db,
+    from: i64,
+    to: i64,
+    scope_street: Option<i64>,
+) -> Result<Vec<(Option<i64>, i64)>, sqlx::Error> {
+    let mut b =
+        SqlBuilder::new("SELECT c.street_id AS k, CAST(COUNT(*) AS BIGINT) AS n FROM complaints c");
+    scope_clause(&mut b, from, to, scope_street);
+    b.push(" GROUP BY c.street_id");
+    let rows = b.build().fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("k")?, r.try_get("n")?)))
+        .collect()
+}
+
+/// (received_at, street, category, is_repeat) of every case in the range: months and the noise survey are
 /// bucketed in Rust by the CST calendar, which keeps the SQL portable.
 pub async fn case_facts(
     db: &Db,
     from: i64,
     to: i64,
     scope_street: Option<i64>,
-) -> Result<Vec<(i64, Option<String>, String, i64)>, sqlx::Error> {
+) -> Result<Vec<(i64, Option<i64>, String, i64)>, sqlx::Error> {
     let mut b = SqlBuilder::new(
-        "SELECT c.received_at, s.name AS street_name, c.category, c.is_repeat FROM complaints c \
-         LEFT JOIN streets s ON s.id = c.street_id",
+        "SELECT c.received_at, c.street_id, c.category, c.is_repeat FROM complaints c",
     );
     scope_clause(&mut b, from, to, scope_street);
     let rows = b.build().fetch_all(db.pool()).await?;
@@ -1061,7 +1075,7 @@ pub async fn case_facts(
         .map(|r| {
             Ok((
                 r.try_get("received_at")?,
-                r.try_get("street_name")?,
+                r.try_get("street_id")?,
                 r.try_get("category")?,
                 r.try_get("is_repeat")?,
             ))
@@ -1120,7 +1134,9 @@ pub async fn map_points(
         .collect()
 }
 
-/// One group of the persistent-sources list, before labels.
+/// One group of the persistent-sources list, before the registry's names: an enterprise's group is labelled
+/// with its name and its street by the service; a chain carries its root case's object (or address) and a
+/// street of its cases.
 pub struct SourceGroup {
     pub enterprise_id: Option<i64>,
     pub root_id: Option<i64>,
@@ -1129,7 +1145,7 @@ pub struct SourceGroup {
     pub open_cases: i64,
     pub last_received_at: i64,
     pub label: Option<String>,
-    pub street_name: Option<String>,
+    pub street_id: Option<i64>,
 }
 
 /// Enterprises, and chains of repeats without an enterprise, with at least `min_cases` cases of one
@@ -1143,9 +1159,8 @@ pub async fn persistent_sources(
     let open = "CAST(SUM(CASE WHEN c.state IN ('received', 'accepted', 'assigned', 'in_handling', 'reopened') THEN 1 ELSE 0 END) AS BIGINT)";
     let mut by_enterprise = SqlBuilder::new(&format!(
         "SELECT c.enterprise_id, c.category, CAST(COUNT(*) AS BIGINT) AS n, {open} AS open_n, \
-         CAST(MAX(c.received_at) AS BIGINT) AS last_at, MAX(e.name) AS label, MAX(s.name) AS street_name \
-         FROM complaints c JOIN enterprises e ON e.id = c.enterprise_id LEFT JOIN streets s ON s.id = e.street_id \
-         WHERE c.received_at >= "
+         CAST(MAX(c.received_at) AS BIGINT) AS last_at FROM complaints c \
+         WHERE c.enterprise_id IS NOT NULL AND c.received_at >= "
     ));
     by_enterprise.push_bind(since);
     if let Some(street) = scope_street {
@@ -1162,15 +1177,15 @@ pub async fn persistent_sources(
             cases: r.try_get("n")?,
             open_cases: r.try_get("open_n")?,
             last_received_at: r.try_get("last_at")?,
-            label: r.try_get("label")?,
-            street_name: r.try_get("street_name")?,
+            label: None,
+            street_id: None,
         });
     }
     // A chain: the root case and every case whose repeat root it is (no enterprise).
     let mut by_root = SqlBuilder::new(&format!(
         "SELECT COALESCE(c.repeat_root_id, c.id) AS root, c.category, CAST(COUNT(*) AS BIGINT) AS n, {open} AS open_n, \
-         CAST(MAX(c.received_at) AS BIGINT) AS last_at, MAX(s.name) AS street_name \
-         FROM complaints c LEFT JOIN streets s ON s.id = c.street_id WHERE c.enterprise_id IS NULL AND c.received_at >= "
+         CAST(MAX(c.received_at) AS BIGINT) AS last_at, MAX(c.street_id) AS street_id \
+         FROM complaints c WHERE c.enterprise_id IS NULL AND c.received_at >= "
     ));
     by_root.push_bind(since);
     if let Some(street) = scope_street {
@@ -1194,7 +1209,7 @@ pub async fn persistent_sources(
             open_cases: r.try_get("open_n")?,
             last_received_at: r.try_get("last_at")?,
             label,
-            street_name: r.try_get("street_name")?,
+            street_id: r.try_get("street_id")?,
         });
     }
     out.sort_by(|a, b| {
@@ -1203,51 +1218,6 @@ pub async fn persistent_sources(
             .then(b.last_received_at.cmp(&a.last_received_at))
     });
     Ok(out)
-}
-
-/// Whether a street exists (assignment and intake check it for a clear message).
-pub async fn street_exists(conn: &mut AnyConnection, id: i64) -> Result<bool, sqlx::Error> {
-    Ok(
-        sqlx::query_scalar::<_, i64>("SELECT CAST(COUNT(*) AS BIGINT) FROM streets WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?
-            > 0,
-    )
-}
-
-/// The street of an enterprise (a case about an enterprise belongs to its street unless told otherwise).
-pub async fn enterprise_street(
-    conn: &mut AnyConnection,
-    id: i64,
-) -> Result<Option<Option<i64>>, sqlx::Error> {
-    sqlx::query_scalar::<_, Option<i64>>("SELECT street_id FROM enterprises WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await
-}
-
-pub async fn department_exists(conn: &mut AnyConnection, id: i64) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query_scalar::<_, i64>(
-        "SELECT CAST(COUNT(*) AS BIGINT) FROM departments WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_one(&mut *conn)
-    .await?
-        > 0)
-}
-
-/// (id, name) of streets and departments, for forms and statistics.
-pub async fn streets(db: &Db) -> Result<Vec<(i64, String)>, sqlx::Error> {
-    sqlx::query_as::<_, (i64, String)>("SELECT id, name FROM streets ORDER BY id")
-        .fetch_all(db.pool())
-        .await
-}
-
-pub async fn departments(db: &Db) -> Result<Vec<(i64, String)>, sqlx::Error> {
-    sqlx::query_as::<_, (i64, String)>("SELECT id, name FROM departments ORDER BY id")
-        .fetch_all(db.pool())
-        .await
 }
 
 /// Named counts, labelled by the caller.
@@ -1259,29 +1229,4 @@ pub fn counts(rows: Vec<(String, i64)>, label: impl Fn(&str) -> String) -> Vec<C
             count,
         })
         .collect()
-}
-
-/// (id, centre lon, centre lat) of every street; a street without a centre gets the district's (东丽区 is
-/// about 117.31°E 39.09°N).
-pub async fn street_centres(db: &Db) -> Result<Vec<(i64, f64, f64)>, sqlx::Error> {
-    let rows = sqlx::query_as::<_, (i64, Option<f64>, Option<f64>)>(
-        "SELECT id, center_lon, center_lat FROM streets ORDER BY id",
-    )
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, lon, lat)| (id, lon.unwrap_or(117.31), lat.unwrap_or(39.09)))
-        .collect())
-}
-
-/// (id, street, lon, lat) of every enterprise.
-pub async fn enterprise_locations(
-    db: &Db,
-) -> Result<Vec<(i64, Option<i64>, Option<f64>, Option<f64>)>, sqlx::Error> {
-    sqlx::query_as::<_, (i64, Option<i64>, Option<f64>, Option<f64>)>(
-        "SELECT id, street_id, lon, lat FROM enterprises ORDER BY id",
-    )
-    .fetch_all(db.pool())
-    .await
 }

@@ -16,8 +16,13 @@
 //! else (leaders, handling street officers, enforcement) sees a masked name (张*) and phone (138****5678); for
 //! an anonymous reporter they see "匿名" and no phone. Audit snapshots never hold the reporter's data.
 
+use std::collections::{BTreeSet, HashMap};
+
 use kernel::audit::AuditEntry;
-use kernel::{AppError, AppResult, Principal, Role};
+use kernel::{AppError, AppResult, Db, Principal, Role};
+
+use crate::model::Complaint;
+use crate::repo;
 
 pub mod actions;
 pub mod cases;
@@ -42,6 +47,73 @@ pub use reporter::{mask_for, mask_name, mask_phone, sees_reporter};
 pub use roster::{add_shift, delete_shift, shifts};
 pub use settings::{is_office_hours, settings, update_settings};
 pub use statistics::{map_points, persistent_sources, statistics};
+
+/// Fills in the names of the cases' streets, enterprises and departments from the registry (in the caller's
+/// transaction when there is one, so that an audit snapshot shows them as the case is written).
+async fn with_names(conn: &mut sqlx::AnyConnection, cases: &mut [Complaint]) -> AppResult<()> {
+    if cases.is_empty() {
+        return Ok(());
+    }
+    let streets: HashMap<i64, String> = registry::service::streets_in(conn)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    let departments: HashMap<i64, String> = if cases.iter().any(|c| c.department_id.is_some()) {
+        registry::service::departments_in(conn)
+            .await?
+            .into_iter()
+            .map(|d| (d.id, d.name))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    let enterprise_ids: BTreeSet<i64> = cases.iter().filter_map(|c| c.enterprise_id).collect();
+    let ids: Vec<i64> = enterprise_ids.into_iter().collect();
+    let enterprises: HashMap<i64, String> = registry::service::enterprises_by_ids_in(conn, &ids)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e.name))
+        .collect();
+    for case in cases {
+        case.street_name = case.street_id.and_then(|id| streets.get(&id).cloned());
+        case.enterprise_name = case
+            .enterprise_id
+            .and_then(|id| enterprises.get(&id).cloned());
+        case.department_name = case
+            .department_id
+            .and_then(|id| departments.get(&id).cloned());
+    }
+    Ok(())
+}
+
+/// A case with its names (see [`with_names`]).
+async fn get_named(conn: &mut sqlx::AnyConnection, id: i64) -> AppResult<Option<Complaint>> {
+    let Some(mut case) = repo::get_case(conn, id).await? else {
+        return Ok(None);
+    };
+    with_names(conn, std::slice::from_mut(&mut case)).await?;
+    Ok(Some(case))
+}
+
+/// The streets (id, name) the caller may choose, for forms and filters.
+pub async fn street_choices(db: &Db, principal: &Principal) -> AppResult<Vec<(i64, String)>> {
+    Ok(registry::service::streets(db)
+        .await?
+        .into_iter()
+        .filter(|s| principal.sees_street(Some(s.id)))
+        .map(|s| (s.id, s.name))
+        .collect())
+}
+
+/// Every department and external agency (id, name), for assigning a case.
+pub async fn department_choices(db: &Db) -> AppResult<Vec<(i64, String)>> {
+    Ok(registry::service::departments(db)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d.name))
+        .collect())
+}
 
 /// Who acts: a user, or the platform itself (escalation sweep, demo generator).
 #[derive(Clone, Copy)]

@@ -5,6 +5,7 @@
 
 use crate::district::STREETS;
 use kernel::rng::SplitMix64;
+use registry::model::PointKind;
 
 pub struct DemoEnterprise {
     pub uscc: String,
@@ -42,7 +43,7 @@ pub struct DemoDevice {
 pub struct DemoPoint {
     pub code: String,
     pub name: String,
-    pub kind: &'static str,
+    pub kind: PointKind,
     pub level: &'static str,
     pub street_code: &'static str,
     pub lon: f64,
@@ -356,7 +357,7 @@ fn points(rng: &mut SplitMix64) -> Vec<DemoPoint> {
         DemoPoint {
             code,
             name,
-            kind: "air_station",
+            kind: PointKind::AirStation,
             level,
             street_code: street,
             lon,
@@ -495,7 +496,7 @@ fn points(rng: &mut SplitMix64) -> Vec<DemoPoint> {
         points.push(DemoPoint {
             code: (*code).to_string(),
             name: (*name).to_string(),
-            kind: "water_section",
+            kind: PointKind::WaterSection,
             level,
             street_code: street,
             lon,
@@ -536,11 +537,15 @@ mod tests {
     fn shape_of_the_district() {
         let d = generate(crate::DEFAULT_SEED, 300);
         assert_eq!(d.enterprises.len(), 300);
-        let air = d.points.iter().filter(|p| p.kind == "air_station").count();
+        let air = d
+            .points
+            .iter()
+            .filter(|p| p.kind == PointKind::AirStation)
+            .count();
         let water = d
             .points
             .iter()
-            .filter(|p| p.kind == "water_section")
+            .filter(|p| p.kind == PointKind::WaterSection)
             .count();
         assert_eq!((air, water), (45, 9));
         assert!(

@@ -31,18 +31,27 @@ pub enum History {
 
 /// Creates the demo district in an empty database, or leaves an existing one as it is. Returns a summary.
 pub async fn ensure(db: &Db, seed: u64, history: History) -> anyhow::Result<String> {
-    let created = if repo::district_exists(db, DISTRICT_CODE).await? {
+    let present = registry::service::the_district(db)
+        .await?
+        .is_some_and(|district| district.code == DISTRICT_CODE);
+    let created = if present {
         false
     } else {
         load(db, seed, history).await?;
         true
     };
-    let counts = repo::counts(db).await?;
-    let summary = counts
-        .iter()
-        .map(|(label, n)| format!("{n} {label}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let counts = registry::service::counts(db).await?;
+    let summary = [
+        ("streets", counts.streets),
+        ("enterprises", counts.enterprises),
+        ("monitoring points", counts.points),
+        ("devices", counts.devices),
+        ("users", repo::users(db).await?),
+    ]
+    .iter()
+    .map(|(label, n)| format!("{n} {label}"))
+    .collect::<Vec<_>>()
+    .join(", ");
     Ok(format!(
         "{} the simulated Dongli District demo (seed {seed}): {summary}. Demo users: {}; password {DEMO_PASSWORD}",
         if created { "created" } else { "reopened" },

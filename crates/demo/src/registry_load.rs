@@ -166,7 +166,7 @@ pub async fn enterprises_and_points(
         points.push(PointInput {
             code: p.code.clone(),
             name: p.name.clone(),
-            kind: parse::<PointKind>("point kind", p.kind)?,
+            kind: p.kind,
             level: parse::<PointLevel>("point level", p.level)?,
             street_id: Some(street_id(p.street_code)?),
             lon: Some(p.lon),

@@ -11,7 +11,7 @@ use chrono::{Datelike, Duration, Months, NaiveDate};
 use kernel::Db;
 use readings::model::{DataFlag, Period, Reading};
 use readings::store::{self, NewSource};
-use water::repo::Section;
+use water::service::Section;
 
 use kernel::rng::SplitMix64;
 
@@ -76,7 +76,7 @@ pub async fn simulate_water_samples(db: &Db, seed: u64, until: NaiveDate) -> any
         },
     )
     .await?;
-    let sections = water::repo::sections(db).await?;
+    let sections = water::service::sections(db).await?;
     let mut readings = Vec::new();
     for section in &sections {
         let mut rng =

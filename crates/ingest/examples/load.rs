@@ -45,7 +45,7 @@ async fn main() -> anyhow::Result<()> {
     let setup = Instant::now();
     let mut devices = Vec::with_capacity(connections);
     for number in 1..=connections {
-        devices.push(ingest::repo::register_simulated_device(&db, number, protocol).await?);
+        devices.push(ingest::devices::register_simulated(&db, number, protocol).await?);
     }
     eprintln!(
         "{connections} devices registered in {:.1} s",

@@ -19,6 +19,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
+use crate::devices;
 use crate::model::{Device, LiveKey, MnAssignment};
 use crate::repo;
 use crate::service::{self, Decision, KeyStep};
@@ -325,8 +326,8 @@ impl Drop for Admitted {
     }
 }
 
-async fn load_directory(db: &Db) -> Result<Known, sqlx::Error> {
-    let devices = repo::all_devices(db)
+async fn load_directory(db: &Db) -> Result<Known, kernel::AppError> {
+    let devices = devices::all(db)
         .await?
         .into_iter()
         .map(|d| (d.mn.clone(), d))
@@ -370,7 +371,7 @@ async fn refresh_directory(shared: std::sync::Weak<Shared>, every: Duration) {
 }
 
 /// Re-reads the devices and keys from the registry into the gateway's directory.
-async fn reload_directory(shared: &Shared) -> Result<(), sqlx::Error> {
+async fn reload_directory(shared: &Shared) -> Result<(), kernel::AppError> {
     let devices = load_directory(&shared.db).await?;
     if let Ok(mut directory) = shared.devices.write() {
         *directory = devices;
@@ -388,6 +389,10 @@ async fn push_assignments(shared: &Shared) {
         return;
     }
     let unsent = match repo::unsent_assignments(&shared.db).await {
+        Ok(unsent) => devices::with_mns(&shared.db, unsent).await,
+        Err(e) => Err(e.into()),
+    };
+    let unsent = match unsent {
         Ok(unsent) => unsent,
         Err(e) => {
             tracing::warn!("HJ 212 MN assignments not read: {e}");
@@ -997,7 +1002,14 @@ async fn onboarding(
     if replies.send(PendingReply::at_once(reply)).await.is_err() {
         return Onboarded::Closed;
     }
-    match repo::current_assignment(&shared.db, &logger.logger_id).await {
+    let assignment = match repo::current_assignment(&shared.db, &logger.logger_id).await {
+        Ok(Some(assignment)) => devices::with_mns(&shared.db, vec![assignment])
+            .await
+            .map(|mut named| named.pop()),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e.into()),
+    };
+    match assignment {
         Ok(Some(assignment)) => match set_mn(shared, &request, &assignment, now).await {
             Some(command) => {
                 record_sent(shared, &assignment, now).await;

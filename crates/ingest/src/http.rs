@@ -15,6 +15,7 @@ use kernel::web::{ApiJson, ApiPath, ApiQuery, Chrome, PageResult, render};
 use kernel::{Action, AppError, AppResult, AppState, Principal};
 use serde::{Deserialize, Serialize};
 
+use crate::devices;
 use crate::model::{DeviceState, KeyInfo, MnAssignment, NewKey, QuarantineEntry, QuarantineReason};
 use crate::repo::{self, QuarantineFilter};
 use crate::service::{self, require_operator};
@@ -56,11 +57,7 @@ async fn device_states(
     principal: Principal,
 ) -> AppResult<ApiJson<Vec<DeviceState>>> {
     principal.require(registry::DEVICE, Action::Read)?;
-    Ok(ApiJson(
-        repo::device_states(&state.db)
-            .await
-            .map_err(anyhow::Error::from)?,
-    ))
+    Ok(ApiJson(devices::states(&state.db).await?))
 }
 
 /// What the gateway last saw of a device: online, last packet, clock drift, packets, resends and errors.
@@ -74,9 +71,8 @@ async fn device_state(
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<ApiJson<DeviceState>> {
     require_operator(&principal)?;
-    repo::device_state(&state.db, id)
-        .await
-        .map_err(anyhow::Error::from)?
+    devices::state(&state.db, id)
+        .await?
         .map(ApiJson)
         .ok_or_else(|| AppError::not_found(format!("device {id} not found")))
 }
@@ -254,9 +250,7 @@ async fn mn_assignments(
 ) -> AppResult<ApiJson<Vec<MnAssignment>>> {
     principal.require(registry::DEVICE, Action::Read)?;
     Ok(ApiJson(
-        repo::assignments(&state.db, ASSIGNMENTS_SHOWN)
-            .await
-            .map_err(anyhow::Error::from)?,
+        devices::assignments(&state.db, ASSIGNMENTS_SHOWN).await?,
     ))
 }
 
@@ -307,9 +301,7 @@ fn assignment_status(a: &MnAssignment) -> String {
 
 async fn devices_page(State(state): State<AppState>, principal: Principal) -> PageResult {
     principal.require(registry::DEVICE, Action::Read)?;
-    let states = repo::device_states(&state.db)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let states = devices::states(&state.db).await?;
     let rows: Vec<DeviceRow> = states
         .into_iter()
         .map(|s| DeviceRow {
@@ -325,9 +317,8 @@ async fn devices_page(State(state): State<AppState>, principal: Principal) -> Pa
         online: rows.iter().filter(|r| r.s.online).count(),
         rows,
         can_review: principal.can(registry::DEVICE, Action::Update),
-        assignments: repo::assignments(&state.db, ASSIGNMENTS_SHOWN)
-            .await
-            .map_err(anyhow::Error::from)?
+        assignments: devices::assignments(&state.db, ASSIGNMENTS_SHOWN)
+            .await?
             .into_iter()
             .map(|a| AssignmentRow {
                 assigned: format_cst(a.assigned_at),
@@ -486,9 +477,8 @@ async fn entry_page_with(
     };
     let logger = service::logger_of_entry(&entry);
     let onboarding = if logger.is_some() {
-        repo::assignment_for_quarantine(&state.db, entry.id)
-            .await
-            .map_err(anyhow::Error::from)?
+        devices::assignment_for_quarantine(&state.db, entry.id)
+            .await?
             .map(|a| assignment_status(&a))
     } else {
         None

@@ -4,6 +4,7 @@
 //! committed. Refused packets go to a quarantine list; device state (online, last packet, clock drift,
 //! counters) is kept per device. See `docs/ingest.md`.
 
+pub mod devices;
 pub mod gateway;
 pub mod http;
 pub mod model;

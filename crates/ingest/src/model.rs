@@ -249,7 +249,7 @@ pub struct MnAssignment {
 }
 
 /// What the gateway last saw of a device.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct DeviceState {
     pub device_id: i64,
     pub mn: String,

@@ -1,4 +1,6 @@
-//! The gateway's SQL (portable, see `kernel::db`): devices by MN, raw packets, quarantine, device state.
+//! The gateway's SQL (portable, see `kernel::db`): raw packets, quarantine, device state, keys and MN
+//! assignments. The devices themselves are the registry's (`crate::devices` reads them through
+//! `registry::service`).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -8,39 +10,14 @@ use kernel::{Backend, Db};
 use sqlx::{AnyConnection, Row};
 
 use crate::model::{
-    AcceptedPacket, Device, DeviceState, KeyInfo, KeyState, LiveKey, LoggerIds, MnAssignment,
-    QuarantineEntry, QuarantinedPacket, escaped_bytes, parse_crc_mode, storable_opt, storable_text,
+    AcceptedPacket, DeviceState, KeyInfo, KeyState, LiveKey, LoggerIds, MnAssignment,
+    QuarantineEntry, QuarantinedPacket, escaped_bytes, storable_opt, storable_text,
     stored_packet_bytes,
 };
-use crate::simulate::{SimDevice, SimProtocol};
 
 /// Rows per multi-row statement. With anonymous placeholders on SQLite ([`BulkStatement`]) a statement's cost
 /// grows with its rows; with `$n` it grew with their square (1,000 rows: ~1 s per batch, measured).
 const ROWS_PER_STATEMENT: usize = 250;
-
-/// Every registered device, for the gateway's in-memory directory (refreshed periodically).
-pub async fn all_devices(db: &Db) -> Result<Vec<Device>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT id, mn, password, protocol, crc_mode, point_id, active FROM devices ORDER BY id",
-    )
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let crc_mode: String = row.try_get(4)?;
-            let active: i64 = row.try_get(6)?;
-            Ok(Device {
-                id: row.try_get(0)?,
-                mn: row.try_get(1)?,
-                password: row.try_get(2)?,
-                protocol: row.try_get(3)?,
-                crc_mode: parse_crc_mode(&crc_mode),
-                point_id: row.try_get(5)?,
-                active: active != 0,
-            })
-        })
-        .collect()
-}
 
 /// What one batch changes in a device's state.
 #[derive(Debug, Clone, Default)]
@@ -222,42 +199,38 @@ pub async fn mark_offline(db: &Db, device_ids: &[i64], peer: &str) -> Result<(),
     Ok(())
 }
 
-/// The state of a registered device (zeros when it never connected), or `None` for an unknown id.
-pub async fn device_state(db: &Db, device_id: i64) -> Result<Option<DeviceState>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT d.id, d.mn, d.point_id, s.online, s.peer, s.last_packet_at, s.last_data_time, \
-         s.clock_drift_seconds, s.packets, s.duplicates, s.errors, s.last_error, s.last_error_at, p.name, d.active \
-         FROM devices d JOIN monitoring_points p ON p.id = d.point_id \
-         LEFT JOIN hj212_device_state s ON s.device_id = d.id WHERE d.id = $1",
-    )
-    .bind(device_id)
-    .fetch_optional(db.pool())
-    .await?;
-    row.as_ref().map(device_state_row).transpose()
-}
-
-fn device_state_row(row: &sqlx::any::AnyRow) -> Result<DeviceState, sqlx::Error> {
-    let online: Option<i64> = row.try_get(3)?;
-    let packets: Option<i64> = row.try_get(8)?;
-    let duplicates: Option<i64> = row.try_get(9)?;
-    let errors: Option<i64> = row.try_get(10)?;
-    Ok(DeviceState {
-        device_id: row.try_get(0)?,
-        mn: row.try_get(1)?,
-        point_id: row.try_get(2)?,
-        online: online.unwrap_or(0) != 0,
-        peer: row.try_get(4)?,
-        last_packet_at: row.try_get(5)?,
-        last_data_time: row.try_get(6)?,
-        clock_drift_seconds: row.try_get(7)?,
-        packets: packets.unwrap_or(0),
-        duplicates: duplicates.unwrap_or(0),
-        errors: errors.unwrap_or(0),
-        last_error: row.try_get(11)?,
-        last_error_at: row.try_get(12)?,
-        point_name: row.try_get(13)?,
-        active: row.try_get::<i64, _>(14)? != 0,
-    })
+/// What the gateway stored of every device that connected at least once (or of one). The registry's part of
+/// a device's state (MN, point, active) is left for `crate::devices` to fill in.
+pub async fn stored_states(
+    db: &Db,
+    device_id: Option<i64>,
+) -> Result<Vec<DeviceState>, sqlx::Error> {
+    let mut b = SqlBuilder::new(
+        "SELECT device_id, online, peer, last_packet_at, last_data_time, clock_drift_seconds, packets, \
+         duplicates, errors, last_error, last_error_at FROM hj212_device_state",
+    );
+    if let Some(id) = device_id {
+        b.push(" WHERE device_id = ").push_bind(id);
+    }
+    let rows = b.build().fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(DeviceState {
+                device_id: row.try_get(0)?,
+                online: row.try_get::<i64, _>(1)? != 0,
+                peer: row.try_get(2)?,
+                last_packet_at: row.try_get(3)?,
+                last_data_time: row.try_get(4)?,
+                clock_drift_seconds: row.try_get(5)?,
+                packets: row.try_get(6)?,
+                duplicates: row.try_get(7)?,
+                errors: row.try_get(8)?,
+                last_error: row.try_get(9)?,
+                last_error_at: row.try_get(10)?,
+                ..DeviceState::default()
+            })
+        })
+        .collect()
 }
 
 /// Filters of the quarantine list.
@@ -373,19 +346,6 @@ pub async fn review_quarantine(
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
-}
-
-/// Every registered device with what the gateway last saw of it (zeros for one that never connected), by MN.
-pub async fn device_states(db: &Db) -> Result<Vec<DeviceState>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT d.id, d.mn, d.point_id, s.online, s.peer, s.last_packet_at, s.last_data_time, \
-         s.clock_drift_seconds, s.packets, s.duplicates, s.errors, s.last_error, s.last_error_at, p.name, d.active \
-         FROM devices d JOIN monitoring_points p ON p.id = d.point_id \
-         LEFT JOIN hj212_device_state s ON s.device_id = d.id ORDER BY d.mn",
-    )
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter().map(device_state_row).collect()
 }
 
 // --- HJ 212-2025 keys -------------------------------------------------------------------------------------------
@@ -608,120 +568,12 @@ pub async fn abandon_key(conn: &mut AnyConnection, key_id: i64) -> Result<bool, 
     Ok(done.rows_affected() == 1)
 }
 
-/// The first `n` active devices as the simulator drives them: MN, password, edition and, for an HJ 212-2025
-/// device with a current key, that key (its packets are then SM4-encrypted).
-pub async fn active_devices(db: &Db, n: i64) -> Result<Vec<SimDevice>, sqlx::Error> {
-    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
-        "SELECT id, mn, password, protocol FROM devices WHERE active = 1 ORDER BY id LIMIT $1",
-    )
-    .bind(n)
-    .fetch_all(db.pool())
-    .await?;
-    let mut current: std::collections::HashMap<i64, hj212::sm4::Sm4Key> =
-        std::collections::HashMap::new();
-    if rows.iter().any(|(_, _, _, protocol)| protocol == "2025") {
-        for key in live_keys(db, None).await? {
-            if key.state == KeyState::Current {
-                current.insert(key.device_id, key.key);
-            }
-        }
-    }
-    Ok(rows
-        .into_iter()
-        .map(|(id, mn, password, protocol)| SimDevice {
-            key: (protocol == "2025")
-                .then(|| current.get(&id).copied())
-                .flatten(),
-            protocol: SimProtocol::parse(&protocol).unwrap_or(SimProtocol::Hj2017),
-            mn,
-            password,
-        })
-        .collect())
-}
-
-/// Registers a simulated outlet point and its device unless the MN exists; both are marked simulated in the
-/// registry (`monitoring_points.simulated`, model `qingshan simulate`). HJ 212-2017: MN `QS-SIM-0001`…,
-/// password `sim-0001`…; HJ/T 212-2005: `QS-SIM05-0001`…, `s05-0001`…; HJ 212-2025: `QS-SIM25-0001`…,
-/// `s25-0001`…, and a current SM4 key.
-pub async fn register_simulated_device(
-    db: &Db,
-    number: usize,
-    protocol: SimProtocol,
-) -> Result<SimDevice, sqlx::Error> {
-    let (mn, password) = match protocol {
-        SimProtocol::Hj2005 => (format!("QS-SIM05-{number:04}"), format!("s05-{number:04}")),
-        SimProtocol::Hj2017 => (format!("QS-SIM-{number:04}"), format!("sim-{number:04}")),
-        SimProtocol::Hj2025 => (format!("QS-SIM25-{number:04}"), format!("s25-{number:04}")),
-    };
-    let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM devices WHERE mn = $1")
-        .bind(&mn)
-        .fetch_optional(db.pool())
-        .await?;
-    let now = kernel::time::now_ts();
-    let device_id = match existing {
-        Some(id) => id,
-        None => {
-            let mut tx = db.begin_write().await?;
-            let point_id: i64 = sqlx::query_scalar(
-                "INSERT INTO monitoring_points (code, name, kind, level, owner, simulated, created_at, updated_at) \
-                 VALUES ($1, $2, 'outlet', 'enterprise', $3, 1, $4, $4) RETURNING id",
-            )
-            .bind(match protocol {
-                SimProtocol::Hj2005 => format!("SIM05-{number:04}"),
-                SimProtocol::Hj2017 => format!("SIM-{number:04}"),
-                SimProtocol::Hj2025 => format!("SIM25-{number:04}"),
-            })
-            .bind(match protocol {
-                SimProtocol::Hj2017 => format!("模拟排放口 {number:04}"),
-                other => format!("模拟排放口（HJ 212-{}）{number:04}", other.label()),
-            })
-            .bind("qingshan simulate")
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-            let device_id: i64 = sqlx::query_scalar(
-                "INSERT INTO devices (mn, password, protocol, crc_mode, point_id, model, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, 'qingshan simulate', $6, $6) RETURNING id",
-            )
-            .bind(&mn)
-            .bind(&password)
-            .bind(protocol.label())
-            .bind(match protocol {
-                SimProtocol::Hj2005 | SimProtocol::Hj2017 => "accept_variant",
-                SimProtocol::Hj2025 => "strict",
-            })
-            .bind(point_id)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-            if protocol == SimProtocol::Hj2025 {
-                insert_random_key(&mut tx, db.master_key(), device_id, now).await?;
-            }
-            tx.commit().await?;
-            device_id
-        }
-    };
-    let key = match protocol {
-        SimProtocol::Hj2005 | SimProtocol::Hj2017 => None,
-        SimProtocol::Hj2025 => live_keys(db, Some(device_id))
-            .await?
-            .into_iter()
-            .find(|k| k.state == KeyState::Current)
-            .map(|k| k.key),
-    };
-    Ok(SimDevice {
-        mn,
-        password,
-        protocol,
-        key,
-    })
-}
-
 // --- HJ 212-2025 onboarding: MNs assigned to data loggers ------------------------------------------------------
 
-const ASSIGNMENT_COLUMNS: &str = "a.id, a.logger_id, a.cpu_id, a.mac1, a.mac2, a.device_id, d.mn, a.quarantine_id, \
+/// The assignment's own columns; the MN of its device comes from the registry (`devices::with_mns`).
+const ASSIGNMENT_COLUMNS: &str = "a.id, a.logger_id, a.cpu_id, a.mac1, a.mac2, a.device_id, a.quarantine_id, \
      a.assigned_by, a.assigned_at, a.sent_at, a.sent_count, a.confirmed_at, a.superseded_at \
-     FROM hj212_mn_assignments a JOIN devices d ON d.id = a.device_id";
+     FROM hj212_mn_assignments a";
 
 fn assignment_row(row: &sqlx::any::AnyRow) -> Result<MnAssignment, sqlx::Error> {
     Ok(MnAssignment {
@@ -731,14 +583,14 @@ fn assignment_row(row: &sqlx::any::AnyRow) -> Result<MnAssignment, sqlx::Error> 
         mac1: row.try_get(3)?,
         mac2: row.try_get(4)?,
         device_id: row.try_get(5)?,
-        mn: row.try_get(6)?,
-        quarantine_id: row.try_get(7)?,
-        assigned_by: row.try_get(8)?,
-        assigned_at: row.try_get(9)?,
-        sent_at: row.try_get(10)?,
-        sent_count: row.try_get(11)?,
-        confirmed_at: row.try_get(12)?,
-        superseded_at: row.try_get(13)?,
+        mn: String::new(),
+        quarantine_id: row.try_get(6)?,
+        assigned_by: row.try_get(7)?,
+        assigned_at: row.try_get(8)?,
+        sent_at: row.try_get(9)?,
+        sent_count: row.try_get(10)?,
+        confirmed_at: row.try_get(11)?,
+        superseded_at: row.try_get(12)?,
     })
 }
 
@@ -860,28 +712,17 @@ pub async fn assignment_for_quarantine(
     row.as_ref().map(assignment_row).transpose()
 }
 
-/// Gives every simulated HJ 212-2025 device without a current key one (random, source `registered`, as a key
-/// registered out of band), so that the demo's devices send encrypted packets as the standard asks; returns
-/// how many got one. Devices of real points are never touched.
-pub async fn key_simulated_2025_devices(db: &Db) -> Result<usize, sqlx::Error> {
-    let keyless: Vec<i64> = sqlx::query_scalar(
-        "SELECT d.id FROM devices d JOIN monitoring_points p ON p.id = d.point_id \
-         WHERE d.protocol = '2025' AND p.simulated = 1 AND NOT EXISTS \
-         (SELECT 1 FROM hj212_keys k WHERE k.device_id = d.id AND k.state = 'current') ORDER BY d.id",
-    )
-    .fetch_all(db.pool())
-    .await?;
-    let now = kernel::time::now_ts();
-    for &device_id in &keyless {
-        let mut tx = db.begin_write().await?;
-        insert_random_key(&mut tx, db.master_key(), device_id, now).await?;
-        tx.commit().await?;
-    }
-    Ok(keyless.len())
+/// The devices that have a current key.
+pub async fn devices_with_current_key(db: &Db) -> Result<HashSet<i64>, sqlx::Error> {
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT DISTINCT device_id FROM hj212_keys WHERE state = 'current'")
+            .fetch_all(db.pool())
+            .await?;
+    Ok(ids.into_iter().collect())
 }
 
 /// A random key as a simulated device's current key, registered out of band (no user).
-async fn insert_random_key(
+pub async fn insert_random_key(
     conn: &mut AnyConnection,
     master: Option<&MasterKey>,
     device_id: i64,

@@ -569,15 +569,10 @@ pub fn require_operator(principal: &Principal) -> AppResult<()> {
 }
 
 async fn device_exists(conn: &mut sqlx::AnyConnection, device_id: i64) -> AppResult<()> {
-    let n: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM devices WHERE id = $1")
-        .bind(device_id)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(anyhow::Error::from)?;
-    if n == 0 {
-        return Err(AppError::not_found(format!("device {device_id} not found")));
+    match registry::service::device_in(conn, device_id).await? {
+        Some(_) => Ok(()),
+        None => Err(AppError::not_found(format!("device {device_id} not found"))),
     }
-    Ok(())
 }
 
 /// A device's keys, by fingerprint.

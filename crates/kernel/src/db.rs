@@ -193,6 +193,12 @@ impl Db {
         self.master_key.as_deref()
     }
 
+    /// Whether the database answers a trivial query (the health check).
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -292,6 +298,22 @@ impl SqlBuilder {
         // Encoding into the Any buffer only fails for types Any does not know, which `T: Type<Any>` excludes.
         let _ = self.args.add(value);
         self
+    }
+
+    /// Appends `{column} IN ($n, …)` with one bound id each; with no ids, a condition that is never true
+    /// (`IN ()` is not SQL). For filtering by ids another area gave (e.g. the enterprises of a street).
+    pub fn push_id_in(&mut self, column: &str, ids: &[i64]) -> &mut Self {
+        if ids.is_empty() {
+            return self.push("1 = 0");
+        }
+        self.push(column).push(" IN (");
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.push_bind(*id);
+        }
+        self.push(")")
     }
 
     pub fn sql(&self) -> &str {

@@ -114,13 +114,10 @@ async fn every_acknowledged_packet_survives_sigkill() {
     db.migrate().await.expect("migrate");
     let mut devices = Vec::new();
     for number in 1..=DEVICES {
-        let device = ingest::repo::register_simulated_device(
-            &db,
-            number,
-            ingest::simulate::SimProtocol::Hj2017,
-        )
-        .await
-        .expect("register");
+        let device =
+            ingest::devices::register_simulated(&db, number, ingest::simulate::SimProtocol::Hj2017)
+                .await
+                .expect("register");
         devices.push(device);
     }
     db.close().await;

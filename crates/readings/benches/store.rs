@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use readings::model::{Cell, DataFlag, Period};
-use readings::points::{self, NewPoint};
 use readings::store::{self, DirtyDay, NewSource, Row};
+use registry::model::{PointKind, PointRegistration};
 use testkit::TestDb;
 
 fn main() {
@@ -37,22 +37,25 @@ const AIR: [&str; 11] = [
     "a01002", "a01006",
 ];
 
-async fn point(db: &kernel::Db, code: &str, kind: &'static str) -> i64 {
-    points::register(
+async fn point(db: &kernel::Db, code: &str, kind: PointKind) -> i64 {
+    registry::service::register_point(
         db,
-        &NewPoint {
+        "bench",
+        &PointRegistration {
             code: code.into(),
             name: code.into(),
             kind,
-            level: "district".into(),
+            level: readings::import::default_level(kind),
             street_id: None,
             lon: None,
             lat: None,
             owner: "bench".into(),
+            simulated: false,
         },
     )
     .await
     .expect("point")
+    .id
 }
 
 async fn source(db: &kernel::Db) -> i64 {
@@ -97,7 +100,7 @@ fn import_sqlite_96k_readings(bencher: divan::Bencher) {
         .with_inputs(|| {
             rt.block_on(async {
                 let db = TestDb::sqlite().await;
-                let p = point(&db.db, "B1", "air_station").await;
+                let p = point(&db.db, "B1", PointKind::AirStation).await;
                 let s = source(&db.db).await;
                 let rows = hourly_rows(p, 8_760);
                 (db, s, rows)
@@ -154,7 +157,7 @@ fn series_fixture() -> &'static SeriesFixture {
     F.get_or_init(|| {
         runtime().block_on(async {
             let db = TestDb::sqlite().await;
-            let p = point(&db.db, "S1", "air_station").await;
+            let p = point(&db.db, "S1", PointKind::AirStation).await;
             let s = source(&db.db).await;
             store::write_rows(&db.db, s, hourly_rows(p, 8_784))
                 .await
@@ -192,7 +195,7 @@ async fn minute_fixture(db: &kernel::Db) -> BTreeSet<DirtyDay> {
     let s = source(db).await;
     let mut dirty = BTreeSet::new();
     for i in 0..300 {
-        let p = point(db, &format!("OUT{i:03}"), "outlet").await;
+        let p = point(db, &format!("OUT{i:03}"), PointKind::Outlet).await;
         let rows: Vec<Row> = (0..1_440)
             .map(|m| {
                 let mut row = Row::new(p, Period::Minute, START + m * 60);

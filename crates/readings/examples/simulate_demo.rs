@@ -1,7 +1,7 @@
 //! Times the demo's simulated air history on a fresh SQLite file (or `--database URL`):
 //! `cargo run --release -p readings --example simulate_demo -- [stations] [--database URL]`.
 
-use readings::points::{self, NewPoint};
+use registry::model::{PointKind, PointLevel, PointRegistration};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -15,17 +15,19 @@ async fn main() -> anyhow::Result<()> {
     let db = kernel::Db::connect(&url).await?;
     db.migrate().await?;
     for i in 0..stations {
-        points::register(
+        registry::service::register_point(
             &db,
-            &NewPoint {
+            "demo",
+            &PointRegistration {
                 code: format!("SIM{i:03}"),
                 name: format!("模拟站 {i}"),
-                kind: "air_station",
-                level: "district".into(),
+                kind: PointKind::AirStation,
+                level: PointLevel::District,
                 street_id: None,
                 lon: None,
                 lat: None,
                 owner: "demo".into(),
+                simulated: true,
             },
         )
         .await?;

@@ -12,13 +12,14 @@ use std::path::{Path, PathBuf};
 
 use crate::station_files::open_station_file;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
-use kernel::Db;
 use kernel::file_error::FileError;
+use kernel::{AppError, Db};
+use registry::model::{PointKind, PointLevel, PointRegistration};
 use sha2::Digest;
 use standards::pollutant::Pollutant;
 
 use crate::model::{Cell, DataFlag, Period};
-use crate::points::{self, NewPoint};
+use crate::points;
 use crate::store::{self, NewSource, Row, WriteOutcome};
 use crate::{factors, rollup};
 
@@ -60,16 +61,23 @@ pub struct PointsMap(HashMap<String, MappedPoint>);
 pub struct MappedPoint {
     pub code: Option<String>,
     pub name: Option<String>,
-    pub level: Option<String>,
-    pub kind: Option<String>,
+    pub level: Option<PointLevel>,
+    pub kind: Option<PointKind>,
     pub street: Option<String>,
 }
 
-/// The level given to a station the registry does not know and the points map does not describe:
-/// `district` (区控), the lowest fixed-station tier, which the monitoring department can raise afterwards.
-pub const DEFAULT_LEVEL: &str = "district";
-const LEVELS: [&str; 5] = ["national", "municipal", "district", "micro", "enterprise"];
-const KINDS: [&str; 3] = ["air_station", "water_section", "outlet"];
+/// The kind given to a station the points map does not describe: the station files are air data.
+pub const DEFAULT_KIND: PointKind = PointKind::AirStation;
+
+/// The level given to a station the registry does not know and the points map gives none: `district` (区控),
+/// the lowest fixed-station tier, which the monitoring department can raise afterwards; an outlet point is the
+/// enterprise's own (the only level the registry allows it).
+pub fn default_level(kind: PointKind) -> PointLevel {
+    match kind {
+        PointKind::Outlet => PointLevel::Enterprise,
+        PointKind::AirStation | PointKind::WaterSection => PointLevel::District,
+    }
+}
 
 impl PointsMap {
     pub fn read(path: &Path) -> anyhow::Result<PointsMap> {
@@ -96,33 +104,26 @@ impl PointsMap {
                     .filter(|s| !s.is_empty())
                     .map(str::to_string)
             };
+            let closed = |column: &str, texts: Vec<&str>| -> anyhow::Result<Option<String>> {
+                match cell(column) {
+                    Some(text) if !texts.contains(&text.as_str()) => anyhow::bail!(
+                        "{}, line {}: {column} {text:?} is not one of {}",
+                        path.display(),
+                        i + 2,
+                        texts.join(", ")
+                    ),
+                    other => Ok(other),
+                }
+            };
+            let level = closed("level", PointLevel::texts())?.and_then(|t| t.parse().ok());
+            let kind = closed("kind", PointKind::texts())?.and_then(|t| t.parse().ok());
             let mapped = MappedPoint {
                 code: cell("code"),
                 name: cell("name"),
-                level: cell("level"),
-                kind: cell("kind"),
+                level,
+                kind,
                 street: cell("street"),
             };
-            if let Some(level) = &mapped.level
-                && !LEVELS.contains(&level.as_str())
-            {
-                anyhow::bail!(
-                    "{}, line {}: level {level:?} is not one of {}",
-                    path.display(),
-                    i + 2,
-                    LEVELS.join(", ")
-                );
-            }
-            if let Some(kind) = &mapped.kind
-                && !KINDS.contains(&kind.as_str())
-            {
-                anyhow::bail!(
-                    "{}, line {}: kind {kind:?} is not one of {}",
-                    path.display(),
-                    i + 2,
-                    KINDS.join(", ")
-                );
-            }
             let key = record.get(station).unwrap_or("").trim().to_string();
             map.insert(key, mapped);
         }
@@ -149,6 +150,9 @@ pub enum ImportError {
     BadRows(Vec<FileError>),
     #[error("{} station(s) unknown to the registry; nothing imported (--strict): {}", .0.len(), .0.join(", "))]
     UnknownStations(Vec<String>),
+    /// The registry refused the point of a station it did not know (the error names the field).
+    #[error("station {station}: the registry refuses its point; nothing imported: {error}")]
+    PointRefused { station: String, error: AppError },
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -596,45 +600,56 @@ pub async fn run(
         skipped: bad,
         ..ImportSummary::default()
     };
+    let mut registrations = Vec::with_capacity(unknown.len());
     for (station, code, mapped) in unknown {
         let street_id = match &mapped.street {
             Some(street) => Some(
-                sqlx::query_scalar::<_, i64>("SELECT id FROM streets WHERE name = $1 OR code = $1")
-                    .bind(street)
-                    .fetch_optional(db.pool())
+                registry::service::find_street(db, street)
                     .await
                     .map_err(anyhow::Error::from)?
                     .ok_or_else(|| {
                         anyhow::anyhow!("points map: street {street:?} of {station} is unknown")
-                    })?,
+                    })?
+                    .id,
             ),
             None => None,
         };
-        let name = mapped.name.clone().unwrap_or_else(|| station.clone());
-        let id = points::register(
-            db,
-            &NewPoint {
-                code: code.clone(),
-                name: name.clone(),
-                kind: match mapped.kind.as_deref() {
-                    Some("water_section") => "water_section",
-                    Some("outlet") => "outlet",
-                    _ => "air_station",
-                },
-                level: mapped
-                    .level
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_LEVEL.to_string()),
-                street_id,
-                lon: None,
-                lat: None,
-                owner: format!("导入 imported by {}", request.actor),
-            },
-        )
-        .await
-        .map_err(anyhow::Error::from)?;
-        ids.insert(station, id);
-        summary.new_points.push((code, name));
+        let kind = mapped.kind.unwrap_or(DEFAULT_KIND);
+        let registration = PointRegistration {
+            code,
+            name: mapped.name.clone().unwrap_or_else(|| station.clone()),
+            kind,
+            level: mapped.level.unwrap_or_else(|| default_level(kind)),
+            street_id,
+            lon: None,
+            lat: None,
+            owner: format!("导入 imported by {}", request.actor),
+            simulated: false,
+        };
+        registrations.push((station, registration));
+    }
+    if !registrations.is_empty() {
+        // One transaction: a point the registry refuses leaves none registered.
+        let mut tx = db.begin_write().await.map_err(anyhow::Error::from)?;
+        let mut registered = Vec::with_capacity(registrations.len());
+        for (station, registration) in registrations {
+            let point =
+                registry::service::register_point_in(&mut tx, &request.actor, &registration)
+                    .await
+                    .map_err(|error| match error {
+                        AppError::Internal(cause) => ImportError::Other(cause),
+                        error => ImportError::PointRefused {
+                            station: station.clone(),
+                            error,
+                        },
+                    })?;
+            registered.push((station, point));
+        }
+        tx.commit().await.map_err(anyhow::Error::from)?;
+        for (station, point) in registered {
+            ids.insert(station, point.id);
+            summary.new_points.push((point.code, point.name));
+        }
     }
     // Pass 2: write, file by file, in batches.
     let mut done = 0u64;

@@ -217,7 +217,7 @@ pub struct LatestValues {
     pub point_id: i64,
     pub code: String,
     pub name: String,
-    pub kind: String,
+    pub kind: registry::model::PointKind,
     pub street_id: Option<i64>,
     pub period: Period,
     pub ts: i64,

@@ -252,7 +252,7 @@ pub async fn simulate_air_history(
             ..SimulationSummary::default()
         });
     }
-    let stations = points::of_kind(db, "air_station").await?;
+    let stations = points::of_kind(db, registry::model::PointKind::AirStation).await?;
     let hours = ((until - HISTORY_START) / HOUR).max(0);
     let source_id = store::create_source(
         db,

@@ -289,10 +289,54 @@ text_enum! {
     }
 }
 
+impl PointLevel {
+    /// The control tier, from the top (national 0) down to the enterprise's own: lists show national points
+    /// first.
+    pub fn tier(self) -> usize {
+        Self::ALL
+            .iter()
+            .position(|level| *level == self)
+            .unwrap_or(Self::ALL.len())
+    }
+}
+
 impl PointKind {
     /// Kinds whose points the public may see.
     pub fn is_public(self) -> bool {
         matches!(self, PointKind::AirStation | PointKind::WaterSection)
+    }
+
+    /// The levels a point of this kind may have: air stations are national, municipal, district or micro;
+    /// water sections national, municipal or district; outlet points are the enterprise's own.
+    pub fn check_level(self, level: PointLevel) -> Result<(), AppError> {
+        let (allowed, message) = match self {
+            PointKind::AirStation => (
+                matches!(
+                    level,
+                    PointLevel::National
+                        | PointLevel::Municipal
+                        | PointLevel::District
+                        | PointLevel::Micro
+                ),
+                "an air station is national, municipal, district or micro",
+            ),
+            PointKind::WaterSection => (
+                matches!(
+                    level,
+                    PointLevel::National | PointLevel::Municipal | PointLevel::District
+                ),
+                "a water section is national, municipal or district",
+            ),
+            PointKind::Outlet => (
+                level == PointLevel::Enterprise,
+                "an outlet point has level enterprise",
+            ),
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(AppError::validation("level", message))
+        }
     }
 }
 
@@ -795,28 +839,24 @@ pub struct PointInput {
 }
 
 impl PointInput {
-    /// Checks the fields and the rules between them (kind ↔ level, water fields, outlet link).
-    pub fn parse(&self) -> Result<PointInput, AppError> {
+    /// The checks every point passes however it arrives: coordinates, code, name, owner, water body, and the
+    /// levels its kind allows.
+    fn check_fields(&self) -> Result<PointInput, AppError> {
         validate::coordinates(self.lon, self.lat)?;
         let mut out = self.clone();
         out.code = code("code", &self.code, 32)?;
         out.name = validate::required("name", &self.name, 100)?;
         out.owner = validate::required("owner", &self.owner, 100)?;
         out.water_body = validate::optional("water_body", self.water_body.as_deref(), 64)?;
+        self.kind.check_level(self.level)?;
+        Ok(out)
+    }
+
+    /// Checks the fields and the rules between them (kind ↔ level, water fields, outlet link).
+    pub fn parse(&self) -> Result<PointInput, AppError> {
+        let mut out = self.check_fields()?;
         match self.kind {
             PointKind::AirStation => {
-                if !matches!(
-                    self.level,
-                    PointLevel::National
-                        | PointLevel::Municipal
-                        | PointLevel::District
-                        | PointLevel::Micro
-                ) {
-                    return Err(AppError::validation(
-                        "level",
-                        "an air station is national, municipal, district or micro",
-                    ));
-                }
                 if self.street_id.is_none() {
                     return Err(AppError::validation(
                         "street_id",
@@ -829,15 +869,6 @@ impl PointInput {
                 out.outlet_id = None;
             }
             PointKind::WaterSection => {
-                if !matches!(
-                    self.level,
-                    PointLevel::National | PointLevel::Municipal | PointLevel::District
-                ) {
-                    return Err(AppError::validation(
-                        "level",
-                        "a water section is national, municipal or district",
-                    ));
-                }
                 if out.water_body.is_none() {
                     return Err(AppError::validation(
                         "water_body",
@@ -861,12 +892,6 @@ impl PointInput {
                 out.outlet_id = None;
             }
             PointKind::Outlet => {
-                if self.level != PointLevel::Enterprise {
-                    return Err(AppError::validation(
-                        "level",
-                        "an outlet point has level enterprise",
-                    ));
-                }
                 if self.outlet_id.is_none() {
                     return Err(AppError::validation(
                         "outlet_id",
@@ -879,6 +904,46 @@ impl PointInput {
             }
         }
         Ok(out)
+    }
+}
+
+/// A point another area registers on meeting one the registry does not know: a station in an imported file,
+/// a simulated data logger. Checked as the API checks a point (code, name, owner, coordinates, the levels of
+/// its kind, an existing street); what the API also asks for — an air station's street, a section's water
+/// body and class, an outlet point's outlet — may be unknown to the file and is completed in the registry.
+#[derive(Debug, Clone)]
+pub struct PointRegistration {
+    pub code: String,
+    pub name: String,
+    pub kind: PointKind,
+    pub level: PointLevel,
+    pub street_id: Option<i64>,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub owner: String,
+    /// Generated data (`qingshan simulate`), marked so in the registry.
+    pub simulated: bool,
+}
+
+impl PointRegistration {
+    pub fn parse(&self) -> Result<PointInput, AppError> {
+        PointInput {
+            code: self.code.clone(),
+            name: self.name.clone(),
+            kind: self.kind,
+            level: self.level,
+            street_id: self.street_id,
+            lon: self.lon,
+            lat: self.lat,
+            owner: self.owner.clone(),
+            water_body: None,
+            water_kind: None,
+            target_class: None,
+            outlet_id: None,
+            active: Some(true),
+            version: None,
+        }
+        .check_fields()
     }
 }
 
@@ -989,6 +1054,46 @@ pub struct DeviceFilter {
     pub point_id: Option<i64>,
     /// Part of the MN or the model.
     pub q: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// What other areas read
+// ---------------------------------------------------------------------------------------------------------------
+
+/// An active point monitoring a registered outlet, with the outlet's medium and its enterprise: what the alarm
+/// worker judges and scopes by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitoredOutlet {
+    pub point_id: i64,
+    pub outlet_id: i64,
+    pub medium: Medium,
+    pub enterprise_id: i64,
+    /// The enterprise's street (the one street scoping follows).
+    pub street_id: i64,
+    pub industry_code: String,
+    /// The enterprise is generated demo data.
+    pub simulated: bool,
+}
+
+/// How many records the registry holds, for overviews and the demo's summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RegistryCounts {
+    pub streets: i64,
+    pub enterprises: i64,
+    pub outlets: i64,
+    pub points: i64,
+    pub devices: i64,
+}
+
+/// One street's share of the registry (the overview page's rows).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StreetCounts {
+    pub street_id: i64,
+    pub name: String,
+    pub enterprises: i64,
+    pub key_dischargers: i64,
+    pub air_stations: i64,
+    pub water_sections: i64,
 }
 
 #[cfg(test)]

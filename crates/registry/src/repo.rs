@@ -750,16 +750,30 @@ pub enum PointVisibility {
     PublicKindsAndStreet(i64),
 }
 
+/// `p.kind IN (…)` of the kinds the public may see.
+fn push_public_kinds(b: &mut SqlBuilder) {
+    b.push("p.kind IN (");
+    let public = PointKind::ALL.iter().filter(|kind| kind.is_public());
+    for (i, kind) in public.enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.push_bind(kind.as_str().to_string());
+    }
+    b.push(")");
+}
+
 fn push_point_visibility(b: &mut SqlBuilder, visibility: PointVisibility) {
     match visibility {
         PointVisibility::All => {}
         PointVisibility::PublicKinds => {
-            b.push(" AND p.kind IN ('air_station', 'water_section')");
+            b.push(" AND ");
+            push_public_kinds(b);
         }
         PointVisibility::PublicKindsAndStreet(street) => {
-            b.push(" AND (p.kind IN ('air_station', 'water_section') OR p.street_id = ")
-                .push_bind(street)
-                .push(")");
+            b.push(" AND (");
+            push_public_kinds(b);
+            b.push(" OR p.street_id = ").push_bind(street).push(")");
         }
     }
 }
@@ -1022,4 +1036,206 @@ pub async fn update_device(
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reads for other areas (see the service's read API)
+// ---------------------------------------------------------------------------------------------------------------
+
+pub async fn streets_by_id(conn: &mut Conn) -> SqlResult<Vec<Street>> {
+    let sql = format!("SELECT {STREET_COLUMNS} FROM streets ORDER BY id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(street_from_row).collect()
+}
+
+/// The street with this name or code.
+pub async fn find_street(conn: &mut Conn, name_or_code: &str) -> SqlResult<Option<Street>> {
+    let sql = format!(
+        "SELECT {STREET_COLUMNS} FROM streets WHERE name = $1 OR code = $1 ORDER BY id LIMIT 1"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(name_or_code)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(street_from_row).transpose()
+}
+
+pub async fn departments_by_id(conn: &mut Conn) -> SqlResult<Vec<Department>> {
+    let rows =
+        sqlx::query("SELECT id, code, name, kind, duties, created_at FROM departments ORDER BY id")
+            .fetch_all(conn)
+            .await?;
+    rows.iter().map(department_from_row).collect()
+}
+
+const ENTERPRISE_FROM: &str = " FROM enterprises e JOIN streets s ON s.id = e.street_id";
+
+/// Every enterprise, by id.
+pub async fn all_enterprises(conn: &mut Conn) -> SqlResult<Vec<Enterprise>> {
+    let sql = format!("{ENTERPRISE_SELECT}{ENTERPRISE_FROM} ORDER BY e.id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(enterprise_from_row).collect()
+}
+
+/// The enterprises with these ids, by id (unknown ids are left out).
+pub async fn enterprises_by_ids(conn: &mut Conn, ids: &[i64]) -> SqlResult<Vec<Enterprise>> {
+    let mut b = SqlBuilder::new(ENTERPRISE_SELECT);
+    b.push(ENTERPRISE_FROM).push(" WHERE ");
+    b.push_id_in("e.id", ids).push(" ORDER BY e.id");
+    let rows = b.build().fetch_all(conn).await?;
+    rows.iter().map(enterprise_from_row).collect()
+}
+
+pub async fn enterprise_ids_of_street(conn: &mut Conn, street_id: i64) -> SqlResult<Vec<i64>> {
+    sqlx::query_scalar("SELECT id FROM enterprises WHERE street_id = $1 ORDER BY id")
+        .bind(street_id)
+        .fetch_all(conn)
+        .await
+}
+
+/// The outlets with these ids, by id.
+pub async fn outlets_by_ids(conn: &mut Conn, ids: &[i64]) -> SqlResult<Vec<Outlet>> {
+    let mut b = SqlBuilder::new(&format!("SELECT {OUTLET_COLUMNS} FROM outlets WHERE "));
+    b.push_id_in("id", ids).push(" ORDER BY id");
+    let rows = b.build().fetch_all(conn).await?;
+    rows.iter().map(outlet_from_row).collect()
+}
+
+/// Every point, by id.
+pub async fn all_points(conn: &mut Conn) -> SqlResult<Vec<MonitoringPoint>> {
+    let sql = format!("{POINT_SELECT}{POINT_FROM} ORDER BY p.id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(point_from_row).collect()
+}
+
+/// The points with these ids, by id.
+pub async fn points_by_ids(conn: &mut Conn, ids: &[i64]) -> SqlResult<Vec<MonitoringPoint>> {
+    let mut b = SqlBuilder::new(POINT_SELECT);
+    b.push(POINT_FROM).push(" WHERE ");
+    b.push_id_in("p.id", ids).push(" ORDER BY p.id");
+    let rows = b.build().fetch_all(conn).await?;
+    rows.iter().map(point_from_row).collect()
+}
+
+pub async fn point_by_code(conn: &mut Conn, code: &str) -> SqlResult<Option<MonitoringPoint>> {
+    let sql = format!("{POINT_SELECT}{POINT_FROM} WHERE p.code = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(code)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(point_from_row).transpose()
+}
+
+/// The active points of one kind, by id.
+pub async fn active_points(conn: &mut Conn, kind: PointKind) -> SqlResult<Vec<MonitoringPoint>> {
+    let sql =
+        format!("{POINT_SELECT}{POINT_FROM} WHERE p.kind = $1 AND p.active = 1 ORDER BY p.id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(kind.as_str())
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(point_from_row).collect()
+}
+
+/// Active outlet points linked to a registered outlet, by point id.
+pub async fn monitored_outlets(conn: &mut Conn) -> SqlResult<Vec<MonitoredOutlet>> {
+    let rows = sqlx::query(
+        "SELECT p.id AS point_id, o.id AS outlet_id, o.medium, e.id AS enterprise_id, e.street_id, \
+         e.industry_code, e.simulated FROM monitoring_points p JOIN outlets o ON o.id = p.outlet_id \
+         JOIN enterprises e ON e.id = o.enterprise_id WHERE p.kind = $1 AND p.active = 1 ORDER BY p.id",
+    )
+    .bind(PointKind::Outlet.as_str())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(MonitoredOutlet {
+                point_id: row.try_get("point_id")?,
+                outlet_id: row.try_get("outlet_id")?,
+                medium: text_enum(row, "medium")?,
+                enterprise_id: row.try_get("enterprise_id")?,
+                street_id: row.try_get("street_id")?,
+                industry_code: row.try_get("industry_code")?,
+                simulated: boolean(row, "simulated")?,
+            })
+        })
+        .collect()
+}
+
+/// Every device, by id.
+pub async fn all_devices(conn: &mut Conn) -> SqlResult<Vec<Device>> {
+    let sql = format!("{DEVICE_SELECT} ORDER BY d.id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(device_from_row).collect()
+}
+
+pub async fn device_by_mn(conn: &mut Conn, mn: &str) -> SqlResult<Option<Device>> {
+    let sql = format!("{DEVICE_SELECT} WHERE d.mn = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(mn)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(device_from_row).transpose()
+}
+
+pub async fn device_ids_of_point(conn: &mut Conn, point_id: i64) -> SqlResult<Vec<i64>> {
+    sqlx::query_scalar("SELECT id FROM devices WHERE point_id = $1 ORDER BY id")
+        .bind(point_id)
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn counts(conn: &mut Conn) -> SqlResult<RegistryCounts> {
+    let row = sqlx::query(
+        "SELECT (SELECT CAST(COUNT(*) AS BIGINT) FROM streets) AS streets, \
+         (SELECT CAST(COUNT(*) AS BIGINT) FROM enterprises) AS enterprises, \
+         (SELECT CAST(COUNT(*) AS BIGINT) FROM outlets) AS outlets, \
+         (SELECT CAST(COUNT(*) AS BIGINT) FROM monitoring_points) AS points, \
+         (SELECT CAST(COUNT(*) AS BIGINT) FROM devices) AS devices",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(RegistryCounts {
+        streets: row.try_get("streets")?,
+        enterprises: row.try_get("enterprises")?,
+        outlets: row.try_get("outlets")?,
+        points: row.try_get("points")?,
+        devices: row.try_get("devices")?,
+    })
+}
+
+/// Per street, by id: its enterprises, key dischargers, air stations and water sections.
+pub async fn street_counts(conn: &mut Conn) -> SqlResult<Vec<StreetCounts>> {
+    let rows = sqlx::query(
+        "SELECT s.id, s.name, \
+           (SELECT CAST(COUNT(*) AS BIGINT) FROM enterprises e WHERE e.street_id = s.id) AS enterprises, \
+           (SELECT CAST(COUNT(*) AS BIGINT) FROM enterprises e WHERE e.street_id = s.id AND e.key_discharger = 1) AS key_dischargers, \
+           (SELECT CAST(COUNT(*) AS BIGINT) FROM monitoring_points p WHERE p.street_id = s.id AND p.kind = $1) AS air_stations, \
+           (SELECT CAST(COUNT(*) AS BIGINT) FROM monitoring_points p WHERE p.street_id = s.id AND p.kind = $2) AS water_sections \
+         FROM streets s ORDER BY s.id",
+    )
+    .bind(PointKind::AirStation.as_str())
+    .bind(PointKind::WaterSection.as_str())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(StreetCounts {
+                street_id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                enterprises: row.try_get("enterprises")?,
+                key_dischargers: row.try_get("key_dischargers")?,
+                air_stations: row.try_get("air_stations")?,
+                water_sections: row.try_get("water_sections")?,
+            })
+        })
+        .collect()
 }

@@ -4,7 +4,7 @@
 
 use kernel::audit::{self, AuditEntry};
 use kernel::time::{cst_day, now_ts};
-use kernel::{Action, AppError, AppResult, Db, Page, PageQuery, Principal, Role};
+use kernel::{Action, AppError, AppResult, Db, Page, PageQuery, Principal, Role, validate};
 use serde::Serialize;
 use sqlx::AnyConnection;
 
@@ -950,6 +950,42 @@ pub async fn update_point(
     Ok(after)
 }
 
+/// Registers a point another area met and the registry does not know (a station of an imported file, a
+/// simulated logger), in its own transaction; see [`register_point_in`].
+pub async fn register_point(
+    db: &Db,
+    actor: &str,
+    point: &PointRegistration,
+) -> AppResult<MonitoringPoint> {
+    let mut tx = db.begin_write().await?;
+    let registered = register_point_in(&mut tx, actor, point).await?;
+    tx.commit().await?;
+    Ok(registered)
+}
+
+/// Registers a point in the caller's transaction: checked as [`PointRegistration::parse`] says, the code
+/// unique, the street existing, with an audit entry by `actor` (a command or a worker: no user) in the same
+/// transaction.
+pub async fn register_point_in(
+    conn: &mut AnyConnection,
+    actor: &str,
+    point: &PointRegistration,
+) -> AppResult<MonitoringPoint> {
+    let input = point.parse()?;
+    let registered = insert_point(conn, input, point.simulated).await?;
+    audit::record(
+        conn,
+        &AuditEntry::system(actor, "create", "monitoring_point", registered.id)
+            .summary(format!(
+                "登记监测点位 {} {}",
+                registered.code, registered.name
+            ))
+            .after(&registered),
+    )
+    .await?;
+    Ok(registered)
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Devices
 // ---------------------------------------------------------------------------------------------------------------
@@ -1003,6 +1039,38 @@ pub async fn create_device(
     .await?;
     tx.commit().await?;
     Ok(shown(principal, created))
+}
+
+/// Registers the device of a simulated data logger (`qingshan simulate`) in the caller's transaction, with an
+/// audit entry by `actor`. The simulator's MNs (`QS-SIM-0001`…) carry hyphens, which keep them apart from any
+/// real logger's MN (letters and digits, as the API checks) and which the API therefore refuses; everything
+/// else is checked as the API checks it.
+pub async fn register_simulated_device_in(
+    conn: &mut AnyConnection,
+    actor: &str,
+    input: &DeviceInput,
+) -> AppResult<Device> {
+    let without_hyphens = DeviceInput {
+        mn: input.mn.replace('-', ""),
+        ..input.clone()
+    };
+    let draft = DeviceDraft {
+        mn: validate::required("mn", &input.mn, 24)?,
+        ..without_hyphens.parse()?
+    };
+    let created = insert_device(conn, &draft).await?;
+    audit::record(
+        conn,
+        &AuditEntry::system(actor, "create", "device", created.id)
+            .summary(format!(
+                "登记模拟设备 MN {}（点位 {}）",
+                created.mn, created.point_name
+            ))
+            // Passwords stay out of the audit log.
+            .after(&created.clone().masked()),
+    )
+    .await?;
+    Ok(created)
 }
 
 async fn insert_device(conn: &mut AnyConnection, draft: &DeviceDraft) -> AppResult<Device> {
@@ -1071,6 +1139,142 @@ pub async fn update_device(
     .await?;
     tx.commit().await?;
     Ok(shown(principal, after))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reads for other areas
+// ---------------------------------------------------------------------------------------------------------------
+//
+// Other areas read the registry's records through these functions, never its tables. They take no principal:
+// the calling area decides what its caller may see of them (street scoping, the public's point kinds), as it
+// did when it read the tables itself. Lists come in id order. The `…_in` functions run in the caller's
+// transaction, for checks made while it writes.
+
+/// The district of this installation (there is one), if it has been set up.
+pub async fn the_district(db: &Db) -> AppResult<Option<District>> {
+    Ok(repo::district(&mut *conn(db).await?).await?)
+}
+
+/// Every street, by id.
+pub async fn streets(db: &Db) -> AppResult<Vec<Street>> {
+    streets_in(&mut *conn(db).await?).await
+}
+
+pub async fn streets_in(conn: &mut AnyConnection) -> AppResult<Vec<Street>> {
+    Ok(repo::streets_by_id(conn).await?)
+}
+
+/// The street with this name or code (command-line arguments, import files).
+pub async fn find_street(db: &Db, name_or_code: &str) -> AppResult<Option<Street>> {
+    Ok(repo::find_street(&mut *conn(db).await?, name_or_code).await?)
+}
+
+pub async fn street_exists_in(conn: &mut AnyConnection, id: i64) -> AppResult<bool> {
+    Ok(repo::get_street(conn, id).await?.is_some())
+}
+
+/// Every department and external agency, by id.
+pub async fn departments(db: &Db) -> AppResult<Vec<Department>> {
+    departments_in(&mut *conn(db).await?).await
+}
+
+pub async fn departments_in(conn: &mut AnyConnection) -> AppResult<Vec<Department>> {
+    Ok(repo::departments_by_id(conn).await?)
+}
+
+pub async fn department_exists_in(conn: &mut AnyConnection, id: i64) -> AppResult<bool> {
+    Ok(repo::get_department(conn, id).await?.is_some())
+}
+
+/// Every enterprise, by id.
+pub async fn enterprises(db: &Db) -> AppResult<Vec<Enterprise>> {
+    Ok(repo::all_enterprises(&mut *conn(db).await?).await?)
+}
+
+/// The enterprises with these ids (unknown ids are left out), by id.
+pub async fn enterprises_by_ids(db: &Db, ids: &[i64]) -> AppResult<Vec<Enterprise>> {
+    enterprises_by_ids_in(&mut *conn(db).await?, ids).await
+}
+
+pub async fn enterprises_by_ids_in(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+) -> AppResult<Vec<Enterprise>> {
+    Ok(repo::enterprises_by_ids(conn, ids).await?)
+}
+
+pub async fn enterprise_in(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Enterprise>> {
+    Ok(repo::get_enterprise(conn, id).await?)
+}
+
+/// The ids of a street's enterprises: for an area filtering its own records (alarms, leads) by street.
+pub async fn enterprise_ids_of_street(db: &Db, street_id: i64) -> AppResult<Vec<i64>> {
+    Ok(repo::enterprise_ids_of_street(&mut *conn(db).await?, street_id).await?)
+}
+
+pub async fn outlet(db: &Db, id: i64) -> AppResult<Option<Outlet>> {
+    Ok(repo::get_outlet(&mut *conn(db).await?, id).await?)
+}
+
+/// The outlets with these ids (unknown ids are left out), by id.
+pub async fn outlets_by_ids(db: &Db, ids: &[i64]) -> AppResult<Vec<Outlet>> {
+    Ok(repo::outlets_by_ids(&mut *conn(db).await?, ids).await?)
+}
+
+pub async fn point(db: &Db, id: i64) -> AppResult<Option<MonitoringPoint>> {
+    Ok(repo::get_point(&mut *conn(db).await?, id).await?)
+}
+
+pub async fn point_by_code(db: &Db, code: &str) -> AppResult<Option<MonitoringPoint>> {
+    Ok(repo::point_by_code(&mut *conn(db).await?, code).await?)
+}
+
+/// Every monitoring point, active or not, by id.
+pub async fn points(db: &Db) -> AppResult<Vec<MonitoringPoint>> {
+    Ok(repo::all_points(&mut *conn(db).await?).await?)
+}
+
+/// The points with these ids (unknown ids are left out), by id.
+pub async fn points_by_ids(db: &Db, ids: &[i64]) -> AppResult<Vec<MonitoringPoint>> {
+    Ok(repo::points_by_ids(&mut *conn(db).await?, ids).await?)
+}
+
+/// The active points of one kind, by id.
+pub async fn active_points(db: &Db, kind: PointKind) -> AppResult<Vec<MonitoringPoint>> {
+    Ok(repo::active_points(&mut *conn(db).await?, kind).await?)
+}
+
+/// Active outlet points linked to a registered outlet, with the outlet's medium and its enterprise.
+pub async fn monitored_outlets(db: &Db) -> AppResult<Vec<MonitoredOutlet>> {
+    Ok(repo::monitored_outlets(&mut *conn(db).await?).await?)
+}
+
+/// Every device with its password (the gateway checks it), by id.
+pub async fn devices(db: &Db) -> AppResult<Vec<Device>> {
+    Ok(repo::all_devices(&mut *conn(db).await?).await?)
+}
+
+pub async fn device_by_mn(db: &Db, mn: &str) -> AppResult<Option<Device>> {
+    Ok(repo::device_by_mn(&mut *conn(db).await?, mn).await?)
+}
+
+pub async fn device_in(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Device>> {
+    Ok(repo::get_device(conn, id).await?)
+}
+
+/// The ids of the devices feeding a point.
+pub async fn device_ids_of_point(db: &Db, point_id: i64) -> AppResult<Vec<i64>> {
+    Ok(repo::device_ids_of_point(&mut *conn(db).await?, point_id).await?)
+}
+
+/// How many streets, enterprises, outlets, points and devices there are.
+pub async fn counts(db: &Db) -> AppResult<RegistryCounts> {
+    Ok(repo::counts(&mut *conn(db).await?).await?)
+}
+
+/// Per street: its enterprises, key dischargers, air stations and water sections.
+pub async fn street_counts(db: &Db) -> AppResult<Vec<StreetCounts>> {
+    Ok(repo::street_counts(&mut *conn(db).await?).await?)
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ use axum::routing::get;
 use chrono::Datelike;
 use kernel::web::{ApiJson, ApiPath, ApiQuery, Chrome, PageResult, render};
 use kernel::{AppError, AppResult, AppState, Principal};
+use registry::model::PointKind;
 use serde::{Deserialize, Serialize};
 
 use crate::model::*;
@@ -56,7 +57,7 @@ pub enum PlaceView {
 async fn view(state: &AppState, principal: &Principal, id: i64, year: i32) -> AppResult<PlaceView> {
     let now = kernel::time::now_ts();
     let place = service::place(&state.db, principal, id).await?;
-    Ok(if place.kind == "air_station" {
+    Ok(if place.kind == PointKind::AirStation {
         PlaceView::AirStation(service::air_station(&state.db, principal, id, year, now).await?)
     } else {
         PlaceView::WaterSection(service::water_section(&state.db, principal, id, year, now).await?)
@@ -98,7 +99,9 @@ struct ListPage {
 
 async fn list_page(State(state): State<AppState>, principal: Principal) -> PageResult {
     let rows = service::list(&state.db, &principal).await?;
-    let (stations, sections) = rows.into_iter().partition(|r| r.kind == "air_station");
+    let (stations, sections) = rows
+        .into_iter()
+        .partition(|r| r.kind == PointKind::AirStation);
     render(&ListPage {
         chrome: Chrome::new(&state, &principal, "/stations"),
         stations,

@@ -10,7 +10,6 @@
 pub mod audit;
 pub mod http;
 pub mod model;
-mod repo;
 pub mod service;
 
 // ---- The area's self-description (kernel::area; listed in crates/areas) ----

@@ -8,8 +8,8 @@ pub struct PlaceRow {
     pub id: i64,
     pub code: String,
     pub name: String,
-    /// `air_station` or `water_section`.
-    pub kind: String,
+    /// An air station or a water section.
+    pub kind: registry::model::PointKind,
     pub level: String,
     pub level_label: String,
     pub street: String,

@@ -4,7 +4,8 @@
 use chrono::{Duration, Months, NaiveDate};
 use kernel::{Action, AppError, AppResult, Db, Principal};
 use readings::model::Period;
-use readings::points::{self, PointInfo, level_label};
+use readings::points::{self, level_label};
+use registry::model::PointKind;
 use standards::aqi::AqiLevel;
 use standards::pollutant::Pollutant;
 use standards::settings::ZoneClass;
@@ -29,9 +30,10 @@ fn internal(e: anyhow::Error) -> AppError {
 /// Air stations and water sections the caller may see.
 pub async fn list(db: &Db, principal: &Principal) -> AppResult<Vec<PlaceRow>> {
     principal.require(readings::READING, Action::Read)?;
-    let streets = crate::repo::street_names(db).await?;
+    let streets = registry::service::streets(db).await?;
     let street = |id: Option<i64>| {
-        id.and_then(|id| streets.get(&id).cloned())
+        id.and_then(|id| streets.iter().find(|s| s.id == id))
+            .map(|s| s.name.clone())
             .unwrap_or_default()
     };
     let mut out = Vec::new();
@@ -40,50 +42,38 @@ pub async fn list(db: &Db, principal: &Principal) -> AppResult<Vec<PlaceRow>> {
             id: s.id,
             code: s.code,
             name: s.name,
-            kind: "air_station".into(),
+            kind: PointKind::AirStation,
             level_label: level_label(&s.level).into(),
             level: s.level,
             street: street(s.street_id),
         };
-        if visible(principal, &row, s.street_id) {
+        if points::sees(principal, row.kind, s.street_id) {
             out.push(row);
         }
     }
-    for s in water::repo::sections(db).await? {
+    for s in water::service::sections(db).await? {
         let row = PlaceRow {
             id: s.id,
             code: s.code,
             name: s.name,
-            kind: "water_section".into(),
+            kind: PointKind::WaterSection,
             level_label: level_label(&s.level).into(),
             level: s.level,
             street: street(s.street_id),
         };
-        if visible(principal, &row, s.street_id) {
+        if points::sees(principal, row.kind, s.street_id) {
             out.push(row);
         }
     }
     Ok(out)
 }
 
-fn visible(principal: &Principal, row: &PlaceRow, street_id: Option<i64>) -> bool {
-    points::visible_to(
-        principal,
-        &PointInfo {
-            id: row.id,
-            code: row.code.clone(),
-            name: row.name.clone(),
-            kind: row.kind.clone(),
-            street_id,
-        },
-    )
-}
-
 /// A station or section the caller may see, or 404.
 pub async fn place(db: &Db, principal: &Principal, id: i64) -> AppResult<PlaceRow> {
     principal.require(readings::READING, Action::Read)?;
     let point = points::get(db, id).await?;
-    let Some(point) = point.filter(|p| matches!(p.kind.as_str(), "air_station" | "water_section"))
+    let Some(point) =
+        point.filter(|p| matches!(p.kind, PointKind::AirStation | PointKind::WaterSection))
     else {
         return Err(AppError::not_found("站点或断面不存在"));
     };
@@ -115,7 +105,7 @@ pub async fn air_station(
     now: i64,
 ) -> AppResult<AirStationView> {
     let place = place(db, principal, id).await?;
-    if place.kind != "air_station" {
+    if place.kind != PointKind::AirStation {
         return Err(AppError::not_found("空气站点不存在"));
     }
     let today = kernel::time::cst_day(now);
@@ -278,10 +268,10 @@ pub async fn water_section(
     now: i64,
 ) -> AppResult<SectionView> {
     let place = place(db, principal, id).await?;
-    if place.kind != "water_section" {
+    if place.kind != PointKind::WaterSection {
         return Err(AppError::not_found("水质断面不存在"));
     }
-    let section = water::repo::sections(db)
+    let section = water::service::sections(db)
         .await?
         .into_iter()
         .find(|s| s.id == id)

@@ -3,6 +3,5 @@
 //! `qingshan assess`).
 
 pub mod assessment;
-pub mod repo;
 pub mod samples;
 pub mod service;

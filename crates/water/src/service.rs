@@ -15,6 +15,7 @@ use readings::audit;
 use readings::factors;
 use readings::model::Period;
 use readings::store;
+use registry::model::PointKind;
 use serde::Serialize;
 use standards::exact::Exact;
 use standards::settings::WaterSettings;
@@ -22,7 +23,46 @@ use standards::water::{
     SectionAssessment, WaterBody, WaterClass, WaterItem, assess_section, mean_of_samples,
 };
 
-pub use crate::repo::Section;
+/// A surface-water monitoring section (断面).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Section {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    /// `national` (国控), `municipal` (市控) or `district`.
+    pub level: String,
+    pub street_id: Option<i64>,
+    pub water_body: Option<String>,
+    /// `river` or `lake`.
+    pub water_kind: Option<String>,
+    /// The class the section must reach (1–5 for I–V).
+    pub target_class: Option<i64>,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub simulated: bool,
+}
+
+/// Active water sections from the registry, by control tier (national first), then by code.
+pub async fn sections(db: &Db) -> anyhow::Result<Vec<Section>> {
+    let mut points = registry::service::active_points(db, PointKind::WaterSection).await?;
+    points.sort_by(|a, b| (a.level.tier(), &a.code).cmp(&(b.level.tier(), &b.code)));
+    Ok(points
+        .into_iter()
+        .map(|p| Section {
+            id: p.id,
+            code: p.code,
+            name: p.name,
+            level: p.level.as_str().to_string(),
+            street_id: p.street_id,
+            water_body: p.water_body,
+            water_kind: p.water_kind.map(|k| k.as_str().to_string()),
+            target_class: p.target_class,
+            lon: p.lon,
+            lat: p.lat,
+            simulated: p.simulated,
+        })
+        .collect())
+}
 
 /// One section over one period.
 #[derive(Debug, Clone, Serialize)]
@@ -62,7 +102,7 @@ pub async fn section_results(
     from: NaiveDate,
     to: NaiveDate,
 ) -> anyhow::Result<Vec<SectionResult>> {
-    let sections = crate::repo::sections(db).await?;
+    let sections = sections(db).await?;
     let mut out = Vec::with_capacity(sections.len());
     for section in sections {
         out.push(section_result(db, section, from, to).await?);

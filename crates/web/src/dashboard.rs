@@ -20,7 +20,6 @@ use chrono::{Datelike, Duration, Months, NaiveDate};
 use kernel::web::{Chrome, PageResult, render};
 use kernel::{Action, AppError, AppResult, AppState, Db, Principal};
 use serde::Serialize;
-use sqlx::Row;
 use standards::aggregate::DailyValues;
 use standards::aqi::AqiLevel;
 use standards::assessment::{MonthMeans, monthly_means};
@@ -132,59 +131,34 @@ pub struct Dashboard {
 }
 
 use readings::points::level_label;
+use registry::model::PointKind;
 
 async fn district(db: &Db) -> AppResult<(String, String)> {
-    let row = sqlx::query("SELECT code, name FROM district ORDER BY code LIMIT 1")
-        .fetch_optional(db.pool())
-        .await?;
-    Ok(match row {
-        Some(row) => (row.try_get("code")?, row.try_get("name")?),
+    Ok(match registry::service::the_district(db).await? {
+        Some(district) => (district.code, district.name),
         None => (String::new(), "（未配置区县）".to_string()),
     })
 }
 
-/// Streets with their centres (for the map's labels and the tables' street names).
-async fn streets(db: &Db) -> AppResult<Vec<(i64, String, Option<f64>, Option<f64>)>> {
-    let rows = sqlx::query("SELECT id, name, center_lon, center_lat FROM streets ORDER BY id")
-        .fetch_all(db.pool())
-        .await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get("id")?,
-                row.try_get("name")?,
-                row.try_get("center_lon")?,
-                row.try_get("center_lat")?,
-            ))
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(AppError::from)
-}
-
 /// Key dischargers with coordinates, of the caller's street if scoped.
 async fn key_dischargers(db: &Db, street: Option<i64>) -> AppResult<Vec<MapPoint>> {
-    let rows = sqlx::query(
-        "SELECT id, name, lon, lat, street_id FROM enterprises \
-         WHERE key_discharger = 1 AND lon IS NOT NULL AND lat IS NOT NULL ORDER BY id",
-    )
-    .fetch_all(db.pool())
-    .await?;
     let mut out = Vec::new();
-    for row in rows {
-        let street_id: i64 = row.try_get("street_id")?;
-        if street.is_some_and(|own| own != street_id) {
+    for enterprise in registry::service::enterprises(db).await? {
+        if !enterprise.key_discharger || street.is_some_and(|own| own != enterprise.street_id) {
             continue;
         }
-        let id: i64 = row.try_get("id")?;
+        let (Some(lon), Some(lat)) = (enterprise.lon, enterprise.lat) else {
+            continue;
+        };
         out.push(MapPoint {
             kind: "enterprise",
-            id,
-            name: row.try_get("name")?,
-            lon: row.try_get("lon")?,
-            lat: row.try_get("lat")?,
+            id: enterprise.id,
+            name: enterprise.name,
+            lon,
+            lat,
             label: "重点排污单位".into(),
             colour: "#5b6b7a".into(),
-            href: format!("/registry/enterprises/{id}"),
+            href: format!("/registry/enterprises/{}", enterprise.id),
         });
     }
     Ok(out)
@@ -255,7 +229,7 @@ pub async fn gather(db: &Db, principal: &Principal, now: i64) -> AppResult<Dashb
     let (district_code, district_name) = district(db).await?;
     let today = kernel::time::cst_day(now);
     let yesterday_date = today - Duration::days(1);
-    let streets = Streets(streets(db).await?);
+    let streets = Streets(registry::service::streets(db).await?);
     let scope = principal.street_scope();
     let assessment_ids: Vec<i64> = air::service::assessment_stations(db)
         .await
@@ -293,13 +267,13 @@ pub async fn gather(db: &Db, principal: &Principal, now: i64) -> AppResult<Dashb
 }
 
 /// The district's streets with their centres, for the tables' street names and the map's labels.
-struct Streets(Vec<(i64, String, Option<f64>, Option<f64>)>);
+struct Streets(Vec<registry::model::Street>);
 
 impl Streets {
     /// The street's name; empty without a street.
     fn name(&self, id: Option<i64>) -> String {
-        id.and_then(|id| self.0.iter().find(|s| s.0 == id))
-            .map(|s| s.1.clone())
+        id.and_then(|id| self.0.iter().find(|s| s.id == id))
+            .map(|s| s.name.clone())
             .unwrap_or_default()
     }
 
@@ -307,15 +281,15 @@ impl Streets {
     fn map_labels(&self, scope: Option<i64>) -> Vec<MapPoint> {
         self.0
             .iter()
-            .filter(|s| scope.is_none_or(|own| own == s.0))
-            .filter_map(|(id, name, lon, lat)| {
+            .filter(|s| scope.is_none_or(|own| own == s.id))
+            .filter_map(|street| {
                 Some(MapPoint {
                     kind: "street",
-                    id: *id,
-                    name: name.clone(),
-                    lon: (*lon)?,
-                    lat: (*lat)?,
-                    label: name.clone(),
+                    id: street.id,
+                    name: street.name.clone(),
+                    lon: street.center_lon?,
+                    lat: street.center_lat?,
+                    label: street.name.clone(),
                     colour: "#333333".into(),
                     href: String::new(),
                 })
@@ -325,17 +299,8 @@ impl Streets {
 }
 
 /// Whether the caller may see a monitoring point of `kind` in `street`.
-fn sees_point(principal: &Principal, kind: &str, street: Option<i64>) -> bool {
-    readings::points::visible_to(
-        principal,
-        &readings::points::PointInfo {
-            id: 0,
-            code: String::new(),
-            name: String::new(),
-            kind: kind.to_string(),
-            street_id: street,
-        },
-    )
+fn sees_point(principal: &Principal, kind: PointKind, street: Option<i64>) -> bool {
+    readings::points::sees(principal, kind, street)
 }
 
 /// Yesterday's official district day (the assessment stations as one HJ 663 area).
@@ -378,7 +343,7 @@ async fn realtime_aqi(
         .await
         .map_err(AppError::Internal)?
     {
-        if !sees_point(principal, "air_station", station.street_id) {
+        if !sees_point(principal, PointKind::AirStation, station.street_id) {
             continue;
         }
         let latest = air::service::latest_hour(db, station.id, now, 6)
@@ -438,9 +403,9 @@ async fn sections_by_class(
 ) -> AppResult<(Vec<SectionNow>, [usize; 6])> {
     let mut sections = Vec::new();
     let mut class_counts = [0usize; 6];
-    let all_sections = water::repo::sections(db).await?;
+    let all_sections = water::service::sections(db).await?;
     for section in all_sections {
-        if !sees_point(principal, "water_section", section.street_id) {
+        if !sees_point(principal, PointKind::WaterSection, section.street_id) {
             continue;
         }
         let mut found = None;

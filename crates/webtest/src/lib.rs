@@ -75,22 +75,34 @@ impl TestApp {
     }
 
     pub async fn with_config(db: Db, config: AppConfig) -> TestApp {
-        sqlx::query("INSERT INTO district (code, name, city, simulated) VALUES ('120110', '东丽区', '天津市', 1)")
-            .execute(db.pool())
-            .await
-            .unwrap();
-        let mut streets = Vec::new();
-        for (code, name) in [("zgz", "张贵庄街道"), ("hm", "华明街道")] {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO streets (code, name, district_code, created_at) VALUES ($1, $2, '120110', 0) RETURNING id",
-            )
-            .bind(code)
-            .bind(name)
-            .fetch_one(db.pool())
-            .await
-            .unwrap();
-            streets.push(id);
-        }
+        let mut tx = db.begin_write().await.unwrap();
+        registry::service::seed_district(
+            &mut tx,
+            "webtest",
+            &registry::model::District {
+                code: "120110".into(),
+                name: "东丽区".into(),
+                city: "天津市".into(),
+                center_lon: None,
+                center_lat: None,
+                simulated: true,
+            },
+        )
+        .await
+        .unwrap();
+        let street = |code: &str, name: &str| registry::model::StreetInput {
+            code: code.into(),
+            name: name.into(),
+            ..Default::default()
+        };
+        let streets = registry::service::seed_streets(
+            &mut tx,
+            "webtest",
+            &[street("zgz", "张贵庄街道"), street("hm", "华明街道")],
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
         for role in Role::ALL {
             let street_id = (role == Role::StreetOfficer).then_some(streets[0]);
             accounts::service::create_user(

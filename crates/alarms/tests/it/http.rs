@@ -56,6 +56,24 @@ db_test!(street_officers_see_only_their_streets_alarms, |db| {
             .all(|a| a["enterprise_id"] == outlets[0].0)
     );
     let other = alarm_of(&app, &monitor, &format!("enterprise_id={}", outlets[1].0)).await;
+    // The names come from the registry: the enterprise, its street, the outlet and the point.
+    assert_eq!(
+        (
+            &other["enterprise_name"],
+            &other["street_id"],
+            &other["outlet_name"],
+            &other["point_code"],
+            &other["point_name"]
+        ),
+        (
+            &serde_json::json!("测试钢铁1有限公司"),
+            &serde_json::json!(app.street_b),
+            &serde_json::json!("烧结机头"),
+            &serde_json::json!("OUT-1"),
+            &serde_json::json!("测试钢铁1 烧结机头")
+        )
+    );
+    assert!(other["street_name"].as_str().is_some_and(|s| !s.is_empty()));
     let other_id = other["id"].as_i64().unwrap();
     let path = format!("/api/v1/alarms/{other_id}");
     assert_eq!(

@@ -3,6 +3,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use kernel::Role;
+use registry::model::PointKind;
 use webtest::TestApp;
 
 use crate::support::{point, write_series};
@@ -17,9 +18,9 @@ struct Fixture {
 /// 1021A (street A) with wind; a water section (street B) without wind; an outlet (street B).
 async fn fixture(db: kernel::Db) -> Fixture {
     let app = TestApp::new(db.clone()).await;
-    let station = point(&db, "1021A", "air_station", Some(app.street_a)).await;
-    let section = point(&db, "W-01", "water_section", Some(app.street_b)).await;
-    let outlet = point(&db, "DA001", "outlet", Some(app.street_b)).await;
+    let station = point(&db, "1021A", PointKind::AirStation, Some(app.street_a)).await;
+    let section = point(&db, "W-01", PointKind::WaterSection, Some(app.street_b)).await;
+    let outlet = point(&db, "DA001", PointKind::Outlet, Some(app.street_b)).await;
     write_series(&db, station, true).await;
     write_series(&db, section, false).await;
     Fixture {

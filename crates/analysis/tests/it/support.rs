@@ -4,25 +4,32 @@ use kernel::auth::AuthMethod;
 use kernel::rng::SplitMix64;
 use kernel::{Db, Principal, Role};
 use readings::model::{DataFlag, Period, Reading};
-use readings::points::{self, NewPoint};
 use readings::store::{self, NewSource};
+use registry::model::{PointKind, PointLevel, PointRegistration};
 
-pub async fn point(db: &Db, code: &str, kind: &'static str, street_id: Option<i64>) -> i64 {
-    points::register(
+pub async fn point(db: &Db, code: &str, kind: PointKind, street_id: Option<i64>) -> i64 {
+    let level = match kind {
+        PointKind::Outlet => PointLevel::Enterprise,
+        PointKind::AirStation | PointKind::WaterSection => PointLevel::National,
+    };
+    registry::service::register_point(
         db,
-        &NewPoint {
+        "test",
+        &PointRegistration {
             code: code.into(),
             name: format!("测试点位 {code}"),
             kind,
-            level: "national".into(),
+            level,
             street_id,
             lon: None,
             lat: None,
             owner: "测试".into(),
+            simulated: false,
         },
     )
     .await
     .unwrap()
+    .id
 }
 
 pub fn principal(role: Role, street_id: Option<i64>) -> Principal {

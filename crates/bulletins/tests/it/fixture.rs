@@ -15,8 +15,8 @@ use chrono::NaiveDate;
 use kernel::Db;
 use kernel::time::cst_day_start;
 use readings::model::{DataFlag, Period, Reading};
-use readings::points::{self, NewPoint};
 use readings::store::{self, NewSource};
+use registry::model::{PointKind, PointRegistration};
 use standards::pollutant::Pollutant;
 
 pub struct Fixture {
@@ -43,21 +43,24 @@ async fn street(db: &Db, code: &str, name: &str) -> i64 {
 }
 
 async fn air_station(db: &Db, code: &str, level: &str, street_id: Option<i64>) -> i64 {
-    points::register(
+    registry::service::register_point(
         db,
-        &NewPoint {
+        "test",
+        &PointRegistration {
             code: code.into(),
             name: format!("站 {code}"),
-            kind: "air_station",
-            level: level.into(),
+            kind: PointKind::AirStation,
+            level: level.parse().unwrap(),
             street_id,
             lon: None,
             lat: None,
             owner: "测试".into(),
+            simulated: false,
         },
     )
     .await
     .unwrap()
+    .id
 }
 
 async fn section(db: &Db, code: &str, street_id: i64, target: i64) -> i64 {

@@ -138,10 +138,9 @@ async fn list_page(
 ) -> PageResult {
     let found = service::list(&state.db, &principal, &filter, &page, today()).await?;
     let query = serde_urlencoded::to_string(&filter).unwrap_or_default();
-    let streets = crate::repo::streets(&state.db)
+    let streets = service::street_choices(&state.db, &principal)
         .await?
         .into_iter()
-        .filter(|(id, _)| principal.sees_street(Some(*id)))
         .map(|(id, name)| (id.to_string(), name))
         .collect();
     let page = ListPage {
@@ -178,11 +177,7 @@ async fn new_page_with(
     error: Option<String>,
 ) -> PageResult {
     principal.require(crate::COMPLAINT, Action::Create)?;
-    let streets = crate::repo::streets(&state.db)
-        .await?
-        .into_iter()
-        .filter(|(id, _)| principal.sees_street(Some(*id)))
-        .collect();
+    let streets = service::street_choices(&state.db, principal).await?;
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -416,8 +411,12 @@ async fn case_page_with(
             .map(|l| (format_cst(l.other_received_at), l.clone()))
             .collect(),
         row: row(file.case.clone()),
-        streets: crate::repo::streets(&state.db).await?,
-        departments: crate::repo::departments(&state.db).await?,
+        streets: registry::service::streets(&state.db)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s.name))
+            .collect(),
+        departments: service::department_choices(&state.db).await?,
         satisfactions: pairs(Satisfaction::ALL, Satisfaction::as_str, Satisfaction::label),
         error,
         accepted,

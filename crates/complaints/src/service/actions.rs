@@ -142,7 +142,7 @@ impl<'a> Step<'a> {
         now: i64,
     ) -> AppResult<Step<'a>> {
         let mut tx = db.begin_write().await?;
-        let before = repo::get_case(&mut tx, id)
+        let before = super::get_named(&mut tx, id)
             .await?
             .ok_or_else(|| AppError::not_found("complaint not found"))?;
         if let Some(p) = caller.principal() {
@@ -231,7 +231,7 @@ impl<'a> Step<'a> {
             done.summary.trim(),
         )
         .await?;
-        let after = repo::get_case(&mut self.tx, id)
+        let after = super::get_named(&mut self.tx, id)
             .await?
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("case {id} vanished")))?;
         let entry = self
@@ -309,7 +309,7 @@ async fn assign(
         ));
     }
     if let Some(s) = street_id
-        && !repo::street_exists(&mut step.tx, s).await?
+        && !registry::service::street_exists_in(&mut step.tx, s).await?
     {
         return Err(AppError::validation(
             "street_id",
@@ -317,7 +317,7 @@ async fn assign(
         ));
     }
     if let Some(d) = department_id
-        && !repo::department_exists(&mut step.tx, d).await?
+        && !registry::service::department_exists_in(&mut step.tx, d).await?
     {
         return Err(AppError::validation(
             "department_id",

@@ -15,7 +15,7 @@ use crate::repo::{self, DueFilter, ListQuery};
 async fn visible_case(db: &Db, principal: &Principal, id: i64) -> AppResult<Complaint> {
     principal.require(crate::COMPLAINT, Action::Read)?;
     let mut conn = db.pool().acquire().await?;
-    let complaint = repo::get_case(&mut conn, id)
+    let complaint = super::get_named(&mut conn, id)
         .await?
         .ok_or_else(|| AppError::not_found("complaint not found"))?;
     principal.require_street(complaint.street_id, "complaint")?;
@@ -181,7 +181,8 @@ pub async fn list(
     principal.require(crate::COMPLAINT, Action::Read)?;
     let ctx = context(db).await?;
     let query = list_query(principal, filter, today, &ctx)?;
-    let found = repo::list_cases(db, &query, page).await?;
+    let mut found = repo::list_cases(db, &query, page).await?;
+    super::with_names(&mut *db.pool().acquire().await?, &mut found.items).await?;
     Ok(found.map(|c| view(mask_for(c, Some(principal.role)), today, &ctx)))
 }
 
@@ -197,8 +198,9 @@ pub async fn export_rows(
     principal.require(crate::COMPLAINT, Action::Read)?;
     let ctx = context(db).await?;
     let query = list_query(principal, filter, today, &ctx)?;
-    Ok(repo::all_cases(db, &query, EXPORT_LIMIT)
-        .await?
+    let mut cases = repo::all_cases(db, &query, EXPORT_LIMIT).await?;
+    super::with_names(&mut *db.pool().acquire().await?, &mut cases).await?;
+    Ok(cases
         .into_iter()
         .map(|c| view(mask_for(c, Some(principal.role)), today, &ctx))
         .collect())

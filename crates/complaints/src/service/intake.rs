@@ -144,14 +144,14 @@ pub async fn file_complaint(
     let mut tx = db.begin_write().await?;
     let mut street_id = new.street_id;
     if let Some(enterprise) = new.enterprise_id {
-        match repo::enterprise_street(&mut tx, enterprise).await? {
+        match registry::service::enterprise_in(&mut tx, enterprise).await? {
             None => {
                 return Err(AppError::validation(
                     "enterprise_id",
                     format!("no enterprise with id {enterprise}"),
                 ));
             }
-            Some(enterprise_street) => street_id = street_id.or(enterprise_street),
+            Some(enterprise) => street_id = street_id.or(Some(enterprise.street_id)),
         }
     }
     // A street officer files for their own street only (grid reports).
@@ -165,7 +165,7 @@ pub async fn file_complaint(
         street_id = Some(own);
     }
     if let Some(street) = street_id
-        && !repo::street_exists(&mut tx, street).await?
+        && !registry::service::street_exists_in(&mut tx, street).await?
     {
         return Err(AppError::validation(
             "street_id",
@@ -329,7 +329,7 @@ pub async fn file_complaint(
         )
         .await?;
     }
-    let complaint = repo::get_case(&mut tx, id)
+    let complaint = super::get_named(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("case {id} vanished after insert")))?;
     let entry = caller

@@ -1,6 +1,8 @@
 //! Statistics of a year, the map of cases, and persistent sources (the same enterprise or place again and
 //! again).
 
+use std::collections::{BTreeSet, HashMap};
+
 use chrono::{Datelike, NaiveDate};
 use kernel::time::{DAY_SECONDS, cst_day_start};
 use kernel::{Action, AppError, AppResult, Db, Principal};
@@ -10,6 +12,9 @@ use super::deadlines::{context, date_text};
 use super::settings::settings;
 use crate::model::*;
 use crate::repo;
+
+/// What a case without a street is listed under.
+const NO_STREET: &str = "（未定街道）";
 
 fn year_range(year: i32) -> AppResult<(i64, i64)> {
     let first = NaiveDate::from_ymd_opt(year, 1, 1)
@@ -30,9 +35,22 @@ pub async fn statistics(
     let (from, to) = year_range(year)?;
     let scope = principal.street_scope();
     let by = |rows, label: fn(&str) -> String| repo::counts(rows, label);
-    let by_street = by(repo::count_by(db, "street", from, to, scope).await?, |k| {
-        k.to_string()
-    });
+    let street_names: HashMap<i64, String> = registry::service::streets(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    let street_name = |id: &Option<i64>| {
+        id.and_then(|id| street_names.get(&id).cloned())
+            .unwrap_or_else(|| NO_STREET.to_string())
+    };
+    let mut street_counts: Vec<(String, i64)> = repo::count_by_street(db, from, to, scope)
+        .await?
+        .iter()
+        .map(|(id, n)| (street_name(id), *n))
+        .collect();
+    street_counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let by_street = by(street_counts, |k| k.to_string());
     let by_category = by(
         repo::count_by(db, "category", from, to, scope).await?,
         |k| Category::parse(k).map_or(k.to_string(), |c| c.label().to_string()),
@@ -54,9 +72,7 @@ pub async fn statistics(
         }
         repeats += i64::from(*repeat != 0);
         if let Some(source) = Category::parse(category).and_then(Category::noise_source) {
-            let row = noise
-                .entry(street.clone().unwrap_or_else(|| "（未定街道）".to_string()))
-                .or_default();
+            let row = noise.entry(street_name(street)).or_default();
             let slot = match source {
                 NoiseSource::Traffic => 0,
                 NoiseSource::Construction => 1,
@@ -137,9 +153,29 @@ pub async fn persistent_sources(
         principal.street_scope(),
     )
     .await?;
+    let streets: HashMap<i64, String> = registry::service::streets(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    let enterprise_ids: BTreeSet<i64> = groups.iter().filter_map(|g| g.enterprise_id).collect();
+    let enterprises: HashMap<i64, registry::model::Enterprise> =
+        registry::service::enterprises_by_ids(db, &enterprise_ids.into_iter().collect::<Vec<_>>())
+            .await?
+            .into_iter()
+            .map(|e| (e.id, e))
+            .collect();
     Ok(groups
         .into_iter()
         .filter_map(|g| {
+            // An enterprise's group is named by the registry and lies in the enterprise's street.
+            let (label, street_id) = match g.enterprise_id.map(|id| enterprises.get(&id)) {
+                Some(enterprise) => {
+                    let enterprise = enterprise?;
+                    (enterprise.name.clone(), Some(enterprise.street_id))
+                }
+                None => (g.label.unwrap_or_default(), g.street_id),
+            };
             Some(PersistentSource {
                 kind: if g.enterprise_id.is_some() {
                     "enterprise"
@@ -149,8 +185,8 @@ pub async fn persistent_sources(
                 .to_string(),
                 enterprise_id: g.enterprise_id,
                 root_case_id: g.root_id,
-                label: g.label.unwrap_or_default(),
-                street_name: g.street_name,
+                label,
+                street_name: street_id.and_then(|id| streets.get(&id).cloned()),
                 category: Category::parse(&g.category)?,
                 cases: g.cases,
                 open_cases: g.open_cases,

@@ -1480,3 +1480,154 @@ async fn full_demo_on_sqlite() {
     assert!((1_200..=1_800).contains(&summary.complaints), "{summary:?}");
     assert!(summary.escalated > 0 && summary.repeats > 0 && summary.open > 0);
 }
+
+/// A registered enterprise in street `street` and a department, through the registry's own functions.
+async fn enterprise_and_department(db: &Db, street: i64) -> (i64, i64) {
+    use registry::model::{DepartmentInput, DepartmentKind, EnterpriseInput, Uscc};
+    let mut tx = db.begin_write().await.unwrap();
+    let enterprise = EnterpriseInput {
+        uscc: Uscc::with_check_char("91120110MA0000001")
+            .unwrap()
+            .to_string(),
+        name: "东丽测试餐饮有限公司".into(),
+        industry_code: "H6210".into(),
+        industry_name: "正餐服务".into(),
+        street_id: street,
+        address: "天津市东丽区测试路1号".into(),
+        ..Default::default()
+    };
+    let enterprises = registry::service::seed_enterprises(
+        &mut tx,
+        "test",
+        false,
+        &[registry::service::SeedEnterprise {
+            enterprise,
+            ..Default::default()
+        }],
+    )
+    .await
+    .unwrap();
+    let departments = registry::service::seed_departments(
+        &mut tx,
+        "test",
+        &[DepartmentInput {
+            code: "ZFZD".into(),
+            name: "执法支队".into(),
+            kind: DepartmentKind::Bureau,
+            duties: String::new(),
+        }],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    (enterprises[0].id, departments[0])
+}
+
+// Street, enterprise and department names come from the registry: on the case, in its audit entry, in the
+// statistics and in the persistent sources.
+testkit::db_test!(names_come_from_the_registry, |db| {
+    let (a, _) = streets(&db).await;
+    let (enterprise, department) = enterprise_and_department(&db, a).await;
+    let petition = principal(Role::Petition, None);
+    let at = cst(2024, 11, 4, 10, 0);
+    let about_enterprise = |n: i64| NewComplaint {
+        enterprise_id: Some(enterprise),
+        ..new_case(Channel::Hotline12369, "catering_fumes", None, at + n * 3600)
+    };
+    let case = file(&db, about_enterprise(0)).await;
+    assert_eq!(
+        (
+            case.street_id,
+            case.street_name.as_deref(),
+            case.enterprise_name.as_deref()
+        ),
+        (Some(a), Some("张贵庄街道"), Some("东丽测试餐饮有限公司"))
+    );
+    act(
+        &db,
+        &petition,
+        case.id,
+        CaseAction::Accept { note: None },
+        at + 60,
+    )
+    .await
+    .unwrap();
+    let assigned = act(
+        &db,
+        &petition,
+        case.id,
+        CaseAction::Assign {
+            street_id: None,
+            department_id: Some(department),
+            note: None,
+        },
+        at + 120,
+    )
+    .await
+    .unwrap();
+    assert_eq!(assigned.department_name.as_deref(), Some("执法支队"));
+    let entries = kernel::audit::search(
+        &db,
+        &kernel::audit::AuditFilter {
+            entity: Some("complaint".into()),
+            entity_id: Some(case.id.to_string()),
+            action: Some("assign".into()),
+            ..Default::default()
+        },
+        &kernel::PageQuery::default(),
+    )
+    .await
+    .unwrap();
+    let after = entries.items[0].after.as_ref().unwrap();
+    assert_eq!(
+        (&after["street_name"], &after["department_name"]),
+        (
+            &serde_json::json!("张贵庄街道"),
+            &serde_json::json!("执法支队")
+        )
+    );
+
+    file(&db, about_enterprise(1)).await;
+    file(&db, about_enterprise(2)).await;
+    file(
+        &db,
+        new_case(Channel::Letter, "noise_construction", None, at),
+    )
+    .await;
+    let leader = principal(Role::Leader, None);
+    let stats = service::statistics(&db, &leader, 2024, cst_day_of(at + 86_400))
+        .await
+        .unwrap();
+    let by_street: Vec<(String, i64)> = stats
+        .by_street
+        .iter()
+        .map(|c| (c.label.clone(), c.count))
+        .collect();
+    assert_eq!(
+        by_street,
+        vec![
+            ("张贵庄街道".to_string(), 3),
+            ("（未定街道）".to_string(), 1)
+        ]
+    );
+    assert_eq!(stats.noise_survey[0].street, "（未定街道）");
+    let sources = service::persistent_sources(&db, &petition, at + 86_400)
+        .await
+        .unwrap();
+    let source = sources
+        .iter()
+        .find(|s| s.enterprise_id == Some(enterprise))
+        .expect("the enterprise is a persistent source");
+    assert_eq!(
+        (
+            source.label.as_str(),
+            source.street_name.as_deref(),
+            source.cases
+        ),
+        ("东丽测试餐饮有限公司", Some("张贵庄街道"), 3)
+    );
+});
+
+fn cst_day_of(ts: i64) -> NaiveDate {
+    kernel::time::cst_day(ts)
+}

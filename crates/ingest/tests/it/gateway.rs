@@ -146,7 +146,7 @@ testkit::db_test!(
             &p1[..],
             "stored verbatim, line end included"
         );
-        let state = ingest::repo::device_state(&db, device_id)
+        let state = ingest::devices::state(&db, device_id)
             .await
             .unwrap()
             .unwrap();
@@ -225,7 +225,7 @@ testkit::db_test!(
             ],
             "the unknown device's resend is kept once"
         );
-        let state = ingest::repo::device_state(&db, device_id)
+        let state = ingest::devices::state(&db, device_id)
             .await
             .unwrap()
             .unwrap();
@@ -430,7 +430,7 @@ testkit::db_test!(sub_packets_are_acknowledged_each_and_stored_whole, |db| {
     .await
     .unwrap();
     assert_eq!(row, (Some(11.5), Some(30.5), Some(9.5)));
-    let state = ingest::repo::device_state(&db, device_id)
+    let state = ingest::devices::state(&db, device_id)
         .await
         .unwrap()
         .unwrap();

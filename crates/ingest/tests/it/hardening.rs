@@ -97,7 +97,7 @@ testkit::db_test!(
         .await
         .unwrap();
         assert_eq!(minutes, N as i64);
-        let state = ingest::repo::device_state(&db, device_id)
+        let state = ingest::devices::state(&db, device_id)
             .await
             .unwrap()
             .unwrap();
@@ -268,7 +268,7 @@ testkit::db_test!(a_job_that_cannot_be_stored_fails_alone, |db| {
         count(&db, "SELECT CAST(COUNT(*) AS BIGINT) FROM hj212_quarantine").await,
         9
     );
-    let state = ingest::repo::device_state(&db, device_id)
+    let state = ingest::devices::state(&db, device_id)
         .await
         .unwrap()
         .unwrap();

@@ -162,7 +162,7 @@ testkit::db_test!(heartbeats_are_answered_and_refresh_the_device_state, |db| {
         count(&db, "SELECT CAST(COUNT(*) AS BIGINT) FROM hj212_packets").await,
         0
     );
-    let state = ingest::repo::device_state(&db, device_id)
+    let state = ingest::devices::state(&db, device_id)
         .await
         .unwrap()
         .unwrap();

@@ -15,7 +15,7 @@ testkit::db_test!(simulated_devices_of_every_edition_are_stored, |db| {
         (2, SimProtocol::Hj2017),
         (3, SimProtocol::Hj2025),
     ] {
-        let device = ingest::repo::register_simulated_device(&db, number, protocol)
+        let device = ingest::devices::register_simulated(&db, number, protocol)
             .await
             .unwrap();
         assert_eq!(device.key.is_some(), protocol == SimProtocol::Hj2025);
@@ -97,4 +97,54 @@ testkit::db_test!(simulated_devices_of_every_edition_are_stored, |db| {
         count(&db, "SELECT CAST(COUNT(*) AS BIGINT) FROM hj212_packets WHERE key_id IS NOT NULL").await,
         count(&db, "SELECT CAST(COUNT(*) AS BIGINT) FROM hj212_packets p JOIN devices d ON d.id = p.device_id WHERE d.protocol = '2025'").await,
     );
+});
+
+// A simulated logger's point and device are registered through the registry, each with its audit entry, once.
+testkit::db_test!(simulated_devices_are_registered_and_audited_once, |db| {
+    let first = ingest::devices::register_simulated(&db, 7, SimProtocol::Hj2017)
+        .await
+        .unwrap();
+    let again = ingest::devices::register_simulated(&db, 7, SimProtocol::Hj2017)
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.mn.as_str(), again.mn.as_str()),
+        ("QS-SIM-0007", "QS-SIM-0007")
+    );
+    let device = registry::service::device_by_mn(&db, "QS-SIM-0007")
+        .await
+        .unwrap()
+        .unwrap();
+    let point = registry::service::point(&db, device.point_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (point.code.as_str(), point.kind, point.simulated),
+        ("SIM-0007", registry::model::PointKind::Outlet, true)
+    );
+    for (entity, id) in [("monitoring_point", point.id), ("device", device.id)] {
+        let entries = kernel::audit::search(
+            &db,
+            &kernel::audit::AuditFilter {
+                entity: Some(entity.into()),
+                entity_id: Some(id.to_string()),
+                ..Default::default()
+            },
+            &kernel::PageQuery::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(entries.total, 1, "{entity}");
+        assert_eq!(entries.items[0].actor, "qingshan simulate");
+        assert!(
+            !entries.items[0]
+                .after
+                .as_ref()
+                .unwrap()
+                .to_string()
+                .contains("sim-0007"),
+            "no password in the audit log"
+        );
+    }
 });

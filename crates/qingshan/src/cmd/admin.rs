@@ -95,11 +95,11 @@ async fn street_id(db: &kernel::Db, street: &str) -> anyhow::Result<i64> {
     if let Ok(id) = street.parse::<i64>() {
         return Ok(id);
     }
-    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM streets WHERE name = $1 OR code = $1")
-        .bind(street)
-        .fetch_optional(db.pool())
-        .await?;
-    id.ok_or_else(|| anyhow::anyhow!("no street named {street:?}"))
+    registry::service::find_street(db, street)
+        .await
+        .map_err(anyhow::Error::from)?
+        .map(|s| s.id)
+        .ok_or_else(|| anyhow::anyhow!("no street named {street:?}"))
 }
 
 pub fn run_user(args: UserArgs) -> anyhow::Result<ExitCode> {

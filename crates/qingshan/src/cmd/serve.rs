@@ -261,8 +261,8 @@ pub fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         // The demo's registered devices report live minute data to its own gateway.
         // The demo's HJ 212-2025 devices get a key (registered out of band, as the standard has it), so that
         // they send encrypted packets.
-        ingest::repo::key_simulated_2025_devices(&db).await?;
-        let devices = ingest::repo::active_devices(&db, 10_000).await?;
+        ingest::devices::key_simulated_2025(&db).await?;
+        let devices = ingest::devices::active_for_simulation(&db, 10_000).await?;
         println!(
             "{} simulated devices report to the HJ 212 gateway on {}",
             devices.len(),

@@ -58,14 +58,14 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             .ok_or_else(|| anyhow::anyhow!("--protocol must be 2005, 2017 or 2025"))?;
         let mut devices: Vec<SimDevice> = match protocol {
             SimProtocol::Hj2017 => {
-                ingest::repo::active_devices(&db, i64::try_from(args.devices)?).await?
+                ingest::devices::active_for_simulation(&db, args.devices).await?
             }
             SimProtocol::Hj2005 | SimProtocol::Hj2025 => Vec::new(),
         };
         let registered = devices.len();
         let mut number = 1;
         while devices.len() < args.devices {
-            let device = ingest::repo::register_simulated_device(&db, number, protocol).await?;
+            let device = ingest::devices::register_simulated(&db, number, protocol).await?;
             number += 1;
             if !devices.iter().any(|d| d.mn == device.mn) {
                 devices.push(device);

@@ -6,6 +6,7 @@ use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode};
 use kernel::state::AppConfig;
 use kernel::{AppState, Db, Role};
+use registry::model::PointKind;
 use tower::ServiceExt;
 
 use crate::support::{self, principal};
@@ -144,7 +145,7 @@ fn push_body(point: i64, hours: i64, value: f64) -> String {
 }
 
 testkit::db_test!(push_is_idempotent_and_checked, |db| {
-    let point = support::point(&db, "P1", "air_station", None).await;
+    let point = support::point(&db, "P1", PointKind::AirStation, None).await;
     let api = Api::new(db.clone());
     let body = push_body(point, 24, 10.0);
     let first = api
@@ -258,9 +259,9 @@ testkit::db_test!(push_is_idempotent_and_checked, |db| {
 
 testkit::db_test!(series_are_scoped_by_street_and_kind, |db| {
     let (zgz, hm) = streets(&db).await;
-    let mine = support::point(&db, "A-ZGZ", "air_station", Some(zgz)).await;
-    let theirs = support::point(&db, "A-HM", "air_station", Some(hm)).await;
-    let outlet = support::point(&db, "O-ZGZ", "outlet", Some(zgz)).await;
+    let mine = support::point(&db, "A-ZGZ", PointKind::AirStation, Some(zgz)).await;
+    let theirs = support::point(&db, "A-HM", PointKind::AirStation, Some(hm)).await;
+    let outlet = support::point(&db, "O-ZGZ", PointKind::Outlet, Some(zgz)).await;
     let api = Api::new(db.clone());
     for p in [mine, theirs, outlet] {
         let r = api
@@ -481,7 +482,7 @@ testkit::db_test!(series_are_scoped_by_street_and_kind, |db| {
 });
 
 testkit::db_test!(corrections_and_locks_over_http, |db| {
-    let point = support::point(&db, "P2", "air_station", None).await;
+    let point = support::point(&db, "P2", PointKind::AirStation, None).await;
     let api = Api::new(db.clone());
     api.send(
         "POST",
@@ -645,8 +646,8 @@ async fn export_bytes(
 // streamed, the workbook is written on a blocking thread in constant memory, exports take a slot of a few
 // (429 when none frees up in time), and the public exports one point at a time.
 testkit::db_test!(exports_are_bounded_streamed_and_equal, |db| {
-    let a = support::point(&db, "A-EXP", "air_station", None).await;
-    let b = support::point(&db, "B-EXP", "air_station", None).await;
+    let a = support::point(&db, "A-EXP", PointKind::AirStation, None).await;
+    let b = support::point(&db, "B-EXP", PointKind::AirStation, None).await;
     let config = AppConfig {
         export_concurrency: 1,
         export_wait_seconds: 0,

@@ -1,5 +1,5 @@
 //! Imports: a real Beijing excerpt against an independent computation, idempotent re-import, bad files refused
-//! whole, --strict, the generic CSV.
+//! whole, --strict, the generic CSV, new points registered through the registry's checks and audit log.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,6 +8,7 @@ use kernel::Db;
 use readings::import::{self, Format, ImportError, ImportRequest, PointsMap};
 use readings::model::Period;
 use readings::{points, rollup};
+use registry::model::PointKind;
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -70,7 +71,7 @@ testkit::db_test!(
             vec![("Dongsi".to_string(), "Dongsi".to_string())]
         );
         let point = points::by_code(&db, "Dongsi").await.unwrap().unwrap();
-        assert_eq!(point.kind, "air_station");
+        assert_eq!(point.kind, PointKind::AirStation);
         let expected = independent_daily_pm25(&fixture());
         assert_eq!(expected.len(), 24);
         let from = kernel::time::cst_day_start(*expected.keys().next().unwrap());
@@ -306,3 +307,91 @@ testkit::db_test!(
         assert_eq!(count_readings(&db).await, 0, "nothing imported");
     }
 );
+
+// A station the registry does not know is registered through the registry: checked (a points map that makes an
+// outlet national is refused, naming the field, and registers nothing) and audited (who imported it).
+testkit::db_test!(new_points_are_checked_and_audited_by_the_registry, |db| {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("generic.csv");
+    std::fs::write(
+        &path,
+        "point,factor,time,period,value,flag\n\
+         NEW-1,a21026,2024-03-01T00:00:00Z,minute,35.2,N\n\
+         OUT-9,a21026,2024-03-01T00:00:00Z,minute,35.2,N\n",
+    )
+    .unwrap();
+    let map = dir.path().join("map.csv");
+    std::fs::write(
+        &map,
+        "station,code,name,level,kind\nOUT-9,OUT-9,九号排口,national,outlet\n",
+    )
+    .unwrap();
+    let mut req = request(vec![path.clone()], Format::Csv);
+    req.points_map = PointsMap::read(&map).unwrap();
+    let err = import::run(&db, &req, &mut |_, _| {}).await.unwrap_err();
+    match &err {
+        ImportError::PointRefused { station, error } => {
+            assert_eq!(station, "OUT-9");
+            assert!(error.status().is_client_error(), "{error:?}");
+            assert!(
+                matches!(error, kernel::AppError::Validation { field, .. } if field == "level"),
+                "{error:?}"
+            );
+        }
+        other => panic!("expected the point refused, got {other}"),
+    }
+    assert!(err.to_string().contains("OUT-9"), "{err}");
+    assert!(points::by_code(&db, "NEW-1").await.unwrap().is_none());
+    assert_eq!(count_readings(&db).await, 0, "nothing imported");
+
+    // Without the map the outlet is an air station of the default level, and both points are audited.
+    let summary = import::run(&db, &request(vec![path], Format::Csv), &mut |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(summary.new_points.len(), 2);
+    let point = points::by_code(&db, "NEW-1").await.unwrap().unwrap();
+    let entries = kernel::audit::search(
+        &db,
+        &kernel::audit::AuditFilter {
+            entity: Some("monitoring_point".into()),
+            entity_id: Some(point.id.to_string()),
+            ..Default::default()
+        },
+        &kernel::PageQuery::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(entries.total, 1);
+    let entry = &entries.items[0];
+    assert_eq!(
+        (entry.action.as_str(), entry.actor.as_str()),
+        ("create", "test")
+    );
+    assert_eq!(entry.after.as_ref().unwrap()["kind"], "air_station");
+    assert_eq!(entry.after.as_ref().unwrap()["level"], "district");
+});
+
+// A points map naming an outlet without a level gives it the enterprise level (the only one an outlet point
+// may have), not the stations' default.
+testkit::db_test!(an_outlet_without_a_level_is_the_enterprises_own, |db| {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("generic.csv");
+    std::fs::write(
+        &path,
+        "point,factor,time,period,value,flag\nOUT-2,a21026,2024-03-01T00:00:00Z,minute,35.2,N\n",
+    )
+    .unwrap();
+    let map = dir.path().join("map.csv");
+    std::fs::write(&map, "station,kind\nOUT-2,outlet\n").unwrap();
+    let mut req = request(vec![path], Format::Csv);
+    req.points_map = PointsMap::read(&map).unwrap();
+    import::run(&db, &req, &mut |_, _| {}).await.unwrap();
+    let point = registry::service::point_by_code(&db, "OUT-2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (point.kind, point.level),
+        (PointKind::Outlet, registry::model::PointLevel::Enterprise)
+    );
+});

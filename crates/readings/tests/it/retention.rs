@@ -10,6 +10,7 @@ use readings::model::{DataFlag, Period, Reading};
 use readings::retention::{self, RetentionInput};
 use readings::rollup;
 use readings::store::{self, NewSource};
+use registry::model::PointKind;
 
 use crate::support::{self, principal};
 
@@ -25,7 +26,7 @@ fn reading(point_id: i64, period: Period, ts: i64, factor: &str, value: f64) -> 
 }
 
 testkit::db_test!(sweep_keeps_hours_and_days, |db| {
-    let point = support::point(&db, "OUT1", "outlet", None).await;
+    let point = support::point(&db, "OUT1", PointKind::Outlet, None).await;
     let source = store::create_source(
         &db,
         &NewSource {

@@ -8,6 +8,7 @@ use readings::audit::{self, NewCorrection};
 use readings::model::{DataFlag, Period, Reading};
 use readings::store::{self, DirtyDay, NewSource};
 use readings::{Cell, rollup};
+use registry::model::PointKind;
 
 use crate::support::{self, principal};
 
@@ -41,7 +42,7 @@ async fn source(db: &Db) -> i64 {
 const DAY_START: i64 = 1_704_038_400;
 
 testkit::db_test!(writes_are_idempotent_and_keep_the_first_value, |db| {
-    let point = support::point(&db, "T1", "air_station", None).await;
+    let point = support::point(&db, "T1", PointKind::AirStation, None).await;
     let src = source(&db).await;
     let mut batch: Vec<Reading> = (0..48)
         .flat_map(|h| {
@@ -125,7 +126,7 @@ testkit::db_test!(writes_are_idempotent_and_keep_the_first_value, |db| {
 });
 
 testkit::db_test!(years_far_apart_land_in_partitions_or_default, |db| {
-    let point = support::point(&db, "T2", "outlet", None).await;
+    let point = support::point(&db, "T2", PointKind::Outlet, None).await;
     let src = source(&db).await;
     let times = [0_i64, 946_684_800, 1_704_038_400, 4_200_000_000];
     let batch: Vec<Reading> = times
@@ -141,7 +142,7 @@ testkit::db_test!(years_far_apart_land_in_partitions_or_default, |db| {
 });
 
 testkit::db_test!(rollups_follow_corrections_and_raw_stays, |db| {
-    let point = support::point(&db, "T3", "air_station", None).await;
+    let point = support::point(&db, "T3", PointKind::AirStation, None).await;
     let src = source(&db).await;
     // 21 hours of PM2.5 = 10, one of them a wild 900.
     let mut batch: Vec<Reading> = (0..21)
@@ -244,7 +245,7 @@ testkit::db_test!(rollups_follow_corrections_and_raw_stays, |db| {
 });
 
 testkit::db_test!(locked_month_refuses_corrections_until_reopened, |db| {
-    let point = support::point(&db, "T4", "air_station", None).await;
+    let point = support::point(&db, "T4", PointKind::AirStation, None).await;
     let src = source(&db).await;
     store::write(&db, src, &[reading(point, "a21004", DAY_START, 40.0)])
         .await

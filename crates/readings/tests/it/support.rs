@@ -2,24 +2,27 @@
 
 use kernel::auth::AuthMethod;
 use kernel::{Db, Principal, Role};
-use readings::points::{self, NewPoint};
+use registry::model::{PointKind, PointRegistration};
 
-pub async fn point(db: &Db, code: &str, kind: &'static str, street_id: Option<i64>) -> i64 {
-    points::register(
+pub async fn point(db: &Db, code: &str, kind: PointKind, street_id: Option<i64>) -> i64 {
+    registry::service::register_point(
         db,
-        &NewPoint {
+        "test",
+        &PointRegistration {
             code: code.into(),
             name: format!("测试点位 {code}"),
             kind,
-            level: "district".into(),
+            level: readings::import::default_level(kind),
             street_id,
             lon: None,
             lat: None,
             owner: "测试".into(),
+            simulated: false,
         },
     )
     .await
     .unwrap()
+    .id
 }
 
 pub fn principal(role: Role, street_id: Option<i64>) -> Principal {

@@ -5,5 +5,6 @@ mod api;
 mod bulk;
 mod pages;
 mod permissions;
+mod reads;
 mod support;
 mod uscc;

@@ -5,26 +5,29 @@ use chrono::NaiveDate;
 use kernel::Role;
 use kernel::time::cst_day_start;
 use readings::model::{DataFlag, Period, Reading};
-use readings::points::{self, NewPoint};
 use readings::store::{self, NewSource};
+use registry::model::{PointKind, PointLevel, PointRegistration};
 use webtest::TestApp;
 
-async fn point(app: &TestApp, code: &str, kind: &'static str, street: i64) -> i64 {
-    points::register(
+async fn point(app: &TestApp, code: &str, kind: PointKind, street: i64) -> i64 {
+    registry::service::register_point(
         &app.state.db,
-        &NewPoint {
+        "test",
+        &PointRegistration {
             code: code.into(),
             name: format!("点位{code}"),
             kind,
-            level: "municipal".into(),
+            level: PointLevel::Municipal,
             street_id: Some(street),
             lon: None,
             lat: None,
             owner: "测试".into(),
+            simulated: false,
         },
     )
     .await
     .unwrap()
+    .id
 }
 
 async fn write(app: &TestApp, readings: Vec<Reading>) {
@@ -62,9 +65,9 @@ fn date(m: u32, d: u32) -> NaiveDate {
 
 testkit::db_test!(station_and_section_views, |db| {
     let app = TestApp::new(db.clone()).await;
-    let station = point(&app, "A1", "air_station", app.street_a).await;
-    let other = point(&app, "B1", "air_station", app.street_b).await;
-    let section = point(&app, "W1", "water_section", app.street_a).await;
+    let station = point(&app, "A1", PointKind::AirStation, app.street_a).await;
+    let other = point(&app, "B1", PointKind::AirStation, app.street_b).await;
+    let section = point(&app, "W1", PointKind::WaterSection, app.street_a).await;
     sqlx::query("UPDATE monitoring_points SET target_class = 3, water_kind = 'river', water_body = '测试河' WHERE id = $1")
         .bind(section)
         .execute(db.pool())
@@ -195,7 +198,7 @@ testkit::db_test!(station_and_section_views, |db| {
 
 testkit::db_test!(data_audit_page_corrects_and_locks, |db| {
     let app = TestApp::new(db.clone()).await;
-    let station = point(&app, "A1", "air_station", app.street_a).await;
+    let station = point(&app, "A1", PointKind::AirStation, app.street_a).await;
     let start = cst_day_start(date(3, 1));
     let rows: Vec<Reading> = (0..24)
         .map(|h| reading(station, "a34004", start + h * 3600, Period::Hour, 40.0))

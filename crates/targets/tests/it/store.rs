@@ -7,8 +7,8 @@ use kernel::audit::{AuditFilter, search};
 use kernel::time::{DAY_SECONDS, cst_day_start};
 use kernel::{PageQuery, time::cst_local_to_ts};
 use readings::model::{DataFlag, Period, Reading};
-use readings::points::{NewPoint, register};
 use readings::store::{NewSource, create_source, write};
+use registry::model::{PointKind, PointRegistration};
 use targets::model::{Indicator, Status};
 use targets::service::{ensure_seeded, status_for_year};
 
@@ -17,21 +17,24 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 pub async fn station(db: &Db, code: &str, level: &str) -> i64 {
-    register(
+    registry::service::register_point(
         db,
-        &NewPoint {
+        "test",
+        &PointRegistration {
             code: code.to_string(),
             name: code.to_string(),
-            kind: "air_station",
-            level: level.to_string(),
+            kind: PointKind::AirStation,
+            level: level.parse().unwrap(),
             street_id: None,
             lon: None,
             lat: None,
             owner: "test".to_string(),
+            simulated: false,
         },
     )
     .await
     .unwrap()
+    .id
 }
 
 /// 24 hours of the six pollutants on each CST day `first..first+days`, PM2.5 `pm25[i]` on day i, the others

@@ -6,27 +6,30 @@ use chrono::Duration;
 use kernel::Role;
 use kernel::time::{cst_day, cst_day_start, now_ts};
 use readings::model::{DataFlag, Period, Reading};
-use readings::points::{self, NewPoint};
 use readings::store::{self, NewSource};
+use registry::model::{PointKind, PointRegistration};
 
 use crate::app::TestApp;
 
-async fn point(app: &TestApp, code: &str, kind: &'static str, level: &str, street: i64) -> i64 {
-    points::register(
+async fn point(app: &TestApp, code: &str, kind: PointKind, level: &str, street: i64) -> i64 {
+    registry::service::register_point(
         &app.state.db,
-        &NewPoint {
+        "test",
+        &PointRegistration {
             code: code.into(),
             name: format!("点位{code}"),
             kind,
-            level: level.into(),
+            level: level.parse().unwrap(),
             street_id: Some(street),
             lon: Some(117.3),
             lat: Some(39.1),
             owner: "测试".into(),
+            simulated: false,
         },
     )
     .await
     .unwrap()
+    .id
 }
 
 async fn write(app: &TestApp, readings: Vec<Reading>) {
@@ -60,9 +63,16 @@ fn reading(point_id: i64, factor: &str, ts: i64, period: Period, value: f64) -> 
 
 testkit::db_test!(dashboard_shows_computed_figures_within_scope, |db| {
     let app = TestApp::new(db.clone()).await;
-    let national = point(&app, "N1", "air_station", "national", app.street_a).await;
-    let micro_b = point(&app, "MB", "air_station", "micro", app.street_b).await;
-    let section = point(&app, "S1", "water_section", "municipal", app.street_a).await;
+    let national = point(&app, "N1", PointKind::AirStation, "national", app.street_a).await;
+    let micro_b = point(&app, "MB", PointKind::AirStation, "micro", app.street_b).await;
+    let section = point(
+        &app,
+        "S1",
+        PointKind::WaterSection,
+        "municipal",
+        app.street_a,
+    )
+    .await;
     sqlx::query(
         "UPDATE monitoring_points SET target_class = 3, water_kind = 'river' WHERE id = $1",
     )
