@@ -20,8 +20,6 @@ pub mod wind;
 
 #[cfg(test)]
 mod props;
-#[doc(hidden)]
-pub mod testdata;
 
 // ---- The area's self-description (kernel::area; listed in crates/areas) ----
 

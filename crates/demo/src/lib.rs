@@ -7,7 +7,6 @@
 pub mod district;
 pub mod generate;
 mod repo;
-pub mod rng;
 pub mod water_samples;
 
 use accounts::http::{DEMO_PASSWORD, DEMO_USERS};
