@@ -14,6 +14,12 @@ pub fn root() -> PathBuf {
 
 /// Every `.rs` file under `dir`, sorted, skipping build output.
 pub fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    files_ending_with(dir, ".rs")
+}
+
+/// Every file under `dir` whose name ends with `suffix`, sorted, skipping build output, `node_modules` and
+/// hidden directories.
+pub fn files_ending_with(dir: &Path, suffix: &str) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -27,7 +33,7 @@ pub fn rust_files(dir: &Path) -> Vec<PathBuf> {
                 if name != "target" && !name.starts_with('.') && name != "node_modules" {
                     stack.push(path);
                 }
-            } else if name.ends_with(".rs") {
+            } else if name.ends_with(suffix) {
                 found.push(path);
             }
         }

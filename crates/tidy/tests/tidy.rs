@@ -355,23 +355,9 @@ fn comments_cite_files_that_exist() {
 
 /// The names of the repository's Markdown files (README.md, docs/*.md, crates' READMEs, …).
 fn markdown_file_names(root: &Path) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let path = entry.path();
-            if path.is_dir() {
-                if !name.starts_with('.') && name != "target" && name != "node_modules" {
-                    stack.push(path);
-                }
-            } else if name.ends_with(".md") {
-                names.push(name);
-            }
-        }
-    }
-    names
+    tidy::files_ending_with(root, ".md")
+        .iter()
+        .filter_map(|path| path.file_name())
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect()
 }
