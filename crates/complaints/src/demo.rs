@@ -65,10 +65,16 @@ fn title_for(category: Category) -> &'static str {
     }
 }
 
+/// What a stream of the generator is for (the first part of its key).
+const HOTSPOTS: u64 = 1;
+const DAY: u64 = 2;
+const CASE: u64 = 3;
+
 /// Creates the simulated cases and roster. Needs the district's streets (and uses its enterprises when there
-/// are any). Deterministic for a given `seed` and `today`; run it once on an empty complaints area.
+/// are any). Deterministic for a given `seed`: each day's cases come from that day's own stream and each case's
+/// steps from the case's own, so a demo created later holds the same cases for the same days (only the cases
+/// still open at its creation have moved on since). Run it once on an empty complaints area.
 pub async fn generate(db: &Db, seed: u64, today: NaiveDate) -> anyhow::Result<DemoSummary> {
-    let mut rng = SplitMix64::new(seed);
     // A street without a centre gets the district's (东丽区 is about 117.31°E 39.09°N).
     let streets: Vec<(i64, f64, f64)> = registry::service::streets(db)
         .await?
@@ -90,7 +96,8 @@ pub async fn generate(db: &Db, seed: u64, today: NaiveDate) -> anyhow::Result<De
         NaiveDate::from_ymd_opt(2024, 1, 1).ok_or_else(|| anyhow::anyhow!("bad start date"))?;
     let mut summary = DemoSummary::default();
     let system = Caller::System(ACTOR);
-    let now = now_ts();
+    // Cases move on up to now, or to the end of `today` when that is earlier (tests of a past day).
+    let now = now_ts().min(kernel::time::cst_day_start(today + Duration::days(1)));
 
     // The roster: an officer and a leader from 08:30 to 08:30 the next day, every day, two weeks ahead.
     let handover = NaiveTime::from_hms_opt(8, 30, 0).unwrap_or_default();
@@ -127,6 +134,7 @@ pub async fn generate(db: &Db, seed: u64, today: NaiveDate) -> anyhow::Result<De
     conn.commit().await?;
 
     // Recurring sources: a few places and enterprises that keep drawing complaints.
+    let mut rng = SplitMix64::keyed(seed, &[HOTSPOTS]);
     let hotspots: Vec<(usize, f64, f64, Category)> = (0..16)
         .map(|i| {
             let s = rng.below(streets.len());
@@ -177,6 +185,8 @@ pub async fn generate(db: &Db, seed: u64, today: NaiveDate) -> anyhow::Result<De
     let per_day: f64 = 1_500.0 / 1_096.0;
     let mut day = start;
     while day <= today {
+        let day_number = u64::try_from((day - start).num_days()).unwrap_or(0);
+        let mut rng = SplitMix64::keyed(seed, &[DAY, day_number]);
         // About 1.4 cases a day, more in summer (noise, fumes).
         let month = chrono::Datelike::month(&day);
         let summer = (5..=9).contains(&month);
@@ -185,7 +195,8 @@ pub async fn generate(db: &Db, seed: u64, today: NaiveDate) -> anyhow::Result<De
         if rng.chance((expected - expected.floor()).clamp(0.0, 1.0)) {
             n += 1;
         }
-        for _ in 0..n {
+        for case_number in 0..n {
+            let mut rng = SplitMix64::keyed(seed, &[CASE, day_number, case_number as u64]);
             let minute = if rng.chance(0.3) {
                 // Evenings and nights: the duty officer's share.
                 rng.int_in(18 * 60..24 * 60)

@@ -28,15 +28,43 @@ pub enum History {
     Until(i64),
 }
 
+/// A step of creating the demo district, reported as it starts and as it ends, so that the first start (which
+/// writes the whole history) can show its progress.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    Started {
+        step: usize,
+        of: usize,
+        label: &'a str,
+    },
+    Finished {
+        step: usize,
+        of: usize,
+        label: &'a str,
+        summary: &'a str,
+        seconds: f64,
+    },
+}
+
 /// Creates the demo district in an empty database, or leaves an existing one as it is. Returns a summary.
 pub async fn ensure(db: &Db, seed: u64, history: History) -> anyhow::Result<String> {
+    ensure_with_progress(db, seed, history, &|_| {}).await
+}
+
+/// [`ensure`], telling `progress` of each step while the district is created.
+pub async fn ensure_with_progress(
+    db: &Db,
+    seed: u64,
+    history: History,
+    progress: &(dyn Fn(Progress<'_>) + Sync),
+) -> anyhow::Result<String> {
     let present = registry::service::the_district(db)
         .await?
         .is_some_and(|district| district.code == DISTRICT_CODE);
     let created = if present {
         false
     } else {
-        load(db, seed, history).await?;
+        load(db, seed, history, progress).await?;
         true
     };
     let counts = registry::service::counts(db).await?;
@@ -62,56 +90,97 @@ pub async fn ensure(db: &Db, seed: u64, history: History) -> anyhow::Result<Stri
     ))
 }
 
-async fn load(db: &Db, seed: u64, history: History) -> anyhow::Result<()> {
+/// Runs one step of the creation between its two progress reports.
+async fn step<F>(
+    progress: &(dyn Fn(Progress<'_>) + Sync),
+    (step, of): (usize, usize),
+    label: &str,
+    work: F,
+) -> anyhow::Result<()>
+where
+    F: std::future::Future<Output = anyhow::Result<String>>,
+{
+    progress(Progress::Started { step, of, label });
     let started = std::time::Instant::now();
-    let district = generate::generate(seed, ENTERPRISES);
-    let streets = registry_load::organisation(db, DISTRICT_CODE).await?;
-    registry_load::enterprises_and_points(db, &district, &streets).await?;
-    for (username, name, role, street) in DEMO_USERS {
-        let street_id = street
-            .and_then(|s| streets.iter().find(|(_, n, _)| n == s))
-            .map(|(id, ..)| *id);
-        accounts::service::create_user(
-            db,
-            Actor::Cli,
-            accounts::NewUser {
-                username: (*username).to_string(),
-                display_name: (*name).to_string(),
-                password: DEMO_PASSWORD.to_string(),
-                role: *role,
-                street_id,
-                department_id: None,
-            },
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("demo user {username}: {}", e.public_message()))?;
-    }
+    let summary = work.await.map_err(|e| e.context(label.to_string()))?;
+    let seconds = started.elapsed().as_secs_f64();
+    tracing::info!("demo step {step}/{of} {label} in {seconds:.1} s: {summary}");
+    progress(Progress::Finished {
+        step,
+        of,
+        label,
+        summary: &summary,
+        seconds,
+    });
+    Ok(())
+}
+
+async fn load(
+    db: &Db,
+    seed: u64,
+    history: History,
+    progress: &(dyn Fn(Progress<'_>) + Sync),
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let area_steps: Vec<_> = areas::ALL
+        .iter()
+        .filter_map(|area| Some((area.label, area.demo?)))
+        .collect();
+    let of = 3 + area_steps.len();
     let until = match history {
         History::UntilNow => kernel::time::now_ts(),
         History::Until(ts) => ts,
     };
-    let water_values =
-        water_samples::simulate_water_samples(db, seed, kernel::time::cst_day(until)).await?;
-    tracing::info!("demo water sections: {water_values} sample values");
+    let mut streets = Vec::new();
+    step(progress, (1, of), "组织机构、企业和点位", async {
+        let district = generate::generate(seed, ENTERPRISES);
+        streets = registry_load::organisation(db, DISTRICT_CODE).await?;
+        registry_load::enterprises_and_points(db, &district, &streets).await?;
+        Ok(format!(
+            "{} streets, {} enterprises",
+            streets.len(),
+            district.enterprises.len()
+        ))
+    })
+    .await?;
+    step(progress, (2, of), "演示用户", async {
+        for (username, name, role, street) in DEMO_USERS {
+            let street_id = street
+                .and_then(|s| streets.iter().find(|(_, n, _)| n == s))
+                .map(|(id, ..)| *id);
+            accounts::service::create_user(
+                db,
+                Actor::Cli,
+                accounts::NewUser {
+                    username: (*username).to_string(),
+                    display_name: (*name).to_string(),
+                    password: DEMO_PASSWORD.to_string(),
+                    role: *role,
+                    street_id,
+                    department_id: None,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("demo user {username}: {}", e.public_message()))?;
+        }
+        Ok(format!("{} users", DEMO_USERS.len()))
+    })
+    .await?;
+    step(progress, (3, of), "水质断面样品", async {
+        let values =
+            water_samples::simulate_water_samples(db, seed, kernel::time::cst_day(until)).await?;
+        Ok(format!("{values} sample values"))
+    })
+    .await?;
     // Each area's own part of the district (complaints, air history, outlets and alarms, …), in list order.
     let context = kernel::area::DemoContext {
         db: db.clone(),
         seed,
         until,
-        today: kernel::time::cst_day(kernel::time::now_ts()),
+        today: kernel::time::cst_day(until),
     };
-    for area in areas::ALL {
-        if let Some(step) = area.demo {
-            let step_started = std::time::Instant::now();
-            let summary = step(context.clone())
-                .await
-                .map_err(|e| e.context(format!("demo step of {}", area.name)))?;
-            tracing::info!(
-                "demo {} in {:?}: {summary}",
-                area.name,
-                step_started.elapsed()
-            );
-        }
+    for (index, (label, demo_step)) in area_steps.into_iter().enumerate() {
+        step(progress, (4 + index, of), label, demo_step(context.clone())).await?;
     }
     tracing::info!("demo district loaded in {:?}", started.elapsed());
     Ok(())

@@ -50,16 +50,19 @@ impl std::fmt::Display for SimulationSummary {
     }
 }
 
-/// The simulation's generator: the platform's one, on a stream of its own (the seed mixed with a constant).
-fn simulation_rng(seed: u64) -> SplitMix64 {
-    SplitMix64::new(seed ^ 0x9E37_79B9_7F4A_7C15)
+/// The simulation's streams. Every draw comes from a stream keyed by what it is for — the region's day, a
+/// station's constants, a station's week (outages), a station's hour — never from one sequence run through
+/// the whole history, so that a history written up to a later date holds exactly the same values for the
+/// earlier dates, whenever the demo is created.
+fn stream(seed: u64, key: &[u64]) -> SplitMix64 {
+    SplitMix64::keyed(seed ^ 0x9E37_79B9_7F4A_7C15, key)
 }
 
-fn hash(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
+/// What a stream is for (the first part of its key).
+const REGION_DAY: u64 = 1;
+const STATION: u64 = 2;
+const STATION_WEEK: u64 = 3;
+const STATION_HOUR: u64 = 4;
 
 /// The drivers every station shares, one entry per hour.
 struct Regional {
@@ -77,7 +80,6 @@ struct Regional {
 
 fn regional(seed: u64, hours: usize) -> Regional {
     use chrono::Datelike;
-    let mut rng = simulation_rng(seed);
     let days = hours / 24 + 2;
     // Daily level: AR(1) with heating-season episodes of 3–6 days ramping up to +1.3.
     let mut daily = Vec::with_capacity(days);
@@ -86,6 +88,7 @@ fn regional(seed: u64, hours: usize) -> Regional {
     for d in 0..days {
         let date = kernel::time::cst_day(HISTORY_START + d as i64 * DAY_SECONDS);
         let heating = is_heating(date);
+        let mut rng = stream(seed, &[REGION_DAY, d as u64]);
         level = 0.72 * level + 0.32 * rng.normal();
         turn = 0.6 * turn + 35.0 * rng.normal();
         if episode_left == 0 && heating && rng.unit() < 0.045 {
@@ -139,27 +142,36 @@ fn is_heating(date: chrono::NaiveDate) -> bool {
     m == 12 || m <= 2 || (m == 11 && d >= 15) || (m == 3 && d <= 15)
 }
 
+/// Outages start in about four weeks a year.
+const OUTAGE_WEEKLY_CHANCE: f64 = 4.0 / 52.18;
+const WEEK_HOURS: usize = 7 * 24;
+
 /// The rows of one station over all hours.
 fn station_rows(seed: u64, point_id: i64, code: &str, r: &Regional) -> Vec<Row> {
-    let mut rng = simulation_rng(seed ^ hash(code));
-    let bias_pm = (0.13 * rng.normal()).exp();
-    let bias_gas = (0.15 * rng.normal()).exp();
-    let bias_wind = (0.12 * rng.normal()).exp();
-    let calibration_day = (rng.next_u64() % 7) as u32;
+    let station = SplitMix64::key_of(code);
+    let mut constants = stream(seed, &[STATION, station]);
+    let bias_pm = (0.13 * constants.normal()).exp();
+    let bias_gas = (0.15 * constants.normal()).exp();
+    let bias_wind = (0.12 * constants.normal()).exp();
+    let calibration_day = (constants.next_u64() % 7) as u32;
     let hours = r.level.len();
-    // Outages: about four a year of 3–48 hours.
+    // Outages of 3–48 hours, each week's drawn from the week's own stream.
     let mut missing = vec![false; hours];
-    let outages = (hours as f64 / 8766.0 * 4.0).round() as usize;
-    for _ in 0..outages {
-        let start = (rng.next_u64() % hours as u64) as usize;
-        let length = 3 + (rng.next_u64() % 46) as usize;
-        for m in missing.iter_mut().skip(start).take(length) {
-            *m = true;
+    for week in 0..hours.div_ceil(WEEK_HOURS) {
+        let mut rng = stream(seed, &[STATION_WEEK, station, week as u64]);
+        if rng.chance(OUTAGE_WEEKLY_CHANCE) {
+            let start = week * WEEK_HOURS + rng.below(WEEK_HOURS);
+            let length = 3 + rng.below(46);
+            for m in missing.iter_mut().skip(start).take(length) {
+                *m = true;
+            }
         }
     }
     let mut noise = 0.0f64;
     let mut rows = Vec::with_capacity(hours);
     for (t, &absent) in missing.iter().enumerate() {
+        // Every hour draws the same number of values in the same order from its own stream.
+        let mut rng = stream(seed, &[STATION_HOUR, station, t as u64]);
         noise = 0.8 * noise + 0.09 * rng.normal();
         if absent {
             continue;
@@ -299,6 +311,18 @@ pub async fn simulate_air_history(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_longer_history_holds_the_same_values_for_the_earlier_hours() {
+        // Two demos of one seed created at different times (here: 90 days and 200 days of history).
+        let short = station_rows(7, 1, "1021A", &regional(7, 24 * 90));
+        let long = station_rows(7, 1, "1021A", &regional(7, 24 * 200));
+        let end = HISTORY_START + 24 * 90 * HOUR;
+        let earlier: Vec<&Row> = long.iter().filter(|row| row.ts < end).collect();
+        assert_eq!(earlier.len(), short.len());
+        assert!(short.iter().zip(earlier).all(|(a, b)| a == b));
+        assert!(long.len() > short.len() + 24 * 100);
+    }
 
     #[test]
     fn deterministic_and_plausible() {

@@ -256,7 +256,11 @@ pub fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         let db = Db::connect(&url).await?;
         db.migrate().await?;
         let db = with_master_key(db, &args.data_dir)?;
-        let report = demo::ensure(&db, args.seed, demo::History::UntilNow).await?;
+        let progress = DemoProgress::new();
+        let report = demo::ensure_with_progress(&db, args.seed, demo::History::UntilNow, &|step| {
+            progress.report(step)
+        })
+        .await?;
         println!("{report}");
         // The demo's registered devices report live minute data to its own gateway.
         // The demo's HJ 212-2025 devices get a key (registered out of band, as the standard has it), so that
@@ -276,6 +280,61 @@ pub fn run_demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         };
         serve(db, config, ingest::Config::default(), args.http, args.hj212).await
     })
+}
+
+/// Shows the first start's progress in the terminal: a spinner per step on a terminal, a plain line per step
+/// otherwise (a log file, CI).
+struct DemoProgress {
+    bar: std::sync::Mutex<Option<indicatif::ProgressBar>>,
+    terminal: bool,
+}
+
+impl DemoProgress {
+    fn new() -> DemoProgress {
+        DemoProgress {
+            bar: std::sync::Mutex::new(None),
+            terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        }
+    }
+
+    fn report(&self, progress: demo::Progress<'_>) {
+        // A poisoned lock only means an earlier report panicked; the spinner is cosmetic.
+        let mut bar = self
+            .bar
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match progress {
+            demo::Progress::Started { step, of, label } => {
+                if step == 1 {
+                    eprintln!(
+                        "首次启动：正在生成模拟东丽区及其 2024 年至今的历史数据（release 版约 20 秒，debug 版约数分钟；以后启动直接打开）"
+                    );
+                }
+                let message = format!("[{step}/{of}] {label}……");
+                if self.terminal {
+                    let spinner = indicatif::ProgressBar::new_spinner();
+                    spinner.set_message(message);
+                    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+                    *bar = Some(spinner);
+                } else {
+                    eprintln!("{message}");
+                }
+            }
+            demo::Progress::Finished {
+                step,
+                of,
+                label,
+                seconds,
+                ..
+            } => {
+                let message = format!("[{step}/{of}] {label}：完成，{seconds:.1} 秒");
+                match bar.take() {
+                    Some(spinner) => spinner.finish_with_message(message),
+                    None => eprintln!("{message}"),
+                }
+            }
+        }
+    }
 }
 
 /// Raises the soft limit of open files to the hard limit (the soft one is often 1,024, which 1,100 idle
