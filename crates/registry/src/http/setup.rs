@@ -137,6 +137,34 @@ fn is_setter(principal: &Principal) -> bool {
     principal.can(crate::ORGANISATION, Action::Create)
 }
 
+/// The Chinese 403 page for anyone but the administrator on the setup and import pages.
+async fn refuse_non_administrator(state: &AppState, principal: &Principal) -> Option<PageResult> {
+    if is_setter(principal) {
+        return None;
+    }
+    Some(match service::the_district(&state.db).await {
+        Ok(district) => pending(state, principal, district.is_some(), StatusCode::FORBIDDEN),
+        Err(err) => Err(err.into()),
+    })
+}
+
+/// The fields of a posted form, trimmed (a missing one is empty).
+struct FormFields(Vec<(String, String)>);
+
+impl FormFields {
+    fn parse(body: &[u8]) -> FormFields {
+        FormFields(form_urlencoded::parse(body).into_owned().collect())
+    }
+
+    fn get(&self, name: &str) -> String {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    }
+}
+
 /// For the start page: until the district is set up, the administrator is sent to `/setup` and everyone
 /// else is told (in Chinese) that the administrator must finish it first. `None` once it is set up.
 pub async fn setup_gate(
@@ -250,14 +278,8 @@ async fn setup_submit(
     principal: Principal,
     body: Bytes,
 ) -> PageResult {
-    let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-    let get = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
+    let fields = FormFields::parse(&body);
+    let get = |name: &str| fields.get(name);
     let form = DistrictInput {
         code: get("code"),
         name: get("name"),
@@ -276,10 +298,9 @@ async fn setup_submit(
             let error = Some(("district".to_string(), form_message(&message)));
             setup_render(&state, &principal, form, error, None).await
         }
-        Err(AppError::Forbidden(_)) => {
-            let set_up = service::the_district(&state.db).await?.is_some();
-            pending(&state, &principal, set_up, StatusCode::FORBIDDEN)
-        }
+        Err(AppError::Forbidden(message)) => refuse_non_administrator(&state, &principal)
+            .await
+            .unwrap_or(Err(AppError::Forbidden(message).into())),
         Err(other) => Err(other.into()),
     }
 }
@@ -405,9 +426,8 @@ async fn import_render(
 }
 
 async fn import_page(State(state): State<AppState>, principal: Principal) -> PageResult {
-    if !is_setter(&principal) {
-        let set_up = service::the_district(&state.db).await?.is_some();
-        return pending(&state, &principal, set_up, StatusCode::FORBIDDEN);
+    if let Some(refused) = refuse_non_administrator(&state, &principal).await {
+        return refused;
     }
     import_render(&state, &principal, None, None, None).await
 }
@@ -463,9 +483,8 @@ async fn import_preview(
     principal: Principal,
     multipart: Multipart,
 ) -> PageResult {
-    if !is_setter(&principal) {
-        let set_up = service::the_district(&state.db).await?.is_some();
-        return pending(&state, &principal, set_up, StatusCode::FORBIDDEN);
+    if let Some(refused) = refuse_non_administrator(&state, &principal).await {
+        return refused;
     }
     let (file_name, bytes, kind) = match read_import_form(multipart).await {
         Ok(upload) => upload,
@@ -517,19 +536,12 @@ async fn import_confirm(
     principal: Principal,
     body: Bytes,
 ) -> PageResult {
-    if !is_setter(&principal) {
-        let set_up = service::the_district(&state.db).await?.is_some();
-        return pending(&state, &principal, set_up, StatusCode::FORBIDDEN);
+    if let Some(refused) = refuse_non_administrator(&state, &principal).await {
+        return refused;
     }
     require_importer(&principal)?;
-    let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-    let get = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
+    let fields = FormFields::parse(&body);
+    let get = |name: &str| fields.get(name);
     let digest = get("digest");
     let Some(path) = upload_path(&state, &digest) else {
         return Err(AppError::validation("digest", "不是本页面上传的文件").into());

@@ -401,6 +401,34 @@ impl Cells<'_> {
     }
 }
 
+/// The rows of `table` by template column, less the template's example row left in the file (refused).
+fn data_rows<'a>(
+    table: &'a Table,
+    at: &'a [Option<usize>],
+    columns: &'static [TemplateColumn],
+    errors: &mut Vec<RowError>,
+) -> Vec<Cells<'a>> {
+    let mut rows = Vec::new();
+    for row in &table.rows {
+        let cells = Cells {
+            table,
+            row,
+            at,
+            columns,
+        };
+        if cells.is_example() {
+            errors.push(RowError::row(
+                &table.sheet,
+                row.row,
+                "这是模板的示例行，请删除或改成真实数据后再导入",
+            ));
+        } else {
+            rows.push(cells);
+        }
+    }
+    rows
+}
+
 const NAME: usize = 0;
 // Streets
 const STREET_CODE: usize = 1;
@@ -465,21 +493,8 @@ fn street_rows(table: &Table, district_code: &str, errors: &mut Vec<RowError>) -
         return Vec::new();
     }
     let mut out = Vec::new();
-    for row in &table.rows {
-        let cells = Cells {
-            table,
-            row,
-            at: &at,
-            columns: STREET_COLUMNS,
-        };
-        if cells.is_example() {
-            errors.push(RowError::row(
-                &table.sheet,
-                row.row,
-                "这是模板的示例行，请删除或改成真实数据后再导入",
-            ));
-            continue;
-        }
+    for cells in data_rows(table, &at, STREET_COLUMNS, errors) {
+        let row = cells.row;
         let before = errors.len();
         let name = cells.required(NAME, 64, errors);
         let code = cells.required(STREET_CODE, 16, errors).and_then(|text| {
@@ -528,21 +543,8 @@ fn department_rows(table: &Table, errors: &mut Vec<RowError>) -> Vec<DepartmentR
         return Vec::new();
     }
     let mut out = Vec::new();
-    for row in &table.rows {
-        let cells = Cells {
-            table,
-            row,
-            at: &at,
-            columns: DEPARTMENT_COLUMNS,
-        };
-        if cells.is_example() {
-            errors.push(RowError::row(
-                &table.sheet,
-                row.row,
-                "这是模板的示例行，请删除或改成真实数据后再导入",
-            ));
-            continue;
-        }
+    for cells in data_rows(table, &at, DEPARTMENT_COLUMNS, errors) {
+        let row = cells.row;
         let before = errors.len();
         let name = cells.required(NAME, 64, errors);
         let kind = cells
@@ -1027,32 +1029,22 @@ async fn write_street(
     plan: StreetPlan,
     now: i64,
 ) -> AppResult<()> {
-    let (id, action, before) = match plan {
+    let (id, before) = match plan {
         StreetPlan::Create(input) => {
             let input = input.parse()?;
             let id = repo::insert_street(conn, &input, district_code, now).await?;
-            (id, "create", None)
+            (id, None)
         }
         StreetPlan::Update { before, after } => {
             let after = after.parse()?;
             repo::update_street(conn, before.id, &after, district_code).await?;
-            (before.id, "update", Some(before))
+            (before.id, Some(before))
         }
     };
     let after = repo::get_street(conn, id)
         .await?
         .ok_or_else(|| AppError::not_found("street"))?;
-    let mut entry = actor
-        .entry(action, "street", id)
-        .summary(format!(
-            "从文件导入{}街道 {}",
-            if before.is_some() { "修改" } else { "新增" },
-            after.name
-        ))
-        .after(&after);
-    if let Some(before) = &before {
-        entry = entry.before(before);
-    }
+    let entry = import_entry(actor, "street", "街道", id, &after.name, before, &after);
     audit::record(&mut *conn, &entry).await?;
     Ok(())
 }
@@ -1063,34 +1055,48 @@ async fn write_department(
     plan: DepartmentPlan,
     now: i64,
 ) -> AppResult<()> {
-    let (id, action, before) = match plan {
+    let (id, before) = match plan {
         DepartmentPlan::Create(input) => {
             let input = input.parse()?;
             let id = repo::insert_department(conn, &input, now).await?;
-            (id, "create", None)
+            (id, None)
         }
         DepartmentPlan::Update { before, after } => {
             let after = after.parse()?;
             repo::update_department(conn, before.id, &after).await?;
-            (before.id, "update", Some(before))
+            (before.id, Some(before))
         }
     };
     let after = repo::get_department(conn, id)
         .await?
         .ok_or_else(|| AppError::not_found("department"))?;
-    let mut entry = actor
-        .entry(action, "department", id)
-        .summary(format!(
-            "从文件导入{}部门 {}",
-            if before.is_some() { "修改" } else { "新增" },
-            after.name
-        ))
-        .after(&after);
-    if let Some(before) = &before {
-        entry = entry.before(before);
-    }
+    let entry = import_entry(actor, "department", "部门", id, &after.name, before, &after);
     audit::record(&mut *conn, &entry).await?;
     Ok(())
+}
+
+/// The audit entry of one record an import created (`before` = None) or changed.
+fn import_entry<T: Serialize>(
+    actor: Actor<'_>,
+    entity: &str,
+    label: &str,
+    id: i64,
+    name: &str,
+    before: Option<T>,
+    after: &T,
+) -> kernel::audit::AuditEntry {
+    let (action, verb) = match before {
+        Some(_) => ("update", "修改"),
+        None => ("create", "新增"),
+    };
+    let entry = actor
+        .entry(action, entity, id)
+        .summary(format!("从文件导入{verb}{label} {name}"))
+        .after(after);
+    match &before {
+        Some(before) => entry.before(before),
+        None => entry,
+    }
 }
 
 #[cfg(test)]

@@ -35,22 +35,23 @@ impl DistrictSetup {
 /// Why a different district is refused, in Chinese and English (the CLI prints it, the page and the API's 409
 /// show it).
 pub fn different_district_message(existing: &District, asked: &District) -> String {
+    let (e, a) = (existing, asked);
     format!(
         "本系统已初始化为 {}{}（{}），不能改为 {}{}（{}）；如需服务另一个区县，请另建一个数据库。\
          This installation is already set up for {} {} ({}) and cannot be changed to {} {} ({}); use a new \
          database for another district.",
-        existing.city,
-        existing.name,
-        existing.code,
-        asked.city,
-        asked.name,
-        asked.code,
-        existing.city,
-        existing.name,
-        existing.code,
-        asked.city,
-        asked.name,
-        asked.code,
+        e.city,
+        e.name,
+        e.code,
+        a.city,
+        a.name,
+        a.code,
+        e.city,
+        e.name,
+        e.code,
+        a.city,
+        a.name,
+        a.code,
     )
 }
 
