@@ -1,6 +1,8 @@
 //! Account rules: who may create users, password policy, login with throttling, sessions and tokens.
 //! No HTTP types here: the web layer passes in strings and gets back principals.
 
+/// Who performs an administrative change: a logged-in principal or the command line.
+pub use kernel::audit::Actor;
 use kernel::audit::{self, AuditEntry};
 use kernel::auth::AuthMethod;
 use kernel::password::{
@@ -13,28 +15,6 @@ use kernel::{Action, AppError, AppResult, AppState, Db, Principal, Role};
 
 use crate::model::{ApiToken, IssuedToken, NewUser, User, UserUpdate};
 use crate::repo;
-
-/// Who performs an administrative change: a logged-in principal or the command line.
-pub enum Actor<'a> {
-    Principal(&'a Principal),
-    Cli,
-}
-
-impl Actor<'_> {
-    fn entry(&self, action: &str, entity: &str, id: impl ToString) -> AuditEntry {
-        match self {
-            Actor::Principal(p) => AuditEntry::by(p, action, entity, id),
-            Actor::Cli => AuditEntry::system("cli", action, entity, id),
-        }
-    }
-
-    fn require(&self, action: Action) -> AppResult<()> {
-        match self {
-            Actor::Principal(p) => p.require(crate::USER, action),
-            Actor::Cli => Ok(()),
-        }
-    }
-}
 
 fn validate_username(username: &str) -> AppResult<String> {
     let username = validate::required("username", username, 64)?;
@@ -69,7 +49,7 @@ async fn check_street_for_role(db: &Db, role: Role, street_id: Option<i64>) -> A
 }
 
 pub async fn create_user(db: &Db, actor: Actor<'_>, new: NewUser) -> AppResult<User> {
-    actor.require(Action::Create)?;
+    actor.require(crate::USER, Action::Create)?;
     let username = validate_username(&new.username)?;
     let display_name = validate::required("display_name", &new.display_name, 64)?;
     check_password_policy(&new.password, &username)
@@ -132,7 +112,7 @@ pub async fn update_user(
     id: i64,
     change: UserUpdate,
 ) -> AppResult<User> {
-    actor.require(Action::Update)?;
+    actor.require(crate::USER, Action::Update)?;
     let before = repo::user_by_id(db, id)
         .await?
         .ok_or_else(|| AppError::not_found(format!("user {id} not found")))?;

@@ -68,6 +68,36 @@ impl AuditEntry {
     }
 }
 
+/// Who makes a change: a signed-in user, held to the resource's policy, or the command line, which whoever runs
+/// it on the server may use for everything and which the log names `cli`.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    Principal(&'a Principal),
+    Cli,
+}
+
+impl Actor<'_> {
+    /// The audit entry of a change this actor makes.
+    pub fn entry(&self, action: &str, entity: &str, id: impl ToString) -> AuditEntry {
+        match self {
+            Actor::Principal(p) => AuditEntry::by(p, action, entity, id),
+            Actor::Cli => AuditEntry::system("cli", action, entity, id),
+        }
+    }
+
+    /// 403 unless a principal's role may do `action` on `resource`; the command line always may.
+    pub fn require(
+        &self,
+        resource: crate::auth::Resource,
+        action: crate::auth::Action,
+    ) -> Result<(), crate::error::AppError> {
+        match self {
+            Actor::Principal(p) => p.require(resource, action),
+            Actor::Cli => Ok(()),
+        }
+    }
+}
+
 /// Writes one entry through any executor (a transaction, normally).
 pub async fn record<'e, E>(executor: E, entry: &AuditEntry) -> Result<(), sqlx::Error>
 where

@@ -24,6 +24,8 @@ enum Command {
     Serve(cmd::serve::ServeArgs),
     /// Creates (or reopens) the simulated Dongli District demo and serves it.
     Demo(cmd::serve::DemoArgs),
+    /// Sets up a fresh installation for its district (and its streets, departments, first administrator).
+    Init(Box<cmd::init::InitArgs>),
     /// Applies the embedded schema migrations to a database (required before `serve` on PostgreSQL).
     Migrate(cmd::serve::MigrateArgs),
     /// Administers users: add, list, passwd.
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Serve(args) => cmd::serve::run_serve(args),
         Command::Demo(args) => cmd::serve::run_demo(args),
+        Command::Init(args) => cmd::init::run(*args),
         Command::Migrate(args) => cmd::serve::run_migrate(args),
         Command::User(args) => cmd::admin::run_user(args),
         Command::Token(args) => cmd::admin::run_token(args),

@@ -20,6 +20,9 @@ use crate::model::*;
 use crate::service;
 
 mod pages;
+mod setup;
+
+pub use setup::setup_gate;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Extractors
@@ -116,6 +119,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/devices", get(list_devices).post(create_device))
         .route("/api/v1/devices/{id}", get(get_device).put(update_device))
         .merge(pages::routes())
+        .merge(setup::routes())
 }
 
 /// The registry's part of `/api/v1/openapi.json`.
@@ -134,6 +138,13 @@ pub fn routes() -> Router<AppState> {
     tags((name = "registry", description = "基础信息：街道、部门、企业（一企一档）、监测点位、监测设备"))
 )]
 pub struct ApiDoc;
+
+/// The registry's whole API document: [`ApiDoc`] and the first-run setup's ([`setup::SetupApiDoc`]).
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    let mut doc = <ApiDoc as utoipa::OpenApi>::openapi();
+    doc.merge(<setup::SetupApiDoc as utoipa::OpenApi>::openapi());
+    doc
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Streets and departments

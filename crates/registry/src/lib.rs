@@ -15,6 +15,7 @@ pub mod http;
 pub mod model;
 pub mod repo;
 pub mod service;
+pub mod sheet;
 
 // ---- The area's self-description (kernel::area; listed in crates/areas) ----
 
@@ -73,7 +74,7 @@ fn device_policy(role: Role, action: Action) -> bool {
 /// The registry: the master data every area refers to.
 pub const AREA: Area = Area {
     routes: http::routes,
-    api_doc: <http::ApiDoc as utoipa::OpenApi>::openapi,
+    api_doc: http::api_doc,
     resources: &[ORGANISATION, ENTERPRISE, MONITORING_POINT, DEVICE],
     nav: &[
         NavItem::reading("/registry/enterprises", "企业", ENTERPRISE, 60),

@@ -416,6 +416,102 @@ pub struct District {
     pub simulated: bool,
 }
 
+/// The province-level codes of GB/T 2260 (the first two digits of every division code).
+const PROVINCE_CODES: [&str; 34] = [
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
+    "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
+    "81", "82",
+];
+
+/// Checks a county-level administrative division code (GB/T 2260): six digits, a known province, then the
+/// prefecture and the county, neither `00` (`120100` is Tianjin's city districts as a whole, `120000` Tianjin).
+/// The message is in Chinese and English: the setup page, the CLI and the API show it as it is.
+pub fn county_division_code(field: &str, text: &str) -> Result<String, AppError> {
+    let code = text.trim();
+    let wrong = |zh: &str, en: &str| {
+        Err(AppError::validation(
+            field,
+            format!(
+                "{zh}：县级行政区划代码（GB/T 2260）是 6 位数字，如东丽区 120110；{en}: a county-level code of \
+                 GB/T 2260 is six digits, e.g. 120110"
+            ),
+        ))
+    };
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return wrong("应为 6 位数字", "must be six digits");
+    }
+    if !PROVINCE_CODES.contains(&&code[..2]) {
+        return wrong("前两位不是省级代码", "the first two digits are no province");
+    }
+    if &code[2..4] == "00" || &code[4..] == "00" {
+        return wrong(
+            "这是省或市的代码，不是区县的",
+            "this is a province or a city as a whole, not a district or county",
+        );
+    }
+    Ok(code.to_string())
+}
+
+/// A required Chinese name ending in one of `suffixes` (the kind of division it names); bilingual messages.
+fn division_name(
+    field: &str,
+    text: &str,
+    suffixes: &[&str],
+    example: &str,
+) -> Result<String, AppError> {
+    let name = text.trim();
+    if name.is_empty() {
+        return Err(AppError::validation(field, "必填；is required"));
+    }
+    if name.chars().count() > 32 {
+        return Err(AppError::validation(
+            field,
+            "不能超过 32 个字符；must be at most 32 characters",
+        ));
+    }
+    if suffixes.iter().any(|s| name.ends_with(s)) && name.chars().count() >= 2 {
+        Ok(name.to_string())
+    } else {
+        let list = suffixes.join("、");
+        Err(AppError::validation(
+            field,
+            format!(
+                "应为以 {list} 结尾的全称，如 {example}；must be the full name ending in {}, e.g. {example}",
+                suffixes.join(", ")
+            ),
+        ))
+    }
+}
+
+/// The district as the administrator sets it up (`qingshan init`, `/setup`, `POST /api/v1/district`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct DistrictInput {
+    /// County-level administrative division code (GB/T 2260), e.g. `120110`.
+    pub code: String,
+    /// The district's (county's) full name, e.g. `东丽区`.
+    pub name: String,
+    /// The city (prefecture) it belongs to, e.g. `天津市`.
+    pub city: String,
+}
+
+impl DistrictInput {
+    pub fn parse(&self) -> Result<District, AppError> {
+        Ok(District {
+            code: county_division_code("code", &self.code)?,
+            name: division_name("name", &self.name, &["区", "县", "市", "旗"], "东丽区")?,
+            city: division_name(
+                "city",
+                &self.city,
+                &["市", "州", "盟", "地区", "省", "自治区"],
+                "天津市",
+            )?,
+            center_lon: None,
+            center_lat: None,
+            simulated: false,
+        })
+    }
+}
+
 /// 街道.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Street {

@@ -11,6 +11,9 @@ use sqlx::AnyConnection;
 use crate::model::*;
 use crate::repo::{self, PointVisibility};
 
+pub mod org_import;
+pub mod setup;
+
 async fn conn(db: &Db) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
     Ok(db.pool().acquire().await?)
 }

@@ -601,6 +601,10 @@ struct DashboardPage {
 }
 
 async fn page(State(state): State<AppState>, principal: Principal) -> PageResult {
+    // A fresh installation has no district yet: its administrator sets it up first (/setup).
+    if let Some(gate) = registry::http::setup_gate(&state, &principal).await? {
+        return Ok(gate);
+    }
     let d = gather(&state.db, &principal, kernel::time::now_ts()).await?;
     let data_json = kernel::web::script_json(&d)?;
     render(&DashboardPage {

@@ -130,6 +130,40 @@ impl TestApp {
         }
     }
 
+    /// A fresh installation, as `qingshan serve` finds it on a new data directory: no district, no streets, and
+    /// a user of every role but the street officer (who needs a street).
+    pub async fn uninitialised(db: Db) -> TestApp {
+        let data = tempfile::tempdir().unwrap();
+        for role in Role::ALL.into_iter().filter(|r| *r != Role::StreetOfficer) {
+            accounts::service::create_user(
+                &db,
+                Actor::Cli,
+                accounts::NewUser {
+                    username: Self::username(role),
+                    display_name: format!("测试{}", role.label()),
+                    password: PASSWORD.to_string(),
+                    role,
+                    street_id: None,
+                    department_id: None,
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let config = AppConfig {
+            data_dir: data.path().to_path_buf(),
+            ..AppConfig::default()
+        };
+        let state = AppState::new(db, config);
+        TestApp {
+            _data: data,
+            router: web::app(state.clone()),
+            state,
+            street_a: 0,
+            street_b: 0,
+        }
+    }
+
     pub fn username(role: Role) -> String {
         role.as_str().replace('_', "-")
     }

@@ -72,7 +72,7 @@ pub enum TokenCommand {
     },
 }
 
-fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+pub fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     if from_stdin {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;

@@ -6,5 +6,7 @@ mod bulk;
 mod pages;
 mod permissions;
 mod reads;
+mod setup;
+mod setup_http;
 mod support;
 mod uscc;
