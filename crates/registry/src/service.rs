@@ -11,6 +11,8 @@ use sqlx::AnyConnection;
 use crate::model::*;
 use crate::repo::{self, PointVisibility};
 
+pub mod workbook;
+
 async fn conn(db: &Db) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
     Ok(db.pool().acquire().await?)
 }

@@ -6,5 +6,6 @@ pub mod aqi;
 pub mod assess;
 pub mod hj212;
 pub mod import;
+pub mod registry;
 pub mod serve;
 pub mod simulate;

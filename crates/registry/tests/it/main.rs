@@ -8,3 +8,4 @@ mod permissions;
 mod reads;
 mod support;
 mod uscc;
+mod workbook;
