@@ -788,8 +788,21 @@ testkit::db_test!(the_api_and_the_page_take_the_workbook, |db| {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.content_type.starts_with("text/html"));
     assert!(page.text.contains("不是 XLSX 工作簿"), "{}", page.text);
-    // The petition office may import nothing: a Chinese 403 page.
+    // The petition office reads enterprises: the page offers the export, not the upload.
     let page = get(&db, &session(Role::Petition, None), "/registry/import").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("只能导出") && !page.text.contains("上传并预览"));
+    // The public may do neither: a Chinese 403 page, and the same for an upload.
+    let page = get(&db, &session(Role::Public, None), "/registry/import").await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     assert!(page.content_type.starts_with("text/html"));
+    let page = post_form(
+        &db,
+        &session(Role::Leader, None),
+        "/registry/import/confirm?_csrf=csrf-test-token",
+        &[("workbook", "")],
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.content_type.starts_with("text/html") && page.text.contains("不能导入"));
 });
