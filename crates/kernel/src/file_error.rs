@@ -1,7 +1,9 @@
 //! The one error type of the data files the platform reads — station files, water sample files, the generic
 //! readings CSV: what is wrong, located by file, line and column, so that whoever prepared the file can find it.
 
+use std::collections::VecDeque;
 use std::fmt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// A problem in a data file.
@@ -71,9 +73,95 @@ impl fmt::Display for FileError {
 
 impl std::error::Error for FileError {}
 
+/// A reader that remembers where the file's lines break, so that a CSV record is located on the line an editor
+/// shows it on. The csv crate's record position is where its parser resumed, which is not that line: in a file
+/// with CRLF line ends (Excel's, Windows') the `\n` of the previous line is still unread there, so every record
+/// was reported one line early (a bad row on line 5 as "line 4"), and blank lines before a record moved it too.
+///
+/// Wrap the file before the CSV reader takes it, and ask [`LineIndex::line_at`] with the record's
+/// `position().byte()` (through `csv::Reader::get_mut`), in the order the records are read.
+pub struct LineIndex<R> {
+    inner: R,
+    /// Bytes read so far.
+    offset: u64,
+    /// Offsets of the `\r` and `\n` bytes read and not yet passed by [`LineIndex::line_at`].
+    breaks: VecDeque<(u64, u8)>,
+    /// `\n` bytes already passed.
+    newlines_passed: u64,
+}
+
+impl<R> LineIndex<R> {
+    pub fn new(inner: R) -> Self {
+        LineIndex {
+            inner,
+            offset: 0,
+            breaks: VecDeque::new(),
+            newlines_passed: 0,
+        }
+    }
+
+    /// The 1-based line of the first byte at or after `start` that is not a line break: the line a record
+    /// that the parser began reading at `start` starts on (it skips the line breaks of blank lines first).
+    /// Calls must come with non-decreasing `start`.
+    pub fn line_at(&mut self, start: u64) -> u64 {
+        while let Some(&(at, byte)) = self.breaks.front() {
+            if at >= start {
+                break;
+            }
+            if byte == b'\n' {
+                self.newlines_passed += 1;
+            }
+            self.breaks.pop_front();
+        }
+        let mut position = start;
+        let mut newlines = self.newlines_passed;
+        for &(at, byte) in &self.breaks {
+            if at != position {
+                break;
+            }
+            if byte == b'\n' {
+                newlines += 1;
+            }
+            position += 1;
+        }
+        newlines + 1
+    }
+}
+
+impl<R: Read> Read for LineIndex<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for (i, byte) in buf[..n].iter().enumerate() {
+            if matches!(byte, b'\n' | b'\r') {
+                self.breaks.push_back((self.offset + i as u64, *byte));
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_are_counted_as_an_editor_counts_them() {
+        // Line 1 header, line 2 a row, line 3 blank, line 4 a row; CRLF line ends.
+        let text = b"a,b\r\n1,2\r\n\r\n3,4\r\n";
+        let mut index = LineIndex::new(&text[..]);
+        let mut sink = Vec::new();
+        index.read_to_end(&mut sink).unwrap();
+        assert_eq!(index.line_at(0), 1);
+        // The parser resumes after the header's \r, before its \n.
+        assert_eq!(index.line_at(3), 2);
+        // After row 1's \r: its \n, then the blank line's \r\n, then row 2 on line 4.
+        assert_eq!(index.line_at(8), 4);
+        let lf = b"a,b\n1,2\n3,4\n";
+        let mut index = LineIndex::new(&lf[..]);
+        index.read_to_end(&mut sink).unwrap();
+        assert_eq!((index.line_at(4), index.line_at(8)), (2, 3));
+    }
 
     #[test]
     fn the_message_says_where_as_precisely_as_known() {

@@ -42,6 +42,8 @@ enum Command {
     Assess(cmd::assess::AssessArgs),
     /// Imports data files: `import readings --file … --format uci|cnemc|csv`.
     Import(cmd::import::ImportArgs),
+    /// The registry workbook (Excel): `registry template|export --out X.xlsx`, `registry import --file X.xlsx`.
+    Registry(cmd::registry::RegistryArgs),
     /// Online-monitoring alarms: `alarms evaluate [--from --to]` runs the rules over the stored outlet data.
     Alarms(cmd::alarms::AlarmsArgs),
 }
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::Assess(args) => cmd::assess::run(args),
         Command::Import(args) => cmd::import::run(args),
         Command::Alarms(args) => cmd::alarms::run(args),
+        Command::Registry(args) => cmd::registry::run(args),
     };
     match result {
         Ok(code) => code,

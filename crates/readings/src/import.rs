@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::station_files::open_station_file;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
-use kernel::file_error::FileError;
+use kernel::file_error::{FileError, LineIndex};
 use kernel::{AppError, Db};
 use registry::model::{PointKind, PointLevel, PointRegistration};
 use sha2::Digest;
@@ -81,10 +81,11 @@ pub fn default_level(kind: PointKind) -> PointLevel {
 
 impl PointsMap {
     pub fn read(path: &Path) -> anyhow::Result<PointsMap> {
+        let file = std::fs::File::open(path)
+            .map_err(|e| anyhow::anyhow!("{}: cannot open: {e}", path.display()))?;
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
-            .from_path(path)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            .from_reader(LineIndex::new(file));
         let headers = reader.headers()?.clone();
         let find = |name: &str| {
             headers
@@ -95,8 +96,16 @@ impl PointsMap {
             anyhow::anyhow!("{}: the header needs a `station` column", path.display())
         })?;
         let mut map = HashMap::new();
-        for (i, record) in reader.records().enumerate() {
-            let record = record.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let mut record = csv::StringRecord::new();
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => anyhow::bail!("{}: {e}", path.display()),
+            }
+            let line = reader
+                .get_mut()
+                .line_at(record.position().map_or(0, |p| p.byte()));
             let cell = |name: &str| {
                 find(name)
                     .and_then(|c| record.get(c))
@@ -107,9 +116,8 @@ impl PointsMap {
             let closed = |column: &str, texts: Vec<&str>| -> anyhow::Result<Option<String>> {
                 match cell(column) {
                     Some(text) if !texts.contains(&text.as_str()) => anyhow::bail!(
-                        "{}, line {}: {column} {text:?} is not one of {}",
+                        "{}, line {line}: {column} {text:?} is not one of {}",
                         path.display(),
-                        i + 2,
                         texts.join(", ")
                     ),
                     other => Ok(other),
@@ -313,7 +321,7 @@ fn read_station_file(
         if let Err(why) = crate::model::check_reading_time(ts) {
             each(Err(FileError::line(
                 path,
-                reader.last_row().0,
+                reader.record_line(),
                 format!("{local} is {why}"),
             )));
             continue;
@@ -415,7 +423,9 @@ fn read_generic_csv(
     each: &mut dyn FnMut(Result<Record, FileError>),
 ) -> Result<(), FileError> {
     let file = std::fs::File::open(path).map_err(|e| FileError::cannot_open(path, &e))?;
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(LineIndex::new(file));
     let headers = reader
         .headers()
         .map_err(|e| FileError::line(path, 1, e.to_string()))?
@@ -451,15 +461,14 @@ fn read_generic_csv(
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                each(Err(FileError::line(
-                    path,
-                    e.position().map_or(0, |p| p.line()),
-                    e.to_string(),
-                )));
+                let start = e.position().map_or(0, |p| p.byte());
+                let line = reader.get_mut().line_at(start);
+                each(Err(FileError::line(path, line, e.to_string())));
                 continue;
             }
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let start = record.position().map_or(0, |p| p.byte());
+        let line = reader.get_mut().line_at(start);
         let cell = |i: usize| record.get(columns[i]).unwrap_or("").trim();
         let bad = |i: usize, why: String| FileError {
             file: path.to_path_buf(),

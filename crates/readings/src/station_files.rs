@@ -31,7 +31,7 @@ pub struct HourlyRecord {
     pub values: [Option<i32>; 6],
 }
 
-use kernel::file_error::FileError;
+use kernel::file_error::{FileError, LineIndex};
 
 /// Why a header is neither layout.
 const UNRECOGNISED_HEADER: &str = "unrecognised header; expected the UCI Beijing columns (No,year,month,day,hour,PM2.5,PM10,SO2,NO2,CO,O3,…,station) or the CNEMC long format (date,hour,type,<station codes…>)";
@@ -107,14 +107,20 @@ struct UciColumns {
 /// A streaming reader over one station data file.
 pub struct StationFileReader<R: Read> {
     file: PathBuf,
-    reader: csv::Reader<R>,
+    /// Over a [`LineIndex`], which locates records on their physical lines.
+    reader: csv::Reader<LineIndex<R>>,
+    /// The physical line of the row read last.
+    line: u64,
     headers: csv::StringRecord,
     format: FileFormat,
     /// UCI: column index per pollutant, and of `station`.
     uci_columns: Option<UciColumns>,
-    /// CNEMC: records of the hour being assembled, and ready records.
-    pending: Option<(NaiveDate, u8, Vec<HourlyRecord>)>,
-    ready: VecDeque<HourlyRecord>,
+    /// CNEMC: records of the hour being assembled (with the line of the hour's first row), and ready records
+    /// with theirs.
+    pending: Option<(NaiveDate, u8, u64, Vec<HourlyRecord>)>,
+    ready: VecDeque<(u64, HourlyRecord)>,
+    /// The physical line of the record returned last (CNEMC: the first row of its hour).
+    record_line: u64,
     record: csv::StringRecord,
     finished: bool,
 }
@@ -128,7 +134,9 @@ pub fn open_station_file(path: &Path) -> Result<StationFileReader<File>, FileErr
 impl<R: Read> StationFileReader<R> {
     /// Reads from any source; `name` is used in error messages.
     pub fn new(name: &Path, source: R) -> Result<Self, FileError> {
-        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(source);
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(LineIndex::new(source));
         let headers = reader
             .headers()
             .map_err(|e| FileError::line(name, 1, e.to_string()))?
@@ -166,11 +174,13 @@ impl<R: Read> StationFileReader<R> {
         Ok(StationFileReader {
             file: name.to_path_buf(),
             reader,
+            line: 0,
             headers: csv::StringRecord::from(names),
             format,
             uci_columns,
             pending: None,
             ready: VecDeque::new(),
+            record_line: 0,
             record: csv::StringRecord::new(),
             finished: false,
         })
@@ -192,16 +202,30 @@ impl<R: Read> StationFileReader<R> {
     /// columns this reader does not interpret, such as the UCI weather columns (TEMP, PRES, DEWP, RAIN, wd,
     /// WSPM). For UCI files each record returned by the iterator is the row read last.
     pub fn last_row(&self) -> (u64, impl Iterator<Item = (&str, &str)>) {
-        let line = self.record.position().map_or(0, |p| p.line());
-        (line, self.headers.iter().zip(self.record.iter()))
+        (self.line, self.headers.iter().zip(self.record.iter()))
     }
 
+    /// The physical line of the record the iterator returned last: its row (UCI), or the first row of its hour
+    /// (CNEMC, whose records are assembled from several rows).
+    pub fn record_line(&self) -> u64 {
+        match self.format {
+            FileFormat::UciBeijing => self.line,
+            FileFormat::CnemcLong => self.record_line,
+        }
+    }
+
+    /// Reads the next row; its physical line (header = 1) is kept in `self.line`.
     fn read_record(&mut self) -> Option<Result<u64, FileError>> {
         match self.reader.read_record(&mut self.record) {
-            Ok(true) => Some(Ok(self.record.position().map_or(0, |p| p.line()))),
+            Ok(true) => {
+                let start = self.record.position().map_or(0, |p| p.byte());
+                self.line = self.reader.get_mut().line_at(start);
+                Some(Ok(self.line))
+            }
             Ok(false) => None,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let start = e.position().map_or(0, |p| p.byte());
+                let line = self.reader.get_mut().line_at(start);
                 Some(Err(FileError::line(&self.file, line, e.to_string())))
             }
         }
@@ -264,7 +288,8 @@ impl<R: Read> StationFileReader<R> {
 
     fn next_cnemc(&mut self) -> Option<Result<HourlyRecord, FileError>> {
         loop {
-            if let Some(record) = self.ready.pop_front() {
+            if let Some((line, record)) = self.ready.pop_front() {
+                self.record_line = line;
                 return Some(Ok(record));
             }
             if self.finished {
@@ -275,8 +300,8 @@ impl<R: Read> StationFileReader<R> {
                 Some(Err(e)) => return Some(Err(e)),
                 None => {
                     self.finished = true;
-                    if let Some((_, _, records)) = self.pending.take() {
-                        self.ready.extend(records);
+                    if let Some((_, _, line, records)) = self.pending.take() {
+                        self.ready.extend(records.into_iter().map(|r| (line, r)));
                     }
                     continue;
                 }
@@ -319,10 +344,11 @@ impl<R: Read> StationFileReader<R> {
         let same_hour = self
             .pending
             .as_ref()
-            .is_some_and(|(d, h, _)| *d == date && *h == hour);
+            .is_some_and(|(d, h, _, _)| *d == date && *h == hour);
         if !same_hour {
-            if let Some((_, _, records)) = self.pending.take() {
-                self.ready.extend(records);
+            if let Some((_, _, first_line, records)) = self.pending.take() {
+                self.ready
+                    .extend(records.into_iter().map(|r| (first_line, r)));
             }
             let stations = self.headers.iter().skip(3);
             let records = stations
@@ -333,10 +359,10 @@ impl<R: Read> StationFileReader<R> {
                     values: [None; 6],
                 })
                 .collect();
-            self.pending = Some((date, hour, records));
+            self.pending = Some((date, hour, line, records));
         }
         // Cannot fail: the hour was set just above when it was missing.
-        let (_, _, records) = self.pending.as_mut().expect("pending hour set above");
+        let (_, _, _, records) = self.pending.as_mut().expect("pending hour set above");
         for (offset, target) in records.iter_mut().enumerate() {
             let column = offset + 3;
             let text = record.get(column).unwrap_or("").trim();

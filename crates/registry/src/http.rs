@@ -23,6 +23,7 @@ mod pages;
 mod setup;
 
 pub use setup::setup_gate;
+mod workbook;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Extractors
@@ -120,6 +121,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/devices/{id}", get(get_device).put(update_device))
         .merge(pages::routes())
         .merge(setup::routes())
+        .merge(workbook::routes())
 }
 
 /// The registry's part of `/api/v1/openapi.json`.
@@ -133,6 +135,7 @@ pub fn routes() -> Router<AppState> {
         list_sites, add_site, update_site, list_outlets, add_outlet, update_outlet,
         list_points, create_point, get_point, update_point,
         list_devices, create_device, get_device, update_device,
+        workbook::api_template, workbook::api_export, workbook::api_import,
     ),
     components(responses(kernel::error::ProblemResponse), schemas(Problem)),
     tags((name = "registry", description = "基础信息：街道、部门、企业（一企一档）、监测点位、监测设备"))

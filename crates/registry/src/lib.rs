@@ -12,10 +12,12 @@
 //! water sections only. Every change writes an audit entry in the same transaction.
 
 pub mod http;
+pub mod messages;
 pub mod model;
 pub mod repo;
 pub mod service;
 pub mod sheet;
+pub mod workbook;
 
 // ---- The area's self-description (kernel::area; listed in crates/areas) ----
 

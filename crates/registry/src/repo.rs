@@ -1239,3 +1239,175 @@ pub async fn street_counts(conn: &mut Conn) -> SqlResult<Vec<StreetCounts>> {
         })
         .collect()
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Batched reads for the workbook import and export (service::workbook): one query per kind and batch of keys
+// ---------------------------------------------------------------------------------------------------------------
+
+/// Keys per `IN (…)` list: far below SQLite's and PostgreSQL's limits on bound parameters.
+const KEYS_PER_QUERY: usize = 500;
+
+/// Appends `{column} IN ($n, …)` for texts (callers pass a non-empty chunk).
+fn push_text_in(b: &mut SqlBuilder, column: &str, values: &[String]) {
+    b.push(column).push(" IN (");
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.push_bind(value.clone());
+    }
+    b.push(")");
+}
+
+/// The enterprises with these USCCs.
+pub async fn enterprises_by_usccs(conn: &mut Conn, usccs: &[String]) -> SqlResult<Vec<Enterprise>> {
+    let mut out = Vec::new();
+    for chunk in usccs.chunks(KEYS_PER_QUERY) {
+        let mut b = SqlBuilder::new(ENTERPRISE_SELECT);
+        b.push(ENTERPRISE_FROM).push(" WHERE ");
+        push_text_in(&mut b, "e.uscc", chunk);
+        let rows = b.build().fetch_all(&mut *conn).await?;
+        for row in &rows {
+            out.push(enterprise_from_row(row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The enterprises of a street (`Some`) or all (`None`), by USCC.
+pub async fn enterprises_in_scope(
+    conn: &mut Conn,
+    street: Option<i64>,
+) -> SqlResult<Vec<Enterprise>> {
+    let mut b = SqlBuilder::new(ENTERPRISE_SELECT);
+    b.push(ENTERPRISE_FROM);
+    if let Some(street) = street {
+        b.push(" WHERE e.street_id = ").push_bind(street);
+    }
+    b.push(" ORDER BY e.uscc");
+    let rows = b.build().fetch_all(conn).await?;
+    rows.iter().map(enterprise_from_row).collect()
+}
+
+/// The sites of these enterprises, by enterprise and id.
+pub async fn sites_of_enterprises(conn: &mut Conn, ids: &[i64]) -> SqlResult<Vec<Site>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(KEYS_PER_QUERY) {
+        let mut b = SqlBuilder::new(
+            "SELECT id, enterprise_id, name, address, street_id, lon, lat, created_at FROM sites WHERE ",
+        );
+        b.push_id_in("enterprise_id", chunk)
+            .push(" ORDER BY enterprise_id, id");
+        let rows = b.build().fetch_all(&mut *conn).await?;
+        for row in &rows {
+            out.push(site_from_row(row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The outlets of these enterprises, by enterprise and code.
+pub async fn outlets_of_enterprises(conn: &mut Conn, ids: &[i64]) -> SqlResult<Vec<Outlet>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(KEYS_PER_QUERY) {
+        let mut b = SqlBuilder::new(&format!("SELECT {OUTLET_COLUMNS} FROM outlets WHERE "));
+        b.push_id_in("enterprise_id", chunk)
+            .push(" ORDER BY enterprise_id, code");
+        let rows = b.build().fetch_all(&mut *conn).await?;
+        for row in &rows {
+            out.push(outlet_from_row(row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The identifiers of these enterprises, by enterprise, program and identifier.
+pub async fn identifiers_of_enterprises(
+    conn: &mut Conn,
+    ids: &[i64],
+) -> SqlResult<Vec<Identifier>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(KEYS_PER_QUERY) {
+        let mut b = SqlBuilder::new(
+            "SELECT id, enterprise_id, program, identifier, note, created_at FROM enterprise_identifiers WHERE ",
+        );
+        b.push_id_in("enterprise_id", chunk)
+            .push(" ORDER BY enterprise_id, program, identifier");
+        let rows = b.build().fetch_all(&mut *conn).await?;
+        for row in &rows {
+            out.push(identifier_from_row(row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The stored identifiers equal to any of these texts (in any program, of any enterprise).
+pub async fn identifiers_by_values(
+    conn: &mut Conn,
+    values: &[String],
+) -> SqlResult<Vec<Identifier>> {
+    let mut out = Vec::new();
+    for chunk in values.chunks(KEYS_PER_QUERY) {
+        let mut b = SqlBuilder::new(
+            "SELECT id, enterprise_id, program, identifier, note, created_at FROM enterprise_identifiers WHERE ",
+        );
+        push_text_in(&mut b, "identifier", chunk);
+        let rows = b.build().fetch_all(&mut *conn).await?;
+        for row in &rows {
+            out.push(identifier_from_row(row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The points with these codes.
+pub async fn points_by_codes(conn: &mut Conn, codes: &[String]) -> SqlResult<Vec<MonitoringPoint>> {
+    let mut out = Vec::new();
+    for chunk in codes.chunks(KEYS_PER_QUERY) {
+        let mut b = SqlBuilder::new(POINT_SELECT);
+        b.push(POINT_FROM).push(" WHERE ");
+        push_text_in(&mut b, "p.code", chunk);
+        let rows = b.build().fetch_all(&mut *conn).await?;
+        for row in &rows {
+            out.push(point_from_row(row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Every point the visibility allows, by kind and code.
+pub async fn points_visible(
+    conn: &mut Conn,
+    visibility: PointVisibility,
+) -> SqlResult<Vec<MonitoringPoint>> {
+    let mut b = SqlBuilder::new(POINT_SELECT);
+    b.push(POINT_FROM).push(" WHERE 1=1");
+    push_point_visibility(&mut b, visibility);
+    b.push(" ORDER BY p.kind, p.code");
+    let rows = b.build().fetch_all(conn).await?;
+    rows.iter().map(point_from_row).collect()
+}
+
+/// The devices with these MNs.
+pub async fn devices_by_mns(conn: &mut Conn, mns: &[String]) -> SqlResult<Vec<Device>> {
+    let mut out = Vec::new();
+    for chunk in mns.chunks(KEYS_PER_QUERY) {
+        let mut b = SqlBuilder::new(DEVICE_SELECT);
+        b.push(" WHERE ");
+        push_text_in(&mut b, "d.mn", chunk);
+        let rows = b.build().fetch_all(&mut *conn).await?;
+        for row in &rows {
+            out.push(device_from_row(row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Every device, by MN.
+pub async fn devices_by_mn_order(conn: &mut Conn) -> SqlResult<Vec<Device>> {
+    let sql = format!("{DEVICE_SELECT} ORDER BY d.mn");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(device_from_row).collect()
+}

@@ -13,6 +13,7 @@ use crate::repo::{self, PointVisibility};
 
 pub mod org_import;
 pub mod setup;
+pub mod workbook;
 
 async fn conn(db: &Db) -> AppResult<sqlx::pool::PoolConnection<sqlx::Any>> {
     Ok(db.pool().acquire().await?)

@@ -16,7 +16,7 @@ use std::io::Read;
 use std::path::Path;
 
 use chrono::NaiveDate;
-use kernel::file_error::FileError;
+use kernel::file_error::{FileError, LineIndex};
 use standards::exact::Exact;
 use standards::water::{WaterBody, WaterItem};
 
@@ -72,7 +72,9 @@ pub fn read_samples_file(path: &Path) -> Result<Vec<Sample>, FileError> {
 
 /// Reads samples from any source; `name` is used in error messages.
 pub fn read_samples(name: &Path, source: impl Read) -> Result<Vec<Sample>, FileError> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(source);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(LineIndex::new(source));
     let line_error = |line: u64, message: String| FileError::line(name, line, message);
     let headers = reader
         .headers()
@@ -99,13 +101,13 @@ pub fn read_samples(name: &Path, source: impl Read) -> Result<Vec<Sample>, FileE
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                return Err(line_error(
-                    e.position().map_or(0, |p| p.line()),
-                    e.to_string(),
-                ));
+                let start = e.position().map_or(0, |p| p.byte());
+                return Err(line_error(reader.get_mut().line_at(start), e.to_string()));
             }
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = reader
+            .get_mut()
+            .line_at(record.position().map_or(0, |p| p.byte()));
         if record.len() != COLUMNS.len() {
             return Err(line_error(
                 line,
@@ -182,6 +184,17 @@ mod tests {
             )
         );
         assert_eq!(samples[1].value, Exact::parse_decimal("0.04").unwrap());
+    }
+
+    #[test]
+    fn errors_name_the_physical_line_in_crlf_files() {
+        let text = "section,water_body,date,item,value\r\nA,river,2024-01-05,COD,1\r\nA,river,2024-02-05,COD,1\r\n\r\nA,sea,2024-03-05,COD,1\r\n";
+        let err = read(text).unwrap_err();
+        assert_eq!(
+            (err.line, err.column.clone()),
+            (5, Some((2, "water_body".to_string()))),
+            "{err}"
+        );
     }
 
     #[test]

@@ -7,5 +7,6 @@ pub mod assess;
 pub mod hj212;
 pub mod import;
 pub mod init;
+pub mod registry;
 pub mod serve;
 pub mod simulate;

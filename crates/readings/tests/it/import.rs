@@ -395,3 +395,62 @@ testkit::db_test!(an_outlet_without_a_level_is_the_enterprises_own, |db| {
         (PointKind::Outlet, registry::model::PointLevel::Enterprise)
     );
 });
+
+// Issue 14: a bad row on line 5 of a file with CRLF line ends (as Excel and Windows write CSV) was reported as
+// "line 4", and blank lines moved the count too. Every file error names the line an editor shows.
+testkit::db_test!(bad_rows_are_named_by_their_physical_line, |db| {
+    let dir = tempfile::tempdir().unwrap();
+    let generic = dir.path().join("crlf.csv");
+    std::fs::write(
+        &generic,
+        "point,factor,time,period,value,flag\r\n\
+         OUT-7,a21026,2024-03-01T00:00:00Z,minute,35.2,N\r\n\
+         OUT-7,a21026,2024-03-01T00:01:00Z,minute,35.3,N\r\n\
+         OUT-7,a21026,2024-03-01T00:02:00Z,minute,35.4,N\r\n\
+         OUT-7,a21026,2024-03-01T00:03:00Z,minute,abc,N\r\n\
+         \r\n\
+         OUT-7,a21026,2024-03-01T00:04:00Z,minute,xyz,N\r\n",
+    )
+    .unwrap();
+    let err = import::run(&db, &request(vec![generic], Format::Csv), &mut |_, _| {})
+        .await
+        .unwrap_err();
+    let ImportError::BadRows(bad) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        bad.iter().map(|b| b.line).collect::<Vec<_>>(),
+        vec![5, 7],
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("crlf.csv, line 5, column 5 (value)"),
+        "{err}"
+    );
+
+    let station = dir.path().join("station-crlf.csv");
+    std::fs::write(
+        &station,
+        format!(
+            "{}1,2024,1,1,0,9,9,3,17,300,89,-0.5,1024.5,-21.4,0,\"N\",5.7,\"Alpha\"\r\n\
+             2,2024,1,1,1,9,9,3,17,300,89,-0.5,1024.5,-21.4,0,\"N\",5.7,\"Alpha\"\r\n\
+             3,2024,1,1,2,9,9,3,17,300,89,-0.5,1024.5,-21.4,0,\"N\",5.7,\"Alpha\"\r\n\
+             4,2024,1,1,3,abc,9,3,17,300,89,-0.5,1024.5,-21.4,0,\"N\",5.7,\"Alpha\"\r\n",
+            UCI_HEADER.replace('\n', "\r\n")
+        ),
+    )
+    .unwrap();
+    let err = import::run(&db, &request(vec![station], Format::Uci), &mut |_, _| {})
+        .await
+        .unwrap_err();
+    let ImportError::BadRows(bad) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        (bad[0].line, bad[0].column.clone()),
+        (5, Some((6, "PM2.5".to_string()))),
+        "{err}"
+    );
+    assert_eq!(count_readings(&db).await, 0, "nothing imported");
+});

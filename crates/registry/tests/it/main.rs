@@ -10,3 +10,4 @@ mod setup;
 mod setup_http;
 mod support;
 mod uscc;
+mod workbook;
