@@ -503,6 +503,30 @@ struct AuditPage {
     page: u32,
     pages: u32,
     total: i64,
+    /// The actor filter's choices: (username, 姓名（username）), the users first, then the platform's own
+    /// actors.
+    actors: Vec<(String, String)>,
+    /// Each record's actor as 姓名（username）, by record id.
+    actor_names: std::collections::HashMap<i64, String>,
+}
+
+impl AuditPage {
+    fn actor_of(&self, record: &AuditRecord) -> String {
+        self.actor_names
+            .get(&record.id)
+            .cloned()
+            .unwrap_or_else(|| record.actor.clone())
+    }
+
+    /// The link that lists every entry about the same record.
+    fn same_record_href(&self, record: &AuditRecord) -> String {
+        let query = serde_urlencoded::to_string([
+            ("entity", record.entity.as_str()),
+            ("entity_id", record.entity_id.as_str()),
+        ])
+        .unwrap_or_default();
+        format!("/admin/audit?{query}")
+    }
 }
 
 #[derive(Deserialize, Serialize, Default)]
@@ -552,8 +576,31 @@ async fn audit_page(
     principal.require(crate::AUDIT_LOG, Action::Read)?;
     let records = kernel::audit::search(&state.db, &form.to_filter()?, &page).await?;
     let query = serde_urlencoded::to_string(&form).unwrap_or_default();
+    let names =
+        kernel::people::names(&state, records.items.iter().map(|r| r.actor.as_str())).await?;
+    let actor_names = records
+        .items
+        .iter()
+        .map(|r| (r.id, names.name_and_username(&r.actor)))
+        .collect();
+    // Whom to filter by is chosen by name: the users, then the platform's own actors.
+    let mut actors: Vec<(String, String)> = service::list_users(&state.db, &principal)
+        .await?
+        .into_iter()
+        .map(|u| {
+            let label = format!("{}（{}）", u.display_name, u.username);
+            (u.username, label)
+        })
+        .collect();
+    actors.extend(
+        kernel::people::SYSTEM_ACTORS
+            .iter()
+            .map(|(code, label)| (code.to_string(), label.to_string())),
+    );
     let page = AuditPage {
         chrome: Chrome::new(&state, &principal, "/admin/audit"),
+        actors,
+        actor_names,
         pager_base: format!("/admin/audit?{query}&"),
         page: records.page,
         pages: records.pages().max(1),
