@@ -237,12 +237,7 @@ pub async fn list_users(db: &Db, principal: &Principal) -> AppResult<Vec<User>> 
 /// The people behind stored usernames, for pages that show who acted (`kernel::people`, whose lookup this
 /// is). No principal: a page names the people of records its caller may already see; a username not a user
 /// (a system actor, a deleted account) is left out and shown as stored.
-pub fn display_names<'a>(
-    db: &'a Db,
-    usernames: Vec<String>,
-) -> std::pin::Pin<
-    Box<dyn std::future::Future<Output = AppResult<Vec<(String, String)>>> + Send + 'a>,
-> {
+pub fn display_names<'a>(db: &'a Db, usernames: Vec<String>) -> kernel::people::Answer<'a> {
     Box::pin(async move {
         let mut out = Vec::with_capacity(usernames.len());
         // A page shows tens of names; the chunks keep any caller under the backends' parameter limits.

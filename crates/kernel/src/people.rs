@@ -10,12 +10,11 @@ use std::pin::Pin;
 
 use crate::{AppResult, AppState, Db};
 
-/// The accounts area's lookup: `(username, display name)` of those of `usernames` that are users.
-pub type Lookup =
-    for<'a> fn(
-        &'a Db,
-        Vec<String>,
-    ) -> Pin<Box<dyn Future<Output = AppResult<Vec<(String, String)>>> + Send + 'a>>;
+/// What the lookup answers: `(username, display name)` of those asked for that are users.
+pub type Answer<'a> = Pin<Box<dyn Future<Output = AppResult<Vec<(String, String)>>> + Send + 'a>>;
+
+/// The accounts area's lookup.
+pub type Lookup = for<'a> fn(&'a Db, Vec<String>) -> Answer<'a>;
 
 /// The actors that are not people: the platform's own jobs, the command line, the demo generator. Their
 /// usernames are in the code (`AuditEntry::system` callers), never shown as such.

@@ -600,6 +600,13 @@ struct DashboardPage {
     data_json: String,
 }
 
+impl DashboardPage {
+    /// Whether the map shows enterprises (roles that may read them), for the map's caption.
+    fn shows_enterprises(&self) -> bool {
+        self.d.map_points.iter().any(|p| p.kind == "enterprise")
+    }
+}
+
 async fn page(State(state): State<AppState>, principal: Principal) -> PageResult {
     let d = gather(&state.db, &principal, kernel::time::now_ts()).await?;
     let data_json = kernel::web::script_json(&d)?;
