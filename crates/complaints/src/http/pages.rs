@@ -204,7 +204,7 @@ async fn enterprise_picker(
         api: "/api/v1/enterprises",
         label_fields: "name",
         options: first.items.into_iter().map(|e| (e.id, e.name)).collect(),
-        placeholder: "输入企业名称或统一社会信用代码搜索",
+        placeholder: "名称或信用代码",
         required: false,
         error: None,
     }))

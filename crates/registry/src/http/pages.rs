@@ -1016,7 +1016,7 @@ async fn outlet_picker(
         api: "/api/v1/outlets",
         label_fields: "label",
         options: first.into_iter().map(|o| (o.id, o.label)).collect(),
-        placeholder: "输入企业或排放口名称搜索",
+        placeholder: "企业或排放口名称",
         required: false,
         error: errors
             .of("outlet")
@@ -1330,7 +1330,7 @@ async fn point_picker(
         api: "/api/v1/points",
         label_fields: "code name",
         options: first.iter().map(|p| (p.id, p.picker_label())).collect(),
-        placeholder: "输入点位编码或名称搜索",
+        placeholder: "点位编码或名称",
         required,
         error,
     })
