@@ -503,6 +503,99 @@ struct AuditPage {
     page: u32,
     pages: u32,
     total: i64,
+    /// The actor filter's choices: (username, 姓名（username）), the users first, then the platform's own
+    /// actors.
+    actors: Vec<(String, String)>,
+    /// Each record's actor as 姓名（username）, by record id.
+    actor_names: std::collections::HashMap<i64, String>,
+    /// The users' names by id, for entries about a user.
+    user_names: std::collections::HashMap<String, String>,
+}
+
+/// The audit log's record kinds and actions in Chinese (the codes the areas write stay in the log and the
+/// API); a code not listed is shown as written.
+const ENTITY_LABELS: &[(&str, &str)] = &[
+    ("user", "用户"),
+    ("api_token", "接口令牌"),
+    ("street", "街道"),
+    ("department", "部门"),
+    ("district", "区县"),
+    ("enterprise", "企业"),
+    ("enterprise_identifier", "企业标识"),
+    ("site", "厂区"),
+    ("outlet", "排放口"),
+    ("monitoring_point", "监测点位"),
+    ("device", "监测设备"),
+    ("alarm", "报警"),
+    ("alarm_lead", "执法线索"),
+    ("outlet_permit", "排污许可"),
+    ("complaint", "信访件"),
+    ("complaint_settings", "信访设置"),
+    ("duty_shift", "值班"),
+    ("target", "年度目标"),
+    ("ranking_settings", "排名设置"),
+    ("data_month", "数据审核月份"),
+    ("reading_retention", "数据保留"),
+    ("hj212_key", "设备密钥"),
+    ("hj212_quarantine", "隔离报文"),
+    ("packet", "报文"),
+];
+
+const ACTION_LABELS: &[(&str, &str)] = &[
+    ("create", "新建"),
+    ("update", "修改"),
+    ("delete", "删除"),
+    ("login", "登录"),
+    ("login_failed", "登录失败"),
+    ("logout", "退出"),
+    ("seed", "预置"),
+    ("status", "变更状态"),
+    ("lock", "确认"),
+    ("reopen", "重新开放"),
+    ("dismiss", "驳回"),
+    ("register", "登记"),
+    ("issue", "签发"),
+    ("token_revoke", "吊销令牌"),
+    ("evidence_upload", "上传证据"),
+];
+
+fn label_of(table: &[(&str, &'static str)], code: &str) -> String {
+    table
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or_else(|| code.to_string(), |(_, label)| (*label).to_string())
+}
+
+impl AuditPage {
+    fn action_of(&self, record: &AuditRecord) -> String {
+        label_of(ACTION_LABELS, &record.action)
+    }
+
+    /// The record the entry is about: its kind in Chinese and its number, or a user's name.
+    fn entity_of(&self, record: &AuditRecord) -> String {
+        let kind = label_of(ENTITY_LABELS, &record.entity);
+        match self.user_names.get(&record.entity_id) {
+            Some(name) if record.entity == "user" => format!("{kind} {name}"),
+            _ => format!("{kind} #{}", record.entity_id),
+        }
+    }
+
+    fn actor_of(&self, record: &AuditRecord) -> String {
+        self.actor_names
+            .get(&record.id)
+            .cloned()
+            .unwrap_or_else(|| record.actor.clone())
+    }
+
+    /// The link that lists every entry about the same record.
+    fn same_record_href(&self, record: &AuditRecord) -> String {
+        let query = serde_urlencoded::to_string([
+            ("entity", record.entity.as_str()),
+            ("entity_id", record.entity_id.as_str()),
+        ])
+        .unwrap_or_default();
+        format!("/admin/audit?{query}")
+    }
 }
 
 #[derive(Deserialize, Serialize, Default)]
@@ -552,8 +645,36 @@ async fn audit_page(
     principal.require(crate::AUDIT_LOG, Action::Read)?;
     let records = kernel::audit::search(&state.db, &form.to_filter()?, &page).await?;
     let query = serde_urlencoded::to_string(&form).unwrap_or_default();
+    let names =
+        kernel::people::names(&state, records.items.iter().map(|r| r.actor.as_str())).await?;
+    let actor_names = records
+        .items
+        .iter()
+        .map(|r| (r.id, names.name_and_username(&r.actor)))
+        .collect();
+    // Whom to filter by is chosen by name: the users, then the platform's own actors.
+    let users = service::list_users(&state.db, &principal).await?;
+    let user_names = users
+        .iter()
+        .map(|u| (u.id.to_string(), u.display_name.clone()))
+        .collect();
+    let mut actors: Vec<(String, String)> = users
+        .into_iter()
+        .map(|u| {
+            let label = format!("{}（{}）", u.display_name, u.username);
+            (u.username, label)
+        })
+        .collect();
+    actors.extend(
+        kernel::people::SYSTEM_ACTORS
+            .iter()
+            .map(|(code, label)| (code.to_string(), label.to_string())),
+    );
     let page = AuditPage {
         chrome: Chrome::new(&state, &principal, "/admin/audit"),
+        actors,
+        actor_names,
+        user_names,
         pager_base: format!("/admin/audit?{query}&"),
         page: records.page,
         pages: records.pages().max(1),

@@ -115,6 +115,27 @@ pub async fn list_users(db: &Db) -> Result<Vec<User>, sqlx::Error> {
     rows.iter().map(user_from_row).collect()
 }
 
+/// `(username, display_name)` of the users among `usernames` (at most a page's worth: one bound parameter
+/// each).
+pub async fn display_names(
+    db: &Db,
+    usernames: &[String],
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    if usernames.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut b =
+        kernel::db::SqlBuilder::new("SELECT username, display_name FROM users WHERE username IN (");
+    for (i, name) in usernames.iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.push_bind(name.clone());
+    }
+    b.push(")");
+    b.build_as::<(String, String)>().fetch_all(db.pool()).await
+}
+
 pub async fn update_user<'e, E: Executor<'e, Database = Any>>(
     exec: E,
     user: &User,

@@ -214,6 +214,20 @@ pub async fn list_users(db: &Db, principal: &Principal) -> AppResult<Vec<User>> 
     Ok(repo::list_users(db).await?)
 }
 
+/// The people behind stored usernames, for pages that show who acted (`kernel::people`, whose lookup this
+/// is). No principal: a page names the people of records its caller may already see; a username not a user
+/// (a system actor, a deleted account) is left out and shown as stored.
+pub fn display_names<'a>(db: &'a Db, usernames: Vec<String>) -> kernel::people::Answer<'a> {
+    Box::pin(async move {
+        let mut out = Vec::with_capacity(usernames.len());
+        // A page shows tens of names; the chunks keep any caller under the backends' parameter limits.
+        for chunk in usernames.chunks(500) {
+            out.extend(repo::display_names(db, chunk).await?);
+        }
+        Ok(out)
+    })
+}
+
 pub async fn get_user(db: &Db, principal: &Principal, id: i64) -> AppResult<User> {
     principal.require(crate::USER, Action::Read)?;
     repo::user_by_id(db, id)

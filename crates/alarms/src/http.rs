@@ -389,6 +389,11 @@ async fn alarm_page_with(
             record.close_note.clone().unwrap_or_default(),
         ));
     }
+    // The lifecycle names the people who acted, not their usernames.
+    let names = kernel::people::names(state, steps.iter().skip(1).map(|s| s.1.as_str())).await?;
+    for step in steps.iter_mut().skip(1) {
+        step.1 = names.name(&step.1);
+    }
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -486,7 +491,11 @@ async fn leads_page_with(
     principal: &Principal,
     error: Option<String>,
 ) -> PageResult {
-    let (leads, candidates) = service::leads(&state.db, principal).await?;
+    let (mut leads, candidates) = service::leads(&state.db, principal).await?;
+    let names = kernel::people::names(state, leads.iter().map(|l| l.created_by.as_str())).await?;
+    for lead in &mut leads {
+        lead.created_by = names.name(&lead.created_by);
+    }
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {

@@ -12,13 +12,14 @@ use crate::compare::{BeforeAfter, Pair, Window};
 use crate::model::*;
 use crate::service;
 use crate::stats::{Difference, Summary};
-use crate::trend::{MannKendall, MonthMean, SenSlope, Trend};
+use crate::trend::{MannKendall, MonthMean, SenSlope, Trend, TrendVerdict};
 use crate::variation::{Group, Variation};
 use crate::wind::{Polar, PolarCell, PolarPeak, Rose, RoseSector};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/analysis", get(page))
+        .route("/api/v1/analysis/factors", get(api_factors))
         .route("/api/v1/analysis/rose", get(api_rose))
         .route("/api/v1/analysis/polar", get(api_polar))
         .route("/api/v1/analysis/variation", get(api_variation))
@@ -29,13 +30,37 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(api_rose, api_polar, api_variation, api_calendar, api_trend, api_before_after),
+    paths(api_factors, api_rose, api_polar, api_variation, api_calendar, api_trend, api_before_after),
     components(responses(kernel::error::ProblemResponse), schemas(PointRef, FactorRef, RoseResult, Rose, RoseSector, PolarResult, Polar, PolarCell, PolarPeak,
-        Variation, Group, Calendar, CalendarDay, Trend, MonthMean, SenSlope, MannKendall, BeforeAfter, Pair, Window,
+        Variation, Group, Calendar, CalendarDay, Trend, TrendVerdict, MonthMean, SenSlope, MannKendall, BeforeAfter, Pair, Window,
         Summary, Difference, kernel::error::Problem)),
     tags((name = "analysis", description = "数据分析 Analyses: pollution rose, polar plot, time variation, AQI calendar, trend, before/after"))
 )]
 pub struct ApiDoc;
+
+/// Which point's factors.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct FactorsQuery {
+    /// Monitoring point id; default as for the analyses.
+    point: Option<i64>,
+}
+
+/// The factors that can be analysed at a point: those it has data for, or else those its kind is catalogued
+/// with (a water section's GB 3838 items, an outlet's flue-gas and wastewater factors) — what the page's
+/// factor list offers when a point is chosen.
+#[utoipa::path(get, path = "/api/v1/analysis/factors", tag = "analysis", params(FactorsQuery),
+    responses((status = 200, body = Vec<FactorRef>), (status = 404, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
+async fn api_factors(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<FactorsQuery>,
+) -> AppResult<ApiJson<Vec<FactorRef>>> {
+    Ok(ApiJson(
+        service::point_factors(&state.db, &principal, q.point).await?,
+    ))
+}
 
 /// Pollution rose: the share of the total concentration brought by each wind-direction sector.
 #[utoipa::path(get, path = "/api/v1/analysis/rose", tag = "analysis", params(AnalysisQuery),
@@ -120,7 +145,7 @@ struct AnalysisPage {
     selection: Selection,
     /// (kind label, points of that kind).
     groups: Vec<(&'static str, Vec<PointChoice>)>,
-    factors: Vec<(&'static str, &'static str)>,
+    factors: Vec<FactorRef>,
     /// The query of the chosen point, factor and period, for the charts' API calls.
     base_query: String,
     year: i32,
@@ -135,7 +160,15 @@ async fn page(
     RawQuery(raw): RawQuery,
 ) -> PageResult {
     let q: AnalysisQuery = parse_query(raw.as_deref().unwrap_or(""))?;
-    let selection = service::select(&state.db, &principal, &q).await?;
+    let mut selection = service::select(&state.db, &principal, &q).await?;
+    // The factor list is the chosen point's own; a factor it does not have (the air default at a water
+    // section, say) gives way to its first.
+    let factors = service::point_factors(&state.db, &principal, Some(selection.point.id)).await?;
+    if !factors.iter().any(|f| f.code == selection.factor.code)
+        && let Some(first) = factors.first()
+    {
+        selection.factor = first.clone();
+    }
     let mut groups: Vec<(&'static str, Vec<PointChoice>)> = Vec::new();
     for p in service::visible_points(&state.db, &principal).await? {
         let choice = PointChoice {
@@ -169,10 +202,7 @@ async fn page(
         year: q.year.unwrap_or(chrono::Datelike::year(&selection.to)),
         selection,
         groups,
-        factors: readings::factors::CATALOGUE
-            .iter()
-            .map(|f| (f.code, f.name))
-            .collect(),
+        factors,
         base_query,
         date,
         days,

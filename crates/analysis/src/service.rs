@@ -74,6 +74,21 @@ pub async fn visible_points(db: &Db, principal: &Principal) -> Result<Vec<PointI
         .collect())
 }
 
+/// The factors the caller may choose at a point: those it has data for, else those its kind is catalogued
+/// with (`readings::service::point_factors`).
+pub async fn point_factors(
+    db: &Db,
+    principal: &Principal,
+    point: Option<i64>,
+) -> Result<Vec<FactorRef>, AppError> {
+    let point = choose_point(db, principal, point).await?;
+    Ok(readings::service::point_factors(db, &point)
+        .await?
+        .into_iter()
+        .map(|f| factor_ref(f.code))
+        .collect())
+}
+
 fn factor_ref(code: &str) -> FactorRef {
     match factors::by_code(code) {
         Some(f) => FactorRef {
@@ -95,7 +110,8 @@ pub async fn select(
     principal: &Principal,
     q: &AnalysisQuery,
 ) -> Result<Selection, AppError> {
-    let factor = q.factor.as_deref().map(str::trim).unwrap_or(DEFAULT_FACTOR);
+    let asked = q.factor.as_deref().map(str::trim).filter(|f| !f.is_empty());
+    let factor = asked.unwrap_or(DEFAULT_FACTOR);
     if !factors::is_plausible_code(factor) {
         return Err(AppError::validation(
             "factor",
@@ -123,6 +139,19 @@ pub async fn select(
         ));
     }
     let point = choose_point(db, principal, q.point).await?;
+    // Without a factor asked for, the point's own: PM2.5 at an air station, its first item elsewhere.
+    let factor = match asked {
+        Some(f) => f.to_string(),
+        None => {
+            let own = readings::service::point_factors(db, &point).await?;
+            own.iter()
+                .find(|f| f.code == DEFAULT_FACTOR)
+                .or(own.first())
+                .map_or(DEFAULT_FACTOR, |f| f.code)
+                .to_string()
+        }
+    };
+    let factor = factor.as_str();
     Ok(Selection {
         point: PointRef {
             id: point.id,
@@ -357,33 +386,7 @@ pub async fn trend(
     if asked && !result.deseasonalised {
         notes.push("所选时段不足以去季节化（每个月份需至少出现两次，即约两年以上），下面是原始月均值的趋势。".into());
     }
-    match (&result.slope, &result.mann_kendall) {
-        (Some(slope), Some(mk)) => {
-            let direction = if slope.slope < 0.0 { "下降" } else { "上升" };
-            let significance = if mk.p_value < 0.05 {
-                "在 0.05 水平上显著"
-            } else {
-                "不显著（可能只是波动）"
-            };
-            notes.push(format!(
-                "Sen 斜率 {:.2} {}/年（{direction}），Mann-Kendall p = {:.3}，{significance}。",
-                slope.slope, s.factor.unit, mk.p_value
-            ));
-            if result.n < 24 && !result.deseasonalised {
-                notes.push(
-                    "不足两年的月均值趋势主要反映季节变化（冬高夏低），判断是否改善请选择两年以上的时段。".into(),
-                );
-            }
-            if slope.lower.is_none() {
-                notes.push("月份太少，无法给出斜率的置信区间。".into());
-            }
-        }
-        _ => notes.push(format!(
-            "有效月份只有 {} 个（每月需至少 {:.0}% 的小时有效），至少需要 3 个月才能估计趋势；请选择更长的时段。",
-            result.n,
-            100.0 * trend::MIN_MONTH_COVERAGE
-        )),
-    }
+    notes.extend(trend_notes(&result, &s.factor.unit));
     Ok(envelope(
         &s,
         QUESTION_TREND,
@@ -391,6 +394,54 @@ pub async fn trend(
         notes,
         result,
     ))
+}
+
+/// The plain-language reading of a trend: the slope, and whether it may be called significant by the rule of
+/// [`trend::verdict`] (never for less than two full years of raw monthly means: that is the season).
+pub fn trend_notes(result: &Trend, unit: &str) -> Vec<String> {
+    use trend::TrendVerdict::*;
+    let (Some(slope), Some(mk)) = (&result.slope, &result.mann_kendall) else {
+        return vec![format!(
+            "有效月份只有 {} 个（每月需至少 {:.0}% 的小时有效），至少需要 3 个月才能估计趋势；请选择更长的时段。",
+            result.n,
+            100.0 * trend::MIN_MONTH_COVERAGE
+        )];
+    };
+    let direction = if slope.slope < 0.0 {
+        "下降"
+    } else {
+        "上升"
+    };
+    let basis = if result.deseasonalised {
+        "去季节化后月均值"
+    } else {
+        "月均值"
+    };
+    let mut notes = Vec::new();
+    match result.verdict {
+        ShorterThanTwoYears => notes.push(format!(
+            "所选时段不足两个完整年份：{basis}的 Sen 斜率为 {:.2} {unit}/年，但这主要反映季节变化（采暖季高、夏季低），不代表长期趋势，因此不作显著性判断。判断是否改善，请选择两年以上的时段。",
+            slope.slope
+        )),
+        SeasonDominates => notes.push(format!(
+            "{basis}的 Sen 斜率为 {:.2} {unit}/年，但季节变化占月均值差异的 {:.0}%，未去季节化的趋势不作显著性判断；请去季节化后再看。",
+            slope.slope,
+            100.0 * result.seasonal_share.unwrap_or(0.0)
+        )),
+        Significant => notes.push(format!(
+            "{basis}的 Sen 斜率 {:.2} {unit}/年（{direction}），Mann-Kendall p = {:.3}，在 0.05 水平上显著。",
+            slope.slope, mk.p_value
+        )),
+        NotSignificant => notes.push(format!(
+            "{basis}的 Sen 斜率 {:.2} {unit}/年（{direction}），Mann-Kendall p = {:.3}，不显著：数据还不足以说明浓度在{direction}。",
+            slope.slope, mk.p_value
+        )),
+        TooFewMonths => {}
+    }
+    if slope.lower.is_none() {
+        notes.push("月份太少，无法给出斜率的置信区间。".into());
+    }
+    notes
 }
 
 pub async fn before_after(
@@ -459,4 +510,59 @@ pub async fn before_after(
         notes,
         result,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trend::{MonthMean, TrendVerdict};
+
+    fn months(count: i32, values: impl Fn(i32) -> f64) -> Vec<MonthMean> {
+        (0..count)
+            .map(|k| {
+                let (year, month) = (2025 + k / 12, (k % 12) as u32 + 1);
+                MonthMean {
+                    year,
+                    month,
+                    t: f64::from(year) + (f64::from(month) - 0.5) / 12.0,
+                    n: 720,
+                    expected: 720,
+                    mean: Some(values(k)),
+                    adjusted: None,
+                    used: true,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_short_trend_says_it_shows_the_season_and_claims_no_significance() {
+        // Nine months falling steadily from winter into summer: Mann–Kendall p is tiny.
+        let result = trend::trend(months(9, |k| 90.0 - 6.0 * f64::from(k)), true);
+        assert_eq!(result.verdict, TrendVerdict::ShorterThanTwoYears);
+        let text = trend_notes(&result, "µg/m³").join(" ");
+        assert!(text.contains("不作显著性判断"), "{text}");
+        assert!(text.contains("季节"), "{text}");
+        assert!(
+            !text.contains("显著。") && !text.contains("显著，"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_long_deseasonalised_fall_is_called_significant() {
+        let result = trend::trend(
+            months(36, |k| {
+                let season = if k % 12 < 3 || k % 12 > 9 { 20.0 } else { 0.0 };
+                80.0 - 0.5 * f64::from(k) + season
+            }),
+            true,
+        );
+        assert_eq!(result.verdict, TrendVerdict::Significant);
+        let text = trend_notes(&result, "µg/m³").join(" ");
+        assert!(
+            text.contains("在 0.05 水平上显著") && text.contains("下降"),
+            "{text}"
+        );
+    }
 }

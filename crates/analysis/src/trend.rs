@@ -80,6 +80,99 @@ pub struct Trend {
     pub mann_kendall: Option<MannKendall>,
     /// The trend line at the first and the last month used, for drawing.
     pub line: Vec<(f64, f64)>,
+    /// What the trend may be said to show ([`verdict`]).
+    pub verdict: TrendVerdict,
+    /// The share of the used monthly means' variance that their calendar months explain (0–1), when every
+    /// calendar month among them occurs at least twice; of the series the trend was fitted to.
+    pub seasonal_share: Option<f64>,
+}
+
+/// What a trend of monthly means may be said to show. Concentrations follow the seasons (heating season
+/// high, summer low): a slope over less than two full years, or over a raw series the seasons dominate, shows
+/// the season, and the Mann–Kendall test on it would call the season a "significant trend". So significance
+/// is claimed only on a series covering every calendar month twice that is deseasonalised or not dominated by
+/// its seasonal cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TrendVerdict {
+    /// Fewer than 3 usable months: no trend at all.
+    TooFewMonths,
+    /// Less than two full years (some calendar month used fewer than twice), not deseasonalised: the slope
+    /// mostly shows the season; no significance is claimed.
+    ShorterThanTwoYears,
+    /// Two years or more, not deseasonalised, and the calendar months explain at least
+    /// [`SEASON_DOMINATES`] of the variance: no significance is claimed.
+    SeasonDominates,
+    /// Mann–Kendall p < 0.05 on a series fit for it.
+    Significant,
+    /// p ≥ 0.05 on a series fit for it.
+    NotSignificant,
+}
+
+/// The share of variance explained by the calendar months from which a raw (not deseasonalised) series counts
+/// as dominated by its seasonal cycle: half.
+pub const SEASON_DOMINATES: f64 = 0.5;
+
+/// The significance level of the Mann–Kendall test.
+pub const SIGNIFICANCE: f64 = 0.05;
+
+/// Whether the used months cover every calendar month at least twice (two full years, gaps allowed).
+pub fn two_full_years(months: &[MonthMean]) -> bool {
+    let mut count = [0usize; 12];
+    for m in months.iter().filter(|m| m.used && m.mean.is_some()) {
+        count[(m.month - 1) as usize] += 1;
+    }
+    count.iter().all(|&c| c >= 2)
+}
+
+/// The share of the variance of `(calendar month, value)` that the calendar months' means explain (η²), when
+/// every calendar month present occurs at least twice; `None` otherwise or without variance.
+pub fn seasonal_share(values: &[(u32, f64)]) -> Option<f64> {
+    let mut by_month = [(0usize, 0.0f64); 12];
+    for &(month, v) in values {
+        let slot = by_month.get_mut(month.checked_sub(1)? as usize)?;
+        slot.0 += 1;
+        slot.1 += v;
+    }
+    if values.len() < 3 || by_month.iter().any(|&(n, _)| n == 1) {
+        return None;
+    }
+    let mean = values.iter().map(|v| v.1).sum::<f64>() / values.len() as f64;
+    let total: f64 = values.iter().map(|v| (v.1 - mean).powi(2)).sum();
+    if total <= f64::EPSILON {
+        return None;
+    }
+    let between: f64 = by_month
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|&(n, sum)| n as f64 * (sum / n as f64 - mean).powi(2))
+        .sum();
+    Some((between / total).clamp(0.0, 1.0))
+}
+
+/// The verdict on a fitted trend (see [`TrendVerdict`]).
+pub fn verdict(
+    months: &[MonthMean],
+    deseasonalised: bool,
+    mann_kendall: Option<&MannKendall>,
+    seasonal_share: Option<f64>,
+) -> TrendVerdict {
+    let Some(mk) = mann_kendall else {
+        return TrendVerdict::TooFewMonths;
+    };
+    if !deseasonalised {
+        if !two_full_years(months) {
+            return TrendVerdict::ShorterThanTwoYears;
+        }
+        if seasonal_share.is_some_and(|share| share >= SEASON_DOMINATES) {
+            return TrendVerdict::SeasonDominates;
+        }
+    }
+    if mk.p_value < SIGNIFICANCE {
+        TrendVerdict::Significant
+    } else {
+        TrendVerdict::NotSignificant
+    }
 }
 
 /// Hours in a calendar month.
@@ -301,9 +394,22 @@ pub fn trend(mut months: Vec<MonthMean>, deseasonalise_asked: bool) -> Trend {
         ],
         _ => Vec::new(),
     };
+    let share = seasonal_share(
+        &months
+            .iter()
+            .filter(|m| m.used)
+            .filter_map(|m| {
+                let y = if deseasonalised { m.adjusted } else { m.mean };
+                y.map(|y| (m.month, y))
+            })
+            .collect::<Vec<_>>(),
+    );
+    let verdict = verdict(&months, deseasonalised, slope.and(mk.as_ref()), share);
     Trend {
         n: points.len(),
         deseasonalised,
+        verdict,
+        seasonal_share: share,
         percent_per_year: pct(slope.map(|s| s.slope)),
         percent_lower: pct(slope.and_then(|s| s.lower)),
         percent_upper: pct(slope.and_then(|s| s.upper)),
@@ -483,6 +589,89 @@ mod tests {
         assert!(
             !short.deseasonalised,
             "one January cannot be deseasonalised"
+        );
+    }
+
+    /// Monthly means from `first_year`-01 for `count` months: `slope` per year, a cosine season of amplitude
+    /// `season` (winter high), noise.
+    fn seasonal_months(
+        first_year: i32,
+        count: i32,
+        slope: f64,
+        season: f64,
+        seed: u64,
+    ) -> Vec<MonthMean> {
+        let mut mix = SplitMix64::new(seed);
+        (0..count)
+            .map(|k| {
+                let (year, month) = (first_year + k / 12, (k % 12) as u32 + 1);
+                let t = f64::from(year) + (f64::from(month) - 0.5) / 12.0;
+                let winter =
+                    season * (2.0 * std::f64::consts::PI * (f64::from(month) - 1.0) / 12.0).cos();
+                MonthMean {
+                    year,
+                    month,
+                    t,
+                    n: 700,
+                    expected: 720,
+                    mean: Some(
+                        60.0 + slope * (t - f64::from(first_year))
+                            + winter
+                            + mix.approximately_normal(),
+                    ),
+                    adjusted: None,
+                    used: true,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_year_of_monthly_means_is_never_called_significant() {
+        // January to September: winter high falling into summer — Mann–Kendall alone calls that a
+        // significant fall (p < 0.05), which is the season, not a trend.
+        let months = seasonal_months(2025, 9, 0.0, 30.0, 5);
+        let tr = trend(months, true);
+        assert!(!tr.deseasonalised);
+        assert!(
+            tr.mann_kendall.unwrap().p_value < 0.05,
+            "{:?}",
+            tr.mann_kendall
+        );
+        assert_eq!(tr.verdict, TrendVerdict::ShorterThanTwoYears);
+        // Twelve months is still not two years.
+        let tr = trend(seasonal_months(2025, 12, -3.0, 30.0, 6), true);
+        assert_eq!(tr.verdict, TrendVerdict::ShorterThanTwoYears);
+    }
+
+    #[test]
+    fn raw_years_dominated_by_the_season_are_not_called_significant_deseasonalised_ones_are() {
+        // Three years, a fall of 4 per year under a season of ±30.
+        let months = seasonal_months(2022, 36, -4.0, 30.0, 7);
+        let raw = trend(months.clone(), false);
+        assert!(
+            raw.seasonal_share.unwrap() >= SEASON_DOMINATES,
+            "{:?}",
+            raw.seasonal_share
+        );
+        assert_eq!(raw.verdict, TrendVerdict::SeasonDominates);
+        let adjusted = trend(months, true);
+        assert!(adjusted.deseasonalised);
+        assert_eq!(adjusted.verdict, TrendVerdict::Significant);
+        // No trend at all under the same season: not significant once deseasonalised.
+        let flat = trend(seasonal_months(2022, 36, 0.0, 30.0, 8), true);
+        assert_eq!(
+            flat.verdict,
+            TrendVerdict::NotSignificant,
+            "{:?}",
+            flat.mann_kendall
+        );
+        // A weak season over a strong trend: significant on the raw series too.
+        let strong = trend(seasonal_months(2022, 36, -10.0, 2.0, 9), false);
+        assert_eq!(strong.verdict, TrendVerdict::Significant);
+        assert!(
+            trend(seasonal_months(2022, 2, -10.0, 2.0, 9), false).verdict
+                == TrendVerdict::TooFewMonths
         );
     }
 }

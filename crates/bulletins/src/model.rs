@@ -225,7 +225,7 @@ impl WaterWeights {
 pub struct Preset<W> {
     pub key: &'static str,
     pub label: &'static str,
-    /// The source and how it was verified (V2: seen in official reports; unverified…).
+    /// The source and how sure it is, in plain Chinese for the page and the bulletin (见于官方月报, 未查到, 平台暂定).
     pub source: &'static str,
     pub weights: W,
 }
@@ -235,7 +235,7 @@ pub const AIR_PRESETS: [Preset<AirWeights>; 3] = [
     Preset {
         key: "tianjin_2021",
         label: "天津区排名 2021–2023：PM2.5浓度30%＋PM2.5改善率30%＋优良天数比率40%（排名位次加权）",
-        source: "天津市生态环境局月报（2021–2023）原文“按照 PM2.5 浓度、PM2.5 改善率和优良天数比率排名位次数值各占 30%、30% 和 40% 的权重进行排名”[V2：见于官方月报，未见规范性文件]",
+        source: "天津市生态环境局月报（2021–2023）原文“按照 PM2.5 浓度、PM2.5 改善率和优良天数比率排名位次数值各占 30%、30% 和 40% 的权重进行排名”（见于官方月报，未查到对应的规范性文件）",
         weights: AirWeights {
             composite: 0,
             composite_change: 0,
@@ -247,7 +247,7 @@ pub const AIR_PRESETS: [Preset<AirWeights>; 3] = [
     Preset {
         key: "tianjin_2017",
         label: "天津区排名 2017–2020：综合指数50%＋综合指数改善率50%",
-        source: "《〈天津市清新空气行动考核和责任追究办法（试行）〉补充办法》及 2016–2020 月报“按照综合指数和综合指数改善率各占 50% 权重进行排名”[V2]；原文未说明是数值还是位次加权，本平台按位次加权 [M]",
+        source: "《〈天津市清新空气行动考核和责任追究办法（试行）〉补充办法》及 2016–2020 月报“按照综合指数和综合指数改善率各占 50% 权重进行排名”；原文未说明按数值还是按位次加权，本平台按位次加权（平台暂定）",
         weights: AirWeights {
             composite: 50,
             composite_change: 50,
@@ -259,7 +259,7 @@ pub const AIR_PRESETS: [Preset<AirWeights>; 3] = [
     Preset {
         key: "composite_2024",
         label: "综合指数（2024 年起月报措辞“综合指数越小，表明空气质量越好”）",
-        source: "2024 年天津月报以综合指数表述排名，具体规则未见 [未核实]；城市排名依综合指数排序见环办监测〔2018〕19号 [V2]",
+        source: "2024 年天津月报以综合指数表述排名，具体规则未查到；城市排名依综合指数排序，见环办监测〔2018〕19号",
         weights: AirWeights {
             composite: 100,
             composite_change: 0,
@@ -275,7 +275,7 @@ pub const WATER_PRESETS: [Preset<WaterWeights>; 2] = [
     Preset {
         key: "tianjin_compensation_2023",
         label: "天津地表水区域补偿办法（2023）：综合污染指数与同比变化率位次相加",
-        source: "《天津市地表水环境区域补偿办法》（2023-03-08 施行）按综合污染指数、同比变化率、出入境浓度比值三项位次之和排名 [V/V2]；街道无出入境断面对，第三项不计，前两项等权 [M]；以 CWQI 代综合污染指数 [M]",
+        source: "《天津市地表水环境区域补偿办法》（2023-03-08 施行）按综合污染指数、同比变化率、出入境浓度比值三项位次之和排名；街道没有出入境断面对，第三项不计，前两项等权（平台暂定）；以 CWQI 代替综合污染指数（平台暂定）",
         weights: WaterWeights {
             cwqi: 50,
             cwqi_change: 50,
@@ -285,7 +285,7 @@ pub const WATER_PRESETS: [Preset<WaterWeights>; 2] = [
     Preset {
         key: "cwqi_status",
         label: "CWQI 状况排名（环办监测〔2017〕51号，CWQI 越小越好）",
-        source: "《城市地表水环境质量排名技术规定（试行）》状况排名 [V2]；天津区级水排名方法未见 [未核实]",
+        source: "《城市地表水环境质量排名技术规定（试行）》（环办监测〔2017〕51号）状况排名；天津区级水质排名方法未查到",
         weights: WaterWeights {
             cwqi: 100,
             cwqi_change: 0,

@@ -125,37 +125,37 @@ impl Channel {
                 acceptance: CalendarDays(15),
                 handling: CalendarDays(60),
                 max_extension_days: 30,
-                basis: "信访工作条例 第22、23条 登记转送/告知15日；第34条 办理60日、延期≤30日 [V]",
+                basis: "《信访工作条例》（2022）第二十二、二十三条：15日内登记转送或告知；第三十四条：60日内办结，延期不超过30日",
             },
             Channel::Hotline12369 => ChannelClocks {
                 acceptance: WorkingDays(3),
                 handling: CalendarDays(60),
                 max_extension_days: 30,
-                basis: "电话举报3个工作日内决定受理 [P 福建2018示例]；办理60日+30日 [M 参照信访工作条例]",
+                basis: "电话举报3个工作日内决定是否受理（参照福建省2018年12369举报办理规程）；办理60日、延期不超过30日，参照《信访工作条例》（平台暂定，待局里确认）",
             },
             Channel::Wechat12369 => ChannelClocks {
                 acceptance: WorkingDays(2),
                 handling: CalendarDays(60),
                 max_extension_days: 30,
-                basis: "微信举报2个工作日内决定受理 [P 福建2018示例]；办理60日+30日 [M 参照信访工作条例]",
+                basis: "微信举报2个工作日内决定是否受理（参照福建省2018年12369举报办理规程）；办理60日、延期不超过30日，参照《信访工作条例》（平台暂定，待局里确认）",
             },
             Channel::Citizen12345 => ChannelClocks {
                 acceptance: WorkingDays(1),
                 handling: CalendarDays(60),
                 max_extension_days: 30,
-                basis: "一般工单1个工作日内签收 [V2 天津12345实施细则]；办理时限分级未查到 [M 暂按60日+30日]",
+                basis: "一般工单1个工作日内签收（天津市12345热线实施细则）；办理时限分级未查到正式规定，暂按60日、延期不超过30日（平台暂定，待局里确认）",
             },
             Channel::CentralInspection | Channel::MunicipalInspection => ChannelClocks {
                 acceptance: WorkingDays(1),
                 handling: CalendarDays(60),
                 max_extension_days: 30,
-                basis: "督察交办件的办理期限以交办通知为准（登记时录入交办期限，不得自行延期）；签收默认1个工作日 [M]",
+                basis: "督察交办件的办理期限以交办通知为准（登记时录入交办期限，不得自行延期）；签收默认1个工作日（平台暂定）",
             },
             Channel::GridOfficer | Channel::Patrol => ChannelClocks {
                 acceptance: WorkingDays(1),
                 handling: CalendarDays(60),
                 max_extension_days: 30,
-                basis: "内部发现线索 [M 默认1个工作日受理、60日办理]",
+                basis: "内部发现的线索：1个工作日内受理、60日内办结（平台暂定，待局里确认）",
             },
         }
     }

@@ -504,6 +504,8 @@ pub async fn cases_to_recompute(conn: &mut AnyConnection) -> Result<Vec<Complain
 /// An earlier case that may be repeated by a new one.
 pub struct RepeatCandidate {
     pub id: i64,
+    /// 案件编号, what the timeline names it by.
+    pub case_no: String,
     pub enterprise_id: Option<i64>,
     pub lon: Option<f64>,
     pub lat: Option<f64>,
@@ -524,7 +526,7 @@ pub async fn repeat_candidates(
     bbox: Option<(f64, f64, f64, f64)>,
 ) -> Result<Vec<RepeatCandidate>, sqlx::Error> {
     let mut b = SqlBuilder::new(
-        "SELECT id, enterprise_id, lon, lat, repeat_root_id, received_at FROM complaints WHERE category = ",
+        "SELECT id, case_no, enterprise_id, lon, lat, repeat_root_id, received_at FROM complaints WHERE category = ",
     );
     b.push_bind(category.as_str().to_string());
     b.push(" AND received_at >= ").push_bind(since);
@@ -547,6 +549,7 @@ pub async fn repeat_candidates(
         .map(|r| {
             Ok(RepeatCandidate {
                 id: r.try_get("id")?,
+                case_no: r.try_get("case_no")?,
                 enterprise_id: r.try_get("enterprise_id")?,
                 lon: r.try_get("lon")?,
                 lat: r.try_get("lat")?,

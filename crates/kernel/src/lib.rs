@@ -15,6 +15,8 @@ pub mod export;
 pub mod file_error;
 pub mod page;
 pub mod password;
+pub mod people;
+pub mod picker;
 pub mod rng;
 pub mod secrets;
 pub mod state;

@@ -82,6 +82,8 @@ pub struct AppState {
     pub exports: Arc<tokio::sync::Semaphore>,
     /// The main navigation of every area (`kernel::area::navigation`), set by `web::app`.
     pub navigation: Arc<[crate::area::NavItem]>,
+    /// The accounts area's name lookup (`kernel::people`), set by `web::app`.
+    pub people: Option<crate::people::Lookup>,
 }
 
 impl AppState {
@@ -94,6 +96,7 @@ impl AppState {
             )),
             config: Arc::new(config),
             navigation: Arc::from(Vec::new()),
+            people: None,
         }
     }
 
@@ -101,6 +104,14 @@ impl AppState {
     pub fn with_navigation(self, navigation: Vec<crate::area::NavItem>) -> Self {
         AppState {
             navigation: Arc::from(navigation),
+            ..self
+        }
+    }
+
+    /// This state with the accounts area's lookup of people's names (`kernel::people`).
+    pub fn with_people(self, people: crate::people::Lookup) -> Self {
+        AppState {
+            people: Some(people),
             ..self
         }
     }

@@ -88,6 +88,33 @@ pub const CATALOGUE: &[Factor] = &[
     factor("w02003", "粪大肠菌群", "个/L", 0.0, 1000000000.0),
 ];
 
+/// The factors an air station measures: the six of GB 3095 and the weather (HJ 212-2017, ST=22).
+const AIR_STATION: &[&str] = &[
+    "a34004", "a34002", "a21026", "a21004", "a21005", "a05024", "a01007", "a01008", "a01001",
+    "a01002", "a01006",
+];
+/// An outlet's: flue gas (ST=31) or wastewater (ST=32) — which one the registry's outlet medium says.
+const OUTLET: &[&str] = &[
+    "a21026", "a21002", "a34013", "a19001", "a01012", "a01011", "a00000", "w01018", "w21003",
+    "w21011", "w21001", "w01001", "w00000",
+];
+
+/// The factors a point of `kind` is catalogued with, for a point that has no data yet: an air station's six
+/// pollutants and weather, an outlet's flue-gas and wastewater factors, a water section's GB 3838-2002 Table 1
+/// items. In catalogue order.
+pub fn typical_for(kind: registry::model::PointKind) -> Vec<&'static Factor> {
+    use registry::model::PointKind;
+    CATALOGUE
+        .iter()
+        .filter(|f| match kind {
+            PointKind::AirStation => AIR_STATION.contains(&f.code),
+            PointKind::Outlet => OUTLET.contains(&f.code),
+            // Every water code but the outlets' flows.
+            PointKind::WaterSection => f.code.starts_with('w') && f.code != "w00000",
+        })
+        .collect()
+}
+
 /// A factor's index in [`CATALOGUE`] (its column slot).
 pub fn index_of(code: &str) -> Option<usize> {
     CATALOGUE.iter().position(|f| f.code == code)

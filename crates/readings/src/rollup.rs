@@ -337,6 +337,16 @@ pub async fn insert(
     Ok(())
 }
 
+/// The factors a point has roll-ups of (any period), by code.
+pub async fn factors_of(db: &Db, point_id: i64) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT factor FROM reading_rollups WHERE point_id = $1 ORDER BY factor",
+    )
+    .bind(point_id)
+    .fetch_all(db.pool())
+    .await
+}
+
 /// Stored roll-ups of one point (optionally one factor) and period in `[from, to)`, ordered by factor, time.
 pub async fn stored(
     db: &Db,

@@ -35,6 +35,28 @@ pub fn check_factor(field: &str, code: &str) -> AppResult<()> {
     }
 }
 
+/// The factors of a point, for choosing one (the analyses): those it has stored values of (hours, days,
+/// samples, roll-ups), in catalogue order; for a point without data yet, those its kind is catalogued with
+/// ([`factors::typical_for`]). Never another medium's list: a water section offers its GB 3838 items, not
+/// the air pollutants.
+pub async fn point_factors(db: &Db, point: &PointInfo) -> AppResult<Vec<&'static factors::Factor>> {
+    let mut columns = store::columns_with_values(db, point.id).await?;
+    for code in rollup::factors_of(db, point.id).await? {
+        if let Some(i) = factors::index_of(&code) {
+            columns.push(i);
+        }
+    }
+    columns.sort_unstable();
+    columns.dedup();
+    if columns.is_empty() {
+        return Ok(factors::typical_for(point.kind));
+    }
+    Ok(columns
+        .into_iter()
+        .map(|i| &factors::CATALOGUE[i])
+        .collect())
+}
+
 /// A monitoring point whose readings `principal` may read (a point it may not see is a 404).
 pub async fn readable_point(db: &Db, principal: &Principal, id: i64) -> AppResult<PointInfo> {
     principal.require(crate::READING, Action::Read)?;

@@ -909,6 +909,29 @@ pub async fn latest_row(
     row.as_ref().map(decode_row).transpose()
 }
 
+/// The catalogue columns (by index) in which a point has at least one stored value, any period.
+pub async fn columns_with_values(db: &Db, point_id: i64) -> Result<Vec<usize>, sqlx::Error> {
+    let counts: Vec<String> = CATALOGUE
+        .iter()
+        .map(|f| format!("CAST(COUNT({}) AS BIGINT)", f.column))
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM readings WHERE point_id = $1",
+        counts.join(", ")
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(point_id)
+        .fetch_one(db.pool())
+        .await?;
+    let mut out = Vec::new();
+    for i in 0..CATALOGUE.len() {
+        if row.try_get::<i64, _>(i)? > 0 {
+            out.push(i);
+        }
+    }
+    Ok(out)
+}
+
 /// Points that have readings in `[from, to)` (any period).
 pub async fn points_with_data(db: &Db, from: i64, to: i64) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar(

@@ -115,6 +115,7 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/enterprises/{id}/outlets/{outlet_id}",
             axum::routing::put(update_outlet),
         )
+        .route("/api/v1/outlets", get(search_outlets))
         .route("/api/v1/points", get(list_points).post(create_point))
         .route("/api/v1/points/{id}", get(get_point).put(update_point))
         .route("/api/v1/devices", get(list_devices).post(create_device))
@@ -132,7 +133,7 @@ pub fn routes() -> Router<AppState> {
         list_departments, create_department, get_department, update_department,
         list_enterprises, create_enterprise, lookup_enterprise, get_enterprise, update_enterprise,
         enterprise_profile, status_history, change_status, list_identifiers, add_identifier, remove_identifier,
-        list_sites, add_site, update_site, list_outlets, add_outlet, update_outlet,
+        list_sites, add_site, update_site, list_outlets, add_outlet, update_outlet, search_outlets,
         list_points, create_point, get_point, update_point,
         list_devices, create_device, get_device, update_device,
         workbook::api_template, workbook::api_export, workbook::api_import,
@@ -511,6 +512,22 @@ async fn update_outlet(
 // ---------------------------------------------------------------------------------------------------------------
 // Monitoring points and devices
 // ---------------------------------------------------------------------------------------------------------------
+
+/// 排放口 of every enterprise the caller may see, with the enterprise's name: what the outlet pickers of the
+/// pages search (`q`: part of the outlet's code or name, or of the enterprise's name).
+#[utoipa::path(get, path = "/api/v1/outlets", tag = "registry", params(OutletFilter, PageQuery),
+    responses((status = 200, body = Page<OutletChoice>), (status = 403, response = kernel::error::ProblemResponse),
+        (status = 422, response = kernel::error::ProblemResponse)))]
+async fn search_outlets(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(filter): ApiQuery<OutletFilter>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> AppResult<Json<Page<OutletChoice>>> {
+    Ok(Json(
+        service::search_outlets(&state.db, &principal, &filter, &page).await?,
+    ))
+}
 
 /// 监测点位 — the public sees air stations and water sections only.
 #[utoipa::path(get, path = "/api/v1/points", tag = "registry", params(PointFilter, PageQuery),

@@ -829,6 +829,36 @@ pub struct Outlet {
     pub created_at: i64,
 }
 
+/// An outlet as a picker lists it (`GET /api/v1/outlets`): with its enterprise, so that people choose it by
+/// name rather than by id.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OutletChoice {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub medium: Medium,
+    pub enterprise_id: i64,
+    pub enterprise_name: String,
+    pub online_monitored: bool,
+    /// What a picker shows: `企业名称 · 编号 名称`.
+    pub label: String,
+}
+
+impl OutletChoice {
+    pub fn label_of(enterprise_name: &str, code: &str, name: &str) -> String {
+        format!("{enterprise_name} · {code} {name}")
+    }
+}
+
+/// Filters of the outlet search.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OutletFilter {
+    /// Part of the outlet's code or name, or of its enterprise's name.
+    pub q: Option<String>,
+    pub enterprise_id: Option<i64>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OutletInput {
     pub site_id: Option<i64>,
@@ -913,6 +943,13 @@ pub struct MonitoringPoint {
     pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl MonitoringPoint {
+    /// What a picker shows and accepts: `编号 名称` (1021A 跃进路).
+    pub fn picker_label(&self) -> String {
+        format!("{} {}", self.code, self.name)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

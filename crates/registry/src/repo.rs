@@ -653,6 +653,63 @@ pub async fn outlets(conn: &mut Conn, enterprise_id: i64) -> SqlResult<Vec<Outle
     rows.iter().map(outlet_from_row).collect()
 }
 
+/// Outlets with their enterprise, for pickers: those matching `filter`, in the caller's street (`scope`).
+pub async fn search_outlets(
+    conn: &mut Conn,
+    filter: &OutletFilter,
+    scope: Option<i64>,
+    page: &PageQuery,
+) -> SqlResult<Page<OutletChoice>> {
+    let build = |select: &str| {
+        let mut b = SqlBuilder::new(select);
+        b.push(" FROM outlets o JOIN enterprises e ON e.id = o.enterprise_id WHERE 1=1");
+        if let Some(street) = scope {
+            b.push(" AND e.street_id = ").push_bind(street);
+        }
+        if let Some(enterprise) = filter.enterprise_id {
+            b.push(" AND o.enterprise_id = ").push_bind(enterprise);
+        }
+        if let Some(q) = non_empty(&filter.q) {
+            let pattern = contains_pattern(q);
+            b.push(" AND (o.code LIKE ").push_bind(pattern.clone());
+            b.push(" OR o.name LIKE ").push_bind(pattern.clone());
+            b.push(" OR e.name LIKE ").push_bind(pattern);
+            b.push(")");
+        }
+        b
+    };
+    let total: i64 = build("SELECT CAST(COUNT(*) AS BIGINT)")
+        .build_scalar()
+        .fetch_one(&mut *conn)
+        .await?;
+    let mut list = build(
+        "SELECT o.id, o.code, o.name, o.medium, o.online_monitored, o.enterprise_id, e.name AS enterprise_name",
+    );
+    list.push(" ORDER BY e.name, o.code, o.id LIMIT ")
+        .push_bind(page.limit());
+    list.push(" OFFSET ").push_bind(page.offset());
+    let rows = list.build().fetch_all(&mut *conn).await?;
+    let items = rows
+        .iter()
+        .map(|row| {
+            let enterprise_name: String = row.try_get("enterprise_name")?;
+            let code: String = row.try_get("code")?;
+            let name: String = row.try_get("name")?;
+            Ok(OutletChoice {
+                id: row.try_get("id")?,
+                label: OutletChoice::label_of(&enterprise_name, &code, &name),
+                code,
+                name,
+                medium: text_enum(row, "medium")?,
+                enterprise_id: row.try_get("enterprise_id")?,
+                enterprise_name,
+                online_monitored: boolean(row, "online_monitored")?,
+            })
+        })
+        .collect::<SqlResult<Vec<_>>>()?;
+    Ok(Page::new(items, page, total))
+}
+
 pub async fn get_outlet(conn: &mut Conn, id: i64) -> SqlResult<Option<Outlet>> {
     let sql = format!("SELECT {OUTLET_COLUMNS} FROM outlets WHERE id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))

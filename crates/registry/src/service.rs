@@ -639,6 +639,285 @@ pub async fn list_outlets(db: &Db, principal: &Principal, id: i64) -> AppResult<
     Ok(repo::outlets(&mut conn, id).await?)
 }
 
+/// Outlets with their enterprise, for pickers: matching `filter`, in the caller's street.
+pub async fn search_outlets(
+    db: &Db,
+    principal: &Principal,
+    filter: &OutletFilter,
+    page: &PageQuery,
+) -> AppResult<Page<OutletChoice>> {
+    principal.require(crate::ENTERPRISE, Action::Read)?;
+    Ok(repo::search_outlets(
+        &mut *conn(db).await?,
+        filter,
+        principal.street_scope(),
+        page,
+    )
+    .await?)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Choosing by name (pickers)
+// ---------------------------------------------------------------------------------------------------------------
+
+/// What a form's picker sent: the id its list filled in (the browser chose an entry), else the text typed.
+#[derive(Debug, Clone, Default)]
+pub struct Picked {
+    /// The hidden id field.
+    pub id: Option<String>,
+    /// The visible text field: a name, a code, a USCC or the list's label.
+    pub text: Option<String>,
+}
+
+impl Picked {
+    pub fn new(id: Option<String>, text: Option<String>) -> Picked {
+        let clean = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        Picked {
+            id: clean(id),
+            text: clean(text),
+        }
+    }
+
+    /// The id the browser filled in, when it is a number.
+    fn id(&self, field: &str) -> AppResult<Option<i64>> {
+        self.id
+            .as_deref()
+            .map(|id| {
+                id.parse::<i64>()
+                    .map_err(|_| AppError::validation(field, "请从列表中选择"))
+            })
+            .transpose()
+    }
+
+    /// The searches that find what was typed: the whole text, then its parts (a label `编号 名称` or
+    /// `企业 · 编号 名称` is not a substring of any one column).
+    fn queries(&self) -> Vec<String> {
+        let Some(text) = &self.text else {
+            return Vec::new();
+        };
+        let mut out = vec![text.clone()];
+        for part in text.split([' ', '·', '　']).filter(|p| !p.is_empty()) {
+            if !out.iter().any(|q| q == part) && out.len() < 4 {
+                out.push(part.to_string());
+            }
+        }
+        out
+    }
+}
+
+/// The one candidate whose keys (its label first, then name, code …) equal the typed text, or else the only
+/// candidate the searches found at all; a Chinese message naming `what` (and, when several fit, the first
+/// few by label, so that a browser without the script can still tell them apart) otherwise.
+fn the_one<T>(
+    field: &str,
+    what: &str,
+    text: &str,
+    candidates: Vec<T>,
+    id: impl Fn(&T) -> i64,
+    keys: impl Fn(&T) -> Vec<String>,
+) -> AppResult<i64> {
+    let mut unique: Vec<(i64, Vec<String>)> = Vec::new();
+    for c in &candidates {
+        if !unique.iter().any(|(i, _)| *i == id(c)) {
+            unique.push((id(c), keys(c)));
+        }
+    }
+    let exact: Vec<i64> = unique
+        .iter()
+        .filter(|(_, keys)| keys.iter().any(|k| k == text))
+        .map(|(i, _)| *i)
+        .collect();
+    match (exact.as_slice(), unique.as_slice()) {
+        ([one], _) | ([], [(one, _)]) => Ok(*one),
+        ([], []) => Err(AppError::validation(
+            field,
+            format!("没有找到“{text}”对应的{what}，请输入名称后从列表中选择"),
+        )),
+        _ => {
+            let shown: Vec<&str> = unique
+                .iter()
+                .filter_map(|(_, keys)| keys.first().map(String::as_str))
+                .take(5)
+                .collect();
+            Err(AppError::validation(
+                field,
+                format!(
+                    "“{text}”对应多个{what}（{}{}），请从列表中选择或输入完整名称",
+                    shown.join("、"),
+                    if unique.len() > shown.len() {
+                        "等"
+                    } else {
+                        ""
+                    }
+                ),
+            ))
+        }
+    }
+}
+
+/// How many candidates each search of a picker's text considers.
+const PICK_CANDIDATES: u32 = 50;
+
+fn pick_page() -> PageQuery {
+    PageQuery {
+        page: Some(1),
+        per_page: Some(PICK_CANDIDATES),
+    }
+}
+
+/// The record a picker's hidden id names, when it still matches the text beside it (without the script the id
+/// of an edit form stays while the text is changed: the text wins then). `Ok(None)`: resolve the text.
+fn chosen<T>(
+    field: &str,
+    what: &str,
+    picked: &Picked,
+    found: AppResult<T>,
+    keys: impl Fn(&T) -> Vec<String>,
+) -> AppResult<Option<T>> {
+    match found {
+        Ok(record) => {
+            let matches = picked
+                .text
+                .as_deref()
+                .is_none_or(|text| keys(&record).iter().any(|k| k == text));
+            Ok(matches.then_some(record))
+        }
+        Err(AppError::NotFound(_) | AppError::Forbidden(_)) if picked.text.is_none() => Err(
+            AppError::validation(field, format!("所选{what}不存在或不在您的辖区")),
+        ),
+        Err(AppError::NotFound(_) | AppError::Forbidden(_)) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+fn enterprise_keys(e: &Enterprise) -> Vec<String> {
+    vec![e.name.clone(), e.uscc.clone()]
+}
+
+fn point_keys(p: &MonitoringPoint) -> Vec<String> {
+    vec![p.picker_label(), p.code.clone(), p.name.clone()]
+}
+
+fn outlet_keys(o: &OutletChoice) -> Vec<String> {
+    vec![o.label.clone(), o.code.clone(), o.name.clone()]
+}
+
+/// The enterprise a picker names (by id, or by name or USCC), among those the caller may see; `None` when
+/// the picker is empty.
+pub async fn pick_enterprise(
+    db: &Db,
+    principal: &Principal,
+    field: &str,
+    picked: &Picked,
+) -> AppResult<Option<i64>> {
+    if let Some(id) = picked.id(field)? {
+        let found = get_enterprise(db, principal, id).await;
+        if let Some(e) = chosen(field, "企业", picked, found, enterprise_keys)? {
+            return Ok(Some(e.id));
+        }
+    }
+    let Some(text) = picked.text.as_deref() else {
+        return Ok(None);
+    };
+    let mut candidates = Vec::new();
+    for q in picked.queries() {
+        let filter = EnterpriseFilter {
+            q: Some(q),
+            ..Default::default()
+        };
+        candidates.extend(
+            list_enterprises(db, principal, &filter, &pick_page())
+                .await?
+                .items,
+        );
+    }
+    the_one(field, "企业", text, candidates, |e| e.id, enterprise_keys).map(Some)
+}
+
+/// The monitoring point a picker names (by id, or by `编号 名称`, code or name), among those the caller may
+/// see; `None` when the picker is empty.
+pub async fn pick_point(
+    db: &Db,
+    principal: &Principal,
+    field: &str,
+    picked: &Picked,
+) -> AppResult<Option<i64>> {
+    if let Some(id) = picked.id(field)? {
+        let found = get_point(db, principal, id).await;
+        if let Some(p) = chosen(field, "监测点位", picked, found, point_keys)? {
+            return Ok(Some(p.id));
+        }
+    }
+    let Some(text) = picked.text.as_deref() else {
+        return Ok(None);
+    };
+    let mut candidates = Vec::new();
+    for q in picked.queries() {
+        let filter = PointFilter {
+            q: Some(q),
+            ..Default::default()
+        };
+        candidates.extend(
+            list_points(db, principal, &filter, &pick_page())
+                .await?
+                .items,
+        );
+    }
+    the_one(field, "监测点位", text, candidates, |p| p.id, point_keys).map(Some)
+}
+
+/// One outlet with its enterprise, if the caller may see it.
+pub async fn outlet_choice(db: &Db, principal: &Principal, id: i64) -> AppResult<OutletChoice> {
+    principal.require(crate::ENTERPRISE, Action::Read)?;
+    let mut conn = conn(db).await?;
+    let outlet = repo::get_outlet(&mut conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("outlet not found"))?;
+    let enterprise = visible_enterprise(&mut conn, principal, outlet.enterprise_id).await?;
+    Ok(OutletChoice {
+        id: outlet.id,
+        label: OutletChoice::label_of(&enterprise.name, &outlet.code, &outlet.name),
+        code: outlet.code,
+        name: outlet.name,
+        medium: outlet.medium,
+        enterprise_id: enterprise.id,
+        enterprise_name: enterprise.name,
+        online_monitored: outlet.online_monitored,
+    })
+}
+
+/// The outlet a picker names (by id, or by `企业 · 编号 名称`), among those the caller may see; `None` when
+/// the picker is empty.
+pub async fn pick_outlet(
+    db: &Db,
+    principal: &Principal,
+    field: &str,
+    picked: &Picked,
+) -> AppResult<Option<i64>> {
+    if let Some(id) = picked.id(field)? {
+        let found = outlet_choice(db, principal, id).await;
+        if let Some(o) = chosen(field, "排放口", picked, found, outlet_keys)? {
+            return Ok(Some(o.id));
+        }
+    }
+    let Some(text) = picked.text.as_deref() else {
+        return Ok(None);
+    };
+    let mut candidates = Vec::new();
+    for q in picked.queries() {
+        let filter = OutletFilter {
+            q: Some(q),
+            ..Default::default()
+        };
+        candidates.extend(
+            search_outlets(db, principal, &filter, &pick_page())
+                .await?
+                .items,
+        );
+    }
+    the_one(field, "排放口", text, candidates, |o| o.id, outlet_keys).map(Some)
+}
+
 pub async fn add_outlet(
     db: &Db,
     principal: &Principal,

@@ -197,7 +197,25 @@ async fn audit_page_with(
     notice: Option<String>,
     error: Option<String>,
 ) -> PageResult {
-    let d = crate::audit::day(&state.db, principal, id, day).await?;
+    let mut d = crate::audit::day(&state.db, principal, id, day).await?;
+    // Corrections and the month's confirmation name the people, not their usernames.
+    let names = {
+        let usernames =
+            d.corrections
+                .iter()
+                .map(|c| c.by.as_str())
+                .chain(d.lock.iter().flat_map(|l| {
+                    std::iter::once(l.locked_by.as_str()).chain(l.reopened_by.as_deref())
+                }));
+        kernel::people::names(state, usernames).await?
+    };
+    for c in &mut d.corrections {
+        c.by = names.name(&c.by);
+    }
+    if let Some(lock) = &mut d.lock {
+        lock.locked_by = names.name(&lock.locked_by);
+        lock.reopened_by = lock.reopened_by.as_deref().map(|by| names.name(by));
+    }
     render(&AuditPage {
         chrome: Chrome::new(state, principal, "/stations"),
         may_correct: principal.can(readings::DATA_AUDIT, kernel::Action::Create),

@@ -154,7 +154,18 @@ async fn list_page(
     let query: YearQuery = parse_query(query.as_deref().unwrap_or(""))?;
     let year = query.year.unwrap_or_else(current_year);
     let now = now_ts();
-    let statuses = service::statuses(&state.db, &principal, year, now).await?;
+    let mut statuses = service::statuses(&state.db, &principal, year, now).await?;
+    // Who reported a figure is shown by name, not username.
+    let names = kernel::people::names(
+        &state,
+        statuses
+            .iter()
+            .filter_map(|s| s.target.reported_by.as_deref()),
+    )
+    .await?;
+    for s in &mut statuses {
+        s.target.reported_by = s.target.reported_by.as_deref().map(|by| names.name(by));
+    }
     let mut years = service::years(&state.db, &principal).await?;
     if !years.contains(&year) {
         years.push(year);

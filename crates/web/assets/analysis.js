@@ -135,4 +135,30 @@
     });
   }
   if (document.readyState !== 'loading') { drawAll(); } else { document.addEventListener('DOMContentLoaded', drawAll); }
+
+  // Choosing another point offers that point's factors only (a water section its GB 3838 items, not the air
+  // list), from /api/v1/analysis/factors; the factor kept when the new point has it. Without this script the
+  // page, once submitted, lists the chosen point's factors itself.
+  document.addEventListener('change', function (event) {
+    var pointSelect = event.target;
+    if (!pointSelect || !pointSelect.matches || !pointSelect.matches('select[data-factors-api]')) { return; }
+    var factorSelect = pointSelect.form && pointSelect.form.elements.factor;
+    if (!factorSelect) { return; }
+    var url = pointSelect.getAttribute('data-factors-api') + '?point=' + encodeURIComponent(pointSelect.value);
+    fetch(url, { credentials: 'same-origin', headers: { 'Accept': 'application/json' } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (list) {
+        if (!list || !list.length) { return; }
+        var kept = factorSelect.value;
+        while (factorSelect.firstChild) { factorSelect.removeChild(factorSelect.firstChild); }
+        list.forEach(function (f) {
+          var option = document.createElement('option');
+          option.value = f.code;
+          option.textContent = f.name;
+          factorSelect.appendChild(option);
+        });
+        factorSelect.value = list.some(function (f) { return f.code === kept; }) ? kept : list[0].code;
+      })
+      .catch(function () { /* the list stays; the page corrects it when submitted */ });
+  });
 })();

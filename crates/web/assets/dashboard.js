@@ -96,7 +96,10 @@
             trigger: 'item', confine: true, extraCssText: 'max-width: 320px; white-space: normal; overflow-wrap: anywhere;',
             formatter: function (p) { return p.data && p.data.label_text ? escapeHtml(p.name) + '<br>' + escapeHtml(p.data.label_text) : escapeHtml(p.name); }
           },
-          legend: { bottom: 0, data: ['国控/市控站点', '微站', '水质断面', '重点排污单位'] },
+          // Only the layers the map has: the public sees no enterprises, so no enterprise entry either.
+          legend: { bottom: 0, data: ['国控/市控站点', '微站', '水质断面', '重点排污单位'].filter(function (_, i) {
+            return data.map_points.some(function (p) { return p.kind === ['station', 'micro', 'section', 'enterprise'][i]; });
+          }) },
           geo: { map: 'district', roam: true, itemStyle: { areaColor: '#eef3ee', borderColor: '#6b8f71' }, emphasis: { disabled: true } },
           series: [
             layer('国控/市控站点', 'station', 'circle', 16),

@@ -600,6 +600,13 @@ struct DashboardPage {
     data_json: String,
 }
 
+impl DashboardPage {
+    /// Whether the map shows enterprises (roles that may read them), for the map's caption.
+    fn shows_enterprises(&self) -> bool {
+        self.d.map_points.iter().any(|p| p.kind == "enterprise")
+    }
+}
+
 async fn page(State(state): State<AppState>, principal: Principal) -> PageResult {
     // A fresh installation has no district yet: its administrator sets it up first (/setup).
     if let Some(gate) = registry::http::setup_gate(&state, &principal).await? {

@@ -40,7 +40,9 @@ const OVERVIEW_NAV: kernel::area::NavItem = kernel::area::NavItem {
 pub fn app(state: AppState) -> Router {
     let mut navigation = vec![OVERVIEW_NAV];
     navigation.extend(kernel::area::navigation(areas::ALL));
-    let state = state.with_navigation(navigation);
+    let state = state
+        .with_navigation(navigation)
+        .with_people(accounts::service::display_names);
     let routes = areas::ALL
         .iter()
         .fold(

@@ -96,7 +96,13 @@ struct ListPage {
 }
 
 async fn list_page(AxState(state): AxState<AppState>, principal: Principal) -> PageResult {
-    let years = service::list_years(&state.db, &principal, today()).await?;
+    let mut years = service::list_years(&state.db, &principal, today()).await?;
+    // Who entered a year is shown by name, not username.
+    let names =
+        kernel::people::names(&state, years.iter().filter_map(|y| y.updated_by.as_deref())).await?;
+    for y in &mut years {
+        y.updated_by = y.updated_by.as_deref().map(|by| names.name(by));
+    }
     let next_year = years
         .iter()
         .filter(|y| y.origin == YearOrigin::Entered)

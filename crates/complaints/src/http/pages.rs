@@ -168,7 +168,46 @@ struct NewPage {
     channels: Vec<(&'static str, &'static str)>,
     categories: Vec<(&'static str, &'static str)>,
     streets: Vec<(i64, String)>,
+    /// The enterprise complained about, chosen by name (for roles that may read the registry).
+    enterprise: Option<kernel::picker::Picker>,
     error: Option<String>,
+}
+
+/// Suggestions the enterprise picker lists before anything is typed.
+const ENTERPRISE_PICKER_OPTIONS: u32 = 100;
+
+/// The intake form's enterprise picker: the enterprises the caller may see (a street officer's street), by
+/// name; `None` for a role that may not read the registry.
+async fn enterprise_picker(
+    state: &AppState,
+    principal: &Principal,
+) -> AppResult<Option<kernel::picker::Picker>> {
+    if !principal.can(registry::ENTERPRISE, Action::Read) {
+        return Ok(None);
+    }
+    let first = registry::service::list_enterprises(
+        &state.db,
+        principal,
+        &registry::model::EnterpriseFilter::default(),
+        &PageQuery {
+            page: Some(1),
+            per_page: Some(ENTERPRISE_PICKER_OPTIONS),
+        },
+    )
+    .await?;
+    Ok(Some(kernel::picker::Picker {
+        label: "被投诉企业（可空）",
+        text_name: "enterprise",
+        id_name: "enterprise_id",
+        text: String::new(),
+        id: String::new(),
+        api: "/api/v1/enterprises",
+        label_fields: "name",
+        options: first.items.into_iter().map(|e| (e.id, e.name)).collect(),
+        placeholder: "名称或信用代码",
+        required: false,
+        error: None,
+    }))
 }
 
 async fn new_page_with(
@@ -188,6 +227,7 @@ async fn new_page_with(
         channels: pairs(Channel::ALL, Channel::as_str, Channel::label),
         categories: pairs(Category::ALL, Category::as_str, Category::label),
         streets,
+        enterprise: enterprise_picker(state, principal).await?,
         error,
     };
     Ok((status, render(&page)?).into_response())
@@ -203,7 +243,9 @@ struct NewForm {
     category: Option<String>,
     title: Option<String>,
     description: Option<String>,
+    /// The enterprise picker: the id it filled in and the text typed.
     enterprise_id: Option<String>,
+    enterprise: Option<String>,
     object_name: Option<String>,
     address: Option<String>,
     street_id: Option<String>,
@@ -234,15 +276,19 @@ async fn new_submit(
     axum::Form(form): axum::Form<NewForm>,
 ) -> PageResult {
     let result = async {
+        let picked =
+            registry::service::Picked::new(form.enterprise_id.clone(), form.enterprise.clone());
+        let enterprise_id = if picked.id.is_none() && picked.text.is_none() {
+            None
+        } else {
+            registry::service::pick_enterprise(&state.db, &principal, "enterprise", &picked).await?
+        };
         let new = NewComplaint {
             channel: form.channel.clone().unwrap_or_default(),
             category: form.category.clone().unwrap_or_default(),
             title: form.title.clone().unwrap_or_default(),
             description: form.description.clone().unwrap_or_default(),
-            enterprise_id: kernel::validate::form_i64(
-                "enterprise_id",
-                form.enterprise_id.as_deref(),
-            )?,
+            enterprise_id,
             object_name: form.object_name.clone(),
             address: form.address.clone(),
             street_id: kernel::validate::form_i64("street_id", form.street_id.as_deref())?,
@@ -334,6 +380,32 @@ fn timeline_row(e: &TimelineEvent) -> (String, &'static str, String, TimelineEve
     (e.at_cst.clone(), what, change, e.clone())
 }
 
+/// The page names people (姓名), not the usernames the case file keeps (the API keeps those).
+async fn name_people(state: &AppState, file: &mut CaseFile) -> kernel::AppResult<()> {
+    let names = {
+        let usernames = file
+            .timeline
+            .iter()
+            .map(|e| e.actor.as_str())
+            .chain(file.extensions.iter().flat_map(|e| {
+                std::iter::once(e.requested_by.as_str()).chain(e.decided_by.as_deref())
+            }))
+            .chain(file.evidence.iter().map(|e| e.uploaded_by.as_str()));
+        kernel::people::names(state, usernames).await?
+    };
+    for e in &mut file.timeline {
+        e.actor = names.name(&e.actor);
+    }
+    for e in &mut file.extensions {
+        e.requested_by = names.name(&e.requested_by);
+        e.decided_by = e.decided_by.as_deref().map(|by| names.name(by));
+    }
+    for e in &mut file.evidence {
+        e.uploaded_by = names.name(&e.uploaded_by);
+    }
+    Ok(())
+}
+
 /// The label of an extension's status.
 fn extension_status(status: &str) -> &'static str {
     match status {
@@ -392,7 +464,8 @@ async fn case_page_with(
     id: i64,
     error: Option<String>,
 ) -> PageResult {
-    let file = service::case_file(&state.db, principal, id, today()).await?;
+    let mut file = service::case_file(&state.db, principal, id, today()).await?;
+    name_people(state, &mut file).await?;
     let c = &file.case.complaint;
     let accepted = c.accepted_at.map(format_cst).unwrap_or_default();
     let replied = c.replied_at.map(format_cst).unwrap_or_default();

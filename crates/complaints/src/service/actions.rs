@@ -308,38 +308,42 @@ async fn assign(
             "give a street or a department",
         ));
     }
-    if let Some(s) = street_id
-        && !registry::service::street_exists_in(&mut step.tx, s).await?
-    {
-        return Err(AppError::validation(
-            "street_id",
-            format!("no street with id {s}"),
-        ));
-    }
-    if let Some(d) = department_id
-        && !registry::service::department_exists_in(&mut step.tx, d).await?
-    {
-        return Err(AppError::validation(
-            "department_id",
-            format!("no department with id {d}"),
-        ));
-    }
+    // The timeline names the bodies (交办 张贵庄街道、城管委): it is read by people, and a record's name at the
+    // time of the handover is what the case file must keep.
+    let street_name = match street_id {
+        Some(s) => Some(
+            registry::service::streets_in(&mut step.tx)
+                .await?
+                .into_iter()
+                .find(|street| street.id == s)
+                .map(|street| street.name)
+                .ok_or_else(|| {
+                    AppError::validation("street_id", format!("no street with id {s}"))
+                })?,
+        ),
+        None => None,
+    };
+    let department_name = match department_id {
+        Some(d) => Some(
+            registry::service::departments_in(&mut step.tx)
+                .await?
+                .into_iter()
+                .find(|department| department.id == d)
+                .map(|department| department.name)
+                .ok_or_else(|| {
+                    AppError::validation("department_id", format!("no department with id {d}"))
+                })?,
+        ),
+        None => None,
+    };
     let mut columns = vec![("assigned_at", Value::Int(Some(step.now)))];
     if street_id.is_some() {
         columns.push(("street_id", Value::Int(street_id)));
     }
     columns.push(("department_id", Value::Int(department_id)));
     step.move_to(to, columns).await?;
-    let text = format!(
-        "交办{}{}。{}",
-        street_id
-            .map(|s| format!(" 街道 id {s}"))
-            .unwrap_or_default(),
-        department_id
-            .map(|d| format!(" 部门 id {d}"))
-            .unwrap_or_default(),
-        note_or_empty(note)
-    );
+    let bodies: Vec<String> = street_name.into_iter().chain(department_name).collect();
+    let text = format!("交办 {}。{}", bodies.join("、"), note_or_empty(note));
     Ok(Done::moved("assign", to, text))
 }
 

@@ -302,19 +302,24 @@ pub async fn file_complaint(
         };
         if let Some((reason, distance)) = link {
             repo::insert_link(&mut tx, id, c.id, reason, distance).await?;
-            linked.push((c.repeat_root_id.unwrap_or(c.id), c.received_at, c.id));
+            linked.push((
+                c.repeat_root_id.unwrap_or(c.id),
+                c.received_at,
+                c.id,
+                c.case_no,
+            ));
         }
     }
     if !linked.is_empty() {
         // The chain's root is the root of the earliest linked case.
-        linked.sort_by_key(|(_, at, cid)| (*at, *cid));
+        linked.sort_by_key(|(_, at, cid, _)| (*at, *cid));
         let root = linked[0].0;
         let count = i64::try_from(linked.len()).unwrap_or(i64::MAX);
         repo::mark_repeat(&mut tx, id, root, count).await?;
-        let ids: Vec<String> = linked.iter().map(|(_, _, cid)| cid.to_string()).collect();
+        let case_numbers: Vec<&str> = linked.iter().map(|(_, _, _, no)| no.as_str()).collect();
         let note = format!(
-            "重复信访：与 {count} 件在先案件（编号 id {}）同一对象或地点、同一类别",
-            ids.join("、")
+            "重复信访：与 {count} 件在先案件（{}）同一对象或地点、同一类别",
+            case_numbers.join("、")
         );
         repo::insert_event(
             &mut tx,

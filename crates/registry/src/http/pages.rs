@@ -10,9 +10,13 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use kernel::auth::MaybePrincipal;
+use kernel::picker::Picker;
 use kernel::validate::{form_f64, form_i64};
 use kernel::web::{Chrome, PageError, PageResult, render};
-use kernel::{Action, AppError, AppState, Page, PageQuery, Principal};
+use kernel::{Action, AppError, AppResult, AppState, Page, PageQuery, Principal};
+
+/// Suggestions a picker lists before anything is typed (and all a browser without the script gets).
+const PICKER_OPTIONS: u32 = 100;
 
 use super::parse_id;
 use crate::messages::chinese;
@@ -584,7 +588,16 @@ async fn profile_page(
     id: i64,
     errors: ProfileErrors,
 ) -> PageResult {
-    let p = service::profile(&state.db, principal, id).await?;
+    let mut p = service::profile(&state.db, principal, id).await?;
+    // The history names the people who changed the status, not their usernames.
+    let names = kernel::people::names(
+        state,
+        p.status_history.iter().map(|s| s.changed_by.as_str()),
+    )
+    .await?;
+    for record in &mut p.status_history {
+        record.changed_by = names.name(&record.changed_by);
+    }
     let has_errors = [
         &errors.status,
         &errors.identifier,
@@ -874,7 +887,9 @@ struct PointForm {
     water_body: String,
     water_kind: String,
     target_class: String,
+    /// The outlet picker: the chosen outlet's id and the text beside it (kernel::picker).
     outlet_id: String,
+    outlet: String,
     active: bool,
     version: String,
 }
@@ -897,6 +912,7 @@ impl PointForm {
                 .unwrap_or_default(),
             target_class: id_text(p.target_class),
             outlet_id: id_text(p.outlet_id),
+            outlet: String::new(),
             active: p.active,
             version: p.version.to_string(),
         }
@@ -916,12 +932,14 @@ impl PointForm {
             water_kind: form.get("water_kind"),
             target_class: form.get("target_class"),
             outlet_id: form.get("outlet_id"),
+            outlet: form.get("outlet"),
             active: form.checked("active"),
             version: form.get("version"),
         }
     }
 
-    fn input(&self) -> Result<PointInput, AppError> {
+    /// The point as typed, with the outlet its picker names (`outlet_id`).
+    fn input(&self, outlet_id: Option<i64>) -> Result<PointInput, AppError> {
         Ok(PointInput {
             code: self.code.clone(),
             name: self.name.clone(),
@@ -937,7 +955,7 @@ impl PointForm {
                 k => Some(WaterKind::parse_field("water_kind", k)?),
             },
             target_class: form_i64("target_class", Some(&self.target_class))?,
-            outlet_id: form_i64("outlet_id", Some(&self.outlet_id))?,
+            outlet_id,
             active: Some(self.active),
             version: form_i64("version", Some(&self.version))?,
         })
@@ -955,12 +973,57 @@ struct PointFormPage {
     levels: Vec<Opt>,
     streets: Vec<Opt>,
     water_kinds: Vec<Opt>,
+    outlet: Picker,
 }
 
 impl PointFormPage {
     fn general_error(&self) -> Option<&str> {
-        self.errors.general("code,name,kind,level,street_id,lon,lat,owner,water_body,water_kind,target_class,outlet_id")
+        self.errors.general("code,name,kind,level,street_id,lon,lat,owner,water_body,water_kind,target_class,outlet_id,outlet")
     }
+}
+
+/// The outlet picker of the point form: the outlet by its enterprise's and its own name.
+async fn outlet_picker(
+    state: &AppState,
+    principal: &Principal,
+    form: &PointForm,
+    errors: &FormErrors,
+) -> AppResult<Picker> {
+    let mut text = form.outlet.clone();
+    if text.is_empty()
+        && let Ok(id) = form.outlet_id.trim().parse::<i64>()
+        && let Ok(choice) = service::outlet_choice(&state.db, principal, id).await
+    {
+        text = choice.label;
+    }
+    let first = service::search_outlets(
+        &state.db,
+        principal,
+        &OutletFilter::default(),
+        &PageQuery {
+            page: Some(1),
+            per_page: Some(PICKER_OPTIONS),
+        },
+    )
+    .await
+    .map(|page| page.items)
+    .unwrap_or_default();
+    Ok(Picker {
+        label: "排放口（排放口在线监测点位）",
+        text_name: "outlet",
+        id_name: "outlet_id",
+        text,
+        id: form.outlet_id.clone(),
+        api: "/api/v1/outlets",
+        label_fields: "label",
+        options: first.into_iter().map(|o| (o.id, o.label)).collect(),
+        placeholder: "企业或排放口名称",
+        required: false,
+        error: errors
+            .of("outlet")
+            .or_else(|| errors.of("outlet_id"))
+            .map(str::to_string),
+    })
 }
 
 async fn point_form(
@@ -981,6 +1044,7 @@ async fn point_form(
         levels: enum_options!(PointLevel, &form.level, None),
         streets: street_options(state, principal, &form.street_id, Some("（无 / 随企业）")).await?,
         water_kinds: enum_options!(WaterKind, &form.water_kind, Some("（非水质断面）")),
+        outlet: outlet_picker(state, principal, &form, &errors).await?,
         form,
         errors,
     };
@@ -1017,7 +1081,12 @@ async fn save_point(
     body: &[u8],
 ) -> PageResult {
     let form = PointForm::from_post(&FormData::parse(body));
-    let result = match (form.input(), id) {
+    let picked = service::Picked::new(Some(form.outlet_id.clone()), Some(form.outlet.clone()));
+    let input = match service::pick_outlet(&state.db, principal, "outlet", &picked).await {
+        Ok(outlet_id) => form.input(outlet_id),
+        Err(e) => Err(e),
+    };
+    let result = match (input, id) {
         (Err(e), _) => Err(e),
         (Ok(input), None) => service::create_point(&state.db, principal, &input).await,
         (Ok(input), Some(id)) => service::update_point(&state.db, principal, id, &input).await,
@@ -1070,9 +1139,15 @@ struct DevicesPage {
     total: i64,
     pager_base: String,
     q: String,
-    point_id: String,
+    point: Picker,
     can_create: bool,
     can_edit: bool,
+}
+
+/// The device list's point filter as typed (the picker's text field; `point_id` is the `DeviceFilter`'s).
+#[derive(serde::Deserialize, Default)]
+struct PointQuery {
+    point: Option<String>,
 }
 
 async fn devices_page(
@@ -1082,10 +1157,37 @@ async fn devices_page(
 ) -> PageResult {
     let principal = who(caller)?;
     let query = query.unwrap_or_default();
-    let filter: DeviceFilter = parse_query(&query)?;
+    let mut filter: DeviceFilter = parse_query(&query)?;
     let paging: PageQuery = parse_query(&query)?;
+    // The point filter is chosen by name; what cannot be resolved is said beside the field.
+    let typed: PointQuery = parse_query(&query)?;
+    let picked = service::Picked::new(
+        filter.point_id.map(|id| id.to_string()),
+        typed.point.clone(),
+    );
+    let point_error = match service::pick_point(&state.db, &principal, "point", &picked).await {
+        Ok(point_id) => {
+            filter.point_id = point_id;
+            None
+        }
+        Err(AppError::Validation { message, .. }) => Some(message),
+        Err(other) => return Err(other.into()),
+    };
     let page = service::list_devices(&state.db, &principal, &filter, &paging).await?;
+    let point = point_picker(
+        &state,
+        &principal,
+        "监测点位",
+        (
+            &id_text(filter.point_id),
+            typed.point.as_deref().unwrap_or(""),
+        ),
+        false,
+        point_error,
+    )
+    .await?;
     render(&DevicesPage {
+        point,
         chrome: chrome(&state, &principal, "/registry/devices"),
         pages: page.pages(),
         total: page.total,
@@ -1093,7 +1195,6 @@ async fn devices_page(
         list: page,
         pager_base: pager_base("/registry/devices", &filter),
         q: filter.q.clone().unwrap_or_default(),
-        point_id: id_text(filter.point_id),
         can_create: principal.can(crate::DEVICE, Action::Create),
         can_edit: principal.can(crate::DEVICE, Action::Update),
     })
@@ -1121,7 +1222,9 @@ struct DeviceForm {
     password: String,
     protocol: String,
     crc_mode: String,
+    /// The point picker: the chosen point's id and the text beside it (kernel::picker).
     point_id: String,
+    point: String,
     model: String,
     active: bool,
     version: String,
@@ -1136,6 +1239,7 @@ impl DeviceForm {
             protocol: d.protocol.as_str().to_string(),
             crc_mode: d.crc_mode.as_str().to_string(),
             point_id: d.point_id.to_string(),
+            point: String::new(),
             model: d.model.clone(),
             active: d.active,
             version: d.version.to_string(),
@@ -1149,19 +1253,21 @@ impl DeviceForm {
             protocol: form.get("protocol"),
             crc_mode: form.get("crc_mode"),
             point_id: form.get("point_id"),
+            point: form.get("point"),
             model: form.get("model"),
             active: form.checked("active"),
             version: form.get("version"),
         }
     }
 
-    fn input(&self) -> Result<DeviceInput, AppError> {
+    /// The device as typed, for the point its picker names.
+    fn input(&self, point_id: Option<i64>) -> Result<DeviceInput, AppError> {
         Ok(DeviceInput {
             mn: self.mn.clone(),
             password: Some(self.password.clone()),
             protocol: Protocol::parse_field("protocol", &self.protocol)?,
             crc_mode: Some(CrcMode::parse_field("crc_mode", &self.crc_mode)?),
-            point_id: required_i64("point_id", &self.point_id)?,
+            point_id: point_id.ok_or_else(|| AppError::validation("point", "请选择监测点位"))?,
             model: self.model.clone(),
             active: Some(self.active),
             version: form_i64("version", Some(&self.version))?,
@@ -1178,16 +1284,60 @@ struct DeviceFormPage {
     errors: FormErrors,
     protocols: Vec<Opt>,
     crc_modes: Vec<Opt>,
+    point: Picker,
 }
 
 impl DeviceFormPage {
     fn general_error(&self) -> Option<&str> {
         self.errors
-            .general("mn,password,protocol,crc_mode,point_id,model")
+            .general("mn,password,protocol,crc_mode,point_id,point,model")
     }
 }
 
-fn device_form(
+/// A picker of the monitoring points the caller may see, by `编号 名称` (`point` and `point_id`).
+async fn point_picker(
+    state: &AppState,
+    principal: &Principal,
+    label: &'static str,
+    (id, text): (&str, &str),
+    required: bool,
+    error: Option<String>,
+) -> AppResult<Picker> {
+    let mut text = text.to_string();
+    if text.is_empty()
+        && let Ok(id) = id.trim().parse::<i64>()
+        && let Ok(point) = service::get_point(&state.db, principal, id).await
+    {
+        text = point.picker_label();
+    }
+    let first = service::list_points(
+        &state.db,
+        principal,
+        &PointFilter::default(),
+        &PageQuery {
+            page: Some(1),
+            per_page: Some(PICKER_OPTIONS),
+        },
+    )
+    .await
+    .map(|page| page.items)
+    .unwrap_or_default();
+    Ok(Picker {
+        label,
+        text_name: "point",
+        id_name: "point_id",
+        text,
+        id: id.to_string(),
+        api: "/api/v1/points",
+        label_fields: "code name",
+        options: first.iter().map(|p| (p.id, p.picker_label())).collect(),
+        placeholder: "点位编码或名称",
+        required,
+        error,
+    })
+}
+
+async fn device_form(
     state: &AppState,
     principal: &Principal,
     id: Option<i64>,
@@ -1203,6 +1353,18 @@ fn device_form(
         id,
         protocols: enum_options!(Protocol, &form.protocol, None),
         crc_modes: enum_options!(CrcMode, &form.crc_mode, None),
+        point: point_picker(
+            state,
+            principal,
+            "监测点位",
+            (&form.point_id, &form.point),
+            true,
+            errors
+                .of("point")
+                .or_else(|| errors.of("point_id"))
+                .map(str::to_string),
+        )
+        .await?,
         form,
         errors,
     };
@@ -1228,7 +1390,7 @@ async fn new_device_page(
         active: true,
         ..Default::default()
     };
-    device_form(&state, &principal, None, form, FormErrors::default())
+    device_form(&state, &principal, None, form, FormErrors::default()).await
 }
 
 async fn create_device(
@@ -1247,14 +1409,19 @@ async fn save_device(
     body: &[u8],
 ) -> PageResult {
     let form = DeviceForm::from_post(&FormData::parse(body));
-    let result = match (form.input(), id) {
+    let picked = service::Picked::new(Some(form.point_id.clone()), Some(form.point.clone()));
+    let input = match service::pick_point(&state.db, principal, "point", &picked).await {
+        Ok(point_id) => form.input(point_id),
+        Err(e) => Err(e),
+    };
+    let result = match (input, id) {
         (Err(e), _) => Err(e),
         (Ok(input), None) => service::create_device(&state.db, principal, &input).await,
         (Ok(input), Some(id)) => service::update_device(&state.db, principal, id, &input).await,
     };
     match result {
         Ok(saved) => see_other(format!("/registry/points/{}", saved.point_id)),
-        Err(err) => device_form(state, principal, id, form, form_errors(err)?),
+        Err(err) => device_form(state, principal, id, form, form_errors(err)?).await,
     }
 }
 
@@ -1274,6 +1441,7 @@ async fn edit_device_page(
         DeviceForm::from_device(&device),
         FormErrors::default(),
     )
+    .await
 }
 
 async fn update_device(

@@ -7,5 +7,6 @@ mod contract;
 mod dashboard;
 mod errors;
 mod login;
+mod names;
 mod security;
 mod server;
