@@ -161,6 +161,41 @@ test('the dashboard renders its charts and the district map with data, at 1366×
   await context.close();
 }));
 
+test('the complaints map draws the same base map (district and 11 streets) with a legend in its markers\' colours', shotsOnFailure('02-complaints-map', async () => {
+  const { context, issues } = await newContext(browser, { width: 390, height: 844 });
+  const page = await loginAs(context, 'leader');
+  await open(page, '/complaints/map');
+  await waitForCharts(page, { min: 1 });
+  const state = await page.evaluate(() => {
+    const chart = window.echarts.getInstanceByDom(document.getElementById('complaint-map'));
+    const option = chart.getOption();
+    const features = window.echarts.getMap(option.geo[0].map).geoJSON.features;
+    const problems = [];
+    for (const item of option.legend[0].data) {
+      const series = option.series.find((s) => s.name === item.name);
+      if (!series || series.itemStyle.color !== item.itemStyle.color) problems.push(item.name);
+    }
+    const colours = option.series.filter((s) => s.name !== '街道').map((s) => s.itemStyle.color);
+    return {
+      streets: features.filter((f) => f.properties && f.properties.street_id !== undefined).length,
+      district: features.some((f) => /东丽/.test((f.properties && f.properties.name) || '')),
+      mark: JSON.stringify(option.graphic || []).includes('模拟'),
+      problems,
+      distinct: new Set(colours).size === colours.length,
+      overflow: document.documentElement.scrollWidth - window.innerWidth,
+    };
+  });
+  assert.equal(state.streets, 11, 'the complaints map has the 11 streets');
+  assert.ok(state.district, 'the complaints map has the district boundary');
+  assert.ok(state.mark, 'the simulated streets are marked 模拟');
+  assert.deepEqual(state.problems, [], 'legend colours equal series colours');
+  assert.ok(state.distinct, 'each category has its own colour');
+  assert.ok(state.overflow <= 1, `no horizontal scroll at 390 px (${state.overflow})`);
+  await screenshot(page, '02-complaints-map-390x844');
+  assertClean(issues, 'complaints map');
+  await context.close();
+}));
+
 test('at 1366×768 every entry of the main navigation is visible without scrolling the bar', shotsOnFailure('02-nav', async () => {
   const { context, issues } = await newContext(browser, { width: 1366, height: 768 });
   const page = await loginAs(context, 'leader');

@@ -14,7 +14,9 @@
     // Its colour is the server's (the dashboard's map_legend, entry 'enterprise'), set by the page.
     enterprise: { name: '重点排污单位', symbol: 'rect', size: 7, colour: null },
     // Complaint categories, in the order the page lists them (so a category keeps its colour month to month).
-    categories: ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#65a30d', '#9a3412', '#475569'],
+    // Fourteen distinct colours: more than the categories (12), so that none repeats.
+    categories: ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#65a30d', '#9a3412', '#475569',
+      '#0f766e', '#a16207', '#be123c', '#4338ca'],
     // Street fills: pale, so that the markers stand out on them.
     streets: ['#e8f1e4', '#f3ecdc', '#e3edf5', '#f1e4ea', '#e9e6f4', '#e0f0ee', '#f4efd9', '#ece3da', '#e4ece0', '#f0e6e0', '#e2e8f0', '#eef0dd'],
     border: '#4b6b50',
@@ -71,7 +73,8 @@
           select: { disabled: true }, tooltip: { show: false }
         },
         series: [{
-          name: '街道', type: 'scatter', coordinateSystem: 'geo', symbolSize: 0, silent: true, z: 1,
+          // Above the markers (z 3), so that a name is never hidden under a station.
+          name: '街道', type: 'scatter', coordinateSystem: 'geo', symbolSize: 0, silent: true, z: 5,
           // Drawn as text on the canvas (no rich-text styles are defined, so no name is read as markup).
           label: { show: true, formatter: '{b}', color: palette.label, fontSize: 11, textBorderColor: '#fff', textBorderWidth: 2 },
           labelLayout: { hideOverlap: true },
@@ -111,5 +114,10 @@
     };
   }
 
-  window.QingshanMap = { palette: palette, load: load, compose: compose, legendItem: legendItem };
+  // Where a page puts its layer legend: beside the 模拟 mark on a wide map, under it on a phone.
+  function legendPlace(el) {
+    return el.clientWidth < 560 ? { top: 28, left: 4, right: 4 } : { top: 4, left: 130, right: 4 };
+  }
+
+  window.QingshanMap = { palette: palette, load: load, compose: compose, legendItem: legendItem, legendPlace: legendPlace };
 })();

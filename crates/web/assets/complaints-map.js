@@ -31,10 +31,10 @@
           trigger: 'item', confine: true,
           formatter: function (o) { return o.value ? escapeHtml(o.value[3]) + ' ' + escapeHtml(o.value[2]) + ' ' + escapeHtml(o.value[5]) : escapeHtml(o.name); }
         },
-        legend: {
-          type: 'scroll', top: 4, left: 130, right: 4, itemWidth: 10, itemHeight: 10, textStyle: { fontSize: 11 },
+        legend: Object.assign({
+          type: 'scroll', itemWidth: 10, itemHeight: 10, textStyle: { fontSize: 11 },
           data: names.map(function (k) { return { name: k, icon: 'circle', itemStyle: { color: colour(k) } }; })
-        },
+        }, M.legendPlace(el)),
         series: series
       }));
       base.chart.on('click', function (o) {

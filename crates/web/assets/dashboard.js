@@ -106,18 +106,19 @@
       var pieces = function (group) {
         return groups[group].map(function (e, i) { return { value: i, label: e.label, color: e.colour }; });
       };
-      var visualMap = function (group, seriesNames, title, bottom) {
+      // Vertical, in the map's lower corners (the district is drawn in the middle): fits a phone's width too.
+      var visualMap = function (group, seriesNames, title, corner) {
         var indices = seriesNames.map(indexOf).filter(function (i) { return i >= 0; });
         if (indices.length === 0) { return null; }
-        return {
-          type: 'piecewise', dimension: 2, seriesIndex: indices, pieces: pieces(group), orient: 'horizontal',
-          left: 4, bottom: bottom, itemWidth: 12, itemHeight: 10, itemGap: 6, text: [null, title], textGap: 4,
+        return Object.assign({
+          type: 'piecewise', dimension: 2, seriesIndex: indices, pieces: pieces(group), orient: 'vertical', inverse: true,
+          bottom: 4, itemWidth: 12, itemHeight: 10, itemGap: 4, text: [title, null], textGap: 4, showLabel: true,
           textStyle: { fontSize: 11 }, outOfRange: { color: '#cccccc' }
-        };
+        }, corner);
       };
       var visualMaps = [
-        visualMap('aqi', ['国控/市控站点', '微站'], 'AQI', 26),
-        visualMap('water', ['水质断面'], '水质', 4)
+        visualMap('aqi', ['国控/市控站点', '微站'], '空气质量（AQI）', { left: 4 }),
+        visualMap('water', ['水质断面'], '水质类别', { right: 4 })
       ].filter(function (v) { return v; });
       base.chart.setOption(M.compose(base.option, {
         // The formatter's result is HTML: the names (typed by users) are escaped. A long name wraps inside the
@@ -126,13 +127,13 @@
           trigger: 'item', confine: true, extraCssText: 'max-width: 320px; white-space: normal; overflow-wrap: anywhere;',
           formatter: function (p) { return p.data && p.data.label_text ? escapeHtml(p.name) + '<br>' + escapeHtml(p.data.label_text) : escapeHtml(p.name); }
         },
-        legend: {
-          type: 'scroll', top: 4, left: 130, right: 4, itemWidth: 12, itemHeight: 10, textStyle: { fontSize: 11 },
+        legend: Object.assign({
+          type: 'scroll', itemWidth: 12, itemHeight: 10, textStyle: { fontSize: 11 },
           data: series.map(function (s) {
             var kind = Object.keys(layers).find(function (k) { return layers[k].name === s.name; });
             return M.legendItem(layers[kind], kind !== 'enterprise');
           })
-        },
+        }, M.legendPlace(el)),
         visualMap: visualMaps,
         series: series
       }));
