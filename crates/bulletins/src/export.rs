@@ -2,6 +2,7 @@
 //! is no value), and a sheet with the method and sources.
 
 use kernel::AppError;
+use kernel::export::MAX_COLUMN_WIDTH;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
 use crate::model::{Bulletin, MethodNote};
@@ -32,25 +33,40 @@ fn rank(value: Option<usize>) -> Cell {
     Cell::Number(value.and_then(|r| u32::try_from(r).ok()).map(f64::from))
 }
 
+/// One sheet: a title row (the bulletin's title, the sheet, the period) across the table, the bold header row,
+/// then the rows; columns fitted to their widest cell (a Chinese character counts two:
+/// `kernel::export::column_width`), longer text wrapped, and the title and header frozen so that they stay in
+/// view while scrolling.
 fn sheet(
     book: &mut Workbook,
     name: &str,
+    title: &str,
     headers: &[&str],
     rows: &[Vec<Cell>],
 ) -> Result<(), XlsxError> {
-    let bold = Format::new().set_bold();
+    let bold = Format::new().set_bold().set_text_wrap();
+    let title_format = Format::new().set_bold().set_font_size(14);
+    let wrap = Format::new().set_text_wrap();
     let sheet: &mut Worksheet = book.add_worksheet();
     sheet.set_name(name)?;
-    for (col, title) in headers.iter().enumerate() {
-        let col = col as u16;
-        sheet.write_string_with_format(0, col, *title, &bold)?;
-        sheet.set_column_width(col, 14)?;
+    let last_col = headers.len().saturating_sub(1) as u16;
+    if last_col > 0 {
+        sheet.merge_range(0, 0, 0, last_col, title, &title_format)?;
+    } else {
+        sheet.write_string_with_format(0, 0, title, &title_format)?;
+    }
+    sheet.set_row_height(0, 24)?;
+    for (col, header) in headers.iter().enumerate() {
+        sheet.write_string_with_format(HEADER_ROW, col as u16, *header, &bold)?;
     }
     for (r, row) in rows.iter().enumerate() {
-        let r = r as u32 + 1;
+        let r = r as u32 + HEADER_ROW + 1;
         for (col, cell) in row.iter().enumerate() {
             let col = col as u16;
             match cell {
+                Cell::Text(t) if kernel::export::display_width(t) as f64 > MAX_COLUMN_WIDTH => {
+                    sheet.write_string_with_format(r, col, t, &wrap)?;
+                }
                 Cell::Text(t) => {
                     sheet.write_string(r, col, t)?;
                 }
@@ -61,8 +77,28 @@ fn sheet(
             }
         }
     }
+    for (col, header) in headers.iter().enumerate() {
+        let shown: Vec<String> = rows
+            .iter()
+            .filter_map(|row| row.get(col))
+            .map(|cell| match cell {
+                Cell::Text(t) => t.clone(),
+                // As Excel shows a number in a column of the General format: at most 11 characters.
+                Cell::Number(Some(v)) => format!("{v}").chars().take(11).collect(),
+                Cell::Number(None) => String::new(),
+            })
+            .collect();
+        let width = kernel::export::column_width(
+            std::iter::once(*header).chain(shown.iter().map(String::as_str)),
+        );
+        sheet.set_column_width(col as u16, width)?;
+    }
+    sheet.set_freeze_panes(HEADER_ROW + 1, 0)?;
     Ok(())
 }
+
+/// The row of the column headers (the title row is above it).
+pub const HEADER_ROW: u32 = 1;
 
 /// Sheet names, in order.
 pub const SHEETS: [&str; 6] = [
@@ -121,10 +157,23 @@ fn method_rows(what: &str, m: &MethodNote) -> Vec<Vec<Cell>> {
     rows
 }
 
+/// A sheet's title row: the bulletin's title, what the sheet holds, and the period.
+pub fn sheet_title(b: &Bulletin, sheet: &str) -> String {
+    let p = &b.ranking.period;
+    format!(
+        "{}：{sheet}（统计时段 {} 至 {}{}）",
+        b.title,
+        p.from,
+        p.to,
+        if p.partial { "，本月未结束" } else { "" }
+    )
+}
+
 /// The workbook of a bulletin.
 pub fn workbook(b: &Bulletin) -> Result<Vec<u8>, AppError> {
     let mut book = Workbook::new();
     let r = &b.ranking;
+    let title = |sheet: &str| sheet_title(b, sheet);
     let air: Vec<Vec<Cell>> = r
         .air
         .iter()
@@ -148,7 +197,7 @@ pub fn workbook(b: &Bulletin) -> Result<Vec<u8>, AppError> {
             ]
         })
         .collect();
-    sheet(&mut book, SHEETS[0], &AIR_HEADERS, &air).map_err(xlsx)?;
+    sheet(&mut book, SHEETS[0], &title(SHEETS[0]), &AIR_HEADERS, &air).map_err(xlsx)?;
     let water: Vec<Vec<Cell>> = r
         .water
         .iter()
@@ -169,7 +218,14 @@ pub fn workbook(b: &Bulletin) -> Result<Vec<u8>, AppError> {
             ]
         })
         .collect();
-    sheet(&mut book, SHEETS[1], &WATER_HEADERS, &water).map_err(xlsx)?;
+    sheet(
+        &mut book,
+        SHEETS[1],
+        &title(SHEETS[1]),
+        &WATER_HEADERS,
+        &water,
+    )
+    .map_err(xlsx)?;
     let street_name = |id: Option<i64>| {
         r.water
             .iter()
@@ -200,6 +256,7 @@ pub fn workbook(b: &Bulletin) -> Result<Vec<u8>, AppError> {
     sheet(
         &mut book,
         SHEETS[2],
+        &title(SHEETS[2]),
         &[
             "断面",
             "街道",
@@ -294,6 +351,7 @@ pub fn workbook(b: &Bulletin) -> Result<Vec<u8>, AppError> {
     sheet(
         &mut book,
         SHEETS[3],
+        &title(SHEETS[3]),
         &["指标", "本月", "去年同期"],
         &district,
     )
@@ -316,6 +374,7 @@ pub fn workbook(b: &Bulletin) -> Result<Vec<u8>, AppError> {
     sheet(
         &mut book,
         SHEETS[4],
+        &title(SHEETS[4]),
         &[
             "目标",
             "责任部门",
@@ -344,6 +403,13 @@ pub fn workbook(b: &Bulletin) -> Result<Vec<u8>, AppError> {
         vec![text("年度目标"), text(b.targets_note.clone())],
         vec![text("生成时间（北京时间）"), text(b.generated_at.clone())],
     ]);
-    sheet(&mut book, SHEETS[5], &["项目", "内容"], &notes).map_err(xlsx)?;
+    sheet(
+        &mut book,
+        SHEETS[5],
+        &title(SHEETS[5]),
+        &["项目", "内容"],
+        &notes,
+    )
+    .map_err(xlsx)?;
     book.save_to_buffer().map_err(xlsx)
 }

@@ -154,8 +154,7 @@ async fn bulletin_pdf(
 ) -> AppResult<Response> {
     let (month, bulletin) = q.bulletin(&state, &principal).await?;
     let _slot = kernel::export::slot(&state).await?;
-    let bytes =
-        kernel::export::build_off_thread(move || Ok(crate::pdf::document(&bulletin))).await?;
+    let bytes = kernel::export::build_off_thread(move || crate::pdf::document(&bulletin)).await?;
     Ok(download(
         bytes,
         "application/pdf",

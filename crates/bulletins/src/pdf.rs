@@ -1,11 +1,15 @@
-//! The bulletin as PDF, written directly (no PDF library, no font file).
+//! The bulletin as PDF, written directly (no PDF library).
 //!
-//! Chinese text uses the standard non-embedded CJK font STSong-Light with the UniGB-UCS2-H CMap (Adobe-GB1),
-//! which PDF viewers substitute with an installed Song face; ASCII runs use the standard Helvetica. Nothing is
-//! embedded, so the file is small and the binary needs no font at run time (docs/bulletins.md explains the
-//! choice). A4 portrait, tables and horizontal bar charts drawn as vector graphics.
+//! All text is set in Noto Sans SC, embedded as a subset of the glyphs the bulletin uses (`font.rs`: where the
+//! face comes from, its licence, and the ToUnicode map that keeps the text extractable), so that the document
+//! prints the same on every machine, whatever fonts it has (docs/bulletins.md). A4 portrait, tables and
+//! horizontal bar charts drawn as vector graphics.
+
+mod font;
 
 use std::fmt::Write as _;
+
+use kernel::AppError;
 
 use crate::model::{AirRow, Bulletin, MethodNote, Placed, Standing, WaterRow};
 
@@ -14,63 +18,13 @@ const PAGE_H: f64 = 842.0;
 const MARGIN: f64 = 50.0;
 const BOTTOM: f64 = 60.0;
 
-/// Approximate advance of one character at size 1 (Helvetica for ASCII, full width for CJK).
-fn char_width(c: char) -> f64 {
-    match c {
-        ' ' | '.' | ',' | ':' | ';' | 'i' | 'l' | 'j' | '|' | '!' | '\'' => 0.278,
-        '-' | '(' | ')' | 'r' | 't' | 'f' => 0.333,
-        '%' => 0.889,
-        'm' | 'M' | 'W' => 0.833,
-        'A'..='Z' => 0.667,
-        c if c.is_ascii() => 0.556,
-        _ => 1.0,
-    }
-}
-
 fn text_width(text: &str, size: f64) -> f64 {
-    text.chars().map(char_width).sum::<f64>() * size
+    font::font().text_width(text, size)
 }
 
-/// A PDF literal string for Helvetica (ASCII only).
-fn ascii_literal(run: &str) -> String {
-    let mut out = String::with_capacity(run.len() + 2);
-    out.push('(');
-    for c in run.chars() {
-        if matches!(c, '(' | ')' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push(')');
-    out
-}
-
-/// A hex string of UCS-2 big-endian code units for STSong-Light (characters beyond the BMP become "?").
-fn ucs2_hex(run: &str) -> String {
-    let mut out = String::from("<");
-    for c in run.chars() {
-        let unit = u16::try_from(u32::from(c)).unwrap_or(0x3F);
-        let _ = write!(out, "{unit:04X}");
-    }
-    out.push('>');
-    out
-}
-
-/// Replaces the few characters Adobe-GB1 has no glyph for (seen as boxes in viewers): the unit µg/m³ becomes
-/// 微克/立方米, superscripts become digits, a middle dot a space.
-fn printable(text: &str) -> String {
-    let mut out = text.to_string();
-    for unit in ["µg/m³", "μg/m³", "μg/m3", "µg/m3"] {
-        out = out.replace(unit, "微克/立方米");
-    }
-    out.chars()
-        .map(|c| match c {
-            '³' => '3',
-            '²' => '2',
-            '·' => ' ',
-            c => c,
-        })
-        .collect()
+/// The UTF-16BE hex of a text string outside content streams (the document title in /Info).
+fn utf16_hex(text: &str) -> String {
+    text.encode_utf16().map(|u| format!("{u:04X}")).collect()
 }
 
 /// Pages of content streams being written.
@@ -78,6 +32,7 @@ struct Writer {
     pages: Vec<String>,
     page: String,
     y: f64,
+    glyphs: font::GlyphsUsed,
 }
 
 impl Writer {
@@ -86,6 +41,7 @@ impl Writer {
             pages: Vec::new(),
             page: String::new(),
             y: PAGE_H - MARGIN,
+            glyphs: font::GlyphsUsed::default(),
         }
     }
 
@@ -102,33 +58,13 @@ impl Writer {
         }
     }
 
-    /// Text at (x, y), split into Helvetica (ASCII) and STSong-Light runs.
+    /// Text at (x, y) in the embedded font.
     fn text_at(&mut self, x: f64, y: f64, size: f64, text: &str) {
-        let text = printable(text);
-        let _ = write!(self.page, "BT {x:.1} {y:.1} Td ");
-        let mut run = String::new();
-        let mut run_ascii = true;
-        let flush = |page: &mut String, run: &mut String, ascii: bool| {
-            if run.is_empty() {
-                return;
-            }
-            if ascii {
-                let _ = write!(page, "/F2 {size} Tf {} Tj ", ascii_literal(run));
-            } else {
-                let _ = write!(page, "/F1 {size} Tf {} Tj ", ucs2_hex(run));
-            }
-            run.clear();
-        };
-        for c in text.chars() {
-            let ascii = (' '..='~').contains(&c);
-            if ascii != run_ascii {
-                flush(&mut self.page, &mut run, run_ascii);
-                run_ascii = ascii;
-            }
-            run.push(c);
-        }
-        flush(&mut self.page, &mut run, run_ascii);
-        self.page.push_str("ET\n");
+        let glyphs = self.glyphs.encode(text);
+        let _ = writeln!(
+            self.page,
+            "BT /F1 {size} Tf {x:.1} {y:.1} Td {glyphs} Tj ET"
+        );
     }
 
     /// One line at the left margin (or indented), then moves down.
@@ -219,11 +155,11 @@ impl Writer {
         self.y -= 6.0;
     }
 
-    fn finish(mut self) -> Vec<String> {
+    fn finish(mut self) -> (Vec<String>, font::GlyphsUsed) {
         if !self.page.is_empty() || self.pages.is_empty() {
             self.new_page();
         }
-        self.pages
+        (self.pages, self.glyphs)
     }
 }
 
@@ -354,7 +290,7 @@ fn ranking_part<T: Placed>(
 }
 
 /// The bulletin as a PDF document.
-pub fn document(b: &Bulletin) -> Vec<u8> {
+pub fn document(b: &Bulletin) -> Result<Vec<u8>, AppError> {
     let r = &b.ranking;
     let d = &b.district;
     let mut w = Writer::new();
@@ -477,60 +413,66 @@ pub fn document(b: &Bulletin) -> Vec<u8> {
     w.paragraph(8.5, &format!("空气排名依据：{}", r.air_method.source));
     w.paragraph(8.5, &format!("水质排名依据：{}", r.water_method.source));
     w.paragraph(8.5, &r.standards_note);
-    assemble(&b.title, &w.finish())
+    let (pages, glyphs) = w.finish();
+    assemble(&b.title, &pages, &glyphs)
 }
 
-/// Objects 1–6 are fixed (catalog, pages, fonts, info); each page adds a page and a content object.
-fn assemble(title: &str, pages: &[String]) -> Vec<u8> {
-    let mut objects: Vec<String> = Vec::new();
-    let first_page = 7;
+/// Objects 1–8 are fixed (catalog, pages, the font's five objects, info); each page adds a page and a content
+/// object.
+fn assemble(title: &str, pages: &[String], glyphs: &font::GlyphsUsed) -> Result<Vec<u8>, AppError> {
+    let first_page = 9;
     let kids: Vec<String> = (0..pages.len())
         .map(|i| format!("{} 0 R", first_page + 2 * i))
         .collect();
-    objects.push("<< /Type /Catalog /Pages 2 0 R >>".to_string());
-    objects.push(format!(
-        "<< /Type /Pages /Kids [{}] /Count {} >>",
-        kids.join(" "),
-        pages.len()
-    ));
+    let mut objects: Vec<Vec<u8>> = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {} >>",
+            kids.join(" "),
+            pages.len()
+        )
+        .into_bytes(),
+    ];
+    // 3 Type0 font, 4 CIDFontType2, 5 descriptor, 6 font program, 7 ToUnicode.
+    let font_objects = glyphs
+        .objects(&font::FontObjectIds {
+            cid_font: 4,
+            descriptor: 5,
+            program: 6,
+            to_unicode: 7,
+        })
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("subsetting the PDF font: {e:?}")))?;
+    objects.extend(font_objects);
     objects.push(
-        "<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H /DescendantFonts [4 0 R] >>"
-            .to_string(),
+        format!(
+            "<< /Title <FEFF{}> /Producer (Qingshan) >>",
+            utf16_hex(title)
+        )
+        .into_bytes(),
     );
-    objects.push(
-        "<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> /FontDescriptor 5 0 R /DW 1000 >>"
-            .to_string(),
-    );
-    objects.push(
-        "<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [-25 -254 1000 880] /ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>"
-            .to_string(),
-    );
-    objects.push(format!(
-        "<< /Title <FEFF{}> /Producer (Qingshan) >>",
-        ucs2_hex(title)
-            .trim_start_matches('<')
-            .trim_end_matches('>')
-    ));
     for (i, content) in pages.iter().enumerate() {
         let content_id = first_page + 2 * i + 1;
-        objects.push(format!(
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_W} {PAGE_H}] /Resources << /Font << /F1 3 0 R /F2 {} 0 R >> >> /Contents {content_id} 0 R >>",
-            first_page + 2 * pages.len()
-        ));
-        objects.push(format!(
-            "<< /Length {} >>\nstream\n{content}endstream",
-            content.len()
-        ));
+        objects.push(
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_W} {PAGE_H}] /Resources << /Font << /F1 3 0 R >> >> /Contents {content_id} 0 R >>"
+            )
+            .into_bytes(),
+        );
+        objects.push(
+            format!(
+                "<< /Length {} >>\nstream\n{content}endstream",
+                content.len()
+            )
+            .into_bytes(),
+        );
     }
-    objects.push(
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
-            .to_string(),
-    );
     let mut out: Vec<u8> = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
     let mut offsets = Vec::with_capacity(objects.len());
     for (i, body) in objects.iter().enumerate() {
         offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
     }
     let xref = out.len();
     let mut table = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
@@ -539,11 +481,11 @@ fn assemble(title: &str, pages: &[String]) -> Vec<u8> {
     }
     let _ = write!(
         table,
-        "trailer\n<< /Size {} /Root 1 0 R /Info 6 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        "trailer\n<< /Size {} /Root 1 0 R /Info 8 0 R >>\nstartxref\n{xref}\n%%EOF\n",
         objects.len() + 1
     );
     out.extend_from_slice(table.as_bytes());
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -551,34 +493,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn runs_are_split_and_escaped() {
-        assert_eq!(ascii_literal("a(b)\\"), "(a\\(b\\)\\\\)");
-        assert_eq!(ucs2_hex("排名"), "<6392540D>");
+    fn text_is_set_as_glyph_ids_of_the_embedded_font() {
         let mut w = Writer::new();
         w.text_at(10.0, 20.0, 9.0, "PM2.5 浓度 35");
         assert!(
             w.page
-                .contains("/F2 9 Tf (PM2.5 ) Tj /F1 9 Tf <6D535EA6> Tj /F2 9 Tf ( 35) Tj"),
+                .starts_with("BT /F1 9 Tf 10.0 20.0 Td <0001000200030004"),
             "{}",
             w.page
         );
+        // Measured with the face's own advances: a CJK character is one em.
+        assert!((text_width("浓度", 9.0) - 18.0).abs() < 0.01);
     }
 
     #[test]
-    fn characters_without_a_gb1_glyph_are_replaced() {
-        assert_eq!(printable("≤ 39µg/m³ · 1 m²"), "≤ 39微克/立方米   1 m2");
-    }
-
-    #[test]
-    fn long_documents_flow_onto_new_pages() {
+    fn long_documents_flow_onto_new_pages_with_the_font_embedded() {
         let mut w = Writer::new();
         for i in 0..200 {
-            w.line(10.0, 0.0, &format!("第 {i} 行"));
+            w.line(10.0, 0.0, &format!("第 {i} 行 张贵庄街道"));
         }
-        let pages = w.finish();
+        let (pages, glyphs) = w.finish();
         assert!(pages.len() >= 4, "{}", pages.len());
-        let pdf = assemble("测试", &pages);
+        let pdf = assemble("测试", &pages, &glyphs).expect("the PDF is assembled");
         assert!(pdf.starts_with(b"%PDF-1.4"));
         assert!(pdf.ends_with(b"%%EOF\n"));
+        let text = String::from_utf8_lossy(&pdf);
+        assert!(text.contains("/FontFile2 6 0 R"));
+        assert!(text.contains("/ToUnicode 7 0 R"));
+        assert!(!text.contains("STSong"), "no font is left to the viewer");
     }
 }

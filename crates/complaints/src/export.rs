@@ -47,8 +47,12 @@ pub fn workbook(rows: &[ComplaintView]) -> Result<Vec<u8>, AppError> {
         sheet
             .write_string_with_format(0, col, *title, &bold)
             .map_err(xlsx)?;
-        sheet.set_column_width(col, 14).map_err(xlsx)?;
     }
+    // Each column as wide as its widest cell (a Chinese character counts two: kernel::export::column_width).
+    let mut widths: Vec<f64> = HEADERS
+        .iter()
+        .map(|h| kernel::export::column_width([*h]))
+        .collect();
     for (index, row) in rows.iter().enumerate() {
         let r = u32::try_from(index + 1)
             .map_err(|_| AppError::BadRequest("too many rows".to_string()))?;
@@ -91,9 +95,18 @@ pub fn workbook(rows: &[ComplaintView]) -> Result<Vec<u8>, AppError> {
             c.handover_ref.clone(),
         ];
         for (col, value) in cells.iter().enumerate() {
+            if let Some(width) = widths.get_mut(col) {
+                *width = width.max(kernel::export::column_width([value.as_str()]));
+            }
             let col = u16::try_from(col).unwrap_or(u16::MAX);
             sheet.write_string(r, col, value).map_err(xlsx)?;
         }
     }
+    for (col, width) in widths.iter().enumerate() {
+        let col = u16::try_from(col).unwrap_or(u16::MAX);
+        sheet.set_column_width(col, *width).map_err(xlsx)?;
+    }
+    // The header stays in view while scrolling.
+    sheet.set_freeze_panes(1, 0).map_err(xlsx)?;
     book.save_to_buffer().map_err(xlsx)
 }

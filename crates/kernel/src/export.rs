@@ -37,3 +37,50 @@ where
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("export builder stopped: {e}")))?
 }
+
+/// Widest a fitted spreadsheet column gets (Excel character units); longer text wraps.
+pub const MAX_COLUMN_WIDTH: f64 = 60.0;
+
+/// How many Excel character units `text` takes: a CJK or other East Asian wide character counts two, the
+/// rest one (Excel measures in the width of the default font's digit, and a Chinese character is about two).
+pub fn display_width(text: &str) -> usize {
+    text.chars()
+        .map(|c| match u32::from(c) {
+            // Hangul Jamo; CJK radicals … Yi (punctuation, kana, ideographs); Hangul syllables; CJK
+            // compatibility ideographs; vertical and compatibility forms; fullwidth forms; ideographs beyond
+            // the BMP.
+            0x1100..=0x115F
+            | 0x2E80..=0xA4CF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F
+            | 0xFF00..=0xFF60
+            | 0xFFE0..=0xFFE6
+            | 0x20000..=0x3FFFD => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// The width that fits a column's cells (header included): the widest cell plus a margin, at least 6 units
+/// and at most [`MAX_COLUMN_WIDTH`].
+pub fn column_width<'a>(cells: impl IntoIterator<Item = &'a str>) -> f64 {
+    let widest = cells.into_iter().map(display_width).max().unwrap_or(0);
+    (widest as f64 + 2.0).clamp(6.0, MAX_COLUMN_WIDTH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chinese_characters_count_double() {
+        assert_eq!(display_width("PM2.5"), 5);
+        assert_eq!(display_width("张贵庄街道"), 10);
+        assert_eq!(display_width("PM2.5（μg/m³）"), 5 + 2 + 5 + 2);
+        assert_eq!(column_width(["排名", "1"]), 6.0);
+        assert_eq!(column_width(["街道", "东丽湖街道"]), 12.0);
+        assert_eq!(column_width([&*"很长".repeat(100)]), MAX_COLUMN_WIDTH);
+        assert_eq!(column_width(std::iter::empty::<&str>()), 6.0);
+    }
+}

@@ -1,5 +1,5 @@
 // The dashboard's charts and map, drawn from the JSON the page embeds (#dashboard-data) and the district
-// boundary served at /map/district.geojson. No request leaves the platform. Names reach HTML only through
+// base map of basemap.js (district and streets). No request leaves the platform. Names reach HTML only through
 // escapeHtml (app.js).
 (function () {
   var escapeHtml = window.escapeHtml;
@@ -53,7 +53,9 @@
     var c = chart('water-classes');
     if (!c) { return; }
     var labels = ['I类', 'II类', 'III类', 'IV类', 'V类', '劣V类'];
-    var colours = ['#3b82f6', '#3b82f6', '#22c55e', '#facc15', '#f97316', '#dc2626'];
+    // The class colours of the map's legend (I and II share one entry there: I–II类).
+    var water = data.map_legend.filter(function (e) { return e.group === 'water'; }).map(function (e) { return e.colour; });
+    var colours = [water[0], water[0], water[1], water[2], water[3], water[4]];
     c.setOption({
       tooltip: {},
       grid: { top: 16, left: 40, right: 16, bottom: 28 },
@@ -66,57 +68,77 @@
     });
   }
 
+  // The map: the base map (basemap.js) with stations and micro-stations coloured by real-time AQI, sections by
+  // class, and the key dischargers. Marker colours go through two piecewise visualMaps built from the server's
+  // map_legend, the same list each point's colour was chosen from: the legend shows exactly what is drawn.
   function map(data) {
     var el = document.getElementById('district-map');
-    if (!el || !window.echarts) { return; }
-    var code = el.getAttribute('data-district');
-    fetch('/map/district.geojson', { credentials: 'same-origin' })
-      .then(function (r) { if (!r.ok) { throw new Error('map ' + r.status); } return r.json(); })
-      .then(function (geo) {
-        // The district's own feature (by adcode) when the file holds the whole city.
-        var own = (geo.features || []).filter(function (f) {
-          return String(f.id) === code || (f.properties && String(f.properties.adcode) === code);
-        });
-        if (own.length > 0) { geo = { type: 'FeatureCollection', features: own }; }
-        echarts.registerMap('district', geo);
-        var c = echarts.init(el);
-        window.addEventListener('resize', function () { c.resize(); });
-        var layer = function (name, kind, symbol, size) {
-          return {
-            name: name, type: 'scatter', coordinateSystem: 'geo', symbol: symbol, symbolSize: size,
-            data: data.map_points.filter(function (p) { return p.kind === kind; }).map(function (p) {
-              return { name: p.name, value: [p.lon, p.lat], label_text: p.label, href: p.href, itemStyle: { color: p.colour, borderColor: '#fff', borderWidth: 1 } };
-            })
-          };
+    if (!el || !window.echarts || !window.QingshanMap) { return; }
+    var M = window.QingshanMap;
+    M.load(el).then(function (base) {
+      var legendOf = function (group) { return data.map_legend.filter(function (e) { return e.group === group; }); };
+      var groups = { aqi: legendOf('aqi'), water: legendOf('water') };
+      // The layers' shapes from the one palette; the dischargers' colour is the server's legend entry.
+      var layers = {};
+      Object.keys(M.palette).forEach(function (k) { layers[k] = Object.assign({}, M.palette[k]); });
+      var enterprise = legendOf('enterprise')[0];
+      if (enterprise) { layers.enterprise.colour = enterprise.colour; }
+      var layer = function (kind, group) {
+        var spec = layers[kind];
+        var entries = group ? groups[group] : [];
+        return {
+          name: spec.name, type: 'scatter', coordinateSystem: 'geo', symbol: spec.symbol, symbolSize: spec.size, z: 3,
+          itemStyle: { color: spec.colour, borderColor: '#fff', borderWidth: 1 },
+          data: data.map_points.filter(function (p) { return p.kind === kind; }).map(function (p) {
+            // The third value is the point's entry in its legend group (the visualMap's piece).
+            var piece = entries.findIndex(function (e) { return e.label === p.legend; });
+            return { name: p.name, value: [p.lon, p.lat, piece], label_text: p.label, href: p.href };
+          })
         };
-        c.setOption({
-          // The formatter's result is HTML: the names (typed by users) are escaped. A long name wraps inside the
-          // map (confine) instead of running off a phone's screen.
-          tooltip: {
-            trigger: 'item', confine: true, extraCssText: 'max-width: 320px; white-space: normal; overflow-wrap: anywhere;',
-            formatter: function (p) { return p.data && p.data.label_text ? escapeHtml(p.name) + '<br>' + escapeHtml(p.data.label_text) : escapeHtml(p.name); }
-          },
-          // Only the layers the map has: the public sees no enterprises, so no enterprise entry either.
-          legend: { bottom: 0, data: ['国控/市控站点', '微站', '水质断面', '重点排污单位'].filter(function (_, i) {
-            return data.map_points.some(function (p) { return p.kind === ['station', 'micro', 'section', 'enterprise'][i]; });
-          }) },
-          geo: { map: 'district', roam: true, itemStyle: { areaColor: '#eef3ee', borderColor: '#6b8f71' }, emphasis: { disabled: true } },
-          series: [
-            layer('国控/市控站点', 'station', 'circle', 16),
-            layer('微站', 'micro', 'circle', 8),
-            layer('水质断面', 'section', 'triangle', 14),
-            layer('重点排污单位', 'enterprise', 'rect', 6),
-            {
-              name: '街道', type: 'scatter', coordinateSystem: 'geo', symbolSize: 0, silent: true,
-              // Drawn as text on the canvas (no rich-text styles are defined, so no name is read as markup).
-              label: { show: true, formatter: '{b}', color: '#333', fontSize: 11 },
-              data: data.streets.map(function (s) { return { name: s.name, value: [s.lon, s.lat] }; })
-            }
-          ]
-        });
-        c.on('click', function (p) { if (p.data && p.data.href) { window.location.href = p.data.href; } });
-      })
-      .catch(function (e) { el.textContent = '地图加载失败：' + e.message; });
+      };
+      var series = [layer('station', 'aqi'), layer('micro', 'aqi'), layer('section', 'water'), layer('enterprise', null)]
+        .filter(function (s) { return s.data.length > 0; });
+      var indexOf = function (name) {
+        // Base series come first (compose), so the page's series are offset by them.
+        var i = series.findIndex(function (s) { return s.name === name; });
+        return i < 0 ? -1 : i + base.option.series.length;
+      };
+      var pieces = function (group) {
+        return groups[group].map(function (e, i) { return { value: i, label: e.label, color: e.colour }; });
+      };
+      // Vertical, in the map's lower corners (the district is drawn in the middle): fits a phone's width too.
+      var visualMap = function (group, seriesNames, title, corner) {
+        var indices = seriesNames.map(indexOf).filter(function (i) { return i >= 0; });
+        if (indices.length === 0) { return null; }
+        return Object.assign({
+          type: 'piecewise', dimension: 2, seriesIndex: indices, pieces: pieces(group), orient: 'vertical', inverse: true,
+          bottom: 4, itemWidth: 12, itemHeight: 10, itemGap: 4, text: [title, null], textGap: 4, showLabel: true,
+          textStyle: { fontSize: 11 }, outOfRange: { color: '#cccccc' }
+        }, corner);
+      };
+      var visualMaps = [
+        visualMap('aqi', ['国控/市控站点', '微站'], '空气质量（AQI）', { left: 4 }),
+        visualMap('water', ['水质断面'], '水质类别', { right: 4 })
+      ].filter(function (v) { return v; });
+      base.chart.setOption(M.compose(base.option, {
+        // The formatter's result is HTML: the names (typed by users) are escaped. A long name wraps inside the
+        // map (confine) instead of running off a phone's screen.
+        tooltip: {
+          trigger: 'item', confine: true, extraCssText: 'max-width: 320px; white-space: normal; overflow-wrap: anywhere;',
+          formatter: function (p) { return p.data && p.data.label_text ? escapeHtml(p.name) + '<br>' + escapeHtml(p.data.label_text) : escapeHtml(p.name); }
+        },
+        legend: Object.assign({
+          type: 'scroll', itemWidth: 12, itemHeight: 10, textStyle: { fontSize: 11 },
+          data: series.map(function (s) {
+            var kind = Object.keys(layers).find(function (k) { return layers[k].name === s.name; });
+            return M.legendItem(layers[kind], kind !== 'enterprise');
+          })
+        }, M.legendPlace(el)),
+        visualMap: visualMaps,
+        series: series
+      }));
+      base.chart.on('click', function (p) { if (p.data && p.data.href) { window.location.href = p.data.href; } });
+    }).catch(function (e) { el.textContent = '地图加载失败：' + e.message; });
   }
 
   ready(function () {

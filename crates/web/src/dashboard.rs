@@ -1,8 +1,8 @@
 //! The leader's dashboard (总览, `/`): the year's targets, the real-time AQI of every station and yesterday's
 //! district AQI, the water sections by class, open alarms, the monthly trends, and the district map with its
 //! layers. Everything is computed by the areas (air, water, targets, alarms); this module only gathers and
-//! draws. The same figures are served as JSON at `/api/v1/dashboard`, and the map's boundary at
-//! `/map/district.geojson`.
+//! draws. The same figures are served as JSON at `/api/v1/dashboard`; the base map (district and streets) comes
+//! from [`crate::map`].
 //!
 //! The monthly trend reads two years of station hours; it is cached per CST day and station set for ten
 //! minutes (a figure of yesterday's data does not change by the minute).
@@ -13,8 +13,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{Datelike, Duration, Months, NaiveDate};
 use kernel::web::{Chrome, PageResult, render};
@@ -30,7 +28,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(page))
         .route("/api/v1/dashboard", get(api))
-        .route("/map/district.geojson", get(district_geojson))
 }
 
 /// A station's real-time AQI for the table and the map.
@@ -95,7 +92,19 @@ pub struct MapPoint {
     pub lat: f64,
     pub label: String,
     pub colour: String,
+    /// What the colour means: the label of its entry in [`Dashboard::map_legend`].
+    pub legend: String,
     pub href: String,
+}
+
+/// One colour the map draws, and what it means. The markers' colours and the legend are both taken from this
+/// list ([`map_legend`]), so that the legend cannot disagree with the map.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MapLegendEntry {
+    /// `aqi` (stations, by real-time AQI), `water` (sections, by class) or `enterprise`.
+    pub group: &'static str,
+    pub label: String,
+    pub colour: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -127,6 +136,8 @@ pub struct Dashboard {
     pub alarms: Option<alarms::model::OpenSummary>,
     pub trend: Vec<MonthTrend>,
     pub map_points: Vec<MapPoint>,
+    /// Every colour of the map's markers with its meaning, in legend order.
+    pub map_legend: Vec<MapLegendEntry>,
     pub streets: Vec<MapPoint>,
 }
 
@@ -156,8 +167,9 @@ async fn key_dischargers(db: &Db, street: Option<i64>) -> AppResult<Vec<MapPoint
             name: enterprise.name,
             lon,
             lat,
-            label: "重点排污单位".into(),
-            colour: "#5b6b7a".into(),
+            label: ENTERPRISE_LEGEND.into(),
+            colour: ENTERPRISE_COLOUR.into(),
+            legend: ENTERPRISE_LEGEND.into(),
             href: format!("/registry/enterprises/{}", enterprise.id),
         });
     }
@@ -262,6 +274,7 @@ pub async fn gather(db: &Db, principal: &Principal, now: i64) -> AppResult<Dashb
         alarms,
         trend,
         map_points,
+        map_legend: map_legend(),
         streets: streets.map_labels(scope),
     })
 }
@@ -291,6 +304,7 @@ impl Streets {
                     lat: street.center_lat?,
                     label: street.name.clone(),
                     colour: "#333333".into(),
+                    legend: String::new(),
                     href: String::new(),
                 })
             })
@@ -322,7 +336,9 @@ async fn yesterday_aqi(
                     aqi: day.aqi.aqi,
                     aqi_text: aqi_text(&day.aqi),
                     level: level.map(|l| l.category().to_string()).unwrap_or_default(),
-                    colour: level.map(AqiLevel::hex).unwrap_or_else(|| "#cccccc".into()),
+                    colour: level
+                        .map(AqiLevel::hex)
+                        .unwrap_or_else(|| NO_DATA_COLOUR.into()),
                     primary: primary_text(&day.aqi),
                     pm25: day.values.value(Pollutant::Pm25).map(|v| v.to_f64()),
                     standard: day.aqi.standard.code().to_string(),
@@ -384,7 +400,9 @@ async fn realtime_aqi(
             aqi,
             aqi_text,
             aqi_level: level.map(|l| l.category().to_string()).unwrap_or_default(),
-            colour: level.map(AqiLevel::hex).unwrap_or_else(|| "#cccccc".into()),
+            colour: level
+                .map(AqiLevel::hex)
+                .unwrap_or_else(|| NO_DATA_COLOUR.into()),
             primary,
             pm25,
             standard,
@@ -535,6 +553,11 @@ async fn map_points(
                     format!("AQI {} {}", s.aqi_text, s.aqi_level)
                 },
                 colour: s.colour.clone(),
+                legend: if s.aqi_level.is_empty() {
+                    NO_DATA.into()
+                } else {
+                    s.aqi_level.clone()
+                },
                 href: format!("/stations/{}", s.id),
             });
         }
@@ -553,6 +576,7 @@ async fn map_points(
                     format!("{} {}", s.month, s.class)
                 },
                 colour: water_colour(s.class_rank),
+                legend: water_legend(s.class_rank).into(),
                 href: format!("/stations/{}", s.id),
             });
         }
@@ -579,7 +603,13 @@ fn primary_text(aqi: &standards::aqi::AqiResult) -> String {
         .join("、")
 }
 
-/// GB 3838 class colours as the national water quality maps draw them.
+/// The colour of a point without a figure (no recent hour, no sample).
+const NO_DATA_COLOUR: &str = "#cccccc";
+const NO_DATA: &str = "暂无数据";
+const ENTERPRISE_COLOUR: &str = "#5b6b7a";
+const ENTERPRISE_LEGEND: &str = "重点排污单位";
+
+/// GB 3838 class colours as the national water quality maps draw them (I and II share one: 优).
 fn water_colour(class_rank: Option<usize>) -> String {
     match class_rank {
         Some(0) | Some(1) => "#3b82f6",
@@ -587,9 +617,45 @@ fn water_colour(class_rank: Option<usize>) -> String {
         Some(3) => "#facc15",
         Some(4) => "#f97316",
         Some(5) => "#dc2626",
-        _ => "#cccccc",
+        _ => NO_DATA_COLOUR,
     }
     .to_string()
+}
+
+/// The legend label of a class colour (I and II share theirs).
+fn water_legend(class_rank: Option<usize>) -> &'static str {
+    match class_rank {
+        Some(0) | Some(1) => "I–II类",
+        Some(2) => "III类",
+        Some(3) => "IV类",
+        Some(4) => "V类",
+        Some(5) => "劣V类",
+        _ => NO_DATA,
+    }
+}
+
+/// Every colour the map's markers can have, with its meaning: the six AQI categories (HJ 633 Appendix A
+/// colours), the water classes, and the key dischargers' one colour.
+fn map_legend() -> Vec<MapLegendEntry> {
+    let entry = |group, label: &str, colour: String| MapLegendEntry {
+        group,
+        label: label.to_string(),
+        colour,
+    };
+    let mut out: Vec<MapLegendEntry> = AqiLevel::ALL
+        .iter()
+        .map(|l| entry("aqi", l.category(), l.hex()))
+        .collect();
+    out.push(entry("aqi", NO_DATA, NO_DATA_COLOUR.into()));
+    for rank in [Some(0), Some(2), Some(3), Some(4), Some(5), None] {
+        out.push(entry("water", water_legend(rank), water_colour(rank)));
+    }
+    out.push(entry(
+        "enterprise",
+        ENTERPRISE_LEGEND,
+        ENTERPRISE_COLOUR.into(),
+    ));
+    out
 }
 
 #[derive(Template)]
@@ -641,30 +707,4 @@ async fn api(
     Ok(axum::Json(
         gather(&state.db, &principal, kernel::time::now_ts()).await?,
     ))
-}
-
-/// The district boundary: `<data dir>/geo/district.geojson` when the bureau has put its sanctioned boundary
-/// there, else the packaged Tianjin districts (web-assets/MAP-PROVENANCE.md).
-async fn district_geojson(State(state): State<AppState>) -> Response {
-    let configured = state.config.data_dir.join("geo").join("district.geojson");
-    let body = match tokio::fs::read(&configured).await {
-        Ok(bytes) => bytes,
-        Err(_) => match crate::assets::vendored("tianjin.geojson") {
-            Some(bytes) => bytes,
-            None => {
-                return AppError::not_found("no district map is configured").into_response();
-            }
-        },
-    };
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/geo+json"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    response
 }

@@ -11,6 +11,7 @@ mod assets;
 mod dashboard;
 mod home;
 mod input;
+mod map;
 mod middleware;
 pub mod openapi;
 mod security;
@@ -48,7 +49,8 @@ pub fn app(state: AppState) -> Router {
         .fold(
             Router::new()
                 .merge(home::routes())
-                .merge(dashboard::routes()),
+                .merge(dashboard::routes())
+                .merge(map::routes()),
             |router, area| router.merge((area.routes)()),
         )
         .merge(openapi::routes())

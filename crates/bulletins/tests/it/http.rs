@@ -166,11 +166,67 @@ fn float(cell: &Data) -> Option<f64> {
     }
 }
 
-/// The strings a PDF page shows, decoded by font: F1 (STSong-Light, UCS-2) and F2 (Helvetica, ASCII).
+/// The text a PDF shows, as a viewer extracts it: every string of the content streams mapped to Unicode through
+/// its font's ToUnicode CMap (the only way back from the embedded font's glyph ids). Also checks that the font
+/// is embedded: a FontFile2 program that inflates to a TrueType font.
 fn pdf_text(bytes: &[u8]) -> String {
     let doc = lopdf::Document::load_mem(bytes).expect("the PDF parses");
     let mut text = String::new();
     for (_, page) in doc.get_pages() {
+        let fonts = doc.get_page_fonts(page).unwrap();
+        let mut maps = std::collections::HashMap::new();
+        for (name, font) in &fonts {
+            assert_eq!(font.get(b"Subtype").unwrap().as_name().unwrap(), b"Type0");
+            assert_eq!(
+                font.get(b"Encoding").unwrap().as_name().unwrap(),
+                b"Identity-H"
+            );
+            let descendant = doc
+                .get_object(
+                    font.get(b"DescendantFonts").unwrap().as_array().unwrap()[0]
+                        .as_reference()
+                        .unwrap(),
+                )
+                .unwrap()
+                .as_dict()
+                .unwrap();
+            let descriptor = doc
+                .get_object(
+                    descendant
+                        .get(b"FontDescriptor")
+                        .unwrap()
+                        .as_reference()
+                        .unwrap(),
+                )
+                .unwrap()
+                .as_dict()
+                .unwrap();
+            let program = doc
+                .get_object(
+                    descriptor
+                        .get(b"FontFile2")
+                        .unwrap()
+                        .as_reference()
+                        .unwrap(),
+                )
+                .unwrap()
+                .as_stream()
+                .unwrap();
+            let sfnt = program.decompressed_content().unwrap();
+            assert_eq!(
+                &sfnt[..4],
+                &[0, 1, 0, 0],
+                "an embedded TrueType font program"
+            );
+            let cmap = doc
+                .get_object(font.get(b"ToUnicode").unwrap().as_reference().unwrap())
+                .unwrap()
+                .as_stream()
+                .unwrap()
+                .content
+                .clone();
+            maps.insert(name.clone(), to_unicode(&String::from_utf8(cmap).unwrap()));
+        }
         let content = doc.get_page_content(page).unwrap();
         let content = lopdf::content::Content::decode(&content).unwrap();
         let mut font = Vec::new();
@@ -178,15 +234,10 @@ fn pdf_text(bytes: &[u8]) -> String {
             match op.operator.as_str() {
                 "Tf" => font = op.operands[0].as_name().unwrap().to_vec(),
                 "Tj" => {
-                    let bytes = op.operands[0].as_str().unwrap();
-                    if font == b"F1" {
-                        let units: Vec<u16> = bytes
-                            .chunks(2)
-                            .map(|p| u16::from_be_bytes([p[0], p[1]]))
-                            .collect();
-                        text.push_str(&String::from_utf16(&units).unwrap());
-                    } else {
-                        text.push_str(std::str::from_utf8(bytes).unwrap());
+                    let map = &maps[&font];
+                    for code in op.operands[0].as_str().unwrap().chunks(2) {
+                        let code = u16::from_be_bytes([code[0], code[1]]);
+                        text.push_str(map.get(&code).expect("every glyph maps to Unicode"));
                     }
                 }
                 "ET" => text.push('\n'),
@@ -195,6 +246,26 @@ fn pdf_text(bytes: &[u8]) -> String {
         }
     }
     text
+}
+
+/// The `<code> <utf-16>` pairs of a ToUnicode CMap's bfchar blocks.
+fn to_unicode(cmap: &str) -> std::collections::HashMap<u16, String> {
+    let mut out = std::collections::HashMap::new();
+    for block in cmap.split("beginbfchar").skip(1) {
+        let block = block.split("endbfchar").next().unwrap();
+        for line in block.lines().filter(|l| l.starts_with('<')) {
+            let hex: Vec<&str> = line
+                .split(['<', '>', ' '])
+                .filter(|s| !s.is_empty())
+                .collect();
+            let code = u16::from_str_radix(hex[0], 16).unwrap();
+            let units: Vec<u16> = (0..hex[1].len() / 4)
+                .map(|i| u16::from_str_radix(&hex[1][i * 4..i * 4 + 4], 16).unwrap())
+                .collect();
+            out.insert(code, String::from_utf16(&units).unwrap());
+        }
+    }
+    out
 }
 
 testkit::db_test!(
@@ -224,6 +295,31 @@ testkit::db_test!(
             raw(&app, &format!("/rankings/bulletin.xlsx?{MARCH}"), &token).await;
         assert_eq!(status, StatusCode::OK);
         assert!(content_type.contains("spreadsheetml"));
+        // Every sheet keeps its title and header in view (frozen under row 2) and has fitted column widths:
+        // the street column fits "东丽湖街道"-long names (a Chinese character counts two), not a fixed 14.
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(xlsx.clone())).unwrap();
+        for i in 1..=bulletins::export::SHEETS.len() {
+            let mut xml = String::new();
+            std::io::Read::read_to_string(
+                &mut zip.by_name(&format!("xl/worksheets/sheet{i}.xml")).unwrap(),
+                &mut xml,
+            )
+            .unwrap();
+            assert!(
+                xml.contains(
+                    r#"<pane ySplit="2" topLeftCell="A3" activePane="bottomLeft" state="frozen"/>"#
+                ),
+                "sheet {i}: {xml}"
+            );
+            assert!(
+                xml.contains("<col ") && xml.contains(" width="),
+                "sheet {i}"
+            );
+            assert!(
+                xml.contains("<mergeCell ref=\"A1:"),
+                "sheet {i}: the title spans the table"
+            );
+        }
         let mut book: calamine::Xlsx<_> =
             calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx)).unwrap();
         assert_eq!(
@@ -231,7 +327,13 @@ testkit::db_test!(
             bulletins::export::SHEETS.map(String::from).to_vec()
         );
         let air = book.worksheet_range("空气排名").unwrap();
-        let rows: Vec<&[Data]> = air.rows().collect();
+        let all_rows: Vec<&[Data]> = air.rows().collect();
+        // The title row names the bulletin, the sheet and the period; the header row is under it.
+        assert_eq!(
+            all_rows[0][0].to_string(),
+            "东丽区2025年3月街道环境质量排名通报：空气排名（统计时段 2025-03-01 至 2025-03-31）"
+        );
+        let rows = &all_rows[1..];
         assert_eq!(rows[0][0].to_string(), "排名");
         assert_eq!(rows[0][7].to_string(), "综合指数");
         let air_json = json["ranking"]["air"].as_array().unwrap();
@@ -256,7 +358,7 @@ testkit::db_test!(
             }
         }
         let water = book.worksheet_range("水质排名").unwrap();
-        let water_rows: Vec<&[Data]> = water.rows().collect();
+        let water_rows: Vec<&[Data]> = water.rows().skip(1).collect();
         let water_json = json["ranking"]["water"].as_array().unwrap();
         for (row, w) in water_rows[1..].iter().zip(water_json) {
             assert_eq!(float(&row[0]), w["rank"].as_f64());

@@ -663,6 +663,10 @@ struct MapPage {
     categories: Vec<(&'static str, &'static str)>,
     /// The points as JSON, for the chart (askama escapes it into the data attribute).
     points_json: String,
+    /// Every category's label in order, so that the map gives each category the same colour every month.
+    category_labels_json: String,
+    /// The district's code, for the base map's boundary (`/map/district.geojson`).
+    district_code: String,
     count: usize,
 }
 
@@ -684,6 +688,11 @@ async fn map_page(
         .iter()
         .map(|p| serde_json::json!([p.lon, p.lat, p.category.label(), p.case_no, p.id, p.month]))
         .collect();
+    let district_code = registry::service::the_district(&state.db)
+        .await?
+        .map(|d| d.code)
+        .unwrap_or_default();
+    let category_labels: Vec<&str> = Category::ALL.iter().map(|c| c.label()).collect();
     let page = MapPage {
         chrome: Chrome::new(&state, &principal, "/complaints"),
         year,
@@ -691,6 +700,8 @@ async fn map_page(
         category: q.category.clone().unwrap_or_default(),
         categories: pairs(Category::ALL, Category::as_str, Category::label),
         points_json: serde_json::to_string(&labelled)?,
+        category_labels_json: serde_json::to_string(&category_labels)?,
+        district_code,
         count: points.len(),
     };
     render(&page)

@@ -12,6 +12,17 @@ use registry::model::{PointKind, PointRegistration};
 use crate::app::TestApp;
 
 async fn point(app: &TestApp, code: &str, kind: PointKind, level: &str, street: i64) -> i64 {
+    point_at(app, code, kind, level, street, [117.3, 39.1]).await
+}
+
+async fn point_at(
+    app: &TestApp,
+    code: &str,
+    kind: PointKind,
+    level: &str,
+    street: i64,
+    [lon, lat]: [f64; 2],
+) -> i64 {
     registry::service::register_point(
         &app.state.db,
         "test",
@@ -21,8 +32,8 @@ async fn point(app: &TestApp, code: &str, kind: PointKind, level: &str, street: 
             kind,
             level: level.parse().unwrap(),
             street_id: Some(street),
-            lon: Some(117.3),
-            lat: Some(39.1),
+            lon: Some(lon),
+            lat: Some(lat),
             owner: "测试".into(),
             simulated: false,
         },
@@ -136,6 +147,29 @@ testkit::db_test!(dashboard_shows_computed_figures_within_scope, |db| {
     assert_eq!(d["class_counts"], serde_json::json!([0, 0, 0, 1, 0, 0]));
     assert!(d["targets"].is_array());
     assert_eq!(d["alarms"]["total"], 0);
+    // Every marker's colour is the colour of its entry in the map's legend: the legend explains the map.
+    let legend = d["map_legend"].as_array().unwrap();
+    for p in d["map_points"].as_array().unwrap() {
+        let entry = legend
+            .iter()
+            .find(|e| e["label"] == p["legend"])
+            .unwrap_or_else(|| panic!("no legend entry for {p}"));
+        assert_eq!(entry["colour"], p["colour"], "{p}");
+    }
+    let n1_point = d["map_points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "点位N1")
+        .unwrap();
+    assert_eq!(n1_point["legend"], "良", "AQI 100 is 良");
+    let section_point = d["map_points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "section")
+        .unwrap();
+    assert_eq!(section_point["legend"], "IV类");
 
     // A street officer of street A sees street A's points only, no enterprises' alarms of other streets.
     let officer = app.token(Role::StreetOfficer).await;
@@ -199,4 +233,93 @@ testkit::db_test!(a_configured_boundary_replaces_the_packaged_map, |db| {
     let token = app.token(Role::Leader).await;
     let map = app.get_with_token("/map/district.geojson", &token).await;
     assert!(map.body.contains("官方边界"));
+});
+
+testkit::db_test!(
+    the_streets_map_partitions_the_district_around_the_streets,
+    |db| {
+        let app = TestApp::new(db).await;
+        // The test streets have no centre: each is placed at the mean of its points.
+        point(&app, "A1", PointKind::AirStation, "micro", app.street_a).await;
+        point_at(
+            &app,
+            "B1",
+            PointKind::AirStation,
+            "micro",
+            app.street_b,
+            [117.45, 39.15],
+        )
+        .await;
+        let token = app.token(Role::Leader).await;
+        let map = app.get_with_token("/map/streets.geojson", &token).await;
+        assert_eq!(map.status, http::StatusCode::OK);
+        assert_eq!(
+            map.headers.get(http::header::CONTENT_TYPE).unwrap(),
+            "application/geo+json"
+        );
+        let map = map.json();
+        assert_eq!(map["type"], "FeatureCollection");
+        assert_eq!(
+            map["simulated"], true,
+            "no street file: the partition is simulated"
+        );
+        let features = map["features"].as_array().unwrap();
+        let names: Vec<&str> = features
+            .iter()
+            .map(|f| f["properties"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["张贵庄街道", "华明街道"]);
+        for f in features {
+            assert_eq!(f["geometry"]["type"], "Polygon", "{f}");
+            assert_eq!(f["properties"]["simulated"], true);
+            assert!(f["properties"]["cp"].is_array());
+        }
+        assert_eq!(map["missing"], serde_json::json!([]));
+    }
+);
+
+testkit::db_test!(a_supplied_street_map_is_matched_to_the_registry, |db| {
+    let app = TestApp::new(db).await;
+    let geo = app.state.config.data_dir.join("geo");
+    std::fs::create_dir_all(&geo).unwrap();
+    std::fs::write(
+        geo.join("streets.geojson"),
+        r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","properties":{"name":"华明街道"},"geometry":{"type":"Polygon","coordinates":[[[117.3,39.1],[117.4,39.1],[117.4,39.2],[117.3,39.1]]]}},
+            {"type":"Feature","properties":{"code":"zgz","name":"张贵庄"},"geometry":{"type":"Polygon","coordinates":[[[117.2,39.0],[117.3,39.0],[117.3,39.1],[117.2,39.0]]]}},
+            {"type":"Feature","properties":{"name":"别区街道"},"geometry":{"type":"Polygon","coordinates":[[[117.5,39.0],[117.6,39.0],[117.6,39.1],[117.5,39.0]]]}}
+        ]}"#,
+    )
+    .unwrap();
+    let token = app.token(Role::Public).await;
+    let map = app.get_with_token("/map/streets.geojson", &token).await;
+    assert_eq!(map.status, http::StatusCode::OK);
+    let map = map.json();
+    assert_eq!(map["simulated"], false);
+    let names: Vec<&str> = map["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["张贵庄街道", "华明街道"],
+        "matched by code, then name; registry order"
+    );
+    assert_eq!(map["unmatched"], serde_json::json!(["别区街道"]));
+
+    // A broken file is reported, and the simulated partition drawn instead.
+    std::fs::write(geo.join("streets.geojson"), "{ not json").unwrap();
+    let map = app
+        .get_with_token("/map/streets.geojson", &token)
+        .await
+        .json();
+    assert_eq!(map["simulated"], true);
+    assert!(
+        map["error"]
+            .as_str()
+            .unwrap()
+            .contains("geo/streets.geojson")
+    );
 });
