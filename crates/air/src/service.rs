@@ -7,7 +7,12 @@
 //! 2. GB 3095 Table 4 daily values (≥ 20 hours; O3 daily max 8-h) — `standards::aggregate::station_daily_values`;
 //! 3. an area's day (HJ 663: per pollutant the mean of the stations' valid daily values) —
 //!    `standards::aggregate::area_daily_values`;
-//! 4. the daily AQI by the HJ 633 edition in force that day — `standards::assessment::daily_aqi`.
+//! 4. the daily AQI by the HJ 633 edition in force that day — `standards::assessment::daily_aqi`;
+//! 5. the period's counts (valid days, days per category, good, heavy-pollution and exceedance days) —
+//!    `standards::assessment::assess_period`, through [`day_counts`] for the pages that list single days, so that
+//!    a calendar, a station page, the dashboard, the targets and the bulletins count the same days. A day above
+//!    AQI 500 has no number (the HJ 633 tables end at 500) but is 六级 严重污染 and counts; [`aqi_text`] shows it
+//!    as `>500`.
 //!
 //! Hours come only from `period = 'hour'` rows (what stations and files report); hours derived from minute data
 //! (`reading_rollups`) are not used here: air stations report hours.
@@ -27,7 +32,7 @@ use standards::aggregate::{
     DailyValues, DayHours, HOURLY_UNIT, MISSING_HOUR, area_daily_values, station_daily_values,
 };
 use standards::aqi::AqiResult;
-use standards::assessment::daily_aqi;
+use standards::assessment::{assess_period, daily_aqi, is_valid_day};
 use standards::pollutant::Pollutant;
 use standards::realtime::{TRAILING_HOURS, TrailingHours, hourly_report_concentrations};
 use standards::settings::AirSettings;
@@ -92,6 +97,9 @@ pub struct StationDay {
     pub point_id: i64,
     pub values: DailyValues,
     pub aqi: AqiResult,
+    /// The day counts in the period figures ([`day_counts`]): it has a level and is valid under the default
+    /// `day_validity` (all six pollutants).
+    pub valid: bool,
 }
 
 /// One area's CST day (HJ 663): the stations' valid daily values averaged per pollutant, then the AQI.
@@ -183,10 +191,12 @@ pub async fn station_days(
         for day in station_hours(db, point_id, from, to).await?.values() {
             let values = station_daily_values(day, &settings);
             let aqi = daily_aqi(&values);
+            let valid = is_valid_day(&values, &aqi, &settings);
             out.push(StationDay {
                 point_id,
                 values,
                 aqi,
+                valid,
             });
         }
     }
@@ -244,6 +254,59 @@ fn empty_day(date: NaiveDate) -> DailyValues {
         o3_max_1h: None,
         support: [0; 6],
     }
+}
+
+/// The days of a period as every page counts them: valid days, days per HJ 633 category, good days (优良, levels
+/// 1–2), heavy-pollution days (重污染, levels 5–6, AQI > 200) and exceedance days (超标, levels 3–6, AQI > 100).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DayCounts {
+    /// Days counted (GB 3095 daily values of all six pollutants, so a level); the denominator of the ratio.
+    pub valid_days: u32,
+    /// Days per level 一级 … 六级 (优 … 严重污染; AQI > 500 is 六级).
+    pub days_per_level: [u32; 6],
+    pub good_days: u32,
+    pub heavy_days: u32,
+    pub exceedance_days: u32,
+    /// Calendar days of the period that are not counted (too few valid hours, a pollutant missing, no data).
+    pub days_not_counted: u32,
+}
+
+/// The counts of the days in `from..=to` (others ignored) by `standards::assessment::assess_period` with the
+/// default settings — the same function the targets, the dashboard trend and the bulletins use.
+pub fn day_counts(days: &[DailyValues], from: NaiveDate, to: NaiveDate) -> DayCounts {
+    let a = assess_period(days, from, to, &AirSettings::default());
+    DayCounts {
+        valid_days: a.valid_days,
+        days_per_level: a.days_per_level,
+        good_days: a.good_days,
+        heavy_days: a.heavy_pollution_days,
+        exceedance_days: a.valid_days - a.good_days,
+        days_not_counted: a.days_in_period - a.valid_days,
+    }
+}
+
+/// Whether a station or area day counts in [`day_counts`] (for pages that mark single days).
+pub fn counts_as_valid_day(values: &DailyValues, aqi: &AqiResult) -> bool {
+    is_valid_day(values, aqi, &AirSettings::default())
+}
+
+/// The AQI as pages show it: the number; `>500` when a concentration lies beyond the HJ 633 tables (the level
+/// is then 六级 严重污染, `standards::aqi::compute_aqi`); `—` without a value.
+pub fn aqi_text(aqi: &AqiResult) -> String {
+    match aqi.aqi {
+        Some(value) => value.to_string(),
+        None if aqi.beyond_table => ">500".into(),
+        None => "—".into(),
+    }
+}
+
+/// The primary pollutants (首要污染物) as pages show them: `PM2.5、O3`; empty when there are none (AQI ≤ 50).
+pub fn primary_text(aqi: &AqiResult) -> String {
+    aqi.primary_pollutants
+        .iter()
+        .map(|i| i.pollutant().code())
+        .collect::<Vec<_>>()
+        .join("、")
 }
 
 /// The real-time (hourly) AQI of a station at its latest reported hour (HJ 633 real-time report, the edition in

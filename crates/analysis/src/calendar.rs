@@ -1,11 +1,13 @@
 //! How many good days (优良天数), and when were the bad ones: the calendar of daily AQI for a year (openair
 //! `calendarPlot`), each day's AQI, level and colour by the HJ 633 edition in force that day, computed by the
 //! `standards` engine from the station's audited hourly values (GB 3095 daily validity, HJ 663 O3 8-h windows) —
-//! the days come from `air::service::station_days`, the chain every air figure of the platform uses; this module
-//! lays them out as a calendar and counts the levels.
+//! the days come from `air::service::station_days` and are counted by `air::service::day_counts`, the chain and
+//! the counts every air figure of the platform uses (a day above AQI 500 is 严重污染 and counts); this module
+//! lays them out as a calendar.
 
 use std::collections::BTreeMap;
 
+use air::service::DayCounts;
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use standards::aggregate::DailyValues;
@@ -16,8 +18,11 @@ use standards::aqi::AqiResult;
 #[schema(as = AqiCalendarDay)]
 pub struct CalendarDay {
     pub date: NaiveDate,
+    /// The AQI; `null` without one and above 500, where the HJ 633 tables end (`aqi_text` says `>500`).
     pub aqi: Option<u32>,
-    /// 1–6, with its category (优 … 严重污染) and colour.
+    /// The AQI as shown: the number, `>500`, or `—`.
+    pub aqi_text: String,
+    /// 1–6, with its category (优 … 严重污染) and colour; 6 for a day above AQI 500.
     pub level: Option<u8>,
     pub category: Option<&'static str>,
     pub colour_hex: Option<String>,
@@ -29,6 +34,8 @@ pub struct CalendarDay {
     pub complete: bool,
     /// The AQI may be published under its edition's rule for missing pollutants.
     pub publishable: bool,
+    /// The day counts in the year's figures (`counts`): it has a level and all six daily values.
+    pub counted: bool,
     /// The chosen factor's daily mean (valid hours only) and its hours.
     pub value: Option<f64>,
     pub value_hours: usize,
@@ -39,12 +46,10 @@ pub struct CalendarDay {
 pub struct Calendar {
     pub year: i32,
     pub days: Vec<CalendarDay>,
-    /// Days with an AQI, and of them the good ones (levels 1–2) and the heavily polluted ones (levels 5–6).
+    /// Days with a level (an AQI, or above 500), counted or not.
     pub days_with_aqi: usize,
-    pub good_days: usize,
-    pub heavy_days: usize,
-    /// Days per level 1–6.
-    pub by_level: [usize; 6],
+    /// The year's days as every page counts them (`air::service::day_counts`).
+    pub counts: DayCounts,
 }
 
 /// The calendar of `year` from the station's days (GB 3095 daily values with their HJ 633 daily AQI, as
@@ -68,25 +73,30 @@ pub fn calendar(
             d.1 += v;
         }
     }
-    let mut out = Calendar {
-        year,
-        days: Vec::new(),
-        days_with_aqi: 0,
-        good_days: 0,
-        heavy_days: 0,
-        by_level: [0; 6],
-    };
     let (Some(first), Some(last)) = (
         NaiveDate::from_ymd_opt(year, 1, 1),
         NaiveDate::from_ymd_opt(year, 12, 31),
     ) else {
-        return out;
+        return Calendar {
+            year,
+            days: Vec::new(),
+            days_with_aqi: 0,
+            counts: DayCounts::default(),
+        };
+    };
+    let values: Vec<DailyValues> = days.values().map(|d| d.0.clone()).collect();
+    let mut out = Calendar {
+        year,
+        days: Vec::new(),
+        days_with_aqi: 0,
+        counts: air::service::day_counts(&values, first, last),
     };
     for date in first.iter_days().take_while(|d| *d <= last) {
         let (n, sum) = factor_days.get(&date).copied().unwrap_or_default();
         let mut day = CalendarDay {
             date,
             aqi: None,
+            aqi_text: "—".into(),
             level: None,
             category: None,
             colour_hex: None,
@@ -94,6 +104,7 @@ pub fn calendar(
             standard: standards::aqi::AqiStandard::for_date(date).code(),
             complete: false,
             publishable: false,
+            counted: false,
             value: (n > 0).then(|| sum / n as f64),
             value_hours: n,
         };
@@ -101,22 +112,15 @@ pub fn calendar(
             day.complete = values.all_six_valid();
             day.publishable = result.publishable;
             day.standard = result.standard.code();
-            if let Some(aqi) = result.aqi {
-                day.aqi = Some(aqi);
-                let level = result
-                    .level
-                    .unwrap_or_else(|| standards::aqi::AqiLevel::for_aqi(aqi));
+            day.aqi = result.aqi;
+            day.aqi_text = air::service::aqi_text(result);
+            day.counted = air::service::counts_as_valid_day(values, result);
+            if let Some(level) = result.level {
                 day.level = Some(level.number());
                 day.category = Some(level.category());
                 day.colour_hex = Some(level.hex());
                 day.primary = result.primary_pollutants.iter().map(|i| i.code()).collect();
                 out.days_with_aqi += 1;
-                out.by_level[usize::from(level.number()) - 1] += 1;
-                match level.number() {
-                    1 | 2 => out.good_days += 1,
-                    5 | 6 => out.heavy_days += 1,
-                    _ => {}
-                }
             }
         }
         out.days.push(day);
@@ -208,9 +212,15 @@ mod tests {
         assert_eq!(d7.value_hours, 10);
         assert_eq!(d7.aqi, None, "no pollutant has a valid daily value");
         assert_eq!(
-            (cal.good_days, cal.days_with_aqi, cal.by_level[2]),
+            (
+                cal.counts.good_days,
+                cal.days_with_aqi,
+                cal.counts.days_per_level[2]
+            ),
             (1, 2, 1)
         );
+        assert_eq!(cal.counts.valid_days, 2);
+        assert_eq!(cal.counts.days_not_counted, 364);
         assert_eq!(cal.days[0].aqi, None);
     }
 
@@ -224,5 +234,31 @@ mod tests {
         assert!(cal.days[59].aqi.is_some());
         // Hours of another year are ignored.
         assert_eq!(calendar(2025, &station_days(&hours), &[]).days_with_aqi, 0);
+    }
+
+    #[test]
+    fn a_day_above_500_is_severe_and_counted() {
+        // PM2.5 24-h 600 µg/m³ lies above the top of the table (500): no number, level 六级, counted.
+        let mut hours = day_hours(day(2025, 1, 10), 600.0);
+        hours.extend(day_hours(day(2025, 1, 11), 300.0));
+        let cal = calendar(2025, &station_days(&hours), &[]);
+        let d = &cal.days[9];
+        assert_eq!(
+            (d.aqi, d.aqi_text.as_str(), d.level, d.category),
+            (None, ">500", Some(6), Some("严重污染"))
+        );
+        assert!(d.counted);
+        assert_eq!(
+            cal.counts.days_per_level[5], 2,
+            "300 µg/m³ is AQI 350, also 六级"
+        );
+        assert_eq!(
+            (
+                cal.counts.heavy_days,
+                cal.counts.exceedance_days,
+                cal.counts.valid_days
+            ),
+            (2, 2, 2)
+        );
     }
 }

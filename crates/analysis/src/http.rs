@@ -32,7 +32,7 @@ pub fn routes() -> Router<AppState> {
 #[openapi(
     paths(api_factors, api_rose, api_polar, api_variation, api_calendar, api_trend, api_before_after),
     components(responses(kernel::error::ProblemResponse), schemas(PointRef, FactorRef, RoseResult, Rose, RoseSector, PolarResult, Polar, PolarCell, PolarPeak,
-        Variation, Group, Calendar, CalendarDay, Trend, TrendVerdict, MonthMean, SenSlope, MannKendall, BeforeAfter, Pair, Window,
+        Variation, Group, Calendar, CalendarDay, air::service::DayCounts, Trend, TrendVerdict, MonthMean, SenSlope, MannKendall, BeforeAfter, Pair, Window,
         Summary, Difference, kernel::error::Problem)),
     tags((name = "analysis", description = "数据分析 Analyses: pollution rose, polar plot, time variation, AQI calendar, trend, before/after"))
 )]

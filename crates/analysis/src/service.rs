@@ -354,9 +354,10 @@ pub async fn calendar(
             s.point.name
         ));
     } else {
+        let c = &cal.counts;
         notes.push(format!(
-            "{year} 年有 AQI 的 {} 天中，优良 {} 天，重污染及以上 {} 天。",
-            cal.days_with_aqi, cal.good_days, cal.heavy_days
+            "{year} 年六项污染物均有效、计入统计的 {} 天中，优良 {} 天，超标（AQI > 100）{} 天，重污染（AQI > 200，含严重污染）{} 天；未计入统计 {} 天（有效小时不足或缺项）。AQI 超过 500 的日子为严重污染，显示为“>500”。",
+            c.valid_days, c.good_days, c.exceedance_days, c.heavy_days, c.days_not_counted
         ));
     }
     Ok(envelope(

@@ -7,7 +7,10 @@ use std::io;
 use futures_util::Stream;
 use kernel::{Action, AppError, AppResult, Db, Principal};
 
+use chrono::NaiveDate;
+
 use crate::audit;
+use crate::factors;
 use crate::model::{DataFlag, Period};
 use crate::points::{self, PointInfo};
 use crate::service::times;
@@ -18,11 +21,19 @@ use crate::store;
 pub struct ExportRequest {
     /// One point, or every point the caller may see.
     pub point: Option<i64>,
-    /// The CST month, YYYY-MM, and its span in Unix seconds.
+    /// What the file name says of the span: `2024-03` for a month, `2024-03-01_2024-03-15` for days.
     pub month: String,
+    /// The span `[from, to)` in Unix seconds.
     pub from: i64,
     pub to: i64,
+    /// Factor codes to export; empty for all.
+    pub factors: Vec<String>,
+    /// Periods to export; empty for all.
+    pub periods: Vec<Period>,
 }
+
+/// The longest span of days one export may cover (a year: a station's hours fit a workbook many times over).
+pub const MAX_EXPORT_DAYS: i64 = 366;
 
 impl ExportRequest {
     /// The month `YYYY-MM` (`month` names the parameter in errors).
@@ -38,7 +49,50 @@ impl ExportRequest {
             month,
             from,
             to,
+            factors: Vec::new(),
+            periods: Vec::new(),
         })
+    }
+
+    /// The CST days `from..=to` (at most [`MAX_EXPORT_DAYS`]).
+    pub fn days(point: Option<i64>, from: NaiveDate, to: NaiveDate) -> AppResult<ExportRequest> {
+        if to < from {
+            return Err(AppError::validation("to", "结束日期不能早于开始日期"));
+        }
+        if (to - from).num_days() + 1 > MAX_EXPORT_DAYS {
+            return Err(AppError::validation(
+                "to",
+                format!("一次最多导出 {MAX_EXPORT_DAYS} 天"),
+            ));
+        }
+        Ok(ExportRequest {
+            point,
+            month: format!("{from}_{to}"),
+            from: kernel::time::cst_day_start(from),
+            to: kernel::time::cst_day_start(to + chrono::Duration::days(1)),
+            factors: Vec::new(),
+            periods: Vec::new(),
+        })
+    }
+
+    /// Only these factors (catalogued codes; `field` names the parameter in errors).
+    pub fn with_factors(mut self, field: &str, codes: &[String]) -> AppResult<ExportRequest> {
+        for code in codes {
+            if factors::by_code(code).is_none() {
+                return Err(AppError::validation(
+                    field,
+                    format!("未知的监测因子 {code}"),
+                ));
+            }
+        }
+        self.factors = codes.to_vec();
+        Ok(self)
+    }
+
+    /// Only these periods.
+    pub fn with_periods(mut self, periods: &[Period]) -> ExportRequest {
+        self.periods = periods.to_vec();
+        self
     }
 }
 
@@ -81,6 +135,8 @@ pub struct ExportPlan {
     points: Vec<PointInfo>,
     from: i64,
     to: i64,
+    factors: Vec<String>,
+    periods: Vec<Period>,
     /// The file name without its extension.
     pub stem: String,
 }
@@ -99,6 +155,7 @@ pub async fn plan(
         ref month,
         from,
         to,
+        ..
     } = *request;
     let points: Vec<PointInfo> = match point {
         Some(id) => vec![points::visible(db, principal, id).await?],
@@ -121,19 +178,29 @@ pub async fn plan(
         points,
         from,
         to,
+        factors: request.factors.clone(),
+        periods: request.periods.clone(),
         stem,
     })
 }
 
-/// Every value of one point in the plan's month, with its audited value.
-async fn point_lines(db: &Db, point: &PointInfo, from: i64, to: i64) -> AppResult<PointLines> {
-    let rows = store::rows(db, point.id, &Period::ALL, from, to).await?;
+/// Every value of one point in the plan's span (of its factors and periods), with its audited value.
+async fn point_lines(db: &Db, point: &PointInfo, plan: &ExportPlan) -> AppResult<PointLines> {
+    let (from, to) = (plan.from, plan.to);
+    let periods: &[Period] = if plan.periods.is_empty() {
+        &Period::ALL
+    } else {
+        &plan.periods
+    };
+    let rows = store::rows(db, point.id, periods, from, to).await?;
     let mut lines = Vec::new();
     if !rows.is_empty() {
         let corrections = audit::latest_corrections(db, point.id, from, to).await?;
         for row in &rows {
             let (time_utc, time_cst) = times(row.ts);
-            for (factor, cell) in row.iter() {
+            let wanted =
+                |factor: &str| plan.factors.is_empty() || plan.factors.iter().any(|f| f == factor);
+            for (factor, cell) in row.iter().filter(|(f, _)| wanted(f)) {
                 let a = corrections.apply(row.period, row.ts, factor, cell);
                 lines.push(ExportLine {
                     factor: factor.to_string(),
@@ -186,7 +253,7 @@ pub fn csv_stream(
             return;
         }
         for point in &plan.points {
-            let lines = match point_lines(&db, point, plan.from, plan.to).await {
+            let lines = match point_lines(&db, point, &plan).await {
                 Ok(lines) => lines,
                 Err(e) => {
                     tracing::warn!(
@@ -236,7 +303,7 @@ pub async fn workbook(db: &Db, plan: &ExportPlan) -> AppResult<Vec<u8>> {
     let reader = async move {
         let mut total = 0usize;
         for point in &plan.points {
-            let lines = point_lines(db, point, plan.from, plan.to).await?;
+            let lines = point_lines(db, point, plan).await?;
             total += lines.lines.len();
             if total > MAX_XLSX_LINES {
                 return Err(AppError::validation(

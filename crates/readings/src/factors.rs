@@ -20,6 +20,20 @@ pub struct Factor {
     pub max: f64,
 }
 
+impl Factor {
+    /// The unit at a point of this kind: a code measured both in ambient air and in flue gas (SO2) carries both
+    /// units as `µg/m³ (废气 mg/m³)`; an outlet reads the flue-gas one, every other point the first.
+    pub fn unit_for(&self, kind: registry::model::PointKind) -> &'static str {
+        match self.unit.split_once(" (废气 ") {
+            Some((_, flue)) if kind == registry::model::PointKind::Outlet => {
+                flue.trim_end_matches(')')
+            }
+            Some((ambient, _)) => ambient,
+            None => self.unit,
+        }
+    }
+}
+
 const fn factor(
     code: &'static str,
     name: &'static str,

@@ -306,13 +306,52 @@ async fn coverage(
 pub struct ExportQuery {
     /// A point id; omit for every point the caller may see.
     pub point: Option<i64>,
-    /// CST month, YYYY-MM.
+    /// CST month, YYYY-MM; or give `from` and `to` instead.
     pub month: Option<String>,
+    /// First CST day, YYYY-MM-DD (with `to`, instead of `month`; at most 366 days).
+    pub from: Option<String>,
+    /// Last CST day, YYYY-MM-DD, included.
+    pub to: Option<String>,
+    /// Factor codes, comma-separated (`a34004,a34002`); all when omitted.
+    pub factors: Option<String>,
+    /// `minute`, `hour` or `day`; all when omitted.
+    pub period: Option<Period>,
 }
 
 impl ExportQuery {
     fn parse(&self) -> AppResult<ExportRequest> {
-        ExportRequest::new(self.point, self.month.as_deref())
+        let day = |field: &str, text: &str| {
+            chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+                .map_err(|_| AppError::validation(field, "expected YYYY-MM-DD"))
+        };
+        let request = match (&self.month, &self.from, &self.to) {
+            (Some(_), None, None) | (None, None, None) => {
+                ExportRequest::new(self.point, self.month.as_deref())?
+            }
+            (None, Some(from), Some(to)) => {
+                ExportRequest::days(self.point, day("from", from)?, day("to", to)?)?
+            }
+            (Some(_), _, _) => {
+                return Err(AppError::validation(
+                    "month",
+                    "give either month or from and to",
+                ));
+            }
+            (None, None, Some(_)) => return Err(AppError::validation("from", "required with to")),
+            (None, Some(_), None) => return Err(AppError::validation("to", "required with from")),
+        };
+        let codes: Vec<String> = self
+            .factors
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect();
+        Ok(request
+            .with_factors("factors", &codes)?
+            .with_periods(self.period.as_slice()))
     }
 }
 
@@ -332,7 +371,8 @@ fn attachment(content_type: &str, name: String, body: axum::body::Body) -> Respo
         .into_response()
 }
 
-/// The readings of a point-month or a whole month as CSV. The first six columns are the generic import format
+/// The readings of a point-month or a whole month (or of the days `from`..`to`, of some factors and one period)
+/// as CSV. The first six columns are the generic import format
 /// (so an export can be imported elsewhere); then the audited value, validity and the UTC time. Streamed one
 /// point at a time, so its size does not depend on memory; a failure part-way ends the download early (the
 /// client sees a truncated file) and is logged.
@@ -344,15 +384,7 @@ async fn export_csv(
     principal: Principal,
     ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> AppResult<Response> {
-    let plan = export::plan(&state.db, &principal, &query.parse()?).await?;
-    let slot = kernel::export::slot(&state).await?;
-    let name = format!("{}.csv", plan.stem);
-    let stream = export::csv_stream(state.db.clone(), plan, slot);
-    Ok(attachment(
-        "text/csv; charset=utf-8",
-        name,
-        axum::body::Body::from_stream(stream),
-    ))
+    export_response(&state, &principal, &query.parse()?, ExportFormat::Csv).await
 }
 
 /// The same export as an Excel workbook (one sheet, numbers as numbers, at most 1,000,000 values). The
@@ -367,14 +399,45 @@ async fn export_xlsx(
     principal: Principal,
     ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> AppResult<Response> {
-    let plan = export::plan(&state.db, &principal, &query.parse()?).await?;
-    let _slot = kernel::export::slot(&state).await?;
-    let bytes = export::workbook(&state.db, &plan).await?;
-    Ok(attachment(
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        format!("{}.xlsx", plan.stem),
-        axum::body::Body::from(bytes),
-    ))
+    export_response(&state, &principal, &query.parse()?, ExportFormat::Xlsx).await
+}
+
+/// The file format of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Xlsx,
+}
+
+/// The export's file as a download: the API's two routes and the station pages' export form answer with it.
+pub async fn export_response(
+    state: &AppState,
+    principal: &Principal,
+    request: &ExportRequest,
+    format: ExportFormat,
+) -> AppResult<Response> {
+    let plan = export::plan(&state.db, principal, request).await?;
+    match format {
+        ExportFormat::Csv => {
+            let slot = kernel::export::slot(state).await?;
+            let name = format!("{}.csv", plan.stem);
+            let stream = export::csv_stream(state.db.clone(), plan, slot);
+            Ok(attachment(
+                "text/csv; charset=utf-8",
+                name,
+                axum::body::Body::from_stream(stream),
+            ))
+        }
+        ExportFormat::Xlsx => {
+            let _slot = kernel::export::slot(state).await?;
+            let bytes = export::workbook(&state.db, &plan).await?;
+            Ok(attachment(
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                format!("{}.xlsx", plan.stem),
+                axum::body::Body::from(bytes),
+            ))
+        }
+    }
 }
 
 // --- audit tier ---------------------------------------------------------------------------------------------

@@ -191,6 +191,28 @@ fn exceedance_multiple(value: Exact, limit: Exact) -> Option<Exact> {
     (value > limit).then(|| ((value - limit) / limit).round_half_even(2))
 }
 
+/// Whether a day counts as a valid day of the period figures (good-day ratio, days per level, heavy-pollution
+/// days) under `settings.day_validity`: the one rule that [`assess_period`] applies, for pages that show single
+/// days beside those counts. A day whose AQI lies beyond the table (> 500) has level 六级 and counts like any
+/// other (HJ 633: 严重污染).
+pub fn is_valid_day(values: &DailyValues, aqi: &AqiResult, settings: &AirSettings) -> bool {
+    aqi.level.is_some() && valid_day_without(values, aqi, settings, &[])
+}
+
+fn valid_day_without(
+    values: &DailyValues,
+    aqi: &AqiResult,
+    settings: &AirSettings,
+    left_out: &[Pollutant],
+) -> bool {
+    match settings.day_validity {
+        DayValidity::AllSixPollutants => Pollutant::ALL
+            .iter()
+            .all(|p| left_out.contains(p) || values.value(*p).is_some()),
+        DayValidity::PublishableAqi => aqi.publishable,
+    }
+}
+
 /// Assesses the days of `days` that fall in `from..=to` (each date at most once; others are ignored).
 pub fn assess_period(
     days: &[DailyValues],
@@ -229,13 +251,7 @@ pub fn assess_period(
         };
         let aqi = daily_aqi_without(day, left_out);
         let Some(level) = aqi.level else { continue };
-        let valid = match settings.day_validity {
-            DayValidity::AllSixPollutants => Pollutant::ALL
-                .iter()
-                .all(|p| left_out.contains(p) || day.value(*p).is_some()),
-            DayValidity::PublishableAqi => aqi.publishable,
-        };
-        if !valid {
+        if !valid_day_without(day, &aqi, settings, left_out) {
             continue;
         }
         if is_sand_dust {

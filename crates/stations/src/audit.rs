@@ -29,6 +29,8 @@ pub struct AuditRow {
     pub period: &'static str,
     pub time: String,
     pub cells: Vec<Option<AuditCell>>,
+    /// An hour of the day with no row at all (缺测): listed so that gaps show, not only what arrived.
+    pub missing: bool,
 }
 
 /// A correction as listed on the page.
@@ -48,9 +50,15 @@ pub struct CorrectionRow {
 pub struct AuditDay {
     pub point: PointInfo,
     pub day: NaiveDate,
-    /// (code, name) of the factors with data that day, in catalogue order.
-    pub factors: Vec<(String, String)>,
+    /// (code, name, unit) of the factors shown, in catalogue order: those with data that day, and at an air
+    /// station the six pollutants always.
+    pub factors: Vec<(String, String, String)>,
+    /// The day's hourly rows — every hour 00–23 when the point reports hours, missing ones marked — then its
+    /// daily rows.
     pub rows: Vec<AuditRow>,
+    /// The hours with no row (`HH:00`), and the hours present that lack a shown factor's value.
+    pub missing_hours: Vec<String>,
+    pub incomplete_hours: usize,
     pub corrections: Vec<CorrectionRow>,
     pub month: String,
     pub lock: Option<audit::MonthLock>,
@@ -64,43 +72,80 @@ pub async fn day(db: &Db, principal: &Principal, id: i64, day: NaiveDate) -> App
     let end = cst_day_start(day + Duration::days(1));
     let rows = store::rows(db, id, &[Period::Hour, Period::Day], start, end).await?;
     let corrections = audit::latest_corrections(db, id, start, end).await?;
+    let air_station = point.kind == registry::model::PointKind::AirStation;
     let used: Vec<usize> = (0..factors::CATALOGUE.len())
-        .filter(|&i| rows.iter().any(|r| r.cells[i].is_some()))
-        .collect();
-    let audit_rows = rows
-        .iter()
-        .map(|row| AuditRow {
-            ts: row.ts,
-            period: row.period.as_str(),
-            time: if row.period == Period::Day {
-                format!("{} 日值", cst_day(row.ts))
-            } else {
-                format_cst(row.ts)
-            },
-            cells: used
-                .iter()
-                .map(|&i| {
-                    let code = factors::CATALOGUE[i].code;
-                    row.cells[i].map(|cell| {
-                        let a = corrections.apply(row.period, row.ts, code, cell);
-                        AuditCell {
-                            raw: cell
-                                .value
-                                .map(|v| v.to_string())
-                                .unwrap_or_else(|| "—".into()),
-                            flag: cell.flag.as_char(),
-                            audited: match (a.valid, a.value) {
-                                (true, Some(v)) => v.to_string(),
-                                _ => "无效".into(),
-                            },
-                            corrected: a.corrected,
-                            valid: a.valid,
-                        }
-                    })
-                })
-                .collect(),
+        .filter(|&i| {
+            rows.iter().any(|r| r.cells[i].is_some())
+                || (air_station
+                    && standards::pollutant::Pollutant::ALL
+                        .iter()
+                        .any(|&p| air::service::factor_code(p) == factors::CATALOGUE[i].code))
         })
         .collect();
+    let present_row = |row: &store::Row| AuditRow {
+        ts: row.ts,
+        period: row.period.as_str(),
+        time: if row.period == Period::Day {
+            format!("{} 日值", cst_day(row.ts))
+        } else {
+            format_cst(row.ts)
+        },
+        cells: used
+            .iter()
+            .map(|&i| {
+                let code = factors::CATALOGUE[i].code;
+                row.cells[i].map(|cell| {
+                    let a = corrections.apply(row.period, row.ts, code, cell);
+                    AuditCell {
+                        raw: cell
+                            .value
+                            .map(|v| v.to_string())
+                            .unwrap_or_else(|| "—".into()),
+                        flag: cell.flag.as_char(),
+                        audited: match (a.valid, a.value) {
+                            (true, Some(v)) => v.to_string(),
+                            _ => "无效".into(),
+                        },
+                        corrected: a.corrected,
+                        valid: a.valid,
+                    }
+                })
+            })
+            .collect(),
+        missing: false,
+    };
+    // A point that reports hours (every air station; any point with an hourly row that day) shows all 24.
+    let hourly = air_station || rows.iter().any(|r| r.period == Period::Hour);
+    let mut audit_rows = Vec::new();
+    let mut missing_hours = Vec::new();
+    if hourly {
+        for hour in 0..24 {
+            let ts = start + hour * 3600;
+            match rows.iter().find(|r| r.period == Period::Hour && r.ts == ts) {
+                Some(row) => audit_rows.push(present_row(row)),
+                None => {
+                    missing_hours.push(format!("{hour:02}:00"));
+                    audit_rows.push(AuditRow {
+                        ts,
+                        period: Period::Hour.as_str(),
+                        time: format_cst(ts),
+                        cells: vec![None; used.len()],
+                        missing: true,
+                    });
+                }
+            }
+        }
+    }
+    audit_rows.extend(
+        rows.iter()
+            .filter(|r| !hourly || r.period != Period::Hour)
+            .map(present_row),
+    );
+    let incomplete_hours = audit_rows
+        .iter()
+        .filter(|r| !r.missing && r.period == Period::Hour.as_str())
+        .filter(|r| r.cells.iter().any(Option::is_none))
+        .count();
     let month = audit::cst_month(start);
     Ok(AuditDay {
         factors: used
@@ -109,10 +154,13 @@ pub async fn day(db: &Db, principal: &Principal, id: i64, day: NaiveDate) -> App
                 (
                     factors::CATALOGUE[i].code.to_string(),
                     factors::CATALOGUE[i].name.to_string(),
+                    factors::CATALOGUE[i].unit_for(point.kind).to_string(),
                 )
             })
             .collect(),
         rows: audit_rows,
+        missing_hours,
+        incomplete_hours,
         corrections: audit::corrections_of(db, id, start, end)
             .await?
             .into_iter()

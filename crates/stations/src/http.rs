@@ -2,11 +2,11 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use chrono::Datelike;
-use kernel::web::{ApiJson, ApiPath, ApiQuery, Chrome, PageResult, render};
+use kernel::web::{ApiJson, ApiPath, ApiQuery, Chrome, PageError, PageResult, render};
 use kernel::{AppError, AppResult, AppState, Principal};
 use registry::model::PointKind;
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,7 @@ pub fn routes() -> Router<AppState> {
         .route("/stations", get(list_page))
         .route("/stations/{id}", get(place_page))
         .route("/stations/{id}/audit", get(audit_page).post(audit_submit))
+        .route("/stations/{id}/export", get(export_download))
         .route("/data-audit/lock", axum::routing::post(lock_submit))
         .route("/api/v1/stations", get(api_list))
         .route("/api/v1/stations/{id}", get(api_place))
@@ -27,7 +28,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(api_list, api_place),
-    components(responses(kernel::error::ProblemResponse), schemas(PlaceRow, AirStationView, SectionView, CalendarDay, PollutantExceedance, MonthCoverage,
+    components(responses(kernel::error::ProblemResponse), schemas(PlaceRow, LatestAqi, CoverageSoFar, air::service::DayCounts, AirStationView, SectionView, CalendarDay, PollutantExceedance, MonthCoverage,
         Series, SectionMonth, KeyItem, PlaceView, kernel::error::Problem)),
     tags((name = "stations", description = "站点断面 Air stations and water sections: calendars, exceedances, coverage, monthly classes"))
 )]
@@ -64,14 +65,48 @@ async fn view(state: &AppState, principal: &Principal, id: i64, year: i32) -> Ap
     })
 }
 
-/// The stations and sections the caller may see.
-#[utoipa::path(get, path = "/api/v1/stations", operation_id = "list_stations", tag = "stations",
-    responses((status = 200, body = Vec<PlaceRow>), (status = 403, response = kernel::error::ProblemResponse)))]
+/// `?q=&sort=&order=` of the list.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Part of a name or code.
+    pub q: Option<String>,
+    /// `code`, `name`, `level` (default: national first), `street`, `aqi` (latest hour) or `coverage` (this
+    /// month so far).
+    pub sort: Option<String>,
+    /// `asc` (default) or `desc`; stations without the sorted figure come last either way.
+    pub order: Option<String>,
+}
+
+impl ListQuery {
+    fn order(&self) -> AppResult<service::ListOrder> {
+        service::ListOrder::parse(
+            self.q.as_deref(),
+            self.sort.as_deref(),
+            self.order.as_deref(),
+        )
+    }
+}
+
+/// The stations and sections the caller may see, matching `q`, each air station with its latest hour's AQI and
+/// this month's coverage so far, sorted.
+#[utoipa::path(get, path = "/api/v1/stations", operation_id = "list_stations", tag = "stations", params(ListQuery),
+    responses((status = 200, body = Vec<PlaceRow>), (status = 403, response = kernel::error::ProblemResponse),
+              (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_list(
     State(state): State<AppState>,
     principal: Principal,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> AppResult<ApiJson<Vec<PlaceRow>>> {
-    Ok(ApiJson(service::list(&state.db, &principal).await?))
+    let order = query.order()?;
+    Ok(ApiJson(
+        service::list_with_status(&state.db, &principal, &order, kernel::time::now_ts()).await?,
+    ))
+}
+
+/// A page's query string: a malformed parameter is the Chinese error page, never a JSON problem.
+fn page_query<T: serde::de::DeserializeOwned>(raw: Option<String>) -> Result<T, PageError> {
+    Ok(kernel::web::parse_query(raw.as_deref().unwrap_or(""))?)
 }
 
 /// One station's or section's figures for a year.
@@ -93,20 +128,126 @@ async fn api_place(
 #[template(path = "stations_list.html")]
 struct ListPage {
     chrome: Chrome,
+    q: String,
+    sort: &'static str,
+    descending: bool,
     stations: Vec<PlaceRow>,
     sections: Vec<PlaceRow>,
+    /// Per sort key: the header's link (its order flips when it is the current one) and its arrow.
+    heads: Vec<(&'static str, String, &'static str)>,
 }
 
-async fn list_page(State(state): State<AppState>, principal: Principal) -> PageResult {
-    let rows = service::list(&state.db, &principal).await?;
+impl ListPage {
+    fn current_sort(&self) -> &'static str {
+        self.sort
+    }
+
+    fn current_order(&self) -> &'static str {
+        if self.descending { "desc" } else { "asc" }
+    }
+
+    /// The link and the arrow of the column `key`.
+    fn head(&self, key: &str) -> (String, &'static str) {
+        self.heads
+            .iter()
+            .find(|h| h.0 == key)
+            .map(|h| (h.1.clone(), h.2))
+            .unwrap_or_default()
+    }
+}
+
+async fn list_page(
+    State(state): State<AppState>,
+    principal: Principal,
+    RawQuery(raw): RawQuery,
+) -> PageResult {
+    let query: ListQuery = page_query(raw)?;
+    let order = query.order()?;
+    let rows =
+        service::list_with_status(&state.db, &principal, &order, kernel::time::now_ts()).await?;
     let (stations, sections) = rows
         .into_iter()
         .partition(|r| r.kind == PointKind::AirStation);
+    let heads = service::SortKey::ALL
+        .iter()
+        .map(|&key| {
+            let current = key == order.sort;
+            let descending = current && !order.descending;
+            let mut href = format!(
+                "/stations?sort={}&order={}",
+                key.as_str(),
+                if descending { "desc" } else { "asc" }
+            );
+            if !order.q.is_empty() {
+                href.push_str(&format!("&q={}", percent(&order.q)));
+            }
+            let arrow = match (current, order.descending) {
+                (false, _) => "",
+                (true, false) => " ▲",
+                (true, true) => " ▼",
+            };
+            (key.as_str(), href, arrow)
+        })
+        .collect();
     render(&ListPage {
         chrome: Chrome::new(&state, &principal, "/stations"),
+        sort: order.sort.as_str(),
+        descending: order.descending,
+        q: order.q,
         stations,
         sections,
+        heads,
     })
+}
+
+/// The export form of a station or section page: its span, factors and format.
+pub struct ExportForm {
+    /// Default span: this month so far (1st to yesterday; the previous month on the 1st), CST days.
+    pub from: String,
+    pub to: String,
+    /// (code, name, unit, checked by default).
+    pub factors: Vec<(&'static str, &'static str, String, bool)>,
+    /// The period offered first: hours for an air station, days (samples) for a water section.
+    pub air: bool,
+}
+
+/// What an air station reports: the six pollutants (checked by default) and the weather.
+const AIR_EXPORT_FACTORS: [&str; 11] = [
+    "a34004", "a34002", "a21026", "a21004", "a21005", "a05024", "a01007", "a01008", "a01001",
+    "a01002", "a01006",
+];
+
+impl ExportForm {
+    fn new(kind: PointKind, now: i64) -> ExportForm {
+        let yesterday = kernel::time::cst_day(now) - chrono::Duration::days(1);
+        let from = yesterday.with_day(1).unwrap_or(yesterday);
+        let air = kind == PointKind::AirStation;
+        let factors = readings::factors::CATALOGUE
+            .iter()
+            .filter_map(|f| {
+                let position = AIR_EXPORT_FACTORS.iter().position(|c| *c == f.code);
+                let offered = if air {
+                    position.is_some()
+                } else {
+                    f.code.starts_with('w')
+                };
+                offered.then(|| {
+                    (
+                        f.code,
+                        f.name,
+                        f.unit_for(kind).to_string(),
+                        !air || position.is_some_and(|i| i < 6),
+                    )
+                })
+            })
+            .collect();
+        ExportForm {
+            from: from.to_string(),
+            to: yesterday.to_string(),
+            factors,
+            air,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -117,6 +258,7 @@ struct AirPage {
     v: AirStationView,
     data_json: String,
     years: Vec<i32>,
+    export: ExportForm,
 }
 
 #[derive(Template)]
@@ -127,16 +269,19 @@ struct SectionPage {
     v: SectionView,
     data_json: String,
     years: Vec<i32>,
+    export: ExportForm,
 }
 
 async fn place_page(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<i64>,
-    ApiQuery(query): ApiQuery<YearQuery>,
+    RawQuery(raw): RawQuery,
 ) -> PageResult {
+    let query: YearQuery = page_query(raw)?;
     let year = year_or_now(&query);
-    let this_year = kernel::time::cst_day(kernel::time::now_ts()).year();
+    let now = kernel::time::now_ts();
+    let this_year = kernel::time::cst_day(now).year();
     let years: Vec<i32> = (2024.min(year)..=this_year).rev().collect();
     let chrome = Chrome::new(&state, &principal, "/stations");
     let may_audit = principal.can(readings::DATA_AUDIT, kernel::Action::Read);
@@ -147,6 +292,7 @@ async fn place_page(
             data_json: kernel::web::script_json(&v)?,
             v,
             years,
+            export: ExportForm::new(PointKind::AirStation, now),
         }),
         PlaceView::WaterSection(v) => render(&SectionPage {
             chrome,
@@ -154,9 +300,56 @@ async fn place_page(
             data_json: kernel::web::script_json(&v)?,
             v,
             years,
+            export: ExportForm::new(PointKind::WaterSection, now),
         }),
     }
     .map(IntoResponse::into_response)
+}
+
+/// The station page's export form (`from`, `to`, `factors` repeated, `period`, `format`): the file from the
+/// readings export (`readings::http::export_response`, the API's own), or a Chinese error page.
+async fn export_download(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<i64>,
+    RawQuery(raw): RawQuery,
+) -> PageResult {
+    let pairs: Vec<(String, String)> = page_query(raw)?;
+    let one = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let place = service::place(&state.db, &principal, id).await?;
+    let day = |field: &'static str| -> AppResult<chrono::NaiveDate> {
+        let text =
+            one(field).ok_or_else(|| AppError::validation(field, "请填写日期（YYYY-MM-DD）"))?;
+        chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+            .map_err(|_| AppError::validation(field, "日期格式应为 YYYY-MM-DD"))
+    };
+    let format = match one("format").as_deref() {
+        None | Some("xlsx") => readings::http::ExportFormat::Xlsx,
+        Some("csv") => readings::http::ExportFormat::Csv,
+        Some(_) => return Err(AppError::validation("format", "格式须为 xlsx 或 csv").into()),
+    };
+    let period = match one("period").as_deref() {
+        None | Some("hour") => readings::model::Period::Hour,
+        Some("day") => readings::model::Period::Day,
+        Some(_) => return Err(AppError::validation("period", "周期须为小时值或日值").into()),
+    };
+    let factors: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "factors")
+        .map(|(_, v)| v.trim().to_string())
+        .collect();
+    if factors.is_empty() {
+        return Err(AppError::validation("factors", "请至少选择一个监测因子").into());
+    }
+    let request = readings::export::ExportRequest::days(Some(place.id), day("from")?, day("to")?)?
+        .with_factors("factors", &factors)?
+        .with_periods(&[period]);
+    Ok(readings::http::export_response(&state, &principal, &request, format).await?)
 }
 
 // --- 数据审核 ---------------------------------------------------------------------------------------------
@@ -232,8 +425,9 @@ async fn audit_page(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<i64>,
-    ApiQuery(query): ApiQuery<DayQuery>,
+    RawQuery(raw): RawQuery,
 ) -> PageResult {
+    let query: DayQuery = page_query(raw)?;
     let day = parse_day(query.day.as_deref())?;
     audit_page_with(&state, &principal, id, day, query.notice, None).await
 }

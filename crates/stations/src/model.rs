@@ -13,6 +13,40 @@ pub struct PlaceRow {
     pub level: String,
     pub level_label: String,
     pub street: String,
+    /// Air stations in the list: the latest reported hour's real-time AQI (`air::service::latest_hour`).
+    pub latest: Option<LatestAqi>,
+    /// Air stations in the list: this month's coverage so far.
+    pub coverage: Option<CoverageSoFar>,
+}
+
+/// A station's latest hour: its real-time AQI by the HJ 633 edition in force.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LatestAqi {
+    /// The hour's beginning, Unix seconds (UTC), and as shown (`12-07 14:00`, CST).
+    pub ts: i64,
+    pub hour: String,
+    pub aqi: Option<u32>,
+    /// The number, `>500`, or `—` (no AQI from that hour's values).
+    pub aqi_text: String,
+    /// 优 … 严重污染; empty without a level.
+    pub level: String,
+    pub colour: String,
+    /// 首要污染物 (PM2.5, O3, …).
+    pub primary: String,
+    /// More than three hours old.
+    pub stale: bool,
+}
+
+/// Valid hours of the current CST month so far (an hour with a valid audited PM2.5 value, as the station page's
+/// monthly coverage counts them) against the complete hours elapsed.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CoverageSoFar {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub hours_valid: u32,
+    pub hours_elapsed: u32,
+    /// hours_valid / hours_elapsed, percent, 1 decimal; `None` in the month's first hour.
+    pub percent: Option<f64>,
 }
 
 /// One day of an air station's calendar.
@@ -20,14 +54,19 @@ pub struct PlaceRow {
 pub struct CalendarDay {
     /// `YYYY-MM-DD` (CST).
     pub date: String,
-    /// `None`: no AQI that day (too few valid hours).
+    /// `None`: no number — too few valid hours, or above 500 where the HJ 633 tables end (`aqi_text` `>500`).
     pub aqi: Option<u32>,
+    /// The AQI as shown: the number, `>500`, or `—`.
+    pub aqi_text: String,
+    /// 优 … 严重污染; empty without a level.
     pub level: String,
     pub colour: String,
     pub primary: String,
     /// Daily PM2.5, µg/m³.
     pub pm25: Option<f64>,
     pub standard: String,
+    /// The day counts in `counts` (all six daily values valid).
+    pub counted: bool,
 }
 
 /// Days of a year over a GB 3095 class II 24-h (O3: 8-h) limit, per pollutant.
@@ -69,11 +108,19 @@ pub struct Series {
 pub struct AirStationView {
     pub place: PlaceRow,
     pub year: i32,
+    /// The last day shown (`YYYY-MM-DD`): yesterday in the current year, 31 December before; `None` before the
+    /// year's first complete day.
+    pub through: Option<String>,
+    /// `截至 12月6日` for a year in progress, `全年` for a past year.
+    pub through_label: String,
     pub calendar: Vec<CalendarDay>,
-    /// Days per AQI level 一级 … 六级, and days without an AQI.
-    pub level_days: [u32; 6],
-    pub days_without_aqi: u32,
-    /// Days with AQI > 100, newest first.
+    /// The days of 1 January … `through` as every page counts them (`air::service::day_counts`).
+    pub counts: air::service::DayCounts,
+    /// The same days of last year (去年同期: 1 January to the same date), counted the same way.
+    pub last_year: Option<air::service::DayCounts>,
+    /// `2025-01-01 至 2025-12-06`.
+    pub last_year_span: String,
+    /// Counted days with AQI > 100 (超标, levels 3–6), newest first.
     pub exceedance_days: Vec<CalendarDay>,
     pub exceedances: Vec<PollutantExceedance>,
     pub coverage: Vec<MonthCoverage>,

@@ -1,11 +1,12 @@
 //! Assembling the station and section views from the air and water services; scoping by the readings rules
 //! (the public sees stations and sections, a street officer only their street's, 404 otherwise).
 
-use chrono::{Duration, Months, NaiveDate};
+use chrono::{Datelike, Duration, Months, NaiveDate};
 use kernel::{Action, AppError, AppResult, Db, Principal};
 use readings::model::Period;
 use readings::points::{self, level_label};
 use registry::model::PointKind;
+use standards::aggregate::DailyValues;
 use standards::aqi::AqiLevel;
 use standards::pollutant::Pollutant;
 use standards::settings::ZoneClass;
@@ -46,6 +47,8 @@ pub async fn list(db: &Db, principal: &Principal) -> AppResult<Vec<PlaceRow>> {
             level_label: level_label(&s.level).into(),
             level: s.level,
             street: street(s.street_id),
+            latest: None,
+            coverage: None,
         };
         if points::sees(principal, row.kind, s.street_id) {
             out.push(row);
@@ -60,12 +63,210 @@ pub async fn list(db: &Db, principal: &Principal) -> AppResult<Vec<PlaceRow>> {
             level_label: level_label(&s.level).into(),
             level: s.level,
             street: street(s.street_id),
+            latest: None,
+            coverage: None,
         };
         if points::sees(principal, row.kind, s.street_id) {
             out.push(row);
         }
     }
     Ok(out)
+}
+
+/// How the list is sorted (`?sort=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Code,
+    Name,
+    Level,
+    Street,
+    Aqi,
+    Coverage,
+}
+
+impl SortKey {
+    pub const ALL: [SortKey; 6] = [
+        Self::Code,
+        Self::Name,
+        Self::Level,
+        Self::Street,
+        Self::Aqi,
+        Self::Coverage,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Code => "code",
+            Self::Name => "name",
+            Self::Level => "level",
+            Self::Street => "street",
+            Self::Aqi => "aqi",
+            Self::Coverage => "coverage",
+        }
+    }
+}
+
+/// The list's search and order, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListOrder {
+    /// Part of a name or code, case-insensitive; empty for all.
+    pub q: String,
+    pub sort: SortKey,
+    pub descending: bool,
+}
+
+impl ListOrder {
+    /// From the query's `q`, `sort` (default `level`: national first) and `order` (`asc`, `desc`).
+    pub fn parse(q: Option<&str>, sort: Option<&str>, order: Option<&str>) -> AppResult<ListOrder> {
+        let q = q.map(str::trim).unwrap_or_default();
+        if q.chars().count() > 100 {
+            return Err(AppError::validation("q", "搜索词不能超过 100 个字"));
+        }
+        let sort = match sort.map(str::trim).filter(|s| !s.is_empty()) {
+            None => SortKey::Level,
+            Some(text) => SortKey::ALL
+                .into_iter()
+                .find(|k| k.as_str() == text)
+                .ok_or_else(|| {
+                    AppError::validation(
+                        "sort",
+                        "排序字段须为 code（编码）、name（名称）、level（级别）、street（街道）、aqi（最新 AQI）或 coverage（本月完整率）",
+                    )
+                })?,
+        };
+        let descending = match order.map(str::trim).filter(|s| !s.is_empty()) {
+            None | Some("asc") => false,
+            Some("desc") => true,
+            Some(_) => {
+                return Err(AppError::validation(
+                    "order",
+                    "排序方向须为 asc（升序）或 desc（降序）",
+                ));
+            }
+        };
+        Ok(ListOrder {
+            q: q.to_string(),
+            sort,
+            descending,
+        })
+    }
+}
+
+/// The stations and sections the caller may see that match `order.q`, each air station with its latest AQI and
+/// this month's coverage so far, sorted by `order` (rows without the sorted figure last, either way).
+pub async fn list_with_status(
+    db: &Db,
+    principal: &Principal,
+    order: &ListOrder,
+    now: i64,
+) -> AppResult<Vec<PlaceRow>> {
+    let needle = order.q.to_lowercase();
+    let mut rows: Vec<PlaceRow> = list(db, principal)
+        .await?
+        .into_iter()
+        .filter(|r| {
+            needle.is_empty()
+                || r.name.to_lowercase().contains(&needle)
+                || r.code.to_lowercase().contains(&needle)
+        })
+        .collect();
+    let today = kernel::time::cst_day(now);
+    let month_start = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
+    let hour_start = now - now.rem_euclid(3600);
+    let hours_elapsed =
+        u32::try_from((hour_start - kernel::time::cst_day_start(month_start)) / 3600).unwrap_or(0);
+    for row in rows.iter_mut().filter(|r| r.kind == PointKind::AirStation) {
+        // A month back at most: an older last hour says more by its absence (—) than by its value.
+        let latest = air::service::latest_hour(db, row.id, now, 24 * 31)
+            .await
+            .map_err(internal)?;
+        row.latest = latest.map(|l| LatestAqi {
+            ts: l.ts,
+            hour: kernel::time::to_cst(l.ts).format("%m-%d %H:00").to_string(),
+            aqi: l.aqi.aqi,
+            aqi_text: air::service::aqi_text(&l.aqi),
+            level: l
+                .aqi
+                .level
+                .map(|v| v.category().to_string())
+                .unwrap_or_default(),
+            colour: l
+                .aqi
+                .level
+                .map(AqiLevel::hex)
+                .unwrap_or_else(|| "#cccccc".into()),
+            primary: air::service::primary_text(&l.aqi),
+            stale: l.ts < hour_start - 3 * 3600,
+        });
+        let days = air::service::station_days(db, &[row.id], month_start, today)
+            .await
+            .map_err(internal)?;
+        // Hours before the current one only: the hour in progress is not yet due.
+        let hours_valid = pm25_hours(&days).min(hours_elapsed);
+        row.coverage = Some(CoverageSoFar {
+            month: month_start.format("%Y-%m").to_string(),
+            hours_valid,
+            hours_elapsed,
+            percent: percent_1(hours_valid, hours_elapsed),
+        });
+    }
+    sort_rows(&mut rows, order);
+    Ok(rows)
+}
+
+fn sort_rows(rows: &mut [PlaceRow], order: &ListOrder) {
+    use std::cmp::Ordering;
+    let tier = |r: &PlaceRow| {
+        r.level
+            .parse::<registry::model::PointLevel>()
+            .map(|l| l.tier())
+            .unwrap_or(usize::MAX)
+    };
+    // The figure a row is sorted by; `None` sorts last in both directions.
+    let figure = |r: &PlaceRow| -> Option<f64> {
+        match order.sort {
+            // Above 500 there is no number, but the day is worse than any that has one.
+            SortKey::Aqi => r.latest.as_ref().and_then(|l| {
+                l.aqi
+                    .map(f64::from)
+                    .or_else(|| (l.aqi_text == ">500").then_some(501.0))
+            }),
+            SortKey::Coverage => r.coverage.as_ref().and_then(|c| c.percent),
+            _ => None,
+        }
+    };
+    rows.sort_by(|a, b| {
+        let by_key = match order.sort {
+            SortKey::Code => a.code.cmp(&b.code),
+            SortKey::Name => a.name.cmp(&b.name),
+            SortKey::Level => tier(a).cmp(&tier(b)),
+            SortKey::Street => a.street.cmp(&b.street),
+            SortKey::Aqi | SortKey::Coverage => match (figure(a), figure(b)) {
+                (Some(x), Some(y)) => x.total_cmp(&y),
+                (Some(_), None) => return Ordering::Less,
+                (None, Some(_)) => return Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            },
+        };
+        let by_key = if order.descending {
+            by_key.reverse()
+        } else {
+            by_key
+        };
+        by_key.then_with(|| (tier(a), &a.code).cmp(&(tier(b), &b.code)))
+    });
+}
+
+/// Hours with a valid audited PM2.5 value (the hours behind each day's value, valid or not as a day).
+fn pm25_hours(days: &[air::service::StationDay]) -> u32 {
+    days.iter()
+        .map(|d| u32::from(d.values.support[Pollutant::Pm25.index()]))
+        .sum()
+}
+
+/// part / whole × 100, 1 decimal; `None` when whole is 0.
+fn percent_1(part: u32, whole: u32) -> Option<f64> {
+    (whole > 0).then(|| (f64::from(part) * 1000.0 / f64::from(whole)).round() / 10.0)
 }
 
 /// A station or section the caller may see, or 404.
@@ -116,9 +317,27 @@ pub async fn air_station(
             .map_err(internal)?,
         None => Vec::new(),
     };
+    let values: Vec<DailyValues> = days.iter().map(|d| d.values.clone()).collect();
+    let counts = match through {
+        Some(through) => air::service::day_counts(&values, from, through),
+        None => air::service::DayCounts::default(),
+    };
+    // 去年同期: last year's same days, so that a year in progress is compared like with like.
+    let (last_year, last_year_span) = match through {
+        Some(through) => {
+            let (ly_from, ly_to) = air::assessment::same_period_last_year(from, through);
+            let ly_days = air::service::station_days(db, &[id], ly_from, ly_to)
+                .await
+                .map_err(internal)?;
+            let ly_values: Vec<DailyValues> = ly_days.into_iter().map(|d| d.values).collect();
+            (
+                Some(air::service::day_counts(&ly_values, ly_from, ly_to)),
+                format!("{ly_from} 至 {ly_to}"),
+            )
+        }
+        None => (None, String::new()),
+    };
     let mut calendar = Vec::with_capacity(days.len());
-    let mut level_days = [0u32; 6];
-    let mut days_without_aqi = 0;
     let mut exceedances: Vec<PollutantExceedance> = Pollutant::ALL
         .iter()
         .map(|p| PollutantExceedance {
@@ -129,10 +348,6 @@ pub async fn air_station(
         .collect();
     for day in &days {
         let level = day.aqi.level;
-        match (day.aqi.aqi, level) {
-            (_, Some(level)) => level_days[level.number() as usize - 1] += 1,
-            (_, None) => days_without_aqi += 1,
-        }
         let limits = standards::limits::Gb3095::for_date(day.values.date);
         for pollutant in Pollutant::ALL {
             if let Some(value) = day.values.value(pollutant) {
@@ -147,23 +362,21 @@ pub async fn air_station(
         calendar.push(CalendarDay {
             date: day.values.date.format("%Y-%m-%d").to_string(),
             aqi: day.aqi.aqi,
+            aqi_text: air::service::aqi_text(&day.aqi),
             level: level.map(|l| l.category().to_string()).unwrap_or_default(),
             colour: level.map(AqiLevel::hex).unwrap_or_else(|| "#dddddd".into()),
-            primary: day
-                .aqi
-                .primary_pollutants
-                .iter()
-                .map(|i| i.pollutant().code())
-                .collect::<Vec<_>>()
-                .join("、"),
+            primary: air::service::primary_text(&day.aqi),
             pm25: day.values.value(Pollutant::Pm25).map(|v| v.to_f64()),
             standard: day.aqi.standard.code().to_string(),
+            counted: day.valid,
         });
     }
-    let mut exceedance_days: Vec<CalendarDay> = calendar
+    // The days behind `counts.exceedance_days`: counted, level 三级 or worse.
+    let mut exceedance_days: Vec<CalendarDay> = days
         .iter()
-        .filter(|d| d.aqi.is_some_and(|a| a > 100) || d.level.contains("污染"))
-        .cloned()
+        .zip(&calendar)
+        .filter(|(d, _)| d.valid && d.aqi.level.is_some_and(|l| l >= AqiLevel::Three))
+        .map(|(_, c)| c.clone())
         .collect();
     exceedance_days.reverse();
     let coverage = match through {
@@ -174,14 +387,26 @@ pub async fn air_station(
     Ok(AirStationView {
         place,
         year,
+        through: through.map(|t| t.format("%Y-%m-%d").to_string()),
+        through_label: through_label(through, year),
         calendar,
-        level_days,
-        days_without_aqi,
+        counts,
+        last_year,
+        last_year_span,
         exceedance_days,
         exceedances,
         coverage,
         recent,
     })
+}
+
+/// How far a year's figures reach: `全年` for a whole year, `截至 12月6日` for a year in progress.
+fn through_label(through: Option<NaiveDate>, year: i32) -> String {
+    match through {
+        Some(t) if NaiveDate::from_ymd_opt(year, 12, 31) == Some(t) => "全年".into(),
+        Some(t) => format!("截至 {}月{}日", t.month(), t.day()),
+        None => "尚无完整的一天".into(),
+    }
 }
 
 /// Month by month: valid days of all six pollutants, and valid PM2.5 hours against the hours expected.
@@ -216,15 +441,11 @@ fn coverage(
             if day.values.all_six_valid() {
                 m.valid_days += 1;
             }
-            m.hours_valid += u32::from(day.values.support[Pollutant::Pm25.index()]);
+            m.hours_valid += pm25_hours(std::slice::from_ref(day));
         }
     }
     for m in &mut out {
-        m.percent = if m.hours_expected == 0 {
-            0.0
-        } else {
-            (f64::from(m.hours_valid) * 1000.0 / f64::from(m.hours_expected)).round() / 10.0
-        };
+        m.percent = percent_1(m.hours_valid, m.hours_expected).unwrap_or(0.0);
     }
     out
 }

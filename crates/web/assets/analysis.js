@@ -88,14 +88,15 @@
 
     load('calendar', function (el, d) {
       var c = d.result, withAqi = c.days_with_aqi > 0;
-      var data = c.days.filter(function (x) { return withAqi ? x.aqi !== null : x.value !== null; })
-        .map(function (x) { return [x.date, withAqi ? x.aqi : x.value, x.category, x.standard, (x.primary || []).join(' ')]; });
+      // A day above AQI 500 has no number but is 严重污染 (level 6): drawn in the top piece, labelled >500.
+      var data = c.days.filter(function (x) { return withAqi ? x.level !== null : x.value !== null; })
+        .map(function (x) { return [x.date, withAqi ? (x.aqi !== null ? x.aqi : 501) : x.value, x.category, x.standard, (x.primary || []).join(' '), x.aqi_text]; });
       var visual = withAqi ? { type: 'piecewise', orient: 'horizontal', left: 'center', bottom: 0, dimension: 1,
           pieces: [{ min: 0, max: 50, color: '#00E400', label: '优' }, { min: 51, max: 100, color: '#FFFF00', label: '良' }, { min: 101, max: 150, color: '#FF7E00', label: '轻度' },
             { min: 151, max: 200, color: '#FF0000', label: '中度' }, { min: 201, max: 300, color: '#99004C', label: '重度' }, { min: 301, color: '#7E0023', label: '严重' }] }
         : { type: 'continuous', orient: 'horizontal', left: 'center', bottom: 0, dimension: 1, min: 0, max: Math.max.apply(null, data.map(function (x) { return x[1]; }).concat([1])), inRange: { color: ['#e0f3db', '#fdae61', '#d7191c'] } };
       echarts.init(el).setOption({
-        tooltip: { formatter: function (p) { var x = p.data; return esc(x[0]) + '<br>' + (withAqi ? 'AQI ' + esc(x[1]) + ' ' + esc(x[2]) + '<br>首要污染物 ' + (esc(x[4]) || '—') + '<br>' + esc(x[3]) : esc(d.factor.name) + ' ' + fmt(x[1]) + ' ' + esc(unitOf(d))); } },
+        tooltip: { formatter: function (p) { var x = p.data; return esc(x[0]) + '<br>' + (withAqi ? 'AQI ' + esc(x[5]) + ' ' + esc(x[2]) + '<br>首要污染物 ' + (esc(x[4]) || '—') + '<br>' + esc(x[3]) : esc(d.factor.name) + ' ' + fmt(x[1]) + ' ' + esc(unitOf(d))); } },
         visualMap: visual,
         calendar: { range: String(c.year), cellSize: ['auto', 18], top: 40, left: 40, right: 20, dayLabel: { nameMap: 'ZH', firstDay: 1 }, monthLabel: { nameMap: 'ZH' }, yearLabel: { show: false } },
         series: [{ type: 'heatmap', coordinateSystem: 'calendar', data: data }]

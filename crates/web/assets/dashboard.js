@@ -13,22 +13,24 @@
     window.addEventListener('resize', function () { c.resize(); });
     return c;
   }
-  var months = ['1月', '2月', '3月', '4月', '5月', '6月', '7月', '8月', '9月', '10月', '11月', '12月'];
 
   function trend(data) {
     var year = data.year;
+    // The month in progress is labelled 截至 N 日 and compared with the same days of last year (去年同期).
+    var months = data.trend.map(function (m) { return m.label; });
+    var last = String(year - 1) + '（同期）';
     var pm = chart('trend-pm25');
     if (pm) {
       pm.setOption({
         title: { text: 'PM2.5 月均浓度（µg/m³）', textStyle: { fontSize: 14 } },
         tooltip: { trigger: 'axis' },
-        legend: { top: 0, right: 8, data: [String(year), String(year - 1)] },
+        legend: { top: 0, right: 8, data: [String(year), last] },
         grid: { top: 40, left: 40, right: 16, bottom: 28 },
         xAxis: { type: 'category', data: months },
         yAxis: { type: 'value' },
         series: [
           { name: String(year), type: 'bar', data: data.trend.map(function (m) { return m.pm25; }) },
-          { name: String(year - 1), type: 'line', data: data.trend.map(function (m) { return m.pm25_last_year; }) }
+          { name: last, type: 'line', data: data.trend.map(function (m) { return m.pm25_last_year; }) }
         ]
       });
     }
@@ -37,13 +39,13 @@
       good.setOption({
         title: { text: '优良天数比例（%）', textStyle: { fontSize: 14 } },
         tooltip: { trigger: 'axis' },
-        legend: { top: 0, right: 8, data: [String(year), String(year - 1)] },
+        legend: { top: 0, right: 8, data: [String(year), last] },
         grid: { top: 40, left: 40, right: 16, bottom: 28 },
         xAxis: { type: 'category', data: months },
         yAxis: { type: 'value', max: 100 },
         series: [
           { name: String(year), type: 'bar', data: data.trend.map(function (m) { return m.good_ratio; }) },
-          { name: String(year - 1), type: 'line', data: data.trend.map(function (m) { return m.good_ratio_last_year; }) }
+          { name: last, type: 'line', data: data.trend.map(function (m) { return m.good_ratio_last_year; }) }
         ]
       });
     }

@@ -19,7 +19,8 @@
     { min: 101, max: 150, color: '#FF7E00', label: '轻度' },
     { min: 151, max: 200, color: '#FF0000', label: '中度' },
     { min: 201, max: 300, color: '#99004C', label: '重度' },
-    { min: 301, color: '#7E0023', label: '严重' }
+    { min: 301, color: '#7E0023', label: '严重' },
+    { min: -1, max: -1, color: '#dddddd', label: '无日AQI' }
   ];
 
   function air(v) {
@@ -39,15 +40,22 @@
     var cal = chart('aqi-calendar');
     if (cal) {
       var year = String(v.year);
+      // A day above AQI 500 has no number (the HJ 633 tables end there) but is 严重污染: drawn in the top piece.
       cal.setOption({
-        tooltip: { formatter: function (p) { var d = p.data; return escapeHtml(d[0]) + '<br>AQI ' + (d[1] == null ? '无' : escapeHtml(d[1])) + ' ' + escapeHtml(d[2]); } },
+        tooltip: { formatter: function (p) { var d = p.data; return escapeHtml(d[0]) + '<br>AQI ' + escapeHtml(d[3]) + ' ' + escapeHtml(d[2]) + (d[4] ? '' : '<br>（未计入统计）'); } },
         visualMap: { type: 'piecewise', pieces: pieces, orient: 'horizontal', left: 'center', bottom: 0, dimension: 1 },
         calendar: { range: year, top: 30, left: 40, right: 20, cellSize: ['auto', 16], dayLabel: { nameMap: 'ZH' }, monthLabel: { nameMap: 'ZH' }, yearLabel: { show: false } },
         series: [{
           type: 'heatmap', coordinateSystem: 'calendar',
-          data: v.calendar.filter(function (d) { return d.aqi != null || d.level; }).map(function (d) { return [d.date, d.aqi == null ? 501 : d.aqi, d.level + (d.primary ? ' 首要 ' + d.primary : '')]; })
+          // Days with hours but no level (too few valid hours) are drawn grey (-1), so that they too open the audit.
+          data: v.calendar.map(function (d) { return [d.date, !d.level ? -1 : (d.aqi == null ? 501 : d.aqi), d.level ? d.level + (d.primary ? ' 首要 ' + d.primary : '') : '无日 AQI', d.aqi_text, d.counted]; })
         }]
       });
+      // A day's cell opens that day's data audit (for those who may audit: the page sets data-audit-href).
+      var audit = document.getElementById('aqi-calendar').getAttribute('data-audit-href');
+      if (audit) {
+        cal.on('click', function (p) { if (p.data && p.data[0]) { window.location.href = audit + encodeURIComponent(p.data[0]); } });
+      }
     }
   }
 

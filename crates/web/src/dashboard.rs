@@ -72,10 +72,15 @@ pub struct SectionNow {
     pub main_pollutants: String,
 }
 
-/// One month of the trend: this year and last year.
+/// One month of the trend: this year and last year. The month in progress is compared with the same days of
+/// last year's month (去年同期), never with last year's whole month.
 #[derive(Debug, Clone, Serialize, Default, utoipa::ToSchema)]
 pub struct MonthTrend {
     pub month: u32,
+    /// The axis label: `3月`, or `12月（截至6日）` for the month in progress.
+    pub label: String,
+    /// For the month in progress, the last day of both years' figures (`12-06`); `None` for a whole month.
+    pub through: Option<String>,
     pub pm25: Option<f64>,
     pub pm25_last_year: Option<f64>,
     pub good_ratio: Option<f64>,
@@ -176,7 +181,8 @@ async fn key_dischargers(db: &Db, street: Option<i64>) -> AppResult<Vec<MapPoint
     Ok(out)
 }
 
-type TrendKey = (NaiveDate, Vec<i64>);
+/// The database (its URL: tests run several at once in one process), the last day and the stations.
+type TrendKey = (String, NaiveDate, Vec<i64>);
 type TrendCache = Mutex<Option<(TrendKey, std::time::Instant, Arc<Vec<MonthTrend>>)>>;
 
 fn trend_cache() -> &'static TrendCache {
@@ -185,13 +191,18 @@ fn trend_cache() -> &'static TrendCache {
 }
 
 /// Monthly PM2.5 mean and good-day ratio of the district area (HJ 663 over `stations`), this year to
-/// `through` and the whole of last year (`standards::assessment::monthly_means`).
+/// `through` and last year (`standards::assessment::monthly_means`): whole months, and for the month in progress
+/// the same days of last year.
 async fn monthly_trend(
     db: &Db,
     stations: &[i64],
     through: NaiveDate,
 ) -> anyhow::Result<Arc<Vec<MonthTrend>>> {
-    let key = (through, stations.to_vec());
+    let key = (
+        db.pool().connect_options().database_url.to_string(),
+        through,
+        stations.to_vec(),
+    );
     if let Ok(guard) = trend_cache().lock()
         && let Some((cached_key, at, value)) = guard.as_ref()
         && *cached_key == key
@@ -220,13 +231,41 @@ async fn monthly_trend(
             .and_then(|m| m.good_day_ratio_percent)
             .map(|v| v.to_f64())
     };
+    // The month of `through` is in progress unless `through` is its last day: last year's figure for it covers
+    // the same days (1st to `through`'s day), as the targets' 去年同期 does.
+    let month_start = NaiveDate::from_ymd_opt(year, through.month(), 1).unwrap_or(through);
+    let in_progress = (through + Duration::days(1)).month() == through.month();
+    let same_days_last_year = if in_progress {
+        let (ly_from, ly_to) = air::assessment::same_period_last_year(month_start, through);
+        monthly_means(&daily, ly_from, ly_to, &AirSettings::default())
+            .into_iter()
+            .next()
+    } else {
+        None
+    };
     let trend: Vec<MonthTrend> = (1..=12)
-        .map(|m| MonthTrend {
-            month: m,
-            pm25: pm25(year, m),
-            pm25_last_year: pm25(year - 1, m),
-            good_ratio: ratio(year, m),
-            good_ratio_last_year: ratio(year - 1, m),
+        .map(|m| {
+            let partial = in_progress && m == through.month();
+            let last_year = same_days_last_year.as_ref().filter(|_| partial);
+            MonthTrend {
+                month: m,
+                label: if partial {
+                    format!("{m}月（截至{}日）", through.day())
+                } else {
+                    format!("{m}月")
+                },
+                through: partial.then(|| through.format("%m-%d").to_string()),
+                pm25: pm25(year, m),
+                pm25_last_year: match last_year {
+                    Some(l) => l.pm25_mean.map(|v| v.to_f64()),
+                    None => pm25(year - 1, m),
+                },
+                good_ratio: ratio(year, m),
+                good_ratio_last_year: match last_year {
+                    Some(l) => l.good_day_ratio_percent.map(|v| v.to_f64()),
+                    None => ratio(year - 1, m),
+                },
+            }
         })
         .collect();
     let trend = Arc::new(trend);
@@ -334,12 +373,12 @@ async fn yesterday_aqi(
                 DistrictDay {
                     date: yesterday_date.format("%Y-%m-%d").to_string(),
                     aqi: day.aqi.aqi,
-                    aqi_text: aqi_text(&day.aqi),
+                    aqi_text: air::service::aqi_text(&day.aqi),
                     level: level.map(|l| l.category().to_string()).unwrap_or_default(),
                     colour: level
                         .map(AqiLevel::hex)
                         .unwrap_or_else(|| NO_DATA_COLOUR.into()),
-                    primary: primary_text(&day.aqi),
+                    primary: air::service::primary_text(&day.aqi),
                     pm25: day.values.value(Pollutant::Pm25).map(|v| v.to_f64()),
                     standard: day.aqi.standard.code().to_string(),
                 }
@@ -367,14 +406,14 @@ async fn realtime_aqi(
             .map_err(AppError::Internal)?;
         let aqi_text = latest
             .as_ref()
-            .map(|l| aqi_text(&l.aqi))
+            .map(|l| air::service::aqi_text(&l.aqi))
             .unwrap_or_else(|| "—".into());
         let (hour, aqi, level, primary, pm25, standard) = match &latest {
             Some(l) => (
                 kernel::time::to_cst(l.ts).format("%m-%d %H:00").to_string(),
                 l.aqi.aqi,
                 l.aqi.level,
-                primary_text(&l.aqi),
+                air::service::primary_text(&l.aqi),
                 l.values[Pollutant::Pm25.index()],
                 l.aqi.standard.code().to_string(),
             ),
@@ -585,22 +624,6 @@ async fn map_points(
         map_points.extend(key_dischargers(db, principal.street_scope()).await?);
     }
     Ok(map_points)
-}
-
-fn aqi_text(aqi: &standards::aqi::AqiResult) -> String {
-    match aqi.aqi {
-        Some(value) => value.to_string(),
-        None if aqi.beyond_table => ">500".into(),
-        None => "—".into(),
-    }
-}
-
-fn primary_text(aqi: &standards::aqi::AqiResult) -> String {
-    aqi.primary_pollutants
-        .iter()
-        .map(|i| i.pollutant().code())
-        .collect::<Vec<_>>()
-        .join("、")
 }
 
 /// The colour of a point without a figure (no recent hour, no sample).

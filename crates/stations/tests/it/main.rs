@@ -125,8 +125,16 @@ testkit::db_test!(station_and_section_views, |db| {
     assert_eq!(calendar[0]["level"], "轻度污染");
     assert_eq!(calendar[1]["aqi"], 43);
     assert!(calendar[2]["aqi"].is_null());
-    assert_eq!(v["level_days"], serde_json::json!([1, 0, 1, 0, 0, 0]));
-    assert_eq!(v["days_without_aqi"], 1);
+    // Only PM2.5 was measured: the days have an AQI but none counts (the period figures need all six).
+    assert_eq!(calendar[0]["counted"], false);
+    assert_eq!(v["counts"]["valid_days"], 0);
+    assert_eq!(
+        v["counts"]["days_per_level"],
+        serde_json::json!([0, 0, 0, 0, 0, 0])
+    );
+    assert_eq!(v["counts"]["days_not_counted"], 366);
+    assert_eq!(v["through_label"], "全年");
+    assert!(v["exceedance_days"].as_array().unwrap().is_empty());
     let pm25 = v["exceedances"]
         .as_array()
         .unwrap()
@@ -315,4 +323,383 @@ testkit::db_test!(data_audit_page_corrects_and_locks, |db| {
     assert_eq!(view.status, http::StatusCode::FORBIDDEN);
     let bad_day = get(format!("/stations/{station}/audit?day=2024-13-01")).await;
     assert_eq!(bad_day.status, http::StatusCode::UNPROCESSABLE_ENTITY);
+});
+
+/// A GET with a browser session's cookie.
+async fn page(app: &TestApp, session: &webtest::Session, path: &str) -> webtest::Reply {
+    app.send(
+        http::Request::get(path)
+            .header(http::header::COOKIE, &session.cookie)
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+testkit::db_test!(station_list_has_latest_aqi_coverage_search_and_sort, |db| {
+    let app = TestApp::new(db.clone()).await;
+    let a1 = point(&app, "A1", PointKind::AirStation, app.street_a).await;
+    let b1 = point(&app, "B1", PointKind::AirStation, app.street_b).await;
+    let section = point(&app, "W1", PointKind::WaterSection, app.street_a).await;
+    let now = kernel::time::now_ts();
+    let hour_start = now - now.rem_euclid(3600);
+    let today = kernel::time::cst_day(now);
+    let month_start = cst_day_start(
+        NaiveDate::from_ymd_opt(
+            chrono::Datelike::year(&today),
+            chrono::Datelike::month(&today),
+            1,
+        )
+        .unwrap(),
+    );
+    // A1: the previous hour's NO2 1-h 200 µg/m³ (IAQI 100 in both HJ 633 editions, 良, primary NO2), and PM2.5 in
+    // the month's first ten hours (those already past).
+    let last_hour = hour_start - 3600;
+    let mut rows = vec![reading(a1, "a21004", last_hour, Period::Hour, 200.0)];
+    let pm25_hours: Vec<i64> = (0..10)
+        .map(|h| month_start + h * 3600)
+        .filter(|ts| *ts < hour_start)
+        .collect();
+    for &ts in &pm25_hours {
+        rows.push(reading(a1, "a34004", ts, Period::Hour, 30.0));
+    }
+    write(&app, rows).await;
+    let elapsed = (hour_start - month_start) / 3600;
+
+    let leader = app.token(Role::Leader).await;
+    let list = app.get_with_token("/api/v1/stations", &leader).await;
+    assert_eq!(list.status, http::StatusCode::OK, "{}", list.body);
+    let list = list.json();
+    let row = |code: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["code"] == code)
+            .unwrap()
+            .clone()
+    };
+    let a = row("A1");
+    assert_eq!(a["latest"]["aqi"], 100, "{a}");
+    assert_eq!(a["latest"]["aqi_text"], "100");
+    assert_eq!(a["latest"]["level"], "良");
+    assert_eq!(a["latest"]["primary"], "NO2");
+    assert_eq!(a["latest"]["ts"], last_hour);
+    assert_eq!(a["coverage"]["hours_valid"], pm25_hours.len());
+    assert_eq!(a["coverage"]["hours_elapsed"], elapsed);
+    if elapsed > 0 {
+        let percent = (pm25_hours.len() as f64 * 1000.0 / elapsed as f64).round() / 10.0;
+        assert_eq!(a["coverage"]["percent"], percent);
+    }
+    let b = row("B1");
+    assert!(b["latest"].is_null(), "B1 has no data: {b}");
+    assert_eq!(b["coverage"]["hours_valid"], 0);
+    assert!(row("W1")["latest"].is_null() && row("W1")["coverage"].is_null());
+
+    // Search by code or name, case-insensitive.
+    let found = app
+        .get_with_token("/api/v1/stations?q=b1", &leader)
+        .await
+        .json();
+    let codes: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["B1"]);
+    let found = app
+        .get_with_token("/api/v1/stations?q=%E7%82%B9%E4%BD%8DW", &leader)
+        .await
+        .json();
+    assert_eq!(found[0]["id"], section, "by name (点位W)");
+
+    // Sort: by code descending; by AQI either way the station without an AQI comes last.
+    let codes = |body: serde_json::Value| -> Vec<String> {
+        body.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] == "air_station")
+            .map(|r| r["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let desc = app
+        .get_with_token("/api/v1/stations?sort=code&order=desc", &leader)
+        .await;
+    assert_eq!(codes(desc.json()), vec!["B1", "A1"]);
+    for order in ["asc", "desc"] {
+        let by_aqi = app
+            .get_with_token(&format!("/api/v1/stations?sort=aqi&order={order}"), &leader)
+            .await;
+        assert_eq!(codes(by_aqi.json()), vec!["A1", "B1"], "{order}");
+    }
+
+    // Bad sort parameters: a 422 problem naming the field from the API, a Chinese page from the list.
+    let bad = app
+        .get_with_token("/api/v1/stations?sort=altitude", &leader)
+        .await;
+    assert_eq!(bad.status, http::StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.content_type(), "application/problem+json");
+    assert_eq!(bad.json()["field"], "sort");
+    let session = app.session(Role::Leader).await;
+    let bad = page(&app, &session, "/stations?sort=altitude").await;
+    assert_eq!(bad.status, http::StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.content_type().starts_with("text/html"),
+        "{}",
+        bad.content_type()
+    );
+    assert!(bad.body.contains("排序字段须为"), "{}", bad.body);
+    let bad = page(&app, &session, "/stations?order=up").await;
+    assert_eq!(bad.status, http::StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("排序方向须为"));
+
+    // The page: the figures, the search box, the sort links (each flips the current column's order).
+    let html = page(&app, &session, "/stations?sort=aqi&order=desc").await;
+    assert_eq!(html.status, http::StatusCode::OK);
+    assert!(html.body.contains("type=\"search\" name=\"q\""));
+    assert!(
+        html.body.contains("/stations?sort=aqi&#38;order=asc"),
+        "{}",
+        html.body
+    );
+    assert!(html.body.contains("最新 AQI ▼"));
+    assert!(html.body.contains(">100</span> 良"));
+    assert!(
+        html.body
+            .contains(&format!("{}/{elapsed} 小时", pm25_hours.len()))
+    );
+    let a_at = html.body.find(&format!("/stations/{a1}\"")).unwrap();
+    let b_at = html.body.find(&format!("/stations/{b1}\"")).unwrap();
+    assert!(a_at < b_at, "A1 (AQI 100) before B1 (no AQI)");
+    let searched = page(&app, &session, "/stations?q=A1&sort=name").await;
+    assert!(searched.body.contains("点位A1") && !searched.body.contains("点位B1"));
+    assert!(
+        searched.body.contains("q=A1"),
+        "the sort links keep the search"
+    );
+});
+
+testkit::db_test!(audit_page_lists_missing_hours_with_units, |db| {
+    let app = TestApp::new(db.clone()).await;
+    let station = point(&app, "A1", PointKind::AirStation, app.street_a).await;
+    // 2024-03-01: PM2.5 in hours 0–4 and 6–20; 05:00 and 21:00–23:00 missing; NO2 only at 00:00.
+    let start = cst_day_start(date(3, 1));
+    let mut rows: Vec<Reading> = (0..21)
+        .filter(|h| *h != 5)
+        .map(|h| reading(station, "a34004", start + h * 3600, Period::Hour, 40.0))
+        .collect();
+    rows.push(reading(station, "a21004", start, Period::Hour, 30.0));
+    write(&app, rows).await;
+    let monitor = app.session(Role::Monitoring).await;
+    let html = page(
+        &app,
+        &monitor,
+        &format!("/stations/{station}/audit?day=2024-03-01"),
+    )
+    .await;
+    assert_eq!(html.status, http::StatusCode::OK, "{}", html.body);
+    assert!(
+        html.body
+            .contains("缺测 4 小时：05:00、21:00、22:00、23:00"),
+        "{}",
+        html.body
+    );
+    assert_eq!(html.body.matches("class=\"missing-hour\"").count(), 4);
+    assert_eq!(
+        html.body.matches("<tr").count(),
+        1 + 24 + 1,
+        "header, 24 hours, corrections header"
+    );
+    // Every value column has its unit; the six pollutants are columns even when absent all day.
+    assert!(
+        html.body
+            .contains("PM2.5<br><span class=\"small muted\">µg/m³</span>")
+    );
+    assert!(
+        html.body
+            .contains("一氧化碳 CO<br><span class=\"small muted\">mg/m³</span>")
+    );
+    assert!(
+        html.body
+            .contains("二氧化硫 SO2<br><span class=\"small muted\">µg/m³</span>")
+    );
+    // A missing hour cannot be picked for a correction.
+    let select = &html.body[html.body.find("name=\"ts\"").unwrap()..];
+    let select = &select[..select.find("</select>").unwrap()];
+    assert_eq!(select.matches("<option").count(), 20);
+    assert!(!select.contains(&format!("value=\"{}\"", start + 5 * 3600)));
+    // A day the station sent nothing: all 24 hours listed missing, no correction form.
+    let empty = page(
+        &app,
+        &monitor,
+        &format!("/stations/{station}/audit?day=2024-03-02"),
+    )
+    .await;
+    assert!(empty.body.contains("缺测 24 小时"));
+    assert!(!empty.body.contains("correction-form"));
+    // A malformed query is the Chinese error page, not JSON.
+    let bad = page(&app, &monitor, &format!("/stations/{station}?year=abc")).await;
+    assert_eq!(bad.status, http::StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.content_type().starts_with("text/html"));
+});
+
+testkit::db_test!(hourly_export_from_the_station_page, |db| {
+    let app = TestApp::new(db.clone()).await;
+    let station = point(&app, "A1", PointKind::AirStation, app.street_a).await;
+    let other = point(&app, "B1", PointKind::AirStation, app.street_b).await;
+    let start = cst_day_start(date(3, 1));
+    let mut rows = Vec::new();
+    for h in 0..48 {
+        rows.push(reading(
+            station,
+            "a34004",
+            start + h * 3600,
+            Period::Hour,
+            40.0,
+        ));
+        rows.push(reading(
+            station,
+            "a34002",
+            start + h * 3600,
+            Period::Hour,
+            70.0,
+        ));
+        rows.push(reading(
+            station,
+            "a01001",
+            start + h * 3600,
+            Period::Hour,
+            5.0,
+        ));
+    }
+    rows.push(reading(station, "a34004", start, Period::Day, 40.0));
+    write(&app, rows).await;
+    let session = app.session(Role::Monitoring).await;
+
+    // The form is on the station page.
+    let html = page(&app, &session, &format!("/stations/{station}")).await;
+    assert!(
+        html.body
+            .contains(&format!("action=\"/stations/{station}/export\""))
+    );
+    assert!(
+        html.body
+            .contains("name=\"factors\" value=\"a34004\" checked")
+    );
+
+    // CSV: 2024-03-01 only, PM2.5 and PM10, hours: 2 × 24 lines and the header.
+    let csv = page(
+        &app,
+        &session,
+        &format!("/stations/{station}/export?from=2024-03-01&to=2024-03-01&period=hour&factors=a34004&factors=a34002&format=csv"),
+    )
+    .await;
+    assert_eq!(csv.status, http::StatusCode::OK, "{}", csv.body);
+    assert_eq!(csv.content_type(), "text/csv; charset=utf-8");
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(lines.len(), 1 + 48, "{}", csv.body);
+    assert!(lines[0].starts_with("point,factor,time,period,value"));
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l.starts_with("A1,a3400") && l.contains(",hour,"))
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("A1,a34002,2024-03-01T23:00:00+08:00"))
+    );
+
+    // XLSX: the two days, one factor; a workbook (a ZIP) with its attachment name.
+    let xlsx = page(
+        &app,
+        &session,
+        &format!(
+            "/stations/{station}/export?from=2024-03-01&to=2024-03-02&factors=a34004&format=xlsx"
+        ),
+    )
+    .await;
+    assert_eq!(xlsx.status, http::StatusCode::OK);
+    assert_eq!(
+        xlsx.content_type(),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert!(xlsx.body.starts_with("PK"));
+    let disposition = xlsx.headers[http::header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap();
+    assert!(
+        disposition.contains("2024-03-01_2024-03-02.xlsx"),
+        "{disposition}"
+    );
+
+    // The API gives the same span and factors.
+    let token = app.token(Role::Monitoring).await;
+    let api = app
+        .get_with_token(
+            &format!("/api/v1/readings/export.csv?point={station}&from=2024-03-01&to=2024-03-01&factors=a34004,a34002&period=hour"),
+            &token,
+        )
+        .await;
+    assert_eq!(api.status, http::StatusCode::OK, "{}", api.body);
+    assert_eq!(api.body, csv.body);
+    let bad = app
+        .get_with_token(
+            &format!("/api/v1/readings/export.csv?point={station}&month=2024-03&from=2024-03-01&to=2024-03-02"),
+            &token,
+        )
+        .await;
+    assert_eq!(bad.status, http::StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.json()["field"], "month");
+
+    // Bad input from the form: Chinese pages naming what is wrong, never JSON.
+    for (query, message) in [
+        (
+            "from=2024-03-01&to=2024-03-01&format=csv",
+            "请至少选择一个监测因子",
+        ),
+        (
+            "from=2024-03-02&to=2024-03-01&factors=a34004",
+            "结束日期不能早于开始日期",
+        ),
+        (
+            "from=2024-03-01&to=2025-03-05&factors=a34004",
+            "一次最多导出 366 天",
+        ),
+        (
+            "from=2024/03/01&to=2024-03-01&factors=a34004",
+            "日期格式应为",
+        ),
+        (
+            "from=2024-03-01&to=2024-03-01&factors=x99999",
+            "未知的监测因子",
+        ),
+        (
+            "from=2024-03-01&to=2024-03-01&factors=a34004&format=pdf",
+            "格式须为",
+        ),
+    ] {
+        let reply = page(
+            &app,
+            &session,
+            &format!("/stations/{station}/export?{query}"),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            http::StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}"
+        );
+        assert!(reply.content_type().starts_with("text/html"), "{query}");
+        assert!(reply.body.contains(message), "{query}: {}", reply.body);
+    }
+    // A street officer of street A may not export street B's station: 404.
+    let officer = app.session(Role::StreetOfficer).await;
+    let foreign = page(
+        &app,
+        &officer,
+        &format!("/stations/{other}/export?from=2024-03-01&to=2024-03-01&factors=a34004"),
+    )
+    .await;
+    assert_eq!(foreign.status, http::StatusCode::NOT_FOUND);
 });

@@ -3,6 +3,7 @@
 mod app;
 mod auth;
 mod concurrency;
+mod consistency;
 mod contract;
 mod dashboard;
 mod errors;
