@@ -19,14 +19,43 @@ use crate::service::{self, Actor};
 pub const SESSION_COOKIE: &str = "qs_session";
 /// Set at logout in demo mode, so that the next visit shows the login page instead of logging in again.
 pub const DEMO_LOGGED_OUT_COOKIE: &str = "qs_demo_out";
+/// The login page's path. Its form is checked here, by its own token (see [`login_token_cookie`]), not by a
+/// session's CSRF token: the browser that logs in may have no session, or another user's.
+pub const LOGIN_PATH: &str = "/login";
+/// The logout form's path. A stale logout form (the user logged in again in another tab since the page was
+/// opened) must still log out: the web layer accepts it without the session's token when the browser says it
+/// comes from our own page (`Sec-Fetch-Site: same-origin`); another site can at most log a user out, and cannot
+/// send that header.
+pub const LOGOUT_PATH: &str = "/logout";
+
+/// The cookie that carries the login form's token. Login CSRF (an attacker's page logs the victim's browser
+/// in to the attacker's account, so that what the victim then types lands in it) is prevented as the OWASP
+/// CSRF Prevention Cheat Sheet advises for login forms, with a pre-session token: `GET /login` sets a random
+/// token in this cookie and in the form's `_csrf` field, and `POST /login` is refused unless both are sent
+/// and equal (double submit: another site can make the browser post, but can neither read nor choose the
+/// cookie). `SameSite=Lax` keeps the cookie off another site's posts as well. Behind HTTPS the name takes the
+/// `__Host-` prefix (RFC 6265bis §4.1.3.2), which a sibling subdomain cannot set: with it, an attacker who
+/// controls `evil.example.gov.cn` cannot plant a token of their own ("cookie tossing"). The browser's
+/// `Sec-Fetch-Site` is checked on top ([`login_is_from_our_pages`]).
+pub fn login_token_cookie(secure: bool) -> &'static str {
+    if secure {
+        "__Host-qs_login"
+    } else {
+        "qs_login"
+    }
+}
+
+/// How long a login page's token stays valid: a day, so that a login page left open overnight still works
+/// (an expired one is answered with a fresh login page, never an error).
+const LOGIN_TOKEN_SECONDS: i64 = 24 * 3600;
 
 /// Demo accounts shown on the demo's login page (the README lists the same).
 pub const DEMO_PASSWORD: &str = "qingshan-demo";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/login", get(login_page).post(login_submit))
-        .route("/logout", post(logout))
+        .route(LOGIN_PATH, get(login_page).post(login_submit))
+        .route(LOGOUT_PATH, post(logout))
         .route("/admin/users", get(users_page).post(users_create))
         .route("/admin/users/{id}", post(users_update))
         .route("/admin/audit", get(audit_page))
@@ -136,6 +165,10 @@ struct LoginPage {
     next: String,
     username: String,
     error: Option<String>,
+    /// The login form's own CSRF token (the cookie's value; see [`login_token_cookie`]).
+    login_token: String,
+    /// Who this browser is logged in as already ("王局长（局领导）"), if anyone: logging in replaces them.
+    signed_in_as: Option<String>,
     demo: bool,
     demo_users: Vec<(&'static str, &'static str, &'static str)>,
     demo_password: &'static str,
@@ -166,6 +199,7 @@ pub const DEMO_USERS: &[(&str, &str, Role, Option<&str>)] = &[
 
 fn login_page_for(
     state: &AppState,
+    form: &LoginFormState,
     next: &str,
     username: &str,
     error: Option<String>,
@@ -174,6 +208,11 @@ fn login_page_for(
         next: next.to_string(),
         username: username.to_string(),
         error,
+        login_token: form.token.clone(),
+        signed_in_as: form
+            .signed_in
+            .as_ref()
+            .map(|p| format!("{}（{}）", p.display_name, p.role.label())),
         demo: state.config.demo,
         demo_users: DEMO_USERS
             .iter()
@@ -190,31 +229,114 @@ struct NextQuery {
 
 async fn login_page(
     State(state): State<AppState>,
+    MaybePrincipal(signed_in): MaybePrincipal,
+    headers: HeaderMap,
     axum::extract::Query(q): axum::extract::Query<NextQuery>,
 ) -> PageResult {
-    render(&login_page_for(
-        &state,
-        safe_next(q.next.as_deref()),
-        "",
-        None,
-    ))
+    let form = LoginFormState::of(&state, &headers, signed_in);
+    let page = login_page_for(&state, &form, safe_next(q.next.as_deref()), "", None);
+    Ok(form.with_cookie(&state, render(&page)?))
+}
+
+/// What a login page needs of the request: the form's token (the browser's own, while it is well formed, so
+/// that two login tabs share it; a fresh one otherwise) and who is logged in already.
+struct LoginFormState {
+    token: String,
+    signed_in: Option<Principal>,
+}
+
+impl LoginFormState {
+    fn of(state: &AppState, headers: &HeaderMap, signed_in: Option<Principal>) -> Self {
+        let token = cookie_value(headers, login_token_cookie(state.config.secure_cookies))
+            .filter(|t| service::login_token_is_well_formed(t))
+            .map(str::to_string)
+            .unwrap_or_else(kernel::password::random_secret);
+        LoginFormState { token, signed_in }
+    }
+
+    /// The response with the token's cookie (set again on every login page, which renews its day).
+    fn with_cookie(&self, state: &AppState, mut response: Response) -> Response {
+        let secure = state.config.secure_cookies;
+        let cookie = format!(
+            "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={LOGIN_TOKEN_SECONDS}{}",
+            login_token_cookie(secure),
+            self.token,
+            if secure { "; Secure" } else { "" }
+        );
+        if let Ok(value) = cookie.parse() {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+        response
+    }
+}
+
+/// Whether the browser says the login form was posted from one of our own pages: `Sec-Fetch-Site` (Fetch
+/// Metadata, which every current browser sends) must be `same-origin`, or `none` (the user's own action, such
+/// as a bookmark). Another site's page (`cross-site`) or a sibling subdomain (`same-site`) is refused — the
+/// OWASP cheat sheet's "Fetch Metadata" defence, in depth behind the token. A client that sends no such
+/// header (an older browser, a script) is judged by the token alone.
+fn login_is_from_our_pages(headers: &HeaderMap) -> bool {
+    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(site) => matches!(site, "same-origin" | "none"),
+    }
 }
 
 #[derive(Deserialize)]
 struct LoginForm {
+    #[serde(default)]
     username: String,
+    #[serde(default)]
     password: String,
     next: Option<String>,
+    /// The login form's token ([`login_token_cookie`]).
+    #[serde(rename = "_csrf")]
+    token: Option<String>,
 }
 
 async fn login_submit(
     State(state): State<AppState>,
+    MaybePrincipal(signed_in): MaybePrincipal,
     ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> PageResult {
     let next = safe_next(form.next.as_deref()).to_string();
+    let page_state = LoginFormState::of(&state, &headers, signed_in);
+    let cookie_token = cookie_value(&headers, login_token_cookie(state.config.secure_cookies));
+    if !login_is_from_our_pages(&headers)
+        || !service::login_token_ok(cookie_token, form.token.as_deref())
+    {
+        // A form from another site, or a login page older than its token: a fresh login page (with a fresh
+        // token when the old one is gone) instead of an error, and nothing of the attempt is kept.
+        let page = login_page_for(
+            &state,
+            &page_state,
+            &next,
+            "",
+            Some("登录页面已过期或来源无法确认，请重新输入用户名和密码登录。".to_string()),
+        );
+        let response = (StatusCode::FORBIDDEN, render(&page)?).into_response();
+        return Ok(page_state.with_cookie(&state, response));
+    }
+    if form.username.trim().is_empty() || form.password.is_empty() {
+        let page = login_page_for(
+            &state,
+            &page_state,
+            &next,
+            form.username.trim(),
+            Some("请输入用户名和密码。".to_string()),
+        );
+        let response = (StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response();
+        return Ok(page_state.with_cookie(&state, response));
+    }
     match service::login(&state, &form.username, &form.password, &client).await {
         Ok(session) => {
+            // Logging in from a browser that is logged in already replaces that session: it ends here
+            // (audited as a logout), instead of living on unused until it expires.
+            if let Some(old) = cookie_value(&headers, SESSION_COOKIE) {
+                service::logout(&state, old, page_state.signed_in.as_ref()).await?;
+            }
             let cookie = session_cookie(
                 &session.cookie_value,
                 state.config.session_idle_seconds,
@@ -267,8 +389,9 @@ async fn login_submit(
             } else {
                 form.username.as_str()
             };
-            let page = login_page_for(&state, &next, shown, Some(message));
-            let mut response = (status, render(&page)?).into_response();
+            let page = login_page_for(&state, &page_state, &next, shown, Some(message));
+            let mut response =
+                page_state.with_cookie(&state, (status, render(&page)?).into_response());
             if let Some(seconds) = retry_after
                 && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
             {
@@ -783,9 +906,7 @@ async fn api_create_token(
     ApiJson(new): ApiJson<NewToken>,
 ) -> AppResult<Response> {
     if principal.is_public() {
-        return Err(AppError::forbidden(
-            "the public role cannot hold API tokens",
-        ));
+        return Err(AppError::forbidden("公众账号不能持有 API 令牌"));
     }
     let issued = service::create_token_with(
         &state.db,

@@ -361,7 +361,7 @@ pub async fn login(
 /// Starts a session for a user without a password: the demo's first visit only.
 pub async fn demo_session(state: &AppState, username: &str) -> AppResult<NewSession> {
     if !state.config.demo {
-        return Err(AppError::forbidden("not a demo"));
+        return Err(AppError::forbidden("仅演示模式可用"));
     }
     let row = repo::credentials(&state.db, username)
         .await?
@@ -591,6 +591,26 @@ pub async fn revoke_token(db: &Db, principal: &Principal, id: i64) -> AppResult<
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Whether a login form's token may be one we issued (`kernel::password::random_secret`: 43 URL-safe base64
+/// characters); anything else in the cookie is replaced by a fresh token.
+pub fn login_token_is_well_formed(token: &str) -> bool {
+    token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Whether a login form's submitted token equals its cookie's (the double submit of
+/// `crates/accounts/src/http.rs`, `login_token_cookie`): both present, well formed and equal.
+pub fn login_token_ok(cookie: Option<&str>, submitted: Option<&str>) -> bool {
+    match (cookie, submitted) {
+        (Some(cookie), Some(submitted)) => {
+            login_token_is_well_formed(cookie) && constant_time_eq(cookie, submitted)
+        }
+        _ => false,
+    }
 }
 
 /// Whether a submitted CSRF token matches the session's.

@@ -180,7 +180,7 @@ async fn api_evaluate(
 ) -> AppResult<ApiJson<EvaluationSummary>> {
     principal.require(crate::ALARM, Action::Update)?;
     if principal.street_scope().is_some() {
-        return Err(AppError::forbidden("street officers cannot run the worker"));
+        return Err(kernel::auth::refused(principal.role, "运行报警判定"));
     }
     Ok(ApiJson(
         service::evaluate_range(&state.db, req.from, req.to, req.point_id, now_ts()).await?,
@@ -322,14 +322,38 @@ async fn list_page(
 struct AlarmPage {
     chrome: Chrome,
     r: Row,
-    /// `[[ms, value], …]` of the stored series and of the evidence, and the limit, as JSON for the chart.
+    /// `[[ms, value], …]` of the stored series and of the evidence, the limit and the factor's unit, as JSON
+    /// for the chart; for an offline alarm the gap and the arrivals around it instead.
     chart_json: String,
+    /// Whether there is anything to draw (an empty chart says nothing: the page says why instead).
+    has_chart: bool,
+    /// The gap of an offline alarm, in words.
+    gap: Option<GapView>,
+    /// The factor's unit ("mg/m³"), empty when unknown or for point-level alarms.
+    unit: &'static str,
     can_verify: bool,
     can_handle: bool,
     can_close: bool,
     can_lead: bool,
     steps: Vec<(String, String, String, String)>,
     error: Option<String>,
+}
+
+/// An offline alarm's gap as the page states it.
+struct GapView {
+    /// "2026-12-01 08:00", or a sentence when no record came within two hours before the gap.
+    last_before: String,
+    /// When data came again, or that it has not (yet).
+    resumed: String,
+    hours: String,
+}
+
+/// The unit of an HJ 212 factor for the chart's axis (HJ 212-2017 appendix tables, as `hj212::codes` lists
+/// them); empty for codes it does not list.
+fn factor_unit(factor: Option<&str>) -> &'static str {
+    factor
+        .and_then(hj212::codes::pollutant_code)
+        .map_or("", |code| code.unit)
 }
 
 async fn alarm_page_with(
@@ -339,22 +363,48 @@ async fn alarm_page_with(
     error: Option<String>,
 ) -> PageResult {
     let record = service::get(&state.db, principal, id, now_ts()).await?;
-    let (series, limit) = service::series_around(&state.db, &record).await?;
     let to_ms = |points: &[EvidencePoint]| -> Vec<(i64, f64)> {
         points
             .iter()
             .map(|p| (p.ts.saturating_mul(1000), p.value))
             .collect()
     };
-    let chart_json = serde_json::json!({
-        "series": to_ms(&series),
-        "evidence": to_ms(&record.values),
-        "limit": limit,
-        "from": record.from_ts.saturating_mul(1000),
-        "to": record.to_ts.saturating_mul(1000),
-        "name": record.factor_name.clone().or_else(|| record.factor.clone()).unwrap_or_default(),
-    })
-    .to_string();
+    let unit = factor_unit(record.factor.as_deref());
+    let (chart_json, has_chart, gap) = if record.rule == RuleId::Offline.code() {
+        let gap = service::data_gap(&state.db, &record).await?;
+        let chart = serde_json::json!({
+            "kind": "gap",
+            "from": gap.from_ts.saturating_mul(1000),
+            "to": gap.to_ts.saturating_mul(1000),
+            "hours": gap.hours,
+            "arrivals": gap.arrivals.iter().map(|ts| ts.saturating_mul(1000)).collect::<Vec<_>>(),
+        });
+        let view = GapView {
+            last_before: gap
+                .last_before
+                .map_or_else(|| "报警时段前 2 小时内无任何数据".to_string(), format_cst),
+            resumed: match gap.first_after {
+                Some(ts) => format!("{} 恢复上传", format_cst(ts)),
+                None => format!("截至 {} 仍无数据", format_cst(gap.to_ts)),
+            },
+            hours: format!("{:.1}", gap.hours),
+        };
+        (chart.to_string(), !gap.arrivals.is_empty(), Some(view))
+    } else {
+        let (series, limit) = service::series_around(&state.db, &record).await?;
+        let has_chart = !series.is_empty() || !record.values.is_empty();
+        let chart = serde_json::json!({
+            "kind": "series",
+            "series": to_ms(&series),
+            "evidence": to_ms(&record.values),
+            "limit": limit,
+            "unit": unit,
+            "from": record.from_ts.saturating_mul(1000),
+            "to": record.to_ts.saturating_mul(1000),
+            "name": record.factor_name.clone().or_else(|| record.factor.clone()).unwrap_or_default(),
+        });
+        (chart.to_string(), has_chart, None)
+    };
     let may_update = principal.can(crate::ALARM, Action::Update);
     let mut steps = vec![(
         format_cst(record.raised_at),
@@ -410,6 +460,9 @@ async fn alarm_page_with(
         can_lead: may_update && verdict == Some("true"),
         r: row(record),
         chart_json,
+        has_chart,
+        gap,
+        unit,
         steps,
         error,
     };

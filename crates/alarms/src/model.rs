@@ -341,6 +341,21 @@ impl Finding {
 // (`RuleId::code`, `exceedance`; states `raised|verified|handled|closed`; verdicts `true|equipment_fault|
 // false_positive`), so that a stored row converts back to an [`crate::Alarm`] for the lifecycle.
 
+/// The gap of an offline alarm (`service::data_gap`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataGap {
+    pub from_ts: i64,
+    pub to_ts: i64,
+    /// Its length in hours.
+    pub hours: f64,
+    /// The last record before the gap, within two hours of it.
+    pub last_before: Option<i64>,
+    /// The first record at or after its end, within two hours of it: `None` while the point is still silent.
+    pub first_after: Option<i64>,
+    /// When records arrived around the gap (UTC s, thinned to `service::MAX_ARRIVALS`).
+    pub arrivals: Vec<i64>,
+}
+
 /// One quoted value of an alarm's evidence.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EvidencePoint {

@@ -10,7 +10,7 @@ use readings::model::Period as StorePeriod;
 use registry::model::MonitoredOutlet;
 
 use crate::model::{
-    AlarmActionBody, AlarmFilter, AlarmRecord, EnterpriseMonthStats, EvaluationSummary,
+    AlarmActionBody, AlarmFilter, AlarmRecord, DataGap, EnterpriseMonthStats, EvaluationSummary,
     EvidencePoint, Lead, LeadCandidate, NewLead, OpenSummary, OutletPermit, RuleCount,
 };
 use crate::repo;
@@ -705,7 +705,7 @@ pub async fn get(db: &Db, principal: &Principal, id: i64, now: i64) -> AppResult
         .await?
         .pop()
         .ok_or_else(|| AppError::not_found("alarm not found"))?;
-    principal.require_street(record.street_id, "alarm")?;
+    principal.require_street(record.street_id, "报警")?;
     Ok(with_deadline(record, now))
 }
 
@@ -1114,7 +1114,7 @@ pub async fn permit(
         .first()
         .map(|e| e.street_id)
         .ok_or_else(|| AppError::not_found("outlet not found"))?;
-    principal.require_street(Some(street), "outlet")?;
+    principal.require_street(Some(street), "排放口")?;
     Ok(repo::permit(db, outlet_id).await?)
 }
 
@@ -1223,6 +1223,43 @@ pub async fn seed_permit(db: &Db, actor: &str, permit: &OutletPermit) -> AppResu
     tx.commit().await?;
     Ok(())
 }
+
+/// What an offline alarm's evidence is: the gap itself. When the point's data arrived around it (two hours
+/// either side; minute records where there are any, else hourly), the last arrival before the gap and the first
+/// after it; with the times of the arrivals, at most [`MAX_ARRIVALS`], for the page's timeline. An empty
+/// evidence chart (an offline alarm has no factor) told the officer nothing.
+pub async fn data_gap(db: &Db, record: &AlarmRecord) -> AppResult<DataGap> {
+    let from = record.from_ts.saturating_sub(2 * 3600);
+    let to = record.to_ts.saturating_add(2 * 3600);
+    let mut arrivals = Vec::new();
+    for period in [StorePeriod::Minute, StorePeriod::Hour] {
+        let rows = readings::store::rows(db, record.point_id, &[period], from, to).await?;
+        arrivals = rows.into_iter().map(|row| row.ts).collect::<Vec<_>>();
+        if !arrivals.is_empty() {
+            break;
+        }
+    }
+    arrivals.sort_unstable();
+    arrivals.dedup();
+    let last_before = arrivals
+        .iter()
+        .rev()
+        .find(|&&ts| ts < record.from_ts)
+        .copied();
+    let first_after = arrivals.iter().find(|&&ts| ts >= record.to_ts).copied();
+    let step = arrivals.len().div_ceil(MAX_ARRIVALS).max(1);
+    Ok(DataGap {
+        from_ts: record.from_ts,
+        to_ts: record.to_ts,
+        hours: record.to_ts.saturating_sub(record.from_ts) as f64 / 3600.0,
+        last_before,
+        first_after,
+        arrivals: arrivals.into_iter().step_by(step).collect(),
+    })
+}
+
+/// At most this many arrival times are drawn on an offline alarm's timeline.
+pub const MAX_ARRIVALS: usize = 600;
 
 /// The factor's stored series around the alarm (two hours either side, minute data where there are any, at
 /// most 5,000 values), and the limit when one applies: what the alarm page charts next to the evidence.

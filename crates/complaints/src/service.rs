@@ -19,7 +19,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use kernel::audit::AuditEntry;
-use kernel::{AppError, AppResult, Db, Principal, Role};
+use kernel::{AppResult, Db, Principal, Role};
 
 use crate::model::Complaint;
 use crate::repo;
@@ -163,10 +163,7 @@ impl Caller<'_> {
         match self.role() {
             None => Ok(()),
             Some(role) if roles.contains(&role) => Ok(()),
-            Some(role) => Err(AppError::forbidden(format!(
-                "role {} may not {what}",
-                role.as_str()
-            ))),
+            Some(role) => Err(kernel::auth::refused(role, what)),
         }
     }
 }

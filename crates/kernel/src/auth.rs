@@ -138,6 +138,23 @@ pub enum Action {
 
 impl Action {
     pub const ALL: [Action; 4] = [Action::Read, Action::Create, Action::Update, Action::Delete];
+
+    /// Its verb for users, as in "局领导无权修改监测设备".
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::Read => "查看",
+            Action::Create => "新建",
+            Action::Update => "修改",
+            Action::Delete => "删除",
+        }
+    }
+}
+
+/// The 403 for a role that may not do something, in the words users read on pages and in the API's `detail`:
+/// `refused(Role::Leader, "修改监测设备")` says "局领导无权修改监测设备". Every permission refusal is built
+/// here, so that none reaches a user in English or with internal names.
+pub fn refused(role: Role, doing: &str) -> AppError {
+    AppError::forbidden(format!("{}无权{doing}", role.label()))
 }
 
 /// Whether `role` may do `action` on `resource`: the resource's own policy.
@@ -177,12 +194,10 @@ impl Principal {
         if self.can(resource, action) {
             Ok(())
         } else {
-            Err(AppError::forbidden(format!(
-                "role {} may not {:?} {:?}",
-                self.role.as_str(),
-                action,
-                resource
-            )))
+            Err(refused(
+                self.role,
+                &format!("{}{}", action.label(), resource.label),
+            ))
         }
     }
 
@@ -200,12 +215,13 @@ impl Principal {
         }
     }
 
-    /// 404 (not 403: we do not reveal that the record exists) for a record outside the caller's street.
+    /// 404 (not 403: we do not reveal that the record exists) for a record outside the caller's street;
+    /// `what` names the record for users ("报警", "企业").
     pub fn require_street(&self, street_id: Option<i64>, what: &str) -> Result<(), AppError> {
         if self.sees_street(street_id) {
             Ok(())
         } else {
-            Err(AppError::not_found(format!("{what} not found")))
+            Err(AppError::not_found(format!("未找到该{what}")))
         }
     }
 
@@ -291,5 +307,22 @@ mod tests {
         assert!(role_allows(Role::Public, ONLY_READ, Action::Read));
         assert!(!role_allows(Role::Admin, ONLY_READ, Action::Delete));
         assert_eq!(format!("{ONLY_READ:?}"), "thing");
+    }
+
+    #[test]
+    fn refusals_are_in_chinese() {
+        const DEVICE: Resource = Resource::new("device", "监测设备", |_, _| false);
+        let leader = Principal {
+            user_id: 1,
+            username: "leader".into(),
+            display_name: "王局长".into(),
+            role: Role::Leader,
+            street_id: None,
+            department_id: None,
+            method: AuthMethod::Token,
+        };
+        let err = leader.require(DEVICE, Action::Update).unwrap_err();
+        assert_eq!(err.to_string(), "局领导无权修改监测设备");
+        assert!(matches!(err, AppError::Forbidden(_)));
     }
 }

@@ -79,23 +79,75 @@ impl IntoResponse for PageError {
         if let AppError::Internal(cause) = &err {
             tracing::error!(error = ?cause, "page failed: {cause:#}");
         }
-        let status = err.status();
-        let title = match status {
-            StatusCode::FORBIDDEN => "无权访问",
-            StatusCode::NOT_FOUND => "未找到",
-            StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "输入有误",
-            StatusCode::CONFLICT => "数据冲突",
-            StatusCode::TOO_MANY_REQUESTS => "请求过于频繁",
-            _ => "系统错误",
-        };
-        let page = ErrorPage {
-            status: status.as_u16(),
-            title,
-            detail: err.public_message(),
-        };
-        let html = page.render().unwrap_or_else(|_| title.to_string());
-        (status, Html(html)).into_response()
+        error_page(err.status(), &err.public_message())
     }
+}
+
+/// The HTML page of an error, in Chinese whatever the message: a title and an explanation by status, the
+/// message itself when it is written for users (it has Chinese in it: permission refusals, most validation
+/// messages), otherwise only under 技术信息 for whoever supports the user, and the ways back. Also used by the
+/// web layer for errors that reach a browser as problem+json (a CSRF refusal, a panic, a body too large).
+pub fn error_page(status: StatusCode, detail: &str) -> Response {
+    let (title, explanation) = error_wording(status);
+    let for_users = has_chinese(detail);
+    let page = ErrorPage {
+        status: status.as_u16(),
+        title,
+        explanation,
+        message: if for_users {
+            detail.to_string()
+        } else {
+            String::new()
+        },
+        technical: if for_users || detail.is_empty() {
+            String::new()
+        } else {
+            detail.to_string()
+        },
+        show_login: matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+    };
+    let html = page
+        .render()
+        .unwrap_or_else(|_| format!("{} {title}", status.as_u16()));
+    (status, Html(html)).into_response()
+}
+
+/// (title, what it means and what to do) of an error page by status.
+fn error_wording(status: StatusCode) -> (&'static str, &'static str) {
+    match status {
+        StatusCode::FORBIDDEN => (
+            "无权访问",
+            "您的账号没有执行此操作的权限。如确需办理，请联系系统管理员调整角色。",
+        ),
+        StatusCode::NOT_FOUND => ("未找到", "您要找的页面或记录不存在，或不在您的查看范围内。"),
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => {
+            ("输入有误", "提交的内容有误，请返回上一页检查后重试。")
+        }
+        StatusCode::CONFLICT => (
+            "数据冲突",
+            "数据已被他人修改，或与已有记录重复。请返回上一页，刷新后重试。",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("内容过大", "上传的文件或提交的内容超过了允许的大小。"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ("格式不支持", "提交的内容格式不正确，请从页面上的表单提交。")
+        }
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "操作不支持",
+            "此地址不支持这种操作，请从页面上的链接或表单进入。",
+        ),
+        StatusCode::TOO_MANY_REQUESTS => ("请求过于频繁", "请求过于频繁，请稍后再试。"),
+        s if s.is_server_error() => (
+            "系统错误",
+            "系统处理时出错，原因已记入日志。请稍后重试；如仍出错，请联系系统管理员。",
+        ),
+        _ => ("请求无法完成", "请求无法完成，请返回上一页后重试。"),
+    }
+}
+
+/// Whether `text` contains CJK ideographs (then it is written for users of this Chinese interface).
+pub fn has_chinese(text: &str) -> bool {
+    text.chars()
+        .any(|c| matches!(c, '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}' | '\u{f900}'..='\u{faff}'))
 }
 
 #[derive(Template)]
@@ -103,7 +155,12 @@ impl IntoResponse for PageError {
 struct ErrorPage {
     status: u16,
     title: &'static str,
-    detail: String,
+    explanation: &'static str,
+    /// The error's own message when it is for users, else empty.
+    message: String,
+    /// The error's own message when it is not (English, for support), else empty.
+    technical: String,
+    show_login: bool,
 }
 
 /// Escapes nothing itself: askama escapes. Formats an optional number for a form field.

@@ -161,7 +161,7 @@ pub async fn plan(
         Some(id) => vec![points::visible(db, principal, id).await?],
         None if principal.role == kernel::Role::Public => {
             return Err(AppError::forbidden(
-                "the public exports one point at a time: give point",
+                "公众每次只能导出一个点位的数据：请指定点位（point）",
             ));
         }
         None => points::all(db)

@@ -261,7 +261,7 @@ async fn visible_enterprise(
     let enterprise = repo::get_enterprise(conn, id)
         .await?
         .ok_or_else(|| AppError::not_found("enterprise not found"))?;
-    principal.require_street(Some(enterprise.street_id), "enterprise")?;
+    principal.require_street(Some(enterprise.street_id), "企业")?;
     Ok(enterprise)
 }
 
@@ -286,7 +286,7 @@ pub async fn get_enterprise(db: &Db, principal: &Principal, id: i64) -> AppResul
 fn require_own_street(principal: &Principal, street_id: i64) -> AppResult<()> {
     match principal.street_scope() {
         Some(own) if own != street_id => Err(AppError::forbidden(
-            "street_id: a street officer may only register records of their own street",
+            "街道干部只能登记本街道的记录（street_id）",
         )),
         _ => Ok(()),
     }

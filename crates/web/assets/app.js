@@ -40,10 +40,52 @@
     }
   });
   document.addEventListener('click', function (event) {
+    // <button data-nav-toggle>: the 菜单 button of the top bar on a phone opens and closes the navigation.
+    var toggle = event.target && event.target.closest ? event.target.closest('[data-nav-toggle]') : null;
+    if (toggle) {
+      var bar = toggle.closest('.topbar');
+      var open = bar ? bar.classList.toggle('nav-open') : false;
+      toggle.setAttribute('aria-expanded', open ? 'true' : 'false');
+      return;
+    }
     var el = event.target && event.target.closest ? event.target.closest('[data-print],[data-back]') : null;
     if (!el) { return; }
     if (el.hasAttribute('data-print')) { event.preventDefault(); window.print(); }
     // <a href="/" data-back>: back to the previous page when there is one (the link's href otherwise).
     if (el.hasAttribute('data-back') && window.history.length > 1) { event.preventDefault(); window.history.back(); }
   });
+
+  // Tables on a phone (app.css): a list table (a header row, one record a row) is marked `cards` and each cell
+  // gets its column's header in data-label (a cell spanning columns takes the first one's); a table of figures
+  // read across is marked `wide` (it scrolls in its own box). Tables htmx swaps in are handled as they arrive; a
+  // page that builds a table in script calls window.qingshanLabelTables(table).
+  var READ_ACROSS = 'table.wide, table.ranking, #audit-table, #section-table, #coverage, #exceedances';
+  function labelTables(root) {
+    var tables = root.querySelectorAll ? Array.prototype.slice.call(root.querySelectorAll('table.list')) : [];
+    if (root.matches && root.matches('table.list')) { tables = [root]; }
+    tables.forEach(function (table) {
+      if (table.matches(READ_ACROSS)) { table.classList.add('wide'); return; }
+      var head = table.tHead && table.tHead.rows[table.tHead.rows.length - 1];
+      if (!head) { return; }
+      table.classList.add('cards');
+      var labels = [];
+      Array.prototype.forEach.call(head.cells, function (cell) {
+        var span = cell.colSpan || 1;
+        for (var i = 0; i < span; i += 1) { labels.push(i === 0 ? cell.textContent.trim() : ''); }
+      });
+      Array.prototype.forEach.call(table.tBodies, function (body) {
+        Array.prototype.forEach.call(body.rows, function (row) {
+          var column = 0;
+          Array.prototype.forEach.call(row.cells, function (cell) {
+            if (!cell.hasAttribute('data-label')) { cell.setAttribute('data-label', labels[column] || ''); }
+            column += cell.colSpan || 1;
+          });
+        });
+      });
+    });
+  }
+  window.qingshanLabelTables = labelTables;
+  function labelAll() { labelTables(document); }
+  if (document.readyState !== 'loading') { labelAll(); } else { document.addEventListener('DOMContentLoaded', labelAll); }
+  document.addEventListener('htmx:afterSwap', function (event) { labelTables(event.target); });
 })();

@@ -28,7 +28,7 @@
     if (recent) {
       recent.setOption({
         tooltip: { trigger: 'axis' },
-        legend: { top: 0, data: v.recent.map(function (s) { return s.code; }) },
+        legend: { type: 'scroll', top: 0, data: v.recent.map(function (s) { return s.code; }) },
         grid: { top: 36, left: 48, right: 48, bottom: 28 },
         xAxis: { type: 'time' },
         yAxis: [{ type: 'value', name: 'µg/m³' }, { type: 'value', name: 'CO mg/m³' }],
@@ -79,7 +79,7 @@
     if (items) {
       items.setOption({
         tooltip: { trigger: 'axis' },
-        legend: { top: 0, data: v.key_items.map(function (k) { return k.name; }) },
+        legend: { type: 'scroll', top: 0, data: v.key_items.map(function (k) { return k.name; }) },
         grid: { top: 40, left: 48, right: 16, bottom: 28 },
         xAxis: { type: 'category', data: months },
         yAxis: { type: 'value', name: '÷ III类限值' },

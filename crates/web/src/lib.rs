@@ -68,6 +68,9 @@ pub fn app(state: AppState) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
+        // A browser page gets the Chinese error page, never problem+json (including the layers' own answers
+        // above: the NUL and body-limit refusals, a panic).
+        .layer(axum::middleware::from_fn(middleware::errors_as_pages))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         // Outermost, so that every response has them: assets, errors, and the body limit's own 413.

@@ -13,9 +13,14 @@ use tower::ServiceExt;
 
 pub const PASSWORD: &str = "correct-horse-battery";
 
+/// The login form's token as a browser holds it after `GET /login`: in its cookie and in the form's `_csrf`
+/// field (the double submit of `accounts::http::login_token_cookie`; any well-formed value works).
+pub const LOGIN_FORM_TOKEN: &str = "webtest-login-form-token-0123456789abcdefgh";
+
 /// The login form as a browser posts it, for tests that send it themselves (many at once).
 pub fn login_request(username: &str, password: &str, next: &str) -> Request<Body> {
     let body = serde_urlencoded::to_string([
+        ("_csrf", LOGIN_FORM_TOKEN),
         ("username", username),
         ("password", password),
         ("next", next),
@@ -23,6 +28,14 @@ pub fn login_request(username: &str, password: &str, next: &str) -> Request<Body
     .unwrap();
     Request::post("/login")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(
+            header::COOKIE,
+            format!(
+                "{}={LOGIN_FORM_TOKEN}",
+                accounts::http::login_token_cookie(false)
+            ),
+        )
+        .header("sec-fetch-site", "same-origin")
         .body(Body::from(body))
         .unwrap()
 }
@@ -266,6 +279,17 @@ impl TestApp {
         .await
         .unwrap()
         .token
+    }
+
+    /// A page as the browser of `session` asks for it (its cookie, no token).
+    pub async fn page(&self, session: &Session, path: &str) -> Reply {
+        self.send(
+            Request::get(path)
+                .header(header::COOKIE, &session.cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
     }
 
     pub async fn get_with_token(&self, path: &str, token: &str) -> Reply {

@@ -471,17 +471,8 @@ db_test!(pages_filters_permits_and_bad_queries, |db| {
     let (app, outlets) = app_with_alarms(db).await;
     let session = app.session(Role::Monitoring).await;
     let get = |path: String| {
-        let cookie = session.cookie.clone();
-        let app = &app;
-        async move {
-            app.send(
-                Request::get(path)
-                    .header(header::COOKIE, cookie)
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await
-        }
+        let (app, session) = (&app, &session);
+        async move { app.page(session, &path).await }
     };
     let list = get("/alarms?state=open&rule=exceedance".into()).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);
@@ -646,4 +637,63 @@ db_test!(pages_filters_permits_and_bad_queries, |db| {
         .status,
         StatusCode::FORBIDDEN
     );
+});
+
+// Issue 14: an offline alarm's page showed an empty evidence chart (an offline alarm has no factor). It states
+// the gap instead — the last record before it, its length, that no data has come since — and draws when the
+// records arrived around it; a data alarm's chart names its factor's unit.
+db_test!(the_evidence_of_an_offline_alarm_is_the_gap, |db| {
+    let (app, _) = app_with_alarms(db.clone()).await;
+    // The history stops at 10:00: judged at 12:00, every outlet is offline since then.
+    let run = alarms::service::evaluate_due(&db, DAY0 + 12 * 3600 + 60)
+        .await
+        .unwrap();
+    assert!(run.raised > 0, "{run:?}");
+    let monitor = app.token(Role::Monitoring).await;
+    let offline = alarm_of(&app, &monitor, "rule=offline").await;
+    let id = offline["id"].as_i64().unwrap();
+    let reader = kernel::Principal {
+        user_id: 1,
+        username: "monitoring".into(),
+        display_name: "监测".into(),
+        role: Role::Monitoring,
+        street_id: None,
+        department_id: None,
+        method: kernel::auth::AuthMethod::Token,
+    };
+    let record = alarms::service::get(&db, &reader, id, DAY0 + 12 * 3600 + 60)
+        .await
+        .unwrap();
+    let gap = alarms::service::data_gap(&db, &record).await.unwrap();
+    let last = gap.last_before.expect("a record before the gap");
+    assert!(
+        last < record.from_ts && last >= record.from_ts - 2 * 3600,
+        "{gap:?}"
+    );
+    assert_eq!(gap.first_after, None, "nothing came after: {gap:?}");
+    assert!(!gap.arrivals.is_empty() && gap.arrivals.len() <= alarms::service::MAX_ARRIVALS);
+    assert!((gap.hours - (record.to_ts - record.from_ts) as f64 / 3600.0).abs() < 1e-9);
+
+    let session = app.session(Role::Monitoring).await;
+    let page = |path: String| {
+        let (app, session) = (&app, &session);
+        async move { app.page(session, &path).await }
+    };
+    let reply = page(format!("/alarms/{id}")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(reply.body.contains("最后一次收到数据"), "{}", reply.body);
+    assert!(reply.body.contains("仍无数据"), "{}", reply.body);
+    assert!(reply.body.contains("chart-gap"), "the arrivals are drawn");
+    let chart = reply.body.split("data-chart=\"").nth(1).unwrap_or("");
+    assert!(
+        chart.contains("gap") && chart.contains("arrivals"),
+        "{chart:.300}"
+    );
+
+    // A data alarm: its chart and its page name the unit.
+    let exceedance = alarm_of(&app, &monitor, "rule=exceedance").await;
+    let reply = page(format!("/alarms/{}", exceedance["id"])).await;
+    let chart = reply.body.split("data-chart=\"").nth(1).unwrap_or("");
+    assert!(chart.contains("mg/m³"), "{chart:.300}");
+    assert!(reply.body.contains("单位 mg/m³"), "{}", reply.body);
 });

@@ -147,7 +147,7 @@ impl<'a> Step<'a> {
             .ok_or_else(|| AppError::not_found("complaint not found"))?;
         if let Some(p) = caller.principal() {
             p.require(crate::COMPLAINT, Action::Read)?;
-            p.require_street(before.street_id, "complaint")?;
+            p.require_street(before.street_id, "案件")?;
             if !matches!(action, CaseAction::DecideExtension { .. }) {
                 p.require(crate::COMPLAINT, Action::Update)?;
             }
@@ -248,7 +248,7 @@ impl<'a> Step<'a> {
 
 /// 受理: starts the handling period.
 async fn accept(step: &mut Step<'_>, note: &Option<String>) -> AppResult<Done> {
-    step.caller.require_role(INTAKE_ROLES, "accept cases")?;
+    step.caller.require_role(INTAKE_ROLES, "受理案件")?;
     let to = step.transition(Transition::Accept)?;
     let due = step.handling_due_from_today();
     let columns = [("accepted_at", Value::Int(Some(step.now)))]
@@ -278,7 +278,7 @@ async fn accept(step: &mut Step<'_>, note: &Option<String>) -> AppResult<Done> {
 
 /// 不予受理, with the reason the reporter is told.
 async fn not_accept(step: &mut Step<'_>, reason: &str) -> AppResult<Done> {
-    step.caller.require_role(INTAKE_ROLES, "refuse cases")?;
+    step.caller.require_role(INTAKE_ROLES, "不予受理")?;
     let reason = validate::required("reason", reason, 1000)?;
     let to = step.transition(Transition::NotAccept)?;
     step.move_to(
@@ -300,7 +300,7 @@ async fn assign(
     department_id: Option<i64>,
     note: &Option<String>,
 ) -> AppResult<Done> {
-    step.caller.require_role(INTAKE_ROLES, "assign cases")?;
+    step.caller.require_role(INTAKE_ROLES, "交办案件")?;
     let to = step.transition(Transition::Assign)?;
     if street_id.is_none() && department_id.is_none() {
         return Err(AppError::validation(
@@ -349,7 +349,7 @@ async fn assign(
 
 /// 开始办理.
 async fn start_handling(step: &mut Step<'_>, note: &Option<String>) -> AppResult<Done> {
-    step.caller.require_role(HANDLER_ROLES, "handle cases")?;
+    step.caller.require_role(HANDLER_ROLES, "办理案件")?;
     let to = step.transition(Transition::StartHandling)?;
     step.move_to(to, Vec::new()).await?;
     let text = format!("开始办理。{}", note_or_empty(note));
@@ -364,8 +364,7 @@ async fn site_check(
     findings: &str,
     violation_found: bool,
 ) -> AppResult<Done> {
-    step.caller
-        .require_role(HANDLER_ROLES, "record site checks")?;
+    step.caller.require_role(HANDLER_ROLES, "登记现场核查")?;
     if step.state() != State::InHandling {
         return Err(AppError::Conflict(format!(
             "site checks are recorded while a case is in handling, not {}",
@@ -412,7 +411,7 @@ async fn reply(
     measures: &str,
     penalty_case_ref: &Option<String>,
 ) -> AppResult<Done> {
-    step.caller.require_role(HANDLER_ROLES, "reply")?;
+    step.caller.require_role(HANDLER_ROLES, "答复案件")?;
     let to = step.transition(Transition::Reply)?;
     let result = validate::required("result", result, 5000)?;
     let measures = validate::required("measures", measures, 5000)?;
@@ -434,7 +433,7 @@ async fn reply(
             .map(|r| format!("；案件/处罚文号 {r}"))
             .unwrap_or_default()
     );
-    Ok(Done::moved("reply", to, text))
+    Ok(Done::moved("答复案件", to, text))
 }
 
 /// 办结, with the reporter's satisfaction (回访评价).
@@ -443,7 +442,7 @@ async fn close(
     satisfaction: Satisfaction,
     note: &Option<String>,
 ) -> AppResult<Done> {
-    step.caller.require_role(INTAKE_ROLES, "close cases")?;
+    step.caller.require_role(INTAKE_ROLES, "办结案件")?;
     let to = step.transition(Transition::Close)?;
     step.move_to(
         to,
@@ -466,7 +465,7 @@ async fn close(
 
 /// 重新办理 after an unsatisfied reply, at most [`MAX_REOPENINGS`] times.
 async fn reopen(step: &mut Step<'_>, reason: &str) -> AppResult<Done> {
-    step.caller.require_role(INTAKE_ROLES, "reopen cases")?;
+    step.caller.require_role(INTAKE_ROLES, "重新办理案件")?;
     let reason = validate::required("reason", reason, 1000)?;
     let to = step.transition(Transition::Reopen)?;
     if step.before.reopen_count >= MAX_REOPENINGS {
@@ -494,8 +493,7 @@ async fn reopen(step: &mut Step<'_>, reason: &str) -> AppResult<Done> {
 
 /// 申请延期: one extension per case, within the channel's maximum, while a handling period runs.
 async fn request_extension(step: &mut Step<'_>, days: i64, reason: &str) -> AppResult<Done> {
-    step.caller
-        .require_role(HANDLER_ROLES, "request extensions")?;
+    step.caller.require_role(HANDLER_ROLES, "申请延期")?;
     if step.before.handover_deadline.is_some() {
         return Err(AppError::Conflict(
             "督察交办件的办理期限由交办机关确定，延期须向交办机关申请（an inspection handover's deadline is set by the handing body)"
@@ -534,8 +532,7 @@ async fn decide_extension(
     approve: bool,
     note: &Option<String>,
 ) -> AppResult<Done> {
-    step.caller
-        .require_role(APPROVER_ROLES, "approve extensions")?;
+    step.caller.require_role(APPROVER_ROLES, "审批延期")?;
     let id = step.id();
     let now = step.now;
     let pending = repo::extensions_of(&mut step.tx, id)
@@ -606,8 +603,7 @@ async fn change_handover_deadline(
     deadline: &str,
     note: &Option<String>,
 ) -> AppResult<Done> {
-    step.caller
-        .require_role(INTAKE_ROLES, "change a handover's deadline")?;
+    step.caller.require_role(INTAKE_ROLES, "修改交办期限")?;
     let before = &step.before;
     let state = before.state;
     let old = before.handover_deadline.clone().ok_or_else(|| {

@@ -18,7 +18,7 @@ async fn visible_case(db: &Db, principal: &Principal, id: i64) -> AppResult<Comp
     let complaint = super::get_named(&mut conn, id)
         .await?
         .ok_or_else(|| AppError::not_found("complaint not found"))?;
-    principal.require_street(complaint.street_id, "complaint")?;
+    principal.require_street(complaint.street_id, "案件")?;
     Ok(complaint)
 }
 

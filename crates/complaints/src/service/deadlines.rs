@@ -281,10 +281,7 @@ pub async fn sync_deadlines(db: &Db, cal: &Calendar, stored: &str) -> AppResult<
 /// Escalates every open case whose clock ran out before `today` to the leaders (督办): flags it, records it in
 /// the timeline and the audit log. Returns the escalated ids. Idempotent.
 pub async fn escalate_overdue(db: &Db, caller: Caller<'_>, now: i64) -> AppResult<Vec<i64>> {
-    caller.require_role(
-        &[Role::Admin, Role::Leader, Role::Petition],
-        "run escalation",
-    )?;
+    caller.require_role(&[Role::Admin, Role::Leader, Role::Petition], "执行超期督办")?;
     // Due dates first brought up to date with the calendar.
     context(db).await?;
     let today = date_text(cst_day(now));

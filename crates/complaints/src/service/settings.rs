@@ -52,8 +52,7 @@ pub(super) async fn load_settings(db: &Db) -> AppResult<(Settings, Option<String
 }
 
 pub async fn update_settings(db: &Db, principal: &Principal, new: Settings) -> AppResult<Settings> {
-    Caller::User(principal)
-        .require_role(&[Role::Admin, Role::Petition], "change complaint settings")?;
+    Caller::User(principal).require_role(&[Role::Admin, Role::Petition], "修改信访投诉设置")?;
     let in_range = |field: &str, value: i64, low: i64, high: i64| {
         if (low..=high).contains(&value) {
             Ok(())

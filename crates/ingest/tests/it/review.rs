@@ -52,13 +52,7 @@ async fn audit_count(db: &Db, entity: &str) -> i64 {
 
 async fn page(app: &TestApp, role: Role, path: &str) -> Reply {
     let session = app.session(role).await;
-    app.send(
-        Request::get(path)
-            .header(header::COOKIE, &session.cookie)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await
+    app.page(&session, path).await
 }
 
 testkit::db_test!(quarantine_review_allowed_and_refused_by_role, |db| {

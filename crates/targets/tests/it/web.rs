@@ -34,13 +34,7 @@ fn body(title: &str, comparison: &str, threshold: Value, extra: Value) -> String
 }
 
 async fn page(app: &TestApp, session: &Session, path: &str) -> webtest::Reply {
-    app.send(
-        Request::get(path)
-            .header(header::COOKIE, &session.cookie)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await
+    app.page(session, path).await
 }
 
 async fn post_form(app: &TestApp, session: &Session, path: &str, form: &str) -> webtest::Reply {

@@ -208,3 +208,172 @@ testkit::db_test!(extreme_times_are_refused_not_overflowed, |db| {
         assert_eq!(reply.json()["field"], "ends_at", "{body}");
     }
 });
+
+/// Whether a text has Chinese in it (CJK ideographs).
+fn has_chinese(text: &str) -> bool {
+    text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
+// Issue 14: a browser page never answers raw JSON or an English-only error. Every kind of error a browser can
+// meet — an unknown path, a record that is not there, a page of another role, a bad filter, a form without its
+// CSRF token, a form body that does not parse, a NUL in a form, a body too large, a method a page does not take
+// — is an HTML page with Chinese in it and a way back; the same errors asked by the API stay problem+json.
+testkit::db_test!(every_error_page_is_chinese_html, |db| {
+    let app = TestApp::new(db).await;
+    let leader = app.session(Role::Leader).await;
+    let admin = app.session(Role::Admin).await;
+    let page = |method: &str, path: &str, cookie: &str| {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::COOKIE, cookie)
+            .header(header::ACCEPT, "text/html,application/xhtml+xml")
+    };
+    let form = |path: &str, cookie: &str, body: &str| {
+        Request::post(path)
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let huge = "x".repeat(9 * 1024 * 1024);
+    let cases: Vec<(&str, Request<Body>, StatusCode)> = vec![
+        (
+            "an unknown path",
+            page("GET", "/no/such/page", &leader.cookie)
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "a record that is not there",
+            page("GET", "/alarms/999999", &leader.cookie)
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "a page of another role",
+            page("GET", "/admin/users", &leader.cookie)
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "a bad filter",
+            page("GET", "/alarms?month=11-2026", &leader.cookie)
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "a bad path",
+            page("GET", "/alarms/abc", &leader.cookie)
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "a form without its CSRF token",
+            form(
+                "/admin/users",
+                &admin.cookie,
+                "username=x&display_name=x&password=longenough1&role=public",
+            ),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "a form body that does not parse",
+            form(
+                "/alarms/1/action",
+                &leader.cookie,
+                &format!("_csrf={}&action=verify&version=abc", leader.csrf),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "a NUL in a form",
+            form(
+                "/admin/users",
+                &admin.cookie,
+                &format!("_csrf={}&username=a%00b", admin.csrf),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "a body too large",
+            Request::post("/admin/users")
+                .header(header::COOKIE, &admin.cookie)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::CONTENT_LENGTH, huge.len().to_string())
+                .body(Body::from(huge.clone()))
+                .unwrap(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            "a method a page does not take",
+            page("GET", "/logout", &leader.cookie)
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+    ];
+    for (what, request, status) in cases {
+        let reply = app.send(request).await;
+        assert_eq!(reply.status, status, "{what}: {}", reply.body);
+        assert!(
+            reply.content_type().starts_with("text/html"),
+            "{what}: answered {} {}",
+            reply.content_type(),
+            reply.body
+        );
+        assert!(has_chinese(&reply.body), "{what}: {}", reply.body);
+        assert!(
+            reply.body.contains("返回上一页") && reply.body.contains("返回首页"),
+            "{what}: no way back: {}",
+            reply.body
+        );
+        assert!(!reply.body.trim_start().starts_with('{'), "{what}");
+    }
+    // The permission refusal says who may not do what, in Chinese, on the page and in the API's detail alike.
+    let refused = app
+        .send(
+            page("GET", "/admin/users", &leader.cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(
+        refused.body.contains("局领导无权查看用户"),
+        "{}",
+        refused.body
+    );
+    let token = app.token(Role::Leader).await;
+    let api = app
+        .json_with_token(
+            "POST",
+            "/api/v1/streets",
+            &token,
+            r#"{"code":"x1","name":"新街道"}"#,
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::FORBIDDEN, "{}", api.body);
+    assert_eq!(api.content_type(), "application/problem+json");
+    assert_eq!(api.json()["detail"], "局领导无权新建街道与部门");
+    assert_eq!(
+        api.json()["title"],
+        "Forbidden",
+        "the machine-readable title stays"
+    );
+    // The API's own errors stay problem+json, even for a client that also accepts HTML.
+    let api_404 = app
+        .send(
+            Request::get("/api/v1/nothing-here")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::ACCEPT, "text/html")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(api_404.content_type(), "application/problem+json");
+});

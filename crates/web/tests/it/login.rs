@@ -419,3 +419,212 @@ testkit::db_test!(common_passwords_are_refused, |db| {
         .await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
 });
+
+/// The `name=value` of a `Set-Cookie` of the reply named `name`, if it sets one.
+fn set_cookie(reply: &webtest::Reply, name: &str) -> Option<String> {
+    reply
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string)
+}
+
+/// The login form's hidden `_csrf` value on a login page.
+fn form_token(body: &str) -> String {
+    body.split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no _csrf field on the login page: {body}"))
+        .to_string()
+}
+
+fn login_post(cookies: &str, body: String, fetch_site: Option<&str>) -> Request<Body> {
+    let mut request = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "text/html");
+    if !cookies.is_empty() {
+        request = request.header(header::COOKIE, cookies);
+    }
+    if let Some(site) = fetch_site {
+        request = request.header("sec-fetch-site", site);
+    }
+    request.body(Body::from(body)).unwrap()
+}
+
+// Issue 14: in the demo, a fresh browser opening /login was logged in as the leader by that very visit, its form
+// had no CSRF token, and every login answered a raw JSON 403. Login works from any state now, and is still
+// protected against login CSRF by its own token (OWASP: pre-session token for login forms) and Fetch Metadata.
+testkit::db_test!(login_works_from_any_state_and_refuses_forged_forms, |db| {
+    let config = AppConfig {
+        demo: true,
+        ..AppConfig::default()
+    };
+    let app = TestApp::with_config(db, config).await;
+    let login_cookie = accounts::http::login_token_cookie(false);
+
+    // A fresh browser: the login page does not log it in, and it carries the form's token in the form and in a
+    // cookie.
+    let page = app
+        .send(
+            Request::get("/login")
+                .header(header::ACCEPT, "text/html")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        set_cookie(&page, "qs_session").is_none(),
+        "opening /login logs nobody in"
+    );
+    let cookie = set_cookie(&page, login_cookie).expect("the login token's cookie");
+    let token = form_token(&page.body);
+    assert_eq!(cookie, format!("{login_cookie}={token}"));
+    assert!(
+        page.body.contains("以此身份登录"),
+        "the demo accounts are listed"
+    );
+    let demo_buttons = page.body.matches(&format!("value=\"{token}\"")).count();
+    assert!(
+        demo_buttons > 5,
+        "every demo-account button carries the token too"
+    );
+
+    let body = |username: &str, token: &str| {
+        serde_urlencoded::to_string([
+            ("_csrf", token),
+            ("username", username),
+            ("password", PASSWORD),
+            ("next", "/alarms"),
+        ])
+        .unwrap()
+    };
+    let ok = app
+        .send(login_post(
+            &cookie,
+            body("monitoring", &token),
+            Some("same-origin"),
+        ))
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    assert_eq!(location(&ok), "/alarms");
+    let first_session = set_cookie(&ok, "qs_session").expect("a session");
+
+    // Already logged in (the demo's auto-login, or a login before): the login page says who, and logging in as
+    // another user works and ends the first session.
+    let signed_in = format!("{cookie}; {first_session}");
+    let again = app
+        .send(
+            Request::get("/login")
+                .header(header::COOKIE, &signed_in)
+                .header(header::ACCEPT, "text/html")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(again.body.contains("已以"), "{}", again.body);
+    assert_eq!(
+        form_token(&again.body),
+        token,
+        "a second login tab shares the token"
+    );
+    let second = app
+        .send(login_post(&signed_in, body("enforcement", &token), None))
+        .await;
+    assert_eq!(second.status, StatusCode::SEE_OTHER, "{}", second.body);
+    let me = app
+        .send(
+            Request::get("/api/v1/me")
+                .header(header::COOKIE, &first_session)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        me.status,
+        StatusCode::UNAUTHORIZED,
+        "the replaced session ended"
+    );
+
+    // An expired session's cookie is no obstacle either.
+    let expired = format!("{cookie}; qs_session=no-such-session");
+    let reply = app
+        .send(login_post(
+            &expired,
+            body("petition", &token),
+            Some("same-origin"),
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+
+    // Refused, with a fresh login page (HTML, Chinese, a new token) and no session: no token, a token that is not
+    // the cookie's, no cookie (an attacker's page cannot read or set it), and a post from another site.
+    for (what, cookies, token, site) in [
+        ("no token", cookie.clone(), String::new(), None),
+        (
+            "a token not the cookie's",
+            cookie.clone(),
+            kernel::password::random_secret(),
+            None,
+        ),
+        ("no cookie", String::new(), token.clone(), None),
+        (
+            "another site",
+            cookie.clone(),
+            token.clone(),
+            Some("cross-site"),
+        ),
+        (
+            "a sibling subdomain",
+            cookie.clone(),
+            token.clone(),
+            Some("same-site"),
+        ),
+    ] {
+        let reply = app
+            .send(login_post(&cookies, body("admin", &token), site))
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::FORBIDDEN,
+            "{what}: {}",
+            reply.body
+        );
+        assert!(reply.content_type().starts_with("text/html"), "{what}");
+        assert!(
+            reply.body.contains("登录页面已过期"),
+            "{what}: {}",
+            reply.body
+        );
+        assert!(set_cookie(&reply, "qs_session").is_none(), "{what}");
+        assert!(set_cookie(&reply, login_cookie).is_some(), "{what}");
+    }
+});
+
+// A stale logout form (the user logged in again in another tab since) still logs out when the browser says it
+// comes from our page; without that header the session's token is needed as for any form.
+testkit::db_test!(a_stale_logout_from_our_page_still_logs_out, |db| {
+    let app = TestApp::new(db).await;
+    let session = app.session(Role::Leader).await;
+    let logout = |site: Option<&str>| {
+        let mut request = Request::post("/logout")
+            .header(header::COOKIE, &session.cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(site) = site {
+            request = request.header("sec-fetch-site", site);
+        }
+        request.body(Body::from("_csrf=stale")).unwrap()
+    };
+    let refused = app.send(logout(Some("cross-site"))).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.content_type().starts_with("text/html"));
+    assert!(refused.body.contains("安全校验未通过"), "{}", refused.body);
+    let refused = app.send(logout(None)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let done = app.send(logout(Some("same-origin"))).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(location(&done), "/login");
+});
