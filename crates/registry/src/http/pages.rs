@@ -162,14 +162,14 @@ async fn street_options(
 }
 
 /// A posted form: the fields in order, repeated names allowed (checkbox groups).
-struct FormData(Vec<(String, String)>);
+pub(super) struct FormData(Vec<(String, String)>);
 
 impl FormData {
-    fn parse(body: &[u8]) -> FormData {
+    pub(super) fn parse(body: &[u8]) -> FormData {
         FormData(form_urlencoded::parse(body).into_owned().collect())
     }
 
-    fn get(&self, name: &str) -> String {
+    pub(super) fn get(&self, name: &str) -> String {
         self.0
             .iter()
             .find(|(k, _)| k == name)

@@ -24,6 +24,8 @@ use crate::service::setup::{self, DistrictSetup};
 use crate::service::{self};
 use crate::sheet::MAX_FILE_BYTES;
 
+use super::pages::FormData;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(
@@ -148,23 +150,6 @@ async fn refuse_non_administrator(state: &AppState, principal: &Principal) -> Op
     })
 }
 
-/// The fields of a posted form, trimmed (a missing one is empty).
-struct FormFields(Vec<(String, String)>);
-
-impl FormFields {
-    fn parse(body: &[u8]) -> FormFields {
-        FormFields(form_urlencoded::parse(body).into_owned().collect())
-    }
-
-    fn get(&self, name: &str) -> String {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    }
-}
-
 /// For the start page: until the district is set up, the administrator is sent to `/setup` and everyone
 /// else is told (in Chinese) that the administrator must finish it first. `None` once it is set up.
 pub async fn setup_gate(
@@ -278,7 +263,7 @@ async fn setup_submit(
     principal: Principal,
     body: Bytes,
 ) -> PageResult {
-    let fields = FormFields::parse(&body);
+    let fields = FormData::parse(&body);
     let get = |name: &str| fields.get(name);
     let form = DistrictInput {
         code: get("code"),
@@ -540,7 +525,7 @@ async fn import_confirm(
         return refused;
     }
     require_importer(&principal)?;
-    let fields = FormFields::parse(&body);
+    let fields = FormData::parse(&body);
     let get = |name: &str| fields.get(name);
     let digest = get("digest");
     let Some(path) = upload_path(&state, &digest) else {
