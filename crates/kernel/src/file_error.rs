@@ -113,18 +113,13 @@ impl<R> LineIndex<R> {
             }
             self.breaks.pop_front();
         }
-        let mut position = start;
-        let mut newlines = self.newlines_passed;
-        for &(at, byte) in &self.breaks {
-            if at != position {
-                break;
-            }
-            if byte == b'\n' {
-                newlines += 1;
-            }
-            position += 1;
-        }
-        newlines + 1
+        // The breaks right at `start`, one after another, are the blank lines the parser skips.
+        let skipped_newlines = (start..)
+            .zip(self.breaks.iter())
+            .take_while(|(position, (at, _))| at == position)
+            .filter(|(_, (_, byte))| *byte == b'\n')
+            .count() as u64;
+        self.newlines_passed + skipped_newlines + 1
     }
 }
 
