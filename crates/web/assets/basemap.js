@@ -90,8 +90,8 @@
       var note = document.getElementById(el.id + '-note');
       if (note) {
         note.textContent = streets.simulated
-          ? '街道边界为模拟划分（' + (streets.source || '') + '），仅供示意；本局可在数据目录 geo/streets.geojson 提供正式边界。'
-          : (hasStreets ? '街道边界：' + (streets.source || '本局提供') : '');
+          ? '街道边界为模拟划分（' + (streets.source || '') + '），仅供示意，不是正式的街道界线。'
+          : (hasStreets ? '街道边界：' + (streets.source || '本局提供') + '。' : '');
       }
       var chart = echarts.init(el);
       window.addEventListener('resize', function () { chart.resize(); });

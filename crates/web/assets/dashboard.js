@@ -109,12 +109,13 @@
         return groups[group].map(function (e, i) { return { value: i, label: e.label, color: e.colour }; });
       };
       // Vertical, in the map's lower corners (the district is drawn in the middle): fits a phone's width too.
+      // Inverse, so that 优 and I–II类 come first, and with it the title (text[1]) at the top.
       var visualMap = function (group, seriesNames, title, corner) {
         var indices = seriesNames.map(indexOf).filter(function (i) { return i >= 0; });
         if (indices.length === 0) { return null; }
         return Object.assign({
           type: 'piecewise', dimension: 2, seriesIndex: indices, pieces: pieces(group), orient: 'vertical', inverse: true,
-          bottom: 4, itemWidth: 12, itemHeight: 10, itemGap: 4, text: [title, null], textGap: 4, showLabel: true,
+          bottom: 4, itemWidth: 12, itemHeight: 10, itemGap: 4, text: [null, title], textGap: 4, showLabel: true,
           textStyle: { fontSize: 11 }, outOfRange: { color: '#cccccc' }
         }, corner);
       };

@@ -28,7 +28,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Where the simulated partition says it comes from (shown in the map's caption).
-const SIMULATED_SOURCE: &str = "模拟划分：以各街道中心为种子的泰森多边形，裁剪到区界";
+const SIMULATED_SOURCE: &str = "以各街道中心为种子的泰森多边形，裁剪到区界";
 
 /// The district boundary file's bytes: `<data dir>/geo/district.geojson` when the bureau has put its
 /// sanctioned boundary there, else the packaged Tianjin districts (web-assets/MAP-PROVENANCE.md).
@@ -277,7 +277,7 @@ pub fn supplied_streets(text: &[u8], streets: &[StreetSeed]) -> Result<Value, St
     Ok(json!({
         "type": "FeatureCollection",
         "simulated": false,
-        "source": "街道边界由本局提供（<数据目录>/geo/streets.geojson）",
+        "source": "本局提供的街道边界",
         "unmatched": unmatched,
         "missing": missing(streets, &drawn),
         "features": by_street
@@ -333,7 +333,9 @@ pub async fn street_map(db: &Db, data_dir: &Path) -> AppResult<Value> {
             Ok(collection) => return Ok(collection),
             Err(e) => {
                 tracing::warn!(file = %supplied.display(), error = %e, "the street map file is unusable");
-                error = Some(format!("geo/streets.geojson 无法使用（{e}），改用模拟划分"));
+                error = Some(format!(
+                    "本局提供的街道边界文件 geo/streets.geojson 无法使用（{e}），改用模拟划分"
+                ));
             }
         }
     }

@@ -149,27 +149,18 @@ testkit::db_test!(dashboard_shows_computed_figures_within_scope, |db| {
     assert_eq!(d["alarms"]["total"], 0);
     // Every marker's colour is the colour of its entry in the map's legend: the legend explains the map.
     let legend = d["map_legend"].as_array().unwrap();
-    for p in d["map_points"].as_array().unwrap() {
+    let points = d["map_points"].as_array().unwrap();
+    for p in points {
         let entry = legend
             .iter()
             .find(|e| e["label"] == p["legend"])
             .unwrap_or_else(|| panic!("no legend entry for {p}"));
         assert_eq!(entry["colour"], p["colour"], "{p}");
     }
-    let n1_point = d["map_points"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "点位N1")
-        .unwrap();
-    assert_eq!(n1_point["legend"], "良", "AQI 100 is 良");
-    let section_point = d["map_points"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["kind"] == "section")
-        .unwrap();
-    assert_eq!(section_point["legend"], "IV类");
+    let legend_of =
+        |key: &str, value: &str| points.iter().find(|p| p[key] == value).unwrap()["legend"].clone();
+    assert_eq!(legend_of("name", "点位N1"), "良", "AQI 100 is 良");
+    assert_eq!(legend_of("kind", "section"), "IV类");
 
     // A street officer of street A sees street A's points only, no enterprises' alarms of other streets.
     let officer = app.token(Role::StreetOfficer).await;
