@@ -124,6 +124,20 @@ function measure() {
     }
   }
 
+  // A navigation entry hidden (partly) at the end of its bar is cut off too.
+  for (const nav of document.querySelectorAll('nav.mainnav, .subnav')) {
+    if (!visible(nav)) {
+      continue;
+    }
+    const box = nav.getBoundingClientRect();
+    for (const a of nav.querySelectorAll('a')) {
+      const r = a.getBoundingClientRect();
+      if (visible(a) && (r.right > box.right + 1 || r.left < box.left - 1 || r.right > window.innerWidth + 1)) {
+        result.cut.push(`${describe(a)}: navigation entry outside its bar (${Math.round(r.left)}–${Math.round(r.right)} px of ${Math.round(box.left)}–${Math.round(box.right)})`);
+      }
+    }
+  }
+
   // Form fields asking for an internal id.
   for (const field of document.querySelectorAll('input, select, textarea')) {
     const type = (field.getAttribute('type') || '').toLowerCase();

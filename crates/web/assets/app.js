@@ -56,7 +56,7 @@
   });
 
   // Tables on a phone (app.css): a list table (a header row, one record a row) is marked `cards` and each cell
-  // gets its column's header in data-label (a cell spanning columns takes the first one's); a table of figures
+  // gets its column's header in data-label (a cell spanning columns none); a table of figures
   // read across is marked `wide` (it scrolls in its own box). Tables htmx swaps in are handled as they arrive; a
   // page that builds a table in script calls window.qingshanLabelTables(table).
   var READ_ACROSS = 'table.wide, table.ranking, #audit-table, #section-table, #coverage, #exceedances';
@@ -77,7 +77,9 @@
         Array.prototype.forEach.call(body.rows, function (row) {
           var column = 0;
           Array.prototype.forEach.call(row.cells, function (cell) {
-            if (!cell.hasAttribute('data-label')) { cell.setAttribute('data-label', labels[column] || ''); }
+            // A cell across several columns (a row's edit form, a "none yet" line) is no one column's.
+            var label = (cell.colSpan || 1) > 1 ? '' : labels[column] || '';
+            if (!cell.hasAttribute('data-label')) { cell.setAttribute('data-label', label); }
             column += cell.colSpan || 1;
           });
         });
