@@ -17,6 +17,8 @@ pub struct Chrome {
     pub csrf_token: String,
     pub nav: Vec<(&'static str, &'static str, bool)>,
     pub demo: bool,
+    /// The visitor's role, so that a page offers only the links its visitor may follow ([`Chrome::may`]).
+    pub role: crate::auth::Role,
 }
 
 impl Chrome {
@@ -46,7 +48,13 @@ impl Chrome {
             csrf_token: principal.csrf_token().unwrap_or_default().to_string(),
             nav,
             demo: state.config.demo,
+            role: principal.role,
         }
+    }
+
+    /// Whether the visitor may do `action` on `resource`: a link to a page they would be refused is not shown.
+    pub fn may(&self, resource: crate::auth::Resource, action: crate::auth::Action) -> bool {
+        crate::auth::role_allows(self.role, resource, action)
     }
 }
 
