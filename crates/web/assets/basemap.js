@@ -99,10 +99,14 @@
     });
   }
 
-  // The base option extended by a page's own: its series after the base's, its other keys as given.
+  // The base option extended by a page's own: its series after the base's, its other keys as given. A series on
+  // the geo takes its tooltip settings from the geo after its own, and the base's geo shows none (its regions
+  // say nothing): so each of the page's series says it shows one.
   function compose(base, own) {
     var out = Object.assign({}, base, own);
-    out.series = base.series.concat(own.series || []);
+    out.series = base.series.concat((own.series || []).map(function (s) {
+      return Object.assign({}, s, { tooltip: Object.assign({ show: true }, s.tooltip) });
+    }));
     return out;
   }
 
