@@ -802,6 +802,37 @@ fn outlet_keys(o: &OutletChoice) -> Vec<String> {
     vec![o.label.clone(), o.code.clone(), o.name.clone()]
 }
 
+/// A kind of record a picker chooses: what it is called, its id, and the keys its picker text may be.
+type PickKind<'a, T> = (&'a str, fn(&T) -> i64, fn(&T) -> Vec<String>);
+
+/// Resolves a picker to one record of a kind (`what`, its id and the keys its text may be): the hidden id when
+/// it still matches the text, else the one candidate the text's searches find.
+async fn pick<T, Found, Searched>(
+    field: &str,
+    picked: &Picked,
+    (what, id_of, keys): PickKind<'_, T>,
+    by_id: impl FnOnce(i64) -> Found,
+    search: impl Fn(String) -> Searched,
+) -> AppResult<Option<i64>>
+where
+    Found: Future<Output = AppResult<T>>,
+    Searched: Future<Output = AppResult<Vec<T>>>,
+{
+    if let Some(id) = picked.id(field)?
+        && let Some(record) = chosen(field, what, picked, by_id(id).await, keys)?
+    {
+        return Ok(Some(id_of(&record)));
+    }
+    let Some(text) = picked.text.as_deref() else {
+        return Ok(None);
+    };
+    let mut candidates = Vec::new();
+    for q in picked.queries() {
+        candidates.extend(search(q).await?);
+    }
+    the_one(field, what, text, candidates, id_of, keys).map(Some)
+}
+
 /// The enterprise a picker names (by id, or by name or USCC), among those the caller may see; `None` when
 /// the picker is empty.
 pub async fn pick_enterprise(
@@ -810,28 +841,22 @@ pub async fn pick_enterprise(
     field: &str,
     picked: &Picked,
 ) -> AppResult<Option<i64>> {
-    if let Some(id) = picked.id(field)? {
-        let found = get_enterprise(db, principal, id).await;
-        if let Some(e) = chosen(field, "企业", picked, found, enterprise_keys)? {
-            return Ok(Some(e.id));
-        }
-    }
-    let Some(text) = picked.text.as_deref() else {
-        return Ok(None);
-    };
-    let mut candidates = Vec::new();
-    for q in picked.queries() {
-        let filter = EnterpriseFilter {
-            q: Some(q),
-            ..Default::default()
-        };
-        candidates.extend(
-            list_enterprises(db, principal, &filter, &pick_page())
+    pick(
+        field,
+        picked,
+        ("企业", |e: &Enterprise| e.id, enterprise_keys),
+        |id| get_enterprise(db, principal, id),
+        move |q| async move {
+            let filter = EnterpriseFilter {
+                q: Some(q),
+                ..Default::default()
+            };
+            Ok(list_enterprises(db, principal, &filter, &pick_page())
                 .await?
-                .items,
-        );
-    }
-    the_one(field, "企业", text, candidates, |e| e.id, enterprise_keys).map(Some)
+                .items)
+        },
+    )
+    .await
 }
 
 /// The monitoring point a picker names (by id, or by `编号 名称`, code or name), among those the caller may
@@ -842,28 +867,22 @@ pub async fn pick_point(
     field: &str,
     picked: &Picked,
 ) -> AppResult<Option<i64>> {
-    if let Some(id) = picked.id(field)? {
-        let found = get_point(db, principal, id).await;
-        if let Some(p) = chosen(field, "监测点位", picked, found, point_keys)? {
-            return Ok(Some(p.id));
-        }
-    }
-    let Some(text) = picked.text.as_deref() else {
-        return Ok(None);
-    };
-    let mut candidates = Vec::new();
-    for q in picked.queries() {
-        let filter = PointFilter {
-            q: Some(q),
-            ..Default::default()
-        };
-        candidates.extend(
-            list_points(db, principal, &filter, &pick_page())
+    pick(
+        field,
+        picked,
+        ("监测点位", |p: &MonitoringPoint| p.id, point_keys),
+        |id| get_point(db, principal, id),
+        move |q| async move {
+            let filter = PointFilter {
+                q: Some(q),
+                ..Default::default()
+            };
+            Ok(list_points(db, principal, &filter, &pick_page())
                 .await?
-                .items,
-        );
-    }
-    the_one(field, "监测点位", text, candidates, |p| p.id, point_keys).map(Some)
+                .items)
+        },
+    )
+    .await
 }
 
 /// One outlet with its enterprise, if the caller may see it.
@@ -894,28 +913,22 @@ pub async fn pick_outlet(
     field: &str,
     picked: &Picked,
 ) -> AppResult<Option<i64>> {
-    if let Some(id) = picked.id(field)? {
-        let found = outlet_choice(db, principal, id).await;
-        if let Some(o) = chosen(field, "排放口", picked, found, outlet_keys)? {
-            return Ok(Some(o.id));
-        }
-    }
-    let Some(text) = picked.text.as_deref() else {
-        return Ok(None);
-    };
-    let mut candidates = Vec::new();
-    for q in picked.queries() {
-        let filter = OutletFilter {
-            q: Some(q),
-            ..Default::default()
-        };
-        candidates.extend(
-            search_outlets(db, principal, &filter, &pick_page())
+    pick(
+        field,
+        picked,
+        ("排放口", |o: &OutletChoice| o.id, outlet_keys),
+        |id| outlet_choice(db, principal, id),
+        move |q| async move {
+            let filter = OutletFilter {
+                q: Some(q),
+                ..Default::default()
+            };
+            Ok(search_outlets(db, principal, &filter, &pick_page())
                 .await?
-                .items,
-        );
-    }
-    the_one(field, "排放口", text, candidates, |o| o.id, outlet_keys).map(Some)
+                .items)
+        },
+    )
+    .await
 }
 
 pub async fn add_outlet(
