@@ -570,6 +570,17 @@ enum Outcome {
     Unchanged,
 }
 
+impl Outcome {
+    /// A matched row's outcome from the headers of its changed columns.
+    fn of_changes(fields: Vec<String>) -> Outcome {
+        if fields.is_empty() {
+            Outcome::Unchanged
+        } else {
+            Outcome::Update(fields)
+        }
+    }
+}
+
 /// A reference to an enterprise by USCC, resolved.
 #[derive(Debug, Clone)]
 struct EnterpriseRef {
@@ -1056,6 +1067,15 @@ fn header(layout: &SheetLayout, column: usize) -> String {
     layout.columns[column].header.to_string()
 }
 
+/// The headers of the columns whose `(changed, column)` pair says they differ from the stored record.
+fn changed_headers(layout: &SheetLayout, pairs: &[(bool, usize)]) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(changed, _)| *changed)
+        .map(|(_, column)| header(layout, *column))
+        .collect()
+}
+
 /// Checks every row against the file and the registry; decides what each does.
 async fn plan(
     conn: &mut AnyConnection,
@@ -1307,11 +1327,7 @@ async fn plan(
             None => Outcome::Create,
             Some(e) => {
                 let fields = enterprise_changes(e, &draft, status, &new_identifiers);
-                if fields.is_empty() {
-                    Outcome::Unchanged
-                } else {
-                    Outcome::Update(fields)
-                }
+                Outcome::of_changes(fields)
             }
         };
         if outcome != Outcome::Unchanged && !may_write {
@@ -1460,11 +1476,7 @@ async fn plan(
                 if s.lat != input.lat {
                     fields.push(header(&SITES, site::LAT));
                 }
-                if fields.is_empty() {
-                    Outcome::Unchanged
-                } else {
-                    Outcome::Update(fields)
-                }
+                Outcome::of_changes(fields)
             }
         };
         if outcome != Outcome::Unchanged && !may_write {
@@ -1618,17 +1630,8 @@ async fn plan(
                     (o.lon != input.lon, outlet::LON),
                     (o.lat != input.lat, outlet::LAT),
                 ];
-                fields.extend(
-                    pairs
-                        .iter()
-                        .filter(|(changed, _)| *changed)
-                        .map(|(_, c)| header(&OUTLETS, *c)),
-                );
-                if fields.is_empty() {
-                    Outcome::Unchanged
-                } else {
-                    Outcome::Update(fields)
-                }
+                fields.extend(changed_headers(&OUTLETS, &pairs));
+                Outcome::of_changes(fields)
             }
         };
         if outcome != Outcome::Unchanged && !may_write {
@@ -1885,16 +1888,8 @@ async fn plan(
                     (active.is_some_and(|a| a != p.active), point::ACTIVE),
                     (false, point::CODE),
                 ];
-                let fields: Vec<String> = pairs
-                    .iter()
-                    .filter(|(changed, _)| *changed)
-                    .map(|(_, c)| header(&POINTS, *c))
-                    .collect();
-                if fields.is_empty() {
-                    Outcome::Unchanged
-                } else {
-                    Outcome::Update(fields)
-                }
+                let fields = changed_headers(&POINTS, &pairs);
+                Outcome::of_changes(fields)
             }
         };
         if outcome != Outcome::Unchanged && !may_write {
@@ -2050,16 +2045,8 @@ async fn plan(
                         device::PASSWORD,
                     ),
                 ];
-                let fields: Vec<String> = pairs
-                    .iter()
-                    .filter(|(changed, _)| *changed)
-                    .map(|(_, c)| header(&DEVICES, *c))
-                    .collect();
-                if fields.is_empty() {
-                    Outcome::Unchanged
-                } else {
-                    Outcome::Update(fields)
-                }
+                let fields = changed_headers(&DEVICES, &pairs);
+                Outcome::of_changes(fields)
             }
         };
         if outcome != Outcome::Unchanged && !may_write {
