@@ -189,7 +189,7 @@ pub async fn insert_session(
     .bind(csrf_token)
     .bind(now)
     .bind(expires_at)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(())
 }
@@ -229,7 +229,7 @@ pub async fn touch_session(
         .bind(now)
         .bind(expires_at)
         .bind(id_digest)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -237,7 +237,7 @@ pub async fn touch_session(
 pub async fn delete_session(db: &Db, id_digest: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM sessions WHERE id_digest = $1")
         .bind(id_digest)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -256,7 +256,7 @@ pub async fn delete_user_sessions<'e, E: Executor<'e, Database = Any>>(
 pub async fn delete_expired_sessions(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
         .bind(now)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?
         .rows_affected())
 }
@@ -321,7 +321,7 @@ pub async fn touch_token(db: &Db, id: i64, now: i64) -> Result<(), sqlx::Error> 
     sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -369,7 +369,7 @@ pub async fn reserve_login_attempt(
 pub async fn settle_login_failure(db: &Db, id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE login_failures SET pending = 0 WHERE id = $1")
         .bind(id)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -378,7 +378,7 @@ pub async fn settle_login_failure(db: &Db, id: i64) -> Result<(), sqlx::Error> {
 pub async fn delete_login_attempt(db: &Db, id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM login_failures WHERE id = $1")
         .bind(id)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -419,7 +419,7 @@ pub async fn client_failures_since(
 pub async fn clear_login_failures(db: &Db, username: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM login_failures WHERE username = $1")
         .bind(username)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -428,7 +428,7 @@ pub async fn clear_login_failures(db: &Db, username: &str) -> Result<(), sqlx::E
 pub async fn prune_login_failures(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query("DELETE FROM login_failures WHERE at < $1")
         .bind(before)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?
         .rows_affected())
 }

@@ -179,7 +179,7 @@ pub async fn update_device_states(
 /// At start no connection exists: whatever a previous run left online is not.
 pub async fn mark_all_offline(db: &Db) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE hj212_device_state SET online = 0 WHERE online <> 0")
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -193,7 +193,7 @@ pub async fn mark_offline(db: &Db, device_ids: &[i64], peer: &str) -> Result<(),
         .bind(kernel::time::now_ts())
         .bind(*id)
         .bind(peer)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     }
     Ok(())
@@ -667,7 +667,7 @@ pub async fn mark_assignment_sent(db: &Db, id: i64, now: i64) -> Result<(), sqlx
     )
     .bind(now)
     .bind(id)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(())
 }
@@ -681,7 +681,7 @@ pub async fn confirm_assignment(db: &Db, device_id: i64, now: i64) -> Result<(),
     )
     .bind(now)
     .bind(device_id)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(())
 }
@@ -767,7 +767,7 @@ pub async fn seal_clear_keys(db: &Db) -> Result<usize, sqlx::Error> {
             .bind(master.seal(text.as_bytes(), KEY_PURPOSE))
             .bind(id)
             .bind(&text)
-            .execute(db.pool())
+            .execute(db.writer())
             .await?;
         sealed += 1;
     }

@@ -37,6 +37,14 @@ impl Backend {
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: AnyPool,
+    /// Where writes go. On SQLite, one connection shared by every clone and by [`Db::connect_again`]: the
+    /// database has one writer at a time anyway, and waiting for this pool is first come, first served,
+    /// whereas writers on several connections retry on SQLite's busy handler, which is not fair, so under a
+    /// steady stream of writes one of them could wait past the busy timeout and fail (measured: a few 500s
+    /// per thousand writes beside a busy gateway). On PostgreSQL the same pool as `pool`.
+    writer: AnyPool,
+    /// False for a [`Db::connect_again`] that shares its parent's writer, which closing it leaves open.
+    owns_writer: bool,
     backend: Backend,
     /// The working-day calendar loaded from this database (crate `workcal` fills and refreshes it), so that
     /// per-case deadline arithmetic does not query.
@@ -62,7 +70,7 @@ impl Db {
             Backend::Sqlite => 8,
             Backend::Postgres => 16,
         };
-        Self::connect_with(url, max_connections).await
+        Self::connect_with(url, max_connections, None).await
     }
 
     /// A second pool of at most `max_connections` on the same database (sharing the calendar cache), for a
@@ -71,19 +79,49 @@ impl Db {
     /// runtime's I/O driver), so one pool shared by two runtimes would hand connections of the one to the other,
     /// which then wait on a driver that is busy or gone.
     pub async fn connect_again(&self, max_connections: u32) -> anyhow::Result<Db> {
-        let mut again = Self::connect_with(&self.url, max_connections).await?;
+        // A SQLite connection runs on a thread of its own and answers any runtime; one writer for the whole
+        // process keeps the queue for the write lock fair between the gateway and the web server.
+        let shared_writer = (self.backend == Backend::Sqlite).then(|| self.writer.clone());
+        let mut again = Self::connect_with(&self.url, max_connections, shared_writer).await?;
         again.calendar = self.calendar.clone();
         again.master_key = self.master_key.clone();
         Ok(again)
     }
 
-    async fn connect_with(original_url: &str, max_connections: u32) -> anyhow::Result<Self> {
+    async fn connect_with(
+        original_url: &str,
+        max_connections: u32,
+        shared_writer: Option<AnyPool>,
+    ) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(original_url)?;
         let url = match backend {
             Backend::Sqlite => sqlite_url_creating_file(original_url)?,
             Backend::Postgres => postgres_url_without_statement_cache(original_url),
         };
+        let pool = Self::open_pool(&url, backend, max_connections).await?;
+        let owns_writer = shared_writer.is_none();
+        let writer = match (backend, shared_writer) {
+            (Backend::Sqlite, Some(shared)) => shared,
+            (Backend::Sqlite, None) => Self::open_pool(&url, backend, 1).await?,
+            (Backend::Postgres, _) => pool.clone(),
+        };
+        Ok(Db {
+            pool,
+            writer,
+            owns_writer,
+            backend,
+            calendar: CalendarCache::default(),
+            url: original_url.into(),
+            master_key: None,
+        })
+    }
+
+    async fn open_pool(
+        url: &str,
+        backend: Backend,
+        max_connections: u32,
+    ) -> anyhow::Result<AnyPool> {
         let options = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(30));
@@ -95,6 +133,7 @@ impl Db {
                     conn.execute("PRAGMA journal_mode = WAL").await?;
                     conn.execute("PRAGMA synchronous = NORMAL").await?;
                     conn.execute("PRAGMA foreign_keys = ON").await?;
+                    // Another process (an import beside the server) still queues on the busy handler.
                     conn.execute("PRAGMA busy_timeout = 10000").await?;
                     // Multi-row upserts keep a statement journal; in memory it is not a file created and
                     // deleted per statement (seen in profiles of the gateway).
@@ -108,17 +147,10 @@ impl Db {
         } else {
             options
         };
-        let pool = options
-            .connect(&url)
+        options
+            .connect(url)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", redact(&url)))?;
-        Ok(Db {
-            pool,
-            backend,
-            calendar: CalendarCache::default(),
-            url: original_url.into(),
-            master_key: None,
-        })
+            .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", redact(url)))
     }
 
     /// Applies the embedded schema migrations of this backend.
@@ -141,8 +173,8 @@ impl Db {
     /// PostgreSQL needs nothing of the kind.
     pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.writer.begin().await,
         }
     }
 
@@ -174,6 +206,12 @@ impl Db {
         &self.pool
     }
 
+    /// The pool a statement that writes outside [`Db::begin_write`] runs on (see the field `writer`). Never
+    /// take it while holding a write transaction: on SQLite it is the same single connection.
+    pub fn writer(&self) -> &AnyPool {
+        &self.writer
+    }
+
     /// The cached working-day calendar of this database (see `workcal::service::calendar`).
     pub fn calendar_cache(&self) -> &CalendarCache {
         &self.calendar
@@ -201,6 +239,9 @@ impl Db {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        if self.owns_writer {
+            self.writer.close().await;
+        }
     }
 }
 

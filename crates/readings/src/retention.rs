@@ -135,7 +135,7 @@ pub async fn sweep(db: &Db, now: i64) -> anyhow::Result<SweepOutcome> {
         sqlx::query("UPDATE reading_retention SET swept_before = $1 WHERE period = $2")
             .bind(cutoff)
             .bind(&setting.period)
-            .execute(db.pool())
+            .execute(db.writer())
             .await?;
         let mut removed = 0u64;
         loop {
@@ -147,7 +147,7 @@ pub async fn sweep(db: &Db, now: i64) -> anyhow::Result<SweepOutcome> {
             .bind(&setting.period)
             .bind(cutoff)
             .bind(SWEEP_BATCH)
-            .execute(db.pool())
+            .execute(db.writer())
             .await?
             .rows_affected();
             removed += batch;

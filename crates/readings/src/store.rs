@@ -198,7 +198,7 @@ pub async fn file_source_with_checksum(
 }
 
 pub async fn create_source(db: &Db, source: &NewSource) -> Result<i64, sqlx::Error> {
-    create_source_in(&mut *db.pool().acquire().await?, source).await
+    create_source_in(&mut *db.writer().acquire().await?, source).await
 }
 
 /// [`create_source`] on the caller's connection or transaction.
@@ -234,7 +234,7 @@ pub async fn record_response(db: &Db, source_id: i64, json: &str) -> Result<(), 
     sqlx::query("UPDATE reading_sources SET response_json = $1 WHERE id = $2")
         .bind(json)
         .bind(source_id)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }
