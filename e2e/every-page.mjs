@@ -25,7 +25,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ARTIFACTS, BASE, launch, loginAs, newContext, screenshot } from './lib.mjs';
+import { ARTIFACTS, BASE, launch, loginAs, newContext, screenshot, settled } from './lib.mjs';
 
 const SIZES = [
   { width: 1366, height: 768 },
@@ -184,8 +184,9 @@ async function inspect(page, path, size, role, found, issues, { expectError = fa
     note('console', `did not load: ${error.message.split('\n')[0]}`);
     return;
   }
-  // Charts and htmx fragments settle after load: give them a moment (a condition, not a sleep: the network idle).
-  await page.waitForLoadState('networkidle', { timeout: 5_000 }).catch(() => {});
+  // Charts and htmx fragments settle after load: wait until no request of the page is in flight (a condition,
+  // not a sleep; Playwright's 'networkidle' waits a fixed 500 ms of silence on every page).
+  await settled(page);
   const status = response ? response.status() : 0;
   const type = response ? response.headers()['content-type'] || '' : '';
   if (/json/.test(type)) {
@@ -224,35 +225,44 @@ async function navigationLinks(page, selector) {
   return hrefs.filter((h) => h && h.startsWith('/') && !h.startsWith('//'));
 }
 
-/** The pages a role reaches from its navigation: each entry, its sub-navigation, and the first record of a list. */
-async function pagesOf(page) {
-  await page.goto(`${BASE}/`);
-  const nav = await navigationLinks(page, 'header.topbar nav.mainnav a');
-  const pages = [];
-  const seen = new Set();
-  const add = (path) => {
-    const key = path.split('?')[0];
-    if (!seen.has(key)) {
-      seen.add(key);
-      pages.push(path);
+/**
+ * The pages a role reaches from its navigation: each entry, its sub-navigation, and the first record of a list.
+ * Read from the page just inspected, so that discovering them costs no visit of its own.
+ */
+async function linksOn(page, path, nav) {
+  const found = [];
+  if (path === '/') {
+    for (const link of await navigationLinks(page, 'header.topbar nav.mainnav a')) {
+      nav.add(link.split('?')[0]);
+      found.push(link);
     }
-  };
-  for (const path of nav) {
-    add(path);
   }
-  for (const path of nav) {
-    await page.goto(BASE + path);
-    for (const sub of await navigationLinks(page, 'main .subnav a')) {
-      add(sub);
-    }
-    const first = await page
+  if (nav.has(path.split('?')[0])) {
+    found.push(...(await navigationLinks(page, 'main .subnav a')));
+    const records = await page
       .locator('main table a[href^="/"]')
       .evaluateAll((as) => as.map((a) => a.getAttribute('href')).filter((h) => /\/\d+(?:[/?#]|$)/.test(h)));
-    if (first.length) {
-      add(first[0]);
+    if (records.length) {
+      found.push(records[0]);
     }
   }
-  return pages;
+  return found;
+}
+
+/** A list of paths without repeats (a path with another query string is the same page). */
+function pageList() {
+  const pages = [];
+  const seen = new Set();
+  return {
+    pages,
+    add(path) {
+      const key = path.split('?')[0];
+      if (!seen.has(key)) {
+        seen.add(key);
+        pages.push(path);
+      }
+    },
+  };
 }
 
 /** The phone menu: hidden behind 菜单 at 390 px, opened by it, every entry inside the window. */
@@ -296,16 +306,24 @@ export function everyPageOf(role) {
   describe(`every page of ${role}`, () => {
     before(async () => {
       browser = await launch();
-      const desk = await newContext(browser, SIZES[0]);
-      const deskPage = await loginAs(desk.context, role);
-      const pages = await pagesOf(deskPage);
-      found.pages = pages;
+      // At the desk size the navigation is walked as it is inspected: the home page's entries, then each entry's
+      // sub-navigation and first record. The phone size inspects the same list.
+      const list = pageList();
+      list.add('/');
+      const nav = new Set();
       for (const size of SIZES) {
-        const { context, issues } = size === SIZES[0] ? desk : await newContext(browser, size);
-        const page = size === SIZES[0] ? deskPage : await loginAs(context, role);
-        for (const path of pages) {
+        const { context, issues } = await newContext(browser, size);
+        const page = await loginAs(context, role);
+        for (let i = 0; i < list.pages.length; i += 1) {
+          const path = list.pages[i];
           await inspect(page, path, size, role, found, issues);
+          if (size === SIZES[0]) {
+            for (const link of await linksOn(page, path, nav)) {
+              list.add(link);
+            }
+          }
         }
+        found.pages = list.pages;
         const errors = [...ERROR_PATHS, ...(role === 'admin' ? [] : [ADMIN_ONLY])];
         for (const path of errors) {
           await inspect(page, path, size, role, found, issues, { expectError: true });

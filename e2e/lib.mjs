@@ -103,7 +103,22 @@ function isLocal(url) {
   return url.host === BASE_HOST || ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
 }
 
+/** Requests in flight per page, and when the last one started or ended (see `settled`). */
+const traffic = new WeakMap();
+
 function watch(page, issues) {
+  const state = { inFlight: 0, lastChange: Date.now() };
+  traffic.set(page, state);
+  const ended = () => {
+    state.inFlight = Math.max(0, state.inFlight - 1);
+    state.lastChange = Date.now();
+  };
+  page.on('request', () => {
+    state.inFlight += 1;
+    state.lastChange = Date.now();
+  });
+  page.on('requestfinished', ended);
+  page.on('requestfailed', ended);
   page.on('console', (msg) => {
     if (msg.type() === 'error') {
       const where = msg.location()?.url || page.url();
@@ -111,6 +126,25 @@ function watch(page, issues) {
     }
   });
   page.on('pageerror', (error) => issues.consoleErrors.push(`${page.url()}: uncaught ${error.message}`));
+}
+
+/**
+ * Waits until no request of the page has been in flight for `quiet` ms (charts and htmx fragments fetch after
+ * load), at most `timeout` ms. Playwright's 'networkidle' waits a fixed 500 ms of silence instead.
+ */
+export async function settled(page, { quiet = 150, timeout = 5_000 } = {}) {
+  const state = traffic.get(page);
+  if (!state) {
+    await page.waitForLoadState('networkidle', { timeout }).catch(() => {});
+    return;
+  }
+  const start = Date.now();
+  while (Date.now() - start < timeout) {
+    if (state.inFlight === 0 && Date.now() - state.lastChange >= quiet) {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 /** Asserts that nothing went to the console as an error and nothing was asked of another host. */
