@@ -70,7 +70,6 @@ impl MonthQuery {
             None => Ok(Month::of(today()).previous()),
         }
     }
-
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -161,7 +160,9 @@ async fn api_issues(
     let month = q.month()?;
     let versions = service::issues(&state.db, &principal, month).await?;
     let current_differs = match versions.first() {
-        Some(newest) => service::differs_from_current(&state.db, &principal, newest, today()).await?,
+        Some(newest) => {
+            service::differs_from_current(&state.db, &principal, newest, today()).await?
+        }
         None => None,
     };
     Ok(ApiJson(IssueList {
@@ -552,10 +553,7 @@ async fn settings_submit(
             }),
             air_preset: form.air_preset.clone(),
             water_preset: form.water_preset.clone(),
-            number_format: form
-                .number_format
-                .clone()
-                .filter(|f| !f.trim().is_empty()),
+            number_format: form.number_format.clone().filter(|f| !f.trim().is_empty()),
         };
         service::update_settings(&state.db, &principal, update).await
     }

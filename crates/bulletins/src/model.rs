@@ -328,7 +328,9 @@ pub fn check_number_format(format: &str) -> Result<(), AppError> {
         return Err(bad("must be 1–40 characters"));
     }
     if format.matches("{seq}").count() != 1 {
-        return Err(bad("must hold {seq} (the sequence number of the year) once"));
+        return Err(bad(
+            "must hold {seq} (the sequence number of the year) once",
+        ));
     }
     if format.matches("{year}").count() > 1 {
         return Err(bad("may hold {year} at most once"));

@@ -800,7 +800,11 @@ pub async fn issue(
 }
 
 /// The issued versions of `month`, newest first (empty: not issued).
-pub async fn issues(db: &Db, principal: &Principal, month: Month) -> AppResult<Vec<IssuedBulletin>> {
+pub async fn issues(
+    db: &Db,
+    principal: &Principal,
+    month: Month,
+) -> AppResult<Vec<IssuedBulletin>> {
     principal.require(crate::BULLETIN, Action::Read)?;
     Ok(repo::issues(db, &month.key())
         .await?

@@ -4,6 +4,7 @@
 
 mod fixture;
 mod http;
+mod issue;
 
 use bulletins::model::{AirWeights, Month, SettingsUpdate, WaterWeights};
 use bulletins::service;
