@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  assertClean, launch, loginAs, newContext, open, previousMonthCst, screenshot, shotsOnFailure,
+  apiGet, assertClean, launch, loginAs, newContext, open, previousMonthCst, screenshot, shotsOnFailure,
 } from '../lib.mjs';
 
 let browser;
@@ -70,9 +70,7 @@ test('the monitoring department issues a month; the page shows it as issued, wit
   assert.equal(dl.suggestedFilename(), `bulletin-${month}-v1.pdf`);
 
   // The API lists the version with the same number.
-  const list = await page.request.get(`/api/v1/rankings/bulletin/issues?month=${month}`);
-  assert.equal(list.status(), 200);
-  const json = await list.json();
+  const json = await apiGet(context, `/api/v1/rankings/bulletin/issues?month=${month}`);
   assert.equal(json.versions.length, 1);
   assert.equal(json.versions[0].number, number[0]);
   assert.equal(json.current_differs, false);
