@@ -4,8 +4,8 @@ use askama::Template;
 use axum::Router;
 use axum::extract::State as AxState;
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use chrono::NaiveDate;
 use kernel::time::{cst_day, now_ts};
 use kernel::web::{ApiJson, ApiQuery, Chrome, PageResult, render};
@@ -13,7 +13,9 @@ use kernel::{Action, AppError, AppResult, AppState, Principal};
 use serde::Deserialize;
 
 use crate::model::*;
+use crate::repo::{Part, PartValue};
 use crate::service;
+use crate::view::{Tables, tables};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -21,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/rankings/bulletin", get(bulletin_page))
         .route("/rankings/bulletin.xlsx", get(bulletin_xlsx))
         .route("/rankings/bulletin.pdf", get(bulletin_pdf))
+        .route("/rankings/bulletin/issue", post(issue_submit))
         .route(
             "/rankings/settings",
             get(settings_page).post(settings_submit),
@@ -30,6 +33,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/rankings/bulletin.xlsx", get(bulletin_xlsx))
         .route("/api/v1/rankings/bulletin.pdf", get(bulletin_pdf))
         .route(
+            "/api/v1/rankings/bulletin/issues",
+            get(api_issues).post(api_issue),
+        )
+        .route(
             "/api/v1/rankings/settings",
             get(api_settings).put(api_put_settings),
         )
@@ -37,10 +44,10 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(api_ranking, api_bulletin, bulletin_xlsx, bulletin_pdf, api_settings, api_put_settings),
+    paths(api_ranking, api_bulletin, bulletin_xlsx, bulletin_pdf, api_issues, api_issue, api_settings, api_put_settings),
     components(responses(kernel::error::ProblemResponse), schemas(Ranking, Bulletin, Period, MethodNote, WeightNote, AirRow, AirFigures, WaterRow,
         WaterFigures, SectionLine, CriterionRank, Placing, DistrictFigures, Standing, TargetLine, RankingSettings, SettingsUpdate,
-        AirWeights, WaterWeights, Better, kernel::error::Problem)),
+        AirWeights, WaterWeights, Better, IssueRequest, IssuedBulletin, IssueList, kernel::error::Problem)),
     tags((name = "rankings", description = "排名通报 Monthly street rankings and bulletins"))
 )]
 pub struct ApiDoc;
@@ -63,18 +70,42 @@ impl MonthQuery {
             None => Ok(Month::of(today()).previous()),
         }
     }
+}
 
-    async fn bulletin(
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct BulletinQuery {
+    /// `YYYY-MM` (default: last month).
+    month: Option<String>,
+    /// An issued version (1, 2, …); default: the newest issued version, or the draft when the month has not been
+    /// issued.
+    version: Option<i64>,
+}
+
+impl BulletinQuery {
+    fn month(&self) -> AppResult<Month> {
+        MonthQuery {
+            month: self.month.clone(),
+        }
+        .month()
+    }
+
+    /// The stored `part` of the issued bulletin asked for, or `None` for a month not issued (a draft).
+    async fn issued(
         &self,
         state: &AppState,
         principal: &Principal,
-    ) -> AppResult<(Month, Bulletin)> {
+        part: Part,
+    ) -> AppResult<(Month, Option<(IssuedBulletin, PartValue)>)> {
         let month = self.month()?;
-        Ok((
-            month,
-            service::bulletin(&state.db, principal, month, today()).await?,
-        ))
+        let stored = service::issued_part(&state.db, principal, month, self.version, part).await?;
+        Ok((month, stored))
     }
+}
+
+/// The draft of a month not issued: computed now.
+async fn draft(state: &AppState, principal: &Principal, month: Month) -> AppResult<Bulletin> {
+    service::bulletin(&state.db, principal, month, today()).await
 }
 
 // --- API -------------------------------------------------------------------------------------------------
@@ -94,16 +125,92 @@ async fn api_ranking(
     ))
 }
 
-/// The bulletin of a month: the ranking, the district's figures, the best and worst streets.
-#[utoipa::path(get, path = "/api/v1/rankings/bulletin", tag = "rankings", params(MonthQuery),
+/// The bulletin of a month: the ranking, the district's figures, the best and worst streets. An issued month
+/// answers the figures stored when it was issued (the newest version, or `version`), unchanged by later data
+/// corrections; a month not issued is computed now (a draft).
+#[utoipa::path(get, path = "/api/v1/rankings/bulletin", tag = "rankings", params(BulletinQuery),
     responses((status = 200, body = Bulletin), (status = 403, response = kernel::error::ProblemResponse),
+              (status = 404, response = kernel::error::ProblemResponse),
               (status = 422, response = kernel::error::ProblemResponse)))]
 async fn api_bulletin(
     AxState(state): AxState<AppState>,
     principal: Principal,
+    ApiQuery(q): ApiQuery<BulletinQuery>,
+) -> AppResult<Response> {
+    match q.issued(&state, &principal, Part::Figures).await? {
+        (_, Some((_, figures))) => Ok((
+            [(header::CONTENT_TYPE, "application/json")],
+            figures.into_bytes(),
+        )
+            .into_response()),
+        (month, None) => Ok(ApiJson(draft(&state, &principal, month).await?).into_response()),
+    }
+}
+
+/// The issued versions of a month, newest first. For a caller who may issue, also whether the current data
+/// would give other figures than the newest version (a full computation, so only for them).
+#[utoipa::path(get, path = "/api/v1/rankings/bulletin/issues", tag = "rankings", params(MonthQuery),
+    responses((status = 200, body = IssueList), (status = 403, response = kernel::error::ProblemResponse),
+              (status = 422, response = kernel::error::ProblemResponse)))]
+async fn api_issues(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
     ApiQuery(q): ApiQuery<MonthQuery>,
-) -> AppResult<ApiJson<Bulletin>> {
-    Ok(ApiJson(q.bulletin(&state, &principal).await?.1))
+) -> AppResult<ApiJson<IssueList>> {
+    let month = q.month()?;
+    let versions = service::issues(&state.db, &principal, month).await?;
+    let current_differs = match versions.first() {
+        Some(newest) => {
+            service::differs_from_current(&state.db, &principal, newest, today()).await?
+        }
+        None => None,
+    };
+    Ok(ApiJson(IssueList {
+        month: month.key(),
+        versions,
+        current_differs,
+    }))
+}
+
+/// Issues (签发) the bulletin of a month that is over (monitoring department, administrator): stores its figures,
+/// page, XLSX and PDF as the next version with the next number of the year. Reissuing stores a new version and
+/// keeps the earlier ones.
+#[utoipa::path(post, path = "/api/v1/rankings/bulletin/issues", tag = "rankings", request_body = IssueRequest,
+    responses((status = 201, body = IssuedBulletin), (status = 403, response = kernel::error::ProblemResponse),
+              (status = 409, response = kernel::error::ProblemResponse),
+              (status = 422, response = kernel::error::ProblemResponse),
+              (status = 429, response = kernel::error::ProblemResponse)))]
+async fn api_issue(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    ApiJson(request): ApiJson<IssueRequest>,
+) -> AppResult<Response> {
+    let issued = issue(&state, &principal, &request.month).await?;
+    Ok((StatusCode::CREATED, ApiJson(issued)).into_response())
+}
+
+/// Issues `month` (the API's and the form's common part): the export slot is taken, as issuing builds both
+/// exports.
+async fn issue(state: &AppState, principal: &Principal, month: &str) -> AppResult<IssuedBulletin> {
+    principal.require(crate::BULLETIN, Action::Create)?;
+    let month = Month::parse(month)?;
+    let _slot = kernel::export::slot(state).await?;
+    service::issue(&state.db, principal, month, now_ts()).await
+}
+
+#[derive(Deserialize)]
+struct IssueForm {
+    month: String,
+}
+
+/// The issue button of the bulletin page: issues, then shows the issued bulletin.
+async fn issue_submit(
+    AxState(state): AxState<AppState>,
+    principal: Principal,
+    axum::Form(form): axum::Form<IssueForm>,
+) -> PageResult {
+    let issued = issue(&state, &principal, &form.month).await?;
+    Ok(Redirect::to(&format!("/rankings/bulletin?month={}", issued.month)).into_response())
 }
 
 fn download(bytes: Vec<u8>, content_type: &str, name: String) -> Response {
@@ -121,45 +228,76 @@ fn download(bytes: Vec<u8>, content_type: &str, name: String) -> Response {
         .into_response()
 }
 
-/// The bulletin as XLSX (sheets 空气排名, 水质排名, 断面, 区域概况, 说明).
-#[utoipa::path(get, path = "/api/v1/rankings/bulletin.xlsx", tag = "rankings", params(MonthQuery),
+/// A download of the bulletin: the stored bytes of an issued month, or the draft built now.
+async fn export(
+    state: &AppState,
+    principal: &Principal,
+    q: &BulletinQuery,
+    part: Part,
+    content_type: &str,
+    build: fn(&Bulletin) -> AppResult<Vec<u8>>,
+) -> AppResult<Response> {
+    let extension = if part == Part::Pdf { "pdf" } else { "xlsx" };
+    let (month, stored) = q.issued(state, principal, part).await?;
+    if let Some((issued, bytes)) = stored {
+        return Ok(download(
+            bytes.into_bytes(),
+            content_type,
+            format!("bulletin-{}-v{}.{extension}", month.key(), issued.version),
+        ));
+    }
+    let bulletin = draft(state, principal, month).await?;
+    let _slot = kernel::export::slot(state).await?;
+    let bytes = kernel::export::build_off_thread(move || build(&bulletin)).await?;
+    Ok(download(
+        bytes,
+        content_type,
+        format!("bulletin-{}-draft.{extension}", month.key()),
+    ))
+}
+
+/// The bulletin as XLSX (sheets 空气排名, 水质排名, 断面, 区域概况, 说明): as issued, or the draft of a month not issued.
+#[utoipa::path(get, path = "/api/v1/rankings/bulletin.xlsx", tag = "rankings", params(BulletinQuery),
     responses((status = 200, description = "XLSX workbook", content(("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))), (status = 403, response = kernel::error::ProblemResponse),
+              (status = 404, response = kernel::error::ProblemResponse),
               (status = 429, response = kernel::error::ProblemResponse),
               (status = 422, response = kernel::error::ProblemResponse)))]
 async fn bulletin_xlsx(
     AxState(state): AxState<AppState>,
     principal: Principal,
-    ApiQuery(q): ApiQuery<MonthQuery>,
+    ApiQuery(q): ApiQuery<BulletinQuery>,
 ) -> AppResult<Response> {
-    let (month, bulletin) = q.bulletin(&state, &principal).await?;
-    let _slot = kernel::export::slot(&state).await?;
-    let bytes =
-        kernel::export::build_off_thread(move || crate::export::workbook(&bulletin)).await?;
-    Ok(download(
-        bytes,
+    export(
+        &state,
+        &principal,
+        &q,
+        Part::Xlsx,
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        format!("bulletin-{}.xlsx", month.key()),
-    ))
+        crate::export::workbook,
+    )
+    .await
 }
 
-/// The bulletin as PDF (A4; Chinese in the standard CJK font STSong-Light, not embedded).
-#[utoipa::path(get, path = "/api/v1/rankings/bulletin.pdf", tag = "rankings", params(MonthQuery),
+/// The bulletin as PDF (A4, the subset of the embedded CJK font): as issued, or the draft of a month not issued.
+#[utoipa::path(get, path = "/api/v1/rankings/bulletin.pdf", tag = "rankings", params(BulletinQuery),
     responses((status = 200, description = "PDF document", content(("application/pdf"))), (status = 403, response = kernel::error::ProblemResponse),
+              (status = 404, response = kernel::error::ProblemResponse),
               (status = 429, response = kernel::error::ProblemResponse),
               (status = 422, response = kernel::error::ProblemResponse)))]
 async fn bulletin_pdf(
     AxState(state): AxState<AppState>,
     principal: Principal,
-    ApiQuery(q): ApiQuery<MonthQuery>,
+    ApiQuery(q): ApiQuery<BulletinQuery>,
 ) -> AppResult<Response> {
-    let (month, bulletin) = q.bulletin(&state, &principal).await?;
-    let _slot = kernel::export::slot(&state).await?;
-    let bytes = kernel::export::build_off_thread(move || crate::pdf::document(&bulletin)).await?;
-    Ok(download(
-        bytes,
+    export(
+        &state,
+        &principal,
+        &q,
+        Part::Pdf,
         "application/pdf",
-        format!("bulletin-{}.pdf", month.key()),
-    ))
+        crate::pdf::document,
+    )
+    .await
 }
 
 /// The ranking weighting in force.
@@ -185,215 +323,6 @@ async fn api_put_settings(
     Ok(ApiJson(
         service::update_settings(&state.db, &principal, update).await?,
     ))
-}
-
-// --- display ---------------------------------------------------------------------------------------------
-
-fn fixed(value: Option<f64>, decimals: usize) -> String {
-    value.map_or_else(|| "—".to_string(), |v| format!("{v:.decimals$}"))
-}
-
-fn percent(value: Option<f64>) -> String {
-    value.map_or_else(|| "—".to_string(), |v| format!("{v:.1}%"))
-}
-
-fn signed(value: Option<f64>) -> String {
-    value.map_or_else(|| "—".to_string(), |v| format!("{v:+.1}%"))
-}
-
-fn rank_cell(rank: Option<usize>, tied: bool) -> String {
-    match rank {
-        Some(r) if tied => format!("{r}（并列）"),
-        Some(r) => r.to_string(),
-        None => "不排名".to_string(),
-    }
-}
-
-/// The positions on the weighted criteria, in the method's order: `1 / 7 / 1` (empty when not ranked).
-fn positions(list: &[CriterionRank]) -> String {
-    let shown: Vec<String> = list
-        .iter()
-        .filter_map(|p| Some(p.position?.to_string()))
-        .collect();
-    shown.join(" / ")
-}
-
-/// The header of the positions column: the weighted criteria in order.
-fn positions_header(method: &MethodNote) -> String {
-    let labels: Vec<String> = method
-        .weights
-        .iter()
-        .map(|w| format!("{} {}%", w.label, w.weight))
-        .collect();
-    format!("各项位次（{}）", labels.join(" / "))
-}
-
-/// One air line as shown.
-struct AirLine {
-    ranked: bool,
-    rank: String,
-    street: String,
-    stations: usize,
-    days: String,
-    pm25: String,
-    pm25_last: String,
-    pm25_change: String,
-    composite: String,
-    composite_last: String,
-    composite_change: String,
-    good: String,
-    positions: String,
-    score: String,
-    note: String,
-}
-
-struct WaterLine {
-    ranked: bool,
-    rank: String,
-    street: String,
-    sections: usize,
-    meeting: String,
-    compliance: String,
-    cwqi: String,
-    cwqi_last: String,
-    cwqi_change: String,
-    positions: String,
-    score: String,
-    note: String,
-}
-
-struct SectionView {
-    name: String,
-    street: String,
-    class: String,
-    target: String,
-    meets: &'static str,
-    cwqi: String,
-    last_class: String,
-    last_cwqi: String,
-}
-
-/// The tables and chart data shared by the ranking page and the bulletin page.
-struct Tables {
-    period: String,
-    /// GB 3095's minimum of valid days for the month's statistics, when the period is a whole month.
-    required_days: Option<u32>,
-    air_positions: String,
-    water_positions: String,
-    air_method: MethodNote,
-    water_method: MethodNote,
-    standards_note: String,
-    air: Vec<AirLine>,
-    water: Vec<WaterLine>,
-    sections: Vec<SectionView>,
-    air_chart: String,
-    water_chart: String,
-}
-
-fn tables(r: &Ranking) -> Tables {
-    let p = &r.period;
-    let period = format!(
-        "{} 至 {}{}，去年同期 {} 至 {}",
-        p.from,
-        p.to,
-        if p.partial {
-            "（本月未结束，截至昨日）"
-        } else {
-            ""
-        },
-        p.last_year_from,
-        p.last_year_to
-    );
-    let air = r
-        .air
-        .iter()
-        .map(|a| AirLine {
-            ranked: a.placing.rank.is_some(),
-            rank: rank_cell(a.placing.rank, a.placing.tied),
-            street: a.street.clone(),
-            stations: a.stations,
-            days: a.now.valid_days.to_string(),
-            pm25: fixed(a.now.pm25, 0),
-            pm25_last: fixed(a.last_year.pm25, 0),
-            pm25_change: signed(a.pm25_change),
-            composite: fixed(a.now.composite, 2),
-            composite_last: fixed(a.last_year.composite, 2),
-            composite_change: signed(a.composite_change),
-            good: format!("{} 天 / {}", a.now.good_days, percent(a.now.good_ratio)),
-            positions: positions(&a.placing.positions),
-            score: fixed(a.placing.score, 2),
-            note: a.placing.unranked_reason.clone().unwrap_or_default(),
-        })
-        .collect();
-    let water = r
-        .water
-        .iter()
-        .map(|w| WaterLine {
-            ranked: w.placing.rank.is_some(),
-            rank: rank_cell(w.placing.rank, w.placing.tied),
-            street: w.street.clone(),
-            sections: w.sections,
-            meeting: format!("{}/{}", w.now.sections_meeting, w.now.sections_with_data),
-            compliance: percent(w.now.compliance),
-            cwqi: fixed(w.now.cwqi, 2),
-            cwqi_last: fixed(w.last_year.cwqi, 2),
-            cwqi_change: signed(w.cwqi_change),
-            positions: positions(&w.placing.positions),
-            score: fixed(w.placing.score, 2),
-            note: w.placing.unranked_reason.clone().unwrap_or_default(),
-        })
-        .collect();
-    let street_name = |id: Option<i64>| {
-        r.water
-            .iter()
-            .find(|w| Some(w.street_id) == id)
-            .map_or_else(|| "—".to_string(), |w| w.street.clone())
-    };
-    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_string());
-    let sections = r
-        .sections
-        .iter()
-        .map(|s| SectionView {
-            name: s.name.clone(),
-            street: street_name(s.street_id),
-            class: opt(&s.class),
-            target: opt(&s.target_class),
-            meets: match s.meets_target {
-                Some(true) => "达标",
-                Some(false) => "未达标",
-                None => "—",
-            },
-            cwqi: fixed(s.cwqi, 2),
-            last_class: opt(&s.last_year_class),
-            last_cwqi: fixed(s.last_year_cwqi, 2),
-        })
-        .collect();
-    let with_composite: Vec<&AirRow> = r.air.iter().filter(|a| a.now.composite.is_some()).collect();
-    let air_chart = serde_json::json!({
-        "streets": with_composite.iter().map(|a| a.street.clone()).collect::<Vec<_>>(),
-        "composite": with_composite.iter().map(|a| a.now.composite).collect::<Vec<_>>(),
-        "pm25": with_composite.iter().map(|a| a.now.pm25).collect::<Vec<_>>(),
-    });
-    let with_cwqi: Vec<&WaterRow> = r.water.iter().filter(|w| w.now.cwqi.is_some()).collect();
-    let water_chart = serde_json::json!({
-        "streets": with_cwqi.iter().map(|w| w.street.clone()).collect::<Vec<_>>(),
-        "cwqi": with_cwqi.iter().map(|w| w.now.cwqi).collect::<Vec<_>>(),
-        "compliance": with_cwqi.iter().map(|w| w.now.compliance).collect::<Vec<_>>(),
-    });
-    Tables {
-        period,
-        required_days: r.air.iter().find_map(|a| a.now.required_days),
-        air_positions: positions_header(&r.air_method),
-        water_positions: positions_header(&r.water_method),
-        air_method: r.air_method.clone(),
-        water_method: r.water_method.clone(),
-        standards_note: r.standards_note.clone(),
-        air,
-        water,
-        sections,
-        air_chart: air_chart.to_string(),
-        water_chart: water_chart.to_string(),
-    }
 }
 
 // --- pages -----------------------------------------------------------------------------------------------
@@ -424,30 +353,23 @@ async fn rankings_page(
     })
 }
 
-/// The district figures as shown.
-struct DistrictView {
-    stations: usize,
-    days: String,
-    levels: Vec<(&'static str, u32, u32)>,
-    pm25: String,
-    pm25_last: String,
-    pm25_change: String,
-    composite: String,
-    composite_last: String,
-    composite_change: String,
-    good: String,
-    good_last: String,
-    classes: Vec<(&'static str, usize)>,
-    sections: usize,
-    good_water: String,
-    meeting: usize,
-}
-
-fn standing(s: &Option<Standing>) -> String {
-    s.as_ref().map_or_else(
-        || "无（本月没有可排名的街道）".to_string(),
-        |s| format!("{}（第 {} 名）", s.streets.join("、"), s.rank),
-    )
+/// What the bulletin page says about the month's issue.
+enum Status {
+    /// Not issued: the draft computed now. `issuable`: the month is over.
+    Draft { can_issue: bool, issuable: bool },
+    Issued {
+        number: String,
+        issued_on: String,
+        issued_by: String,
+        version: i64,
+        /// This is the newest version.
+        newest: bool,
+        /// Every version: (version, number, date).
+        versions: Vec<(i64, String, String)>,
+        /// The current data give other figures (only computed for who may issue, on the newest version).
+        differs: Option<bool>,
+        can_issue: bool,
+    },
 }
 
 #[derive(Template)]
@@ -455,74 +377,75 @@ fn standing(s: &Option<Standing>) -> String {
 struct BulletinPage {
     chrome: Chrome,
     month: String,
+    /// `&version=N` for the downloads of an issued version other than the newest.
+    version_query: String,
     title: String,
-    generated_at: String,
-    d: DistrictView,
-    air_best: String,
-    air_worst: String,
-    water_best: String,
-    water_worst: String,
-    targets_note: String,
-    targets: Vec<TargetLine>,
-    t: Tables,
+    status: Status,
+    /// The bulletin's body: stored (issued) or rendered now (draft).
+    body: String,
+}
+
+fn cst_date(day: NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
 }
 
 async fn bulletin_page(
     AxState(state): AxState<AppState>,
     principal: Principal,
-    ApiQuery(q): ApiQuery<MonthQuery>,
+    ApiQuery(q): ApiQuery<BulletinQuery>,
 ) -> PageResult {
-    let (month, b) = q.bulletin(&state, &principal).await?;
-    let d = &b.district;
-    const LEVELS: [&str; 6] = ["优", "良", "轻度污染", "中度污染", "重度污染", "严重污染"];
-    const CLASSES: [&str; 6] = ["I 类", "II 类", "III 类", "IV 类", "V 类", "劣V 类"];
-    let view = DistrictView {
-        stations: d.air_stations,
-        days: format!(
-            "{} 天（去年同期 {} 天）",
-            d.now.valid_days, d.last_year.valid_days
-        ),
-        levels: (0..6)
-            .map(|i| {
-                (
-                    LEVELS[i],
-                    d.now.days_per_level[i],
-                    d.last_year.days_per_level[i],
-                )
-            })
-            .collect(),
-        pm25: fixed(d.now.pm25, 0),
-        pm25_last: fixed(d.last_year.pm25, 0),
-        pm25_change: signed(d.pm25_change),
-        composite: fixed(d.now.composite, 2),
-        composite_last: fixed(d.last_year.composite, 2),
-        composite_change: signed(d.composite_change),
-        good: format!("{} 天 / {}", d.now.good_days, percent(d.now.good_ratio)),
-        good_last: format!(
-            "{} 天 / {}",
-            d.last_year.good_days,
-            percent(d.last_year.good_ratio)
-        ),
-        classes: (0..6)
-            .map(|i| (CLASSES[i], d.sections_per_class[i]))
-            .collect(),
-        sections: d.sections_with_data,
-        good_water: percent(d.good_water_share),
-        meeting: d.sections_meeting,
+    let can_issue = principal.can(crate::BULLETIN, Action::Create);
+    let chrome = Chrome::new(&state, &principal, "/rankings");
+    let (month, stored) = q.issued(&state, &principal, Part::Html).await?;
+    let title = service::bulletin_title(month);
+    let Some((shown, body)) = stored else {
+        let b = draft(&state, &principal, month).await?;
+        let body = crate::view::body(&b, None).map_err(|e| AppError::Internal(e.into()))?;
+        return render(&BulletinPage {
+            chrome,
+            month: month.key(),
+            version_query: String::new(),
+            title: format!("{}（草稿）", b.title),
+            status: Status::Draft {
+                can_issue,
+                issuable: month.last_day() < today(),
+            },
+            body,
+        });
     };
+    let versions = service::issues(&state.db, &principal, month).await?;
+    let newest = versions.first().is_none_or(|v| v.version == shown.version);
+    // The comparison with the current data is a full computation: only for who may issue, on the newest version
+    // (see service::differs_from_current); every other read of an issued bulletin is the stored document.
+    let differs = if can_issue && newest {
+        service::differs_from_current(&state.db, &principal, &shown, today()).await?
+    } else {
+        None
+    };
+    let body = String::from_utf8(body.into_bytes()).map_err(|e| AppError::Internal(e.into()))?;
     render(&BulletinPage {
-        chrome: Chrome::new(&state, &principal, "/rankings"),
+        chrome,
         month: month.key(),
-        title: b.title.clone(),
-        generated_at: b.generated_at.clone(),
-        d: view,
-        air_best: standing(&b.air_best),
-        air_worst: standing(&b.air_worst),
-        water_best: standing(&b.water_best),
-        water_worst: standing(&b.water_worst),
-        targets_note: b.targets_note.clone(),
-        targets: b.targets.clone(),
-        t: tables(&b.ranking),
+        version_query: if newest {
+            String::new()
+        } else {
+            format!("&version={}", shown.version)
+        },
+        title,
+        status: Status::Issued {
+            number: shown.number.clone(),
+            issued_on: cst_date(shown.issued_on),
+            issued_by: shown.issued_by.clone(),
+            version: shown.version,
+            newest,
+            versions: versions
+                .iter()
+                .map(|v| (v.version, v.number.clone(), cst_date(v.issued_on)))
+                .collect(),
+            differs,
+            can_issue,
+        },
+        body,
     })
 }
 
@@ -597,6 +520,7 @@ struct SettingsForm {
     cwqi: Option<String>,
     cwqi_change: Option<String>,
     compliance: Option<String>,
+    number_format: Option<String>,
 }
 
 fn weight(field: &str, value: &Option<String>) -> AppResult<u32> {
@@ -629,6 +553,7 @@ async fn settings_submit(
             }),
             air_preset: form.air_preset.clone(),
             water_preset: form.water_preset.clone(),
+            number_format: form.number_format.clone().filter(|f| !f.trim().is_empty()),
         };
         service::update_settings(&state.db, &principal, update).await
     }

@@ -18,6 +18,7 @@ pub mod ranking;
 pub mod repo;
 pub mod service;
 pub mod sources;
+pub mod view;
 
 // ---- The area's self-description (kernel::area; listed in crates/areas) ----
 

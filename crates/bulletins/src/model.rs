@@ -306,6 +306,47 @@ pub struct RankingSettings {
     /// A preset key of [`WATER_PRESETS`] or `custom`.
     pub water_preset: String,
     pub water_weights: WaterWeights,
+    /// The document number (文号) of an issued bulletin: `{year}` is the year of issue, `{seq}` the issue's
+    /// sequence number in that year (docs/bulletins.md).
+    #[serde(default = "default_number_format")]
+    #[schema(example = "东丽环通〔{year}〕{seq}号")]
+    pub number_format: String,
+}
+
+/// The bureau's number for its environmental bulletins (东丽区生态环境局 通报): 东丽环通〔2026〕10号.
+pub const DEFAULT_NUMBER_FORMAT: &str = "东丽环通〔{year}〕{seq}号";
+
+fn default_number_format() -> String {
+    DEFAULT_NUMBER_FORMAT.to_string()
+}
+
+/// Checks a number format: `{seq}` once (the number must differ between issues), `{year}` at most once, no other
+/// placeholder, at most 40 characters.
+pub fn check_number_format(format: &str) -> Result<(), AppError> {
+    let bad = |why: &str| AppError::validation("number_format", why.to_string());
+    if format.trim().is_empty() || format.chars().count() > 40 {
+        return Err(bad("must be 1–40 characters"));
+    }
+    if format.matches("{seq}").count() != 1 {
+        return Err(bad(
+            "must hold {seq} (the sequence number of the year) once",
+        ));
+    }
+    if format.matches("{year}").count() > 1 {
+        return Err(bad("may hold {year} at most once"));
+    }
+    let rest = format.replace("{seq}", "").replace("{year}", "");
+    if rest.contains('{') || rest.contains('}') {
+        return Err(bad("only {year} and {seq} may stand in braces"));
+    }
+    Ok(())
+}
+
+/// The number of the `sequence`-th bulletin issued in `year`.
+pub fn bulletin_number(format: &str, year: i32, sequence: i64) -> String {
+    format
+        .replace("{year}", &year.to_string())
+        .replace("{seq}", &sequence.to_string())
 }
 
 impl Default for RankingSettings {
@@ -315,6 +356,7 @@ impl Default for RankingSettings {
             air_weights: AIR_PRESETS[0].weights,
             water_preset: WATER_PRESETS[0].key.to_string(),
             water_weights: WATER_PRESETS[0].weights,
+            number_format: default_number_format(),
         }
     }
 }
@@ -326,6 +368,9 @@ pub struct SettingsUpdate {
     pub air_weights: Option<AirWeights>,
     pub water_preset: String,
     pub water_weights: Option<WaterWeights>,
+    /// A new number format for issued bulletins (see [`RankingSettings::number_format`]); absent: unchanged.
+    #[serde(default)]
+    pub number_format: Option<String>,
 }
 
 /// The rank of one street on one criterion.
@@ -556,6 +601,43 @@ pub struct Bulletin {
     pub targets_note: String,
     /// CST time the bulletin was generated.
     pub generated_at: String,
+}
+
+/// Issuing a month's bulletin (签发): the month, `YYYY-MM`.
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+pub struct IssueRequest {
+    #[schema(example = "2025-03")]
+    pub month: String,
+}
+
+/// One issued version of a month's bulletin (the stored document's particulars, not its content).
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct IssuedBulletin {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// 1 for the first issue, 2 for the first reissue, …
+    pub version: i64,
+    /// The document number (文号), e.g. `东丽环通〔2026〕10号`.
+    pub number: String,
+    /// Unix seconds (UTC) of the issue.
+    pub issued_at: i64,
+    /// The issue date (CST), `YYYY-MM-DD`.
+    pub issued_on: NaiveDate,
+    /// Username of who issued it.
+    pub issued_by: String,
+    /// SHA-256 (hex) of the figures this version was made from, without their generation time.
+    pub digest: String,
+}
+
+/// The issued versions of a month, newest first, and whether the data have changed since the newest.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct IssueList {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub versions: Vec<IssuedBulletin>,
+    /// Whether a fresh computation of the month differs from the newest version's figures: only for a caller who
+    /// may issue and a month that has been issued (null otherwise), as it costs a full computation.
+    pub current_differs: Option<bool>,
 }
 
 #[cfg(test)]

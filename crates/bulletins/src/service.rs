@@ -9,9 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use kernel::audit::{self, AuditEntry};
-use kernel::time::{cst_day_start, format_cst, now_ts};
+use kernel::time::{cst_day, cst_day_start, format_cst, now_ts};
 use kernel::{Action, AppError, AppResult, Db, Principal};
 use standards::aggregate::DailyValues;
 use standards::assessment::{assess_period, minimum_valid_days};
@@ -70,11 +70,20 @@ pub fn resolve_settings(update: SettingsUpdate) -> AppResult<RankingSettings> {
             .ok_or_else(|| AppError::validation("water_preset", "unknown preset"))?
             .weights
     };
+    let number_format = match update.number_format {
+        Some(format) => {
+            let format = format.trim().to_string();
+            check_number_format(&format)?;
+            format
+        }
+        None => DEFAULT_NUMBER_FORMAT.to_string(),
+    };
     Ok(RankingSettings {
         air_preset: update.air_preset,
         air_weights,
         water_preset: update.water_preset,
         water_weights,
+        number_format,
     })
 }
 
@@ -96,8 +105,12 @@ pub async fn update_settings(
     update: SettingsUpdate,
 ) -> AppResult<RankingSettings> {
     principal.require(crate::BULLETIN, Action::Update)?;
-    let new = resolve_settings(update)?;
+    let keep_number_format = update.number_format.is_none();
+    let mut new = resolve_settings(update)?;
     let before = settings(db).await?;
+    if keep_number_format {
+        new.number_format = before.number_format.clone();
+    }
     let value = serde_json::to_string(&new).map_err(|e| AppError::Internal(e.into()))?;
     let mut tx = db.begin_write().await?;
     repo::put_setting(&mut tx, SETTINGS_KEY, &value, &principal.username, now_ts()).await?;
@@ -647,6 +660,11 @@ async fn targets(db: &Db, month: Month, period: &Period) -> AppResult<(Vec<Targe
     Ok((lines, note))
 }
 
+/// The bulletin's title: 东丽区2025年3月街道环境质量排名通报.
+pub fn bulletin_title(month: Month) -> String {
+    format!("东丽区{}街道环境质量排名通报", month.label())
+}
+
 /// The bulletin of `month`.
 pub async fn bulletin(
     db: &Db,
@@ -662,7 +680,7 @@ pub async fn bulletin(
     let district = district(db, &period, &inputs).await?;
     let (targets, targets_note) = targets(db, month, &period).await?;
     Ok(Bulletin {
-        title: format!("东丽区{}街道环境质量排名通报", month.label()),
+        title: bulletin_title(month),
         air_best: standing(&ranking.air, false),
         air_worst: standing(&ranking.air, true),
         water_best: standing(&ranking.water, false),
@@ -673,4 +691,163 @@ pub async fn bulletin(
         targets,
         generated_at: format_cst(now_ts()),
     })
+}
+
+// --- issuing ---------------------------------------------------------------------------------------------
+
+/// SHA-256 (hex) of the bulletin's figures without their generation time: equal digests mean that a fresh
+/// computation would publish the same numbers.
+pub fn figures_digest(b: &Bulletin) -> AppResult<String> {
+    use sha2::{Digest, Sha256};
+    let timeless = Bulletin {
+        generated_at: String::new(),
+        ..b.clone()
+    };
+    let json = serde_json::to_vec(&timeless).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(hex::encode(Sha256::digest(&json)))
+}
+
+fn issued(row: repo::IssueRow) -> IssuedBulletin {
+    IssuedBulletin {
+        issued_on: cst_day(row.issued_at),
+        month: row.month,
+        version: row.version,
+        number: row.number,
+        issued_at: row.issued_at,
+        issued_by: row.issued_by,
+        digest: row.digest,
+    }
+}
+
+/// Issues (签发) the bulletin of `month` at `now`: computes it, builds its page body, XLSX and PDF, and stores
+/// them as the next version with the next number of the year of issue, audited. Only a month that is over can be
+/// issued: the figures of a running month still grow day by day.
+pub async fn issue(
+    db: &Db,
+    principal: &Principal,
+    month: Month,
+    now: i64,
+) -> AppResult<IssuedBulletin> {
+    principal.require(crate::BULLETIN, Action::Create)?;
+    let today = cst_day(now);
+    if month.last_day() >= today {
+        return Err(AppError::validation(
+            "month",
+            format!(
+                "{} is not over yet; a bulletin is issued for a whole month",
+                month.key()
+            ),
+        ));
+    }
+    let bulletin = bulletin(db, principal, month, today).await?;
+    let figures = serde_json::to_string(&bulletin).map_err(|e| AppError::Internal(e.into()))?;
+    let digest = figures_digest(&bulletin)?;
+    let number_format = settings(db).await?.number_format;
+    // The exports are built before the write transaction, which they would otherwise hold (on SQLite the one
+    // writer of the process) for the second or so they take.
+    let for_exports = bulletin.clone();
+    let (xlsx, pdf) = kernel::export::build_off_thread(move || {
+        Ok((
+            crate::export::workbook(&for_exports)?,
+            crate::pdf::document(&for_exports)?,
+        ))
+    })
+    .await?;
+    let year = today.year();
+    let mut tx = db.begin_write().await?;
+    let (version, sequence) = repo::next_numbers(&mut tx, &month.key(), year).await?;
+    let row = repo::IssueRow {
+        month: month.key(),
+        version,
+        number: bulletin_number(&number_format, year, sequence),
+        issued_at: now,
+        issued_by: principal.username.clone(),
+        digest,
+    };
+    let issued_on = format!("{}年{}月{}日", today.year(), today.month(), today.day());
+    let html = crate::view::body(&bulletin, Some((row.number.clone(), issued_on)))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    repo::insert_issue(
+        &mut tx,
+        &repo::NewIssue {
+            row: &row,
+            year,
+            sequence,
+            figures: &figures,
+            html: &html,
+            xlsx: &xlsx,
+            pdf: &pdf,
+        },
+    )
+    .await?;
+    let result = issued(row);
+    let entry = AuditEntry::by(
+        principal,
+        "issue",
+        "bulletin",
+        format!("{}#{}", month.key(), version),
+    )
+    .summary(format!(
+        "签发{}排名通报 {}（第 {} 版）",
+        month.label(),
+        result.number,
+        version
+    ))
+    .after(&result);
+    audit::record(&mut *tx, &entry).await?;
+    tx.commit().await?;
+    Ok(result)
+}
+
+/// The issued versions of `month`, newest first (empty: not issued).
+pub async fn issues(
+    db: &Db,
+    principal: &Principal,
+    month: Month,
+) -> AppResult<Vec<IssuedBulletin>> {
+    principal.require(crate::BULLETIN, Action::Read)?;
+    Ok(repo::issues(db, &month.key())
+        .await?
+        .into_iter()
+        .map(issued)
+        .collect())
+}
+
+/// Whether the month's data now give other figures than `newest` was made from. A full computation (about as
+/// costly as a draft page), so it is only done for those who may issue, who need it to decide on a reissue; the
+/// readers of an issued bulletin get the stored document without it. There is no cheaper test: the inputs are
+/// other areas' data (readings, corrections, registry, targets, the weighting) with no common change marker.
+pub async fn differs_from_current(
+    db: &Db,
+    principal: &Principal,
+    newest: &IssuedBulletin,
+    today: NaiveDate,
+) -> AppResult<Option<bool>> {
+    if !principal.can(crate::BULLETIN, Action::Create) {
+        return Ok(None);
+    }
+    let month = Month::parse(&newest.month)?;
+    let fresh = bulletin(db, principal, month, today).await?;
+    Ok(Some(figures_digest(&fresh)? != newest.digest))
+}
+
+/// One stored part of the bulletin of `month` (`version`, or the newest when `None`), with its particulars;
+/// `None` when the month has not been issued. A `version` that does not exist is a 404.
+pub async fn issued_part(
+    db: &Db,
+    principal: &Principal,
+    month: Month,
+    version: Option<i64>,
+    part: repo::Part,
+) -> AppResult<Option<(IssuedBulletin, repo::PartValue)>> {
+    principal.require(crate::BULLETIN, Action::Read)?;
+    match repo::issue_part(db, &month.key(), version, part).await? {
+        Some((row, value)) => Ok(Some((issued(row), value))),
+        None if version.is_some() => Err(AppError::NotFound(format!(
+            "{} has no issued version {}",
+            month.key(),
+            version.unwrap_or_default()
+        ))),
+        None => Ok(None),
+    }
 }

@@ -13,7 +13,7 @@ use crate::fixture;
 const MARCH: &str = "month=2025-03";
 
 /// The raw reply (bytes, not text: XLSX and PDF are binary).
-async fn raw(app: &TestApp, path: &str, token: &str) -> (StatusCode, String, Vec<u8>) {
+pub async fn raw(app: &TestApp, path: &str, token: &str) -> (StatusCode, String, Vec<u8>) {
     let response = app
         .router
         .clone()

@@ -4,6 +4,7 @@
 
 mod fixture;
 mod http;
+mod issue;
 
 use bulletins::model::{AirWeights, Month, SettingsUpdate, WaterWeights};
 use bulletins::service;
@@ -218,6 +219,7 @@ testkit::db_test!(
             air_weights: Some(air),
             water_preset: "custom".into(),
             water_weights: Some(water),
+            number_format: None,
         };
         let composite_only = AirWeights {
             composite: 100,
@@ -265,6 +267,7 @@ testkit::db_test!(
                 air_weights: None,
                 water_preset: "cwqi_status".into(),
                 water_weights: None,
+                number_format: None,
             },
         )
         .await
@@ -323,6 +326,7 @@ testkit::db_test!(
                 air_weights: Some(composite_only),
                 water_preset: "cwqi_status".into(),
                 water_weights: None,
+                number_format: None,
             },
         )
         .await
