@@ -50,7 +50,9 @@ curl -fsS "$BASE/healthz" >/dev/null || { echo "the demo did not answer in 30 mi
 
 # Log in as the leader through the form (CSRF token from the login page, session cookie kept).
 JAR="$WORK/cookies"
-curl -fsS -c "$JAR" -b "$JAR" -b 'qs_demo_out=1' "$BASE/login" -o "$WORK/login.html"
+# qs_demo_out (the cookie 退出 sets) turns off the demo's automatic leader login, so /login shows the form.
+printf '127.0.0.1\tFALSE\t/\tFALSE\t0\tqs_demo_out\t1\n' >"$JAR"
+curl -fsS -c "$JAR" -b "$JAR" "$BASE/login" -o "$WORK/login.html"
 CSRF=$(grep -o 'name="_csrf" value="[^"]*"' "$WORK/login.html" | head -1 | sed 's/.*value="//; s/"$//')
 [ -n "$CSRF" ] || { echo "no CSRF field on /login" >&2; exit 1; }
 curl -fsS -c "$JAR" -b "$JAR" -o /dev/null -H 'Sec-Fetch-Site: same-origin' \
