@@ -14,10 +14,13 @@
 //!    AQI 500 has no number (the HJ 633 tables end at 500) but is 六级 严重污染 and counts; [`aqi_text`] shows it
 //!    as `>500`.
 //!
+//! Steps 2–4 of a station day are stored (`air_station_days`, [`station_days`]) and recomputed only when the
+//! readings of that day changed: the readings roll-up marks the days it touched (`readings::rollup`).
+//!
 //! Hours come only from `period = 'hour'` rows (what stations and files report); hours derived from minute data
 //! (`reading_rollups`) are not used here: air stations report hours.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Duration, NaiveDate, Timelike};
 use kernel::Db;
@@ -36,6 +39,8 @@ use standards::assessment::{assess_period, daily_aqi, is_valid_day};
 use standards::pollutant::Pollutant;
 use standards::realtime::{TRAILING_HOURS, TrailingHours, hourly_report_concentrations};
 use standards::settings::AirSettings;
+
+use crate::repo;
 
 /// An air station as the air figures need it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -177,9 +182,104 @@ fn to_fixed(value: f64) -> i32 {
     }
 }
 
+/// The version of the station-day computation stored with each day: bump it when the chain above changes
+/// (standards rules, settings, which hours count), and every stored day is recomputed on its next read.
+pub const METHOD: i64 = 1;
+
 /// Per station and CST day `from..=to`: GB 3095 daily values and the daily AQI. Days without any hour are left
 /// out.
+///
+/// Read from the stored days (`air_station_days`); a day not stored yet, stored by an older [`METHOD`], or whose
+/// readings changed since (its version in the readings' stale marks, `readings::service::day_versions`, differs
+/// from the one it was computed at) is computed from the audited hours and stored. The marks are read before the
+/// hours, so a roll-up that commits while a day is being computed leaves it marked stale for the next read.
 pub async fn station_days(
+    db: &Db,
+    point_ids: &[i64],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> anyhow::Result<Vec<StationDay>> {
+    if from > to || point_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let first = day_number(from);
+    let versions = readings::service::day_versions(db, point_ids, first, day_number(to)).await?;
+    let mut stored: HashMap<(i64, NaiveDate), repo::StoredDay> = HashMap::new();
+    for day in repo::station_days(db, point_ids, from, to).await? {
+        stored.insert((day.point_id, day.values.date), day);
+    }
+    let version_of = |point_id: i64, date: NaiveDate| {
+        versions
+            .get(&(point_id, day_number(date)))
+            .copied()
+            .unwrap_or(0)
+    };
+    let settings = AirSettings::default();
+    let mut out = Vec::new();
+    let mut computed: Vec<(StationDay, bool, i64)> = Vec::new();
+    for &point_id in point_ids {
+        let dates = from.iter_days().take_while(|d| *d <= to);
+        // Runs of consecutive days to compute: one read of the hours per run.
+        let mut runs: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+        let mut current: BTreeMap<NaiveDate, Option<StationDay>> = BTreeMap::new();
+        for date in dates {
+            match stored.get(&(point_id, date)) {
+                Some(day)
+                    if day.method == METHOD && day.source_version == version_of(point_id, date) =>
+                {
+                    current.insert(
+                        date,
+                        day.has_hours
+                            .then(|| station_day(point_id, day.values.clone(), &settings)),
+                    );
+                }
+                _ => match runs.last_mut() {
+                    Some((_, end)) if *end + Duration::days(1) == date => *end = date,
+                    _ => runs.push((date, date)),
+                },
+            }
+        }
+        for (run_from, run_to) in runs {
+            let hours = station_hours(db, point_id, run_from, run_to).await?;
+            for date in run_from.iter_days().take_while(|d| *d <= run_to) {
+                let day = match hours.get(&date) {
+                    Some(h) => station_day(point_id, station_daily_values(h, &settings), &settings),
+                    None => station_day(point_id, empty_day(date), &settings),
+                };
+                let has_hours = hours.contains_key(&date);
+                current.insert(date, has_hours.then(|| day.clone()));
+                computed.push((day, has_hours, version_of(point_id, date)));
+            }
+        }
+        out.extend(current.into_values().flatten());
+    }
+    // A station listed twice is computed twice; one statement may write a row only once (PostgreSQL).
+    computed.sort_by_key(|(day, _, _)| (day.point_id, day.values.date));
+    computed.dedup_by_key(|(day, _, _)| (day.point_id, day.values.date));
+    if !computed.is_empty() {
+        let new: Vec<repo::NewDay> = computed
+            .iter()
+            .map(|(day, has_hours, version)| repo::NewDay {
+                point_id: day.point_id,
+                values: &day.values,
+                has_hours: *has_hours,
+                aqi: &day.aqi,
+                valid: day.valid,
+                source_version: *version,
+                method: METHOD,
+            })
+            .collect();
+        // The figures are right without being stored: a failed write only costs a recomputation next time.
+        if let Err(e) = repo::store_days(db, &new).await {
+            tracing::warn!("storing {} air station days failed: {e}", new.len());
+        }
+    }
+    Ok(out)
+}
+
+/// [`station_days`] computed from the audited hours alone, without the stored days: what the stored days must
+/// equal (the consistency tests compare them day by day).
+pub async fn station_days_from_hours(
     db: &Db,
     point_ids: &[i64],
     from: NaiveDate,
@@ -189,18 +289,30 @@ pub async fn station_days(
     let mut out = Vec::new();
     for &point_id in point_ids {
         for day in station_hours(db, point_id, from, to).await?.values() {
-            let values = station_daily_values(day, &settings);
-            let aqi = daily_aqi(&values);
-            let valid = is_valid_day(&values, &aqi, &settings);
-            out.push(StationDay {
+            out.push(station_day(
                 point_id,
-                values,
-                aqi,
-                valid,
-            });
+                station_daily_values(day, &settings),
+                &settings,
+            ));
         }
     }
     Ok(out)
+}
+
+fn station_day(point_id: i64, values: DailyValues, settings: &AirSettings) -> StationDay {
+    let aqi = daily_aqi(&values);
+    let valid = is_valid_day(&values, &aqi, settings);
+    StationDay {
+        point_id,
+        values,
+        aqi,
+        valid,
+    }
+}
+
+/// The CST day number (days since 1970-01-01 CST) of a date, as the readings' stale marks count days.
+fn day_number(date: NaiveDate) -> i64 {
+    kernel::time::cst_day_number(cst_day_start(date))
 }
 
 /// The area made of `point_ids`, per CST day `from..=to` on which at least one station reported: HJ 663 area

@@ -59,6 +59,16 @@ pub struct Db {
 pub type CalendarCache =
     std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<crate::calendar::Calendar>>>>;
 
+/// SQLite page cache of the writer connection: 32 MiB instead of 2, because the gateway's batches touch a few
+/// pages per device, and with thousands of devices the default cache re-read them on every batch.
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
+
+/// SQLite page cache of each reader connection: 8 MiB. The readers' pages are also in the operating system's
+/// file cache, which all connections share, whereas each connection's own cache holds a private copy: 32 MiB on
+/// each of the 8 readers and the gateway's pool would let the caches alone take some 300 MB of resident memory
+/// under load (BENCHMARKS.md "Under load"), for pages that a read from the OS cache returns in microseconds.
+const READER_CACHE_KIB: i64 = 8 * 1024;
+
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
@@ -99,11 +109,11 @@ impl Db {
             Backend::Sqlite => sqlite_url_creating_file(original_url)?,
             Backend::Postgres => postgres_url_without_statement_cache(original_url),
         };
-        let pool = Self::open_pool(&url, backend, max_connections).await?;
+        let pool = Self::open_pool(&url, backend, max_connections, READER_CACHE_KIB).await?;
         let owns_writer = shared_writer.is_none();
         let writer = match (backend, shared_writer) {
             (Backend::Sqlite, Some(shared)) => shared,
-            (Backend::Sqlite, None) => Self::open_pool(&url, backend, 1).await?,
+            (Backend::Sqlite, None) => Self::open_pool(&url, backend, 1, WRITER_CACHE_KIB).await?,
             (Backend::Postgres, _) => pool.clone(),
         };
         Ok(Db {
@@ -121,12 +131,13 @@ impl Db {
         url: &str,
         backend: Backend,
         max_connections: u32,
+        cache_kib: i64,
     ) -> anyhow::Result<AnyPool> {
         let options = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(30));
         let options = if backend == Backend::Sqlite {
-            options.after_connect(|conn, _meta| {
+            options.after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     // WAL lets pages read while the gateway writes; NORMAL is durable across process crashes
                     // under WAL (only an OS crash can lose the last transactions).
@@ -138,9 +149,10 @@ impl Db {
                     // Multi-row upserts keep a statement journal; in memory it is not a file created and
                     // deleted per statement (seen in profiles of the gateway).
                     conn.execute("PRAGMA temp_store = MEMORY").await?;
-                    // 32 MiB of page cache instead of 2: the gateway's batches touch a few pages per device,
-                    // and with thousands of devices the default cache re-read them on every batch.
-                    conn.execute("PRAGMA cache_size = -32768").await?;
+                    // Page cache per connection, in KiB (negative cache_size): see WRITER_CACHE_KIB and
+                    // READER_CACHE_KIB.
+                    let pragma = format!("PRAGMA cache_size = -{cache_kib}");
+                    conn.execute(AssertSqlSafe(pragma)).await?;
                     Ok(())
                 })
             })

@@ -7,6 +7,7 @@
 pub mod area;
 pub mod audit;
 pub mod auth;
+pub mod cache;
 pub mod calendar;
 pub mod client;
 pub mod db;

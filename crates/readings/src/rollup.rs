@@ -283,6 +283,7 @@ async fn recompute_span(db: &Db, point_id: i64, first: i64, last: i64) -> anyhow
         .execute(&mut *tx)
         .await?;
     insert(&mut tx, db.backend(), &rollups).await?;
+    mark_changed(&mut tx, db.backend(), point_id, first..=last).await?;
     tx.commit().await?;
     Ok(rollups.len() as u64)
 }
@@ -302,7 +303,79 @@ pub async fn replace_from(
         .execute(&mut *tx)
         .await?;
     insert(&mut tx, db.backend(), rollups).await?;
+    let days: BTreeSet<i64> = rollups
+        .iter()
+        .map(|r| kernel::time::cst_day_number(r.ts))
+        .collect();
+    if let (Some(&first), Some(&last)) = (days.first(), days.last()) {
+        mark_changed(&mut tx, db.backend(), point_id, first..=last).await?;
+    }
     tx.commit().await
+}
+
+/// Bumps the data version and marks the point's CST days `days` as changed at that version, in the roll-up's
+/// write transaction: whatever was derived from these days before (air station days, cached pages) is stale
+/// from the moment the new roll-ups are visible, never before and never later. Runs last in the transaction:
+/// on PostgreSQL the version row stays locked until the commit, which orders the versions as the commits.
+async fn mark_changed(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: kernel::Backend,
+    point_id: i64,
+    days: std::ops::RangeInclusive<i64>,
+) -> Result<(), sqlx::Error> {
+    let version: i64 = sqlx::query_scalar(
+        "UPDATE reading_data_version SET version = version + 1 WHERE id = 1 RETURNING version",
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    let days: Vec<i64> = days.collect();
+    for chunk in days.chunks(store::MAX_PARAMETERS / 3) {
+        let mut b = store::BulkStatement::new(
+            backend,
+            "INSERT INTO reading_day_versions (point_id, day, version) VALUES ",
+        );
+        for (i, day) in chunk.iter().enumerate() {
+            b.push(if i == 0 { "(" } else { ", (" });
+            b.bind(point_id).push(", ");
+            b.bind(*day).push(", ");
+            b.bind(version).push(")");
+        }
+        b.push(" ON CONFLICT (point_id, day) DO UPDATE SET version = excluded.version");
+        b.execute(tx).await?;
+    }
+    Ok(())
+}
+
+/// The data version: how many roll-ups have been committed. A figure computed from the readings while the
+/// version was v is current as long as the version is still v.
+pub async fn data_version(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT version FROM reading_data_version WHERE id = 1")
+        .fetch_one(db.pool())
+        .await
+}
+
+/// The data version of the last roll-up that touched each (point, CST day) of these points in days
+/// `first..=last` (day numbers); a day never touched is absent (version 0).
+pub async fn day_versions(
+    db: &Db,
+    point_ids: &[i64],
+    first: i64,
+    last: i64,
+) -> Result<std::collections::HashMap<(i64, i64), i64>, sqlx::Error> {
+    use sqlx::Row as _;
+    let mut b = SqlBuilder::new("SELECT point_id, day, version FROM reading_day_versions WHERE ");
+    b.push_id_in("point_id", point_ids);
+    b.push(" AND day >= ").push_bind(first);
+    b.push(" AND day <= ").push_bind(last);
+    let rows = b.build().fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                (r.try_get("point_id")?, r.try_get("day")?),
+                r.try_get("version")?,
+            ))
+        })
+        .collect()
 }
 
 /// Inserts roll-ups (the caller has removed the ones they replace).

@@ -651,3 +651,22 @@ pub async fn coverage(
         factors,
     })
 }
+
+/// The data version, bumped by every roll-up (every write and correction of readings goes through one): a
+/// figure derived from the readings while it was v is current while it is still v. Caches of derived figures
+/// key on it.
+pub async fn data_version(db: &Db) -> anyhow::Result<i64> {
+    Ok(rollup::data_version(db).await?)
+}
+
+/// The stale marks of derived daily figures: per (point, CST day number) of these points in `first..=last`,
+/// the data version of the last roll-up that touched the day; days never touched are absent (version 0). A
+/// figure stored with the version read here is stale once the day's version differs.
+pub async fn day_versions(
+    db: &Db,
+    point_ids: &[i64],
+    first: i64,
+    last: i64,
+) -> anyhow::Result<std::collections::HashMap<(i64, i64), i64>> {
+    Ok(rollup::day_versions(db, point_ids, first, last).await?)
+}

@@ -1,7 +1,10 @@
 //! Assembling the station and section views from the air and water services; scoping by the readings rules
 //! (the public sees stations and sections, a street officer only their street's, 404 otherwise).
 
+use std::collections::HashMap;
+
 use chrono::{Datelike, Duration, Months, NaiveDate};
+use kernel::cache::FlightCache;
 use kernel::{Action, AppError, AppResult, Db, Principal};
 use readings::model::Period;
 use readings::points::{self, level_label};
@@ -170,17 +173,64 @@ pub async fn list_with_status(
                 || r.code.to_lowercase().contains(&needle)
         })
         .collect();
+    let statuses = air_statuses(db, now).await?;
+    for row in rows.iter_mut().filter(|r| r.kind == PointKind::AirStation) {
+        if let Some((latest, coverage)) = statuses.get(&row.id) {
+            row.latest = latest.clone();
+            row.coverage = Some(coverage.clone());
+        }
+    }
+    sort_rows(&mut rows, order);
+    Ok(rows)
+}
+
+/// Database URL, readings data version, minute: the statuses change with new hours (the data version) and with
+/// the clock through the hour in progress, so a minute is as fresh as computing them per request.
+type StatusKey = (String, i64, i64);
+
+/// Every air station's status, computed once for all callers (each list is cut from it) and at most once at a
+/// time (concurrent requests wait for one computation).
+static STATUS_CACHE: FlightCache<StatusKey, HashMap<i64, (Option<LatestAqi>, CoverageSoFar)>> =
+    FlightCache::new(std::time::Duration::from_secs(60), 4);
+
+/// Each air station's latest AQI and this month's coverage so far, by station id.
+async fn air_statuses(
+    db: &Db,
+    now: i64,
+) -> AppResult<std::sync::Arc<HashMap<i64, (Option<LatestAqi>, CoverageSoFar)>>> {
+    let key = (
+        db.pool().connect_options().database_url.to_string(),
+        readings::service::data_version(db)
+            .await
+            .map_err(internal)?,
+        now.div_euclid(60),
+    );
+    STATUS_CACHE
+        .get_or_try_compute(key, || compute_air_statuses(db, now))
+        .await
+}
+
+async fn compute_air_statuses(
+    db: &Db,
+    now: i64,
+) -> AppResult<HashMap<i64, (Option<LatestAqi>, CoverageSoFar)>> {
+    let stations = air::service::all_stations(db).await.map_err(internal)?;
+    let ids: Vec<i64> = stations.iter().map(|s| s.id).collect();
     let today = kernel::time::cst_day(now);
     let month_start = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
     let hour_start = now - now.rem_euclid(3600);
     let hours_elapsed =
         u32::try_from((hour_start - kernel::time::cst_day_start(month_start)) / 3600).unwrap_or(0);
-    for row in rows.iter_mut().filter(|r| r.kind == PointKind::AirStation) {
+    let all_days = air::service::station_days(db, &ids, month_start, today)
+        .await
+        .map_err(internal)?;
+    let mut out = HashMap::new();
+    for id in ids {
         // A month back at most: an older last hour says more by its absence (—) than by its value.
-        let latest = air::service::latest_hour(db, row.id, now, 24 * 31)
+        let latest = air::service::latest_hour(db, id, now, 24 * 31)
             .await
             .map_err(internal)?;
-        row.latest = latest.map(|l| LatestAqi {
+        let latest = latest.map(|l| LatestAqi {
             ts: l.ts,
             hour: kernel::time::to_cst(l.ts).format("%m-%d %H:00").to_string(),
             aqi: l.aqi.aqi,
@@ -198,20 +248,22 @@ pub async fn list_with_status(
             primary: air::service::primary_text(&l.aqi),
             stale: l.ts < hour_start - 3 * 3600,
         });
-        let days = air::service::station_days(db, &[row.id], month_start, today)
-            .await
-            .map_err(internal)?;
+        let days: Vec<air::service::StationDay> = all_days
+            .iter()
+            .filter(|d| d.point_id == id)
+            .cloned()
+            .collect();
         // Hours before the current one only: the hour in progress is not yet due.
         let hours_valid = pm25_hours(&days).min(hours_elapsed);
-        row.coverage = Some(CoverageSoFar {
+        let coverage = CoverageSoFar {
             month: month_start.format("%Y-%m").to_string(),
             hours_valid,
             hours_elapsed,
             percent: percent_1(hours_valid, hours_elapsed),
-        });
+        };
+        out.insert(id, (latest, coverage));
     }
-    sort_rows(&mut rows, order);
-    Ok(rows)
+    Ok(out)
 }
 
 fn sort_rows(rows: &mut [PlaceRow], order: &ListOrder) {

@@ -3,6 +3,7 @@
 
 use chrono::NaiveDate;
 use kernel::audit::{self, AuditEntry};
+use kernel::cache::FlightCache;
 use kernel::time::{cst_day, now_ts};
 use kernel::{Action, AppError, AppResult, Db, Principal};
 use standards::aggregate::DailyValues;
@@ -97,18 +98,20 @@ struct YearData {
     water_last: Vec<SectionOutcome>,
 }
 
-/// How long fetched data are reused: the dashboard, the target page and the bulletins ask for the same year
-/// within seconds, and one fetch reads two years of hourly rows (0.4–2.5 s on the full demo, docs/targets.md).
-/// Target edits show at once (only the data are cached); new readings and corrections within a minute.
-const CACHE_SECONDS: u64 = 60;
+/// How long fetched data are reused at most: the dashboard, the target page and the bulletins ask for the same
+/// year within seconds. The key holds the readings' data version, so new readings and corrections show at once
+/// and unchanged data are not fetched again; the time limit bounds what the key does not see (stations added to
+/// the registry). Target edits show at once (only the data are cached).
+const CACHE_SECONDS: u64 = 600;
 
-type CacheKey = (String, i32, Option<NaiveDate>, bool, bool);
+/// Database URL, data version, year, last complete day, air wanted, water wanted.
+type CacheKey = (String, i64, i32, Option<NaiveDate>, bool, bool);
 
-static CACHE: std::sync::Mutex<Vec<(CacheKey, std::time::Instant, std::sync::Arc<YearData>)>> =
-    std::sync::Mutex::new(Vec::new());
+static CACHE: FlightCache<CacheKey, YearData> =
+    FlightCache::new(std::time::Duration::from_secs(CACHE_SECONDS), 16);
 
-/// The year's data, from the cache when fetched less than [`CACHE_SECONDS`] ago for the same database, window
-/// and needs.
+/// The year's data, from the cache when fetched for the same database, data version, window and needs (less
+/// than [`CACHE_SECONDS`] ago); concurrent callers of a key not cached wait for one fetch.
 async fn year_data(
     db: &Db,
     window: &YearWindow,
@@ -117,17 +120,23 @@ async fn year_data(
 ) -> anyhow::Result<std::sync::Arc<YearData>> {
     let key: CacheKey = (
         db.pool().connect_options().database_url.to_string(),
+        readings::service::data_version(db).await?,
         window.year,
         window.through,
         air,
         water,
     );
-    let fresh = |at: &std::time::Instant| at.elapsed().as_secs() < CACHE_SECONDS;
-    if let Ok(cache) = CACHE.lock()
-        && let Some((_, _, data)) = cache.iter().find(|(k, at, _)| *k == key && fresh(at))
-    {
-        return Ok(data.clone());
-    }
+    CACHE
+        .get_or_try_compute(key, || fetch_year_data(db, window, air, water))
+        .await
+}
+
+async fn fetch_year_data(
+    db: &Db,
+    window: &YearWindow,
+    air: bool,
+    water: bool,
+) -> anyhow::Result<YearData> {
     let mut data = YearData::default();
     if let Some(through) = window.through {
         if air {
@@ -138,12 +147,6 @@ async fn year_data(
             data.water_last =
                 section_outcomes(db, year_back(window.from), year_back(through)).await?;
         }
-    }
-    let data = std::sync::Arc::new(data);
-    if let Ok(mut cache) = CACHE.lock() {
-        cache.retain(|(k, at, _)| fresh(at) && *k != key);
-        cache.truncate(15);
-        cache.insert(0, (key, std::time::Instant::now(), data.clone()));
     }
     Ok(data)
 }

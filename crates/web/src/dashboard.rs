@@ -4,17 +4,19 @@
 //! draws. The same figures are served as JSON at `/api/v1/dashboard`; the base map (district and streets) comes
 //! from [`crate::map`].
 //!
-//! The monthly trend reads two years of station hours; it is cached per CST day and station set for ten
-//! minutes (a figure of yesterday's data does not change by the minute).
+//! The monthly trend reads two years of station days; it is cached per CST day, station set and readings data
+//! version (so it is recomputed once after new readings or corrections, and never while they have not changed),
+//! at most ten minutes, with single flight.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use chrono::{Datelike, Duration, Months, NaiveDate};
+use kernel::cache::FlightCache;
 use kernel::web::{Chrome, PageResult, render};
 use kernel::{Action, AppError, AppResult, AppState, Db, Principal};
 use serde::Serialize;
@@ -181,18 +183,18 @@ async fn key_dischargers(db: &Db, street: Option<i64>) -> AppResult<Vec<MapPoint
     Ok(out)
 }
 
-/// The database (its URL: tests run several at once in one process), the last day and the stations.
-type TrendKey = (String, NaiveDate, Vec<i64>);
-type TrendCache = Mutex<Option<(TrendKey, std::time::Instant, Arc<Vec<MonthTrend>>)>>;
+/// The database (its URL: tests run several at once in one process), the readings' data version, the last day
+/// and the stations.
+type TrendKey = (String, i64, NaiveDate, Vec<i64>);
 
-fn trend_cache() -> &'static TrendCache {
-    static CACHE: OnceLock<TrendCache> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(None))
-}
+/// Ten minutes bound what the key does not see (none of the trend's inputs so far); new readings and
+/// corrections change the data version, hence the key, at once.
+static TREND_CACHE: FlightCache<TrendKey, Vec<MonthTrend>> =
+    FlightCache::new(std::time::Duration::from_secs(600), 8);
 
 /// Monthly PM2.5 mean and good-day ratio of the district area (HJ 663 over `stations`), this year to
 /// `through` and last year (`standards::assessment::monthly_means`): whole months, and for the month in progress
-/// the same days of last year.
+/// the same days of last year. Computed once per data version (concurrent requests wait for one computation).
 async fn monthly_trend(
     db: &Db,
     stations: &[i64],
@@ -200,16 +202,20 @@ async fn monthly_trend(
 ) -> anyhow::Result<Arc<Vec<MonthTrend>>> {
     let key = (
         db.pool().connect_options().database_url.to_string(),
+        readings::service::data_version(db).await?,
         through,
         stations.to_vec(),
     );
-    if let Ok(guard) = trend_cache().lock()
-        && let Some((cached_key, at, value)) = guard.as_ref()
-        && *cached_key == key
-        && at.elapsed() < std::time::Duration::from_secs(600)
-    {
-        return Ok(value.clone());
-    }
+    TREND_CACHE
+        .get_or_try_compute(key, || compute_trend(db, stations, through))
+        .await
+}
+
+async fn compute_trend(
+    db: &Db,
+    stations: &[i64],
+    through: NaiveDate,
+) -> anyhow::Result<Vec<MonthTrend>> {
     let year = through.year();
     let from = NaiveDate::from_ymd_opt(year - 1, 1, 1).unwrap_or(through);
     let days = air::service::area_days(db, stations, from, through).await?;
@@ -268,10 +274,6 @@ async fn monthly_trend(
             }
         })
         .collect();
-    let trend = Arc::new(trend);
-    if let Ok(mut guard) = trend_cache().lock() {
-        *guard = Some((key, std::time::Instant::now(), trend.clone()));
-    }
     Ok(trend)
 }
 
@@ -393,14 +395,48 @@ async fn realtime_aqi(
     now: i64,
     streets: &Streets,
 ) -> AppResult<Vec<StationNow>> {
+    let key = (
+        db.pool().connect_options().database_url.to_string(),
+        data_version(db).await?,
+        now.div_euclid(60),
+    );
+    let all = REALTIME_CACHE
+        .get_or_try_compute(key, || all_realtime(db, now, streets))
+        .await?;
+    Ok(all
+        .iter()
+        .filter(|(street, _)| sees_point(principal, PointKind::AirStation, *street))
+        .map(|(_, station)| station.clone())
+        .collect())
+}
+
+/// The readings' data version (every roll-up bumps it), part of the keys of the cached tiles.
+async fn data_version(db: &Db) -> AppResult<i64> {
+    readings::service::data_version(db)
+        .await
+        .map_err(AppError::Internal)
+}
+
+/// Database URL, readings data version, minute: the real-time tile changes with new hours (the data version) and
+/// with the clock only through the 6-hour look-back, so a minute is as fresh as computing it per request.
+type RealtimeKey = (String, i64, i64);
+
+/// The tiles of every caller are cut from one computation over all stations (filtered per caller after); a
+/// minute also bounds registry edits (a renamed station), which the key does not see.
+static REALTIME_CACHE: FlightCache<RealtimeKey, Vec<(Option<i64>, StationNow)>> =
+    FlightCache::new(std::time::Duration::from_secs(60), 4);
+
+/// Every air station's real-time row with its street.
+async fn all_realtime(
+    db: &Db,
+    now: i64,
+    streets: &Streets,
+) -> AppResult<Vec<(Option<i64>, StationNow)>> {
     let mut stations = Vec::new();
     for station in air::service::all_stations(db)
         .await
         .map_err(AppError::Internal)?
     {
-        if !sees_point(principal, PointKind::AirStation, station.street_id) {
-            continue;
-        }
         let latest = air::service::latest_hour(db, station.id, now, 6)
             .await
             .map_err(AppError::Internal)?;
@@ -426,26 +462,29 @@ async fn realtime_aqi(
                 String::new(),
             ),
         };
-        stations.push(StationNow {
-            id: station.id,
-            code: station.code.clone(),
-            name: station.name.clone(),
-            level_label: level_label(&station.level),
-            level: station.level.clone(),
-            street: streets.name(station.street_id),
-            lon: station.lon,
-            lat: station.lat,
-            hour,
-            aqi,
-            aqi_text,
-            aqi_level: level.map(|l| l.category().to_string()).unwrap_or_default(),
-            colour: level
-                .map(AqiLevel::hex)
-                .unwrap_or_else(|| NO_DATA_COLOUR.into()),
-            primary,
-            pm25,
-            standard,
-        });
+        stations.push((
+            station.street_id,
+            StationNow {
+                id: station.id,
+                code: station.code.clone(),
+                name: station.name.clone(),
+                level_label: level_label(&station.level),
+                level: station.level.clone(),
+                street: streets.name(station.street_id),
+                lon: station.lon,
+                lat: station.lat,
+                hour,
+                aqi,
+                aqi_text,
+                aqi_level: level.map(|l| l.category().to_string()).unwrap_or_default(),
+                colour: level
+                    .map(AqiLevel::hex)
+                    .unwrap_or_else(|| NO_DATA_COLOUR.into()),
+                primary,
+                pm25,
+                standard,
+            },
+        ));
     }
     Ok(stations)
 }
@@ -458,13 +497,43 @@ async fn sections_by_class(
     today: NaiveDate,
     streets: &Streets,
 ) -> AppResult<(Vec<SectionNow>, [usize; 6])> {
-    let mut sections = Vec::new();
+    let key = (
+        db.pool().connect_options().database_url.to_string(),
+        data_version(db).await?,
+        today,
+    );
+    let all = SECTIONS_CACHE
+        .get_or_try_compute(key, || all_sections(db, today, streets))
+        .await?;
     let mut class_counts = [0usize; 6];
-    let all_sections = water::service::sections(db).await?;
-    for section in all_sections {
-        if !sees_point(principal, PointKind::WaterSection, section.street_id) {
+    let mut sections = Vec::new();
+    for (street, section) in all.iter() {
+        if !sees_point(principal, PointKind::WaterSection, *street) {
             continue;
         }
+        if let Some(rank) = section.class_rank {
+            class_counts[rank] += 1;
+        }
+        sections.push(section.clone());
+    }
+    Ok((sections, class_counts))
+}
+
+/// Database URL, readings data version, CST day.
+type SectionsKey = (String, i64, NaiveDate);
+
+/// As [`REALTIME_CACHE`], for the water sections' latest months.
+static SECTIONS_CACHE: FlightCache<SectionsKey, Vec<(Option<i64>, SectionNow)>> =
+    FlightCache::new(std::time::Duration::from_secs(60), 4);
+
+/// Every water section's latest month with its street.
+async fn all_sections(
+    db: &Db,
+    today: NaiveDate,
+    streets: &Streets,
+) -> AppResult<Vec<(Option<i64>, SectionNow)>> {
+    let mut sections = Vec::new();
+    for section in water::service::sections(db).await? {
         let mut found = None;
         let mut month_start =
             NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
@@ -507,30 +576,30 @@ async fn sections_by_class(
                 String::new(),
             ),
         };
-        if let Some(class) = class {
-            class_counts[class as usize] += 1;
-        }
-        sections.push(SectionNow {
-            id: section.id,
-            name: section.name.clone(),
-            level_label: level_label(&section.level),
-            street: streets.name(section.street_id),
-            lon: section.lon,
-            lat: section.lat,
-            month,
-            class: class
-                .map(|c| format!("{}类", c.label()))
-                .unwrap_or_default(),
-            class_rank: class.map(|c| c as usize),
-            target: target
-                .map(|c| format!("{}类", c.label()))
-                .unwrap_or_default(),
-            meets_target: meets,
-            cwqi,
-            main_pollutants: main,
-        });
+        sections.push((
+            section.street_id,
+            SectionNow {
+                id: section.id,
+                name: section.name.clone(),
+                level_label: level_label(&section.level),
+                street: streets.name(section.street_id),
+                lon: section.lon,
+                lat: section.lat,
+                month,
+                class: class
+                    .map(|c| format!("{}类", c.label()))
+                    .unwrap_or_default(),
+                class_rank: class.map(|c| c as usize),
+                target: target
+                    .map(|c| format!("{}类", c.label()))
+                    .unwrap_or_default(),
+                meets_target: meets,
+                cwqi,
+                main_pollutants: main,
+            },
+        ));
     }
-    Ok((sections, class_counts))
+    Ok(sections)
 }
 
 /// The year's targets with their progress, for those who may read them.
