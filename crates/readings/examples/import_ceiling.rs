@@ -65,7 +65,8 @@ async fn main() -> anyhow::Result<()> {
             .collect();
         let per_statement = (MAX_PARAMETERS / (6 + used.len())).clamp(1, 500);
         for chunk in batch.chunks(per_statement) {
-            let mut b = BulkStatement::new(db.backend(), "INSERT INTO readings (point_id, period, ts");
+            let mut b =
+                BulkStatement::new(db.backend(), "INSERT INTO readings (point_id, period, ts");
             for &i in &used {
                 b.push(", ").push(CATALOGUE[i].column);
             }

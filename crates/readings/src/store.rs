@@ -583,35 +583,36 @@ fn merge<'a>(
             continue;
         };
         let mut changed = false;
-        let mut compare = |old: Option<Cell>, cell: Cell, code: &str| match old.filter(Cell::is_present) {
-            None => {
-                outcome.values_written += 1;
-                changed = true;
-                true
-            }
-            Some(old) if old.same_as(&cell) => {
-                outcome.values_unchanged += 1;
-                false
-            }
-            Some(old) => {
-                outcome.conflicts += 1;
-                let conflict = Conflict {
-                    point_id: new.point_id,
-                    period: new.period,
-                    ts: new.ts,
-                    factor: code.to_string(),
-                    stored_value: old.value,
-                    stored_flag: old.flag,
-                    sent_value: cell.value,
-                    sent_flag: cell.flag,
-                };
-                if outcome.conflict_samples.len() < CONFLICT_SAMPLES {
-                    outcome.conflict_samples.push(conflict.clone());
+        let mut compare =
+            |old: Option<Cell>, cell: Cell, code: &str| match old.filter(Cell::is_present) {
+                None => {
+                    outcome.values_written += 1;
+                    changed = true;
+                    true
                 }
-                resends.push(conflict);
-                false
-            }
-        };
+                Some(old) if old.same_as(&cell) => {
+                    outcome.values_unchanged += 1;
+                    false
+                }
+                Some(old) => {
+                    outcome.conflicts += 1;
+                    let conflict = Conflict {
+                        point_id: new.point_id,
+                        period: new.period,
+                        ts: new.ts,
+                        factor: code.to_string(),
+                        stored_value: old.value,
+                        stored_flag: old.flag,
+                        sent_value: cell.value,
+                        sent_flag: cell.flag,
+                    };
+                    if outcome.conflict_samples.len() < CONFLICT_SAMPLES {
+                        outcome.conflict_samples.push(conflict.clone());
+                    }
+                    resends.push(conflict);
+                    false
+                }
+            };
         for (i, cell) in new.cells.iter().enumerate() {
             if let Some(cell) = cell.filter(Cell::is_present)
                 && compare(merged.cells[i], cell, CATALOGUE[i].code)

@@ -180,7 +180,11 @@ async fn insert_resends(
     .await
 }
 
-async fn copy_in(conn: &mut PgConnection, statement: &str, data: CopyBinary) -> Result<(), sqlx::Error> {
+async fn copy_in(
+    conn: &mut PgConnection,
+    statement: &str,
+    data: CopyBinary,
+) -> Result<(), sqlx::Error> {
     let mut copy = conn.copy_in_raw(statement).await?;
     if let Err(e) = copy.send(data.finish()).await {
         // The connection must leave the COPY state either way; the first error is the one worth reporting.

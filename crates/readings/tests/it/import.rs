@@ -459,7 +459,13 @@ testkit::db_test!(bad_rows_are_named_by_their_physical_line, |db| {
 #[derive(Debug, PartialEq)]
 struct Observed {
     /// Per run: records, files seen before, new points, roll-ups, the store's outcome (dirty days included).
-    runs: Vec<(u64, usize, Vec<(String, String)>, u64, readings::WriteOutcome)>,
+    runs: Vec<(
+        u64,
+        usize,
+        Vec<(String, String)>,
+        u64,
+        readings::WriteOutcome,
+    )>,
     /// Per point code: every stored row, and the resends (without their arrival time).
     stored: BTreeMap<String, (Vec<readings::Row>, Vec<(Period, i64, String, Option<f64>)>)>,
 }
