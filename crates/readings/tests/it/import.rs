@@ -455,19 +455,24 @@ testkit::db_test!(bad_rows_are_named_by_their_physical_line, |db| {
     assert_eq!(count_readings(&db).await, 0, "nothing imported");
 });
 
+/// What one import run reports: records, files seen before, new points, roll-ups, the store's outcome (dirty
+/// days included).
+type Run = (
+    u64,
+    usize,
+    Vec<(String, String)>,
+    u64,
+    readings::WriteOutcome,
+);
+/// A resend without its arrival time.
+type Resent = (Period, i64, String, Option<f64>);
+
 /// Everything an import run reports and leaves stored, for comparing the two backends.
 #[derive(Debug, PartialEq)]
 struct Observed {
-    /// Per run: records, files seen before, new points, roll-ups, the store's outcome (dirty days included).
-    runs: Vec<(
-        u64,
-        usize,
-        Vec<(String, String)>,
-        u64,
-        readings::WriteOutcome,
-    )>,
-    /// Per point code: every stored row, and the resends (without their arrival time).
-    stored: BTreeMap<String, (Vec<readings::Row>, Vec<(Period, i64, String, Option<f64>)>)>,
+    runs: Vec<Run>,
+    /// Per point code: every stored row, and the resends.
+    stored: BTreeMap<String, (Vec<readings::Row>, Vec<Resent>)>,
 }
 
 async fn import_sequence(db: &Db, dir: &Path) -> Observed {
