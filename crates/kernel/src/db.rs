@@ -53,6 +53,9 @@ pub struct Db {
     url: std::sync::Arc<str>,
     /// Seals secrets stored in this database (see [`crate::secrets`]); `None`: they are stored in clear.
     master_key: Option<std::sync::Arc<crate::secrets::MasterKey>>,
+    /// On PostgreSQL, a native pool (opened lazily: no connection until first used) for what the Any driver
+    /// cannot do: `COPY FROM STDIN`, which the readings store's bulk writes use.
+    postgres: Option<sqlx::PgPool>,
 }
 
 /// The in-memory copy of a database's working-day calendar, shared by every clone of a [`Db`].
@@ -116,6 +119,20 @@ impl Db {
             (Backend::Sqlite, None) => Self::open_pool(&url, backend, 1, WRITER_CACHE_KIB).await?,
             (Backend::Postgres, _) => pool.clone(),
         };
+        let postgres = match backend {
+            // The native driver binds real types (no NULL-as-f32 of the Any driver), so its statement cache
+            // can stay on: the original URL, not `url`.
+            Backend::Postgres => Some(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(max_connections.clamp(1, 4))
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_lazy(original_url)
+                    .map_err(|e| {
+                        anyhow::anyhow!("cannot open database {}: {e}", redact(original_url))
+                    })?,
+            ),
+            Backend::Sqlite => None,
+        };
         Ok(Db {
             pool,
             writer,
@@ -124,6 +141,7 @@ impl Db {
             calendar: CalendarCache::default(),
             url: original_url.into(),
             master_key: None,
+            postgres,
         })
     }
 
@@ -224,6 +242,12 @@ impl Db {
         &self.writer
     }
 
+    /// The native PostgreSQL pool (`None` on SQLite), for `COPY` and nothing else: every other statement goes
+    /// through [`Db::pool`] or [`Db::writer`] in the portable dialect.
+    pub fn postgres(&self) -> Option<&sqlx::PgPool> {
+        self.postgres.as_ref()
+    }
+
     /// The cached working-day calendar of this database (see `workcal::service::calendar`).
     pub fn calendar_cache(&self) -> &CalendarCache {
         &self.calendar
@@ -253,6 +277,9 @@ impl Db {
         self.pool.close().await;
         if self.owns_writer {
             self.writer.close().await;
+        }
+        if let Some(postgres) = &self.postgres {
+            postgres.close().await;
         }
     }
 }

@@ -4,6 +4,7 @@
 //! again changes nothing, a different one is counted as a conflict. Every write returns the (point, CST day)
 //! pairs it changed, so that exactly those roll-ups are recomputed.
 
+use std::borrow::{Borrow, Cow};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kernel::db::SqlBuilder;
@@ -16,6 +17,8 @@ use crate::factors::{self, CATALOGUE};
 use crate::model::{Cell, DataFlag, Period, Reading};
 
 pub(crate) use kernel::db::{BulkStatement, MAX_PARAMETERS};
+
+mod postgres;
 
 /// Rows per transaction: large enough to amortise the commit, small enough to keep a batch's memory modest.
 const ROWS_PER_TRANSACTION: usize = 8_000;
@@ -85,7 +88,7 @@ impl Row {
     }
 
     /// `a34004=D;a21026=C`, or `None` when every flag is N.
-    fn flags_text(&self) -> Option<String> {
+    pub fn flags_text(&self) -> Option<String> {
         let text = self
             .iter()
             .filter(|(_, c)| !c.flag.is_normal())
@@ -95,7 +98,7 @@ impl Row {
         (!text.is_empty()).then_some(text)
     }
 
-    fn extra_json(&self) -> Option<String> {
+    pub fn extra_json(&self) -> Option<String> {
         let present: serde_json::Map<String, serde_json::Value> = self
             .extra
             .iter()
@@ -259,16 +262,20 @@ pub fn rows_from_readings(readings: &[Reading]) -> Vec<Row> {
 /// Checks what the database cannot hold: non-finite values and factor codes that are not codes.
 pub fn check_rows(rows: &[Row]) -> Result<(), String> {
     for row in rows {
-        for (code, cell) in row.iter() {
+        // A catalogued column's code is one by construction: only the extras' codes came from outside.
+        for (code, _) in row.extra.iter().filter(|(_, c)| c.is_present()) {
             if !factors::is_plausible_code(code) {
                 return Err(format!("factor {code:?} is not an HJ 212 factor code"));
             }
-            if cell.value.is_some_and(|v| !v.is_finite()) {
-                return Err(format!(
-                    "point {}, {} at {}: value is not a finite number",
-                    row.point_id, code, row.ts
-                ));
-            }
+        }
+        if let Some((code, _)) = row
+            .iter()
+            .find(|(_, c)| c.value.is_some_and(|v| !v.is_finite()))
+        {
+            return Err(format!(
+                "point {}, {} at {}: value is not a finite number",
+                row.point_id, code, row.ts
+            ));
         }
     }
     Ok(())
@@ -315,6 +322,14 @@ pub async fn write_rows(
         ensure_partitions(&mut *db.pool().acquire().await?, &rows).await?;
     }
     let mut outcome = WriteOutcome::default();
+    if let Some(pg) = db.postgres() {
+        for batch in rows.chunks(ROWS_PER_TRANSACTION) {
+            let mut tx = pg.begin().await?;
+            outcome.absorb(postgres::write_batch(&mut tx, source_id, batch).await?);
+            tx.commit().await?;
+        }
+        return Ok(outcome);
+    }
     for batch in rows.chunks(ROWS_PER_TRANSACTION) {
         // Take the write lock up front: a read-then-write transaction could otherwise fail with
         // SQLITE_BUSY_SNAPSHOT when another process (an import beside the server) wrote in between.
@@ -420,8 +435,15 @@ fn decode_row(row: &AnyRow) -> Result<Row, sqlx::Error> {
     decode_row_of(row, &all)
 }
 
-/// Decodes a row selected with [`select_list_of`]`(columns)`.
-fn decode_row_of(row: &AnyRow, columns: &[usize]) -> Result<Row, sqlx::Error> {
+/// Decodes a row selected with [`select_list_of`]`(columns)`, from either driver (the Any one, or the native
+/// PostgreSQL one of the COPY path).
+fn decode_row_of<R: sqlx::Row>(row: &R, columns: &[usize]) -> Result<Row, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
     let period_text: String = row.try_get(1)?;
     let period = Period::parse(&period_text).ok_or_else(|| sqlx::Error::ColumnDecode {
         index: "period".into(),
@@ -509,7 +531,7 @@ async fn write_batch(
     }
     existing.sort_by_key(|r| (r.point_id, r.period, r.ts));
     // What is stored already, per (point, period) over the span of its rows.
-    let mut stored: HashMap<(i64, Period, i64), Row> = HashMap::new();
+    let mut stored = HashMap::new();
     let sql = format!(
         "SELECT {} FROM readings WHERE point_id = $1 AND period = $2 AND ts >= $3 AND ts <= $4",
         select_list()
@@ -528,23 +550,50 @@ async fn write_batch(
             stored.insert((row.point_id, row.period, row.ts), row);
         }
     }
-    let mut to_write: Vec<Row> = Vec::with_capacity(existing.len());
+    let (to_write, resends) = merge(&mut outcome, existing, stored);
+    upsert(conn, backend, source_id, &to_write).await?;
+    insert_resends(conn, backend, source_id, &resends).await?;
+    Ok(outcome)
+}
+
+/// Merges rows into the stored ones (`stored`, by key; a key missing there is a new row): counts what is
+/// written, unchanged or in conflict into `outcome` with the dirty days, and returns the rows to write (merged,
+/// and only those that changed) and the conflicting values to keep as resends.
+fn merge<'a>(
+    outcome: &mut WriteOutcome,
+    rows: Vec<&'a Row>,
+    mut stored: HashMap<(i64, Period, i64), Row>,
+) -> (Vec<Cow<'a, Row>>, Vec<Conflict>) {
+    let mut to_write: Vec<Cow<'a, Row>> = Vec::with_capacity(rows.len());
     let mut resends: Vec<Conflict> = Vec::new();
-    for new in existing {
+    for new in rows {
         let key = (new.point_id, new.period, new.ts);
-        let mut merged = stored
-            .remove(&key)
-            .unwrap_or_else(|| Row::new(new.point_id, new.period, new.ts));
-        let was_stored = !merged.is_empty();
+        let Some(mut merged) = stored.remove(&key).filter(|r| !r.is_empty()) else {
+            // Nothing stored at this key (the whole of a first import): the row is written as it came.
+            let present = new.iter().count() as u64;
+            if present > 0 {
+                outcome.values_written += present;
+                outcome.rows_inserted += 1;
+                outcome.dirty.insert(DirtyDay {
+                    point_id: new.point_id,
+                    day: kernel::time::cst_day_number(new.ts),
+                });
+                to_write.push(Cow::Borrowed(new));
+            }
+            continue;
+        };
         let mut changed = false;
-        for (code, cell) in new.iter() {
-            match merged.get(code).filter(Cell::is_present) {
+        let mut compare =
+            |old: Option<Cell>, cell: Cell, code: &str| match old.filter(Cell::is_present) {
                 None => {
-                    merged.set(code, cell);
                     outcome.values_written += 1;
                     changed = true;
+                    true
                 }
-                Some(old) if old.same_as(&cell) => outcome.values_unchanged += 1,
+                Some(old) if old.same_as(&cell) => {
+                    outcome.values_unchanged += 1;
+                    false
+                }
                 Some(old) => {
                     outcome.conflicts += 1;
                     let conflict = Conflict {
@@ -561,43 +610,49 @@ async fn write_batch(
                         outcome.conflict_samples.push(conflict.clone());
                     }
                     resends.push(conflict);
+                    false
                 }
+            };
+        for (i, cell) in new.cells.iter().enumerate() {
+            if let Some(cell) = cell.filter(Cell::is_present)
+                && compare(merged.cells[i], cell, CATALOGUE[i].code)
+            {
+                merged.cells[i] = Some(cell);
+            }
+        }
+        for (code, cell) in new.extra.iter().filter(|(_, c)| c.is_present()) {
+            if compare(merged.extra.get(code).copied(), *cell, code) {
+                merged.extra.insert(code.clone(), *cell);
             }
         }
         if changed {
-            if was_stored {
-                outcome.rows_updated += 1;
-            } else {
-                outcome.rows_inserted += 1;
-            }
+            outcome.rows_updated += 1;
             outcome.dirty.insert(DirtyDay {
                 point_id: new.point_id,
                 day: kernel::time::cst_day_number(new.ts),
             });
-            to_write.push(merged);
+            to_write.push(Cow::Owned(merged));
         }
     }
-    upsert(conn, backend, source_id, &to_write).await?;
-    insert_resends(conn, backend, source_id, &resends).await?;
-    Ok(outcome)
+    (to_write, resends)
 }
 
 /// The columns some of the rows use, as catalogue indexes.
-fn used_columns(rows: &[Row]) -> Vec<usize> {
+fn used_columns<R: Borrow<Row>>(rows: &[R]) -> Vec<usize> {
     (0..CATALOGUE.len())
         .filter(|&i| {
             rows.iter()
-                .any(|r| r.cells[i].is_some_and(|c| c.is_present()))
+                .any(|r| r.borrow().cells[i].is_some_and(|c| c.is_present()))
         })
         .collect()
 }
 
 /// The `INSERT INTO readings (…) VALUES (…), …` part for these rows and used columns.
-fn insert_statement(
+fn insert_statement<R: Borrow<Row>>(
     backend: Backend,
     source_id: i64,
     used: &[usize],
-    rows: &[Row],
+    rows: &[R],
 ) -> BulkStatement {
     let mut b = BulkStatement::new(backend, "INSERT INTO readings (point_id, period, ts");
     for &i in used {
@@ -605,6 +660,7 @@ fn insert_statement(
     }
     b.push(", flags, extra, source_id) VALUES ");
     for (n, row) in rows.iter().enumerate() {
+        let row = row.borrow();
         b.push(if n == 0 { "(" } else { ", (" });
         b.bind(row.point_id)
             .push(", ")
@@ -664,11 +720,11 @@ async fn insert_new(
 }
 
 /// Multi-row upserts of complete (merged) rows; only the columns some row uses are named.
-async fn upsert(
+async fn upsert<R: Borrow<Row>>(
     conn: &mut sqlx::AnyConnection,
     backend: Backend,
     source_id: i64,
-    rows: &[Row],
+    rows: &[R],
 ) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
