@@ -126,7 +126,8 @@ struct StationStream {
 impl StationStream {
     fn close(&mut self, settings: &AirSettings) {
         if let Some(day) = self.open.take() {
-            self.days.insert(day.date, station_daily_values(&day, settings));
+            self.days
+                .insert(day.date, station_daily_values(&day, settings));
         }
     }
 }
@@ -155,7 +156,11 @@ fn stream_station_days(
                 Some(stream) => stream,
                 None => stations.entry(record.station.clone()).or_default(),
             };
-            if stream.open.as_ref().is_none_or(|day| day.date != record.date) {
+            if stream
+                .open
+                .as_ref()
+                .is_none_or(|day| day.date != record.date)
+            {
                 stream.close(settings);
                 if stream.days.contains_key(&record.date) {
                     return Ok(None);

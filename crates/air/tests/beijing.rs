@@ -109,8 +109,13 @@ fn beijing_2016_area_of_twelve_stations() {
 fn one_station_whole_year_2015_and_unknown_station() {
     let file = dongsi_2015();
     let (from, to) = (date(2015, 1, 1), date(2015, 12, 31));
-    let days =
-        read_station_days(std::slice::from_ref(&file), from, to, &AirSettings::default()).unwrap();
+    let days = read_station_days(
+        std::slice::from_ref(&file),
+        from,
+        to,
+        &AirSettings::default(),
+    )
+    .unwrap();
     let report = build_air_report(
         &days,
         Some(&["Dongsi".to_string()]),
@@ -155,7 +160,15 @@ fn cnemc_long_format_of_the_same_hours_gives_the_same_report() {
     let (from, to) = (date(2014, 1, 1), date(2014, 2, 28));
     let hours = read_station_hours(&files, from, to).unwrap();
     let settings = AirSettings::default();
-    let uci = build_air_report(&hours.daily_values(&settings), None, from, to, true, &settings).unwrap();
+    let uci = build_air_report(
+        &hours.daily_values(&settings),
+        None,
+        from,
+        to,
+        true,
+        &settings,
+    )
+    .unwrap();
 
     let stations: Vec<&String> = hours.stations.keys().collect();
     let mut text = format!(
@@ -231,7 +244,11 @@ fn streamed_daily_values_equal_those_of_the_hours() {
     lines[1..].reverse();
     let path = std::env::temp_dir().join(format!("qingshan-backwards-{}.csv", std::process::id()));
     std::fs::write(&path, lines.join("\n")).unwrap();
-    let backwards = same(std::slice::from_ref(&path), date(2015, 3, 15), date(2015, 7, 20));
+    let backwards = same(
+        std::slice::from_ref(&path),
+        date(2015, 3, 15),
+        date(2015, 7, 20),
+    );
     std::fs::remove_file(&path).unwrap();
     assert_eq!(backwards.stations, dongsi.stations);
 

@@ -112,7 +112,10 @@ fn hj212_decode_ends_quietly_when_the_reader_goes_away() {
         // The read end is dropped here: the next write of the command meets a closed pipe.
         let output = child.wait_with_output().unwrap();
         assert_eq!(
-            (output.status.code(), String::from_utf8_lossy(&output.stderr).as_ref()),
+            (
+                output.status.code(),
+                String::from_utf8_lossy(&output.stderr).as_ref()
+            ),
             (Some(0), ""),
             "json {json}"
         );
@@ -124,8 +127,16 @@ const DONGSI_2015: &str = "fixtures/beijing/PRSA_Data_Dongsi_2015.csv";
 #[test]
 fn assess_air_json_on_a_station_year_is_unchanged() {
     let out = qingshan(&[
-        "assess", "air", "--input", DONGSI_2015, "--from", "2015-01-01", "--to", "2015-12-31",
-        "--per-station", "--json",
+        "assess",
+        "air",
+        "--input",
+        DONGSI_2015,
+        "--from",
+        "2015-01-01",
+        "--to",
+        "2015-12-31",
+        "--per-station",
+        "--json",
     ]);
     assert_same("assess-dongsi-2015.json", &out);
 }
@@ -134,7 +145,14 @@ fn assess_air_json_on_a_station_year_is_unchanged() {
 fn assess_air_text_on_part_of_a_year_is_unchanged() {
     // A period inside the file (rows before and after it are skipped) whose year before is not in the file.
     let out = qingshan(&[
-        "assess", "air", "--input", DONGSI_2015, "--from", "2015-03-15", "--to", "2015-07-20",
+        "assess",
+        "air",
+        "--input",
+        DONGSI_2015,
+        "--from",
+        "2015-03-15",
+        "--to",
+        "2015-07-20",
         "--per-station",
     ]);
     assert_same("assess-dongsi-2015-03-15-07-20.txt", &out);
@@ -144,9 +162,21 @@ fn assess_air_text_on_part_of_a_year_is_unchanged() {
 fn assess_air_json_with_settings_and_the_year_before_is_unchanged() {
     // 2016 with 2015 as the year before (the fixture holds 2015 only), sand-dust days and the AQI validity rule.
     let out = qingshan(&[
-        "assess", "air", "--input", DONGSI_2015, "--from", "2015-11-01", "--to", "2016-02-29",
-        "--sand-dust", "exclude-from-denominator", "--sand-dust-dates", "2015-11-05,2015-12-24",
-        "--day-validity", "publishable-aqi", "--json",
+        "assess",
+        "air",
+        "--input",
+        DONGSI_2015,
+        "--from",
+        "2015-11-01",
+        "--to",
+        "2016-02-29",
+        "--sand-dust",
+        "exclude-from-denominator",
+        "--sand-dust-dates",
+        "2015-11-05,2015-12-24",
+        "--day-validity",
+        "publishable-aqi",
+        "--json",
     ]);
     assert_same("assess-dongsi-2015-11-2016-02.json", &out);
 }

@@ -86,7 +86,10 @@ fn plain_fixed_point(text: &str, shift: u32) -> Option<i32> {
     if whole.is_empty()
         || whole.len() > 9
         || decimals > shift
-        || !whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit())
+        || !whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
     {
         return None;
     }
@@ -603,7 +606,9 @@ mod tests {
     #[test]
     fn plain_decimals_take_the_integer_way_to_the_same_values() {
         let per_mille = Exact::new(1, 1000);
-        for text in ["0", "7", "123", "4.5", "1.7136", "0.0001", "214748", "12.30", "300", "0.5"] {
+        for text in [
+            "0", "7", "123", "4.5", "1.7136", "0.0001", "214748", "12.30", "300", "0.5",
+        ] {
             assert_eq!(
                 to_fixed_point(text, Exact::ONE),
                 exact_fixed_point(text, Exact::ONE),
@@ -638,7 +643,10 @@ mod tests {
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].station, "Dongsi");
         assert_eq!(reader.skipped_stations().collect::<Vec<_>>(), ["Tiantan"]);
-        assert!(read(&text).is_err(), "read whole, the bad value is an error");
+        assert!(
+            read(&text).is_err(),
+            "read whole, the bad value is an error"
+        );
     }
 
     #[test]
