@@ -30,16 +30,37 @@ impl StationHours {
         let day = days
             .entry(record.date)
             .or_insert_with(|| DayHours::empty(record.date));
-        for (pollutant_hours, value) in day.hours.iter_mut().zip(record.values) {
-            pollutant_hours[usize::from(record.hour)] =
-                value.unwrap_or(standards::aggregate::MISSING_HOUR);
-        }
+        set_hour(day, record);
     }
 
     /// Registers a station that has no rows in the range, so that it still counts as part of the area.
     pub fn declare_station(&mut self, station: &str) {
-        self.stations.entry(station.to_string()).or_default();
+        if !self.stations.contains_key(station) {
+            self.stations.insert(station.to_string(), BTreeMap::new());
+        }
     }
+
+    /// The daily values of every station-day held.
+    pub fn daily_values(&self, settings: &AirSettings) -> StationDays {
+        let stations = self
+            .stations
+            .iter()
+            .map(|(station, days)| {
+                let days = days
+                    .iter()
+                    .map(|(date, day)| (*date, station_daily_values(day, settings)))
+                    .collect();
+                (station.clone(), days)
+            })
+            .collect();
+        StationDays { stations }
+    }
+}
+
+/// Daily values of several stations, by station and date: what the report is built from.
+#[derive(Debug, Default)]
+pub struct StationDays {
+    pub stations: BTreeMap<String, BTreeMap<NaiveDate, DailyValues>>,
 }
 
 /// Why an assessment could not be built.
@@ -77,6 +98,99 @@ pub fn read_station_hours(
         }
     }
     Ok(hours)
+}
+
+/// Reads the files into daily values of the days in `from..=to`, holding the hours of one day per station at a
+/// time. The result is that of [`read_station_hours`] followed by [`StationHours::daily_values`]: when a
+/// station's day comes back after another day of the station (a file out of date order, or two files with the
+/// same station-days), its earlier hours are gone, and the files are read again that way.
+pub fn read_station_days(
+    inputs: &[PathBuf],
+    from: NaiveDate,
+    to: NaiveDate,
+    settings: &AirSettings,
+) -> Result<StationDays, AirAssessmentError> {
+    match stream_station_days(inputs, from, to, settings)? {
+        Some(days) => Ok(days),
+        None => Ok(read_station_hours(inputs, from, to)?.daily_values(settings)),
+    }
+}
+
+/// One station while its file is read: the finished days, and the hours of the day being read.
+#[derive(Default)]
+struct StationStream {
+    days: BTreeMap<NaiveDate, DailyValues>,
+    open: Option<DayHours>,
+}
+
+impl StationStream {
+    fn close(&mut self, settings: &AirSettings) {
+        if let Some(day) = self.open.take() {
+            self.days
+                .insert(day.date, station_daily_values(&day, settings));
+        }
+    }
+}
+
+/// [`read_station_days`] in one pass; `None` when a station-day comes back after another day of the station.
+fn stream_station_days(
+    inputs: &[PathBuf],
+    from: NaiveDate,
+    to: NaiveDate,
+    settings: &AirSettings,
+) -> Result<Option<StationDays>, AirAssessmentError> {
+    let mut stations: BTreeMap<String, StationStream> = BTreeMap::new();
+    let declare = |stations: &mut BTreeMap<String, StationStream>, station: &str| {
+        if !stations.contains_key(station) {
+            stations.insert(station.to_string(), StationStream::default());
+        }
+    };
+    for input in inputs {
+        let mut reader = open_station_file(input)?.only_dates(from, to);
+        for station in reader.header_stations() {
+            declare(&mut stations, &station);
+        }
+        for record in reader.by_ref() {
+            let record = record?;
+            let stream = match stations.get_mut(&record.station) {
+                Some(stream) => stream,
+                None => stations.entry(record.station.clone()).or_default(),
+            };
+            if stream
+                .open
+                .as_ref()
+                .is_none_or(|day| day.date != record.date)
+            {
+                stream.close(settings);
+                if stream.days.contains_key(&record.date) {
+                    return Ok(None);
+                }
+                stream.open = Some(DayHours::empty(record.date));
+            }
+            if let Some(day) = stream.open.as_mut() {
+                set_hour(day, &record);
+            }
+        }
+        for station in reader.skipped_stations() {
+            declare(&mut stations, station);
+        }
+    }
+    let stations = stations
+        .into_iter()
+        .map(|(station, mut stream)| {
+            stream.close(settings);
+            (station, stream.days)
+        })
+        .collect();
+    Ok(Some(StationDays { stations }))
+}
+
+/// Puts a record's values into its day; a later record of the same hour replaces an earlier one.
+fn set_hour(day: &mut DayHours, record: &HourlyRecord) {
+    for (pollutant_hours, value) in day.hours.iter_mut().zip(record.values) {
+        pollutant_hours[usize::from(record.hour)] =
+            value.unwrap_or(standards::aggregate::MISSING_HOUR);
+    }
 }
 
 /// Assessment of one station or of the area, for the period and per calendar month.
@@ -220,7 +334,7 @@ fn assess_unit(
 
 /// Builds the report for the area formed by `selected` stations (all stations when `None`).
 pub fn build_air_report(
-    hours: &StationHours,
+    days: &StationDays,
     selected: Option<&[String]>,
     from: NaiveDate,
     to: NaiveDate,
@@ -230,7 +344,7 @@ pub fn build_air_report(
     if from > to {
         return Err(AirAssessmentError::EmptyPeriod { from, to });
     }
-    let known: BTreeSet<&String> = hours.stations.keys().collect();
+    let known: BTreeSet<&String> = days.stations.keys().collect();
     let stations: Vec<String> = match selected {
         Some(list) => {
             for station in list {
@@ -252,8 +366,7 @@ pub fn build_air_report(
         None => known.into_iter().cloned().collect(),
     };
     let has_data = stations.iter().any(|s| {
-        hours
-            .stations
+        days.stations
             .get(s)
             .is_some_and(|days| days.range(from..=to).next().is_some())
     });
@@ -261,16 +374,10 @@ pub fn build_air_report(
         return Err(AirAssessmentError::NoData { from, to });
     }
 
-    let station_days: Vec<(String, BTreeMap<NaiveDate, DailyValues>)> = stations
+    let no_days = BTreeMap::new();
+    let station_days: Vec<(&String, &BTreeMap<NaiveDate, DailyValues>)> = stations
         .iter()
-        .map(|station| {
-            let days = hours.stations.get(station).map(|days| {
-                days.iter()
-                    .map(|(date, day)| (*date, station_daily_values(day, settings)))
-                    .collect()
-            });
-            (station.clone(), days.unwrap_or_default())
-        })
+        .map(|station| (station, days.stations.get(station).unwrap_or(&no_days)))
         .collect();
 
     // The area's days cover the year before too, for the year-on-year comparison.
@@ -299,8 +406,8 @@ pub fn build_air_report(
             .map(|(station, days)| {
                 let days: Vec<DailyValues> = days.values().cloned().collect();
                 assess_unit(
-                    station.clone(),
-                    vec![station.clone()],
+                    (*station).clone(),
+                    vec![(*station).clone()],
                     &days,
                     from,
                     to,
@@ -349,7 +456,7 @@ mod tests {
     /// The report of 2016-01-01 for all stations, with per-station figures.
     fn one_day_report(hours: &StationHours) -> AirReport {
         build_air_report(
-            hours,
+            &hours.daily_values(&AirSettings::default()),
             None,
             date(2016, 1, 1),
             date(2016, 1, 1),
@@ -415,7 +522,7 @@ mod tests {
         let mut hours = StationHours::default();
         full_day(&mut hours, "A", date(2016, 1, 1), 20);
         let unknown = build_air_report(
-            &hours,
+            &hours.daily_values(&AirSettings::default()),
             Some(&["Z".into()]),
             date(2016, 1, 1),
             date(2016, 1, 1),
@@ -429,7 +536,7 @@ mod tests {
                 .contains("unknown station \"Z\"")
         );
         let reversed = build_air_report(
-            &hours,
+            &hours.daily_values(&AirSettings::default()),
             None,
             date(2016, 1, 2),
             date(2016, 1, 1),
@@ -442,7 +549,7 @@ mod tests {
         ));
         hours.declare_station("B");
         let none = build_air_report(
-            &hours,
+            &hours.daily_values(&AirSettings::default()),
             Some(&["B".into()]),
             date(2016, 1, 1),
             date(2016, 1, 1),

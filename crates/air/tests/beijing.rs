@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use air::assessment::{build_air_report, read_station_hours};
+use air::assessment::{build_air_report, read_station_days, read_station_hours};
 use chrono::NaiveDate;
 use standards::exact::Exact;
 use standards::pollutant::Pollutant;
@@ -41,9 +41,9 @@ fn beijing_2016_area_of_twelve_stations() {
     let files = all_files(&dir);
     assert_eq!(files.len(), 12);
     let (from, to) = (date(2016, 1, 1), date(2016, 12, 31));
-    let hours = read_station_hours(&files, from, to).unwrap();
-    assert_eq!(hours.stations.len(), 12);
-    let report = build_air_report(&hours, None, from, to, true, &AirSettings::default()).unwrap();
+    let days = read_station_days(&files, from, to, &AirSettings::default()).unwrap();
+    assert_eq!(days.stations.len(), 12);
+    let report = build_air_report(&days, None, from, to, true, &AirSettings::default()).unwrap();
     let area = &report.area.period;
 
     // Internal consistency.
@@ -109,9 +109,15 @@ fn beijing_2016_area_of_twelve_stations() {
 fn one_station_whole_year_2015_and_unknown_station() {
     let file = dongsi_2015();
     let (from, to) = (date(2015, 1, 1), date(2015, 12, 31));
-    let hours = read_station_hours(std::slice::from_ref(&file), from, to).unwrap();
+    let days = read_station_days(
+        std::slice::from_ref(&file),
+        from,
+        to,
+        &AirSettings::default(),
+    )
+    .unwrap();
     let report = build_air_report(
-        &hours,
+        &days,
         Some(&["Dongsi".to_string()]),
         from,
         to,
@@ -127,7 +133,7 @@ fn one_station_whole_year_2015_and_unknown_station() {
     assert!(period.valid_days > 300 && period.good_days < period.valid_days);
     assert!(period.composite_index.is_some());
     let error = build_air_report(
-        &hours,
+        &days,
         Some(&["Dongli".to_string()]),
         from,
         to,
@@ -153,7 +159,16 @@ fn cnemc_long_format_of_the_same_hours_gives_the_same_report() {
     ];
     let (from, to) = (date(2014, 1, 1), date(2014, 2, 28));
     let hours = read_station_hours(&files, from, to).unwrap();
-    let uci = build_air_report(&hours, None, from, to, true, &AirSettings::default()).unwrap();
+    let settings = AirSettings::default();
+    let uci = build_air_report(
+        &hours.daily_values(&settings),
+        None,
+        from,
+        to,
+        true,
+        &settings,
+    )
+    .unwrap();
 
     let stations: Vec<&String> = hours.stations.keys().collect();
     let mut text = format!(
@@ -199,11 +214,45 @@ fn cnemc_long_format_of_the_same_hours_gives_the_same_report() {
     }
     let path = std::env::temp_dir().join(format!("qingshan-cnemc-{}.csv", std::process::id()));
     std::fs::write(&path, text).unwrap();
-    let hours = read_station_hours(std::slice::from_ref(&path), from, to).unwrap();
-    let cnemc = build_air_report(&hours, None, from, to, true, &AirSettings::default()).unwrap();
+    let days = read_station_days(std::slice::from_ref(&path), from, to, &settings).unwrap();
+    let cnemc = build_air_report(&days, None, from, to, true, &settings).unwrap();
     std::fs::remove_file(&path).unwrap();
 
     let json = |report| serde_json::to_value(report).unwrap();
     assert_eq!(json(&uci), json(&cnemc));
     assert_eq!(uci.area.period.valid_days, 50);
+}
+
+/// Daily values read in one pass, a day per station at a time, are those of all the hours held at once: on the
+/// twelve files over several years, and on a file whose rows run backwards (which takes the second way).
+#[test]
+fn streamed_daily_values_equal_those_of_the_hours() {
+    let settings = AirSettings::default();
+    let same = |files: &[PathBuf], from, to| {
+        let streamed = read_station_days(files, from, to, &settings).unwrap();
+        let held = read_station_hours(files, from, to)
+            .unwrap()
+            .daily_values(&settings);
+        assert_eq!(streamed.stations, held.stations);
+        streamed
+    };
+    let dongsi = same(&[dongsi_2015()], date(2015, 3, 15), date(2015, 7, 20));
+    assert_eq!(dongsi.stations["Dongsi"].len(), 128);
+
+    let text = std::fs::read_to_string(dongsi_2015()).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[1..].reverse();
+    let path = std::env::temp_dir().join(format!("qingshan-backwards-{}.csv", std::process::id()));
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let backwards = same(
+        std::slice::from_ref(&path),
+        date(2015, 3, 15),
+        date(2015, 7, 20),
+    );
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(backwards.stations, dongsi.stations);
+
+    let Some(dir) = data_dir() else { return };
+    let all = same(&all_files(&dir), date(2013, 6, 1), date(2016, 5, 31));
+    assert_eq!(all.stations.len(), 12);
 }

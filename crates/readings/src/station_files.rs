@@ -11,7 +11,7 @@
 //! Values are held as fixed-point integers in ten-thousandths of the unit (`standards::aggregate`), so
 //! nothing is rounded on reading; a value that cannot be held exactly is an error naming file, line, column.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -45,6 +45,21 @@ pub enum FileFormat {
 
 /// Parses a decimal text into fixed-point ten-thousandths after multiplying by `factor` (unit conversion).
 fn to_fixed_point(text: &str, factor: Exact) -> Result<i32, String> {
+    let plain_shift = if factor == Exact::ONE {
+        Some(HOURLY_DECIMALS)
+    } else if factor == Exact::new(1, 1000) {
+        Some(HOURLY_DECIMALS - 3)
+    } else {
+        None
+    };
+    match plain_shift.and_then(|shift| plain_fixed_point(text, shift)) {
+        Some(value) => Ok(value),
+        None => exact_fixed_point(text, factor),
+    }
+}
+
+/// [`to_fixed_point`] in rational arithmetic: any decimal text, exact, with the reason when it does not fit.
+fn exact_fixed_point(text: &str, factor: Exact) -> Result<i32, String> {
     let value = Exact::parse_decimal(text).map_err(|e| format!("{text:?}: {e}"))?;
     if value.is_negative() {
         return Err(format!("{text:?}: negative concentration"));
@@ -56,6 +71,34 @@ fn to_fixed_point(text: &str, factor: Exact) -> Result<i32, String> {
         ));
     }
     i32::try_from(scaled.numerator()).map_err(|_| format!("{text:?}: value too large"))
+}
+
+/// A plain decimal (`123`, `4.5`) times 10^`shift`, by integer arithmetic, when that is an `i32` integer;
+/// `None` leaves the text to the exact rational path (and its error messages). Most cells of a data file
+/// take this way, at a fraction of the cost.
+fn plain_fixed_point(text: &str, shift: u32) -> Option<i32> {
+    let (whole, fraction) = match text.split_once('.') {
+        Some((_, "")) => return None,
+        Some(parts) => parts,
+        None => (text, ""),
+    };
+    let decimals = u32::try_from(fraction.len()).ok()?;
+    if whole.is_empty()
+        || whole.len() > 9
+        || decimals > shift
+        || !whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    // At most 9 + 4 digits: no overflow in i64.
+    let digits = whole
+        .bytes()
+        .chain(fraction.bytes())
+        .fold(0i64, |value, digit| value * 10 + i64::from(digit - b'0'));
+    i32::try_from(digits * 10i64.pow(shift - decimals)).ok()
 }
 
 struct Located<'a> {
@@ -123,6 +166,10 @@ pub struct StationFileReader<R: Read> {
     record_line: u64,
     record: csv::StringRecord,
     finished: bool,
+    /// Only rows of these dates (inclusive) are returned; the others are skipped before their values are read.
+    dates: Option<(NaiveDate, NaiveDate)>,
+    /// Stations of the skipped rows (UCI; CNEMC stations are all in the header).
+    skipped_stations: BTreeSet<String>,
 }
 
 /// Opens a station data file and detects its format from the header.
@@ -183,7 +230,26 @@ impl<R: Read> StationFileReader<R> {
             record_line: 0,
             record: csv::StringRecord::new(),
             finished: false,
+            dates: None,
+            skipped_stations: BTreeSet::new(),
         })
+    }
+
+    /// Returns only the rows dated `from..=to`. The others are skipped as soon as their date is read, so their
+    /// values are neither parsed nor checked: a file of several years costs little more than the rows wanted.
+    pub fn only_dates(mut self, from: NaiveDate, to: NaiveDate) -> Self {
+        self.dates = Some((from, to));
+        self
+    }
+
+    /// The stations of the rows skipped by [`Self::only_dates`] so far (UCI files name stations on rows only).
+    pub fn skipped_stations(&self) -> impl Iterator<Item = &str> {
+        self.skipped_stations.iter().map(String::as_str)
+    }
+
+    fn wanted(&self, date: NaiveDate) -> bool {
+        self.dates
+            .is_none_or(|(from, to)| from <= date && date <= to)
     }
 
     pub fn format(&self) -> FileFormat {
@@ -232,11 +298,38 @@ impl<R: Read> StationFileReader<R> {
     }
 
     fn next_uci(&mut self) -> Option<Result<HourlyRecord, FileError>> {
-        let line = match self.read_record()? {
-            Ok(line) => line,
-            Err(e) => return Some(Err(e)),
-        };
-        let columns = self.uci_columns?;
+        loop {
+            let line = match self.read_record()? {
+                Ok(line) => line,
+                Err(e) => return Some(Err(e)),
+            };
+            let columns = self.uci_columns?;
+            let at = Located {
+                file: &self.file,
+                line,
+                headers: &self.headers,
+            };
+            let date = match uci_date(&at, &self.record, columns) {
+                Ok(date) => date,
+                Err(e) => return Some(Err(e)),
+            };
+            if self.wanted(date) {
+                return Some(self.uci_record(line, date, columns));
+            }
+            let station = self.record.get(columns.station).unwrap_or("").trim();
+            if !station.is_empty() && !self.skipped_stations.contains(station) {
+                self.skipped_stations.insert(station.to_string());
+            }
+        }
+    }
+
+    /// The record of the UCI row read last, dated `date`.
+    fn uci_record(
+        &self,
+        line: u64,
+        date: NaiveDate,
+        columns: UciColumns,
+    ) -> Result<HourlyRecord, FileError> {
         let at = Located {
             file: &self.file,
             line,
@@ -244,14 +337,6 @@ impl<R: Read> StationFileReader<R> {
         };
         let record = &self.record;
         let parse = || -> Result<HourlyRecord, FileError> {
-            let (year, month, day) = (
-                parse_int::<i32>(&at, record, columns.year)?,
-                parse_int::<u32>(&at, record, columns.month)?,
-                parse_int::<u32>(&at, record, columns.day)?,
-            );
-            let date = NaiveDate::from_ymd_opt(year, month, day).ok_or_else(|| {
-                at.cell(columns.day, format!("{year}-{month}-{day} is not a date"))
-            })?;
             let hour: u8 = parse_int(&at, record, columns.hour)?;
             if hour > 23 {
                 return Err(at.cell(columns.hour, format!("hour {hour} is outside 0–23")));
@@ -283,7 +368,7 @@ impl<R: Read> StationFileReader<R> {
                 values,
             })
         };
-        Some(parse())
+        parse()
     }
 
     fn next_cnemc(&mut self) -> Option<Result<HourlyRecord, FileError>> {
@@ -322,6 +407,9 @@ impl<R: Read> StationFileReader<R> {
         let date_text = record.get(0).unwrap_or("");
         let date = parse_date(date_text)
             .ok_or_else(|| at.cell(0, format!("{date_text:?} is not a date (YYYYMMDD)")))?;
+        if !self.wanted(date) {
+            return Ok(());
+        }
         let hour: u8 = parse_int(&at, record, 1)?;
         if hour > 23 {
             return Err(at.cell(1, format!("hour {hour} is outside 0–23")));
@@ -374,6 +462,21 @@ impl<R: Read> StationFileReader<R> {
         }
         Ok(())
     }
+}
+
+/// The date of a UCI row, from its year, month and day columns.
+fn uci_date(
+    at: &Located,
+    record: &csv::StringRecord,
+    columns: UciColumns,
+) -> Result<NaiveDate, FileError> {
+    let (year, month, day) = (
+        parse_int::<i32>(at, record, columns.year)?,
+        parse_int::<u32>(at, record, columns.month)?,
+        parse_int::<u32>(at, record, columns.day)?,
+    );
+    NaiveDate::from_ymd_opt(year, month, day)
+        .ok_or_else(|| at.cell(columns.day, format!("{year}-{month}-{day} is not a date")))
 }
 
 impl<R: Read> Iterator for StationFileReader<R> {
@@ -498,6 +601,52 @@ mod tests {
         );
         let text = "date,hour,type,1021A,1015A\n20240101,0,PM10,45\n";
         assert!(read(text).unwrap_err().to_string().contains("fields"));
+    }
+
+    #[test]
+    fn plain_decimals_take_the_integer_way_to_the_same_values() {
+        let per_mille = Exact::new(1, 1000);
+        for text in [
+            "0", "7", "123", "4.5", "1.7136", "0.0001", "214748", "12.30", "300", "0.5",
+        ] {
+            assert_eq!(
+                to_fixed_point(text, Exact::ONE),
+                exact_fixed_point(text, Exact::ONE),
+                "{text}"
+            );
+            assert_eq!(
+                to_fixed_point(text, per_mille),
+                exact_fixed_point(text, per_mille),
+                "{text} µg/m³ of CO"
+            );
+        }
+        assert_eq!(plain_fixed_point("1.7136", 4), Some(17_136));
+        assert_eq!(plain_fixed_point("300", 1), Some(3_000));
+        // Left to the exact way: signs, exponents, too many decimals, too large, odd forms.
+        for text in ["-1", "1e3", "1.23456", "999999999", ".5", "5.", "1,5", ""] {
+            assert_eq!(plain_fixed_point(text, 4), None, "{text}");
+        }
+        assert_eq!(plain_fixed_point("1.25", 1), None);
+    }
+
+    #[test]
+    fn only_dates_skips_other_rows_before_reading_their_values() {
+        // The 2013-03-02 row has a value that is not a number: skipped unread, its station still known.
+        let text = format!(
+            "{UCI_HEADER}1,2013,3,1,0,9,9,3,17,300,89,0,0,0,0,\"N\",1,\"Dongsi\"\n2,2013,3,2,0,x,9,3,17,300,89,0,0,0,0,\"N\",1,\"Tiantan\"\n"
+        );
+        let day = NaiveDate::from_ymd_opt(2013, 3, 1).unwrap();
+        let mut reader = StationFileReader::new(Path::new("test.csv"), text.as_bytes())
+            .unwrap()
+            .only_dates(day, day);
+        let records: Vec<HourlyRecord> = reader.by_ref().map(Result::unwrap).collect();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].station, "Dongsi");
+        assert_eq!(reader.skipped_stations().collect::<Vec<_>>(), ["Tiantan"]);
+        assert!(
+            read(&text).is_err(),
+            "read whole, the bad value is an error"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use air::assessment::{
-    AirReport, AssessedUnit, build_air_report, read_station_hours, same_period_last_year,
+    AirReport, AssessedUnit, build_air_report, read_station_days, same_period_last_year,
 };
 use chrono::NaiveDate;
 use clap::{Args, Subcommand, ValueEnum};
@@ -130,7 +130,7 @@ fn run_air(args: AssessAirArgs) -> anyhow::Result<ExitCode> {
     let settings = air_settings(&args);
     // The year before is read too, for the year-on-year comparison.
     let (before_from, _) = same_period_last_year(args.from, args.to);
-    let hours = read_station_hours(&args.input, before_from, args.to)?;
+    let days = read_station_days(&args.input, before_from, args.to, &settings)?;
     let stations: Option<Vec<String>> = args.stations.as_ref().map(|list| {
         list.iter()
             .map(|s| s.trim().to_string())
@@ -138,7 +138,7 @@ fn run_air(args: AssessAirArgs) -> anyhow::Result<ExitCode> {
             .collect()
     });
     let report = build_air_report(
-        &hours,
+        &days,
         stations.as_deref(),
         args.from,
         args.to,
@@ -521,8 +521,16 @@ mod tests {
                 values,
             });
         }
-        let report =
-            build_air_report(&hours, None, date, date, true, &AirSettings::default()).unwrap();
+        let settings = AirSettings::default();
+        let report = build_air_report(
+            &hours.daily_values(&settings),
+            None,
+            date,
+            date,
+            true,
+            &settings,
+        )
+        .unwrap();
         let text = render_air(&report);
         assert!(text.contains("valid days 0"), "{text}");
         assert!(text.contains("composite index: —"), "{text}");

@@ -1,11 +1,13 @@
 //! `qingshan hj212 decode`: reads HJ 212 packets one per line (files or stdin) and reports, per packet, whether
 //! it is accepted, its version, CRC verdict, header, DataTime and decoded values with flags, or the errors.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use anyhow::Context as _;
+use chrono::format::{Item, StrftimeItems};
 use clap::{Args, Subcommand};
 use hj212::codes::{command_code, pollutant_code};
 use hj212::frame::{FrameWarning, decode_all};
@@ -47,23 +49,39 @@ pub fn run(args: Hj212Args) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Input is read, and output written, in chunks this large: one system call per chunk instead of one per line
+/// (stdout alone is line-buffered).
+const IO_CHUNK: usize = 1 << 16;
+
 fn run_decode(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = BufWriter::with_capacity(IO_CHUNK, std::io::stdout().lock());
+    match decode_inputs(args, &mut out).and_then(|code| Ok(out.flush().map(|()| code)?)) {
+        // The reader went away (`| head`): a filter stops there, quietly and successfully.
+        Err(error) if is_broken_pipe(&error) => Ok(ExitCode::SUCCESS),
+        result => result,
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn decode_inputs(args: &DecodeArgs, out: &mut impl Write) -> anyhow::Result<ExitCode> {
     let mut unreadable = false;
     if args.files.is_empty() {
-        decode_stream("-", std::io::stdin().lock(), args, &mut out)?;
+        decode_stream("-", std::io::stdin().lock(), args, out)?;
     }
     for path in &args.files {
         match std::fs::File::open(path) {
-            Ok(file) => decode_stream(
-                &path.display().to_string(),
-                BufReader::new(file),
-                args,
-                &mut out,
-            )
-            .with_context(|| format!("reading {}", path.display()))?,
+            Ok(file) => decode_stream(&path.display().to_string(), file, args, out)
+                .with_context(|| format!("reading {}", path.display()))?,
             Err(error) => {
+                // What was decoded before goes out first, so that the message follows it on a terminal.
+                out.flush()?;
                 eprintln!("错误 error: cannot read {}: {error}", path.display());
                 unreadable = true;
             }
@@ -81,9 +99,10 @@ fn decode_stream(
     reader: impl Read,
     args: &DecodeArgs,
     out: &mut impl Write,
-) -> anyhow::Result<()> {
-    let mut reader = BufReader::new(reader);
+) -> std::io::Result<()> {
+    let mut reader = BufReader::with_capacity(IO_CHUNK, reader);
     let mut line = Vec::new();
+    let mut wire = Vec::new();
     let mut number = 0usize;
     loop {
         line.clear();
@@ -95,33 +114,34 @@ fn decode_stream(
         if text.is_empty() || text.starts_with(b"#") && !text.starts_with(b"##") {
             continue;
         }
-        let mut wire = text.to_vec();
+        wire.clear();
+        wire.extend_from_slice(text);
         wire.extend_from_slice(b"\r\n");
-        for report in decode_line(source, number, &wire, args.crc_mode) {
+        decode_line(source, number, &wire, args.crc_mode, &mut |report| {
             if args.json {
-                serde_json::to_writer(&mut *out, &report)?;
-                writeln!(out)?;
+                serde_json::to_writer(&mut *out, report)?;
+                out.write_all(b"\n")
             } else {
-                write_text(&report, out)?;
+                write_text(report, out)
             }
-        }
+        })?;
     }
 }
 
 /// One decoded value: a measurement with its flag, or a parameter such as `QnRtn` or `SystemTime`.
 #[derive(Debug, Serialize)]
-struct ValueReport {
-    key: String,
-    value: String,
+struct ValueReport<'a> {
+    key: &'a str,
+    value: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    factor: Option<String>,
+    factor: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'static str>,
     /// The unit of the HJ 212 code table (flue gas / wastewater); ambient air stations report gases in µg/m³.
     #[serde(skip_serializing_if = "Option::is_none")]
     default_unit: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    flag: Option<String>,
+    flag: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -138,32 +158,35 @@ struct PacketReport<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     crc_found: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    qn: Option<String>,
+    qn: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    st: Option<String>,
+    st: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cn: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     command: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    mn: Option<String>,
+    mn: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     flag: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    data_time: Option<String>,
+    data_time: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     data_time_utc: Option<String>,
-    values: Vec<ValueReport>,
+    values: Vec<ValueReport<'a>>,
     warnings: Vec<String>,
     errors: Vec<String>,
 }
 
-fn decode_line<'a>(
-    source: &'a str,
+/// Decodes the packets of one line and hands each report to `emit`; the reports borrow from the decoded frames,
+/// so nothing is copied for them.
+fn decode_line(
+    source: &str,
     line: usize,
-    wire: &'a [u8],
+    wire: &[u8],
     crc_mode: CrcMode,
-) -> Vec<PacketReport<'a>> {
+    emit: &mut dyn FnMut(&PacketReport<'_>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let empty = || PacketReport {
         source,
         line,
@@ -184,14 +207,13 @@ fn decode_line<'a>(
         warnings: Vec::new(),
         errors: Vec::new(),
     };
-    let mut reports = Vec::new();
     for result in decode_all(wire) {
         let mut report = empty();
         let frame = match result {
             Ok(frame) => frame,
             Err(error) => {
                 report.errors.push(error.to_string());
-                reports.push(report);
+                emit(&report)?;
                 continue;
             }
         };
@@ -217,14 +239,15 @@ fn decode_line<'a>(
                 "CRC is the Modbus low-byte-first variant (refused in strict mode)".to_owned(),
             );
         }
-        match Packet::parse(frame.segment()) {
-            Ok(packet) => fill_packet(&mut report, &packet),
+        let packet = Packet::parse(frame.segment());
+        match &packet {
+            Ok(packet) => fill_packet(&mut report, packet),
             Err(error) => report.errors.push(error.to_string()),
         }
         report.accepted = report.errors.is_empty();
-        reports.push(report);
+        emit(&report)?;
     }
-    reports
+    Ok(())
 }
 
 fn describe_frame_warning(warning: &FrameWarning) -> String {
@@ -239,30 +262,36 @@ fn describe_frame_warning(warning: &FrameWarning) -> String {
     }
 }
 
-fn fill_packet(report: &mut PacketReport<'_>, packet: &Packet<'_>) {
+/// `2016-08-23T16:38:17.000Z`, parsed once rather than per packet.
+fn utc_format() -> &'static [Item<'static>] {
+    static FORMAT: OnceLock<Vec<Item<'static>>> = OnceLock::new();
+    FORMAT.get_or_init(|| StrftimeItems::new("%Y-%m-%dT%H:%M:%S%.3fZ").collect())
+}
+
+fn fill_packet<'a>(report: &mut PacketReport<'a>, packet: &Packet<'a>) {
     report.version = Some(packet.version().label());
-    report.qn = packet.request_qn().map(str::to_owned);
-    report.st = packet.st.map(str::to_owned);
+    report.qn = packet.request_qn();
+    report.st = packet.st;
     report.cn = Some(packet.cn);
     report.command = command_code(packet.cn).map(|entry| entry.name);
-    report.mn = packet.mn.map(str::to_owned);
+    report.mn = packet.mn;
     report.flag = packet.flag;
-    report.data_time = packet.cp.param("DataTime").map(str::to_owned);
+    report.data_time = packet.cp.param("DataTime");
     report.data_time_utc = packet
         .data_time()
-        .map(|time| time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+        .map(|time| time.format_with_items(utc_format().iter()).to_string());
     report
         .warnings
         .extend(packet.warnings.iter().map(|warning| format!("{warning:?}")));
     for reading in packet.readings() {
         let known = pollutant_code(reading.factor);
         report.values.push(ValueReport {
-            key: reading.name.to_owned(),
-            value: reading.raw_value.to_owned(),
-            factor: Some(reading.factor.to_owned()),
+            key: reading.name,
+            value: reading.raw_value,
+            factor: Some(reading.factor),
             name: known.map(|entry| entry.name),
             default_unit: known.map(|entry| entry.unit),
-            flag: reading.flag_text.map(str::to_owned),
+            flag: reading.flag_text,
         });
     }
     // Parameters and non-measurement items (QnRtn, SystemTime, -Info, -SN, ...), DataTime shown above.
@@ -277,8 +306,8 @@ fn fill_packet(report: &mut PacketReport<'_>, packet: &Packet<'_>) {
             continue;
         }
         report.values.push(ValueReport {
-            key: item.name.to_owned(),
-            value: item.value.to_owned(),
+            key: item.name,
+            value: item.value,
             factor: None,
             name: None,
             default_unit: None,
@@ -304,8 +333,8 @@ fn write_text(report: &PacketReport<'_>, out: &mut impl Write) -> std::io::Resul
         }
     }
     let fields = [
-        ("QN", report.qn.clone()),
-        ("ST", report.st.clone()),
+        ("QN", report.qn.map(str::to_owned)),
+        ("ST", report.st.map(str::to_owned)),
         (
             "CN",
             report.cn.map(|cn| match report.command {
@@ -313,7 +342,7 @@ fn write_text(report: &PacketReport<'_>, out: &mut impl Write) -> std::io::Resul
                 None => cn.to_string(),
             }),
         ),
-        ("MN", report.mn.clone()),
+        ("MN", report.mn.map(str::to_owned)),
         ("Flag", report.flag.map(|flag| flag.to_string())),
         (
             "DataTime",
@@ -339,9 +368,7 @@ fn write_text(report: &PacketReport<'_>, out: &mut impl Write) -> std::io::Resul
         }
         match (&value.factor, value.name) {
             (Some(factor), Some(name)) => write!(out, "  ({factor} {name})")?,
-            (Some(factor), None) if !value.key.starts_with(factor.as_str()) => {
-                write!(out, "  ({factor})")?
-            }
+            (Some(factor), None) if !value.key.starts_with(factor) => write!(out, "  ({factor})")?,
             _ => {}
         }
         writeln!(out)?;
@@ -359,9 +386,16 @@ fn write_text(report: &PacketReport<'_>, out: &mut impl Write) -> std::io::Resul
 mod tests {
     use super::*;
 
-    fn decode(line: &str, mode: CrcMode) -> Vec<PacketReport<'static>> {
-        let wire: &'static [u8] = format!("{line}\r\n").into_bytes().leak();
-        decode_line("test", 1, wire, mode)
+    /// The reports of one line, as their JSON.
+    fn decode(line: &str, mode: CrcMode) -> Vec<serde_json::Value> {
+        let wire = format!("{line}\r\n").into_bytes();
+        let mut reports = Vec::new();
+        decode_line("test", 1, &wire, mode, &mut |report| {
+            reports.push(serde_json::to_value(report)?);
+            Ok(())
+        })
+        .unwrap();
+        reports
     }
 
     #[test]
@@ -373,24 +407,21 @@ mod tests {
         let [report] = reports.as_slice() else {
             panic!("one packet")
         };
-        assert!(report.accepted);
+        assert_eq!(report["accepted"], true);
         assert_eq!(
-            (report.version, report.crc, report.cn),
-            (Some("2005"), Some("ok"), Some(2011))
+            (&report["version"], &report["crc"], &report["cn"]),
+            (&"2005".into(), &"ok".into(), &2011.into())
         );
+        assert_eq!(report["data_time_utc"], "2016-08-23T16:38:17.000Z");
+        let cod = &report["values"][1];
         assert_eq!(
-            report.data_time_utc.as_deref(),
-            Some("2016-08-23T16:38:17.000Z")
-        );
-        let cod = &report.values[1];
-        assert_eq!(
+            (&cod["key"], &cod["value"], &cod["factor"], &cod["flag"]),
             (
-                cod.key.as_str(),
-                cod.value.as_str(),
-                cod.factor.as_deref(),
-                cod.flag.as_deref()
-            ),
-            ("011-Rtd", "231.0", Some("w01018"), Some("N"))
+                &"011-Rtd".into(),
+                &"231.0".into(),
+                &"w01018".into(),
+                &"N".into()
+            )
         );
     }
 
@@ -398,11 +429,11 @@ mod tests {
     fn crc_mode_decides_acceptance_of_the_modbus_variant() {
         let line = "##0190ST=31;CN=2061;PW=123456;MN=7568770259402;Flag=0;CP=&&DataTime=20221008100000;B02-Min=1.6960&&7BC0";
         let reports = decode(line, CrcMode::Ignore);
-        assert!(reports[0].accepted);
-        assert_eq!(reports[0].crc, Some("bad"));
+        assert_eq!(reports[0]["accepted"], true);
+        assert_eq!(reports[0]["crc"], "bad");
         let reports = decode(line, CrcMode::AcceptVariant);
-        assert!(!reports[0].accepted);
-        assert_eq!(reports[0].crc_found.as_deref(), Some("7BC0"));
+        assert_eq!(reports[0]["accepted"], false);
+        assert_eq!(reports[0]["crc_found"], "7BC0");
     }
 
     #[test]
@@ -457,7 +488,8 @@ mod tests {
     fn garbage_is_reported_not_fatal() {
         let reports = decode("hello", CrcMode::Strict);
         assert_eq!(reports.len(), 1);
-        assert!(!reports[0].accepted);
-        assert!(reports[0].errors[0].contains("skipped 7 bytes"));
+        assert_eq!(reports[0]["accepted"], false);
+        let error = reports[0]["errors"][0].as_str().unwrap();
+        assert!(error.contains("skipped 7 bytes"), "{error}");
     }
 }
