@@ -248,6 +248,17 @@ impl Db {
         self.postgres.as_ref()
     }
 
+    /// A write transaction on the native PostgreSQL pool ([`Db::postgres`]), for the statements the Any
+    /// driver cannot send (COPY); `None` on SQLite, whose writes go through [`Db::begin_write`].
+    pub async fn begin_postgres_write(
+        &self,
+    ) -> Result<Option<sqlx::Transaction<'static, sqlx::Postgres>>, sqlx::Error> {
+        match &self.postgres {
+            Some(pool) => pool.begin().await.map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// The cached working-day calendar of this database (see `workcal::service::calendar`).
     pub fn calendar_cache(&self) -> &CalendarCache {
         &self.calendar

@@ -322,9 +322,12 @@ pub async fn write_rows(
         ensure_partitions(&mut *db.pool().acquire().await?, &rows).await?;
     }
     let mut outcome = WriteOutcome::default();
-    if let Some(pg) = db.postgres() {
+    if db.postgres().is_some() {
         for batch in rows.chunks(ROWS_PER_TRANSACTION) {
-            let mut tx = pg.begin().await?;
+            let mut tx = db
+                .begin_postgres_write()
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no native PostgreSQL pool"))?;
             outcome.absorb(postgres::write_batch(&mut tx, source_id, batch).await?);
             tx.commit().await?;
         }

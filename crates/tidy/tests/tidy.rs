@@ -15,6 +15,7 @@ const SQL_HOMES: &[&str] = &[
     "crates/kernel/src/db.rs",
     "crates/kernel/src/audit.rs",
     "crates/readings/src/store.rs",
+    "crates/readings/src/store/postgres.rs",
     "crates/readings/src/rollup.rs",
     "crates/readings/src/audit.rs",
     "crates/readings/src/retention.rs",
