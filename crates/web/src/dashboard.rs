@@ -331,6 +331,11 @@ impl Streets {
             .unwrap_or_default()
     }
 
+    /// Each street's id and name, part of the cached tiles' keys (a renamed street shows at once).
+    fn names(&self) -> Vec<(i64, String)> {
+        self.0.iter().map(|s| (s.id, s.name.clone())).collect()
+    }
+
     /// A label at each street's centre (only the caller's own street for a street officer).
     fn map_labels(&self, scope: Option<i64>) -> Vec<MapPoint> {
         self.0
@@ -395,13 +400,20 @@ async fn realtime_aqi(
     now: i64,
     streets: &Streets,
 ) -> AppResult<Vec<StationNow>> {
+    // The registry's stations and streets are read on every request and are part of the key, so that a station
+    // added, renamed or moved shows at once; only the figures computed from the readings are kept.
+    let stations = air::service::all_stations(db)
+        .await
+        .map_err(AppError::Internal)?;
     let key = (
         db.pool().connect_options().database_url.to_string(),
         data_version(db).await?,
         now.div_euclid(60),
+        stations.clone(),
+        streets.names(),
     );
     let all = REALTIME_CACHE
-        .get_or_try_compute(key, || all_realtime(db, now, streets))
+        .get_or_try_compute(key, || all_realtime(db, now, streets, stations))
         .await?;
     Ok(all
         .iter()
@@ -417,12 +429,18 @@ async fn data_version(db: &Db) -> AppResult<i64> {
         .map_err(AppError::Internal)
 }
 
-/// Database URL, readings data version, minute: the real-time tile changes with new hours (the data version) and
-/// with the clock only through the 6-hour look-back, so a minute is as fresh as computing it per request.
-type RealtimeKey = (String, i64, i64);
+/// Database URL, readings data version, minute, the stations and the streets' names: the real-time tile changes
+/// with new hours (the data version), with the registry, and with the clock only through the 6-hour look-back, so
+/// a minute is as fresh as computing it per request.
+type RealtimeKey = (
+    String,
+    i64,
+    i64,
+    Vec<air::service::Station>,
+    Vec<(i64, String)>,
+);
 
-/// The tiles of every caller are cut from one computation over all stations (filtered per caller after); a
-/// minute also bounds registry edits (a renamed station), which the key does not see.
+/// The tiles of every caller are cut from one computation over all stations (filtered per caller after).
 static REALTIME_CACHE: FlightCache<RealtimeKey, Vec<(Option<i64>, StationNow)>> =
     FlightCache::new(std::time::Duration::from_secs(60), 4);
 
@@ -431,12 +449,10 @@ async fn all_realtime(
     db: &Db,
     now: i64,
     streets: &Streets,
+    registered: Vec<air::service::Station>,
 ) -> AppResult<Vec<(Option<i64>, StationNow)>> {
     let mut stations = Vec::new();
-    for station in air::service::all_stations(db)
-        .await
-        .map_err(AppError::Internal)?
-    {
+    for station in registered {
         let latest = air::service::latest_hour(db, station.id, now, 6)
             .await
             .map_err(AppError::Internal)?;
@@ -497,13 +513,17 @@ async fn sections_by_class(
     today: NaiveDate,
     streets: &Streets,
 ) -> AppResult<(Vec<SectionNow>, [usize; 6])> {
+    // As for the real-time tile: the registry's sections and streets are part of the key.
+    let registered = water::service::sections(db).await?;
     let key = (
         db.pool().connect_options().database_url.to_string(),
         data_version(db).await?,
         today,
+        registered.clone(),
+        streets.names(),
     );
     let all = SECTIONS_CACHE
-        .get_or_try_compute(key, || all_sections(db, today, streets))
+        .get_or_try_compute(key, || all_sections(db, today, streets, registered))
         .await?;
     let mut class_counts = [0usize; 6];
     let mut sections = Vec::new();
@@ -519,8 +539,14 @@ async fn sections_by_class(
     Ok((sections, class_counts))
 }
 
-/// Database URL, readings data version, CST day.
-type SectionsKey = (String, i64, NaiveDate);
+/// Database URL, readings data version, CST day, the sections and the streets' names.
+type SectionsKey = (
+    String,
+    i64,
+    NaiveDate,
+    Vec<water::service::Section>,
+    Vec<(i64, String)>,
+);
 
 /// As [`REALTIME_CACHE`], for the water sections' latest months.
 static SECTIONS_CACHE: FlightCache<SectionsKey, Vec<(Option<i64>, SectionNow)>> =
@@ -531,9 +557,10 @@ async fn all_sections(
     db: &Db,
     today: NaiveDate,
     streets: &Streets,
+    registered: Vec<water::service::Section>,
 ) -> AppResult<Vec<(Option<i64>, SectionNow)>> {
     let mut sections = Vec::new();
-    for section in water::service::sections(db).await? {
+    for section in registered {
         let mut found = None;
         let mut month_start =
             NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);

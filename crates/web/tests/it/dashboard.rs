@@ -318,3 +318,35 @@ testkit::db_test!(a_supplied_street_map_is_matched_to_the_registry, |db| {
             .contains("geo/streets.geojson")
     );
 });
+
+testkit::db_test!(a_renamed_station_shows_at_once_on_the_dashboard, |db| {
+    // The real-time tile is cached per data version and minute; the registry is part of its key, so an edit of
+    // the registry (no new readings) shows on the next request.
+    let app = TestApp::new(db.clone()).await;
+    let station = point(&app, "R1", PointKind::AirStation, "national", app.street_a).await;
+    let now = now_ts();
+    let last_hour = now - now.rem_euclid(3600) - 3600;
+    write(
+        &app,
+        vec![reading(station, "a21004", last_hour, Period::Hour, 200.0)],
+    )
+    .await;
+    let token = app.token(Role::Leader).await;
+    let names = |d: serde_json::Value| -> Vec<String> {
+        d["stations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let before = app.get_with_token("/api/v1/dashboard", &token).await.json();
+    assert_eq!(names(before), vec!["点位R1"]);
+    sqlx::query("UPDATE monitoring_points SET name = '新名称站' WHERE id = $1")
+        .bind(station)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let after = app.get_with_token("/api/v1/dashboard", &token).await.json();
+    assert_eq!(names(after), vec!["新名称站"]);
+});
