@@ -15,7 +15,10 @@ DURATION=${DURATION:-20}
 CONNECTIONS=${CONNECTIONS:-"50 200"}
 THREADS=${THREADS:-2}
 WARM=${WARM:-1}
-PATHS=${PATHS:-"/ /api/v1/dashboard /api/v1/stations/1?year=2025 /stations /stations/1 /rankings /rankings/bulletin /targets /alarms /overview /analysis"}
+# PATHS empty (the default): every page of the leader's navigation (read off the dashboard's menu), an issued
+# bulletin (the last month's, issued by this script), a station's page and year, and every GET of /api/v1 without
+# a path parameter (from /api/v1/openapi.json; bulk exports, which stream files, left out).
+PATHS=${PATHS:-}
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 [ -x "$BIN" ] || { echo "no binary at $BIN: cargo build --release -p qingshan" >&2; exit 1; }
@@ -48,21 +51,63 @@ for _ in $(seq 1 1800); do
 done
 curl -fsS "$BASE/healthz" >/dev/null || { echo "the demo did not answer in 30 min" >&2; exit 1; }
 
-# Log in as the leader through the form (CSRF token from the login page, session cookie kept).
-JAR="$WORK/cookies"
-# qs_demo_out (the cookie 退出 sets) turns off the demo's automatic leader login, so /login shows the form.
-printf '127.0.0.1\tFALSE\t/\tFALSE\t0\tqs_demo_out\t1\n' >"$JAR"
-curl -fsS -c "$JAR" -b "$JAR" "$BASE/login" -o "$WORK/login.html"
-CSRF=$(grep -o 'name="_csrf" value="[^"]*"' "$WORK/login.html" | head -1 | sed 's/.*value="//; s/"$//')
-[ -n "$CSRF" ] || { echo "no CSRF field on /login" >&2; exit 1; }
-curl -fsS -c "$JAR" -b "$JAR" -o /dev/null -H 'Sec-Fetch-Site: same-origin' \
-  --data-urlencode "_csrf=$CSRF" --data-urlencode "username=leader" --data-urlencode "password=qingshan-demo" \
-  "$BASE/login"
-COOKIE=$(awk '$0 !~ /^#/ || $0 ~ /^#HttpOnly_/ { if (NF >= 7) printf "%s=%s; ", $6, $7 }' "$JAR")
-curl -fsS -H "Cookie: $COOKIE" "$BASE/api/v1/dashboard" -o /dev/null || { echo "login failed" >&2; exit 1; }
+# Logs USER in through the form (CSRF token from the login page, session cookie kept) and prints the Cookie
+# header of the session.
+login() {
+  local jar="$WORK/cookies-$1"
+  # qs_demo_out (the cookie 退出 sets) turns off the demo's automatic leader login, so /login shows the form.
+  printf '127.0.0.1\tFALSE\t/\tFALSE\t0\tqs_demo_out\t1\n' >"$jar"
+  curl -fsS -c "$jar" -b "$jar" "$BASE/login" -o "$WORK/login.html"
+  local csrf
+  csrf=$(grep -o 'name="_csrf" value="[^"]*"' "$WORK/login.html" | head -1 | sed 's/.*value="//; s/"$//')
+  [ -n "$csrf" ] || { echo "no CSRF field on /login" >&2; exit 1; }
+  curl -fsS -c "$jar" -b "$jar" -o /dev/null -H 'Sec-Fetch-Site: same-origin' \
+    --data-urlencode "_csrf=$csrf" --data-urlencode "username=$1" --data-urlencode "password=qingshan-demo" \
+    "$BASE/login"
+  awk '$0 !~ /^#/ || $0 ~ /^#HttpOnly_/ { if (NF >= 7) printf "%s=%s; ", $6, $7 }' "$jar"
+}
+echo "# resident memory after the start (no request yet): $(( $(ps -o rss= -p "$SERVER_PID") / 1024 )) MB"
+COOKIE=$(login leader)
+curl -fsS -H "Cookie: $COOKIE" "$BASE/api/v1/me" -o /dev/null || { echo "login failed" >&2; exit 1; }
+
+# The last month, whose bulletin is issued below.
+ISSUE_MONTH=$(TZ=Asia/Shanghai date -d "$(TZ=Asia/Shanghai date +%Y-%m-01) -1 day" +%Y-%m)
+if [ -z "$PATHS" ]; then
+  NAV=$(curl -fsS -H "Cookie: $COOKIE" "$BASE/overview" | grep -o '<nav class="mainnav".*</nav>' | grep -o 'href="[^"]*"' \
+    | sed 's/^href="//; s/"$//' | sort -u | tr '\n' ' ')
+  API=$(curl -fsS -H "Cookie: $COOKIE" "$BASE/api/v1/openapi.json" | python3 -c '
+import json, sys
+spec = json.load(sys.stdin)
+for path, ops in sorted(spec["paths"].items()):
+    if "get" in ops and "{" not in path and not any(w in path for w in ("export", ".xlsx", ".pdf", ".csv", "openapi")):
+        print(path)' | tr '\n' ' ')
+  PATHS="$NAV /rankings/bulletin?month=$ISSUE_MONTH /api/v1/rankings/bulletin?month=$ISSUE_MONTH /stations/1 /api/v1/stations/1?year=2025 $API"
+fi
+echo "# $(echo $PATHS | wc -w) paths: $PATHS"
+
+# The first request of each page after the start, before anything else asked for it (with a DATA_DIR of an
+# earlier run this is the first request after a restart: every in-memory cache is empty; the pages are asked in
+# the order of PATHS, so a later page may find figures an earlier one computed).
+echo "# first request after the start (s):"
+for path in $PATHS; do
+  curl -sS -o /dev/null -H "Cookie: $COOKIE" --max-time 120 -w "#   %{http_code} %{time_total}  $path\n" "$BASE$path" || true
+done
+
+# The monitoring department issues the last month's bulletin, so that an issued bulletin is measured (the
+# leader reads it).
+MONITOR=$(login monitor)
+curl -fsS -H "Cookie: $MONITOR" "$BASE/rankings/bulletin?month=$ISSUE_MONTH" -o "$WORK/bulletin.html"
+if ! grep -q "（草稿）" "$WORK/bulletin.html"; then
+  echo "# the bulletin of $ISSUE_MONTH is issued already"
+else
+  CSRF=$(grep -o 'name="_csrf" value="[^"]*"' "$WORK/bulletin.html" | head -1 | sed 's/.*value="//; s/"$//')
+  curl -fsS -o /dev/null -H "Cookie: $MONITOR" -H 'Sec-Fetch-Site: same-origin' \
+    --data-urlencode "_csrf=$CSRF" --data-urlencode "month=$ISSUE_MONTH" "$BASE/rankings/bulletin/issue" \
+    || { echo "could not issue the bulletin of $ISSUE_MONTH" >&2; exit 1; }
+fi
 
 rss_mb() { echo $(( $(ps -o rss= -p "$SERVER_PID") / 1024 )); }
-echo "# resident memory after start and login: $(rss_mb) MB"
+echo "# resident memory after the start, the logins and the first requests: $(rss_mb) MB"
 printf '%-32s %5s %9s %9s %9s %8s %8s\n' path conns req/s p50 p99 errors rss_MB
 MAX_RSS=0
 for path in $PATHS; do

@@ -5,7 +5,7 @@ use kernel::AppError;
 use kernel::export::MAX_COLUMN_WIDTH;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
-use crate::model::{Bulletin, MethodNote};
+use crate::model::{Bulletin, IssueMark, MethodNote};
 
 fn xlsx(e: XlsxError) -> AppError {
     AppError::Internal(anyhow::anyhow!("xlsx: {e}"))
@@ -157,23 +157,30 @@ fn method_rows(what: &str, m: &MethodNote) -> Vec<Vec<Cell>> {
     rows
 }
 
-/// A sheet's title row: the bulletin's title, what the sheet holds, and the period.
-pub fn sheet_title(b: &Bulletin, sheet: &str) -> String {
+/// A sheet's title row: the bulletin's title with the number of an issued one, what the sheet holds, the
+/// period, and the issue date of an issued one.
+pub fn sheet_title(b: &Bulletin, sheet: &str, issued: Option<&IssueMark>) -> String {
     let p = &b.ranking.period;
     format!(
-        "{}：{sheet}（统计时段 {} 至 {}{}）",
+        "{}{}：{sheet}（统计时段 {} 至 {}{}{}）",
         b.title,
+        issued
+            .map(|m| format!("（{}）", m.number))
+            .unwrap_or_default(),
         p.from,
         p.to,
-        if p.partial { "，本月未结束" } else { "" }
+        if p.partial { "，本月未结束" } else { "" },
+        issued
+            .map(|m| format!("；{}发布", m.issued_on))
+            .unwrap_or_default()
     )
 }
 
-/// The workbook of a bulletin.
-pub fn workbook(b: &Bulletin) -> Result<Vec<u8>, AppError> {
+/// The workbook of a bulletin; `issued`: the number and date of an issued one (a draft has none).
+pub fn workbook(b: &Bulletin, issued: Option<&IssueMark>) -> Result<Vec<u8>, AppError> {
     let mut book = Workbook::new();
     let r = &b.ranking;
-    let title = |sheet: &str| sheet_title(b, sheet);
+    let title = |sheet: &str| sheet_title(b, sheet, issued);
     let air: Vec<Vec<Cell>> = r
         .air
         .iter()

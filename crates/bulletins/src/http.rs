@@ -273,7 +273,7 @@ async fn bulletin_xlsx(
         &q,
         Part::Xlsx,
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        crate::export::workbook,
+        |b| crate::export::workbook(b, None),
     )
     .await
 }
@@ -289,14 +289,9 @@ async fn bulletin_pdf(
     principal: Principal,
     ApiQuery(q): ApiQuery<BulletinQuery>,
 ) -> AppResult<Response> {
-    export(
-        &state,
-        &principal,
-        &q,
-        Part::Pdf,
-        "application/pdf",
-        crate::pdf::document,
-    )
+    export(&state, &principal, &q, Part::Pdf, "application/pdf", |b| {
+        crate::pdf::document(b, None)
+    })
     .await
 }
 
@@ -423,6 +418,10 @@ async fn bulletin_page(
         None
     };
     let body = String::from_utf8(body.into_bytes()).map_err(|e| AppError::Internal(e.into()))?;
+    // The issuer is shown by name (and username), as people are everywhere on the pages.
+    let issuer = kernel::people::names(&state, [shown.issued_by.as_str()])
+        .await?
+        .name_and_username(&shown.issued_by);
     render(&BulletinPage {
         chrome,
         month: month.key(),
@@ -435,7 +434,7 @@ async fn bulletin_page(
         status: Status::Issued {
             number: shown.number.clone(),
             issued_on: cst_date(shown.issued_on),
-            issued_by: shown.issued_by.clone(),
+            issued_by: issuer,
             version: shown.version,
             newest,
             versions: versions

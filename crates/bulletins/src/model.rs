@@ -585,6 +585,14 @@ pub struct TargetLine {
     pub reason: String,
 }
 
+/// What an issued bulletin carries on each of its forms (page, XLSX, PDF): its document number (文号) and CST
+/// issue date (`2026年12月7日`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct IssueMark {
+    pub number: String,
+    pub issued_on: String,
+}
+
 /// The monthly bulletin (通报).
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Bulletin {

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use kernel::AppError;
 
-use crate::model::{AirRow, Bulletin, MethodNote, Placed, Standing, WaterRow};
+use crate::model::{AirRow, Bulletin, IssueMark, MethodNote, Placed, Standing, WaterRow};
 
 const PAGE_W: f64 = 595.0;
 const PAGE_H: f64 = 842.0;
@@ -289,12 +289,16 @@ fn ranking_part<T: Placed>(
     w.line(9.5, 0.0, &standing(&format!("{what}最差"), worst));
 }
 
-/// The bulletin as a PDF document.
-pub fn document(b: &Bulletin) -> Result<Vec<u8>, AppError> {
+/// The bulletin as a PDF document; `issued`: the number and date of an issued one, under the title (a draft has
+/// none).
+pub fn document(b: &Bulletin, issued: Option<&IssueMark>) -> Result<Vec<u8>, AppError> {
     let r = &b.ranking;
     let d = &b.district;
     let mut w = Writer::new();
     w.line(16.0, 0.0, &b.title);
+    if let Some(mark) = issued {
+        w.line(10.0, 0.0, &format!("{}　　{}", mark.number, mark.issued_on));
+    }
     let p = &r.period;
     w.line(
         9.0,

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 use kernel::audit::{self, AuditEntry};
+use kernel::cache::FlightCache;
 use kernel::time::{cst_day, cst_day_start, format_cst, now_ts};
 use kernel::{Action, AppError, AppResult, Db, Principal};
 use standards::aggregate::DailyValues;
@@ -569,16 +570,40 @@ pub async fn ranking(
     today: NaiveDate,
 ) -> AppResult<Ranking> {
     principal.require(crate::BULLETIN, Action::Read)?;
-    let period = Period::of(month, today)?;
-    let settings = settings(db).await?;
-    let (inputs, section_points) = fetch_inputs(db, &period).await?;
-    Ok(compute_ranking(
-        month,
-        period,
-        &inputs,
-        &section_points,
-        &settings,
-    ))
+    let key = (db.url(), data_stamp(db).await?, month, today);
+    let ranking = RANKING_CACHE
+        .get_or_try_compute(key, || async {
+            let period = Period::of(month, today)?;
+            let settings = settings(db).await?;
+            let (inputs, section_points) = fetch_inputs(db, &period).await?;
+            Ok::<_, AppError>(compute_ranking(
+                month,
+                period,
+                &inputs,
+                &section_points,
+                &settings,
+            ))
+        })
+        .await?;
+    Ok(ranking.as_ref().clone())
+}
+
+/// The database, the data stamp (readings and every audited change: the registry, the targets, the ranking
+/// settings), the month and the day it is seen on: a ranking or bulletin takes a second to compute from every
+/// street's days and is the same for every reader, so it is computed once per stamp (issue 15). The minute-long
+/// limit bounds changes the stamp cannot see (made by another process outside the audit log).
+type FiguresKey = (String, readings::service::DataStamp, Month, NaiveDate);
+
+static RANKING_CACHE: FlightCache<FiguresKey, Ranking> =
+    FlightCache::new(std::time::Duration::from_secs(60), 16);
+
+static BULLETIN_CACHE: FlightCache<FiguresKey, Bulletin> =
+    FlightCache::new(std::time::Duration::from_secs(60), 16);
+
+async fn data_stamp(db: &Db) -> AppResult<readings::service::DataStamp> {
+    readings::service::data_stamp(db)
+        .await
+        .map_err(AppError::Internal)
 }
 
 fn standing<T: Placed>(rows: &[T], worst: bool) -> Option<Standing> {
@@ -673,6 +698,14 @@ pub async fn bulletin(
     today: NaiveDate,
 ) -> AppResult<Bulletin> {
     principal.require(crate::BULLETIN, Action::Read)?;
+    let key = (db.url(), data_stamp(db).await?, month, today);
+    let bulletin = BULLETIN_CACHE
+        .get_or_try_compute(key, || compute_bulletin(db, month, today))
+        .await?;
+    Ok(bulletin.as_ref().clone())
+}
+
+async fn compute_bulletin(db: &Db, month: Month, today: NaiveDate) -> AppResult<Bulletin> {
     let period = Period::of(month, today)?;
     let settings = settings(db).await?;
     let (inputs, section_points) = fetch_inputs(db, &period).await?;
@@ -743,30 +776,53 @@ pub async fn issue(
     let figures = serde_json::to_string(&bulletin).map_err(|e| AppError::Internal(e.into()))?;
     let digest = figures_digest(&bulletin)?;
     let number_format = settings(db).await?.number_format;
-    // The exports are built before the write transaction, which they would otherwise hold (on SQLite the one
-    // writer of the process) for the second or so they take.
-    let for_exports = bulletin.clone();
-    let (xlsx, pdf) = kernel::export::build_off_thread(move || {
-        Ok((
-            crate::export::workbook(&for_exports)?,
-            crate::pdf::document(&for_exports)?,
-        ))
-    })
-    .await?;
     let year = today.year();
-    let mut tx = db.begin_write().await?;
-    let (version, sequence) = repo::next_numbers(&mut tx, &month.key(), year).await?;
-    let row = repo::IssueRow {
-        month: month.key(),
-        version,
-        number: bulletin_number(&number_format, year, sequence),
-        issued_at: now,
-        issued_by: principal.username.clone(),
-        digest,
-    };
     let issued_on = format!("{}年{}月{}日", today.year(), today.month(), today.day());
-    let html = crate::view::body(&bulletin, Some((row.number.clone(), issued_on)))
-        .map_err(|e| AppError::Internal(e.into()))?;
+    // Every form carries the number, which is only final in the write transaction; the exports take a second
+    // or so and are built before it, which they would otherwise hold (on SQLite the one writer of the process).
+    // So the numbers are read first, the forms built with them, and the transaction checks that nobody issued
+    // in between (else it builds again with the new numbers).
+    let mut attempts = 0;
+    let (mut tx, row, sequence, html, xlsx, pdf) = loop {
+        attempts += 1;
+        let peeked = {
+            let mut conn = db.pool().acquire().await?;
+            repo::next_numbers(&mut conn, &month.key(), year).await?
+        };
+        let mark = IssueMark {
+            number: bulletin_number(&number_format, year, peeked.1),
+            issued_on: issued_on.clone(),
+        };
+        let html = crate::view::body(&bulletin, Some(mark.clone()))
+            .map_err(|e| AppError::Internal(e.into()))?;
+        let for_exports = bulletin.clone();
+        let for_mark = mark.clone();
+        let (xlsx, pdf) = kernel::export::build_off_thread(move || {
+            Ok((
+                crate::export::workbook(&for_exports, Some(&for_mark))?,
+                crate::pdf::document(&for_exports, Some(&for_mark))?,
+            ))
+        })
+        .await?;
+        let mut tx = db.begin_write().await?;
+        let (version, sequence) = repo::next_numbers(&mut tx, &month.key(), year).await?;
+        if (version, sequence) == peeked || attempts >= 5 {
+            if (version, sequence) != peeked {
+                return Err(AppError::Conflict(
+                    "bulletins are being issued at the same time; try again".into(),
+                ));
+            }
+            let row = repo::IssueRow {
+                month: month.key(),
+                version,
+                number: mark.number,
+                issued_at: now,
+                issued_by: principal.username.clone(),
+                digest: digest.clone(),
+            };
+            break (tx, row, sequence, html, xlsx, pdf);
+        }
+    };
     repo::insert_issue(
         &mut tx,
         &repo::NewIssue {
@@ -785,13 +841,13 @@ pub async fn issue(
         principal,
         "issue",
         "bulletin",
-        format!("{}#{}", month.key(), version),
+        format!("{}#{}", month.key(), result.version),
     )
     .summary(format!(
         "签发{}排名通报 {}（第 {} 版）",
         month.label(),
         result.number,
-        version
+        result.version
     ))
     .after(&result);
     audit::record(&mut *tx, &entry).await?;
@@ -813,10 +869,9 @@ pub async fn issues(
         .collect())
 }
 
-/// Whether the month's data now give other figures than `newest` was made from. A full computation (about as
-/// costly as a draft page), so it is only done for those who may issue, who need it to decide on a reissue; the
-/// readers of an issued bulletin get the stored document without it. There is no cheaper test: the inputs are
-/// other areas' data (readings, corrections, registry, targets, the weighting) with no common change marker.
+/// Whether the month's data now give other figures than `newest` was made from. The draft of the current data
+/// (cached per data stamp, as every draft is), so it is only done for those who may issue, who need it to decide
+/// on a reissue; the readers of an issued bulletin get the stored document without it.
 pub async fn differs_from_current(
     db: &Db,
     principal: &Principal,

@@ -247,7 +247,7 @@ fn standing(s: &Option<Standing>) -> String {
 struct Body {
     pub(crate) title: String,
     /// The document number and issue date of an issued bulletin.
-    pub(crate) issued: Option<(String, String)>,
+    pub(crate) issued: Option<IssueMark>,
     pub(crate) generated_at: String,
     pub(crate) d: DistrictView,
     pub(crate) air_best: String,
@@ -260,7 +260,7 @@ struct Body {
 }
 
 /// The HTML of the bulletin's body; `issued`: its number and CST issue date when it is being issued.
-pub fn body(b: &Bulletin, issued: Option<(String, String)>) -> Result<String, askama::Error> {
+pub fn body(b: &Bulletin, issued: Option<IssueMark>) -> Result<String, askama::Error> {
     let d = &b.district;
     const LEVELS: [&str; 6] = ["优", "良", "轻度污染", "中度污染", "重度污染", "严重污染"];
     const CLASSES: [&str; 6] = ["I 类", "II 类", "III 类", "IV 类", "V 类", "劣V 类"];

@@ -121,6 +121,15 @@ where
     Ok(())
 }
 
+/// The audit version: how many entries the log has received, bumped in the transaction of each (by the
+/// `audit_log_bumps_version` trigger of migration 21). Every change is audited, so a figure computed while the
+/// version was v — and the readings' data version unchanged — is current while the version is still v.
+pub async fn version(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT version FROM audit_version WHERE id = 1")
+        .fetch_one(db.pool())
+        .await
+}
+
 /// A stored entry.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditRecord {

@@ -232,6 +232,11 @@ impl Db {
             .collect())
     }
 
+    /// The database's URL: part of the keys of process-wide caches, which tests share between databases.
+    pub fn url(&self) -> String {
+        self.pool.connect_options().database_url.to_string()
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }

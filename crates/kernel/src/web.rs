@@ -211,6 +211,34 @@ impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
     }
 }
 
+/// A JSON body serialised once, for a figure cached and served to many callers (issue 15): answering is a
+/// copy of a reference, not a serialisation per request.
+#[derive(Debug, Clone)]
+pub struct JsonBody(axum::body::Bytes);
+
+impl JsonBody {
+    pub fn of<T: serde::Serialize>(value: &T) -> Result<Self, AppError> {
+        Ok(JsonBody(
+            serde_json::to_vec(value)
+                .map_err(|e| AppError::Internal(e.into()))?
+                .into(),
+        ))
+    }
+}
+
+impl IntoResponse for JsonBody {
+    fn into_response(self) -> Response {
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            self.0,
+        )
+            .into_response()
+    }
+}
+
 /// serde's message for a data error reads "Failed to deserialize the JSON body into the target type: name:
 /// missing field `x` at line 1 column 2"; pull out the field so the problem body can name it.
 fn json_field_error(text: &str) -> AppError {

@@ -173,3 +173,32 @@ testkit::db_test!(a_null_float_then_a_value_binds_on_both, |db| {
             .unwrap();
     assert!((sum - 78.3).abs() < 1e-9);
 });
+
+// The audit version moves with every entry, in the entry's own transaction: a rolled-back change leaves it, a
+// committed one moves it once per entry (migration 21; the whole-page caches key on it).
+testkit::db_test!(the_audit_version_moves_with_committed_entries_only, |db| {
+    use kernel::audit::{self, AuditEntry};
+    let start = audit::version(&db).await.unwrap();
+    let entry = AuditEntry::system("test", "update", "thing", 1);
+
+    let mut tx = db.begin_write().await.unwrap();
+    audit::record(&mut *tx, &entry).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(audit::version(&db).await.unwrap(), start, "rolled back");
+
+    let mut tx = db.begin_write().await.unwrap();
+    audit::record(&mut *tx, &entry).await.unwrap();
+    audit::record(&mut *tx, &entry).await.unwrap();
+    // Not visible to other connections before the commit.
+    assert_eq!(
+        audit::version(&db).await.unwrap(),
+        start,
+        "not committed yet"
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(
+        audit::version(&db).await.unwrap(),
+        start + 2,
+        "one step per entry"
+    );
+});

@@ -659,6 +659,47 @@ pub async fn data_version(db: &Db) -> anyhow::Result<i64> {
     Ok(rollup::data_version(db).await?)
 }
 
+/// What a figure computed from the readings and the registry, targets or any other record can depend on: the
+/// readings' data version and the audit version (every other change is audited in its own transaction). A page
+/// computed at one stamp is current while the stamp is unchanged; caches of whole pages key on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DataStamp {
+    pub readings: i64,
+    pub audited: i64,
+}
+
+/// The current [`DataStamp`].
+pub async fn data_stamp(db: &Db) -> anyhow::Result<DataStamp> {
+    Ok(DataStamp {
+        readings: rollup::data_version(db).await?,
+        audited: kernel::audit::version(db).await?,
+    })
+}
+
+/// When and for whom a whole page was computed: the database (tests share one process between databases), the
+/// data stamp, the minute (what the stamp cannot see: the clock, and changes another process makes outside the
+/// audit log), and what of the caller a page may depend on — the role (which tiles and points) and a street
+/// officer's street. A page cached under a view stamp may be served to every caller with an equal one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewStamp {
+    database: String,
+    data: DataStamp,
+    minute: i64,
+    role: kernel::Role,
+    street: Option<i64>,
+}
+
+/// The [`ViewStamp`] of `principal` at `now` (Unix seconds).
+pub async fn view_stamp(db: &Db, principal: &Principal, now: i64) -> AppResult<ViewStamp> {
+    Ok(ViewStamp {
+        database: db.url(),
+        data: data_stamp(db).await.map_err(AppError::Internal)?,
+        minute: now.div_euclid(60),
+        role: principal.role,
+        street: principal.street_scope(),
+    })
+}
+
 /// The stale marks of derived daily figures: per (point, CST day number) of these points in `first..=last`,
 /// the data version of the last roll-up that touched the day; days never touched are absent (version 0). A
 /// figure stored with the version read here is stale once the day's version differs.

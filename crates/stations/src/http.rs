@@ -6,8 +6,12 @@ use axum::extract::{RawQuery, State};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use chrono::Datelike;
-use kernel::web::{ApiJson, ApiPath, ApiQuery, Chrome, PageError, PageResult, render};
+use std::sync::Arc;
+
+use kernel::cache::FlightCache;
+use kernel::web::{ApiJson, ApiPath, ApiQuery, Chrome, JsonBody, PageError, PageResult, render};
 use kernel::{AppError, AppResult, AppState, Principal};
+use readings::service::ViewStamp;
 use registry::model::PointKind;
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +69,51 @@ async fn view(state: &AppState, principal: &Principal, id: i64, year: i32) -> Ap
     })
 }
 
+/// A place's year computed once, with the API's body and the page's embedded data serialised once.
+struct CachedView {
+    view: PlaceView,
+    json: JsonBody,
+    script_json: String,
+}
+
+/// When and for whom (the role and street decide whether the place may be seen at all), the place and the year.
+type ViewKey = (ViewStamp, i64, i32);
+
+/// A year of a station is read from its stored days and takes tens of milliseconds to assemble; a leader's
+/// morning brings many callers to the same few places. The minute bounds what the data stamp cannot see (the
+/// clock: this year's view ends yesterday; unaudited changes by another process).
+static VIEW_CACHE: FlightCache<ViewKey, CachedView> =
+    FlightCache::new(std::time::Duration::from_secs(60), 64);
+
+/// [`view`], computed once per data stamp, minute and (place, year, role, street) for all callers (issue 15).
+async fn cached_view(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    year: i32,
+) -> AppResult<Arc<CachedView>> {
+    let key = (
+        readings::service::view_stamp(&state.db, principal, kernel::time::now_ts()).await?,
+        id,
+        year,
+    );
+    VIEW_CACHE
+        .get_or_try_compute(key, || async {
+            let view = view(state, principal, id, year).await?;
+            let json = JsonBody::of(&view)?;
+            let script_json = match &view {
+                PlaceView::AirStation(v) => kernel::web::script_json(v)?,
+                PlaceView::WaterSection(v) => kernel::web::script_json(v)?,
+            };
+            Ok::<_, AppError>(CachedView {
+                view,
+                json,
+                script_json,
+            })
+        })
+        .await
+}
+
 /// `?q=&sort=&order=` of the list.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -118,10 +167,11 @@ async fn api_place(
     principal: Principal,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(query): ApiQuery<YearQuery>,
-) -> AppResult<ApiJson<PlaceView>> {
-    Ok(ApiJson(
-        view(&state, &principal, id, year_or_now(&query)).await?,
-    ))
+) -> AppResult<JsonBody> {
+    Ok(cached_view(&state, &principal, id, year_or_now(&query))
+        .await?
+        .json
+        .clone())
 }
 
 #[derive(Template)]
@@ -252,22 +302,22 @@ impl ExportForm {
 
 #[derive(Template)]
 #[template(path = "stations_air.html")]
-struct AirPage {
+struct AirPage<'a> {
     chrome: Chrome,
     may_audit: bool,
-    v: AirStationView,
-    data_json: String,
+    v: &'a AirStationView,
+    data_json: &'a str,
     years: Vec<i32>,
     export: ExportForm,
 }
 
 #[derive(Template)]
 #[template(path = "stations_section.html")]
-struct SectionPage {
+struct SectionPage<'a> {
     chrome: Chrome,
     may_audit: bool,
-    v: SectionView,
-    data_json: String,
+    v: &'a SectionView,
+    data_json: &'a str,
     years: Vec<i32>,
     export: ExportForm,
 }
@@ -285,11 +335,13 @@ async fn place_page(
     let years: Vec<i32> = (2024.min(year)..=this_year).rev().collect();
     let chrome = Chrome::new(&state, &principal, "/stations");
     let may_audit = principal.can(readings::DATA_AUDIT, kernel::Action::Read);
-    match view(&state, &principal, id, year).await? {
+    let cached = cached_view(&state, &principal, id, year).await?;
+    let data_json = &cached.script_json;
+    match &cached.view {
         PlaceView::AirStation(v) => render(&AirPage {
             chrome,
             may_audit,
-            data_json: kernel::web::script_json(&v)?,
+            data_json,
             v,
             years,
             export: ExportForm::new(PointKind::AirStation, now),
@@ -297,7 +349,7 @@ async fn place_page(
         PlaceView::WaterSection(v) => render(&SectionPage {
             chrome,
             may_audit,
-            data_json: kernel::web::script_json(&v)?,
+            data_json,
             v,
             years,
             export: ExportForm::new(PointKind::WaterSection, now),

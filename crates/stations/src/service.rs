@@ -199,7 +199,7 @@ async fn air_statuses(
     now: i64,
 ) -> AppResult<std::sync::Arc<HashMap<i64, (Option<LatestAqi>, CoverageSoFar)>>> {
     let key = (
-        db.pool().connect_options().database_url.to_string(),
+        db.url(),
         readings::service::data_version(db)
             .await
             .map_err(internal)?,

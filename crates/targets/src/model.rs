@@ -449,7 +449,7 @@ pub struct Projection {
     pub text: String,
 }
 
-/// A target with its progress, recomputed from the data on each request.
+/// A target with its progress, computed from the data (once per data stamp, `service::status_for_year`).
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TargetStatus {
     pub target: Target,

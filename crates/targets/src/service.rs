@@ -1,5 +1,5 @@
 //! The targets' rules: who may read and edit them, validation, audit entries, seeding, and the progress of a
-//! year's targets recomputed from the audited data on each request (`status_for_year`).
+//! year's targets computed from the audited data once per data stamp (`status_for_year`).
 
 use chrono::NaiveDate;
 use kernel::audit::{self, AuditEntry};
@@ -65,18 +65,47 @@ pub async fn statuses(
     Ok(status_for_year(db, year, now).await?)
 }
 
-/// A year's targets with their progress as of `now` (Unix seconds), recomputed from the audited data: the
-/// dashboard's entry point (the caller checks that the user may read targets).
+/// A year's targets with their progress as of `now` (Unix seconds), computed from the audited data: the
+/// dashboard's entry point (the caller checks that the user may read targets). Computed once per data stamp and
+/// CST day (see [`STATUS_CACHE`]).
 pub async fn status_for_year(db: &Db, year: i32, now: i64) -> anyhow::Result<Vec<TargetStatus>> {
+    let today = cst_day(now);
+    let key: StatusKey = (
+        db.url(),
+        readings::service::data_stamp(db).await?,
+        year,
+        today,
+    );
+    let statuses = STATUS_CACHE
+        .get_or_try_compute(key, || compute_status_for_year(db, year, today))
+        .await?;
+    Ok(statuses.as_ref().clone())
+}
+
+/// Database URL, data stamp, year, CST day. The stamp moves with new readings and corrections and with every
+/// audited change (targets, the registry's stations and sections), so a figure is reused exactly until one of
+/// its inputs changes; the day moves the window. The dashboard, the target page and the bulletins ask for the
+/// same year within seconds; the time limit bounds what the stamp cannot see (changes by another process
+/// outside the audit log).
+type StatusKey = (String, readings::service::DataStamp, i32, NaiveDate);
+
+static STATUS_CACHE: FlightCache<StatusKey, Vec<TargetStatus>> =
+    FlightCache::new(std::time::Duration::from_secs(60), 16);
+
+async fn compute_status_for_year(
+    db: &Db,
+    year: i32,
+    today: NaiveDate,
+) -> anyhow::Result<Vec<TargetStatus>> {
     let targets = {
         let mut conn = db.pool().acquire().await?;
         repo::list(&mut conn, year).await?
     };
-    let Some(window) = YearWindow::new(year, cst_day(now)) else {
+    let Some(window) = YearWindow::new(year, today) else {
         anyhow::bail!("year {year} out of range");
     };
     let needs = |pick: fn(Indicator) -> bool| targets.iter().any(|t| pick(t.indicator));
-    let data = year_data(db, &window, needs(is_air), needs(is_water)).await?;
+    let data = fetch_year_data(db, &window, needs(is_air), needs(is_water)).await?;
     let settings = AirSettings::default();
     Ok(targets
         .iter()
@@ -96,39 +125,6 @@ struct YearData {
     air_days: Vec<DailyValues>,
     water_now: Vec<SectionOutcome>,
     water_last: Vec<SectionOutcome>,
-}
-
-/// How long fetched data are reused at most: the dashboard, the target page and the bulletins ask for the same
-/// year within seconds. The key holds the readings' data version, so new readings and corrections show at once
-/// and unchanged data are not fetched again; the time limit bounds what the key does not see (stations added to
-/// the registry). Target edits show at once (only the data are cached).
-const CACHE_SECONDS: u64 = 600;
-
-/// Database URL, data version, year, last complete day, air wanted, water wanted.
-type CacheKey = (String, i64, i32, Option<NaiveDate>, bool, bool);
-
-static CACHE: FlightCache<CacheKey, YearData> =
-    FlightCache::new(std::time::Duration::from_secs(CACHE_SECONDS), 16);
-
-/// The year's data, from the cache when fetched for the same database, data version, window and needs (less
-/// than [`CACHE_SECONDS`] ago); concurrent callers of a key not cached wait for one fetch.
-async fn year_data(
-    db: &Db,
-    window: &YearWindow,
-    air: bool,
-    water: bool,
-) -> anyhow::Result<std::sync::Arc<YearData>> {
-    let key: CacheKey = (
-        db.pool().connect_options().database_url.to_string(),
-        readings::service::data_version(db).await?,
-        window.year,
-        window.through,
-        air,
-        water,
-    );
-    CACHE
-        .get_or_try_compute(key, || fetch_year_data(db, window, air, water))
-        .await
 }
 
 async fn fetch_year_data(

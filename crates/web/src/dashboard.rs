@@ -17,8 +17,9 @@ use axum::extract::State;
 use axum::routing::get;
 use chrono::{Datelike, Duration, Months, NaiveDate};
 use kernel::cache::FlightCache;
-use kernel::web::{Chrome, PageResult, render};
+use kernel::web::{Chrome, JsonBody, PageResult, render};
 use kernel::{Action, AppError, AppResult, AppState, Db, Principal};
+use readings::service::ViewStamp;
 use serde::Serialize;
 use standards::aggregate::DailyValues;
 use standards::aqi::AqiLevel;
@@ -201,7 +202,7 @@ async fn monthly_trend(
     through: NaiveDate,
 ) -> anyhow::Result<Arc<Vec<MonthTrend>>> {
     let key = (
-        db.pool().connect_options().database_url.to_string(),
+        db.url(),
         readings::service::data_version(db).await?,
         through,
         stations.to_vec(),
@@ -275,6 +276,37 @@ async fn compute_trend(
         })
         .collect();
     Ok(trend)
+}
+
+/// A dashboard gathered once, with its two serialisations (the API's body and the page's embedded data).
+pub struct Gathered {
+    pub dashboard: Dashboard,
+    pub json: JsonBody,
+    script_json: String,
+}
+
+/// Up to 32 (role, street) views at once. Within a minute and a data stamp the dashboard is the same for
+/// every caller of one view; the minute bounds what the stamp cannot see (the clock's 6-hour look-back of the
+/// real-time tile, and changes made by another process to records that are not audited).
+static DASHBOARD_CACHE: FlightCache<ViewStamp, Gathered> =
+    FlightCache::new(std::time::Duration::from_secs(60), 32);
+
+/// The dashboard of this caller at `now`, gathered once per view, data stamp and minute: 200 concurrent
+/// leaders make one computation, and each of them a cheap read of the two versions (issue 15).
+pub async fn gathered(db: &Db, principal: &Principal, now: i64) -> AppResult<Arc<Gathered>> {
+    let key = readings::service::view_stamp(db, principal, now).await?;
+    DASHBOARD_CACHE
+        .get_or_try_compute(key, || async {
+            let dashboard = gather(db, principal, now).await?;
+            let json = JsonBody::of(&dashboard)?;
+            let script_json = kernel::web::script_json(&dashboard)?;
+            Ok::<_, AppError>(Gathered {
+                dashboard,
+                json,
+                script_json,
+            })
+        })
+        .await
 }
 
 /// Everything the dashboard shows, for this caller at `now`: one function per tile, called in this order.
@@ -406,7 +438,7 @@ async fn realtime_aqi(
         .await
         .map_err(AppError::Internal)?;
     let key = (
-        db.pool().connect_options().database_url.to_string(),
+        db.url(),
         data_version(db).await?,
         now.div_euclid(60),
         stations.clone(),
@@ -516,7 +548,7 @@ async fn sections_by_class(
     // As for the real-time tile: the registry's sections and streets are part of the key.
     let registered = water::service::sections(db).await?;
     let key = (
-        db.pool().connect_options().database_url.to_string(),
+        db.url(),
         data_version(db).await?,
         today,
         registered.clone(),
@@ -779,13 +811,13 @@ fn map_legend() -> Vec<MapLegendEntry> {
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]
-struct DashboardPage {
+struct DashboardPage<'a> {
     chrome: Chrome,
-    d: Dashboard,
-    data_json: String,
+    d: &'a Dashboard,
+    data_json: &'a str,
 }
 
-impl DashboardPage {
+impl DashboardPage<'_> {
     /// Whether the map shows enterprises (roles that may read them), for the map's caption.
     fn shows_enterprises(&self) -> bool {
         self.d.map_points.iter().any(|p| p.kind == "enterprise")
@@ -797,12 +829,11 @@ async fn page(State(state): State<AppState>, principal: Principal) -> PageResult
     if let Some(gate) = registry::http::setup_gate(&state, &principal).await? {
         return Ok(gate);
     }
-    let d = gather(&state.db, &principal, kernel::time::now_ts()).await?;
-    let data_json = kernel::web::script_json(&d)?;
+    let gathered = gathered(&state.db, &principal, kernel::time::now_ts()).await?;
     render(&DashboardPage {
         chrome: Chrome::new(&state, &principal, "/"),
-        d,
-        data_json,
+        d: &gathered.dashboard,
+        data_json: &gathered.script_json,
     })
 }
 
@@ -819,11 +850,7 @@ pub struct ApiDoc;
 /// the map's points.
 #[utoipa::path(get, path = "/api/v1/dashboard", tag = "dashboard", operation_id = "dashboard",
     responses((status = 200, body = Dashboard)))]
-async fn api(
-    State(state): State<AppState>,
-    principal: Principal,
-) -> AppResult<axum::Json<Dashboard>> {
-    Ok(axum::Json(
-        gather(&state.db, &principal, kernel::time::now_ts()).await?,
-    ))
+async fn api(State(state): State<AppState>, principal: Principal) -> AppResult<JsonBody> {
+    let gathered = gathered(&state.db, &principal, kernel::time::now_ts()).await?;
+    Ok(gathered.json.clone())
 }

@@ -169,7 +169,7 @@ fn float(cell: &Data) -> Option<f64> {
 /// The text a PDF shows, as a viewer extracts it: every string of the content streams mapped to Unicode through
 /// its font's ToUnicode CMap (the only way back from the embedded font's glyph ids). Also checks that the font
 /// is embedded: a FontFile2 program that inflates to a TrueType font.
-fn pdf_text(bytes: &[u8]) -> String {
+pub(crate) fn pdf_text(bytes: &[u8]) -> String {
     let doc = lopdf::Document::load_mem(bytes).expect("the PDF parses");
     let mut text = String::new();
     for (_, page) in doc.get_pages() {

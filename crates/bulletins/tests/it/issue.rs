@@ -11,7 +11,7 @@ use readings::model::Period;
 use webtest::TestApp;
 
 use crate::fixture::{self, date};
-use crate::http::raw;
+use crate::http::{pdf_text, raw};
 
 const ISSUES: &str = "/api/v1/rankings/bulletin/issues";
 
@@ -129,11 +129,30 @@ testkit::db_test!(issued_bulletins_are_documents, |db| {
     assert!(cwqi_issued.is_number(), "{figures}");
     assert!(first[1].starts_with(b"PK"), "an XLSX is a zip");
     assert!(first[2].starts_with(b"%PDF-"));
+    // Every form carries the number and the date: the PDF under its title, the workbook in each sheet's title.
+    let number = format!("东丽环通〔{year}〕1号");
+    let pdf = pdf_text(&first[2]);
+    assert!(pdf.contains(&number), "{pdf}");
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(first[1].clone())).unwrap();
+    let sheet_title = calamine::Reader::worksheet_range(&mut book, "空气排名")
+        .unwrap()
+        .get_value((0, 0))
+        .unwrap()
+        .to_string();
+    assert!(sheet_title.contains(&number), "{sheet_title}");
     let page = text(&first[3]);
     assert!(page.contains("已发布"), "{page}");
     assert!(page.contains(&format!("东丽环通〔{year}〕1号")));
     assert!(page.contains(&issued_on));
     assert!(!page.contains("草稿"));
+    // The issuer by name, with the username beside it.
+    let issuer = format!(
+        "签发人 测试{}（{}）",
+        Role::Monitoring.label(),
+        TestApp::username(Role::Monitoring)
+    );
+    assert!(page.contains(&issuer), "{page}");
     // The reader is not told about the data (no computation for them); the issuer is, and they agree now.
     assert!(!page.contains("当前数据"));
     let list = app

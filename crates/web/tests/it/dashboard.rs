@@ -320,8 +320,8 @@ testkit::db_test!(a_supplied_street_map_is_matched_to_the_registry, |db| {
 });
 
 testkit::db_test!(a_renamed_station_shows_at_once_on_the_dashboard, |db| {
-    // The real-time tile is cached per data version and minute; the registry is part of its key, so an edit of
-    // the registry (no new readings) shows on the next request.
+    // The dashboard is cached per data stamp and minute; the stamp moves with every audited change, so an edit
+    // of the registry (no new readings) shows on the next request.
     let app = TestApp::new(db.clone()).await;
     let station = point(&app, "R1", PointKind::AirStation, "national", app.street_a).await;
     let now = now_ts();
@@ -342,11 +342,14 @@ testkit::db_test!(a_renamed_station_shows_at_once_on_the_dashboard, |db| {
     };
     let before = app.get_with_token("/api/v1/dashboard", &token).await.json();
     assert_eq!(names(before), vec!["点位R1"]);
-    sqlx::query("UPDATE monitoring_points SET name = '新名称站' WHERE id = $1")
-        .bind(station)
-        .execute(db.pool())
-        .await
-        .unwrap();
+    let admin = app.token(Role::Admin).await;
+    let path = format!("/api/v1/points/{station}");
+    let mut edited = app.get_with_token(&path, &admin).await.json();
+    edited["name"] = "新名称站".into();
+    let put = app
+        .json_with_token("PUT", &path, &admin, &edited.to_string())
+        .await;
+    assert_eq!(put.status, axum::http::StatusCode::OK, "{}", put.body);
     let after = app.get_with_token("/api/v1/dashboard", &token).await.json();
     assert_eq!(names(after), vec!["新名称站"]);
 });
