@@ -4,8 +4,10 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
-use kernel::web::{ApiJson, ApiQuery, Chrome, PageResult, parse_query, render};
+use kernel::cache::FlightCache;
+use kernel::web::{ApiQuery, Chrome, JsonBody, PageResult, parse_query, render};
 use kernel::{AppResult, AppState, Principal};
+use readings::service::ViewStamp;
 
 use crate::calendar::{Calendar, CalendarDay};
 use crate::compare::{BeforeAfter, Pair, Window};
@@ -56,10 +58,42 @@ async fn api_factors(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(q): ApiQuery<FactorsQuery>,
-) -> AppResult<ApiJson<Vec<FactorRef>>> {
-    Ok(ApiJson(
-        service::point_factors(&state.db, &principal, q.point).await?,
-    ))
+    RawQuery(raw): RawQuery,
+) -> AppResult<JsonBody> {
+    answer(&state, &principal, "factors", raw, || {
+        service::point_factors(&state.db, &principal, q.point)
+    })
+    .await
+}
+
+/// The answers of the API, kept per view stamp (readings, audited changes, minute, role and street), endpoint
+/// and query string: an analysis reads months of a point's hours and takes tens to hundreds of milliseconds, and
+/// the charts of a page are asked for by everyone who opens it (issue 15). A malformed query never gets here
+/// (`ApiQuery` answers it with a 422), and a failed computation is not kept.
+static ANSWERS: FlightCache<(ViewStamp, &'static str, String), JsonBody> =
+    FlightCache::new(std::time::Duration::from_secs(60), 64);
+
+async fn answer<T, F, Fut>(
+    state: &AppState,
+    principal: &Principal,
+    endpoint: &'static str,
+    query: Option<String>,
+    compute: F,
+) -> AppResult<JsonBody>
+where
+    T: serde::Serialize,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = AppResult<T>>,
+{
+    let key = (
+        readings::service::view_stamp(&state.db, principal, kernel::time::now_ts()).await?,
+        endpoint,
+        query.unwrap_or_default(),
+    );
+    let body = ANSWERS
+        .get_or_try_compute(key, || async { JsonBody::of(&compute().await?) })
+        .await?;
+    Ok(body.as_ref().clone())
 }
 
 /// Pollution rose: the share of the total concentration brought by each wind-direction sector.
@@ -70,8 +104,12 @@ async fn api_rose(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(q): ApiQuery<AnalysisQuery>,
-) -> AppResult<ApiJson<Analysis<RoseResult>>> {
-    Ok(ApiJson(service::rose(&state.db, &principal, &q).await?))
+    RawQuery(raw): RawQuery,
+) -> AppResult<JsonBody> {
+    answer(&state, &principal, "rose", raw, || {
+        service::rose(&state.db, &principal, &q)
+    })
+    .await
 }
 
 /// Bivariate polar plot: mean concentration by wind direction × wind speed, binned and kernel-smoothed.
@@ -82,8 +120,12 @@ async fn api_polar(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(q): ApiQuery<AnalysisQuery>,
-) -> AppResult<ApiJson<Analysis<PolarResult>>> {
-    Ok(ApiJson(service::polar(&state.db, &principal, &q).await?))
+    RawQuery(raw): RawQuery,
+) -> AppResult<JsonBody> {
+    answer(&state, &principal, "polar", raw, || {
+        service::polar(&state.db, &principal, &q)
+    })
+    .await
 }
 
 /// Time variation: mean and 95 % interval by hour, weekday, month and hour × weekday (CST).
@@ -94,10 +136,12 @@ async fn api_variation(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(q): ApiQuery<AnalysisQuery>,
-) -> AppResult<ApiJson<Analysis<Variation>>> {
-    Ok(ApiJson(
-        service::variation(&state.db, &principal, &q).await?,
-    ))
+    RawQuery(raw): RawQuery,
+) -> AppResult<JsonBody> {
+    answer(&state, &principal, "variation", raw, || {
+        service::variation(&state.db, &principal, &q)
+    })
+    .await
 }
 
 /// Calendar of the daily AQI of a year (HJ 633 edition in force each day), with the factor's daily means.
@@ -108,8 +152,12 @@ async fn api_calendar(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(q): ApiQuery<AnalysisQuery>,
-) -> AppResult<ApiJson<Analysis<Calendar>>> {
-    Ok(ApiJson(service::calendar(&state.db, &principal, &q).await?))
+    RawQuery(raw): RawQuery,
+) -> AppResult<JsonBody> {
+    answer(&state, &principal, "calendar", raw, || {
+        service::calendar(&state.db, &principal, &q)
+    })
+    .await
 }
 
 /// Theil–Sen trend of monthly means (optionally deseasonalised) with its interval and the Mann–Kendall test.
@@ -120,8 +168,12 @@ async fn api_trend(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(q): ApiQuery<AnalysisQuery>,
-) -> AppResult<ApiJson<Analysis<Trend>>> {
-    Ok(ApiJson(service::trend(&state.db, &principal, &q).await?))
+    RawQuery(raw): RawQuery,
+) -> AppResult<JsonBody> {
+    answer(&state, &principal, "trend", raw, || {
+        service::trend(&state.db, &principal, &q)
+    })
+    .await
 }
 
 /// Before/after comparison of daily means around `date`, with last year's same windows as the control.
@@ -132,10 +184,12 @@ async fn api_before_after(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(q): ApiQuery<AnalysisQuery>,
-) -> AppResult<ApiJson<Analysis<BeforeAfter>>> {
-    Ok(ApiJson(
-        service::before_after(&state.db, &principal, &q).await?,
-    ))
+    RawQuery(raw): RawQuery,
+) -> AppResult<JsonBody> {
+    answer(&state, &principal, "before_after", raw, || {
+        service::before_after(&state.db, &principal, &q)
+    })
+    .await
 }
 
 #[derive(Template)]

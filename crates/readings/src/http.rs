@@ -10,8 +10,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use kernel::cache::FlightCache;
 use kernel::time::{DAY_SECONDS, now_ts};
-use kernel::web::{ApiJson, ApiPath, ApiQuery};
+use kernel::web::{ApiJson, ApiPath, ApiQuery, JsonBody};
 use kernel::{Action, AppError, AppResult, AppState, Principal};
 use serde::Deserialize;
 
@@ -133,12 +134,20 @@ fn json_response(text: String, replayed: bool) -> Response {
 /// Latest values of every point the caller may see (points without data are left out).
 #[utoipa::path(get, path = "/api/v1/readings/latest", tag = "readings",
     responses((status = 200, body = [LatestValues]), (status = 403, response = kernel::error::ProblemResponse)))]
-async fn latest(
-    State(state): State<AppState>,
-    principal: Principal,
-) -> AppResult<ApiJson<Vec<LatestValues>>> {
-    Ok(ApiJson(service::latest(&state.db, &principal).await?))
+async fn latest(State(state): State<AppState>, principal: Principal) -> AppResult<JsonBody> {
+    let key = service::view_stamp(&state.db, &principal, now_ts()).await?;
+    let body = LATEST
+        .get_or_try_compute(key, || async {
+            JsonBody::of(&service::latest(&state.db, &principal).await?)
+        })
+        .await?;
+    Ok(body.as_ref().clone())
 }
+
+/// The latest values of every point take one query per point; they change with the data stamp (new readings,
+/// the registry) and are the same for every caller of one role and street (issue 15).
+static LATEST: FlightCache<service::ViewStamp, JsonBody> =
+    FlightCache::new(std::time::Duration::from_secs(60), 16);
 
 /// The factor catalogue: codes with a column of their own, names, units, plausible ranges.
 #[utoipa::path(get, path = "/api/v1/readings/factors", tag = "readings", responses((status = 200, body = [Factor])))]
