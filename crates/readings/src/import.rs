@@ -3,12 +3,14 @@
 //! Pass 1 reads every file, names every bad row and every station; nothing is written if a row is bad (unless
 //! `skip_bad`), or, with `strict`, if a station is unknown. Pass 2 reads the files again and writes them in
 //! batches; one `reading_sources` row per file, found again by checksum, so re-importing a file changes
-//! nothing. Afterwards the roll-ups of exactly the (point, day) pairs that changed are recomputed.
+//! nothing. Afterwards the roll-ups of exactly the (point, day) pairs that changed are recomputed: from the rows
+//! just written where those are all the day holds (`rollup::FromImport`), from the store otherwise.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use crate::station_files::open_station_file;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
@@ -579,7 +581,7 @@ fn scan_file(path: &Path, format: Format) -> Result<Scan, ImportError> {
     Ok(scan)
 }
 
-/// Rows written per store call (each call is its own transactions and dirty set).
+/// Rows written per store call at most (each call is its own transactions and dirty set).
 const IMPORT_BATCH: usize = 8_000;
 
 /// Runs an import. `progress` is called with the number of records written so far (pass 2) and the total.
@@ -590,6 +592,7 @@ pub async fn run(
 ) -> Result<ImportSummary, ImportError> {
     // Pass 1: every bad row, every station, the record count, the checksums; files side by side on the
     // machine's cores (their results taken in file order, so that the bad rows are listed in that order).
+    let stage = Instant::now();
     let mut bad: Vec<FileError> = Vec::new();
     let mut stations: BTreeSet<String> = BTreeSet::new();
     let mut total = 0u64;
@@ -613,10 +616,16 @@ pub async fn run(
             checksums.push(scan.checksum);
         }
     }
+    tracing::debug!(
+        records = total,
+        seconds = stage.elapsed().as_secs_f64(),
+        "import pass 1: files parsed, checked and hashed"
+    );
     if !bad.is_empty() && !request.skip_bad {
         return Err(ImportError::BadRows(bad));
     }
     // Stations → points.
+    let stage = Instant::now();
     let mut ids: HashMap<String, i64> = HashMap::new();
     let mut unknown = Vec::new();
     for station in &stations {
@@ -698,7 +707,14 @@ pub async fn run(
             summary.new_points.push((point.code, point.name));
         }
     }
+    tracing::debug!(
+        seconds = stage.elapsed().as_secs_f64(),
+        "import: stations matched to points"
+    );
     // Pass 2: write, file by file, in batches.
+    let stage = Instant::now();
+    let (mut writing, mut rolling) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    let mut rollups = rollup::FromImport::default();
     let mut done = 0u64;
     for (file, sum) in request.files.iter().zip(checksums) {
         let existing = store::file_source_with_checksum(db, &sum)
@@ -738,7 +754,18 @@ pub async fn run(
                     record.row.point_id = id;
                     batch.push(record.row);
                     if batch.len() >= IMPORT_BATCH && !closed {
-                        closed = sender.blocking_send(std::mem::take(&mut batch)).is_err();
+                        // The batch goes without the rows of its last (point, CST day), which begin the next
+                        // one: a day of a sorted file is then rolled up from one batch's rows
+                        // (`rollup::FromImport`), and a batch is still one transaction of the store.
+                        let day = |row: &Row| (row.point_id, kernel::time::cst_day_number(row.ts));
+                        let last = day(&batch[batch.len() - 1]);
+                        let split = batch
+                            .iter()
+                            .rposition(|row| day(row) != last)
+                            .map_or(batch.len(), |i| i + 1);
+                        let next = batch.split_off(split);
+                        let full = std::mem::replace(&mut batch, next);
+                        closed = sender.blocking_send(full).is_err();
                     }
                 }
             });
@@ -747,11 +774,15 @@ pub async fn run(
             }
             result
         });
-        while let Some(rows) = receiver.recv().await {
+        while let Some(mut rows) = receiver.recv().await {
             let n = rows.len() as u64;
-            summary
-                .outcome
-                .absorb(store::write_rows(db, source_id, rows).await?);
+            let write = Instant::now();
+            let outcome = store::write_rows_kept(db, source_id, &mut rows).await?;
+            let roll = Instant::now();
+            rollups.add_batch(db, &rows, &outcome).await?;
+            writing += roll - write;
+            rolling += roll.elapsed();
+            summary.outcome.absorb(outcome);
             done += n;
             summary.records += n;
             progress(done, total);
@@ -761,7 +792,19 @@ pub async fn run(
             .map_err(|e| anyhow::anyhow!("file reader failed: {e}"))?
             .map_err(|b| ImportError::BadRows(vec![b]))?;
     }
-    summary.rollups = rollup::recompute(db, &summary.outcome.dirty).await?;
+    tracing::debug!(
+        seconds = stage.elapsed().as_secs_f64(),
+        in_store_writes = writing.as_secs_f64(),
+        rolling_up = rolling.as_secs_f64(),
+        "import pass 2: files read again, written and rolled up"
+    );
+    let stage = Instant::now();
+    summary.rollups = rollups.finish(db, &summary.outcome.dirty).await?;
+    tracing::debug!(
+        rollups = summary.rollups,
+        seconds = stage.elapsed().as_secs_f64(),
+        "import: roll-ups stored"
+    );
     Ok(summary)
 }
 

@@ -138,10 +138,22 @@ pub fn compute_day_keeping(
     corrections: &Corrections,
     kept_hours: &[Rollup],
 ) -> Vec<Rollup> {
+    compute_day_of(point_id, day, rows, corrections, kept_hours)
+}
+
+/// [`compute_day_keeping`] over borrowed rows. Factors are keyed by the rows' own codes: a `String` per value
+/// was most of the computation's time.
+fn compute_day_of<'a>(
+    point_id: i64,
+    day: i64,
+    rows: impl IntoIterator<Item = &'a Row>,
+    corrections: &Corrections,
+    kept_hours: &'a [Rollup],
+) -> Vec<Rollup> {
     let day_start = day * DAY_SECONDS - 8 * HOUR;
     // (factor, hour start) → (observed, valid, value) of the hourly value.
-    let mut hours: BTreeMap<(String, i64), (Option<f64>, bool)> = BTreeMap::new();
-    let mut minutes: BTreeMap<(String, i64), Acc> = BTreeMap::new();
+    let mut hours: BTreeMap<(&str, i64), (Option<f64>, bool)> = BTreeMap::new();
+    let mut minutes: BTreeMap<(&str, i64), Acc> = BTreeMap::new();
     let mut out = Vec::new();
     for row in rows {
         if row.ts < day_start || row.ts >= day_start + DAY_SECONDS {
@@ -153,7 +165,7 @@ pub fn compute_day_keeping(
                 for (code, cell) in row.iter() {
                     let a = corrections.apply(row.period, row.ts, code, cell);
                     minutes
-                        .entry((code.to_string(), hour))
+                        .entry((code, hour))
                         .or_default()
                         .observe(a.value, a.valid);
                 }
@@ -161,21 +173,21 @@ pub fn compute_day_keeping(
             Period::Hour => {
                 for (code, cell) in row.iter() {
                     let a = corrections.apply(row.period, row.ts, code, cell);
-                    hours.insert((code.to_string(), hour), (a.value, a.valid));
+                    hours.insert((code, hour), (a.value, a.valid));
                 }
             }
             Period::Rtd | Period::Day => {}
         }
     }
-    for ((code, hour), acc) in &minutes {
-        let rollup = acc.rollup(point_id, code, Period::Hour, *hour);
+    for (&(code, hour), acc) in &minutes {
+        let rollup = acc.rollup(point_id, code, Period::Hour, hour);
         hours
-            .entry((code.clone(), *hour))
+            .entry((code, hour))
             .or_insert((rollup.mean, rollup.valid));
         out.push(rollup);
     }
     for kept in kept_hours {
-        let key = (kept.factor.clone(), kept.ts);
+        let key = (kept.factor.as_str(), kept.ts);
         let in_day = kept.ts >= day_start && kept.ts < day_start + DAY_SECONDS;
         if kept.period != Period::Hour || !in_day || minutes.contains_key(&key) {
             continue;
@@ -184,10 +196,8 @@ pub fn compute_day_keeping(
         out.push(kept.clone());
     }
     let mut days: BTreeMap<&str, Acc> = BTreeMap::new();
-    for ((code, _), (value, valid)) in &hours {
-        days.entry(code.as_str())
-            .or_default()
-            .observe(*value, *valid);
+    for (&(code, _), (value, valid)) in &hours {
+        days.entry(code).or_default().observe(*value, *valid);
     }
     for (code, acc) in days {
         out.push(acc.rollup(point_id, code, Period::Day, day_start));
@@ -199,6 +209,7 @@ pub fn compute_day_keeping(
 /// recomputed as one span, which gives the same values for the days between). Returns the roll-ups written.
 pub async fn recompute(db: &Db, dirty: &BTreeSet<DirtyDay>) -> anyhow::Result<u64> {
     let mut written = 0;
+    let mut stages = Stages::default();
     let mut by_point: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     for d in dirty {
         by_point.entry(d.point_id).or_default().push(d.day);
@@ -211,12 +222,30 @@ pub async fn recompute(db: &Db, dirty: &BTreeSet<DirtyDay>) -> anyhow::Result<u6
                 run_end = day;
                 continue;
             }
-            written += recompute_span(db, point_id, run_start, run_end).await?;
+            written += recompute_span(db, point_id, run_start, run_end, &mut stages).await?;
             run_start = day;
             run_end = day;
         }
     }
+    if !dirty.is_empty() {
+        tracing::debug!(
+            days = dirty.len(),
+            rollups = written,
+            read_seconds = stages.read.as_secs_f64(),
+            compute_seconds = stages.compute.as_secs_f64(),
+            write_seconds = stages.write.as_secs_f64(),
+            "roll-ups recomputed"
+        );
+    }
     Ok(written)
+}
+
+/// Where a recomputation's time went (logged at debug level).
+#[derive(Default)]
+struct Stages {
+    read: std::time::Duration,
+    compute: std::time::Duration,
+    write: std::time::Duration,
 }
 
 /// One lock per point for its roll-ups: two recomputations of the same point's days, each reading the rows and
@@ -237,9 +266,16 @@ fn point_lock(point_id: i64) -> std::sync::Arc<tokio::sync::Mutex<()>> {
 }
 
 /// Days `first..=last` of one point.
-async fn recompute_span(db: &Db, point_id: i64, first: i64, last: i64) -> anyhow::Result<u64> {
+async fn recompute_span(
+    db: &Db,
+    point_id: i64,
+    first: i64,
+    last: i64,
+    stages: &mut Stages,
+) -> anyhow::Result<u64> {
     let lock = point_lock(point_id);
     let _guard = lock.lock().await;
+    let started = std::time::Instant::now();
     let from = first * DAY_SECONDS - 8 * HOUR;
     let to = (last + 1) * DAY_SECONDS - 8 * HOUR;
     let rows = store::rows(db, point_id, &[Period::Minute, Period::Hour], from, to).await?;
@@ -251,6 +287,8 @@ async fn recompute_span(db: &Db, point_id: i64, first: i64, last: i64) -> anyhow
     } else {
         Vec::new()
     };
+    let read = std::time::Instant::now();
+    stages.read += read - started;
     let mut by_day: BTreeMap<i64, Vec<Row>> = BTreeMap::new();
     for row in rows {
         by_day
@@ -275,17 +313,161 @@ async fn recompute_span(db: &Db, point_id: i64, first: i64, last: i64) -> anyhow
             &kept,
         ));
     }
-    let mut tx = db.begin_write().await?;
-    sqlx::query("DELETE FROM reading_rollups WHERE point_id = $1 AND ts >= $2 AND ts < $3")
-        .bind(point_id)
-        .bind(from)
-        .bind(to)
-        .execute(&mut *tx)
-        .await?;
-    insert(&mut tx, db.backend(), &rollups).await?;
-    mark_changed(&mut tx, db.backend(), point_id, first..=last).await?;
-    tx.commit().await?;
+    let computed = std::time::Instant::now();
+    stages.compute += computed - read;
+    let days: Vec<i64> = (first..=last).collect();
+    replace(db, point_id, &[(from, to)], &days, &rollups).await?;
+    stages.write += computed.elapsed();
     Ok(rollups.len() as u64)
+}
+
+/// Replaces a point's roll-ups in the `[from, to)` ranges with `rollups` and marks its CST `days` changed, in
+/// one write transaction (by COPY on PostgreSQL). The caller holds the point's lock.
+async fn replace(
+    db: &Db,
+    point_id: i64,
+    ranges: &[(i64, i64)],
+    days: &[i64],
+    rollups: &[Rollup],
+) -> anyhow::Result<()> {
+    if let Some(mut tx) = db.begin_postgres_write().await? {
+        store::replace_rollups_postgres(&mut tx, point_id, ranges, days, rollups).await?;
+        tx.commit().await?;
+        return Ok(());
+    }
+    let mut tx = db.begin_write().await?;
+    for &(from, to) in ranges {
+        sqlx::query("DELETE FROM reading_rollups WHERE point_id = $1 AND ts >= $2 AND ts < $3")
+            .bind(point_id)
+            .bind(from)
+            .bind(to)
+            .execute(&mut *tx)
+            .await?;
+    }
+    insert(&mut tx, db.backend(), rollups).await?;
+    mark_changed(&mut tx, db.backend(), point_id, days).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The roll-ups of an import's days computed from the rows it has just written instead of read back from the
+/// store (the read-back was 4.6 s of a 10.7 s import of the 12 UCI files on SQLite). The computation, the
+/// corrections and the kept hours are those of [`recompute`]; only where the rows come from differs, and a day
+/// is taken from memory only when what is stored of it is exactly the rows written: none of them met a stored
+/// row at its key ([`store::WriteOutcome::met_stored`]), all came in one batch, and, when the import ends, the
+/// store counts as many minute and hour rows that day as were written. Every other dirty day is recomputed from
+/// the store. (A writer in another process that adds values to these very rows during the import is not seen;
+/// its own recomputation may then run before the import's.)
+#[derive(Default)]
+pub struct FromImport {
+    /// Per day: the minute and hour rows written, and the roll-ups computed from them.
+    days: BTreeMap<DirtyDay, (i64, Vec<Rollup>)>,
+    /// Days with rows in more than one batch, or rows that met stored ones.
+    from_store: BTreeSet<DirtyDay>,
+}
+
+impl FromImport {
+    /// Rolls up the days of a batch just written: `rows` as [`store::write_rows_kept`] left them, `outcome` what
+    /// it returned.
+    pub async fn add_batch(
+        &mut self,
+        db: &Db,
+        rows: &[Row],
+        outcome: &store::WriteOutcome,
+    ) -> anyhow::Result<()> {
+        let mut by_day: BTreeMap<DirtyDay, Vec<&Row>> = BTreeMap::new();
+        for row in rows {
+            if matches!(row.period, Period::Minute | Period::Hour) && !row.is_empty() {
+                let day = DirtyDay {
+                    point_id: row.point_id,
+                    day: kernel::time::cst_day_number(row.ts),
+                };
+                by_day.entry(day).or_default().push(row);
+            }
+        }
+        let by_day: Vec<(DirtyDay, Vec<&Row>)> = by_day.into_iter().collect();
+        if by_day.is_empty() {
+            return Ok(());
+        }
+        let horizon = crate::retention::minute_horizon(db).await?;
+        for point in by_day.chunk_by(|a, b| a.0.point_id == b.0.point_id) {
+            let point_id = point[0].0.point_id;
+            let from = point[0].0.day * DAY_SECONDS - 8 * HOUR;
+            let to = (point[point.len() - 1].0.day + 1) * DAY_SECONDS - 8 * HOUR;
+            let corrections = audit::latest_corrections(db, point_id, from, to).await?;
+            let kept = if from < horizon {
+                stored(db, point_id, None, Period::Hour, from, to.min(horizon)).await?
+            } else {
+                Vec::new()
+            };
+            for (day, rows) in point {
+                let seen_before = self.days.remove(day).is_some() || self.from_store.contains(day);
+                if seen_before || outcome.met_stored.contains(day) {
+                    self.from_store.insert(*day);
+                    continue;
+                }
+                let rollups =
+                    compute_day_of(point_id, day.day, rows.iter().copied(), &corrections, &kept);
+                self.days.insert(*day, (rows.len() as i64, rollups));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores the roll-ups of the days that qualify and recomputes every other day of `dirty` from the store.
+    /// Returns the roll-ups written.
+    pub async fn finish(self, db: &Db, dirty: &BTreeSet<DirtyDay>) -> anyhow::Result<u64> {
+        let mut written = 0;
+        let mut from_memory: BTreeSet<DirtyDay> = BTreeSet::new();
+        let mut by_point: BTreeMap<i64, Vec<(i64, i64, Vec<Rollup>)>> = BTreeMap::new();
+        for (day, (rows, rollups)) in self.days {
+            if dirty.contains(&day) {
+                by_point
+                    .entry(day.point_id)
+                    .or_default()
+                    .push((day.day, rows, rollups));
+            }
+        }
+        let day_start = |day: i64| day * DAY_SECONDS - 8 * HOUR;
+        for (point_id, days) in by_point {
+            let lock = point_lock(point_id);
+            let _guard = lock.lock().await;
+            let (first, last) = (days[0].0, days[days.len() - 1].0);
+            let stored = store::minute_and_hour_rows_per_day(
+                db,
+                point_id,
+                day_start(first),
+                day_start(last + 1),
+            )
+            .await?;
+            let mut rollups = Vec::new();
+            let mut ranges: Vec<(i64, i64)> = Vec::new();
+            let mut numbers = Vec::new();
+            for (day, rows, computed) in days {
+                if stored.get(&day) != Some(&rows) {
+                    continue;
+                }
+                match ranges.last_mut() {
+                    Some((_, to)) if *to == day_start(day) => *to = day_start(day + 1),
+                    _ => ranges.push((day_start(day), day_start(day + 1))),
+                }
+                numbers.push(day);
+                rollups.extend(computed);
+                from_memory.insert(DirtyDay { point_id, day });
+            }
+            if !numbers.is_empty() {
+                replace(db, point_id, &ranges, &numbers, &rollups).await?;
+                written += rollups.len() as u64;
+            }
+        }
+        let rest: BTreeSet<DirtyDay> = dirty.difference(&from_memory).copied().collect();
+        tracing::debug!(
+            from_memory = from_memory.len(),
+            from_store = rest.len(),
+            "import roll-ups: days computed from the rows written, and from the store"
+        );
+        Ok(written + recompute(db, &rest).await?)
+    }
 }
 
 /// Replaces a point's roll-ups from `from` on with `rollups`, in one write transaction (the demo's history,
@@ -308,7 +490,8 @@ pub async fn replace_from(
         .map(|r| kernel::time::cst_day_number(r.ts))
         .collect();
     if let (Some(&first), Some(&last)) = (days.first(), days.last()) {
-        mark_changed(&mut tx, db.backend(), point_id, first..=last).await?;
+        let days: Vec<i64> = (first..=last).collect();
+        mark_changed(&mut tx, db.backend(), point_id, &days).await?;
     }
     tx.commit().await
 }
@@ -321,14 +504,13 @@ async fn mark_changed(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     backend: kernel::Backend,
     point_id: i64,
-    days: std::ops::RangeInclusive<i64>,
+    days: &[i64],
 ) -> Result<(), sqlx::Error> {
     let version: i64 = sqlx::query_scalar(
         "UPDATE reading_data_version SET version = version + 1 WHERE id = 1 RETURNING version",
     )
     .fetch_one(&mut **tx)
     .await?;
-    let days: Vec<i64> = days.collect();
     for chunk in days.chunks(store::MAX_PARAMETERS / 3) {
         let mut b = store::BulkStatement::new(
             backend,

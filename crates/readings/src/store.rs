@@ -20,6 +20,8 @@ pub(crate) use kernel::db::{BulkStatement, MAX_PARAMETERS};
 
 mod postgres;
 
+pub(crate) use postgres::replace_rollups as replace_rollups_postgres;
+
 /// Rows per transaction: large enough to amortise the commit, small enough to keep a batch's memory modest.
 const ROWS_PER_TRANSACTION: usize = 8_000;
 /// Conflicts listed in a write's result (all are counted).
@@ -147,6 +149,10 @@ pub struct WriteOutcome {
     /// The (point, CST day) pairs whose roll-ups are stale.
     #[serde(skip)]
     pub dirty: BTreeSet<DirtyDay>,
+    /// The (point, CST day) pairs in which a row met a stored one at its key (merged, unchanged or in
+    /// conflict): there, what is stored is not simply the rows written.
+    #[serde(skip)]
+    pub met_stored: BTreeSet<DirtyDay>,
 }
 
 impl WriteOutcome {
@@ -162,6 +168,7 @@ impl WriteOutcome {
             }
         }
         self.dirty.extend(other.dirty);
+        self.met_stored.extend(other.met_stored);
     }
 }
 
@@ -316,10 +323,21 @@ pub async fn write_rows(
     source_id: i64,
     mut rows: Vec<Row>,
 ) -> anyhow::Result<WriteOutcome> {
-    prepare_rows(&mut rows)?;
+    write_rows_kept(db, source_id, &mut rows).await
+}
+
+/// [`write_rows`], leaving the rows with the caller as they were written: checked, sorted by key, rows with
+/// the same key merged (the import rolls up from them).
+pub async fn write_rows_kept(
+    db: &Db,
+    source_id: i64,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<WriteOutcome> {
+    prepare_rows(rows)?;
+    let rows = &rows[..];
     let _lock = lock_writes().await;
     if db.backend() == Backend::Postgres {
-        ensure_partitions(&mut *db.pool().acquire().await?, &rows).await?;
+        ensure_partitions(&mut *db.pool().acquire().await?, rows).await?;
     }
     let mut outcome = WriteOutcome::default();
     if db.postgres().is_some() {
@@ -571,20 +589,22 @@ fn merge<'a>(
     let mut resends: Vec<Conflict> = Vec::new();
     for new in rows {
         let key = (new.point_id, new.period, new.ts);
+        let day = DirtyDay {
+            point_id: new.point_id,
+            day: kernel::time::cst_day_number(new.ts),
+        };
         let Some(mut merged) = stored.remove(&key).filter(|r| !r.is_empty()) else {
             // Nothing stored at this key (the whole of a first import): the row is written as it came.
             let present = new.iter().count() as u64;
             if present > 0 {
                 outcome.values_written += present;
                 outcome.rows_inserted += 1;
-                outcome.dirty.insert(DirtyDay {
-                    point_id: new.point_id,
-                    day: kernel::time::cst_day_number(new.ts),
-                });
+                outcome.dirty.insert(day);
                 to_write.push(Cow::Borrowed(new));
             }
             continue;
         };
+        outcome.met_stored.insert(day);
         let mut changed = false;
         let mut compare =
             |old: Option<Cell>, cell: Cell, code: &str| match old.filter(Cell::is_present) {
@@ -630,10 +650,7 @@ fn merge<'a>(
         }
         if changed {
             outcome.rows_updated += 1;
-            outcome.dirty.insert(DirtyDay {
-                point_id: new.point_id,
-                day: kernel::time::cst_day_number(new.ts),
-            });
+            outcome.dirty.insert(day);
             to_write.push(Cow::Owned(merged));
         }
     }
@@ -797,6 +814,35 @@ pub async fn rows(
         }
     }
     Ok(out)
+}
+
+/// How many minute and hour rows a point has stored per CST day in `[from, to)` (readings times are 2000–2099,
+/// so the day is a plain integer division); days without rows are absent. An index-only count: the
+/// per-column counts of `rows` cost as much as reading the rows.
+pub async fn minute_and_hour_rows_per_day(
+    db: &Db,
+    point_id: i64,
+    from: i64,
+    to: i64,
+) -> Result<HashMap<i64, i64>, sqlx::Error> {
+    // kernel::time::cst_day_number in SQL: CST is UTC+8.
+    let day = format!(
+        "CAST((ts + {}) / {} AS BIGINT)",
+        8 * 3600,
+        kernel::time::DAY_SECONDS
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {day}, CAST(COUNT(*) AS BIGINT) FROM readings WHERE point_id = $1 \
+         AND period IN ('minute', 'hour') AND ts >= $2 AND ts < $3 GROUP BY {day}"
+    )))
+    .bind(point_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect()
 }
 
 /// One factor's cells of a point in `[from, to)`, ordered by time then period, one page, with the total.

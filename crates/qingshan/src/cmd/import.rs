@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use readings::import::{Format, ImportError, ImportRequest, PointsMap};
 
-use crate::cmd::serve::{DatabaseArgs, runtime};
+use crate::cmd::serve::{DatabaseArgs, init_logging, runtime};
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -65,6 +65,11 @@ fn run_readings(args: ImportReadingsArgs) -> anyhow::Result<ExitCode> {
         strict: args.strict,
         actor: std::env::var("USER").unwrap_or_else(|_| "cli".to_string()),
     };
+    // The stages' timings are debug lines (`QINGSHAN_LOG=readings=debug`): nothing is logged unless asked, so
+    // that the summary stays the command's only output.
+    if std::env::var_os("QINGSHAN_LOG").is_some() {
+        init_logging();
+    }
     runtime()?.block_on(async {
         let db = args.db.open().await?;
         let bar = indicatif::ProgressBar::new(0);

@@ -15,6 +15,7 @@ use sqlx::PgConnection;
 use super::{Conflict, Row, WriteOutcome, decode_row_of, merge, select_list_of, used_columns};
 use crate::factors::CATALOGUE;
 use crate::model::Period;
+use crate::rollup::Rollup;
 
 /// The staging table, one per session (temporary), emptied at every commit.
 const STAGING: &str = "readings_incoming";
@@ -178,6 +179,69 @@ async fn insert_resends(
         data,
     )
     .await
+}
+
+/// Replaces a point's roll-ups in the `[from, to)` ranges with `rollups` and marks `days` changed at a new data
+/// version (what `rollup::replace` does through the Any driver), in the open transaction: the roll-ups go by
+/// COPY (209,558 of them as multi-row `INSERT`s took 3.5 s of the UCI import).
+pub(crate) async fn replace_rollups(
+    conn: &mut PgConnection,
+    point_id: i64,
+    ranges: &[(i64, i64)],
+    days: &[i64],
+    rollups: &[Rollup],
+) -> Result<(), sqlx::Error> {
+    for &(from, to) in ranges {
+        sqlx::query("DELETE FROM reading_rollups WHERE point_id = $1 AND ts >= $2 AND ts < $3")
+            .bind(point_id)
+            .bind(from)
+            .bind(to)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !rollups.is_empty() {
+        let now = kernel::time::now_ts();
+        let mut data = CopyBinary::new();
+        for r in rollups {
+            data.tuple(12);
+            data.int8(r.point_id);
+            data.text(Some(&r.factor));
+            data.text(Some(r.period.as_str()));
+            data.int8(r.ts);
+            data.int8(r.n);
+            data.int8(r.n_valid);
+            data.int8(r.expected);
+            data.float8(r.mean);
+            data.float8(r.min);
+            data.float8(r.max);
+            data.int8(kernel::db::flag(r.valid));
+            data.int8(now);
+        }
+        copy_in(
+            conn,
+            "COPY reading_rollups (point_id, factor, period, ts, n, n_valid, expected, mean, min, max, valid, \
+             computed_at) FROM STDIN (FORMAT binary)",
+            data,
+        )
+        .await?;
+    }
+    // Last in the transaction, as rollup::mark_changed explains: the version row stays locked until the commit.
+    let version: i64 = sqlx::query_scalar(
+        "UPDATE reading_data_version SET version = version + 1 WHERE id = 1 RETURNING version",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO reading_day_versions (point_id, day, version) \
+         SELECT $1, day, $2 FROM UNNEST($3::BIGINT[]) AS days(day) \
+         ON CONFLICT (point_id, day) DO UPDATE SET version = excluded.version",
+    )
+    .bind(point_id)
+    .bind(version)
+    .bind(days)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 async fn copy_in(

@@ -557,3 +557,103 @@ async fn both_backends_import_the_same() {
     assert_eq!(on_sqlite.runs, on_postgres.runs);
     assert_eq!(on_sqlite.stored, on_postgres.stored);
 }
+
+/// Every stored hour and day roll-up of a point, ordered.
+async fn stored_rollups(db: &Db, point_id: i64) -> Vec<rollup::Rollup> {
+    let mut out = Vec::new();
+    for period in [Period::Hour, Period::Day] {
+        out.extend(
+            rollup::stored(db, point_id, None, period, i64::MIN, i64::MAX)
+                .await
+                .unwrap(),
+        );
+    }
+    out
+}
+
+/// The roll-ups an import stored (from the rows it wrote where it could) are those the store's recomputation
+/// gives for every day with readings.
+async fn assert_rollups_as_recomputed(db: &Db, code: &str) {
+    let point = points::by_code(db, code).await.unwrap().unwrap();
+    let imported = stored_rollups(db, point.id).await;
+    assert!(!imported.is_empty(), "{code}: roll-ups stored");
+    let rows = readings::store::rows(
+        db,
+        point.id,
+        &[Period::Minute, Period::Hour],
+        i64::MIN,
+        i64::MAX,
+    )
+    .await
+    .unwrap();
+    let days = rows
+        .iter()
+        .map(|r| readings::DirtyDay {
+            point_id: point.id,
+            day: kernel::time::cst_day_number(r.ts),
+        })
+        .collect();
+    rollup::recompute(db, &days).await.unwrap();
+    assert_eq!(imported, stored_rollups(db, point.id).await, "{code}");
+}
+
+testkit::db_test!(
+    roll_ups_from_the_rows_written_are_those_of_the_store,
+    |db| {
+        let dir = tempfile::tempdir().unwrap();
+        // Six CST days of minutes (more than one batch, each batch ending at a day's end), some flagged; then a
+        // second factor on minutes of the first day, in a later batch and on stored rows.
+        let mut minutes = String::from("point,factor,time,period,value,flag\n");
+        let start = chrono::NaiveDate::from_ymd_opt(2013, 7, 23)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        for m in 0..6 * 1440 {
+            let time = start + chrono::Duration::minutes(m);
+            let flag = if m % 11 == 0 { "D" } else { "" };
+            minutes.push_str(&format!(
+                "Minutes,a21026,{},minute,{},{flag}\n",
+                time.format("%Y-%m-%d %H:%M"),
+                m % 7
+            ));
+        }
+        for m in 0..50 {
+            let time = start + chrono::Duration::minutes(m);
+            minutes.push_str(&format!(
+                "Minutes,a21004,{},minute,{}.5,\n",
+                time.format("%Y-%m-%d %H:%M"),
+                m % 5
+            ));
+        }
+        std::fs::write(dir.path().join("minutes.csv"), minutes).unwrap();
+        // Corrected and overlapping data: a different value for a stored hour (a conflict), a minute in a day that
+        // has stored hours, a new day after the stored span.
+        std::fs::write(
+            dir.path().join("overlap.csv"),
+            "point,factor,time,period,value,flag\n\
+         Dongsi,a34004,2013-07-23 00:00,hour,99,\n\
+         Dongsi,a34004,2013-07-24 05:10,minute,50,\n\
+         Dongsi,a34004,2013-08-16 00:00,hour,40,\n\
+         Dongsi,a34004,2013-08-16 01:00,hour,41,D\n\
+         Minutes,a21026,2013-07-25 10:00,minute,3,\n\
+         Minutes,a21026,2013-07-30 10:00,minute,3,\n",
+        )
+        .unwrap();
+        for (file, format) in [
+            (fixture(), Format::Uci),
+            (dir.path().join("minutes.csv"), Format::Csv),
+            (dir.path().join("overlap.csv"), Format::Csv),
+            // Again: nothing changes, nothing is rolled up.
+            (dir.path().join("overlap.csv"), Format::Csv),
+        ] {
+            let summary = import::run(&db, &request(vec![file], format), &mut |_, _| {})
+                .await
+                .unwrap();
+            assert_eq!(summary.rollups > 0, !summary.outcome.dirty.is_empty());
+            assert_rollups_as_recomputed(&db, "Dongsi").await;
+            if points::by_code(&db, "Minutes").await.unwrap().is_some() {
+                assert_rollups_as_recomputed(&db, "Minutes").await;
+            }
+        }
+    }
+);
