@@ -32,6 +32,7 @@ pub struct HourlyRecord {
     pub values: [Option<i32>; 6],
 }
 
+use kernel::byte_scan::{bytes_equal, words};
 use kernel::file_error::{FileError, LineIndex};
 
 /// Why a header is neither layout.
@@ -691,33 +692,6 @@ fn for_each_plain_row<'a>(
         fields.push(&text[field_start..]);
     }
     row(fields)
-}
-
-/// The words of eight bytes of `bytes`, the last one padded with spaces (which no search here looks for).
-fn words(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
-    let chunks = bytes.chunks_exact(8);
-    let tail = chunks.remainder();
-    let whole = chunks.map(|chunk| {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        u64::from_le_bytes(word)
-    });
-    let padded = (!tail.is_empty()).then(|| {
-        let mut word = [b' '; 8];
-        for (slot, &byte) in word.iter_mut().zip(tail) {
-            *slot = byte;
-        }
-        u64::from_le_bytes(word)
-    });
-    whole.chain(padded)
-}
-
-/// The high bit set in every byte of `word` equal to `byte`, and only there (no carry crosses a byte).
-fn bytes_equal(word: u64, byte: u8) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const LOW_BITS: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    let diff = word ^ (ONES * u64::from(byte));
-    !(((diff & LOW_BITS).wrapping_add(LOW_BITS)) | diff) & !LOW_BITS
 }
 
 /// `str::trim`, without looking for Unicode spaces in a field that starts and ends with a visible ASCII

@@ -15,6 +15,7 @@ use hj212::codes::{command_code, pollutant_code};
 use hj212::frame::{FrameWarning, decode_all};
 use hj212::time::parse_cst;
 use hj212::{CrcMode, CrcVerdict, Key, Packet};
+use kernel::byte_scan::{bytes_equal, words};
 use serde::Serialize;
 
 #[derive(Debug, Args)]
@@ -660,34 +661,6 @@ fn push_decimal(out: &mut Vec<u8>, value: u64) {
         }
     }
     out.extend_from_slice(&digits[start..]);
-}
-
-/// The words of eight bytes of `bytes`, the last one padded with spaces (which no check below looks for).
-fn words(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
-    let chunks = bytes.chunks_exact(8);
-    let tail = chunks.remainder();
-    let whole = chunks.map(|chunk| {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        u64::from_le_bytes(word)
-    });
-    let padded = (!tail.is_empty()).then(|| {
-        // Byte by byte: a copy of a length unknown here would be a call to `memcpy`, for at most 7 bytes.
-        let mut word = [b' '; 8];
-        for (slot, &byte) in word.iter_mut().zip(tail) {
-            *slot = byte;
-        }
-        u64::from_le_bytes(word)
-    });
-    whole.chain(padded)
-}
-
-/// The high bit set in every byte of `word` equal to `byte`, and only there (no carry crosses a byte).
-fn bytes_equal(word: u64, byte: u8) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const LOW_BITS: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    let diff = word ^ (ONES * u64::from(byte));
-    !(((diff & LOW_BITS).wrapping_add(LOW_BITS)) | diff) & (!LOW_BITS)
 }
 
 /// Whether any byte is a control character, `"` or `\\`, eight bytes at a time: this runs on every string
