@@ -2,8 +2,11 @@
 //! are averaged and the AQI is computed from the averages (HJ 633-2026 §4.2.2, by HJ 663). Period and monthly figures
 //! come from `standards::assessment`.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -15,7 +18,7 @@ use standards::pollutant::Pollutant;
 use standards::settings::AirSettings;
 
 use kernel::file_error::FileError;
-use readings::station_files::{HourlyRecord, open_station_file};
+use readings::station_files::{HourlyRecord, UciRow, open_station_file, read_plain_uci};
 
 /// Hourly data of several stations, by station and date, limited to a date range.
 #[derive(Debug, Default)]
@@ -30,7 +33,7 @@ impl StationHours {
         let day = days
             .entry(record.date)
             .or_insert_with(|| DayHours::empty(record.date));
-        set_hour(day, record);
+        set_hour(day, record.hour, record.values);
     }
 
     /// Registers a station that has no rows in the range, so that it still counts as part of the area.
@@ -132,64 +135,191 @@ impl StationStream {
     }
 }
 
-/// [`read_station_days`] in one pass; `None` when a station-day comes back after another day of the station.
+/// The daily values of the stations of one file, built as its rows come.
+#[derive(Default)]
+struct FileDays {
+    stations: BTreeMap<String, StationStream>,
+}
+
+/// Daily values by station and date.
+type DaysByStation = BTreeMap<String, BTreeMap<NaiveDate, DailyValues>>;
+
+impl FileDays {
+    fn declare(&mut self, station: &str) {
+        if !self.stations.contains_key(station) {
+            self.stations
+                .insert(station.to_string(), StationStream::default());
+        }
+    }
+
+    /// Adds an hour; `Break` when the station's day comes back after another day of the station, whose hours
+    /// are gone.
+    fn add(
+        &mut self,
+        station: &str,
+        date: NaiveDate,
+        hour: u8,
+        values: [Option<i32>; 6],
+        settings: &AirSettings,
+    ) -> ControlFlow<()> {
+        let stream = match self.stations.get_mut(station) {
+            Some(stream) => stream,
+            None => self.stations.entry(station.to_string()).or_default(),
+        };
+        if stream.open.as_ref().is_none_or(|day| day.date != date) {
+            stream.close(settings);
+            if stream.days.contains_key(&date) {
+                return ControlFlow::Break(());
+            }
+            stream.open = Some(DayHours::empty(date));
+        }
+        if let Some(day) = stream.open.as_mut() {
+            set_hour(day, hour, values);
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn finish(self, settings: &AirSettings) -> DaysByStation {
+        self.stations
+            .into_iter()
+            .map(|(station, mut stream)| {
+                stream.close(settings);
+                (station, stream.days)
+            })
+            .collect()
+    }
+}
+
+/// [`read_station_days`] in one pass over each file, the files read in parallel; `None` when a station-day
+/// comes back after another day of the station, in one file or in two.
 fn stream_station_days(
     inputs: &[PathBuf],
     from: NaiveDate,
     to: NaiveDate,
     settings: &AirSettings,
 ) -> Result<Option<StationDays>, AirAssessmentError> {
-    let mut stations: BTreeMap<String, StationStream> = BTreeMap::new();
-    let declare = |stations: &mut BTreeMap<String, StationStream>, station: &str| {
-        if !stations.contains_key(station) {
-            stations.insert(station.to_string(), StationStream::default());
-        }
-    };
-    for input in inputs {
-        let mut reader = open_station_file(input)?.only_dates(from, to);
-        for station in reader.header_stations() {
-            declare(&mut stations, &station);
-        }
-        for record in reader.by_ref() {
-            let record = record?;
-            let stream = match stations.get_mut(&record.station) {
-                Some(stream) => stream,
-                None => stations.entry(record.station.clone()).or_default(),
-            };
-            if stream
-                .open
-                .as_ref()
-                .is_none_or(|day| day.date != record.date)
-            {
-                stream.close(settings);
-                if stream.days.contains_key(&record.date) {
-                    return Ok(None);
+    let files = in_parallel(inputs, |input: &PathBuf| {
+        file_station_days(input, from, to, settings)
+    });
+    // In the order of the inputs: the first error is that of the first file in error.
+    let mut stations = DaysByStation::new();
+    for file in files {
+        let Some(file) = file? else {
+            return Ok(None);
+        };
+        for (station, days) in file {
+            match stations.entry(station) {
+                Entry::Vacant(entry) => {
+                    entry.insert(days);
                 }
-                stream.open = Some(DayHours::empty(record.date));
+                Entry::Occupied(mut entry) => {
+                    for (date, values) in days {
+                        if entry.get_mut().insert(date, values).is_some() {
+                            return Ok(None);
+                        }
+                    }
+                }
             }
-            if let Some(day) = stream.open.as_mut() {
-                set_hour(day, &record);
-            }
-        }
-        for station in reader.skipped_stations() {
-            declare(&mut stations, station);
         }
     }
-    let stations = stations
-        .into_iter()
-        .map(|(station, mut stream)| {
-            stream.close(settings);
-            (station, stream.days)
-        })
-        .collect();
     Ok(Some(StationDays { stations }))
 }
 
-/// Puts a record's values into its day; a later record of the same hour replaces an earlier one.
-fn set_hour(day: &mut DayHours, record: &HourlyRecord) {
-    for (pollutant_hours, value) in day.hours.iter_mut().zip(record.values) {
-        pollutant_hours[usize::from(record.hour)] =
-            value.unwrap_or(standards::aggregate::MISSING_HOUR);
+/// The daily values of one file's stations, or `None` when a station-day comes back after another day of the
+/// station. A UCI Beijing file in its plain form is read straight from its bytes; any other file, or one that is
+/// not plain after all, with the CSV reader (which also names errors).
+fn file_station_days(
+    input: &Path,
+    from: NaiveDate,
+    to: NaiveDate,
+    settings: &AirSettings,
+) -> Result<Option<DaysByStation>, AirAssessmentError> {
+    // A file that cannot be read whole is left to the CSV reader, which reports why.
+    if let Ok(bytes) = std::fs::read(input) {
+        let mut days = FileDays::default();
+        let read = read_plain_uci(input, &bytes, from, to, |row| match row {
+            UciRow::Wanted {
+                station,
+                date,
+                hour,
+                values,
+            } => days.add(station, date, hour, values, settings),
+            UciRow::Skipped { station } => {
+                days.declare(station);
+                ControlFlow::Continue(())
+            }
+        });
+        match read {
+            Some(ControlFlow::Continue(())) => return Ok(Some(days.finish(settings))),
+            Some(ControlFlow::Break(())) => return Ok(None),
+            None => {}
+        }
+    }
+    let mut days = FileDays::default();
+    let mut reader = open_station_file(input)?.only_dates(from, to);
+    for station in reader.header_stations() {
+        days.declare(&station);
+    }
+    for record in reader.by_ref() {
+        let record = record?;
+        let added = days.add(
+            &record.station,
+            record.date,
+            record.hour,
+            record.values,
+            settings,
+        );
+        if added.is_break() {
+            return Ok(None);
+        }
+    }
+    for station in reader.skipped_stations() {
+        days.declare(station);
+    }
+    Ok(Some(days.finish(settings)))
+}
+
+/// `work` done for every item on as many threads as there are cores; the results in the order of the items.
+fn in_parallel<I: Sync, T: Send>(items: &[I], work: impl Fn(&I) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(work).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(index) else {
+                            return done;
+                        };
+                        done.push((index, work(item)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    done.sort_by_key(|&(index, _)| index);
+    done.into_iter().map(|(_, result)| result).collect()
+}
+
+/// Puts an hour's values into its day; a later record of the same hour replaces an earlier one.
+fn set_hour(day: &mut DayHours, hour: u8, values: [Option<i32>; 6]) {
+    for (pollutant_hours, value) in day.hours.iter_mut().zip(values) {
+        pollutant_hours[usize::from(hour)] = value.unwrap_or(standards::aggregate::MISSING_HOUR);
     }
 }
 
@@ -400,21 +530,19 @@ pub fn build_air_report(
     let area_name = format!("area of {} station(s)", stations.len());
     let area = assess_unit(area_name, stations.clone(), &area_days, from, to, settings);
 
+    // Each station on its own: the stations are independent, so they are assessed on every core.
     let per_station = per_station.then(|| {
-        station_days
-            .iter()
-            .map(|(station, days)| {
-                let days: Vec<DailyValues> = days.values().cloned().collect();
-                assess_unit(
-                    (*station).clone(),
-                    vec![(*station).clone()],
-                    &days,
-                    from,
-                    to,
-                    settings,
-                )
-            })
-            .collect::<Vec<_>>()
+        in_parallel(&station_days, |(station, days)| {
+            let days: Vec<DailyValues> = days.values().cloned().collect();
+            assess_unit(
+                (*station).clone(),
+                vec![(*station).clone()],
+                &days,
+                from,
+                to,
+                settings,
+            )
+        })
     });
     let station_ranking = per_station.as_deref().map(rank_stations);
     Ok(AirReport {

@@ -1,6 +1,8 @@
 //! Code tables: system codes (ST), command codes (CN), pollutant codes with names and default units, and the
 //! HJ/T 212-2005 → HJ 212-2017 pollutant code map (standard Appendix B, "原编码" column).
 
+use std::sync::OnceLock;
+
 use serde::Serialize;
 
 /// A system code (ST).
@@ -266,8 +268,9 @@ pub const POLLUTANT_CODES: &[PollutantCode] = &[
     pollutant("Leq", None, "等效声级", "dB(A)"),
 ];
 
+/// The entry of a 2017 code.
 pub fn pollutant_code(code: &str) -> Option<&'static PollutantCode> {
-    POLLUTANT_CODES.iter().find(|entry| entry.code == code)
+    code_index().find(&code_index().by_code, code)
 }
 
 /// The HJ 212-2017 code for a 2005 code, if the standard maps it (e.g. `011` → `w01018`, `S01` → `a19001`).
@@ -276,10 +279,65 @@ pub fn map_2005_code(code: &str) -> Option<&'static str> {
     if !(2..=3).contains(&code.len()) {
         return None;
     }
-    POLLUTANT_CODES
-        .iter()
-        .find(|entry| entry.code_2005 == Some(code))
+    code_index()
+        .find(&code_index().by_code_2005, code)
         .map(|entry| entry.code)
+}
+
+/// The code table sorted by each kind of code packed into an integer ([`short_code_key`]): both lookups run for
+/// every value a decoder shows or stores, and comparing integers in a binary search costs a fraction of
+/// comparing the code with every entry's text in turn.
+struct CodeIndex {
+    by_code: Vec<(u64, &'static PollutantCode)>,
+    by_code_2005: Vec<(u64, &'static PollutantCode)>,
+}
+
+impl CodeIndex {
+    fn find(
+        &self,
+        sorted: &[(u64, &'static PollutantCode)],
+        code: &str,
+    ) -> Option<&'static PollutantCode> {
+        let key = short_code_key(code)?;
+        let index = sorted.binary_search_by_key(&key, |&(key, _)| key).ok()?;
+        Some(sorted[index].1)
+    }
+}
+
+fn code_index() -> &'static CodeIndex {
+    static INDEX: OnceLock<CodeIndex> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let keyed = |code: Option<&'static str>, entry: &'static PollutantCode| {
+            code.and_then(short_code_key).map(|key| (key, entry))
+        };
+        let mut by_code: Vec<_> = POLLUTANT_CODES
+            .iter()
+            .filter_map(|entry| keyed(Some(entry.code), entry))
+            .collect();
+        let mut by_code_2005: Vec<_> = POLLUTANT_CODES
+            .iter()
+            .filter_map(|entry| keyed(entry.code_2005, entry))
+            .collect();
+        by_code.sort_by_key(|&(key, _)| key);
+        by_code_2005.sort_by_key(|&(key, _)| key);
+        CodeIndex {
+            by_code,
+            by_code_2005,
+        }
+    })
+}
+
+/// A code of at most 7 bytes as one integer: its bytes, then its length in the last byte (so that `LA` and
+/// `LA\0` differ). Longer codes are in no table.
+fn short_code_key(code: &str) -> Option<u64> {
+    let bytes = code.as_bytes();
+    if bytes.len() > 7 {
+        return None;
+    }
+    let mut packed = [0u8; 8];
+    packed[..bytes.len()].copy_from_slice(bytes);
+    packed[7] = bytes.len() as u8;
+    Some(u64::from_le_bytes(packed))
 }
 
 /// What a system monitors, as far as the 2005 code map is concerned.
@@ -305,7 +363,12 @@ pub fn medium_of_system(st: &str) -> Option<Medium> {
 /// non-standard 3-digit codes under flue-gas systems (`023`, `112`, `8xx` under ST 31): those must not turn into
 /// water pollutants, so an unknown or mismatching medium leaves the code alone.
 pub fn normalized_code<'a>(st: Option<&str>, code: &'a str) -> &'a str {
-    let Some(medium) = st.and_then(medium_of_system) else {
+    normalized_code_in(st.and_then(medium_of_system), code)
+}
+
+/// [`normalized_code`] with the system's medium already found (once per packet rather than per value).
+pub fn normalized_code_in(medium: Option<Medium>, code: &str) -> &str {
+    let Some(medium) = medium else {
         return code;
     };
     let prefix = match medium {
@@ -352,6 +415,26 @@ pub fn exe_rtn_text(code: u16) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_pollutant_code_is_found_and_unique() {
+        for entry in POLLUTANT_CODES {
+            assert_eq!(pollutant_code(entry.code), Some(entry), "{}", entry.code);
+        }
+        for unknown in [
+            "", "a", "a3400", "a340044", "a34004\0", "zzz", "LAeq", "la", "LA\0",
+        ] {
+            assert_eq!(pollutant_code(unknown), None, "{unknown:?}");
+        }
+        for entry in POLLUTANT_CODES {
+            if let Some(old) = entry.code_2005 {
+                assert_eq!(map_2005_code(old), Some(entry.code), "{old}");
+            }
+        }
+        for unknown in ["0", "1", "B0", "B011", "s01", "01\0", "999"] {
+            assert_eq!(map_2005_code(unknown), None, "{unknown:?}");
+        }
+    }
 
     #[test]
     fn map_from_2005_codes() {

@@ -18,7 +18,7 @@ pub mod version;
 pub use crc::{CrcMode, CrcVerdict};
 pub use frame::{Frame, FrameDecoder, FrameError, FrameWarning};
 pub use packet::{
-    Cp, CpItem, DataFlag, HardwareIds, Key, Packet, PacketError, PacketWarning, PeriodKind,
-    Reading, Suffix,
+    Cp, CpItem, DataFlag, HardwareIds, Key, Measurement, Packet, PacketError, PacketWarning,
+    PeriodKind, Reading, Suffix,
 };
 pub use version::ProtocolVersion;

@@ -684,8 +684,27 @@ impl<'a> Packet<'a> {
         let mn = self.mn.unwrap_or("");
         let period = self.period();
         let data_time = self.data_time();
+        let mut readings = Vec::with_capacity(self.cp.items.len());
+        readings.extend(self.measurements().map(|measurement| Reading {
+            mn,
+            name: measurement.name,
+            code: measurement.code,
+            factor: measurement.factor,
+            suffix: measurement.suffix,
+            period,
+            data_time,
+            raw_value: measurement.raw_value,
+            value: measurement.raw_value.parse().ok(),
+            flag: measurement.flag_text.and_then(DataFlag::parse),
+            flag_text: measurement.flag_text,
+        }));
+        readings
+    }
+
+    /// The measurements of [`Packet::readings`] as sent, in order, with their factor and flag text but
+    /// without converting values or times: what a viewer that only shows them needs.
+    pub fn measurements(&self) -> impl Iterator<Item = Measurement<'a>> + '_ {
         let items = &self.cp.items;
-        let mut readings = Vec::with_capacity(items.len());
         let any_flag = items.iter().any(|item| {
             matches!(
                 item.key,
@@ -695,33 +714,27 @@ impl<'a> Packet<'a> {
                 }
             )
         });
-        for (index, item) in items.iter().enumerate() {
+        let medium = self.st.and_then(codes::medium_of_system);
+        items.iter().enumerate().filter_map(move |(index, item)| {
             let Key::Measure { code, suffix } = item.key else {
-                continue;
+                return None;
             };
             if !suffix.is_measurement() {
-                continue;
+                return None;
             }
-            let flag_text = if any_flag {
-                find_flag(items, index, code)
-            } else {
-                None
-            };
-            readings.push(Reading {
-                mn,
+            Some(Measurement {
                 name: item.name,
                 code,
-                factor: codes::normalized_code(self.st, code),
+                factor: codes::normalized_code_in(medium, code),
                 suffix,
-                period,
-                data_time,
                 raw_value: item.value,
-                value: item.value.parse().ok(),
-                flag: flag_text.and_then(DataFlag::parse),
-                flag_text,
-            });
-        }
-        readings
+                flag_text: if any_flag {
+                    find_flag(items, index, code)
+                } else {
+                    None
+                },
+            })
+        })
     }
 }
 
@@ -777,6 +790,21 @@ impl<'a> Packet<'a> {
             ],
         })
     }
+}
+
+/// One measurement of a data area as sent: see [`Packet::measurements`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Measurement<'a> {
+    /// The CP key as sent (`w01018-Rtd`).
+    pub name: &'a str,
+    /// The code as sent.
+    pub code: &'a str,
+    /// The HJ 212-2017 code, as in [`Reading::factor`].
+    pub factor: &'a str,
+    pub suffix: Suffix,
+    pub raw_value: &'a str,
+    /// The flag as sent.
+    pub flag_text: Option<&'a str>,
 }
 
 /// One measurement as the gateway stores it: point by MN, factor, time, period, value, flag.

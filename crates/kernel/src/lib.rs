@@ -7,6 +7,7 @@
 pub mod area;
 pub mod audit;
 pub mod auth;
+pub mod byte_scan;
 pub mod cache;
 pub mod calendar;
 pub mod client;

@@ -14,6 +14,7 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::fs::File;
 use std::io::Read;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -31,6 +32,7 @@ pub struct HourlyRecord {
     pub values: [Option<i32>; 6],
 }
 
+use kernel::byte_scan::{bytes_equal, words};
 use kernel::file_error::{FileError, LineIndex};
 
 /// Why a header is neither layout.
@@ -43,18 +45,46 @@ pub enum FileFormat {
     CnemcLong,
 }
 
-/// Parses a decimal text into fixed-point ten-thousandths after multiplying by `factor` (unit conversion).
-fn to_fixed_point(text: &str, factor: Exact) -> Result<i32, String> {
-    let plain_shift = if factor == Exact::ONE {
-        Some(HOURLY_DECIMALS)
-    } else if factor == Exact::new(1, 1000) {
-        Some(HOURLY_DECIMALS - 3)
-    } else {
-        None
-    };
-    match plain_shift.and_then(|shift| plain_fixed_point(text, shift)) {
+/// The unit conversion of a value on reading.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scale {
+    /// Already in the unit of the standards.
+    Same,
+    /// µg/m³ of CO, which the standards give in mg/m³.
+    Thousandth,
+}
+
+impl Scale {
+    fn of(pollutant: Pollutant) -> Scale {
+        // UCI gives CO in µg/m³; the standards use mg/m³.
+        if pollutant == Pollutant::Co {
+            Scale::Thousandth
+        } else {
+            Scale::Same
+        }
+    }
+
+    fn factor(self) -> Exact {
+        match self {
+            Scale::Same => Exact::ONE,
+            Scale::Thousandth => Exact::new(1, 1000),
+        }
+    }
+
+    /// The power of ten from the text's unit to fixed-point ten-thousandths of the standards' unit.
+    fn shift(self) -> u32 {
+        match self {
+            Scale::Same => HOURLY_DECIMALS,
+            Scale::Thousandth => HOURLY_DECIMALS - 3,
+        }
+    }
+}
+
+/// Parses a decimal text into fixed-point ten-thousandths of the standards' unit.
+fn to_fixed_point(text: &str, scale: Scale) -> Result<i32, String> {
+    match plain_fixed_point(text, scale.shift()) {
         Some(value) => Ok(value),
-        None => exact_fixed_point(text, factor),
+        None => exact_fixed_point(text, scale.factor()),
     }
 }
 
@@ -77,27 +107,33 @@ fn exact_fixed_point(text: &str, factor: Exact) -> Result<i32, String> {
 /// `None` leaves the text to the exact rational path (and its error messages). Most cells of a data file
 /// take this way, at a fraction of the cost.
 fn plain_fixed_point(text: &str, shift: u32) -> Option<i32> {
-    let (whole, fraction) = match text.split_once('.') {
-        Some((_, "")) => return None,
-        Some(parts) => parts,
-        None => (text, ""),
+    // One pass over the bytes: this runs for nearly every value of every file.
+    let (mut digits, mut whole_digits) = (0i64, 0u32);
+    let mut decimals: Option<u32> = None;
+    for &byte in text.as_bytes() {
+        match (byte, &mut decimals) {
+            (b'0'..=b'9', None) => whole_digits += 1,
+            (b'0'..=b'9', Some(decimals)) => *decimals += 1,
+            (b'.', None) => decimals = Some(0),
+            _ => return None,
+        }
+        // At most 9 + 4 digits: no overflow in i64.
+        if whole_digits > 9 || decimals.is_some_and(|decimals| decimals > shift) {
+            return None;
+        }
+        if byte != b'.' {
+            digits = digits * 10 + i64::from(byte - b'0');
+        }
+    }
+    let decimals = match decimals {
+        // `5.`: left to the exact way.
+        Some(0) => return None,
+        Some(decimals) => decimals,
+        None => 0,
     };
-    let decimals = u32::try_from(fraction.len()).ok()?;
-    if whole.is_empty()
-        || whole.len() > 9
-        || decimals > shift
-        || !whole
-            .bytes()
-            .chain(fraction.bytes())
-            .all(|b| b.is_ascii_digit())
-    {
+    if whole_digits == 0 {
         return None;
     }
-    // At most 9 + 4 digits: no overflow in i64.
-    let digits = whole
-        .bytes()
-        .chain(fraction.bytes())
-        .fold(0i64, |value, digit| value * 10 + i64::from(digit - b'0'));
     i32::try_from(digits * 10i64.pow(shift - decimals)).ok()
 }
 
@@ -348,14 +384,9 @@ impl<R: Read> StationFileReader<R> {
                 if text.is_empty() || text.eq_ignore_ascii_case("NA") {
                     continue;
                 }
-                // UCI gives CO in µg/m³; the standards use mg/m³.
-                let factor = if pollutant == Pollutant::Co {
-                    Exact::new(1, 1000)
-                } else {
-                    Exact::ONE
-                };
-                values[pollutant.index()] =
-                    Some(to_fixed_point(text, factor).map_err(|m| at.cell(index, m))?);
+                values[pollutant.index()] = Some(
+                    to_fixed_point(text, Scale::of(pollutant)).map_err(|m| at.cell(index, m))?,
+                );
             }
             let station = record.get(columns.station).unwrap_or("").trim().to_string();
             if station.is_empty() {
@@ -457,10 +488,221 @@ impl<R: Read> StationFileReader<R> {
             if text.is_empty() || text.eq_ignore_ascii_case("NA") {
                 continue;
             }
-            let value = to_fixed_point(text, Exact::ONE).map_err(|m| at.cell(column, m))?;
+            let value = to_fixed_point(text, Scale::Same).map_err(|m| at.cell(column, m))?;
             target.values[pollutant.index()] = Some(value);
         }
         Ok(())
+    }
+}
+
+/// A row of a UCI Beijing file as [`read_plain_uci`] gives it, the station borrowed from the file's bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UciRow<'a> {
+    /// A row dated in the range asked for: what [`HourlyRecord`] holds.
+    Wanted {
+        station: &'a str,
+        date: NaiveDate,
+        hour: u8,
+        values: [Option<i32>; 6],
+    },
+    /// A row outside the range: its values are not read, its station (never empty) still belongs to the file.
+    Skipped { station: &'a str },
+}
+
+/// Reads a UCI Beijing file held whole in memory straight from its bytes, giving `each` the rows of the file in
+/// order, as [`StationFileReader::only_dates`] would (same records, same values, same skipped stations), until
+/// `each` breaks. This is the fast way of the assessment, with no CSV layer, no line index and no string per
+/// field: it reads only the plain form these files have — one row per line (LF or CR LF), fields either bare or
+/// wholly in quotes without a quote inside, no blank line, every wanted value valid. For anything else (another
+/// layout, escaped quotes, a line break in quotes, a value in error, …) it answers `None`, having perhaps given
+/// `each` some rows already, which the caller drops before reading the file with [`StationFileReader`]: that
+/// reads any CSV and names the first error by line and column.
+pub fn read_plain_uci<'a>(
+    name: &Path,
+    bytes: &'a [u8],
+    from: NaiveDate,
+    to: NaiveDate,
+    mut each: impl FnMut(UciRow<'a>) -> ControlFlow<()>,
+) -> Option<ControlFlow<()>> {
+    let header_end = bytes.iter().position(|&byte| byte == b'\n')?;
+    let mut fields = Vec::new();
+    // The header as the general reader reads it, once plain: the same columns by construction.
+    let header = std::str::from_utf8(&bytes[..header_end]).ok()?;
+    for_each_plain_row(header, &mut fields, |_| Some(ControlFlow::Continue(())))?
+        .continue_value()?;
+    let reader = StationFileReader::new(name, &bytes[..=header_end]).ok()?;
+    let columns = reader.uci_columns?;
+    let last_column = columns
+        .pollutants
+        .into_iter()
+        .chain([
+            columns.station,
+            columns.year,
+            columns.month,
+            columns.day,
+            columns.hour,
+        ])
+        .max()?;
+    // Rows come by the hour: the date of the row before is nearly always this row's.
+    let mut last_date: Option<((i32, u32, u32), NaiveDate)> = None;
+    // The general reader refuses a row that is not UTF-8 wherever the bad byte is.
+    let body = std::str::from_utf8(&bytes[header_end + 1..]).ok()?;
+    // A final line end ends the last row; it does not start another.
+    let body = body.strip_suffix('\n').unwrap_or(body);
+    if body.is_empty() {
+        return Some(ControlFlow::Continue(()));
+    }
+    for_each_plain_row(body, &mut fields, |fields| {
+        if fields.len() <= last_column || fields.iter().all(|field| field.is_empty()) {
+            return None;
+        }
+        let field = |column: usize| trim_field(fields[column]);
+        let number = |column: usize| -> Option<u32> {
+            let digits = field(column);
+            (!digits.is_empty() && digits.len() <= 9 && digits.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| {
+                    digits
+                        .bytes()
+                        .fold(0, |value, digit| value * 10 + u32::from(digit - b'0'))
+                })
+        };
+        let ymd = (
+            i32::try_from(number(columns.year)?).ok()?,
+            number(columns.month)?,
+            number(columns.day)?,
+        );
+        let date = match last_date {
+            Some((seen, date)) if seen == ymd => date,
+            _ => {
+                let date = NaiveDate::from_ymd_opt(ymd.0, ymd.1, ymd.2)?;
+                last_date = Some((ymd, date));
+                date
+            }
+        };
+        let station = field(columns.station);
+        let row = if from <= date && date <= to {
+            let hour = u8::try_from(number(columns.hour)?)
+                .ok()
+                .filter(|&hour| hour <= 23)?;
+            let mut values = [None; 6];
+            for pollutant in Pollutant::ALL {
+                let text = field(columns.pollutants[pollutant.index()]);
+                if text.is_empty() || text.eq_ignore_ascii_case("NA") {
+                    continue;
+                }
+                values[pollutant.index()] = Some(to_fixed_point(text, Scale::of(pollutant)).ok()?);
+            }
+            if station.is_empty() {
+                return None;
+            }
+            UciRow::Wanted {
+                station,
+                date,
+                hour,
+                values,
+            }
+        } else if station.is_empty() {
+            return Some(ControlFlow::Continue(()));
+        } else {
+            UciRow::Skipped { station }
+        };
+        Some(each(row))
+    })
+}
+
+/// Calls `row` with the fields of every line of `text` (LF or CR LF; a final line end is not followed by
+/// another row) until it breaks, when every field is bare or wholly in quotes with no quote inside (its text
+/// without the quotes); `None` for any other use of quotes, a line end in quotes or a CR that does not end a
+/// line, which the CSV reader reads differently, and when `row` answers `None`. The bytes that matter (`,`,
+/// `"`, CR, LF) are found eight at a time, as this runs over every byte of every file.
+fn for_each_plain_row<'a>(
+    text: &'a str,
+    fields: &mut Vec<&'a str>,
+    mut row: impl FnMut(&[&'a str]) -> Option<ControlFlow<()>>,
+) -> Option<ControlFlow<()>> {
+    let bytes = text.as_bytes();
+    fields.clear();
+    let mut field_start = 0;
+    // Inside a quoted field: where its text starts.
+    let mut quoted_from: Option<usize> = None;
+    // The field before was quoted, and is already among `fields`.
+    let mut closed = false;
+    // A row ended at a CR, whose LF is still to come (or the text ended there).
+    let mut ended_at_cr = false;
+    for (index, word) in words(bytes).enumerate() {
+        let mut found = bytes_equal(word, b',')
+            | bytes_equal(word, b'"')
+            | bytes_equal(word, b'\n')
+            | bytes_equal(word, b'\r');
+        while found != 0 {
+            let at = index * 8 + found.trailing_zeros() as usize / 8;
+            found &= found - 1;
+            let byte = bytes[at];
+            match (byte, quoted_from) {
+                (b'"', Some(from)) => {
+                    fields.push(&text[from..at]);
+                    quoted_from = None;
+                    closed = true;
+                    if !matches!(bytes.get(at + 1), None | Some(b',' | b'\r' | b'\n')) {
+                        return None;
+                    }
+                }
+                (b',', Some(_)) => {}
+                (_, Some(_)) => return None,
+                (b'"', None) if at == field_start && !closed => quoted_from = Some(at + 1),
+                (b'"', None) => return None,
+                (b',', None) => {
+                    if !closed {
+                        fields.push(&text[field_start..at]);
+                    }
+                    field_start = at + 1;
+                    closed = false;
+                }
+                (b'\n', None) if ended_at_cr && at == field_start => {
+                    ended_at_cr = false;
+                    field_start = at + 1;
+                }
+                (_, None) => {
+                    if byte == b'\r' {
+                        if !matches!(bytes.get(at + 1), None | Some(b'\n')) {
+                            return None;
+                        }
+                        ended_at_cr = true;
+                    }
+                    if !closed {
+                        fields.push(&text[field_start..at]);
+                    }
+                    if row(fields)?.is_break() {
+                        return Some(ControlFlow::Break(()));
+                    }
+                    fields.clear();
+                    field_start = at + 1;
+                    closed = false;
+                }
+            }
+        }
+    }
+    if quoted_from.is_some() {
+        return None;
+    }
+    if ended_at_cr && field_start == bytes.len() {
+        return Some(ControlFlow::Continue(()));
+    }
+    if !closed {
+        fields.push(&text[field_start..]);
+    }
+    row(fields)
+}
+
+/// `str::trim`, without looking for Unicode spaces in a field that starts and ends with a visible ASCII
+/// character (nearly all of them).
+fn trim_field(field: &str) -> &str {
+    let bytes = field.as_bytes();
+    let visible = |byte: Option<&u8>| byte.is_some_and(u8::is_ascii_graphic);
+    if visible(bytes.first()) && visible(bytes.last()) {
+        field
+    } else {
+        field.trim()
     }
 }
 
@@ -605,17 +847,17 @@ mod tests {
 
     #[test]
     fn plain_decimals_take_the_integer_way_to_the_same_values() {
-        let per_mille = Exact::new(1, 1000);
+        let per_mille = Scale::Thousandth.factor();
         for text in [
             "0", "7", "123", "4.5", "1.7136", "0.0001", "214748", "12.30", "300", "0.5",
         ] {
             assert_eq!(
-                to_fixed_point(text, Exact::ONE),
+                to_fixed_point(text, Scale::Same),
                 exact_fixed_point(text, Exact::ONE),
                 "{text}"
             );
             assert_eq!(
-                to_fixed_point(text, per_mille),
+                to_fixed_point(text, Scale::Thousandth),
                 exact_fixed_point(text, per_mille),
                 "{text} µg/m³ of CO"
             );
@@ -647,6 +889,195 @@ mod tests {
             read(&text).is_err(),
             "read whole, the bad value is an error"
         );
+    }
+
+    /// Stations of the rows outside the range, and the records of those in it.
+    type Read = (BTreeSet<String>, Vec<HourlyRecord>);
+
+    fn read_plain(text: &[u8], from: NaiveDate, to: NaiveDate) -> Option<Read> {
+        let (mut skipped, mut records) = (BTreeSet::new(), Vec::new());
+        let flow = read_plain_uci(Path::new("test.csv"), text, from, to, |row| {
+            match row {
+                UciRow::Wanted {
+                    station,
+                    date,
+                    hour,
+                    values,
+                } => records.push(HourlyRecord {
+                    station: station.to_string(),
+                    date,
+                    hour,
+                    values,
+                }),
+                UciRow::Skipped { station } => {
+                    skipped.insert(station.to_string());
+                }
+            }
+            ControlFlow::Continue(())
+        })?;
+        assert!(flow.is_continue());
+        Some((skipped, records))
+    }
+
+    fn read_general(text: &[u8], from: NaiveDate, to: NaiveDate) -> Result<Read, FileError> {
+        let mut reader = StationFileReader::new(Path::new("test.csv"), text)?.only_dates(from, to);
+        let records = reader.by_ref().collect::<Result<Vec<_>, _>>()?;
+        let skipped = reader.skipped_stations().map(str::to_string).collect();
+        Ok((skipped, records))
+    }
+
+    fn date(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    const UCI_ROWS: &str = "1,2013,3,1,0,9,9,3,17,300,89,-0.5,1024.5,-21.4,0,\"NNW\",5.7,\"Dongsi\"\n\
+        2,2013,3,1,1,NA,4,1.7136,16,NA,88,-0.7,1025.1,-22.1,0,\"NW\",3.9,\"Dongsi\"\n\
+        3,2013,3,1,2,,na, 7 ,16.25,1234.5,88,-0.7,1025.1,-22.1,0,\"NW\",3.9, Dongsi \n\
+        4,2013,3,2,0,12,13,3,17,300,89,0,0,0,0,NW,1,Tiantan\n\
+        5,2013,02,28,23,12,13,3,17,300,89,0,0,0,0,\"N\",1,\"Gucheng\"\n";
+
+    #[test]
+    fn plain_uci_rows_read_as_the_csv_reader_reads_them() {
+        let lf = format!("{UCI_HEADER}{UCI_ROWS}");
+        let crlf = lf.replace('\n', "\r\n");
+        let no_final_line_end = lf.trim_end().to_string();
+        let header_only = UCI_HEADER.to_string();
+        for text in [&lf, &crlf, &no_final_line_end, &header_only] {
+            for (from, to) in [
+                ("2013-01-01", "2013-12-31"),
+                ("2013-03-01", "2013-03-01"),
+                ("2013-03-02", "2014-01-01"),
+                ("2014-01-01", "2014-12-31"),
+            ] {
+                let (from, to) = (date(from), date(to));
+                let plain = read_plain(text.as_bytes(), from, to);
+                assert_eq!(
+                    plain.as_ref(),
+                    Some(&read_general(text.as_bytes(), from, to).unwrap()),
+                    "{text:?} {from} … {to}"
+                );
+            }
+        }
+        let (skipped, records) =
+            read_plain(lf.as_bytes(), date("2013-03-01"), date("2013-03-01")).unwrap();
+        assert_eq!(records.len(), 3);
+        assert_eq!(
+            records[2].values,
+            [
+                Some(70_000),
+                Some(162_500),
+                None,
+                None,
+                Some(12_345),
+                Some(880_000)
+            ],
+            "SO2, NO2, PM10, PM2.5, CO, O3"
+        );
+        assert_eq!(
+            skipped,
+            BTreeSet::from(["Gucheng".into(), "Tiantan".into()])
+        );
+    }
+
+    #[test]
+    fn the_fixture_reads_the_same_both_ways() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/beijing/PRSA_Data_Dongsi_2015.csv"
+        );
+        let bytes = std::fs::read(path).unwrap();
+        let (from, to) = (date("2015-03-15"), date("2015-07-20"));
+        let plain = read_plain(&bytes, from, to).expect("the UCI files are plain");
+        assert_eq!(plain, read_general(&bytes, from, to).unwrap());
+        assert_eq!(plain.1.len(), 128 * 24);
+    }
+
+    #[test]
+    fn anything_but_the_plain_form_is_left_to_the_csv_reader() {
+        let (from, to) = (date("2013-01-01"), date("2013-12-31"));
+        let row = "1,2013,3,1,0,9,9,3,17,300,89,0,0,0,0,\"N\",1,\"Dongsi\"\n";
+        // (what, the rows, whether the CSV reader finds an error in them)
+        let cases = [
+            (
+                "an escaped quote",
+                row.replace("\"N\"", "\"N\"\"E\""),
+                false,
+            ),
+            (
+                "a line end in quotes",
+                row.replace("\"N\"", "\"N\nE\""),
+                false,
+            ),
+            (
+                "a quote inside a bare field",
+                row.replace("\"N\"", "N\"E"),
+                false,
+            ),
+            ("a blank line", format!("{row}\n{row}"), false),
+            ("a short row", format!("{row}1,2013,3,1,1,9\n"), true),
+            ("a sign", row.replace(",0,9,", ",+0,9,"), false),
+            ("an exponent", row.replace(",300,", ",3e2,"), false),
+            (
+                "a value that is not a number",
+                row.replace(",300,", ",x,"),
+                true,
+            ),
+            ("a negative value", row.replace(",300,", ",-300,"), true),
+            ("hour 24", row.replace(",0,9,", ",24,9,"), true),
+            ("30 February", row.replace(",3,1,", ",2,30,"), true),
+            ("no station", row.replace("\"Dongsi\"", "\"\""), true),
+            (
+                "text after a quoted field",
+                row.replace("\"N\"", "\"N\"E"),
+                false,
+            ),
+            ("a lone CR", row.replace(",0,0,", ",0\r,0,"), false),
+            (
+                "invalid UTF-8 in a column not read",
+                row.replace("\"N\"", "\"\u{FFFD}\""),
+                true,
+            ),
+        ];
+        for (what, rows, in_error) in cases {
+            let mut text = format!("{UCI_HEADER}{rows}").into_bytes();
+            if what.starts_with("invalid UTF-8") {
+                let at = text
+                    .windows(3)
+                    .position(|w| w == "\u{FFFD}".as_bytes())
+                    .unwrap();
+                text.splice(at..at + 3, [0xff]);
+            }
+            assert_eq!(read_plain(&text, from, to), None, "{what}");
+            if in_error {
+                assert!(read_general(&text, from, to).is_err(), "{what}");
+            }
+        }
+        assert_eq!(
+            read_plain(b"date,hour,type,1021A\n20240101,0,PM2.5,45\n", from, to),
+            None,
+            "the CNEMC layout"
+        );
+    }
+
+    #[test]
+    fn each_can_stop_the_plain_reader() {
+        let text = format!("{UCI_HEADER}{UCI_ROWS}");
+        let mut seen = 0;
+        let flow = read_plain_uci(
+            Path::new("test.csv"),
+            text.as_bytes(),
+            date("2013-01-01"),
+            date("2013-12-31"),
+            |_| {
+                seen += 1;
+                if seen == 2 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            },
+        );
+        assert_eq!((flow, seen), (Some(ControlFlow::Break(())), 2));
     }
 
     #[test]
