@@ -82,7 +82,7 @@ print(" ".join(re.findall(r"href=\"([^\"]*)\"", nav[: nav.index("</nav>")])))')
 import json, sys
 spec = json.load(sys.stdin)
 for path, ops in sorted(spec["paths"].items()):
-    if "get" in ops and "{" not in path and not any(w in path for w in ("export", ".xlsx", ".pdf", ".csv", "openapi")):
+    if "get" in ops and "{" not in path and not any(w in path for w in ("export", ".xlsx", ".pdf", ".csv", "workbook", "openapi")):
         print(path)' | tr '\n' ' ')
   PATHS="$NAV /rankings/bulletin?month=$ISSUE_MONTH /api/v1/rankings/bulletin?month=$ISSUE_MONTH /stations/1 /api/v1/stations/1?year=2025 $API"
 fi
