@@ -4,9 +4,11 @@
 //! draws. The same figures are served as JSON at `/api/v1/dashboard`; the base map (district and streets) comes
 //! from [`crate::map`].
 //!
-//! The monthly trend reads two years of station days; it is cached per CST day, station set and readings data
-//! version (so it is recomputed once after new readings or corrections, and never while they have not changed),
-//! at most ten minutes, with single flight.
+//! The whole dashboard is kept per view stamp (data stamp, minute, role and street: [`gathered`]), so a request
+//! of unchanged figures computes nothing. Beneath it, the parts every view shares are kept on the readings' data
+//! version alone, so that an audited change elsewhere (a login, a complaint) does not recompute them: the
+//! monthly trend (two years of station days; per CST day, station set and data version, at most ten minutes)
+//! and the real-time and sections tiles (per data version and minute, with the registry's rows in the key).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -432,8 +434,8 @@ async fn realtime_aqi(
     now: i64,
     streets: &Streets,
 ) -> AppResult<Vec<StationNow>> {
-    // The registry's stations and streets are read on every request and are part of the key, so that a station
-    // added, renamed or moved shows at once; only the figures computed from the readings are kept.
+    // The registry's stations and streets are read on every computation of the dashboard and are part of the
+    // key, so that a station added, renamed or moved shows at once; only the figures from the readings are kept.
     let stations = air::service::all_stations(db)
         .await
         .map_err(AppError::Internal)?;
