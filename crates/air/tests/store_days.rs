@@ -5,30 +5,11 @@ use kernel::Db;
 use kernel::time::cst_day_start;
 use readings::model::{DataFlag, Period, Reading};
 use readings::store::{self, NewSource};
-use registry::model::{PointKind, PointRegistration};
 use standards::exact::Exact;
 use standards::pollutant::Pollutant;
 
-async fn station(db: &Db, code: &str, level: &str) -> i64 {
-    registry::service::register_point(
-        db,
-        "test",
-        &PointRegistration {
-            code: code.into(),
-            name: format!("站 {code}"),
-            kind: PointKind::AirStation,
-            level: level.parse().unwrap(),
-            street_id: None,
-            lon: None,
-            lat: None,
-            owner: "测试".into(),
-            simulated: false,
-        },
-    )
-    .await
-    .unwrap()
-    .id
-}
+mod support;
+use support::{monitor, station};
 
 /// `hours` hourly PM2.5 values from 00:00 CST of `date`, all equal to `value`, plus a flagged hour if `bad`.
 async fn write_pm25(db: &Db, point_id: i64, date: NaiveDate, hours: i64, value: f64, bad: bool) {
@@ -67,18 +48,6 @@ async fn write_pm25(db: &Db, point_id: i64, date: NaiveDate, hours: i64, value: 
         });
     }
     store::write(db, source, &readings).await.unwrap();
-}
-
-fn monitor() -> kernel::Principal {
-    kernel::Principal {
-        user_id: 1,
-        username: "monitor".into(),
-        display_name: "监测科".into(),
-        role: kernel::Role::Monitoring,
-        street_id: None,
-        department_id: None,
-        method: kernel::auth::AuthMethod::Token,
-    }
 }
 
 fn day(d: u32) -> NaiveDate {

@@ -9,43 +9,12 @@ use kernel::time::cst_day_start;
 use readings::audit::NewCorrection;
 use readings::model::{DataFlag, Period, Reading};
 use readings::store::{self, NewSource};
-use registry::model::{PointKind, PointRegistration};
+
+mod support;
+use support::{monitor, station};
 
 const FACTORS: [&str; 6] = ["a21026", "a21004", "a34002", "a34004", "a21005", "a05024"];
 const DAYS: i64 = 6;
-
-async fn station(db: &Db, code: &str) -> i64 {
-    registry::service::register_point(
-        db,
-        "test",
-        &PointRegistration {
-            code: code.into(),
-            name: format!("站 {code}"),
-            kind: PointKind::AirStation,
-            level: "national".parse().unwrap(),
-            street_id: None,
-            lon: None,
-            lat: None,
-            owner: "测试".into(),
-            simulated: false,
-        },
-    )
-    .await
-    .unwrap()
-    .id
-}
-
-fn monitor() -> kernel::Principal {
-    kernel::Principal {
-        user_id: 1,
-        username: "monitor".into(),
-        display_name: "监测科".into(),
-        role: kernel::Role::Monitoring,
-        street_id: None,
-        department_id: None,
-        method: kernel::auth::AuthMethod::Token,
-    }
-}
 
 fn first_day() -> NaiveDate {
     // Spans the HJ 633-2026 effective date (2026-03-01), so both editions are stored.
@@ -181,9 +150,9 @@ async fn assert_stored_days_match_the_hours(db: &Db, stations: &[i64], round: us
 
 testkit::db_test!(stored_days_follow_random_readings_and_corrections, |db| {
     let stations = [
-        station(&db, "S1").await,
-        station(&db, "S2").await,
-        station(&db, "S3").await,
+        station(&db, "S1", "national").await,
+        station(&db, "S2", "national").await,
+        station(&db, "S3", "national").await,
     ];
     let mut rng = SplitMix64::new(0x5eed_0015);
     let mut written = Vec::new();
@@ -217,7 +186,7 @@ testkit::db_test!(stored_days_follow_random_readings_and_corrections, |db| {
 });
 
 testkit::db_test!(a_stale_stored_day_is_recomputed_once, |db| {
-    let a = station(&db, "A").await;
+    let a = station(&db, "A", "national").await;
     let mut rng = SplitMix64::new(7);
     write_random_hours(&db, &mut rng, &[a], &mut Vec::new()).await;
     let before = readings::service::data_version(&db).await.unwrap();
