@@ -70,6 +70,16 @@ pub const AREA: Area = Area {
         run: judge_due,
     }],
     demo: Some(demo_step),
+    // Alarms are judged from the readings; the worker's and the users' changes are audited.
+    kept_answers: kernel::area::KeptAnswers::of(&[
+        "/alarms",
+        "/alarms/leads",
+        "/alarms/stats",
+        "/api/v1/alarms",
+        "/api/v1/alarms/summary",
+        "/api/v1/alarms/stats",
+        "/api/v1/alarms/leads",
+    ]),
     ..Area::named("alarms", "在线监控报警")
 };
 

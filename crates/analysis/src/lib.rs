@@ -35,5 +35,7 @@ pub const AREA: Area = Area {
         readings::READING,
         30,
     )],
+    // The page lists the registry's points; its answers are kept by `http::answer` already.
+    kept_answers: kernel::area::KeptAnswers::of(&["/analysis"]),
     ..Area::named("analysis", "数据分析")
 };

@@ -64,6 +64,19 @@ pub const AREA: Area = Area {
         run: escalate,
     }],
     demo: Some(demo_step),
+    // Every change of a case, the roster and the settings is audited; deadlines move with the minute.
+    kept_answers: kernel::area::KeptAnswers::of(&[
+        "/complaints",
+        "/complaints/map",
+        "/complaints/stats",
+        "/complaints/duty",
+        "/api/v1/complaints",
+        "/api/v1/complaints/stats",
+        "/api/v1/complaints/map",
+        "/api/v1/complaints/persistent",
+        "/api/v1/complaints/duty",
+        "/api/v1/complaints/settings",
+    ]),
     ..Area::named("complaints", "信访投诉")
 };
 

@@ -4,6 +4,7 @@
 //! keys and MN assignments (`repo`).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use kernel::{AppResult, Db};
 use registry::model::{CrcMode, DeviceInput, PointKind, PointLevel, PointRegistration, Protocol};
@@ -45,6 +46,21 @@ fn state_of(device: registry::model::Device, stored: Option<DeviceState>) -> Dev
 }
 
 /// Every registered device with what the gateway last saw of it (zeros for one that never connected), by MN.
+/// How many times this process has changed what the gateway keeps of its devices outside the audit log
+/// (their state, its quarantine, MN assignments sent and confirmed). Answers showing those are kept while it is
+/// unchanged (`kernel::area::KeptAnswers::version`); bumped after the change is committed, so an answer
+/// computed before the commit is never kept under the new count.
+pub fn gateway_changes() -> u64 {
+    GATEWAY_CHANGES.load(Ordering::Acquire)
+}
+
+static GATEWAY_CHANGES: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a committed change of the gateway's records (see [`gateway_changes`]).
+pub(crate) fn note_gateway_change() {
+    GATEWAY_CHANGES.fetch_add(1, Ordering::AcqRel);
+}
+
 pub async fn states(db: &Db) -> AppResult<Vec<DeviceState>> {
     let mut devices = registry::service::devices(db).await?;
     devices.sort_by(|a, b| a.mn.cmp(&b.mn));

@@ -459,6 +459,7 @@ async fn record_sent(shared: &Shared, assignment: &MnAssignment, now: i64) {
     if let Err(e) = repo::mark_assignment_sent(&shared.db, assignment.id, now).await {
         tracing::warn!("HJ 212 1002 sent but not recorded: {e}");
     }
+    devices::note_gateway_change();
 }
 
 /// Pending connections the listening socket queues before they are accepted (the kernel caps it at
@@ -488,6 +489,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     repo::mark_all_offline(&db).await?;
+    devices::note_gateway_change();
     let sealed = repo::seal_clear_keys(&db).await?;
     if sealed > 0 {
         tracing::info!(
@@ -955,7 +957,9 @@ impl Connection<'_> {
         }
         drop(self.replies);
         let _ = tokio::time::timeout(shared.config.write_timeout, reply_task).await;
-        if let Err(e) = repo::mark_offline(&shared.db, &self.seen, &self.peer).await {
+        let marked = repo::mark_offline(&shared.db, &self.seen, &self.peer).await;
+        devices::note_gateway_change();
+        if let Err(e) = marked {
             tracing::warn!(
                 "HJ 212 {}: cannot record the devices offline: {e}",
                 self.peer
@@ -1080,7 +1084,9 @@ async fn confirm(shared: &Shared, device: &Device, now: i64) {
     if let Ok(mut directory) = shared.devices.write() {
         directory.unconfirmed.remove(&device.id);
     }
-    match repo::confirm_assignment(&shared.db, device.id, now).await {
+    let confirmed = repo::confirm_assignment(&shared.db, device.id, now).await;
+    devices::note_gateway_change();
+    match confirmed {
         Ok(()) => tracing::info!("HJ 212 MN {}: taken by its data logger", device.mn),
         Err(e) => tracing::warn!("HJ 212 MN {}: confirmation not recorded: {e}", device.mn),
     }

@@ -30,5 +30,14 @@ pub const AREA: Area = Area {
         registry::DEVICE,
         63,
     )],
+    // The device lists show the gateway's records, which it changes outside the audit log: counted.
+    kept_answers: kernel::area::KeptAnswers {
+        routes: &[
+            "/ingest/devices",
+            "/api/v1/ingest/devices",
+            "/api/v1/ingest/mn-assignments",
+        ],
+        version: Some(devices::gateway_changes),
+    },
     ..Area::named("ingest", "设备接入")
 };

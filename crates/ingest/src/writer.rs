@@ -14,6 +14,7 @@ use kernel::Db;
 use readings::store::{self, DirtyDay, NewSource};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::devices;
 use crate::model::{AcceptedPacket, DeviceSeen, QuarantinedPacket};
 use crate::repo::{self, DeviceDelta};
 
@@ -363,6 +364,7 @@ async fn commit(
     repo::update_device_states(&mut tx, backend, &deltas, now).await?;
     tx.commit().await?;
     drop(lock);
+    devices::note_gateway_change();
     Ok((verdicts, dirty))
 }
 

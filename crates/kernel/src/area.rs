@@ -58,6 +58,8 @@ pub struct Area {
     /// The area's part of the simulated district, run in the order of the area list after the registry and
     /// the users are loaded; returns a line for the log.
     pub demo: Option<DemoStep>,
+    /// Which of its GET answers `web` may keep and serve again while nothing they show has changed.
+    pub kept_answers: KeptAnswers,
 }
 
 impl Area {
@@ -73,6 +75,41 @@ impl Area {
             jobs: &[],
             on_start: None,
             demo: None,
+            kept_answers: KeptAnswers::NONE,
+        }
+    }
+}
+
+/// GET routes of an area whose answers `web` keeps per caller and serves again until what they show changes
+/// (its page cache: ARCHITECTURE.md, "Kept answers"). A route may be listed only when its answer depends on
+/// nothing but
+/// - records changed through audited writes (every audited change bumps the audit version in its own
+///   transaction: `kernel::audit::version`),
+/// - the readings (every write and correction bumps their data version in its roll-up),
+/// - the caller (the session, hence user, role, street and CSRF token), the path and query, and
+/// - the clock to the minute (deadlines, "today"),
+/// - and, when `version` is given, what that counter counts (bumped by this process when it changes, such as
+///   the gateway's view of its devices; another process's changes show within the minute).
+///
+/// Answers that stream (exports), set cookies or are not 200 are never kept.
+#[derive(Debug, Clone, Copy)]
+pub struct KeptAnswers {
+    /// Route paths exactly as the area's router writes them (`"/api/v1/alarms"`, `"/alarms/{id}"`).
+    pub routes: &'static [&'static str],
+    pub version: Option<fn() -> u64>,
+}
+
+impl KeptAnswers {
+    pub const NONE: KeptAnswers = KeptAnswers {
+        routes: &[],
+        version: None,
+    };
+
+    /// Routes whose answers depend only on audited records, the readings, the caller and the minute.
+    pub const fn of(routes: &'static [&'static str]) -> KeptAnswers {
+        KeptAnswers {
+            routes,
+            version: None,
         }
     }
 }

@@ -65,6 +65,11 @@ pub const AREA: Area = Area {
         run: sweep,
     }],
     demo: Some(demo_step),
+    // The registry's points with what the readings hold of them.
+    kept_answers: kernel::area::KeptAnswers::of(&[
+        "/api/v1/readings/latest",
+        "/api/v1/readings/factors",
+    ]),
     ..Area::named("readings", "监测数据")
 };
 

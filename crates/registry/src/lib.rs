@@ -84,5 +84,19 @@ pub const AREA: Area = Area {
         NavItem::reading("/registry/devices", "监测设备", DEVICE, 62),
         NavItem::reading("/registry/organisation", "街道与部门", ORGANISATION, 64),
     ],
+    // Every change of the registry is audited.
+    kept_answers: kernel::area::KeptAnswers::of(&[
+        "/registry/enterprises",
+        "/registry/points",
+        "/registry/devices",
+        "/registry/organisation",
+        "/api/v1/district",
+        "/api/v1/streets",
+        "/api/v1/departments",
+        "/api/v1/enterprises",
+        "/api/v1/outlets",
+        "/api/v1/points",
+        "/api/v1/devices",
+    ]),
     ..Area::named("registry", "基础信息")
 };

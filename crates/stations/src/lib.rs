@@ -26,5 +26,7 @@ pub const AREA: Area = Area {
         readings::READING,
         20,
     )],
+    // The registry's points with their readings.
+    kept_answers: kernel::area::KeptAnswers::of(&["/stations", "/api/v1/stations"]),
     ..Area::named("stations", "站点断面")
 };

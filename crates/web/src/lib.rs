@@ -11,6 +11,7 @@ mod assets;
 mod dashboard;
 mod home;
 mod input;
+mod kept_answers;
 mod map;
 mod middleware;
 pub mod openapi;
@@ -56,6 +57,11 @@ pub fn app(state: AppState) -> Router {
         .merge(openapi::routes())
         .fallback(middleware::not_found);
     routes
+        // Inside authentication: an answer is kept per caller.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            kept_answers::serve,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::authenticate,

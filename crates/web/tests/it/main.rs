@@ -7,6 +7,7 @@ mod consistency;
 mod contract;
 mod dashboard;
 mod errors;
+mod kept;
 mod login;
 mod names;
 mod security;
